@@ -1,0 +1,117 @@
+//! The run loop.
+
+use super::scheduler::Scheduler;
+use super::time::SimTime;
+
+/// A model driven by the engine: it owns its state and reacts to its events.
+pub trait Model {
+    type Event;
+
+    /// Handles one event at `now`, scheduling follow-ups on `scheduler`.
+    fn handle(&mut self, now: SimTime, event: Self::Event, scheduler: &mut Scheduler<Self::Event>);
+}
+
+/// Every run has an end time and an event budget.
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    /// Events after this time are not handled.
+    pub end: SimTime,
+    /// The run stops after handling this many events.
+    pub max_events: u64,
+}
+
+/// Why a run stopped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StopReason {
+    /// The next event lies beyond the end time.
+    EndTime,
+    /// The event budget was spent before the end time.
+    EventBudget,
+    /// Nothing was left to happen.
+    NoMoreEvents,
+}
+
+#[derive(Clone, Copy, Debug)]
+pub struct RunOutcome {
+    pub events: u64,
+    pub stop_reason: StopReason,
+    /// The simulated time the run reached: the end time, or the time of the
+    /// last event handled when it stopped early.
+    pub reached: SimTime,
+}
+
+/// How often (in events) the progress callback is called.
+const PROGRESS_EVERY: u64 = 1 << 16;
+
+/// Runs `model` until the end time, the event budget or an empty event list.
+///
+/// `progress` is called every 65,536 events with the current time; it is the
+/// caller's hook for a progress bar and must not influence the run.
+pub fn run<M: Model>(
+    model: &mut M,
+    scheduler: &mut Scheduler<M::Event>,
+    limits: Limits,
+    progress: &mut dyn FnMut(SimTime),
+) -> RunOutcome {
+    let mut events = 0u64;
+    let stop_reason = loop {
+        match scheduler.peek_time() {
+            None => break StopReason::NoMoreEvents,
+            Some(t) if t > limits.end => break StopReason::EndTime,
+            Some(_) => {}
+        }
+        if events == limits.max_events {
+            break StopReason::EventBudget;
+        }
+        let (now, event) = scheduler.pop().expect("peeked an event");
+        model.handle(now, event, scheduler);
+        events += 1;
+        if events % PROGRESS_EVERY == 0 {
+            progress(now);
+        }
+    };
+    let reached = match stop_reason {
+        StopReason::EndTime => limits.end,
+        StopReason::EventBudget | StopReason::NoMoreEvents => scheduler.now(),
+    };
+    RunOutcome { events, stop_reason, reached }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::SimDuration;
+
+    /// A model that re-schedules itself every second.
+    struct Ticker {
+        ticks: u32,
+    }
+
+    impl Model for Ticker {
+        type Event = ();
+        fn handle(&mut self, now: SimTime, _: (), s: &mut Scheduler<()>) {
+            self.ticks += 1;
+            s.schedule(now + SimDuration::from_secs(1), ());
+        }
+    }
+
+    #[test]
+    fn stops_at_end_time_and_budget() {
+        let mut m = Ticker { ticks: 0 };
+        let mut s = Scheduler::new();
+        s.schedule(SimTime::ZERO, ());
+        let out = run(&mut m, &mut s, Limits { end: SimTime::from_secs(10), max_events: 1000 }, &mut |_| {});
+        assert_eq!(out.stop_reason, StopReason::EndTime);
+        assert_eq!(m.ticks, 11); // t = 0..=10
+        assert_eq!(out.reached, SimTime::from_secs(10));
+
+        let mut m = Ticker { ticks: 0 };
+        let mut s = Scheduler::new();
+        s.schedule(SimTime::ZERO, ());
+        let out = run(&mut m, &mut s, Limits { end: SimTime::from_secs(10), max_events: 3 }, &mut |_| {});
+        assert_eq!(out.stop_reason, StopReason::EventBudget);
+        assert_eq!(out.events, 3);
+        assert_eq!(out.reached, SimTime::from_secs(2));
+    }
+}

@@ -1,0 +1,14 @@
+//! What a run records: latency histograms, per-interval time series, discrete
+//! events and the run summary, plus the statistics used to compare
+//! replications.
+
+mod integral;
+mod latency;
+mod recorder;
+pub mod stats;
+mod summary;
+
+pub use integral::TimeIntegral;
+pub use latency::{LatencyRecorder, LatencySummary};
+pub use recorder::{Counters, EventKind, EventRecord, IntervalRow, PoolRow, Recorder};
+pub use summary::{CostSummary, PoolSummary, RequestCounts, RunSummary};

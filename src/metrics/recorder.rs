@@ -1,0 +1,188 @@
+//! The recorder a run writes into as it goes.
+
+use crate::engine::{SimDuration, SimTime};
+
+use super::integral::TimeIntegral;
+use super::latency::LatencyRecorder;
+
+/// Request outcomes, counted over the run or over one interval.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Counters {
+    pub arrived: u64,
+    pub completed: u64,
+    /// Refused because the chosen instance's accept queue was full.
+    pub rejected_queue_full: u64,
+    /// Refused because no instance was in rotation.
+    pub rejected_no_instance: u64,
+    /// The client gave up before the response.
+    pub timed_out: u64,
+}
+
+impl Counters {
+    pub fn errors(&self) -> u64 {
+        self.rejected_queue_full + self.rejected_no_instance + self.timed_out
+    }
+}
+
+/// One pool's state over one interval.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct PoolRow {
+    pub booting: u32,
+    pub ready: u32,
+    pub draining: u32,
+    /// Busy core-time over serving core-time in the interval (NaN if no core served).
+    pub cpu_utilization: f64,
+    /// Time-averaged requests waiting for a worker or a core.
+    pub queue_length_mean: f64,
+}
+
+/// One row of the time series.
+#[derive(Clone, Debug, PartialEq)]
+pub struct IntervalRow {
+    pub start: SimTime,
+    pub end: SimTime,
+    pub counters: Counters,
+    /// The rate curve at the middle of the interval (what was asked for).
+    pub target_rps: f64,
+    pub latency_mean_ms: f64,
+    pub latency_p50_ms: f64,
+    pub latency_p90_ms: f64,
+    pub latency_p99_ms: f64,
+    pub latency_max_ms: f64,
+    /// Time-averaged requests in the system (arrived, not yet resolved for the client).
+    pub in_system_mean: f64,
+    pub pools: Vec<PoolRow>,
+    pub cost_cumulative_usd: f64,
+}
+
+/// Discrete things that happened in a run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EventKind {
+    InstanceLaunched,
+    InstanceReady,
+    InstanceDraining,
+    InstanceStopped,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct EventRecord {
+    pub time: SimTime,
+    pub kind: EventKind,
+    pub pool: usize,
+    pub instance: u32,
+}
+
+/// Collects everything a run reports.
+pub struct Recorder {
+    pub interval: SimDuration,
+    /// Latency statistics only count requests that arrived at or after this time.
+    pub warmup: SimTime,
+    pub totals: Counters,
+    current: Counters,
+    interval_start: SimTime,
+    pub latency: LatencyRecorder,
+    pub queueing: LatencyRecorder,
+    pub service: LatencyRecorder,
+    interval_latency: LatencyRecorder,
+    /// Requests in the system over time (for Little's law).
+    pub in_system: TimeIntegral,
+    interval_in_system_area: u128,
+    pub rows: Vec<IntervalRow>,
+    pub events: Vec<EventRecord>,
+}
+
+impl Recorder {
+    pub fn new(interval: SimDuration, warmup: SimTime) -> Recorder {
+        Recorder {
+            interval,
+            warmup,
+            totals: Counters::default(),
+            current: Counters::default(),
+            interval_start: SimTime::ZERO,
+            latency: LatencyRecorder::default(),
+            queueing: LatencyRecorder::default(),
+            service: LatencyRecorder::default(),
+            interval_latency: LatencyRecorder::default(),
+            in_system: TimeIntegral::default(),
+            interval_in_system_area: 0,
+            rows: Vec::new(),
+            events: Vec::new(),
+        }
+    }
+
+    #[inline]
+    pub fn arrived(&mut self, now: SimTime) {
+        self.totals.arrived += 1;
+        self.current.arrived += 1;
+        self.in_system.add(now, 1);
+    }
+
+    #[inline]
+    pub fn rejected(&mut self, now: SimTime, no_instance: bool) {
+        if no_instance {
+            self.totals.rejected_no_instance += 1;
+            self.current.rejected_no_instance += 1;
+        } else {
+            self.totals.rejected_queue_full += 1;
+            self.current.rejected_queue_full += 1;
+        }
+        self.in_system.sub(now, 1);
+    }
+
+    #[inline]
+    pub fn timed_out(&mut self, now: SimTime) {
+        self.totals.timed_out += 1;
+        self.current.timed_out += 1;
+        self.in_system.sub(now, 1);
+    }
+
+    /// A response reached its client.
+    #[inline]
+    pub fn completed(&mut self, now: SimTime, arrival: SimTime, service_start: SimTime) {
+        self.totals.completed += 1;
+        self.current.completed += 1;
+        self.in_system.sub(now, 1);
+        let latency = (now - arrival).0;
+        self.interval_latency.record(latency);
+        if arrival >= self.warmup {
+            self.latency.record(latency);
+            self.queueing.record((service_start - arrival).0);
+            self.service.record((now - service_start).0);
+        }
+    }
+
+    pub fn event(&mut self, time: SimTime, kind: EventKind, pool: usize, instance: u32) {
+        self.events.push(EventRecord { time, kind, pool, instance });
+    }
+
+    pub fn interval_start(&self) -> SimTime {
+        self.interval_start
+    }
+
+    /// Closes the interval ending at `now` with the pool and cost figures the
+    /// system measured over it.
+    pub fn close_interval(&mut self, now: SimTime, target_rps: f64, pools: Vec<PoolRow>, cost_cumulative_usd: f64) {
+        let area = self.in_system.area_until(now);
+        let span_ns = (now - self.interval_start).0.max(1) as f64;
+        let l = &self.interval_latency;
+        self.rows.push(IntervalRow {
+            start: self.interval_start,
+            end: now,
+            counters: self.current,
+            target_rps,
+            latency_mean_ms: l.mean_ms(),
+            latency_p50_ms: l.quantile_ms(0.5),
+            latency_p90_ms: l.quantile_ms(0.9),
+            latency_p99_ms: l.quantile_ms(0.99),
+            latency_max_ms: l.max_ms(),
+            in_system_mean: (area - self.interval_in_system_area) as f64 / span_ns,
+            pools,
+            cost_cumulative_usd,
+        });
+        self.interval_in_system_area = area;
+        self.interval_start = now;
+        self.current = Counters::default();
+        self.interval_latency.reset();
+    }
+}

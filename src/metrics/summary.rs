@@ -1,0 +1,94 @@
+//! The run summary: the public contract written as `summary.json`.
+
+use crate::engine::StopReason;
+
+use super::latency::LatencySummary;
+use super::recorder::Counters;
+
+/// Request outcomes over the whole run. `arrived = completed + rejected +
+/// timed_out + in_flight` always holds.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct RequestCounts {
+    pub arrived: u64,
+    pub completed: u64,
+    pub rejected_queue_full: u64,
+    pub rejected_no_instance: u64,
+    pub timed_out: u64,
+    pub in_flight: u64,
+    /// (rejected + timed out) / arrived.
+    pub error_rate: f64,
+}
+
+impl RequestCounts {
+    pub fn new(c: &Counters, in_flight: u64) -> RequestCounts {
+        let error_rate = if c.arrived == 0 { 0.0 } else { c.errors() as f64 / c.arrived as f64 };
+        RequestCounts {
+            arrived: c.arrived,
+            completed: c.completed,
+            rejected_queue_full: c.rejected_queue_full,
+            rejected_no_instance: c.rejected_no_instance,
+            timed_out: c.timed_out,
+            in_flight,
+            error_rate,
+        }
+    }
+
+    pub fn conserved(&self) -> bool {
+        self.arrived
+            == self.completed + self.rejected_queue_full + self.rejected_no_instance + self.timed_out + self.in_flight
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct PoolSummary {
+    pub name: String,
+    pub instance_type: String,
+    pub instances_initial: u32,
+    pub instances_peak: u32,
+    /// Time-averaged instances in the pool (any state but stopped).
+    pub instances_mean: f64,
+    /// Busy core-time over serving core-time across the run.
+    pub cpu_utilization: f64,
+    /// Time-averaged requests waiting for a worker or a core.
+    pub queue_length_mean: f64,
+    pub cost_usd: f64,
+}
+
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct CostSummary {
+    pub total_usd: f64,
+    /// Total scaled to a 730-hour month at the run's average spend rate.
+    pub per_month_usd: f64,
+    /// Total per million completed requests (NaN → null when none completed).
+    pub per_million_requests_usd: f64,
+}
+
+/// Everything `summary.json` reports about one run.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct RunSummary {
+    pub capsim_version: &'static str,
+    pub scenario: String,
+    pub seed: u64,
+    pub replication: u32,
+    /// Requested run length.
+    pub duration_s: f64,
+    /// Simulated time actually reached.
+    pub simulated_s: f64,
+    pub warmup_s: f64,
+    pub interval_s: f64,
+    pub events: u64,
+    pub stop_reason: StopReason,
+    pub requests: RequestCounts,
+    /// Completed requests per second of simulated time.
+    pub throughput_rps: f64,
+    /// Time-averaged requests in the system over the run.
+    pub in_system_mean: f64,
+    /// Arrival to response (requests that arrived after the warm-up).
+    pub latency: LatencySummary,
+    /// Arrival to first core.
+    pub queueing: LatencySummary,
+    /// First core to response.
+    pub service: LatencySummary,
+    pub pools: Vec<PoolSummary>,
+    pub cost: CostSummary,
+}

@@ -1,0 +1,288 @@
+//! Instances and the pools they belong to.
+//!
+//! An instance has a worker limit (concurrent requests) and CPU cores. A
+//! request holds a worker for its whole life on the instance and a core only
+//! while it computes; requests beyond the worker limit wait in a bounded
+//! accept queue, and requests holding a worker wait for a free core in FIFO
+//! order. Cores are not shared: a computing request runs to completion at
+//! the type's speed.
+
+use std::collections::VecDeque;
+
+use crate::engine::{SimDuration, SimTime};
+use crate::metrics::TimeIntegral;
+
+use super::distribution::Distribution;
+use super::request::RequestId;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct InstanceId(pub u32);
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct PoolId(pub u16);
+
+/// Life cycle of an instance.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InstanceState {
+    /// Launched and billed, not yet serving.
+    Booting,
+    /// In the load balancer's rotation.
+    Ready,
+    /// Out of rotation, finishing what it holds.
+    Draining,
+    /// Gone; no longer billed.
+    Stopped,
+}
+
+/// A pool's validated configuration.
+#[derive(Clone, Debug)]
+pub struct PoolSpec {
+    pub name: String,
+    /// Index into the run's instance-type catalogue.
+    pub instance_type: usize,
+    pub count: u32,
+    pub workers: u32,
+    pub cores: u32,
+    pub queue_capacity: u32,
+    /// The client gives up after this long (counted as timed out).
+    pub timeout: Option<SimDuration>,
+    pub boot: Distribution,
+    /// Initial instances start ready (true) or boot at time 0 (false).
+    pub warm_start: bool,
+}
+
+/// What happened to a request offered to an instance.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Admission {
+    /// It took a worker and a core: start computing now.
+    Started,
+    /// It took a worker and waits for a core.
+    WaitingForCore,
+    /// It waits for a worker in the accept queue.
+    Queued,
+    /// The accept queue is full.
+    Rejected,
+}
+
+/// One instance.
+#[derive(Debug)]
+pub struct Instance {
+    pub pool: PoolId,
+    pub state: InstanceState,
+    pub cores: u32,
+    pub workers: u32,
+    pub speed: f64,
+    pub queue_capacity: u32,
+    /// Requests holding a worker.
+    pub working: u32,
+    pub busy_cores: u32,
+    /// Live requests in the accept queue (abandoned ones are skipped lazily).
+    pub queued: u32,
+    /// `(request, generation)`: the generation tells a live entry from a reused slot.
+    accept_queue: VecDeque<(RequestId, u32)>,
+    cpu_queue: VecDeque<RequestId>,
+    pub launched_at: SimTime,
+    pub ready_at: Option<SimTime>,
+    pub stopped_at: Option<SimTime>,
+    /// Busy cores over time: usage read by utilization and autoscalers.
+    pub busy_core_time: TimeIntegral,
+}
+
+impl Instance {
+    pub fn new(pool: PoolId, spec: &PoolSpec, speed: f64, now: SimTime) -> Instance {
+        Instance {
+            pool,
+            state: InstanceState::Booting,
+            cores: spec.cores,
+            workers: spec.workers,
+            speed,
+            queue_capacity: spec.queue_capacity,
+            working: 0,
+            busy_cores: 0,
+            queued: 0,
+            accept_queue: VecDeque::new(),
+            cpu_queue: VecDeque::new(),
+            launched_at: now,
+            ready_at: None,
+            stopped_at: None,
+            busy_core_time: TimeIntegral::default(),
+        }
+    }
+
+    /// Requests the instance holds: working or queued. This is the
+    /// "connections" count of least-connections balancing.
+    #[inline]
+    pub fn outstanding(&self) -> u32 {
+        self.working + self.queued
+    }
+
+    /// Requests waiting for a worker or a core.
+    #[inline]
+    pub fn waiting(&self) -> u32 {
+        self.queued + self.cpu_queue.len() as u32
+    }
+
+    /// Offers a request to the instance.
+    #[inline]
+    pub fn admit(&mut self, now: SimTime, id: RequestId, generation: u32) -> Admission {
+        if self.working < self.workers {
+            self.working += 1;
+            self.take_core(now, id)
+        } else if self.queued < self.queue_capacity {
+            self.accept_queue.push_back((id, generation));
+            self.queued += 1;
+            Admission::Queued
+        } else {
+            Admission::Rejected
+        }
+    }
+
+    #[inline]
+    fn take_core(&mut self, now: SimTime, id: RequestId) -> Admission {
+        if self.busy_cores < self.cores {
+            self.busy_cores += 1;
+            self.busy_core_time.set(now, u64::from(self.busy_cores));
+            Admission::Started
+        } else {
+            self.cpu_queue.push_back(id);
+            Admission::WaitingForCore
+        }
+    }
+
+    /// A computing request finished: frees its core and worker, then hands
+    /// them on. Returns the request that starts computing now, if any, and
+    /// the request promoted from the accept queue to a worker, if any.
+    ///
+    /// `is_live` tells whether a queued request still wants service (its
+    /// client may have given up while it waited).
+    #[inline]
+    pub fn complete(&mut self, now: SimTime, mut is_live: impl FnMut(RequestId, u32) -> bool) -> Handoff {
+        self.working -= 1;
+        self.busy_cores -= 1;
+        let mut handoff = Handoff { started: None, promoted: None };
+        if let Some(next) = self.cpu_queue.pop_front() {
+            self.busy_cores += 1;
+            handoff.started = Some(next);
+        }
+        self.busy_core_time.set(now, u64::from(self.busy_cores));
+        while let Some((next, generation)) = self.accept_queue.pop_front() {
+            if !is_live(next, generation) {
+                // Abandoned while queued: already uncounted from `queued`.
+                continue;
+            }
+            self.queued -= 1;
+            self.working += 1;
+            handoff.promoted = Some(next);
+            if self.take_core(now, next) == Admission::Started {
+                handoff.started = Some(next);
+            }
+            break;
+        }
+        handoff
+    }
+
+    /// A queued request's client gave up: it no longer counts as queued.
+    /// Its queue entry is dropped when it reaches the head, or when dead
+    /// entries outnumber live ones (so the queue stays bounded by twice its
+    /// capacity whatever the timeout pattern).
+    pub fn abandon_queued(&mut self, mut is_live: impl FnMut(RequestId, u32) -> bool) {
+        self.queued -= 1;
+        if self.accept_queue.len() > 2 * self.queued as usize + 16 {
+            self.accept_queue.retain(|(id, generation)| is_live(*id, *generation));
+        }
+    }
+
+    /// Whether the instance holds nothing (a draining instance can stop).
+    pub fn is_idle(&self) -> bool {
+        self.working == 0 && self.queued == 0
+    }
+}
+
+/// The result of [`Instance::complete`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Handoff {
+    /// Starts computing now (from the core queue, or the promoted request).
+    pub started: Option<RequestId>,
+    /// Moved from the accept queue to a worker.
+    pub promoted: Option<RequestId>,
+}
+
+/// A pool's runtime state: its instances and pool-wide accumulators.
+#[derive(Debug)]
+pub struct Pool {
+    pub spec: PoolSpec,
+    /// Every instance ever launched in the pool, in launch order.
+    pub instances: Vec<InstanceId>,
+    pub busy_cores: TimeIntegral,
+    /// Cores of instances that can compute (ready or draining).
+    pub serving_cores: TimeIntegral,
+    /// Requests waiting for a worker or a core.
+    pub waiting: TimeIntegral,
+    /// Client deadlines in arrival order: `(deadline, request, generation)`.
+    pub deadlines: VecDeque<(SimTime, RequestId, u32)>,
+}
+
+impl Pool {
+    pub fn new(spec: PoolSpec) -> Pool {
+        Pool {
+            spec,
+            instances: Vec::new(),
+            busy_cores: TimeIntegral::default(),
+            serving_cores: TimeIntegral::default(),
+            waiting: TimeIntegral::default(),
+            deadlines: VecDeque::new(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(workers: u32, cores: u32, queue: u32) -> PoolSpec {
+        PoolSpec {
+            name: "p".into(),
+            instance_type: 0,
+            count: 1,
+            workers,
+            cores,
+            queue_capacity: queue,
+            timeout: None,
+            boot: Distribution::constant(0.0),
+            warm_start: true,
+        }
+    }
+
+    #[test]
+    fn workers_then_queue_then_reject() {
+        let mut i = Instance::new(PoolId(0), &spec(2, 1, 1), 1.0, SimTime::ZERO);
+        let t = SimTime::ZERO;
+        assert_eq!(i.admit(t, RequestId(0), 0), Admission::Started);
+        assert_eq!(i.admit(t, RequestId(1), 0), Admission::WaitingForCore);
+        assert_eq!(i.admit(t, RequestId(2), 0), Admission::Queued);
+        assert_eq!(i.admit(t, RequestId(3), 0), Admission::Rejected);
+        assert_eq!(i.outstanding(), 3);
+        // Request 0 finishes: 1 takes the core, 2 takes the worker and waits for a core.
+        let h = i.complete(SimTime(10), |_, _| true);
+        assert_eq!(h, Handoff { started: Some(RequestId(1)), promoted: Some(RequestId(2)) });
+        assert_eq!(i.waiting(), 1);
+        let h = i.complete(SimTime(20), |_, _| true);
+        assert_eq!(h, Handoff { started: Some(RequestId(2)), promoted: None });
+        assert_eq!(i.busy_core_time.area_until(SimTime(30)), 30);
+    }
+
+    #[test]
+    fn abandoned_queue_entries_are_skipped() {
+        let mut i = Instance::new(PoolId(0), &spec(1, 1, 4), 1.0, SimTime::ZERO);
+        let t = SimTime::ZERO;
+        i.admit(t, RequestId(0), 0);
+        i.admit(t, RequestId(1), 0);
+        i.admit(t, RequestId(2), 0);
+        let live = |id: RequestId, _| id != RequestId(1);
+        i.abandon_queued(live); // request 1 gave up
+        let h = i.complete(SimTime(5), live);
+        assert_eq!(h, Handoff { started: Some(RequestId(2)), promoted: Some(RequestId(2)) });
+        assert_eq!(i.queued, 0);
+    }
+}

@@ -1,0 +1,128 @@
+//! Requests in flight, stored in a slab so the hot loop never allocates.
+
+use crate::engine::SimTime;
+
+/// Index of a request slot. Slots are reused; pair with [`Request::generation`]
+/// to tell a live request from a stale reference.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RequestId(pub u32);
+
+/// Where a request stands from the client's point of view.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RequestState {
+    /// Waiting for a worker in an instance's accept queue.
+    Queued,
+    /// Holding a worker (waiting for a core or computing).
+    Working,
+    /// The client gave up; the server may still be working on it.
+    Abandoned,
+}
+
+#[derive(Clone, Copy, Debug)]
+pub struct Request {
+    pub arrival: SimTime,
+    /// When it first got a core (valid once computing).
+    pub service_start: SimTime,
+    /// CPU demand on a reference core, in seconds.
+    pub demand_s: f64,
+    pub instance: u32,
+    pub client: u32,
+    pub key: u64,
+    pub class: u16,
+    pub pool: u16,
+    pub state: RequestState,
+    pub generation: u32,
+}
+
+/// A slab of requests with a free list.
+#[derive(Default)]
+pub struct Requests {
+    slots: Vec<Request>,
+    free: Vec<u32>,
+    live: usize,
+}
+
+impl Requests {
+    /// Stores `request` and returns its id; its generation is set here.
+    #[inline]
+    pub fn insert(&mut self, mut request: Request) -> RequestId {
+        self.live += 1;
+        match self.free.pop() {
+            Some(i) => {
+                let slot = &mut self.slots[i as usize];
+                request.generation = slot.generation;
+                *slot = request;
+                RequestId(i)
+            }
+            None => {
+                request.generation = 0;
+                self.slots.push(request);
+                RequestId((self.slots.len() - 1) as u32)
+            }
+        }
+    }
+
+    #[inline]
+    pub fn get(&self, id: RequestId) -> &Request {
+        &self.slots[id.0 as usize]
+    }
+
+    #[inline]
+    pub fn get_mut(&mut self, id: RequestId) -> &mut Request {
+        &mut self.slots[id.0 as usize]
+    }
+
+    /// Frees a slot and bumps its generation, so every `(id, generation)`
+    /// reference to the removed request is stale from now on.
+    #[inline]
+    pub fn remove(&mut self, id: RequestId) {
+        let slot = &mut self.slots[id.0 as usize];
+        slot.generation = slot.generation.wrapping_add(1);
+        self.live -= 1;
+        self.free.push(id.0);
+    }
+
+    /// Whether `(id, generation)` still names a stored request.
+    #[inline]
+    pub fn is_current(&self, id: RequestId, generation: u32) -> bool {
+        self.slots[id.0 as usize].generation == generation
+    }
+
+    /// Slots in use.
+    pub fn live(&self) -> usize {
+        self.live
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn req() -> Request {
+        Request {
+            arrival: SimTime::ZERO,
+            service_start: SimTime::ZERO,
+            demand_s: 1.0,
+            instance: 0,
+            client: 0,
+            key: 0,
+            class: 0,
+            pool: 0,
+            state: RequestState::Queued,
+            generation: 0,
+        }
+    }
+
+    #[test]
+    fn reused_slots_get_a_new_generation() {
+        let mut r = Requests::default();
+        let a = r.insert(req());
+        let gen_a = r.get(a).generation;
+        r.remove(a);
+        let b = r.insert(req());
+        assert_eq!(a, b);
+        assert_ne!(r.get(b).generation, gen_a);
+        assert!(!r.is_current(a, gen_a));
+        assert_eq!(r.live(), 1);
+    }
+}

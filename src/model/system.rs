@@ -1,0 +1,492 @@
+//! The system: every component of a run, the event enum, and the one
+//! `match` that routes each event to its handler.
+
+use crate::engine::{self, Limits, Model, RngStream, RunOutcome, Scheduler, SimDuration, SimTime, StreamId};
+use crate::metrics::{
+    CostSummary, EventKind, IntervalRow, EventRecord, PoolRow, PoolSummary, Recorder, RequestCounts, RunSummary,
+    TimeIntegral,
+};
+
+use super::cost::{Billing, HOURS_PER_MONTH};
+use super::instance::{Admission, Instance, InstanceId, InstanceState, Pool, PoolId};
+use super::instance_type::InstanceType;
+use super::load_balancer::{LoadBalancer, LoadBalancerSpec};
+use super::request::{Request, RequestId, RequestState, Requests};
+use super::traffic::{ArrivalProcess, ClassPicker, KeyPicker, TrafficSpec};
+use super::PoolSpec;
+
+/// A validated description of a system and how to run it: what the
+/// scenario layer produces and the model consumes.
+#[derive(Clone, Debug)]
+pub struct SystemSpec {
+    pub name: String,
+    pub duration: SimDuration,
+    pub warmup: SimDuration,
+    pub interval: SimDuration,
+    pub max_events: u64,
+    pub billing: Billing,
+    pub traffic: TrafficSpec,
+    /// The instance types the pools use (pools refer to them by index).
+    pub instance_types: Vec<InstanceType>,
+    pub load_balancers: Vec<LoadBalancerSpec>,
+    pub pools: Vec<PoolSpec>,
+}
+
+/// Everything that can happen in a run.
+#[derive(Clone, Copy, Debug)]
+pub enum Event {
+    /// The traffic source's next request arrives.
+    ArrivalDue,
+    /// A request finished computing on an instance.
+    ServiceCompleted { instance: InstanceId, request: RequestId },
+    /// The earliest client deadline of a pool has come.
+    DeadlinesDue { pool: PoolId },
+    /// An instance finished booting.
+    InstanceBooted { instance: InstanceId },
+    /// A time-series interval ends.
+    IntervalDue,
+}
+
+/// The outcome of one run.
+#[derive(Clone, Debug)]
+pub struct RunResult {
+    pub summary: RunSummary,
+    pub rows: Vec<IntervalRow>,
+    pub events: Vec<EventRecord>,
+    pub pool_names: Vec<String>,
+}
+
+/// Per-pool bookkeeping of the system (besides the pool's own state).
+struct PoolBook {
+    /// Instances by state: booting, ready, draining.
+    booting: u32,
+    ready: u32,
+    draining: u32,
+    peak: u32,
+    live: TimeIntegral,
+    /// Areas at the start of the current interval: busy, serving, waiting.
+    marks: (u128, u128, u128),
+}
+
+/// A whole simulated system.
+pub struct System {
+    spec: SystemSpec,
+    seed: u64,
+    replication: u32,
+    end: SimTime,
+    arrivals: ArrivalProcess,
+    arrival_rng: RngStream,
+    class_rng: RngStream,
+    client_rng: RngStream,
+    key_rng: RngStream,
+    service_rng: RngStream,
+    boot_rng: RngStream,
+    classes: ClassPicker,
+    keys: Option<KeyPicker>,
+    load_balancers: Vec<LoadBalancer>,
+    pools: Vec<Pool>,
+    books: Vec<PoolBook>,
+    instances: Vec<Instance>,
+    requests: Requests,
+    recorder: Recorder,
+}
+
+impl System {
+    /// Builds the system at time 0 and schedules its first events.
+    pub fn new(spec: &SystemSpec, seed: u64, replication: u32, scheduler: &mut Scheduler<Event>) -> System {
+        let stream = |purpose: &str| RngStream::new(StreamId::new(seed, replication, purpose));
+        let end = SimTime::ZERO + spec.duration;
+        let mut curve = spec.traffic.curve.clone();
+        curve.bind_noise(StreamId::new(seed, replication, "traffic.noise").key());
+        let load_balancers = spec
+            .load_balancers
+            .iter()
+            .map(|lb| LoadBalancer::new(lb.clone(), stream(&format!("load_balancer.{}", lb.name))))
+            .collect();
+        let mut system = System {
+            spec: spec.clone(),
+            seed,
+            replication,
+            end,
+            arrivals: ArrivalProcess::new(curve, spec.traffic.arrivals, spec.duration.as_secs_f64()),
+            arrival_rng: stream("traffic.arrivals"),
+            class_rng: stream("traffic.classes"),
+            client_rng: stream("traffic.clients"),
+            key_rng: stream("traffic.keys"),
+            service_rng: stream("service"),
+            boot_rng: stream("instances.boot"),
+            classes: ClassPicker::new(&spec.traffic.classes),
+            keys: spec.traffic.keys.as_ref().map(KeyPicker::new),
+            load_balancers,
+            pools: spec.pools.iter().cloned().map(Pool::new).collect(),
+            books: spec
+                .pools
+                .iter()
+                .map(|_| PoolBook {
+                    booting: 0,
+                    ready: 0,
+                    draining: 0,
+                    peak: 0,
+                    live: TimeIntegral::default(),
+                    marks: (0, 0, 0),
+                })
+                .collect(),
+            instances: Vec::new(),
+            requests: Requests::default(),
+            recorder: Recorder::new(spec.interval, SimTime::ZERO + spec.warmup),
+        };
+        for p in 0..system.pools.len() {
+            for _ in 0..system.pools[p].spec.count {
+                let id = system.launch(SimTime::ZERO, PoolId(p as u16), scheduler);
+                if system.pools[p].spec.warm_start {
+                    system.on_instance_booted(SimTime::ZERO, id);
+                }
+            }
+        }
+        if let Some(t) = system.arrivals.next(&mut system.arrival_rng) {
+            scheduler.schedule(SimTime::ZERO + SimDuration::from_secs_f64(t), Event::ArrivalDue);
+        }
+        scheduler.schedule(system.next_interval_end(SimTime::ZERO), Event::IntervalDue);
+        system
+    }
+
+    fn next_interval_end(&self, now: SimTime) -> SimTime {
+        (now + self.spec.interval).min(self.end)
+    }
+
+    /// Launches an instance in `pool`; it boots unless the caller marks it ready.
+    fn launch(&mut self, now: SimTime, pool: PoolId, scheduler: &mut Scheduler<Event>) -> InstanceId {
+        let p = &mut self.pools[pool.0 as usize];
+        let speed = self.spec.instance_types[p.spec.instance_type].speed;
+        let id = InstanceId(self.instances.len() as u32);
+        self.instances.push(Instance::new(pool, &p.spec, speed, now));
+        p.instances.push(id);
+        let book = &mut self.books[pool.0 as usize];
+        book.booting += 1;
+        let live = book.booting + book.ready + book.draining;
+        book.peak = book.peak.max(live);
+        book.live.set(now, u64::from(live));
+        self.recorder.event(now, EventKind::InstanceLaunched, pool.0 as usize, id.0);
+        if !p.spec.warm_start || now > SimTime::ZERO {
+            let boot = SimDuration::from_secs_f64(p.spec.boot.sample(&mut self.boot_rng));
+            scheduler.schedule(now + boot, Event::InstanceBooted { instance: id });
+        }
+        id
+    }
+
+    fn on_instance_booted(&mut self, now: SimTime, id: InstanceId) {
+        let instance = &mut self.instances[id.0 as usize];
+        if instance.state != InstanceState::Booting {
+            return;
+        }
+        instance.state = InstanceState::Ready;
+        instance.ready_at = Some(now);
+        let pool = instance.pool.0 as usize;
+        let cores = u64::from(instance.cores);
+        let book = &mut self.books[pool];
+        book.booting -= 1;
+        book.ready += 1;
+        self.pools[pool].serving_cores.add(now, cores);
+        for lb in &mut self.load_balancers {
+            if let Some(weight) = lb.weight_for(pool) {
+                lb.add(id, weight);
+            }
+        }
+        self.recorder.event(now, EventKind::InstanceReady, pool, id.0);
+    }
+
+    fn on_arrival_due(&mut self, now: SimTime, scheduler: &mut Scheduler<Event>) {
+        let class = self.classes.pick(&mut self.class_rng);
+        let client = self.client_rng.below(self.spec.traffic.clients) as u32;
+        let key = match &self.keys {
+            Some(k) => k.pick(&mut self.key_rng),
+            None => 0,
+        };
+        let demand_s = self.spec.traffic.classes[class].cpu.sample(&mut self.service_rng);
+        if let Some(t) = self.arrivals.next(&mut self.arrival_rng) {
+            scheduler.schedule(SimTime::ZERO + SimDuration::from_secs_f64(t), Event::ArrivalDue);
+        }
+        self.recorder.arrived(now);
+
+        let lb = &mut self.load_balancers[self.spec.traffic.target];
+        let Some(instance_id) = lb.choose(client, key, &self.instances) else {
+            self.recorder.rejected(now, true);
+            return;
+        };
+        let pool_id = self.instances[instance_id.0 as usize].pool;
+        let id = self.requests.insert(Request {
+            arrival: now,
+            service_start: now,
+            demand_s,
+            instance: instance_id.0,
+            client,
+            key,
+            class: class as u16,
+            pool: pool_id.0,
+            state: RequestState::Working,
+            generation: 0,
+        });
+        let generation = self.requests.get(id).generation;
+        let instance = &mut self.instances[instance_id.0 as usize];
+        let waiting_before = instance.waiting();
+        let admission = instance.admit(now, id, generation);
+        let waiting_after = instance.waiting();
+        let pool = &mut self.pools[pool_id.0 as usize];
+        match admission {
+            Admission::Rejected => {
+                self.requests.remove(id);
+                self.recorder.rejected(now, false);
+                return;
+            }
+            Admission::Started => {
+                pool.busy_cores.add(now, 1);
+                let speed = instance.speed;
+                self.start_service(now, instance_id, id, speed, scheduler);
+            }
+            Admission::WaitingForCore => {}
+            Admission::Queued => self.requests.get_mut(id).state = RequestState::Queued,
+        }
+        let pool = &mut self.pools[pool_id.0 as usize];
+        if waiting_after != waiting_before {
+            pool.waiting.add(now, u64::from(waiting_after - waiting_before));
+        }
+        if let Some(timeout) = pool.spec.timeout {
+            if pool.deadlines.is_empty() {
+                scheduler.schedule(now + timeout, Event::DeadlinesDue { pool: pool_id });
+            }
+            pool.deadlines.push_back((now + timeout, id, generation));
+        }
+    }
+
+    #[inline]
+    fn start_service(
+        &mut self,
+        now: SimTime,
+        instance: InstanceId,
+        id: RequestId,
+        speed: f64,
+        scheduler: &mut Scheduler<Event>,
+    ) {
+        let request = self.requests.get_mut(id);
+        request.service_start = now;
+        let service = SimDuration::from_secs_f64(request.demand_s / speed);
+        scheduler.schedule(now + service, Event::ServiceCompleted { instance, request: id });
+    }
+
+    fn on_service_completed(
+        &mut self,
+        now: SimTime,
+        instance_id: InstanceId,
+        id: RequestId,
+        scheduler: &mut Scheduler<Event>,
+    ) {
+        let request = *self.requests.get(id);
+        if request.state == RequestState::Working {
+            self.recorder.completed(now, request.arrival, request.service_start);
+        }
+        self.requests.remove(id);
+
+        let requests = &self.requests;
+        let instance = &mut self.instances[instance_id.0 as usize];
+        let waiting_before = instance.waiting();
+        let handoff = instance.complete(now, |r, g| {
+            requests.is_current(r, g) && requests.get(r).state == RequestState::Queued
+        });
+        let waiting_after = instance.waiting();
+        let speed = instance.speed;
+        let pool = &mut self.pools[instance.pool.0 as usize];
+        if waiting_after != waiting_before {
+            pool.waiting.set(now, pool.waiting.value() + u64::from(waiting_after) - u64::from(waiting_before));
+        }
+        if let Some(promoted) = handoff.promoted {
+            self.requests.get_mut(promoted).state = RequestState::Working;
+        }
+        match handoff.started {
+            Some(next) => self.start_service(now, instance_id, next, speed, scheduler),
+            None => pool.busy_cores.sub(now, 1),
+        }
+    }
+
+    fn on_deadlines_due(&mut self, now: SimTime, pool_id: PoolId, scheduler: &mut Scheduler<Event>) {
+        let p = pool_id.0 as usize;
+        while let Some(&(deadline, id, generation)) = self.pools[p].deadlines.front() {
+            if deadline > now {
+                scheduler.schedule(deadline, Event::DeadlinesDue { pool: pool_id });
+                break;
+            }
+            self.pools[p].deadlines.pop_front();
+            if !self.requests.is_current(id, generation) {
+                continue; // Already resolved.
+            }
+            let request = *self.requests.get(id);
+            match request.state {
+                RequestState::Abandoned => {}
+                RequestState::Queued => {
+                    self.recorder.timed_out(now);
+                    // Mark it dead before freeing, so the queue skips it.
+                    self.requests.get_mut(id).state = RequestState::Abandoned;
+                    self.requests.remove(id);
+                    let requests = &self.requests;
+                    self.instances[request.instance as usize].abandon_queued(|r, g| {
+                        requests.is_current(r, g) && requests.get(r).state == RequestState::Queued
+                    });
+                    self.pools[p].waiting.sub(now, 1);
+                }
+                RequestState::Working => {
+                    // The server keeps working on it; the response will be discarded.
+                    self.recorder.timed_out(now);
+                    self.requests.get_mut(id).state = RequestState::Abandoned;
+                }
+            }
+        }
+    }
+
+    fn on_interval_due(&mut self, now: SimTime, scheduler: &mut Scheduler<Event>) {
+        self.close_interval(now);
+        if now < self.end {
+            scheduler.schedule(self.next_interval_end(now), Event::IntervalDue);
+        }
+    }
+
+    fn close_interval(&mut self, now: SimTime) {
+        let start = self.recorder.interval_start();
+        if now <= start {
+            return;
+        }
+        let rows = self
+            .pools
+            .iter()
+            .zip(&mut self.books)
+            .map(|(pool, book)| {
+                let busy = pool.busy_cores.area_until(now);
+                let serving = pool.serving_cores.area_until(now);
+                let waiting = pool.waiting.area_until(now);
+                let (b0, s0, w0) = book.marks;
+                book.marks = (busy, serving, waiting);
+                let span = (now - start).0 as f64;
+                PoolRow {
+                    booting: book.booting,
+                    ready: book.ready,
+                    draining: book.draining,
+                    cpu_utilization: if serving > s0 { (busy - b0) as f64 / (serving - s0) as f64 } else { f64::NAN },
+                    queue_length_mean: (waiting - w0) as f64 / span,
+                }
+            })
+            .collect();
+        let mid = (start.as_secs_f64() + now.as_secs_f64()) / 2.0;
+        let target = self.arrivals.curve().rate_at(mid);
+        let cost = self.cost_until(now, None);
+        self.recorder.close_interval(now, target, rows, cost);
+    }
+
+    /// Cumulative cost at `now`, of one pool or of all.
+    fn cost_until(&self, now: SimTime, pool: Option<usize>) -> f64 {
+        let mut total = 0.0;
+        for instance in &self.instances {
+            if pool.is_some_and(|p| p != instance.pool.0 as usize) {
+                continue;
+            }
+            let spec = &self.pools[instance.pool.0 as usize].spec;
+            let price = self.spec.instance_types[spec.instance_type].hourly_usd;
+            total += price / 3600.0 * self.spec.billing.billed_seconds(instance.launched_at, instance.stopped_at, now);
+        }
+        total
+    }
+
+    /// Closes the books at the time the run reached and builds the result.
+    pub fn finish(mut self, outcome: RunOutcome) -> RunResult {
+        let now = outcome.reached;
+        self.close_interval(now);
+        let span_ns = now.0.max(1) as f64;
+        let rec = &self.recorder;
+        let in_flight = rec.in_system.value();
+        let requests = RequestCounts::new(&rec.totals, in_flight);
+        assert!(requests.conserved(), "request conservation broken: {requests:?}");
+        let pools: Vec<PoolSummary> = self
+            .pools
+            .iter()
+            .enumerate()
+            .map(|(i, pool)| {
+                let busy = pool.busy_cores.area_until(now);
+                let serving = pool.serving_cores.area_until(now);
+                let book = &self.books[i];
+                PoolSummary {
+                    name: pool.spec.name.clone(),
+                    instance_type: self.spec.instance_types[pool.spec.instance_type].name.clone(),
+                    instances_initial: pool.spec.count,
+                    instances_peak: book.peak,
+                    instances_mean: book.live.area_until(now) as f64 / span_ns,
+                    cpu_utilization: if serving > 0 { busy as f64 / serving as f64 } else { f64::NAN },
+                    queue_length_mean: pool.waiting.area_until(now) as f64 / span_ns,
+                    cost_usd: self.cost_until(now, Some(i)),
+                }
+            })
+            .collect();
+        let total_usd: f64 = pools.iter().map(|p| p.cost_usd).sum();
+        let hours = now.as_secs_f64() / 3600.0;
+        let cost = CostSummary {
+            total_usd,
+            per_month_usd: if hours > 0.0 { total_usd / hours * HOURS_PER_MONTH } else { 0.0 },
+            per_million_requests_usd: if requests.completed > 0 {
+                total_usd / requests.completed as f64 * 1e6
+            } else {
+                f64::NAN
+            },
+        };
+        let summary = RunSummary {
+            capsim_version: env!("CARGO_PKG_VERSION"),
+            scenario: self.spec.name.clone(),
+            seed: self.seed,
+            replication: self.replication,
+            duration_s: self.spec.duration.as_secs_f64(),
+            simulated_s: now.as_secs_f64(),
+            warmup_s: self.spec.warmup.as_secs_f64(),
+            interval_s: self.spec.interval.as_secs_f64(),
+            events: outcome.events,
+            stop_reason: outcome.stop_reason,
+            throughput_rps: requests.completed as f64 / now.as_secs_f64().max(f64::MIN_POSITIVE),
+            requests,
+            in_system_mean: rec.in_system.area_until(now) as f64 / span_ns,
+            latency: rec.latency.summary(),
+            queueing: rec.queueing.summary(),
+            service: rec.service.summary(),
+            pools,
+            cost,
+        };
+        let recorder = self.recorder;
+        RunResult {
+            summary,
+            rows: recorder.rows,
+            events: recorder.events,
+            pool_names: self.spec.pools.iter().map(|p| p.name.clone()).collect(),
+        }
+    }
+}
+
+impl Model for System {
+    type Event = Event;
+
+    #[inline]
+    fn handle(&mut self, now: SimTime, event: Event, scheduler: &mut Scheduler<Event>) {
+        match event {
+            Event::ArrivalDue => self.on_arrival_due(now, scheduler),
+            Event::ServiceCompleted { instance, request } => {
+                self.on_service_completed(now, instance, request, scheduler)
+            }
+            Event::DeadlinesDue { pool } => self.on_deadlines_due(now, pool, scheduler),
+            Event::InstanceBooted { instance } => self.on_instance_booted(now, instance),
+            Event::IntervalDue => self.on_interval_due(now, scheduler),
+        }
+    }
+}
+
+/// Runs one replication of `spec` to its end time and returns what it recorded.
+///
+/// `progress` receives the simulated time every 65,536 events.
+pub fn simulate(spec: &SystemSpec, seed: u64, replication: u32, progress: &mut dyn FnMut(SimTime)) -> RunResult {
+    let mut scheduler = Scheduler::new();
+    let mut system = System::new(spec, seed, replication, &mut scheduler);
+    let limits = Limits { end: SimTime::ZERO + spec.duration, max_events: spec.max_events };
+    let outcome = engine::run(&mut system, &mut scheduler, limits, progress);
+    system.finish(outcome)
+}
