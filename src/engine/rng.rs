@@ -19,7 +19,11 @@ pub struct StreamId {
 
 impl StreamId {
     pub fn new(seed: u64, replication: u32, purpose: &str) -> StreamId {
-        StreamId { seed, replication, purpose: stable_hash(purpose.as_bytes()) }
+        StreamId {
+            seed,
+            replication,
+            purpose: stable_hash(purpose.as_bytes()),
+        }
     }
 
     /// A 64-bit key mixing all three parts; distinct ids give unrelated keys.
@@ -97,14 +101,18 @@ mod tests {
     #[test]
     fn streams_are_reproducible_and_distinct() {
         let id = StreamId::new(42, 0, "traffic.arrivals");
-        let a: Vec<u64> = (0..4).map({
-            let mut s = RngStream::new(id);
-            move |_| s.below(1_000_000)
-        }).collect();
-        let b: Vec<u64> = (0..4).map({
-            let mut s = RngStream::new(id);
-            move |_| s.below(1_000_000)
-        }).collect();
+        let a: Vec<u64> = (0..4)
+            .map({
+                let mut s = RngStream::new(id);
+                move |_| s.below(1_000_000)
+            })
+            .collect();
+        let b: Vec<u64> = (0..4)
+            .map({
+                let mut s = RngStream::new(id);
+                move |_| s.below(1_000_000)
+            })
+            .collect();
         assert_eq!(a, b);
         let other = [
             StreamId::new(43, 0, "traffic.arrivals"),

@@ -75,7 +75,11 @@ pub fn run<M: Model>(
         StopReason::EndTime => limits.end,
         StopReason::EventBudget | StopReason::NoMoreEvents => scheduler.now(),
     };
-    RunOutcome { events, stop_reason, reached }
+    RunOutcome {
+        events,
+        stop_reason,
+        reached,
+    }
 }
 
 #[cfg(test)]
@@ -101,7 +105,15 @@ mod tests {
         let mut m = Ticker { ticks: 0 };
         let mut s = Scheduler::new();
         s.schedule(SimTime::ZERO, ());
-        let out = run(&mut m, &mut s, Limits { end: SimTime::from_secs(10), max_events: 1000 }, &mut |_| {});
+        let out = run(
+            &mut m,
+            &mut s,
+            Limits {
+                end: SimTime::from_secs(10),
+                max_events: 1000,
+            },
+            &mut |_| {},
+        );
         assert_eq!(out.stop_reason, StopReason::EndTime);
         assert_eq!(m.ticks, 11); // t = 0..=10
         assert_eq!(out.reached, SimTime::from_secs(10));
@@ -109,7 +121,15 @@ mod tests {
         let mut m = Ticker { ticks: 0 };
         let mut s = Scheduler::new();
         s.schedule(SimTime::ZERO, ());
-        let out = run(&mut m, &mut s, Limits { end: SimTime::from_secs(10), max_events: 3 }, &mut |_| {});
+        let out = run(
+            &mut m,
+            &mut s,
+            Limits {
+                end: SimTime::from_secs(10),
+                max_events: 3,
+            },
+            &mut |_| {},
+        );
         assert_eq!(out.stop_reason, StopReason::EventBudget);
         assert_eq!(out.events, 3);
         assert_eq!(out.reached, SimTime::from_secs(2));

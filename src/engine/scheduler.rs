@@ -36,7 +36,10 @@ impl<E> PartialOrd for Entry<E> {
 impl<E> Ord for Entry<E> {
     /// Reversed, so that the max-heap pops the earliest entry first.
     fn cmp(&self, other: &Self) -> Ordering {
-        other.time.cmp(&self.time).then_with(|| other.seq.cmp(&self.seq))
+        other
+            .time
+            .cmp(&self.time)
+            .then_with(|| other.seq.cmp(&self.seq))
     }
 }
 
@@ -48,7 +51,11 @@ impl<E> Default for Scheduler<E> {
 
 impl<E> Scheduler<E> {
     pub fn new() -> Self {
-        Scheduler { heap: BinaryHeap::with_capacity(1024), next_seq: 0, now: SimTime::ZERO }
+        Scheduler {
+            heap: BinaryHeap::with_capacity(1024),
+            next_seq: 0,
+            now: SimTime::ZERO,
+        }
     }
 
     /// The time of the event being handled (or of the last one popped).
@@ -58,7 +65,11 @@ impl<E> Scheduler<E> {
 
     /// Schedules `event` at `time`. Scheduling in the past is a model bug.
     pub fn schedule(&mut self, time: SimTime, event: E) {
-        assert!(time >= self.now, "event scheduled in the past: {time} < now {}", self.now);
+        assert!(
+            time >= self.now,
+            "event scheduled in the past: {time} < now {}",
+            self.now
+        );
         let seq = self.next_seq;
         self.next_seq += 1;
         self.heap.push(Entry { time, seq, event });

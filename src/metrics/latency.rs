@@ -33,7 +33,8 @@ pub struct LatencySummary {
 impl Default for LatencyRecorder {
     fn default() -> Self {
         LatencyRecorder {
-            histogram: Histogram::new_with_bounds(1, HIGHEST_US, 3).expect("valid histogram bounds"),
+            histogram: Histogram::new_with_bounds(1, HIGHEST_US, 3)
+                .expect("valid histogram bounds"),
             count: 0,
             sum_ns: 0,
             max_ns: 0,
@@ -55,7 +56,11 @@ impl LatencyRecorder {
     }
 
     pub fn mean_ms(&self) -> f64 {
-        if self.count == 0 { f64::NAN } else { self.sum_ns as f64 / self.count as f64 / 1e6 }
+        if self.count == 0 {
+            f64::NAN
+        } else {
+            self.sum_ns as f64 / self.count as f64 / 1e6
+        }
     }
 
     /// The value at `quantile` (0..=1) in milliseconds; NaN when empty.
@@ -67,7 +72,11 @@ impl LatencyRecorder {
     }
 
     pub fn max_ms(&self) -> f64 {
-        if self.count == 0 { f64::NAN } else { self.max_ns as f64 / 1e6 }
+        if self.count == 0 {
+            f64::NAN
+        } else {
+            self.max_ns as f64 / 1e6
+        }
     }
 
     pub fn summary(&self) -> LatencySummary {

@@ -153,7 +153,12 @@ impl Recorder {
     }
 
     pub fn event(&mut self, time: SimTime, kind: EventKind, pool: usize, instance: u32) {
-        self.events.push(EventRecord { time, kind, pool, instance });
+        self.events.push(EventRecord {
+            time,
+            kind,
+            pool,
+            instance,
+        });
     }
 
     pub fn interval_start(&self) -> SimTime {
@@ -162,7 +167,13 @@ impl Recorder {
 
     /// Closes the interval ending at `now` with the pool and cost figures the
     /// system measured over it.
-    pub fn close_interval(&mut self, now: SimTime, target_rps: f64, pools: Vec<PoolRow>, cost_cumulative_usd: f64) {
+    pub fn close_interval(
+        &mut self,
+        now: SimTime,
+        target_rps: f64,
+        pools: Vec<PoolRow>,
+        cost_cumulative_usd: f64,
+    ) {
         let area = self.in_system.area_until(now);
         let span_ns = (now - self.interval_start).0.max(1) as f64;
         let l = &self.interval_latency;

@@ -2,8 +2,9 @@
 
 /// Two-sided 95% Student-t critical values for 1..=30 degrees of freedom.
 const T95: [f64; 30] = [
-    12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160, 2.145, 2.131,
-    2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042,
+    12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160,
+    2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056,
+    2.052, 2.048, 2.045, 2.042,
 ];
 
 /// The two-sided 95% Student-t critical value for `df` degrees of freedom.
@@ -15,7 +16,8 @@ pub fn t95(df: usize) -> f64 {
         _ => {
             let z: f64 = 1.959_964;
             let d = df as f64;
-            z + (z.powi(3) + z) / (4.0 * d) + (5.0 * z.powi(5) + 16.0 * z.powi(3) + 3.0 * z) / (96.0 * d * d)
+            z + (z.powi(3) + z) / (4.0 * d)
+                + (5.0 * z.powi(5) + 16.0 * z.powi(3) + 3.0 * z) / (96.0 * d * d)
         }
     }
 }
@@ -33,14 +35,26 @@ pub struct Estimate {
 pub fn estimate(xs: &[f64]) -> Estimate {
     let n = xs.len();
     if n == 0 {
-        return Estimate { mean: f64::NAN, ci95: f64::NAN, n };
+        return Estimate {
+            mean: f64::NAN,
+            ci95: f64::NAN,
+            n,
+        };
     }
     let mean = xs.iter().sum::<f64>() / n as f64;
     if n == 1 {
-        return Estimate { mean, ci95: f64::NAN, n };
+        return Estimate {
+            mean,
+            ci95: f64::NAN,
+            n,
+        };
     }
     let var = xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1) as f64;
-    Estimate { mean, ci95: t95(n - 1) * (var / n as f64).sqrt(), n }
+    Estimate {
+        mean,
+        ci95: t95(n - 1) * (var / n as f64).sqrt(),
+        n,
+    }
 }
 
 #[cfg(test)]

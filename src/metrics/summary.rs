@@ -21,7 +21,11 @@ pub struct RequestCounts {
 
 impl RequestCounts {
     pub fn new(c: &Counters, in_flight: u64) -> RequestCounts {
-        let error_rate = if c.arrived == 0 { 0.0 } else { c.errors() as f64 / c.arrived as f64 };
+        let error_rate = if c.arrived == 0 {
+            0.0
+        } else {
+            c.errors() as f64 / c.arrived as f64
+        };
         RequestCounts {
             arrived: c.arrived,
             completed: c.completed,
@@ -35,7 +39,11 @@ impl RequestCounts {
 
     pub fn conserved(&self) -> bool {
         self.arrived
-            == self.completed + self.rejected_queue_full + self.rejected_no_instance + self.timed_out + self.in_flight
+            == self.completed
+                + self.rejected_queue_full
+                + self.rejected_no_instance
+                + self.timed_out
+                + self.in_flight
     }
 }
 

@@ -46,17 +46,34 @@ mod tests {
 
     #[test]
     fn per_second_has_a_minimum_and_rounds_up() {
-        let b = Billing::PerSecond { minimum: SimDuration::from_secs(60) };
-        assert_eq!(b.billed_seconds(SimTime::ZERO, None, SimTime::from_secs(10)), 60.0);
-        assert_eq!(b.billed_seconds(SimTime::ZERO, None, SimTime(90_500_000_000)), 91.0);
+        let b = Billing::PerSecond {
+            minimum: SimDuration::from_secs(60),
+        };
+        assert_eq!(
+            b.billed_seconds(SimTime::ZERO, None, SimTime::from_secs(10)),
+            60.0
+        );
+        assert_eq!(
+            b.billed_seconds(SimTime::ZERO, None, SimTime(90_500_000_000)),
+            91.0
+        );
         let stopped = Some(SimTime::from_secs(100));
-        assert_eq!(b.billed_seconds(SimTime::ZERO, stopped, SimTime::from_secs(1000)), 100.0);
+        assert_eq!(
+            b.billed_seconds(SimTime::ZERO, stopped, SimTime::from_secs(1000)),
+            100.0
+        );
     }
 
     #[test]
     fn per_hour_bills_started_hours() {
         let b = Billing::PerHour;
-        assert_eq!(b.billed_seconds(SimTime::ZERO, None, SimTime::from_secs(1)), 3600.0);
-        assert_eq!(b.billed_seconds(SimTime::ZERO, None, SimTime::from_secs(3601)), 7200.0);
+        assert_eq!(
+            b.billed_seconds(SimTime::ZERO, None, SimTime::from_secs(1)),
+            3600.0
+        );
+        assert_eq!(
+            b.billed_seconds(SimTime::ZERO, None, SimTime::from_secs(3601)),
+            7200.0
+        );
     }
 }

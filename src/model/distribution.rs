@@ -11,12 +11,25 @@ use crate::engine::RngStream;
 #[derive(Clone, Debug)]
 pub enum Distribution {
     Constant(f64),
-    Exponential { mean: f64 },
+    Exponential {
+        mean: f64,
+    },
     /// Log-normal with the given mean and coefficient of variation.
-    LogNormal { mean: f64, cv: f64, inner: rand_distr::LogNormal<f64> },
+    LogNormal {
+        mean: f64,
+        cv: f64,
+        inner: rand_distr::LogNormal<f64>,
+    },
     /// Gamma with the given mean and coefficient of variation (shape = 1/cv²).
-    Gamma { mean: f64, cv: f64, inner: rand_distr::Gamma<f64> },
-    Uniform { min: f64, max: f64 },
+    Gamma {
+        mean: f64,
+        cv: f64,
+        inner: rand_distr::Gamma<f64>,
+    },
+    Uniform {
+        min: f64,
+        max: f64,
+    },
 }
 
 impl Distribution {
@@ -79,7 +92,11 @@ impl Distribution {
             Distribution::LogNormal { cv, .. } | Distribution::Gamma { cv, .. } => cv * cv,
             Distribution::Uniform { min, max } => {
                 let mean = (min + max) / 2.0;
-                if mean == 0.0 { 0.0 } else { (max - min).powi(2) / 12.0 / (mean * mean) }
+                if mean == 0.0 {
+                    0.0
+                } else {
+                    (max - min).powi(2) / 12.0 / (mean * mean)
+                }
             }
         }
     }
@@ -109,8 +126,14 @@ mod tests {
             Distribution::constant(0.02),
         ] {
             let (mean, scv) = sample_mean_and_scv(&d);
-            assert!((mean - d.mean()).abs() / d.mean() < 0.02, "{d:?}: mean {mean}");
-            assert!((scv - d.scv()).abs() < 0.05 * d.scv().max(1.0) + 0.01, "{d:?}: scv {scv}");
+            assert!(
+                (mean - d.mean()).abs() / d.mean() < 0.02,
+                "{d:?}: mean {mean}"
+            );
+            assert!(
+                (scv - d.scv()).abs() < 0.05 * d.scv().max(1.0) + 0.01,
+                "{d:?}: scv {scv}"
+            );
         }
     }
 }

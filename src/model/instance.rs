@@ -157,10 +157,17 @@ impl Instance {
     /// `is_live` tells whether a queued request still wants service (its
     /// client may have given up while it waited).
     #[inline]
-    pub fn complete(&mut self, now: SimTime, mut is_live: impl FnMut(RequestId, u32) -> bool) -> Handoff {
+    pub fn complete(
+        &mut self,
+        now: SimTime,
+        mut is_live: impl FnMut(RequestId, u32) -> bool,
+    ) -> Handoff {
         self.working -= 1;
         self.busy_cores -= 1;
-        let mut handoff = Handoff { started: None, promoted: None };
+        let mut handoff = Handoff {
+            started: None,
+            promoted: None,
+        };
         if let Some(next) = self.cpu_queue.pop_front() {
             self.busy_cores += 1;
             handoff.started = Some(next);
@@ -189,7 +196,8 @@ impl Instance {
     pub fn abandon_queued(&mut self, mut is_live: impl FnMut(RequestId, u32) -> bool) {
         self.queued -= 1;
         if self.accept_queue.len() > 2 * self.queued as usize + 16 {
-            self.accept_queue.retain(|(id, generation)| is_live(*id, *generation));
+            self.accept_queue
+                .retain(|(id, generation)| is_live(*id, *generation));
         }
     }
 
@@ -265,10 +273,22 @@ mod tests {
         assert_eq!(i.outstanding(), 3);
         // Request 0 finishes: 1 takes the core, 2 takes the worker and waits for a core.
         let h = i.complete(SimTime(10), |_, _| true);
-        assert_eq!(h, Handoff { started: Some(RequestId(1)), promoted: Some(RequestId(2)) });
+        assert_eq!(
+            h,
+            Handoff {
+                started: Some(RequestId(1)),
+                promoted: Some(RequestId(2))
+            }
+        );
         assert_eq!(i.waiting(), 1);
         let h = i.complete(SimTime(20), |_, _| true);
-        assert_eq!(h, Handoff { started: Some(RequestId(2)), promoted: None });
+        assert_eq!(
+            h,
+            Handoff {
+                started: Some(RequestId(2)),
+                promoted: None
+            }
+        );
         assert_eq!(i.busy_core_time.area_until(SimTime(30)), 30);
     }
 
@@ -282,7 +302,13 @@ mod tests {
         let live = |id: RequestId, _| id != RequestId(1);
         i.abandon_queued(live); // request 1 gave up
         let h = i.complete(SimTime(5), live);
-        assert_eq!(h, Handoff { started: Some(RequestId(2)), promoted: Some(RequestId(2)) });
+        assert_eq!(
+            h,
+            Handoff {
+                started: Some(RequestId(2)),
+                promoted: Some(RequestId(2))
+            }
+        );
         assert_eq!(i.queued, 0);
     }
 }

@@ -36,7 +36,14 @@ pub fn builtin_catalogue() -> Vec<InstanceType> {
         ("m7g", 4.0, 1.05, 0.0816),
     ];
     // (size, multiple of `.large`)
-    const SIZES: &[(&str, u32)] = &[("large", 1), ("xlarge", 2), ("2xlarge", 4), ("4xlarge", 8), ("8xlarge", 16), ("16xlarge", 32)];
+    const SIZES: &[(&str, u32)] = &[
+        ("large", 1),
+        ("xlarge", 2),
+        ("2xlarge", 4),
+        ("4xlarge", 8),
+        ("8xlarge", 16),
+        ("16xlarge", 32),
+    ];
     let mut types = Vec::new();
     for (family, mem_per_vcpu, speed, large_price) in FAMILIES {
         for (size, multiple) in SIZES {
@@ -52,9 +59,30 @@ pub fn builtin_catalogue() -> Vec<InstanceType> {
         }
     }
     // Burstable types: modelled at their baseline-free full speed with a lower index.
-    types.push(InstanceType { name: "t3.medium".into(), vcpu: 2, memory_gib: 4.0, speed: 0.9, hourly_usd: 0.0416, market: Market::OnDemand });
-    types.push(InstanceType { name: "t3.large".into(), vcpu: 2, memory_gib: 8.0, speed: 0.9, hourly_usd: 0.0832, market: Market::OnDemand });
-    types.push(InstanceType { name: "t3.xlarge".into(), vcpu: 4, memory_gib: 16.0, speed: 0.9, hourly_usd: 0.1664, market: Market::OnDemand });
+    types.push(InstanceType {
+        name: "t3.medium".into(),
+        vcpu: 2,
+        memory_gib: 4.0,
+        speed: 0.9,
+        hourly_usd: 0.0416,
+        market: Market::OnDemand,
+    });
+    types.push(InstanceType {
+        name: "t3.large".into(),
+        vcpu: 2,
+        memory_gib: 8.0,
+        speed: 0.9,
+        hourly_usd: 0.0832,
+        market: Market::OnDemand,
+    });
+    types.push(InstanceType {
+        name: "t3.xlarge".into(),
+        vcpu: 4,
+        memory_gib: 16.0,
+        speed: 0.9,
+        hourly_usd: 0.1664,
+        market: Market::OnDemand,
+    });
     types
 }
 

@@ -29,7 +29,10 @@ pub enum LbPolicy {
     /// `hash(client) mod n` over the current rotation.
     IpHash,
     /// A hash ring with `vnodes` points per backend.
-    ConsistentHash { on: HashOn, vnodes: u32 },
+    ConsistentHash {
+        on: HashOn,
+        vnodes: u32,
+    },
 }
 
 /// A pool behind the load balancer, with its weight.
@@ -65,12 +68,22 @@ pub struct LoadBalancer {
 
 impl LoadBalancer {
     pub fn new(spec: LoadBalancerSpec, rng: RngStream) -> LoadBalancer {
-        LoadBalancer { spec, backends: Vec::new(), next: 0, ring: Vec::new(), rng }
+        LoadBalancer {
+            spec,
+            backends: Vec::new(),
+            next: 0,
+            ring: Vec::new(),
+            rng,
+        }
     }
 
     /// The weight this balancer gives instances of `pool`, if it serves it.
     pub fn weight_for(&self, pool: usize) -> Option<u32> {
-        self.spec.backends.iter().find(|b| b.pool == pool).map(|b| b.weight)
+        self.spec
+            .backends
+            .iter()
+            .find(|b| b.pool == pool)
+            .map(|b| b.weight)
     }
 
     pub fn rotation_len(&self) -> usize {
@@ -81,16 +94,30 @@ impl LoadBalancer {
     /// depends on the order events happened to arrive in).
     pub fn add(&mut self, instance: InstanceId, weight: u32) {
         let at = self.backends.partition_point(|b| b.instance < instance);
-        if self.backends.get(at).is_some_and(|b| b.instance == instance) {
+        if self
+            .backends
+            .get(at)
+            .is_some_and(|b| b.instance == instance)
+        {
             return;
         }
-        self.backends.insert(at, Backend { instance, weight, current: 0 });
+        self.backends.insert(
+            at,
+            Backend {
+                instance,
+                weight,
+                current: 0,
+            },
+        );
         self.rebuild_ring();
     }
 
     /// Takes an instance out of rotation.
     pub fn remove(&mut self, instance: InstanceId) {
-        if let Ok(at) = self.backends.binary_search_by(|b| b.instance.cmp(&instance)) {
+        if let Ok(at) = self
+            .backends
+            .binary_search_by(|b| b.instance.cmp(&instance))
+        {
             self.backends.remove(at);
             if self.next > at {
                 self.next -= 1;
@@ -100,7 +127,9 @@ impl LoadBalancer {
     }
 
     fn rebuild_ring(&mut self) {
-        let LbPolicy::ConsistentHash { vnodes, .. } = self.spec.policy else { return };
+        let LbPolicy::ConsistentHash { vnodes, .. } = self.spec.policy else {
+            return;
+        };
         self.ring.clear();
         for b in &self.backends {
             for v in 0..vnodes {
@@ -170,7 +199,10 @@ impl LoadBalancer {
                     if b >= a {
                         b += 1;
                     }
-                    let (ca, cb) = (conns(self.backends[a].instance), conns(self.backends[b].instance));
+                    let (ca, cb) = (
+                        conns(self.backends[a].instance),
+                        conns(self.backends[b].instance),
+                    );
                     if cb < ca { b } else { a }
                 }
             }
@@ -209,11 +241,17 @@ mod tests {
             boot: Distribution::constant(0.0),
             warm_start: true,
         };
-        (0..n).map(|_| Instance::new(PoolId(0), &spec, 1.0, SimTime::ZERO)).collect()
+        (0..n)
+            .map(|_| Instance::new(PoolId(0), &spec, 1.0, SimTime::ZERO))
+            .collect()
     }
 
     fn lb(policy: LbPolicy, n: u32, weights: &[u32]) -> LoadBalancer {
-        let spec = LoadBalancerSpec { name: "lb".into(), policy, backends: vec![] };
+        let spec = LoadBalancerSpec {
+            name: "lb".into(),
+            policy,
+            backends: vec![],
+        };
         let mut lb = LoadBalancer::new(spec, RngStream::new(StreamId::new(1, 0, "lb")));
         for i in 0..n {
             lb.add(InstanceId(i), weights.get(i as usize).copied().unwrap_or(1));
@@ -222,7 +260,9 @@ mod tests {
     }
 
     fn picks(lb: &mut LoadBalancer, inst: &[Instance], k: usize) -> Vec<u32> {
-        (0..k).map(|c| lb.choose(c as u32, c as u64, inst).unwrap().0).collect()
+        (0..k)
+            .map(|c| lb.choose(c as u32, c as u64, inst).unwrap().0)
+            .collect()
     }
 
     #[test]
@@ -262,13 +302,23 @@ mod tests {
     #[test]
     fn consistent_hash_moves_few_keys_when_a_backend_leaves() {
         let inst = instances(10);
-        let mut lb = lb(LbPolicy::ConsistentHash { on: HashOn::Key, vnodes: 100 }, 10, &[]);
+        let mut lb = lb(
+            LbPolicy::ConsistentHash {
+                on: HashOn::Key,
+                vnodes: 100,
+            },
+            10,
+            &[],
+        );
         let before = picks(&mut lb, &inst, 10_000);
         lb.remove(InstanceId(3));
         let after = picks(&mut lb, &inst, 10_000);
         let moved = before.iter().zip(&after).filter(|(a, b)| a != b).count();
         // Only keys that lived on backend 3 move: about a tenth.
-        assert!(moved == before.iter().filter(|&&b| b == 3).count(), "moved {moved}");
+        assert!(
+            moved == before.iter().filter(|&&b| b == 3).count(),
+            "moved {moved}"
+        );
         assert!((700..1300).contains(&moved), "moved {moved}");
     }
 

@@ -1,19 +1,21 @@
 //! The system: every component of a run, the event enum, and the one
 //! `match` that routes each event to its handler.
 
-use crate::engine::{self, Limits, Model, RngStream, RunOutcome, Scheduler, SimDuration, SimTime, StreamId};
+use crate::engine::{
+    self, Limits, Model, RngStream, RunOutcome, Scheduler, SimDuration, SimTime, StreamId,
+};
 use crate::metrics::{
-    CostSummary, EventKind, IntervalRow, EventRecord, PoolRow, PoolSummary, Recorder, RequestCounts, RunSummary,
-    TimeIntegral,
+    CostSummary, EventKind, EventRecord, IntervalRow, PoolRow, PoolSummary, Recorder,
+    RequestCounts, RunSummary, TimeIntegral,
 };
 
+use super::PoolSpec;
 use super::cost::{Billing, HOURS_PER_MONTH};
 use super::instance::{Admission, Instance, InstanceId, InstanceState, Pool, PoolId};
 use super::instance_type::InstanceType;
 use super::load_balancer::{LoadBalancer, LoadBalancerSpec};
 use super::request::{Request, RequestId, RequestState, Requests};
 use super::traffic::{ArrivalProcess, ClassPicker, KeyPicker, TrafficSpec};
-use super::PoolSpec;
 
 /// A validated description of a system and how to run it: what the
 /// scenario layer produces and the model consumes.
@@ -38,7 +40,10 @@ pub enum Event {
     /// The traffic source's next request arrives.
     ArrivalDue,
     /// A request finished computing on an instance.
-    ServiceCompleted { instance: InstanceId, request: RequestId },
+    ServiceCompleted {
+        instance: InstanceId,
+        request: RequestId,
+    },
     /// The earliest client deadline of a pool has come.
     DeadlinesDue { pool: PoolId },
     /// An instance finished booting.
@@ -93,7 +98,12 @@ pub struct System {
 
 impl System {
     /// Builds the system at time 0 and schedules its first events.
-    pub fn new(spec: &SystemSpec, seed: u64, replication: u32, scheduler: &mut Scheduler<Event>) -> System {
+    pub fn new(
+        spec: &SystemSpec,
+        seed: u64,
+        replication: u32,
+        scheduler: &mut Scheduler<Event>,
+    ) -> System {
         let stream = |purpose: &str| RngStream::new(StreamId::new(seed, replication, purpose));
         let end = SimTime::ZERO + spec.duration;
         let mut curve = spec.traffic.curve.clone();
@@ -108,7 +118,11 @@ impl System {
             seed,
             replication,
             end,
-            arrivals: ArrivalProcess::new(curve, spec.traffic.arrivals, spec.duration.as_secs_f64()),
+            arrivals: ArrivalProcess::new(
+                curve,
+                spec.traffic.arrivals,
+                spec.duration.as_secs_f64(),
+            ),
             arrival_rng: stream("traffic.arrivals"),
             class_rng: stream("traffic.classes"),
             client_rng: stream("traffic.clients"),
@@ -135,16 +149,23 @@ impl System {
             requests: Requests::default(),
             recorder: Recorder::new(spec.interval, SimTime::ZERO + spec.warmup),
         };
+        // The initial fleet: already serving (warm start, no events), or booting from time 0.
         for p in 0..system.pools.len() {
+            let pool = PoolId(p as u16);
             for _ in 0..system.pools[p].spec.count {
-                let id = system.launch(SimTime::ZERO, PoolId(p as u16), scheduler);
                 if system.pools[p].spec.warm_start {
-                    system.on_instance_booted(SimTime::ZERO, id);
+                    let id = system.add_instance(SimTime::ZERO, pool);
+                    system.make_ready(SimTime::ZERO, id);
+                } else {
+                    system.launch(SimTime::ZERO, pool, scheduler);
                 }
             }
         }
         if let Some(t) = system.arrivals.next(&mut system.arrival_rng) {
-            scheduler.schedule(SimTime::ZERO + SimDuration::from_secs_f64(t), Event::ArrivalDue);
+            scheduler.schedule(
+                SimTime::ZERO + SimDuration::from_secs_f64(t),
+                Event::ArrivalDue,
+            );
         }
         scheduler.schedule(system.next_interval_end(SimTime::ZERO), Event::IntervalDue);
         system
@@ -154,31 +175,46 @@ impl System {
         (now + self.spec.interval).min(self.end)
     }
 
-    /// Launches an instance in `pool`; it boots unless the caller marks it ready.
-    fn launch(&mut self, now: SimTime, pool: PoolId, scheduler: &mut Scheduler<Event>) -> InstanceId {
+    /// Adds an instance to `pool` in the booting state.
+    fn add_instance(&mut self, now: SimTime, pool: PoolId) -> InstanceId {
         let p = &mut self.pools[pool.0 as usize];
         let speed = self.spec.instance_types[p.spec.instance_type].speed;
         let id = InstanceId(self.instances.len() as u32);
-        self.instances.push(Instance::new(pool, &p.spec, speed, now));
+        self.instances
+            .push(Instance::new(pool, &p.spec, speed, now));
         p.instances.push(id);
         let book = &mut self.books[pool.0 as usize];
         book.booting += 1;
         let live = book.booting + book.ready + book.draining;
         book.peak = book.peak.max(live);
         book.live.set(now, u64::from(live));
-        self.recorder.event(now, EventKind::InstanceLaunched, pool.0 as usize, id.0);
-        if !p.spec.warm_start || now > SimTime::ZERO {
-            let boot = SimDuration::from_secs_f64(p.spec.boot.sample(&mut self.boot_rng));
-            scheduler.schedule(now + boot, Event::InstanceBooted { instance: id });
-        }
         id
     }
 
-    fn on_instance_booted(&mut self, now: SimTime, id: InstanceId) {
+    /// Launches an instance that boots for a sampled time before it serves.
+    fn launch(
+        &mut self,
+        now: SimTime,
+        pool: PoolId,
+        scheduler: &mut Scheduler<Event>,
+    ) -> InstanceId {
+        let id = self.add_instance(now, pool);
+        self.recorder
+            .event(now, EventKind::InstanceLaunched, pool.0 as usize, id.0);
+        let boot = self.pools[pool.0 as usize]
+            .spec
+            .boot
+            .sample(&mut self.boot_rng);
+        scheduler.schedule(
+            now + SimDuration::from_secs_f64(boot),
+            Event::InstanceBooted { instance: id },
+        );
+        id
+    }
+
+    /// Puts a booting instance in service: in every rotation that serves its pool.
+    fn make_ready(&mut self, now: SimTime, id: InstanceId) {
         let instance = &mut self.instances[id.0 as usize];
-        if instance.state != InstanceState::Booting {
-            return;
-        }
         instance.state = InstanceState::Ready;
         instance.ready_at = Some(now);
         let pool = instance.pool.0 as usize;
@@ -192,7 +228,16 @@ impl System {
                 lb.add(id, weight);
             }
         }
-        self.recorder.event(now, EventKind::InstanceReady, pool, id.0);
+    }
+
+    fn on_instance_booted(&mut self, now: SimTime, id: InstanceId) {
+        if self.instances[id.0 as usize].state != InstanceState::Booting {
+            return;
+        }
+        self.make_ready(now, id);
+        let pool = self.instances[id.0 as usize].pool.0 as usize;
+        self.recorder
+            .event(now, EventKind::InstanceReady, pool, id.0);
     }
 
     fn on_arrival_due(&mut self, now: SimTime, scheduler: &mut Scheduler<Event>) {
@@ -202,9 +247,14 @@ impl System {
             Some(k) => k.pick(&mut self.key_rng),
             None => 0,
         };
-        let demand_s = self.spec.traffic.classes[class].cpu.sample(&mut self.service_rng);
+        let demand_s = self.spec.traffic.classes[class]
+            .cpu
+            .sample(&mut self.service_rng);
         if let Some(t) = self.arrivals.next(&mut self.arrival_rng) {
-            scheduler.schedule(SimTime::ZERO + SimDuration::from_secs_f64(t), Event::ArrivalDue);
+            scheduler.schedule(
+                SimTime::ZERO + SimDuration::from_secs_f64(t),
+                Event::ArrivalDue,
+            );
         }
         self.recorder.arrived(now);
 
@@ -248,7 +298,8 @@ impl System {
         }
         let pool = &mut self.pools[pool_id.0 as usize];
         if waiting_after != waiting_before {
-            pool.waiting.add(now, u64::from(waiting_after - waiting_before));
+            pool.waiting
+                .add(now, u64::from(waiting_after - waiting_before));
         }
         if let Some(timeout) = pool.spec.timeout {
             if pool.deadlines.is_empty() {
@@ -270,7 +321,13 @@ impl System {
         let request = self.requests.get_mut(id);
         request.service_start = now;
         let service = SimDuration::from_secs_f64(request.demand_s / speed);
-        scheduler.schedule(now + service, Event::ServiceCompleted { instance, request: id });
+        scheduler.schedule(
+            now + service,
+            Event::ServiceCompleted {
+                instance,
+                request: id,
+            },
+        );
     }
 
     fn on_service_completed(
@@ -282,7 +339,8 @@ impl System {
     ) {
         let request = *self.requests.get(id);
         if request.state == RequestState::Working {
-            self.recorder.completed(now, request.arrival, request.service_start);
+            self.recorder
+                .completed(now, request.arrival, request.service_start);
         }
         self.requests.remove(id);
 
@@ -296,7 +354,10 @@ impl System {
         let speed = instance.speed;
         let pool = &mut self.pools[instance.pool.0 as usize];
         if waiting_after != waiting_before {
-            pool.waiting.set(now, pool.waiting.value() + u64::from(waiting_after) - u64::from(waiting_before));
+            pool.waiting.set(
+                now,
+                pool.waiting.value() + u64::from(waiting_after) - u64::from(waiting_before),
+            );
         }
         if let Some(promoted) = handoff.promoted {
             self.requests.get_mut(promoted).state = RequestState::Working;
@@ -307,7 +368,12 @@ impl System {
         }
     }
 
-    fn on_deadlines_due(&mut self, now: SimTime, pool_id: PoolId, scheduler: &mut Scheduler<Event>) {
+    fn on_deadlines_due(
+        &mut self,
+        now: SimTime,
+        pool_id: PoolId,
+        scheduler: &mut Scheduler<Event>,
+    ) {
         let p = pool_id.0 as usize;
         while let Some(&(deadline, id, generation)) = self.pools[p].deadlines.front() {
             if deadline > now {
@@ -368,7 +434,11 @@ impl System {
                     booting: book.booting,
                     ready: book.ready,
                     draining: book.draining,
-                    cpu_utilization: if serving > s0 { (busy - b0) as f64 / (serving - s0) as f64 } else { f64::NAN },
+                    cpu_utilization: if serving > s0 {
+                        (busy - b0) as f64 / (serving - s0) as f64
+                    } else {
+                        f64::NAN
+                    },
                     queue_length_mean: (waiting - w0) as f64 / span,
                 }
             })
@@ -388,7 +458,11 @@ impl System {
             }
             let spec = &self.pools[instance.pool.0 as usize].spec;
             let price = self.spec.instance_types[spec.instance_type].hourly_usd;
-            total += price / 3600.0 * self.spec.billing.billed_seconds(instance.launched_at, instance.stopped_at, now);
+            total += price / 3600.0
+                * self
+                    .spec
+                    .billing
+                    .billed_seconds(instance.launched_at, instance.stopped_at, now);
         }
         total
     }
@@ -401,7 +475,10 @@ impl System {
         let rec = &self.recorder;
         let in_flight = rec.in_system.value();
         let requests = RequestCounts::new(&rec.totals, in_flight);
-        assert!(requests.conserved(), "request conservation broken: {requests:?}");
+        assert!(
+            requests.conserved(),
+            "request conservation broken: {requests:?}"
+        );
         let pools: Vec<PoolSummary> = self
             .pools
             .iter()
@@ -412,11 +489,17 @@ impl System {
                 let book = &self.books[i];
                 PoolSummary {
                     name: pool.spec.name.clone(),
-                    instance_type: self.spec.instance_types[pool.spec.instance_type].name.clone(),
+                    instance_type: self.spec.instance_types[pool.spec.instance_type]
+                        .name
+                        .clone(),
                     instances_initial: pool.spec.count,
                     instances_peak: book.peak,
                     instances_mean: book.live.area_until(now) as f64 / span_ns,
-                    cpu_utilization: if serving > 0 { busy as f64 / serving as f64 } else { f64::NAN },
+                    cpu_utilization: if serving > 0 {
+                        busy as f64 / serving as f64
+                    } else {
+                        f64::NAN
+                    },
                     queue_length_mean: pool.waiting.area_until(now) as f64 / span_ns,
                     cost_usd: self.cost_until(now, Some(i)),
                 }
@@ -426,7 +509,11 @@ impl System {
         let hours = now.as_secs_f64() / 3600.0;
         let cost = CostSummary {
             total_usd,
-            per_month_usd: if hours > 0.0 { total_usd / hours * HOURS_PER_MONTH } else { 0.0 },
+            per_month_usd: if hours > 0.0 {
+                total_usd / hours * HOURS_PER_MONTH
+            } else {
+                0.0
+            },
             per_million_requests_usd: if requests.completed > 0 {
                 total_usd / requests.completed as f64 * 1e6
             } else {
@@ -483,10 +570,18 @@ impl Model for System {
 /// Runs one replication of `spec` to its end time and returns what it recorded.
 ///
 /// `progress` receives the simulated time every 65,536 events.
-pub fn simulate(spec: &SystemSpec, seed: u64, replication: u32, progress: &mut dyn FnMut(SimTime)) -> RunResult {
+pub fn simulate(
+    spec: &SystemSpec,
+    seed: u64,
+    replication: u32,
+    progress: &mut dyn FnMut(SimTime),
+) -> RunResult {
     let mut scheduler = Scheduler::new();
     let mut system = System::new(spec, seed, replication, &mut scheduler);
-    let limits = Limits { end: SimTime::ZERO + spec.duration, max_events: spec.max_events };
+    let limits = Limits {
+        end: SimTime::ZERO + spec.duration,
+        max_events: spec.max_events,
+    };
     let outcome = engine::run(&mut system, &mut scheduler, limits, progress);
     system.finish(outcome)
 }

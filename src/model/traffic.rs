@@ -13,25 +13,48 @@ use super::distribution::Distribution;
 pub enum RateCurve {
     Constant(f64),
     /// `from` until `start`, linear to `to` at `end`, `to` after.
-    Ramp { from: f64, to: f64, start: f64, end: f64 },
+    Ramp {
+        from: f64,
+        to: f64,
+        start: f64,
+        end: f64,
+    },
     /// Piecewise constant: each `(at, rate)` holds from `at` until the next;
     /// 0 before the first.
     Steps(Vec<(f64, f64)>),
     /// A cosine day: `peak` at `peak_at` (seconds into each period),
     /// `peak / peak_to_trough` half a period later.
-    Diurnal { peak: f64, peak_to_trough: f64, peak_at: f64, period: f64 },
+    Diurnal {
+        peak: f64,
+        peak_to_trough: f64,
+        peak_at: f64,
+        period: f64,
+    },
     /// A flash-crowd multiplier: 1 outside the spike; rises linearly over
     /// `rise` from `start` to `multiplier`, holds until `start + duration`,
     /// then falls linearly back to 1 over `decay`.
-    Spike { start: f64, duration: f64, rise: f64, decay: f64, multiplier: f64 },
+    Spike {
+        start: f64,
+        duration: f64,
+        rise: f64,
+        decay: f64,
+        multiplier: f64,
+    },
     /// A recorded curve: `(time, rate)` points sorted by time, held (step) or
     /// interpolated (linear) between points, 0 before the first and equal
     /// to the last after it.
-    Replay { points: Vec<(f64, f64)>, linear: bool },
+    Replay {
+        points: Vec<(f64, f64)>,
+        linear: bool,
+    },
     /// A random multiplier, constant over each `interval`: `max(0, 1 + sd·z)`
     /// with `z` standard normal, drawn from a hash of `(key, interval index)`
     /// so that any instant can be evaluated without state.
-    Noise { sd: f64, interval: f64, key: u64 },
+    Noise {
+        sd: f64,
+        interval: f64,
+        key: u64,
+    },
     Sum(Vec<RateCurve>),
     Product(Vec<RateCurve>),
 }
@@ -41,7 +64,12 @@ impl RateCurve {
     pub fn rate_at(&self, t: f64) -> f64 {
         match self {
             RateCurve::Constant(r) => *r,
-            RateCurve::Ramp { from, to, start, end } => {
+            RateCurve::Ramp {
+                from,
+                to,
+                start,
+                end,
+            } => {
                 if t <= *start {
                     *from
                 } else if t >= *end {
@@ -54,13 +82,24 @@ impl RateCurve {
                 let i = levels.partition_point(|(at, _)| *at <= t);
                 if i == 0 { 0.0 } else { levels[i - 1].1 }
             }
-            RateCurve::Diurnal { peak, peak_to_trough, peak_at, period } => {
+            RateCurve::Diurnal {
+                peak,
+                peak_to_trough,
+                peak_at,
+                period,
+            } => {
                 let trough = peak / peak_to_trough;
                 let mid = (peak + trough) / 2.0;
                 let amplitude = (peak - trough) / 2.0;
                 (mid + amplitude * (TAU * (t - peak_at) / period).cos()).max(0.0)
             }
-            RateCurve::Spike { start, duration, rise, decay, multiplier } => {
+            RateCurve::Spike {
+                start,
+                duration,
+                rise,
+                decay,
+                multiplier,
+            } => {
                 let peak_end = start + duration;
                 if t <= *start || t >= peak_end + decay {
                     1.0
@@ -73,7 +112,9 @@ impl RateCurve {
                 }
             }
             RateCurve::Replay { points, linear } => replay_at(points, *linear, t),
-            RateCurve::Noise { sd, interval, key } => noise_factor(*key, *sd, (t / interval).floor()),
+            RateCurve::Noise { sd, interval, key } => {
+                noise_factor(*key, *sd, (t / interval).floor())
+            }
             RateCurve::Sum(parts) => parts.iter().map(|p| p.rate_at(t)).sum(),
             RateCurve::Product(parts) => parts.iter().map(|p| p.rate_at(t)).product(),
         }
@@ -95,10 +136,19 @@ impl RateCurve {
                 }
                 m
             }
-            RateCurve::Diurnal { peak, peak_at, period, .. } => {
+            RateCurve::Diurnal {
+                peak,
+                peak_at,
+                period,
+                ..
+            } => {
                 // Is a peak instant peak_at + k·period inside [t0, t1]?
                 let k = ((t0 - peak_at) / period).ceil();
-                if peak_at + k * period <= t1 { *peak } else { self.rate_at(t0).max(self.rate_at(t1)) }
+                if peak_at + k * period <= t1 {
+                    *peak
+                } else {
+                    self.rate_at(t0).max(self.rate_at(t1))
+                }
             }
             RateCurve::Replay { points, linear } => {
                 let mut m = replay_at(points, *linear, t0).max(replay_at(points, *linear, t1));
@@ -130,8 +180,19 @@ impl RateCurve {
     fn breakpoints(&self) -> Vec<f64> {
         match self {
             RateCurve::Ramp { start, end, .. } => vec![*start, *end],
-            RateCurve::Spike { start, duration, rise, decay, .. } => {
-                vec![*start, start + rise, start + duration, start + duration + decay]
+            RateCurve::Spike {
+                start,
+                duration,
+                rise,
+                decay,
+                ..
+            } => {
+                vec![
+                    *start,
+                    start + rise,
+                    start + duration,
+                    start + duration + decay,
+                ]
             }
             RateCurve::Steps(levels) => levels.iter().map(|(at, _)| *at).collect(),
             _ => Vec::new(),
@@ -211,7 +272,14 @@ pub struct ArrivalProcess {
 
 impl ArrivalProcess {
     pub fn new(curve: RateCurve, mode: ArrivalMode, horizon_s: f64) -> ArrivalProcess {
-        ArrivalProcess { curve, mode, horizon: horizon_s, t: 0.0, window_end: 0.0, bound: 0.0 }
+        ArrivalProcess {
+            curve,
+            mode,
+            horizon: horizon_s,
+            t: 0.0,
+            window_end: 0.0,
+            bound: 0.0,
+        }
     }
 
     pub fn curve(&self) -> &RateCurve {
@@ -324,7 +392,10 @@ impl ClassPicker {
             return 0;
         }
         let u = rng.open01();
-        self.cumulative.iter().position(|c| u < *c).unwrap_or(self.cumulative.len() - 1)
+        self.cumulative
+            .iter()
+            .position(|c| u < *c)
+            .unwrap_or(self.cumulative.len() - 1)
     }
 }
 
@@ -336,9 +407,13 @@ pub struct KeyPicker {
 
 impl KeyPicker {
     pub fn new(keys: &KeySpace) -> KeyPicker {
-        let zipf = (keys.zipf_s > 0.0)
-            .then(|| rand_distr::Zipf::new(keys.count as f64, keys.zipf_s).expect("validated key space"));
-        KeyPicker { count: keys.count, zipf }
+        let zipf = (keys.zipf_s > 0.0).then(|| {
+            rand_distr::Zipf::new(keys.count as f64, keys.zipf_s).expect("validated key space")
+        });
+        KeyPicker {
+            count: keys.count,
+            zipf,
+        }
     }
 
     #[inline]
@@ -364,23 +439,42 @@ mod tests {
 
     #[test]
     fn pieces_evaluate_as_documented() {
-        let ramp = RateCurve::Ramp { from: 10.0, to: 30.0, start: 100.0, end: 200.0 };
+        let ramp = RateCurve::Ramp {
+            from: 10.0,
+            to: 30.0,
+            start: 100.0,
+            end: 200.0,
+        };
         assert_eq!(ramp.rate_at(0.0), 10.0);
         assert_eq!(ramp.rate_at(150.0), 20.0);
         assert_eq!(ramp.rate_at(500.0), 30.0);
         let steps = RateCurve::Steps(vec![(0.0, 5.0), (60.0, 50.0)]);
         assert_eq!(steps.rate_at(59.9), 5.0);
         assert_eq!(steps.rate_at(60.0), 50.0);
-        let day = RateCurve::Diurnal { peak: 100.0, peak_to_trough: 4.0, peak_at: 3600.0, period: 86400.0 };
+        let day = RateCurve::Diurnal {
+            peak: 100.0,
+            peak_to_trough: 4.0,
+            peak_at: 3600.0,
+            period: 86400.0,
+        };
         assert!((day.rate_at(3600.0) - 100.0).abs() < 1e-9);
         assert!((day.rate_at(3600.0 + 43200.0) - 25.0).abs() < 1e-9);
-        let spike = RateCurve::Spike { start: 10.0, duration: 20.0, rise: 5.0, decay: 10.0, multiplier: 3.0 };
+        let spike = RateCurve::Spike {
+            start: 10.0,
+            duration: 20.0,
+            rise: 5.0,
+            decay: 10.0,
+            multiplier: 3.0,
+        };
         assert_eq!(spike.rate_at(5.0), 1.0);
         assert_eq!(spike.rate_at(12.5), 2.0);
         assert_eq!(spike.rate_at(20.0), 3.0);
         assert_eq!(spike.rate_at(35.0), 2.0);
         assert_eq!(spike.rate_at(41.0), 1.0);
-        let replay = RateCurve::Replay { points: vec![(0.0, 10.0), (10.0, 20.0)], linear: true };
+        let replay = RateCurve::Replay {
+            points: vec![(0.0, 10.0), (10.0, 20.0)],
+            linear: true,
+        };
         assert_eq!(replay.rate_at(5.0), 15.0);
         assert_eq!(replay.rate_at(50.0), 20.0);
     }
@@ -389,11 +483,26 @@ mod tests {
     fn bounds_are_never_below_the_curve() {
         let mut curve = RateCurve::Product(vec![
             RateCurve::Sum(vec![
-                RateCurve::Diurnal { peak: 100.0, peak_to_trough: 3.0, peak_at: 500.0, period: 2000.0 },
+                RateCurve::Diurnal {
+                    peak: 100.0,
+                    peak_to_trough: 3.0,
+                    peak_at: 500.0,
+                    period: 2000.0,
+                },
                 RateCurve::Steps(vec![(0.0, 1.0), (333.0, 40.0), (777.0, 2.0)]),
             ]),
-            RateCurve::Spike { start: 900.0, duration: 50.0, rise: 7.0, decay: 30.0, multiplier: 5.0 },
-            RateCurve::Noise { sd: 0.2, interval: 13.0, key: 0 },
+            RateCurve::Spike {
+                start: 900.0,
+                duration: 50.0,
+                rise: 7.0,
+                decay: 30.0,
+                multiplier: 5.0,
+            },
+            RateCurve::Noise {
+                sd: 0.2,
+                interval: 13.0,
+                key: 0,
+            },
         ]);
         curve.bind_noise(99);
         let mut t0 = 0.0;
@@ -402,7 +511,11 @@ mod tests {
             let bound = curve.max_over(t0, t1);
             for k in 0..=100 {
                 let t = t0 + (t1 - t0) * k as f64 / 100.0;
-                assert!(curve.rate_at(t) <= bound + 1e-9, "t={t}: {} > {bound}", curve.rate_at(t));
+                assert!(
+                    curve.rate_at(t) <= bound + 1e-9,
+                    "t={t}: {} > {bound}",
+                    curve.rate_at(t)
+                );
             }
             t0 = t1;
         }
@@ -416,8 +529,14 @@ mod tests {
         let first = arrivals.iter().filter(|t| **t < 100.0).count() as f64;
         let second = arrivals.len() as f64 - first;
         // Poisson counts: sd = sqrt(mean); allow 4 sd.
-        assert!((first - 5000.0).abs() < 4.0 * 5000f64.sqrt(), "first {first}");
-        assert!((second - 20000.0).abs() < 4.0 * 20000f64.sqrt(), "second {second}");
+        assert!(
+            (first - 5000.0).abs() < 4.0 * 5000f64.sqrt(),
+            "first {first}"
+        );
+        assert!(
+            (second - 20000.0).abs() < 4.0 * 20000f64.sqrt(),
+            "second {second}"
+        );
         assert!(arrivals.windows(2).all(|w| w[0] < w[1]));
     }
 
@@ -431,7 +550,10 @@ mod tests {
 
     #[test]
     fn zipf_keys_favour_low_ranks() {
-        let picker = KeyPicker::new(&KeySpace { count: 1000, zipf_s: 1.0 });
+        let picker = KeyPicker::new(&KeySpace {
+            count: 1000,
+            zipf_s: 1.0,
+        });
         let mut rng = RngStream::new(StreamId::new(1, 0, "keys"));
         let mut top = 0;
         for _ in 0..10_000 {

@@ -1,0 +1,95 @@
+//! The command line, thin over the library: clap types and one file per
+//! subcommand.
+
+mod run;
+mod validate;
+
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand};
+
+use crate::scenario::{self, Format, Scenario, ScenarioError, SourceFiles};
+
+/// Exit codes (documented in README.md).
+pub mod exit {
+    pub const OK: u8 = 0;
+    pub const RUNTIME: u8 = 1;
+    /// Clap's own code for bad usage.
+    pub const USAGE: u8 = 2;
+    pub const INVALID_SCENARIO: u8 = 3;
+}
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "capsim",
+    version,
+    about = "Discrete-event capacity simulator",
+    propagate_version = true
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run a scenario and write summary.json, timeseries.csv, events.csv and charts.
+    Run(run::RunArgs),
+    /// Check scenario files without running them.
+    Validate(validate::ValidateArgs),
+}
+
+/// Reads replay files relative to the scenario's folder.
+struct FsFiles<'a> {
+    base: &'a Path,
+}
+
+impl SourceFiles for FsFiles<'_> {
+    fn read(&self, path: &str) -> Result<String, String> {
+        std::fs::read_to_string(self.base.join(path)).map_err(|e| e.to_string())
+    }
+}
+
+/// A scenario that could not be read or is invalid.
+pub enum LoadError {
+    Io(anyhow::Error),
+    Invalid(ScenarioError),
+}
+
+/// Reads and validates a scenario file.
+pub fn load_scenario(path: &Path) -> Result<Scenario, LoadError> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("reading scenario {}", path.display()))
+        .map_err(LoadError::Io)?;
+    let name = path.display().to_string();
+    let base = path.parent().unwrap_or(Path::new("."));
+    scenario::load(&text, &name, Format::for_path(&name), &FsFiles { base })
+        .map_err(LoadError::Invalid)
+}
+
+/// Runs the parsed command line and returns the process exit code.
+pub fn main(cli: Cli) -> u8 {
+    let result = match cli.command {
+        Command::Run(args) => run::run(args),
+        Command::Validate(args) => validate::validate(args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            exit::RUNTIME
+        }
+    }
+}
+
+/// Prints a load error and returns its exit code.
+pub fn report_load_error(err: LoadError) -> Result<u8> {
+    match err {
+        LoadError::Io(e) => Err(e),
+        LoadError::Invalid(e) => {
+            eprintln!("error: {e}");
+            Ok(exit::INVALID_SCENARIO)
+        }
+    }
+}

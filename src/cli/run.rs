@@ -1,0 +1,86 @@
+//! `capsim run FILE`
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+
+use anyhow::Result;
+use clap::Args;
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::model::simulate;
+use crate::report;
+use crate::sweep::replicate;
+
+use super::{exit, load_scenario, report_load_error};
+
+#[derive(Args, Debug)]
+pub struct RunArgs {
+    /// Scenario file (YAML, or JSON with a .json extension).
+    pub scenario: PathBuf,
+    /// Output folder [default: output/<scenario name>].
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Seed for every random stream [default: the scenario's, else 42].
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Independent replications; headline metrics get 95% confidence intervals.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub replications: u32,
+    /// Threads for replications [default: all cores]. Never changes results.
+    #[arg(long)]
+    pub jobs: Option<usize>,
+    /// No progress bar and no summary on the terminal.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+pub fn run(args: RunArgs) -> Result<u8> {
+    let scenario = match load_scenario(&args.scenario) {
+        Ok(s) => s,
+        Err(e) => return report_load_error(e),
+    };
+    let seed = args.seed.unwrap_or(scenario.seed);
+    let spec = &scenario.spec;
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("output").join(&spec.name));
+    let show_progress = !args.quiet && std::io::stderr().is_terminal();
+
+    let results = if args.replications == 1 {
+        let bar = show_progress.then(|| {
+            let bar = ProgressBar::new(spec.duration.0 / 1_000_000_000);
+            bar.set_style(
+                ProgressStyle::with_template(
+                    "{spinner} simulated {pos}/{len} s [{bar:30}] {elapsed} (eta {eta})",
+                )
+                .expect("valid template")
+                .progress_chars("=> "),
+            );
+            bar
+        });
+        let mut progress = |t: crate::engine::SimTime| {
+            if let Some(bar) = &bar {
+                bar.set_position(t.0 / 1_000_000_000);
+            }
+        };
+        let result = simulate(spec, seed, 0, &mut progress);
+        if let Some(bar) = bar {
+            bar.finish_and_clear();
+        }
+        vec![result]
+    } else {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(args.jobs.unwrap_or(0))
+            .build()?;
+        pool.install(|| replicate(spec, seed, args.replications))
+    };
+
+    let written = report::write_run(&out, &results)?;
+    if !args.quiet {
+        print!("{}", report::human_summary(&results));
+        println!("wrote {} files to {}", written.len(), out.display());
+        println!("seed: {seed} (rerun with --seed {seed})");
+    }
+    Ok(exit::OK)
+}

@@ -1,0 +1,31 @@
+//! `capsim validate FILE…`
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+use clap::Args;
+
+use super::{exit, load_scenario, report_load_error};
+
+#[derive(Args, Debug)]
+pub struct ValidateArgs {
+    /// Scenario files (YAML or JSON).
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+}
+
+pub fn validate(args: ValidateArgs) -> Result<u8> {
+    let mut code = exit::OK;
+    for file in &args.files {
+        match load_scenario(file) {
+            Ok(s) => println!(
+                "{}: ok ({}, {} pools)",
+                file.display(),
+                s.spec.name,
+                s.spec.pools.len()
+            ),
+            Err(e) => code = code.max(report_load_error(e)?),
+        }
+    }
+    Ok(code)
+}

@@ -1,0 +1,8 @@
+//! Writing results: CSV and JSON for machines, PNG/SVG charts for people.
+//! All IO of results lives here; every file is written whole.
+
+pub mod charts;
+pub mod files;
+mod run;
+
+pub use run::{events_csv, human_summary, summary_json, timeseries_csv, write_run};

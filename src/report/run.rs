@@ -1,0 +1,364 @@
+//! The files of one `capsim run`.
+
+use std::fmt::Write as _;
+use std::fs;
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use serde_json::{Value, json};
+
+use crate::metrics::stats::estimate;
+use crate::model::RunResult;
+
+use super::charts::{LineChart, Series, write_line_chart};
+use super::files::write_atomic;
+
+/// Formats a number for CSV: shortest round-trip form, empty when undefined.
+fn num(x: f64) -> String {
+    if x.is_finite() {
+        format!("{x}")
+    } else {
+        String::new()
+    }
+}
+
+/// `timeseries.csv`: one row per interval.
+pub fn timeseries_csv(result: &RunResult) -> String {
+    let mut out = String::from(
+        "t_start_s,t_end_s,target_rps,offered_rps,completed_rps,rejected_queue_full,rejected_no_instance,timed_out,\
+         error_rate,latency_mean_ms,latency_p50_ms,latency_p90_ms,latency_p99_ms,latency_max_ms,in_system_mean,\
+         cost_cumulative_usd",
+    );
+    for name in &result.pool_names {
+        for col in [
+            "instances_booting",
+            "instances_ready",
+            "instances_draining",
+            "cpu_utilization",
+            "queue_length_mean",
+        ] {
+            write!(out, ",{name}.{col}").unwrap();
+        }
+    }
+    out.push('\n');
+    for row in &result.rows {
+        let span = (row.end - row.start).as_secs_f64();
+        let c = &row.counters;
+        let error_rate = if c.arrived == 0 {
+            f64::NAN
+        } else {
+            c.errors() as f64 / c.arrived as f64
+        };
+        write!(
+            out,
+            "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
+            num(row.start.as_secs_f64()),
+            num(row.end.as_secs_f64()),
+            num(row.target_rps),
+            num(c.arrived as f64 / span),
+            num(c.completed as f64 / span),
+            c.rejected_queue_full,
+            c.rejected_no_instance,
+            c.timed_out,
+            num(error_rate),
+            num(row.latency_mean_ms),
+            num(row.latency_p50_ms),
+            num(row.latency_p90_ms),
+            num(row.latency_p99_ms),
+            num(row.latency_max_ms),
+            num(row.in_system_mean),
+            num(row.cost_cumulative_usd),
+        )
+        .unwrap();
+        for p in &row.pools {
+            write!(
+                out,
+                ",{},{},{},{},{}",
+                p.booting,
+                p.ready,
+                p.draining,
+                num(p.cpu_utilization),
+                num(p.queue_length_mean)
+            )
+            .unwrap();
+        }
+        out.push('\n');
+    }
+    out
+}
+
+/// `events.csv`: discrete happenings, or `None` when nothing happened.
+pub fn events_csv(result: &RunResult) -> Option<String> {
+    if result.events.is_empty() {
+        return None;
+    }
+    let mut out = String::from("time_s,event,pool,instance\n");
+    for e in &result.events {
+        let kind = serde_json::to_value(e.kind)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default();
+        writeln!(
+            out,
+            "{},{},{},{}",
+            num(e.time.as_secs_f64()),
+            kind,
+            result.pool_names[e.pool],
+            e.instance
+        )
+        .unwrap();
+    }
+    Some(out)
+}
+
+/// The headline metrics compared across replications, by name.
+fn headline(result: &RunResult) -> Vec<(String, f64)> {
+    let s = &result.summary;
+    let mut m = vec![
+        ("throughput_rps".to_string(), s.throughput_rps),
+        ("error_rate".to_string(), s.requests.error_rate),
+        ("latency_mean_ms".to_string(), s.latency.mean_ms),
+        ("latency_p50_ms".to_string(), s.latency.p50_ms),
+        ("latency_p90_ms".to_string(), s.latency.p90_ms),
+        ("latency_p99_ms".to_string(), s.latency.p99_ms),
+        ("queueing_mean_ms".to_string(), s.queueing.mean_ms),
+        ("in_system_mean".to_string(), s.in_system_mean),
+        ("cost_total_usd".to_string(), s.cost.total_usd),
+    ];
+    for p in &s.pools {
+        m.push((
+            format!("pools.{}.cpu_utilization", p.name),
+            p.cpu_utilization,
+        ));
+    }
+    m
+}
+
+/// `summary.json`: the first replication's summary; with several
+/// replications, a `replications` block with each headline metric's mean and
+/// 95% confidence interval.
+pub fn summary_json(results: &[RunResult]) -> String {
+    let mut value = serde_json::to_value(&results[0].summary).expect("summary serializes");
+    if results.len() > 1 {
+        let per_run: Vec<Vec<(String, f64)>> = results.iter().map(headline).collect();
+        let mut metrics = serde_json::Map::new();
+        for (i, (name, _)) in per_run[0].iter().enumerate() {
+            let xs: Vec<f64> = per_run
+                .iter()
+                .map(|m| m[i].1)
+                .filter(|x| x.is_finite())
+                .collect();
+            let e = estimate(&xs);
+            metrics.insert(
+                name.clone(),
+                json!({ "mean": e.mean, "ci95": e.ci95, "n": e.n }),
+            );
+        }
+        value["replications"] = json!({
+            "count": results.len(),
+            "conserved": results.iter().all(|r| r.summary.requests.conserved()),
+            "metrics": Value::Object(metrics),
+        });
+    }
+    let mut text = serde_json::to_string_pretty(&value).expect("summary serializes");
+    text.push('\n');
+    text
+}
+
+/// A short human summary for the terminal.
+pub fn human_summary(results: &[RunResult]) -> String {
+    let s = &results[0].summary;
+    let r = &s.requests;
+    let mut out = String::new();
+    writeln!(
+        out,
+        "scenario: {}  ({} s simulated, {} events, stopped: {:?})",
+        s.scenario, s.simulated_s, s.events, s.stop_reason
+    )
+    .unwrap();
+    writeln!(
+        out,
+        "requests: {} arrived, {} completed, {} rejected, {} timed out, {} in flight  (error rate {:.3}%)",
+        r.arrived,
+        r.completed,
+        r.rejected_queue_full + r.rejected_no_instance,
+        r.timed_out,
+        r.in_flight,
+        r.error_rate * 100.0
+    )
+    .unwrap();
+    let l = &s.latency;
+    writeln!(
+        out,
+        "latency:  mean {:.2} ms  p50 {:.2}  p90 {:.2}  p99 {:.2}  p99.9 {:.2}  max {:.2} ms",
+        l.mean_ms, l.p50_ms, l.p90_ms, l.p99_ms, l.p999_ms, l.max_ms
+    )
+    .unwrap();
+    for p in &s.pools {
+        writeln!(
+            out,
+            "pool {}: {} × {}, CPU {:.1}%, mean queue {:.2}, cost ${:.2}",
+            p.name,
+            p.instances_initial,
+            p.instance_type,
+            p.cpu_utilization * 100.0,
+            p.queue_length_mean,
+            p.cost_usd
+        )
+        .unwrap();
+    }
+    writeln!(
+        out,
+        "cost:     ${:.2} total, ${:.0}/month, ${:.4} per million requests",
+        s.cost.total_usd, s.cost.per_month_usd, s.cost.per_million_requests_usd
+    )
+    .unwrap();
+    if results.len() > 1 {
+        let per_run: Vec<Vec<(String, f64)>> = results.iter().map(headline).collect();
+        writeln!(out, "over {} replications (mean ± 95% CI):", results.len()).unwrap();
+        for (i, (name, _)) in per_run[0].iter().enumerate() {
+            let xs: Vec<f64> = per_run
+                .iter()
+                .map(|m| m[i].1)
+                .filter(|x| x.is_finite())
+                .collect();
+            let e = estimate(&xs);
+            writeln!(out, "  {name}: {:.4} ± {:.4}", e.mean, e.ci95).unwrap();
+        }
+    }
+    out
+}
+
+/// Writes every file of a run into `dir` (created if needed).
+pub fn write_run(dir: &Path, results: &[RunResult]) -> Result<Vec<String>> {
+    fs::create_dir_all(dir).with_context(|| format!("creating output folder {}", dir.display()))?;
+    let first = &results[0];
+    let mut written = Vec::new();
+    let mut put = |name: &str, text: &str| -> Result<()> {
+        write_atomic(&dir.join(name), text.as_bytes())?;
+        written.push(name.to_string());
+        Ok(())
+    };
+    put("summary.json", &summary_json(results))?;
+    put("timeseries.csv", &timeseries_csv(first))?;
+    let events = dir.join("events.csv");
+    match events_csv(first) {
+        Some(text) => put("events.csv", &text)?,
+        // A previous run's events must not pass for this run's.
+        None if events.exists() => {
+            fs::remove_file(&events).with_context(|| format!("removing {}", events.display()))?
+        }
+        None => {}
+    }
+    for (base, chart) in run_charts(first) {
+        write_line_chart(dir, base, &chart)?;
+        written.push(format!("{base}.png"));
+        written.push(format!("{base}.svg"));
+    }
+    Ok(written)
+}
+
+fn run_charts(result: &RunResult) -> Vec<(&'static str, LineChart)> {
+    let rows = &result.rows;
+    let minutes = |r: &crate::metrics::IntervalRow| r.end.as_secs_f64() / 60.0;
+    let line = |name: &str, f: &dyn Fn(&crate::metrics::IntervalRow) -> f64| Series {
+        name: name.to_string(),
+        points: rows.iter().map(|r| (minutes(r), f(r))).collect(),
+    };
+    let span = |r: &crate::metrics::IntervalRow| (r.end - r.start).as_secs_f64();
+    let x_label = "simulated time (min)".to_string();
+    let mut charts = vec![
+        (
+            "latency",
+            LineChart {
+                title: format!("{}: response time per interval", result.summary.scenario),
+                x_label: x_label.clone(),
+                y_label: "latency (ms)".into(),
+                series: vec![
+                    line("p50", &|r| r.latency_p50_ms),
+                    line("p90", &|r| r.latency_p90_ms),
+                    line("p99", &|r| r.latency_p99_ms),
+                    line("mean", &|r| r.latency_mean_ms),
+                ],
+            },
+        ),
+        (
+            "throughput",
+            LineChart {
+                title: "Throughput and errors against offered load".into(),
+                x_label: x_label.clone(),
+                y_label: "requests per second".into(),
+                series: vec![
+                    line("target rate", &|r| r.target_rps),
+                    line("offered", &|r| r.counters.arrived as f64 / span(r)),
+                    line("completed", &|r| r.counters.completed as f64 / span(r)),
+                    line("errors (rejected + timed out)", &|r| {
+                        r.counters.errors() as f64 / span(r)
+                    }),
+                ],
+            },
+        ),
+    ];
+    let per_pool = |f: &dyn Fn(&crate::metrics::PoolRow) -> f64| -> Vec<Series> {
+        result
+            .pool_names
+            .iter()
+            .enumerate()
+            .map(|(i, name)| Series {
+                name: name.clone(),
+                points: rows.iter().map(|r| (minutes(r), f(&r.pools[i]))).collect(),
+            })
+            .collect()
+    };
+    charts.push((
+        "utilization",
+        LineChart {
+            title: "CPU utilization per pool".into(),
+            x_label: x_label.clone(),
+            y_label: "busy core-time / serving core-time (%)".into(),
+            series: per_pool(&|p| p.cpu_utilization * 100.0),
+        },
+    ));
+    charts.push((
+        "queue",
+        LineChart {
+            title: "Requests waiting per pool (time-averaged)".into(),
+            x_label: x_label.clone(),
+            y_label: "waiting for a worker or a core".into(),
+            series: per_pool(&|p| p.queue_length_mean),
+        },
+    ));
+    let mut instances = per_pool(&|p| f64::from(p.ready));
+    for s in &mut instances {
+        s.name = format!("{} ready", s.name);
+    }
+    if rows
+        .iter()
+        .any(|r| r.pools.iter().any(|p| p.booting > 0 || p.draining > 0))
+    {
+        let mut booting = per_pool(&|p| f64::from(p.booting));
+        for s in &mut booting {
+            s.name = format!("{} booting", s.name);
+        }
+        instances.extend(booting);
+    }
+    charts.push((
+        "instances",
+        LineChart {
+            title: "Instances over time".into(),
+            x_label: x_label.clone(),
+            y_label: "instances".into(),
+            series: instances,
+        },
+    ));
+    charts.push((
+        "cost",
+        LineChart {
+            title: "Cumulative cost".into(),
+            x_label,
+            y_label: "US dollars".into(),
+            series: vec![line("instances", &|r| r.cost_cumulative_usd)],
+        },
+    ));
+    charts
+}

@@ -1,0 +1,154 @@
+//! Scenario files: the format users write (YAML or JSON, one schema), its
+//! validation and defaults, and the translation into a [`SystemSpec`].
+//!
+//! Bad input never reaches the model: [`load`] returns every problem at
+//! once, each with the file, line:column where known, the field path and
+//! what is allowed.
+
+mod error;
+mod locate;
+pub mod raw;
+pub mod units;
+mod validate;
+
+pub use error::{Problem, ScenarioError};
+pub use validate::{SourceFiles, parse_replay};
+
+use crate::model::SystemSpec;
+use locate::Locator;
+
+/// The two spellings of the schema.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    Yaml,
+    Json,
+}
+
+impl Format {
+    /// `.json` files are JSON; everything else is read as YAML.
+    pub fn for_path(path: &str) -> Format {
+        if path.to_ascii_lowercase().ends_with(".json") {
+            Format::Json
+        } else {
+            Format::Yaml
+        }
+    }
+}
+
+/// A validated scenario, ready to run.
+#[derive(Clone, Debug)]
+pub struct Scenario {
+    pub spec: SystemSpec,
+    /// The seed the file asks for (42 unless it says otherwise).
+    pub seed: u64,
+}
+
+/// Refers no file: for scenarios that use no replay.
+pub struct NoFiles;
+
+impl SourceFiles for NoFiles {
+    fn read(&self, path: &str) -> Result<String, String> {
+        Err(format!("no files are available here (asked for `{path}`)"))
+    }
+}
+
+/// Parses and validates a scenario's text. `file` names it in problems.
+pub fn load(
+    text: &str,
+    file: &str,
+    format: Format,
+    files: &dyn SourceFiles,
+) -> Result<Scenario, ScenarioError> {
+    let raw = parse(text, file, format)?;
+    let (built, problems) = validate::validate(&raw, files);
+    match built {
+        Some((spec, seed)) => Ok(Scenario { spec, seed }),
+        None => {
+            let locator = Locator::new(text);
+            let problems = problems
+                .into_iter()
+                .map(|(path, message)| {
+                    let at = locator.locate(&path);
+                    Problem {
+                        file: file.to_string(),
+                        line: at.map(|p| p.0),
+                        column: at.map(|p| p.1),
+                        path,
+                        message,
+                    }
+                })
+                .collect();
+            Err(ScenarioError { problems })
+        }
+    }
+}
+
+fn parse(text: &str, file: &str, format: Format) -> Result<raw::RawScenario, ScenarioError> {
+    let mut path = String::new();
+    let located = match format {
+        Format::Yaml => serde_saphyr::with_deserializer_from_str(text, |de| {
+            serde_path_to_error::deserialize(de).map_err(|e| {
+                path = e.path().to_string();
+                e.into_inner()
+            })
+        })
+        .map_err(|e| {
+            let at = e
+                .location()
+                .filter(|l| l.line() > 0)
+                .map(|l| (l.line(), l.column()));
+            (at, e.without_snippet().to_string())
+        }),
+        Format::Json => {
+            let at = |e: &serde_json::Error| {
+                (e.line() > 0).then(|| (e.line() as u64, e.column() as u64))
+            };
+            let mut de = serde_json::Deserializer::from_str(text);
+            match serde_path_to_error::deserialize(&mut de) {
+                Err(e) => {
+                    path = e.path().to_string();
+                    let inner = e.into_inner();
+                    Err((at(&inner), inner.to_string()))
+                }
+                Ok(v) => de.end().map(|()| v).map_err(|e| (at(&e), e.to_string())),
+            }
+        }
+    };
+    located.map_err(|(at, message)| {
+        let path = if path == "." { String::new() } else { path };
+        ScenarioError {
+            problems: vec![Problem {
+                file: file.to_string(),
+                line: at.map(|p| p.0),
+                column: at.map(|p| p.1),
+                path,
+                message: explain(strip_location(&message)),
+            }],
+        }
+    })
+}
+
+/// Parsers append " at line N, column M"; the problem prints it up front.
+fn strip_location(message: &str) -> &str {
+    for marker in [" at line ", " at position "] {
+        if let Some(i) = message.rfind(marker) {
+            return &message[..i];
+        }
+    }
+    message
+}
+
+/// Says what is allowed where a parser's message only says what is not.
+fn explain(message: &str) -> String {
+    let whole = |ty: &str| {
+        message.starts_with(&format!("invalid {ty}"))
+            || message.ends_with(&format!("expected {ty}"))
+    };
+    if whole("u32") || whole("u64") {
+        format!("{message}: expected a whole number ≥ 0")
+    } else if message.starts_with("invalid f64") {
+        format!("{message}: expected a number")
+    } else {
+        message.to_string()
+    }
+}

@@ -1,0 +1,237 @@
+//! The scenario file as written: serde structs mirroring the format, with
+//! unknown fields rejected. Nothing here is validated beyond types; see
+//! `validate.rs`.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+use super::units::Duration;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawScenario {
+    pub name: String,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub seed: Option<u64>,
+    pub duration: Duration,
+    #[serde(default)]
+    pub warmup: Option<Duration>,
+    #[serde(default)]
+    pub interval: Option<Duration>,
+    #[serde(default)]
+    pub max_events: Option<u64>,
+    #[serde(default)]
+    pub billing: Option<RawBilling>,
+    #[serde(default)]
+    pub instance_types: BTreeMap<String, RawInstanceType>,
+    pub traffic: RawTraffic,
+    pub load_balancers: BTreeMap<String, RawLoadBalancer>,
+    pub pools: BTreeMap<String, RawPool>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "snake_case")]
+pub enum RawBilling {
+    PerSecond {
+        #[serde(default)]
+        minimum: Option<Duration>,
+    },
+    PerHour {},
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawInstanceType {
+    pub vcpu: u32,
+    pub memory_gib: f64,
+    #[serde(default)]
+    pub speed: Option<f64>,
+    pub hourly_usd: f64,
+    #[serde(default)]
+    pub market: Option<RawMarket>,
+}
+
+#[derive(Debug, Deserialize, Clone, Copy)]
+#[serde(rename_all = "snake_case")]
+pub enum RawMarket {
+    OnDemand,
+    Spot,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTraffic {
+    pub rate: RawRate,
+    #[serde(default)]
+    pub arrivals: Option<RawArrivals>,
+    pub classes: Vec<RawClass>,
+    #[serde(default)]
+    pub clients: Option<u64>,
+    #[serde(default)]
+    pub keys: Option<RawKeys>,
+    pub target: String,
+}
+
+#[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum RawArrivals {
+    Poisson,
+    Deterministic,
+}
+
+/// A rate curve piece or combination.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "snake_case")]
+pub enum RawRate {
+    Constant(f64),
+    Ramp {
+        from: f64,
+        to: f64,
+        start: Duration,
+        end: Duration,
+    },
+    Steps(Vec<RawStep>),
+    Diurnal {
+        peak: f64,
+        peak_to_trough: f64,
+        peak_at: Duration,
+        #[serde(default)]
+        period: Option<Duration>,
+    },
+    Spike {
+        start: Duration,
+        duration: Duration,
+        multiplier: f64,
+        #[serde(default)]
+        rise: Option<Duration>,
+        #[serde(default)]
+        decay: Option<Duration>,
+    },
+    Replay {
+        file: String,
+        #[serde(default)]
+        interpolate: Option<RawInterpolate>,
+    },
+    Noise {
+        sd: f64,
+        interval: Duration,
+    },
+    Sum(Vec<RawRate>),
+    Product(Vec<RawRate>),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawStep {
+    pub at: Duration,
+    pub rate: f64,
+}
+
+#[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum RawInterpolate {
+    Step,
+    Linear,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawClass {
+    pub name: String,
+    #[serde(default)]
+    pub weight: Option<f64>,
+    #[serde(default)]
+    pub kind: Option<RawKind>,
+    pub cpu: RawDistribution,
+}
+
+#[derive(Debug, Deserialize, Clone, Copy)]
+#[serde(rename_all = "snake_case")]
+pub enum RawKind {
+    Read,
+    Write,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawKeys {
+    pub count: u64,
+    #[serde(default)]
+    pub zipf: Option<f64>,
+}
+
+/// A distribution of durations.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "snake_case")]
+pub enum RawDistribution {
+    Constant(Duration),
+    Exponential { mean: Duration },
+    Lognormal { mean: Duration, cv: f64 },
+    Gamma { mean: Duration, cv: f64 },
+    Uniform { min: Duration, max: Duration },
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawLoadBalancer {
+    #[serde(default)]
+    pub policy: Option<RawPolicy>,
+    #[serde(default)]
+    pub pool: Option<String>,
+    #[serde(default)]
+    pub backends: Option<Vec<RawBackend>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "snake_case")]
+pub enum RawPolicy {
+    RoundRobin,
+    WeightedRoundRobin,
+    LeastConnections,
+    WeightedLeastConnections,
+    Random,
+    PowerOfTwoChoices,
+    IpHash,
+    ConsistentHash {
+        on: RawHashOn,
+        #[serde(default)]
+        vnodes: Option<u32>,
+    },
+}
+
+#[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum RawHashOn {
+    Client,
+    Key,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawBackend {
+    pub pool: String,
+    #[serde(default)]
+    pub weight: Option<u32>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPool {
+    pub instance_type: String,
+    pub count: u32,
+    #[serde(default)]
+    pub cores: Option<u32>,
+    #[serde(default)]
+    pub workers: Option<u32>,
+    #[serde(default)]
+    pub queue_capacity: Option<u32>,
+    #[serde(default)]
+    pub timeout: Option<Duration>,
+    #[serde(default)]
+    pub boot_time: Option<RawDistribution>,
+    #[serde(default)]
+    pub warm_start: Option<bool>,
+}

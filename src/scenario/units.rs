@@ -1,0 +1,112 @@
+//! Human-friendly units: durations like `250ms`, `30s`, `5m`, `2h`.
+
+use std::fmt;
+
+use serde::de::{self, Deserialize, Deserializer, Visitor};
+
+/// A non-negative duration in seconds, written as a number of seconds or a
+/// string with a unit: `ns`, `us`, `ms`, `s`, `m`, `h`, `d` (e.g. `1.5s`, `250ms`).
+#[derive(Clone, Copy, Debug, PartialEq, PartialOrd)]
+pub struct Duration(pub f64);
+
+const UNITS: &[(&str, f64)] = &[
+    ("ns", 1e-9),
+    ("us", 1e-6),
+    ("µs", 1e-6),
+    ("ms", 1e-3),
+    ("s", 1.0),
+    ("m", 60.0),
+    ("h", 3600.0),
+    ("d", 86400.0),
+];
+
+/// Parses `"250ms"` into seconds. Errors say what is allowed.
+pub fn parse_duration(text: &str) -> Result<f64, String> {
+    let text = text.trim();
+    let split = text.find(|c: char| !(c.is_ascii_digit() || c == '.' || c == '-' || c == '+'));
+    let (number, unit) = match split {
+        Some(i) => text.split_at(i),
+        None => (text, ""),
+    };
+    let unit = unit.trim();
+    let value: f64 = number.parse().map_err(|_| {
+        format!("invalid duration `{text}`: expected a number with a unit, e.g. 250ms, 30s, 5m, 2h")
+    })?;
+    let scale = if unit.is_empty() {
+        1.0
+    } else {
+        UNITS.iter().find(|(u, _)| *u == unit).map(|(_, s)| *s).ok_or_else(|| {
+            format!("invalid duration `{text}`: unknown unit `{unit}`; known: ns, us, ms, s, m, h, d")
+        })?
+    };
+    check(value * scale, text)
+}
+
+fn check(seconds: f64, text: &str) -> Result<f64, String> {
+    if !seconds.is_finite() {
+        Err(format!("invalid duration `{text}`: must be finite"))
+    } else if seconds < 0.0 {
+        Err(format!("invalid duration `{text}`: must not be negative"))
+    } else {
+        Ok(seconds)
+    }
+}
+
+impl<'de> Deserialize<'de> for Duration {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = Duration;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a duration such as 250ms, 30s, 5m or 2h (a bare number is seconds)")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Duration, E> {
+                parse_duration(v).map(Duration).map_err(E::custom)
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Duration, E> {
+                check(v, &v.to_string()).map(Duration).map_err(E::custom)
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Duration, E> {
+                self.visit_f64(v as f64)
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Duration, E> {
+                self.visit_f64(v as f64)
+            }
+        }
+        deserializer.deserialize_any(V)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_units() {
+        assert_eq!(parse_duration("250ms"), Ok(0.25));
+        assert_eq!(parse_duration("30s"), Ok(30.0));
+        assert_eq!(parse_duration("5m"), Ok(300.0));
+        assert_eq!(parse_duration("2h"), Ok(7200.0));
+        assert_eq!(parse_duration("1.5"), Ok(1.5));
+        assert_eq!(parse_duration("100us"), Ok(1e-4));
+    }
+
+    #[test]
+    fn rejects_nonsense() {
+        assert!(
+            parse_duration("5 parsecs")
+                .unwrap_err()
+                .contains("unknown unit `parsecs`")
+        );
+        assert!(
+            parse_duration("-3s")
+                .unwrap_err()
+                .contains("must not be negative")
+        );
+        assert!(
+            parse_duration("fast")
+                .unwrap_err()
+                .contains("expected a number with a unit")
+        );
+    }
+}

@@ -1,0 +1,655 @@
+//! Raw scenario → validated [`SystemSpec`]. Every problem is collected with
+//! its field path; a scenario with any problem never reaches the model.
+
+use std::collections::BTreeMap;
+
+use crate::engine::SimDuration;
+use crate::model::{
+    ArrivalMode, Billing, Distribution, HashOn, InstanceType, KeySpace, LbBackendSpec, LbPolicy,
+    LoadBalancerSpec, Market, PoolSpec, RateCurve, RequestClass, RequestKind, SystemSpec,
+    TrafficSpec, builtin_catalogue,
+};
+
+use super::raw::*;
+
+/// Reads files a scenario refers to (replay CSVs), relative to the scenario.
+pub trait SourceFiles {
+    /// The text of `path`, or a message saying why it cannot be read.
+    fn read(&self, path: &str) -> Result<String, String>;
+}
+
+/// Defaults, documented in docs/scenario.md.
+pub const DEFAULT_SEED: u64 = 42;
+pub const DEFAULT_INTERVAL_S: f64 = 10.0;
+pub const DEFAULT_MAX_EVENTS: u64 = 2_000_000_000;
+pub const DEFAULT_CLIENTS: u64 = 10_000;
+pub const DEFAULT_QUEUE_CAPACITY: u32 = 128;
+pub const DEFAULT_TIMEOUT_S: f64 = 30.0;
+pub const DEFAULT_BOOT_S: f64 = 60.0;
+pub const DEFAULT_WORKERS_PER_CORE: u32 = 4;
+pub const DEFAULT_VNODES: u32 = 160;
+pub const DEFAULT_BILLING_MINIMUM_S: f64 = 60.0;
+pub const DEFAULT_DIURNAL_PERIOD_S: f64 = 86_400.0;
+
+/// Collects problems while checking.
+pub struct Checker<'a> {
+    pub problems: Vec<(String, String)>,
+    files: &'a dyn SourceFiles,
+}
+
+impl Checker<'_> {
+    fn problem(&mut self, path: impl Into<String>, message: impl Into<String>) {
+        self.problems.push((path.into(), message.into()));
+    }
+
+    fn positive(&mut self, path: &str, value: f64) {
+        if !(value.is_finite() && value > 0.0) {
+            self.problem(path, format!("must be a finite number > 0, got {value}"));
+        }
+    }
+
+    fn non_negative(&mut self, path: &str, value: f64) {
+        if !(value.is_finite() && value >= 0.0) {
+            self.problem(path, format!("must be a finite number ≥ 0, got {value}"));
+        }
+    }
+}
+
+fn known_list<'k>(keys: impl Iterator<Item = &'k String>) -> String {
+    let names: Vec<&str> = keys.map(String::as_str).collect();
+    if names.is_empty() {
+        "(none defined)".to_string()
+    } else {
+        names.join(", ")
+    }
+}
+
+/// Checks a raw scenario and builds its spec, or returns every problem.
+pub fn validate(
+    raw: &RawScenario,
+    files: &dyn SourceFiles,
+) -> (Option<(SystemSpec, u64)>, Vec<(String, String)>) {
+    let mut c = Checker {
+        problems: Vec::new(),
+        files,
+    };
+
+    if raw.name.trim().is_empty() {
+        c.problem("name", "must not be empty");
+    }
+    let duration = raw.duration.0;
+    if duration <= 0.0 {
+        c.problem("duration", "must be > 0 (e.g. 10m)");
+    }
+    let warmup = raw.warmup.map_or(0.0, |w| w.0);
+    if duration > 0.0 && warmup >= duration {
+        c.problem(
+            "warmup",
+            format!("must be shorter than duration ({duration} s), got {warmup} s"),
+        );
+    }
+    let interval = raw.interval.map_or(DEFAULT_INTERVAL_S, |i| i.0);
+    if interval <= 0.0 {
+        c.problem("interval", "must be > 0 (e.g. 10s)");
+    } else if duration > 0.0 && duration / interval > 10_000_000.0 {
+        c.problem(
+            "interval",
+            format!(
+                "gives {:.0} intervals; at most 10,000,000 are allowed",
+                duration / interval
+            ),
+        );
+    }
+    let max_events = raw.max_events.unwrap_or(DEFAULT_MAX_EVENTS);
+    if max_events == 0 {
+        c.problem("max_events", "must be ≥ 1");
+    }
+    let billing = match &raw.billing {
+        None => Billing::PerSecond {
+            minimum: SimDuration::from_secs_f64(DEFAULT_BILLING_MINIMUM_S),
+        },
+        Some(RawBilling::PerSecond { minimum }) => Billing::PerSecond {
+            minimum: SimDuration::from_secs_f64(minimum.map_or(DEFAULT_BILLING_MINIMUM_S, |m| m.0)),
+        },
+        Some(RawBilling::PerHour {}) => Billing::PerHour,
+    };
+
+    // Instance types: the built-in catalogue, overridden or extended by the file.
+    let mut catalogue: BTreeMap<String, InstanceType> = builtin_catalogue()
+        .into_iter()
+        .map(|t| (t.name.clone(), t))
+        .collect();
+    for (name, t) in &raw.instance_types {
+        let path = format!("instance_types.{name}");
+        if t.vcpu == 0 {
+            c.problem(format!("{path}.vcpu"), "must be ≥ 1");
+        }
+        c.positive(&format!("{path}.memory_gib"), t.memory_gib);
+        let speed = t.speed.unwrap_or(1.0);
+        c.positive(&format!("{path}.speed"), speed);
+        c.non_negative(&format!("{path}.hourly_usd"), t.hourly_usd);
+        let market = match t.market {
+            Some(RawMarket::Spot) => Market::Spot,
+            _ => Market::OnDemand,
+        };
+        catalogue.insert(
+            name.clone(),
+            InstanceType {
+                name: name.clone(),
+                vcpu: t.vcpu,
+                memory_gib: t.memory_gib,
+                speed,
+                hourly_usd: t.hourly_usd,
+                market,
+            },
+        );
+    }
+
+    // Pools.
+    let mut instance_types: Vec<InstanceType> = Vec::new();
+    let pool_index: BTreeMap<&String, usize> =
+        raw.pools.keys().enumerate().map(|(i, k)| (k, i)).collect();
+    let mut pools = Vec::new();
+    if raw.pools.is_empty() {
+        c.problem("pools", "at least one pool is required");
+    }
+    for (name, p) in &raw.pools {
+        let path = format!("pools.{name}");
+        check_name(&mut c, &path, name);
+        let Some(t) = catalogue.get(&p.instance_type) else {
+            c.problem(
+                format!("{path}.instance_type"),
+                format!(
+                    "unknown type `{}`; known: {}",
+                    p.instance_type,
+                    known_list(catalogue.keys())
+                ),
+            );
+            continue;
+        };
+        let type_index = match instance_types.iter().position(|x| x.name == t.name) {
+            Some(i) => i,
+            None => {
+                instance_types.push(t.clone());
+                instance_types.len() - 1
+            }
+        };
+        if p.count == 0 {
+            c.problem(
+                format!("{path}.count"),
+                "must be ≥ 1: nothing else adds instances to this pool",
+            );
+        }
+        let cores = p.cores.unwrap_or(t.vcpu);
+        if cores == 0 || cores > t.vcpu {
+            c.problem(
+                format!("{path}.cores"),
+                format!(
+                    "must be between 1 and the type's vCPU count ({} for {}), got {cores}",
+                    t.vcpu, t.name
+                ),
+            );
+        }
+        let workers = p
+            .workers
+            .unwrap_or(cores.saturating_mul(DEFAULT_WORKERS_PER_CORE));
+        if workers == 0 {
+            c.problem(format!("{path}.workers"), "must be ≥ 1");
+        }
+        let timeout = p.timeout.map_or(DEFAULT_TIMEOUT_S, |t| t.0);
+        if timeout <= 0.0 {
+            c.problem(format!("{path}.timeout"), "must be > 0 (e.g. 30s)");
+        }
+        let boot = match &p.boot_time {
+            Some(d) => distribution(&mut c, &format!("{path}.boot_time"), d),
+            None => Some(Distribution::constant(DEFAULT_BOOT_S)),
+        };
+        pools.push(PoolSpec {
+            name: name.clone(),
+            instance_type: type_index,
+            count: p.count,
+            workers,
+            cores,
+            queue_capacity: p.queue_capacity.unwrap_or(DEFAULT_QUEUE_CAPACITY),
+            timeout: Some(SimDuration::from_secs_f64(timeout)),
+            boot: boot.unwrap_or(Distribution::constant(0.0)),
+            warm_start: p.warm_start.unwrap_or(true),
+        });
+    }
+
+    // Traffic (before load balancers: hashing on keys needs a key space).
+    let traffic = &raw.traffic;
+    let curve = rate(&mut c, "traffic.rate", &traffic.rate, true);
+    let keys = traffic.keys.as_ref().map(|k| {
+        if k.count == 0 {
+            c.problem("traffic.keys.count", "must be ≥ 1");
+        }
+        let s = k.zipf.unwrap_or(0.0);
+        c.non_negative("traffic.keys.zipf", s);
+        KeySpace {
+            count: k.count.max(1),
+            zipf_s: s,
+        }
+    });
+    let clients = traffic.clients.unwrap_or(DEFAULT_CLIENTS);
+    if clients == 0 || clients > u64::from(u32::MAX) {
+        c.problem(
+            "traffic.clients",
+            format!("must be between 1 and {}", u32::MAX),
+        );
+    }
+    let mut classes = Vec::new();
+    if traffic.classes.is_empty() {
+        c.problem("traffic.classes", "at least one request class is required");
+    }
+    if traffic.classes.len() > usize::from(u16::MAX) {
+        c.problem("traffic.classes", "at most 65535 classes are allowed");
+    }
+    for (i, class) in traffic.classes.iter().enumerate() {
+        let path = format!("traffic.classes[{i}]");
+        if traffic.classes[..i].iter().any(|o| o.name == class.name) {
+            c.problem(
+                format!("{path}.name"),
+                format!("duplicate class name `{}`", class.name),
+            );
+        }
+        let weight = class.weight.unwrap_or(1.0);
+        c.positive(&format!("{path}.weight"), weight);
+        let cpu = distribution(&mut c, &format!("{path}.cpu"), &class.cpu);
+        classes.push(RequestClass {
+            name: class.name.clone(),
+            weight,
+            kind: match class.kind {
+                Some(RawKind::Write) => RequestKind::Write,
+                _ => RequestKind::Read,
+            },
+            cpu: cpu.unwrap_or(Distribution::constant(0.0)),
+        });
+    }
+
+    // Load balancers.
+    let lb_index: BTreeMap<&String, usize> = raw
+        .load_balancers
+        .keys()
+        .enumerate()
+        .map(|(i, k)| (k, i))
+        .collect();
+    let mut load_balancers = Vec::new();
+    for (name, lb) in &raw.load_balancers {
+        let path = format!("load_balancers.{name}");
+        check_name(&mut c, &path, name);
+        let policy = match &lb.policy {
+            None | Some(RawPolicy::RoundRobin) => LbPolicy::RoundRobin,
+            Some(RawPolicy::WeightedRoundRobin) => LbPolicy::WeightedRoundRobin,
+            Some(RawPolicy::LeastConnections) => LbPolicy::LeastConnections,
+            Some(RawPolicy::WeightedLeastConnections) => LbPolicy::WeightedLeastConnections,
+            Some(RawPolicy::Random) => LbPolicy::Random,
+            Some(RawPolicy::PowerOfTwoChoices) => LbPolicy::PowerOfTwoChoices,
+            Some(RawPolicy::IpHash) => LbPolicy::IpHash,
+            Some(RawPolicy::ConsistentHash { on, vnodes }) => {
+                let vnodes = vnodes.unwrap_or(DEFAULT_VNODES);
+                if !(1..=10_000).contains(&vnodes) {
+                    c.problem(
+                        format!("{path}.policy.consistent_hash.vnodes"),
+                        "must be between 1 and 10000",
+                    );
+                }
+                if *on == RawHashOn::Key && traffic.keys.is_none() {
+                    c.problem(
+                        format!("{path}.policy.consistent_hash.on"),
+                        "hashing on `key` needs a key space: declare traffic.keys (or hash on `client`)",
+                    );
+                }
+                LbPolicy::ConsistentHash {
+                    on: if *on == RawHashOn::Key {
+                        HashOn::Key
+                    } else {
+                        HashOn::Client
+                    },
+                    vnodes,
+                }
+            }
+        };
+        let raw_backends: Vec<(String, &str, Option<u32>)> = match (&lb.pool, &lb.backends) {
+            (Some(pool), None) => vec![(format!("{path}.pool"), pool.as_str(), None)],
+            (None, Some(list)) => list
+                .iter()
+                .enumerate()
+                .map(|(i, b)| (format!("{path}.backends[{i}]"), b.pool.as_str(), b.weight))
+                .collect(),
+            (Some(_), Some(_)) => {
+                c.problem(&path, "give either `pool` or `backends`, not both");
+                Vec::new()
+            }
+            (None, None) => {
+                c.problem(
+                    &path,
+                    "needs a `pool` (or a list of `backends`) to send traffic to",
+                );
+                Vec::new()
+            }
+        };
+        if lb.backends.as_ref().is_some_and(|b| b.is_empty()) {
+            c.problem(format!("{path}.backends"), "must list at least one pool");
+        }
+        let mut backends: Vec<LbBackendSpec> = Vec::new();
+        for (bpath, pool, weight) in raw_backends {
+            let weight = weight.unwrap_or(1);
+            if weight == 0 {
+                c.problem(format!("{bpath}.weight"), "must be ≥ 1");
+            }
+            match raw.pools.get(pool).and(pool_index.get(&pool.to_string())) {
+                Some(&i) if backends.iter().any(|b| b.pool == i) => {
+                    c.problem(bpath, format!("pool `{pool}` is listed twice"));
+                }
+                Some(&i) => backends.push(LbBackendSpec { pool: i, weight }),
+                None => c.problem(
+                    if bpath.ends_with(".pool") {
+                        bpath
+                    } else {
+                        format!("{bpath}.pool")
+                    },
+                    format!(
+                        "unknown pool `{pool}`; known: {}",
+                        known_list(raw.pools.keys())
+                    ),
+                ),
+            }
+        }
+        load_balancers.push(LoadBalancerSpec {
+            name: name.clone(),
+            policy,
+            backends,
+        });
+    }
+    let target = lb_index.get(&traffic.target).copied();
+    if target.is_none() {
+        c.problem(
+            "traffic.target",
+            format!(
+                "unknown load balancer `{}`; known: {}",
+                traffic.target,
+                known_list(raw.load_balancers.keys())
+            ),
+        );
+    }
+
+    let arrivals = match traffic.arrivals {
+        Some(RawArrivals::Deterministic) => ArrivalMode::Deterministic,
+        _ => ArrivalMode::Poisson,
+    };
+    if !c.problems.is_empty() {
+        return (None, c.problems);
+    }
+    let spec = SystemSpec {
+        name: raw.name.clone(),
+        duration: SimDuration::from_secs_f64(duration),
+        warmup: SimDuration::from_secs_f64(warmup),
+        interval: SimDuration::from_secs_f64(interval),
+        max_events,
+        billing,
+        traffic: TrafficSpec {
+            curve: curve.expect("no problems, so the curve was built"),
+            arrivals,
+            classes,
+            clients,
+            keys,
+            target: target.expect("checked"),
+        },
+        instance_types,
+        load_balancers,
+        pools,
+    };
+    (Some((spec, raw.seed.unwrap_or(DEFAULT_SEED))), Vec::new())
+}
+
+fn check_name(c: &mut Checker, path: &str, name: &str) {
+    let ok = !name.is_empty()
+        && name.len() <= 64
+        && name
+            .chars()
+            .all(|ch| ch.is_ascii_alphanumeric() || ch == '-' || ch == '_');
+    if !ok {
+        c.problem(
+            path,
+            format!("name `{name}` must be 1–64 characters of a-z, A-Z, 0-9, `-` or `_`"),
+        );
+    }
+}
+
+fn distribution(c: &mut Checker, path: &str, d: &RawDistribution) -> Option<Distribution> {
+    let before = c.problems.len();
+    let built = match d {
+        RawDistribution::Constant(v) => Distribution::constant(v.0),
+        RawDistribution::Exponential { mean } => {
+            if mean.0 <= 0.0 {
+                c.problem(format!("{path}.exponential.mean"), "must be > 0");
+            }
+            Distribution::exponential(mean.0)
+        }
+        RawDistribution::Lognormal { mean, cv } | RawDistribution::Gamma { mean, cv } => {
+            let kind = if matches!(d, RawDistribution::Lognormal { .. }) {
+                "lognormal"
+            } else {
+                "gamma"
+            };
+            if mean.0 <= 0.0 {
+                c.problem(format!("{path}.{kind}.mean"), "must be > 0");
+            }
+            if !(cv.is_finite() && *cv > 0.0 && *cv <= 100.0) {
+                c.problem(
+                    format!("{path}.{kind}.cv"),
+                    format!("must be > 0 and ≤ 100, got {cv}"),
+                );
+            }
+            if c.problems.len() > before {
+                return None;
+            }
+            if kind == "lognormal" {
+                Distribution::lognormal(mean.0, *cv)
+            } else {
+                Distribution::gamma(mean.0, *cv)
+            }
+        }
+        RawDistribution::Uniform { min, max } => {
+            if min.0 > max.0 {
+                c.problem(
+                    format!("{path}.uniform"),
+                    format!("min ({} s) must not exceed max ({} s)", min.0, max.0),
+                );
+            }
+            Distribution::uniform(min.0, max.0)
+        }
+    };
+    (c.problems.len() == before).then_some(built)
+}
+
+fn rate(c: &mut Checker, path: &str, r: &RawRate, top: bool) -> Option<RateCurve> {
+    let before = c.problems.len();
+    let curve = match r {
+        RawRate::Constant(v) => {
+            c.non_negative(&format!("{path}.constant"), *v);
+            RateCurve::Constant(*v)
+        }
+        RawRate::Ramp {
+            from,
+            to,
+            start,
+            end,
+        } => {
+            c.non_negative(&format!("{path}.ramp.from"), *from);
+            c.non_negative(&format!("{path}.ramp.to"), *to);
+            if end.0 <= start.0 {
+                c.problem(
+                    format!("{path}.ramp.end"),
+                    format!("must be after start ({} s)", start.0),
+                );
+            }
+            RateCurve::Ramp {
+                from: *from,
+                to: *to,
+                start: start.0,
+                end: end.0,
+            }
+        }
+        RawRate::Steps(steps) => {
+            if steps.is_empty() {
+                c.problem(format!("{path}.steps"), "must list at least one {at, rate}");
+            }
+            for (i, s) in steps.iter().enumerate() {
+                c.non_negative(&format!("{path}.steps[{i}].rate"), s.rate);
+                if i > 0 && s.at.0 <= steps[i - 1].at.0 {
+                    c.problem(
+                        format!("{path}.steps[{i}].at"),
+                        "steps must be in increasing time order",
+                    );
+                }
+            }
+            RateCurve::Steps(steps.iter().map(|s| (s.at.0, s.rate)).collect())
+        }
+        RawRate::Diurnal {
+            peak,
+            peak_to_trough,
+            peak_at,
+            period,
+        } => {
+            c.non_negative(&format!("{path}.diurnal.peak"), *peak);
+            if !(peak_to_trough.is_finite() && *peak_to_trough >= 1.0) {
+                c.problem(
+                    format!("{path}.diurnal.peak_to_trough"),
+                    format!("must be ≥ 1, got {peak_to_trough}"),
+                );
+            }
+            let period = period.map_or(DEFAULT_DIURNAL_PERIOD_S, |p| p.0);
+            if period <= 0.0 {
+                c.problem(format!("{path}.diurnal.period"), "must be > 0");
+            }
+            RateCurve::Diurnal {
+                peak: *peak,
+                peak_to_trough: *peak_to_trough,
+                peak_at: peak_at.0,
+                period,
+            }
+        }
+        RawRate::Spike {
+            start,
+            duration,
+            multiplier,
+            rise,
+            decay,
+        } => {
+            c.non_negative(&format!("{path}.spike.multiplier"), *multiplier);
+            RateCurve::Spike {
+                start: start.0,
+                duration: duration.0,
+                rise: rise.map_or(0.0, |r| r.0),
+                decay: decay.map_or(0.0, |d| d.0),
+                multiplier: *multiplier,
+            }
+        }
+        RawRate::Replay { file, interpolate } => {
+            let linear = *interpolate == Some(RawInterpolate::Linear);
+            match c.files.read(file) {
+                Err(why) => {
+                    c.problem(
+                        format!("{path}.replay.file"),
+                        format!("cannot read `{file}`: {why}"),
+                    );
+                    RateCurve::Constant(0.0)
+                }
+                Ok(text) => match parse_replay(&text) {
+                    Ok(points) => RateCurve::Replay { points, linear },
+                    Err(why) => {
+                        c.problem(format!("{path}.replay.file"), format!("`{file}`: {why}"));
+                        RateCurve::Constant(0.0)
+                    }
+                },
+            }
+        }
+        RawRate::Noise { sd, interval } => {
+            c.non_negative(&format!("{path}.noise.sd"), *sd);
+            if interval.0 <= 0.0 {
+                c.problem(format!("{path}.noise.interval"), "must be > 0");
+            }
+            RateCurve::Noise {
+                sd: *sd,
+                interval: interval.0,
+                key: 0,
+            }
+        }
+        RawRate::Sum(parts) | RawRate::Product(parts) => {
+            let kind = if matches!(r, RawRate::Sum(_)) {
+                "sum"
+            } else {
+                "product"
+            };
+            if parts.is_empty() {
+                c.problem(format!("{path}.{kind}"), "must list at least one piece");
+            }
+            let built: Vec<Option<RateCurve>> = parts
+                .iter()
+                .enumerate()
+                .map(|(i, p)| rate(c, &format!("{path}.{kind}[{i}]"), p, false))
+                .collect();
+            let built: Vec<RateCurve> = built.into_iter().flatten().collect();
+            if kind == "sum" {
+                RateCurve::Sum(built)
+            } else {
+                RateCurve::Product(built)
+            }
+        }
+    };
+    if top
+        && c.problems.len() == before
+        && matches!(r, RawRate::Spike { .. } | RawRate::Noise { .. })
+    {
+        c.problem(
+            path,
+            "a spike or noise is a multiplier (1 outside its effect): use it inside `product` with a base rate",
+        );
+    }
+    (c.problems.len() == before).then_some(curve)
+}
+
+/// Parses a replay CSV: `time,rate` rows (time as seconds or a duration like
+/// `5m`), an optional header, `#` comments; times strictly increasing.
+pub fn parse_replay(text: &str) -> Result<Vec<(f64, f64)>, String> {
+    let mut points: Vec<(f64, f64)> = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let mut cells = line.split(',').map(str::trim);
+        let (Some(t), Some(r), None) = (cells.next(), cells.next(), cells.next()) else {
+            return Err(format!(
+                "line {}: expected two columns `time,rate`, got `{line}`",
+                n + 1
+            ));
+        };
+        if points.is_empty()
+            && t.parse::<f64>().is_err()
+            && super::units::parse_duration(t).is_err()
+        {
+            continue; // A header row.
+        }
+        let time = super::units::parse_duration(t).map_err(|e| format!("line {}: {e}", n + 1))?;
+        let rate: f64 = r
+            .parse()
+            .map_err(|_| format!("line {}: rate `{r}` is not a number", n + 1))?;
+        if !(rate.is_finite() && rate >= 0.0) {
+            return Err(format!(
+                "line {}: rate must be a finite number ≥ 0, got {rate}",
+                n + 1
+            ));
+        }
+        if points.last().is_some_and(|(prev, _)| time <= *prev) {
+            return Err(format!("line {}: times must be strictly increasing", n + 1));
+        }
+        points.push((time, rate));
+    }
+    if points.is_empty() {
+        return Err("no `time,rate` rows".to_string());
+    }
+    Ok(points)
+}
