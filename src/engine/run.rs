@@ -67,7 +67,7 @@ pub fn run<M: Model>(
         let (now, event) = scheduler.pop().expect("peeked an event");
         model.handle(now, event, scheduler);
         events += 1;
-        if events % PROGRESS_EVERY == 0 {
+        if events.is_multiple_of(PROGRESS_EVERY) {
             progress(now);
         }
     };

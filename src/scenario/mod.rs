@@ -60,10 +60,9 @@ pub fn load(
     files: &dyn SourceFiles,
 ) -> Result<Scenario, ScenarioError> {
     let raw = parse(text, file, format)?;
-    let (built, problems) = validate::validate(&raw, files);
-    match built {
-        Some((spec, seed)) => Ok(Scenario { spec, seed }),
-        None => {
+    match validate::validate(&raw, files) {
+        Ok((spec, seed)) => Ok(Scenario { spec, seed }),
+        Err(problems) => {
             let locator = Locator::new(text);
             let problems = problems
                 .into_iter()

@@ -9,15 +9,17 @@ use serde::de::{self, Deserialize, Deserializer, Visitor};
 #[derive(Clone, Copy, Debug, PartialEq, PartialOrd)]
 pub struct Duration(pub f64);
 
-const UNITS: &[(&str, f64)] = &[
-    ("ns", 1e-9),
-    ("us", 1e-6),
-    ("µs", 1e-6),
-    ("ms", 1e-3),
-    ("s", 1.0),
-    ("m", 60.0),
-    ("h", 3600.0),
-    ("d", 86400.0),
+/// `(unit, multiplier, divisor)`: dividing for sub-second units keeps
+/// `100us` exactly equal to `0.0001`.
+const UNITS: &[(&str, f64, f64)] = &[
+    ("ns", 1.0, 1e9),
+    ("us", 1.0, 1e6),
+    ("µs", 1.0, 1e6),
+    ("ms", 1.0, 1e3),
+    ("s", 1.0, 1.0),
+    ("m", 60.0, 1.0),
+    ("h", 3600.0, 1.0),
+    ("d", 86400.0, 1.0),
 ];
 
 /// Parses `"250ms"` into seconds. Errors say what is allowed.
@@ -32,14 +34,14 @@ pub fn parse_duration(text: &str) -> Result<f64, String> {
     let value: f64 = number.parse().map_err(|_| {
         format!("invalid duration `{text}`: expected a number with a unit, e.g. 250ms, 30s, 5m, 2h")
     })?;
-    let scale = if unit.is_empty() {
-        1.0
+    let (mul, div) = if unit.is_empty() {
+        (1.0, 1.0)
     } else {
-        UNITS.iter().find(|(u, _)| *u == unit).map(|(_, s)| *s).ok_or_else(|| {
+        UNITS.iter().find(|(u, _, _)| *u == unit).map(|(_, m, d)| (*m, *d)).ok_or_else(|| {
             format!("invalid duration `{text}`: unknown unit `{unit}`; known: ns, us, ms, s, m, h, d")
         })?
     };
-    check(value * scale, text)
+    check(value * mul / div, text)
 }
 
 fn check(seconds: f64, text: &str) -> Result<f64, String> {

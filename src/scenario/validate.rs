@@ -33,7 +33,7 @@ pub const DEFAULT_DIURNAL_PERIOD_S: f64 = 86_400.0;
 
 /// Collects problems while checking.
 pub struct Checker<'a> {
-    pub problems: Vec<(String, String)>,
+    pub problems: Vec<PathProblem>,
     files: &'a dyn SourceFiles,
 }
 
@@ -64,11 +64,14 @@ fn known_list<'k>(keys: impl Iterator<Item = &'k String>) -> String {
     }
 }
 
-/// Checks a raw scenario and builds its spec, or returns every problem.
+/// A problem found by validation: the field path and the message.
+pub type PathProblem = (String, String);
+
+/// Checks a raw scenario and builds its spec and seed, or returns every problem.
 pub fn validate(
     raw: &RawScenario,
     files: &dyn SourceFiles,
-) -> (Option<(SystemSpec, u64)>, Vec<(String, String)>) {
+) -> Result<(SystemSpec, u64), Vec<PathProblem>> {
     let mut c = Checker {
         problems: Vec::new(),
         files,
@@ -379,7 +382,7 @@ pub fn validate(
         _ => ArrivalMode::Poisson,
     };
     if !c.problems.is_empty() {
-        return (None, c.problems);
+        return Err(c.problems);
     }
     let spec = SystemSpec {
         name: raw.name.clone(),
@@ -400,7 +403,7 @@ pub fn validate(
         load_balancers,
         pools,
     };
-    (Some((spec, raw.seed.unwrap_or(DEFAULT_SEED))), Vec::new())
+    Ok((spec, raw.seed.unwrap_or(DEFAULT_SEED)))
 }
 
 fn check_name(c: &mut Checker, path: &str, name: &str) {

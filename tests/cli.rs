@@ -1,0 +1,184 @@
+//! The `capsim` binary: outputs, exit codes, and nothing half-written on bad input.
+
+use std::path::Path;
+use std::process::Command;
+
+fn capsim() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_capsim"))
+}
+
+#[test]
+fn run_writes_every_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("q");
+    let status = capsim()
+        .args(["run", "scenarios/quickstart.yaml", "--quiet", "--out"])
+        .arg(&out)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    for chart in [
+        "latency",
+        "throughput",
+        "utilization",
+        "queue",
+        "instances",
+        "cost",
+    ] {
+        let png = std::fs::read(out.join(format!("{chart}.png"))).unwrap();
+        assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n", "{chart}.png");
+        let svg = std::fs::read_to_string(out.join(format!("{chart}.svg"))).unwrap();
+        assert!(svg.starts_with("<svg"), "{chart}.svg");
+    }
+    let svg = std::fs::read_to_string(out.join("latency.svg")).unwrap();
+    assert!(svg.contains("response time per interval") && svg.contains("latency (ms)"));
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(summary["scenario"], "quickstart");
+    assert_eq!(summary["seed"], 42);
+    assert_eq!(summary["stop_reason"], "end_time");
+    let csv = std::fs::read_to_string(out.join("timeseries.csv")).unwrap();
+    assert!(csv.starts_with("t_start_s,t_end_s,target_rps,offered_rps"));
+    assert_eq!(csv.lines().count(), 1 + 90, "15 minutes of 10 s intervals");
+    // A warm fleet with no scaling has no discrete events.
+    assert!(!out.join("events.csv").exists());
+    // No temporary files are left behind.
+    let leftovers: Vec<_> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with('.'))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
+#[test]
+fn run_prints_a_summary_and_the_seed() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = capsim()
+        .args([
+            "run",
+            "scenarios/launch-replay.yaml",
+            "--seed",
+            "9",
+            "--out",
+        ])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    assert!(stdout.contains("seed: 9 (rerun with --seed 9)"), "{stdout}");
+    assert!(stdout.contains("latency:"), "{stdout}");
+    let events = std::fs::read_to_string(dir.path().join("events.csv")).unwrap();
+    assert!(
+        events.starts_with("time_s,event,pool,instance\n0,instance_launched,cache-api,0\n"),
+        "{events}"
+    );
+}
+
+#[test]
+fn replications_report_confidence_intervals() {
+    let dir = tempfile::tempdir().unwrap();
+    let status = capsim()
+        .args([
+            "run",
+            "scenarios/quickstart.yaml",
+            "--quiet",
+            "--replications",
+            "3",
+            "--out",
+        ])
+        .arg(dir.path())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("summary.json")).unwrap())
+            .unwrap();
+    let p99 = &summary["replications"]["metrics"]["latency_p99_ms"];
+    assert_eq!(summary["replications"]["count"], 3);
+    assert!(
+        p99["mean"].as_f64().unwrap() > 0.0 && p99["ci95"].as_f64().unwrap() > 0.0,
+        "{p99}"
+    );
+}
+
+#[test]
+fn invalid_scenario_exits_3_and_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.yaml");
+    std::fs::write(
+        &bad,
+        std::fs::read_to_string("scenarios/quickstart.yaml")
+            .unwrap()
+            .replace("count: 4", "count: -4"),
+    )
+    .unwrap();
+    let out = dir.path().join("out");
+    let output = capsim()
+        .arg("run")
+        .arg(&bad)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(3));
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(
+        stderr.starts_with("error: 1 problem in scenario\n"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("bad.yaml:37:12: pools.web.count:"),
+        "{stderr}"
+    );
+    assert!(!Path::new(&out).exists());
+
+    let output = capsim().arg("validate").arg(&bad).output().unwrap();
+    assert_eq!(output.status.code(), Some(3));
+}
+
+#[test]
+fn validate_accepts_the_examples() {
+    let output = capsim()
+        .args([
+            "validate",
+            "scenarios/quickstart.yaml",
+            "scenarios/scale-out.yaml",
+        ])
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    assert!(
+        String::from_utf8(output.stdout)
+            .unwrap()
+            .contains("scenarios/quickstart.yaml: ok")
+    );
+}
+
+#[test]
+fn usage_errors_exit_2_and_missing_files_exit_1() {
+    assert_eq!(
+        capsim().args(["run"]).output().unwrap().status.code(),
+        Some(2)
+    );
+    assert_eq!(
+        capsim()
+            .args(["frobnicate"])
+            .output()
+            .unwrap()
+            .status
+            .code(),
+        Some(2)
+    );
+    let output = capsim()
+        .args(["run", "no/such/file.yaml"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        String::from_utf8(output.stderr)
+            .unwrap()
+            .contains("error: reading scenario no/such/file.yaml")
+    );
+}

@@ -1,0 +1,233 @@
+//! Bad input gets a clear error: the file, line:column, the field path and
+//! what is allowed — every problem at once, never a panic.
+
+use capsim::scenario::{self, Format, NoFiles, Problem, SourceFiles};
+
+const GOOD: &str = r#"name: t
+duration: 1m
+traffic:
+  rate: { constant: 10 }
+  classes:
+    - name: a
+      cpu: { exponential: { mean: 10ms } }
+  target: lb
+load_balancers:
+  lb: { pool: web }
+pools:
+  web:
+    instance_type: c6i.large
+    count: 2
+"#;
+
+fn problems(yaml: &str) -> Vec<Problem> {
+    match scenario::load(yaml, "bad.yaml", Format::Yaml, &NoFiles) {
+        Ok(_) => panic!("expected problems"),
+        Err(e) => e.problems,
+    }
+}
+
+fn one(yaml: &str) -> String {
+    let p = problems(yaml);
+    assert_eq!(p.len(), 1, "{p:?}");
+    p[0].to_string()
+}
+
+#[test]
+fn the_good_scenario_is_good() {
+    scenario::load(GOOD, "good.yaml", Format::Yaml, &NoFiles).unwrap();
+}
+
+#[test]
+fn malformed_yaml_names_line_and_column() {
+    let msg = one("name: t\npools: [1,\n");
+    assert!(msg.starts_with("bad.yaml:"), "{msg}");
+    let p = &problems("name: t\npools: [1,\n")[0];
+    assert!(p.line.is_some() && p.column.is_some(), "{p:?}");
+}
+
+#[test]
+fn unknown_field_is_rejected_with_its_path() {
+    let msg = one(&GOOD.replace("    count: 2", "    count: 2\n    cuont: 3"));
+    assert_eq!(
+        msg,
+        "bad.yaml:15:5: pools.web.cuont: unknown field `cuont`, expected one of instance_type, count, cores, workers, queue_capacity, timeout, boot_time, warm_start"
+    );
+}
+
+#[test]
+fn negative_rate_is_rejected() {
+    let msg = one(&GOOD.replace("constant: 10", "constant: -10"));
+    assert_eq!(
+        msg,
+        "bad.yaml:4:21: traffic.rate.constant: must be a finite number ≥ 0, got -10"
+    );
+}
+
+#[test]
+fn negative_count_says_what_is_allowed() {
+    let msg = one(&GOOD.replace("count: 2", "count: -2"));
+    assert!(
+        msg.starts_with("bad.yaml:14:12: pools.web.count: "),
+        "{msg}"
+    );
+    assert!(msg.contains("expected a whole number ≥ 0"), "{msg}");
+}
+
+#[test]
+fn dangling_pool_reference_lists_known_pools() {
+    let msg = one(&GOOD.replace("lb: { pool: web }", "lb: { pool: api }"));
+    assert_eq!(
+        msg,
+        "bad.yaml:10:15: load_balancers.lb.pool: unknown pool `api`; known: web"
+    );
+}
+
+#[test]
+fn dangling_target_lists_known_load_balancers() {
+    let msg = one(&GOOD.replace("target: lb", "target: alb"));
+    assert_eq!(
+        msg,
+        "bad.yaml:8:11: traffic.target: unknown load balancer `alb`; known: lb"
+    );
+}
+
+#[test]
+fn unknown_instance_type_lists_the_catalogue() {
+    let msg = one(&GOOD.replace("c6i.large", "m5.hug"));
+    assert!(msg.starts_with("bad.yaml:13:20: pools.web.instance_type: unknown type `m5.hug`; known: c6i.16xlarge, c6i.2xlarge"), "{msg}");
+}
+
+#[test]
+fn bad_duration_unit_is_explained() {
+    let msg = one(&GOOD.replace("duration: 1m", "duration: 1 fortnight"));
+    assert!(msg.starts_with("bad.yaml:2:11: duration: invalid duration `1 fortnight`: unknown unit `fortnight`; known: ns, us, ms, s, m, h, d"), "{msg}");
+}
+
+#[test]
+fn impossible_combinations_are_errors() {
+    let msg = one(&GOOD.replace(
+        "lb: { pool: web }",
+        "lb: { pool: web, policy: { consistent_hash: { on: key } } }",
+    ));
+    assert!(
+        msg.contains(
+            "load_balancers.lb.policy.consistent_hash.on: hashing on `key` needs a key space"
+        ),
+        "{msg}"
+    );
+    let msg = one(&GOOD.replace("count: 2", "count: 2\n    cores: 4"));
+    assert!(
+        msg.contains(
+            "pools.web.cores: must be between 1 and the type's vCPU count (2 for c6i.large), got 4"
+        ),
+        "{msg}"
+    );
+    let msg = one(&GOOD.replace("duration: 1m", "duration: 1m\nwarmup: 2m"));
+    assert!(
+        msg.contains("warmup: must be shorter than duration"),
+        "{msg}"
+    );
+    let msg = one(&GOOD.replace(
+        "rate: { constant: 10 }",
+        "rate: { spike: { start: 1s, duration: 1s, multiplier: 2 } }",
+    ));
+    assert!(
+        msg.contains("traffic.rate: a spike or noise is a multiplier"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn every_problem_is_reported_at_once() {
+    let bad = GOOD
+        .replace("constant: 10", "constant: -1")
+        .replace("count: 2", "count: 0")
+        .replace("mean: 10ms", "mean: 0s");
+    let p = problems(&bad);
+    let paths: Vec<&str> = p.iter().map(|p| p.path.as_str()).collect();
+    assert_eq!(
+        paths,
+        [
+            "pools.web.count",
+            "traffic.rate.constant",
+            "traffic.classes[0].cpu.exponential.mean"
+        ],
+        "{p:?}"
+    );
+    assert!(p.iter().all(|p| p.line.is_some()));
+}
+
+#[test]
+fn json_errors_have_line_and_column_too() {
+    let json = r#"{"name": "t", "duration": "1m",
+ "traffic": {"rate": {"constant": 10}, "classes": [{"name": "a", "cpu": {"constant": "5ms"}}], "target": "lb"},
+ "load_balancers": {"lb": {"pool": "web"}},
+ "pools": {"web": {"instance_type": "c6i.large", "count": 2, "wokers": 4}}}"#;
+    let e = scenario::load(json, "bad.json", Format::Json, &NoFiles).unwrap_err();
+    let msg = e.problems[0].to_string();
+    assert!(msg.starts_with("bad.json:4:"), "{msg}");
+    assert!(
+        msg.contains("pools.web.wokers: unknown field `wokers`"),
+        "{msg}"
+    );
+    // Semantic problems in JSON are located as well.
+    let json = json
+        .replace(r#", "wokers": 4"#, "")
+        .replace(r#""count": 2"#, r#""count": 0"#);
+    let e = scenario::load(&json, "bad.json", Format::Json, &NoFiles).unwrap_err();
+    assert_eq!(e.problems[0].line, Some(4), "{e}");
+    assert_eq!(e.problems[0].path, "pools.web.count");
+}
+
+struct OneFile(&'static str);
+impl SourceFiles for OneFile {
+    fn read(&self, path: &str) -> Result<String, String> {
+        if path == "rates.csv" {
+            Ok(self.0.to_string())
+        } else {
+            Err("No such file or directory".into())
+        }
+    }
+}
+
+#[test]
+fn replay_files_are_checked() {
+    let replay = GOOD.replace(
+        "rate: { constant: 10 }",
+        "rate: { replay: { file: rates.csv } }",
+    );
+    let e = scenario::load(&replay, "bad.yaml", Format::Yaml, &NoFiles).unwrap_err();
+    assert!(
+        e.problems[0]
+            .to_string()
+            .contains("traffic.rate.replay.file: cannot read `rates.csv`"),
+        "{e}"
+    );
+    let e = scenario::load(
+        &replay,
+        "bad.yaml",
+        Format::Yaml,
+        &OneFile("time,rate\n0,5\n10,-3\n"),
+    )
+    .unwrap_err();
+    assert!(
+        e.problems[0]
+            .message
+            .contains("line 3: rate must be a finite number ≥ 0, got -3"),
+        "{e}"
+    );
+    let e = scenario::load(&replay, "bad.yaml", Format::Yaml, &OneFile("0,5\n0,6\n")).unwrap_err();
+    assert!(
+        e.problems[0]
+            .message
+            .contains("line 2: times must be strictly increasing"),
+        "{e}"
+    );
+    scenario::load(
+        &replay,
+        "ok.yaml",
+        Format::Yaml,
+        &OneFile("time,rate\n0,5\n1m,6\n"),
+    )
+    .unwrap();
+}

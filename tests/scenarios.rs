@@ -1,0 +1,79 @@
+//! Every example in scenarios/ validates and runs, and conserves requests.
+
+use std::path::Path;
+
+use capsim::cli::load_scenario;
+use capsim::model::simulate;
+
+#[test]
+fn every_example_scenario_runs() {
+    let mut names = Vec::new();
+    for entry in std::fs::read_dir("scenarios").unwrap() {
+        let path = entry.unwrap().path();
+        let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
+        if !matches!(ext, "yaml" | "yml" | "json") {
+            continue;
+        }
+        let scenario = match load_scenario(Path::new(&path)) {
+            Ok(s) => s,
+            Err(capsim::cli::LoadError::Invalid(e)) => panic!("{}: {e}", path.display()),
+            Err(capsim::cli::LoadError::Io(e)) => panic!("{}: {e:#}", path.display()),
+        };
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(
+            text.starts_with('#'),
+            "{}: examples start with a commented sketch",
+            path.display()
+        );
+        let result = simulate(&scenario.spec, scenario.seed, 0, &mut |_| {});
+        let r = &result.summary.requests;
+        assert!(r.conserved(), "{}: {r:?}", path.display());
+        assert!(r.completed > 0, "{}: nothing completed", path.display());
+        assert!(!result.rows.is_empty());
+        names.push(scenario.spec.name);
+    }
+    names.sort();
+    for required in ["quickstart", "scale-up", "scale-out", "diurnal-day"] {
+        assert!(
+            names.iter().any(|n| n == required),
+            "missing example {required}: have {names:?}"
+        );
+    }
+}
+
+#[test]
+fn scale_up_and_scale_out_cost_the_same_and_share_traffic() {
+    let up = load_scenario(Path::new("scenarios/scale-up.yaml"))
+        .ok()
+        .unwrap();
+    let out = load_scenario(Path::new("scenarios/scale-out.yaml"))
+        .ok()
+        .unwrap();
+    let a = simulate(&up.spec, up.seed, 0, &mut |_| {});
+    let b = simulate(&out.spec, out.seed, 0, &mut |_| {});
+    // Same seed, same traffic streams: the same requests arrive.
+    assert_eq!(a.summary.requests.arrived, b.summary.requests.arrived);
+    assert!((a.summary.cost.total_usd - b.summary.cost.total_usd).abs() < 1e-6);
+    // One shared queue over 32 cores waits less than eight separate ones.
+    assert!(a.summary.queueing.mean_ms < b.summary.queueing.mean_ms);
+}
+
+#[test]
+fn a_cold_fleet_rejects_until_the_first_instance_is_ready() {
+    let s = load_scenario(Path::new("scenarios/launch-replay.yaml"))
+        .ok()
+        .unwrap();
+    let r = simulate(&s.spec, s.seed, 0, &mut |_| {});
+    assert!(r.summary.requests.rejected_no_instance > 0);
+    let first_ready = r
+        .events
+        .iter()
+        .find(|e| e.kind == capsim::metrics::EventKind::InstanceReady)
+        .expect("instances become ready")
+        .time;
+    // Boot time is uniform on [45 s, 90 s].
+    assert!(
+        (45.0..=90.0).contains(&first_ready.as_secs_f64()),
+        "{first_ready}"
+    );
+}
