@@ -44,11 +44,15 @@ impl SimDuration {
         if secs.is_nan() || secs <= 0.0 {
             return SimDuration(0);
         }
-        let nanos = (secs * NANOS_PER_SEC).round();
+        let nanos = secs * NANOS_PER_SEC;
         if nanos >= u64::MAX as f64 {
             SimDuration(u64::MAX)
-        } else {
+        } else if nanos >= (1u64 << 52) as f64 {
+            // Already a whole number: adding 0.5 could round up at this magnitude.
             SimDuration(nanos as u64)
+        } else {
+            // Round half up; `f64::round` is a libm call on the hot path.
+            SimDuration((nanos + 0.5) as u64)
         }
     }
 

@@ -376,33 +376,34 @@ impl System {
     ) {
         let p = pool_id.0 as usize;
         while let Some(&(deadline, id, generation)) = self.pools[p].deadlines.front() {
+            let resolved = !self.requests.is_current(id, generation)
+                || self.requests.get(id).state == RequestState::Abandoned;
+            if resolved {
+                // Most requests finish long before their deadline: drop them
+                // here so the next event waits for the oldest request still
+                // pending, not for every request's deadline in turn.
+                self.pools[p].deadlines.pop_front();
+                continue;
+            }
             if deadline > now {
                 scheduler.schedule(deadline, Event::DeadlinesDue { pool: pool_id });
                 break;
             }
             self.pools[p].deadlines.pop_front();
-            if !self.requests.is_current(id, generation) {
-                continue; // Already resolved.
-            }
             let request = *self.requests.get(id);
-            match request.state {
-                RequestState::Abandoned => {}
-                RequestState::Queued => {
-                    self.recorder.timed_out(now);
-                    // Mark it dead before freeing, so the queue skips it.
-                    self.requests.get_mut(id).state = RequestState::Abandoned;
-                    self.requests.remove(id);
-                    let requests = &self.requests;
-                    self.instances[request.instance as usize].abandon_queued(|r, g| {
-                        requests.is_current(r, g) && requests.get(r).state == RequestState::Queued
-                    });
-                    self.pools[p].waiting.sub(now, 1);
-                }
-                RequestState::Working => {
-                    // The server keeps working on it; the response will be discarded.
-                    self.recorder.timed_out(now);
-                    self.requests.get_mut(id).state = RequestState::Abandoned;
-                }
+            self.recorder.timed_out(now);
+            if request.state == RequestState::Queued {
+                // Mark it dead before freeing, so the accept queue skips it.
+                self.requests.get_mut(id).state = RequestState::Abandoned;
+                self.requests.remove(id);
+                let requests = &self.requests;
+                self.instances[request.instance as usize].abandon_queued(|r, g| {
+                    requests.is_current(r, g) && requests.get(r).state == RequestState::Queued
+                });
+                self.pools[p].waiting.sub(now, 1);
+            } else {
+                // The server keeps working on it; the response will be discarded.
+                self.requests.get_mut(id).state = RequestState::Abandoned;
             }
         }
     }
