@@ -19,10 +19,17 @@ fn every_example_scenario_runs() {
             Err(capsim::cli::LoadError::Invalid(e)) => panic!("{}: {e}", path.display()),
             Err(capsim::cli::LoadError::Io(e)) => panic!("{}: {e:#}", path.display()),
         };
+        // Every example carries a sketch of its topology: a leading comment
+        // in YAML, the `description` field in JSON (which has no comments).
         let text = std::fs::read_to_string(&path).unwrap();
+        let sketched = if ext == "json" {
+            text.contains("\"description\"")
+        } else {
+            text.starts_with('#')
+        };
         assert!(
-            text.starts_with('#'),
-            "{}: examples start with a commented sketch",
+            sketched,
+            "{}: examples start with a sketch of their topology",
             path.display()
         );
         let result = simulate(&scenario.spec, scenario.seed, 0, &mut |_| {});
@@ -33,7 +40,13 @@ fn every_example_scenario_runs() {
         names.push(scenario.spec.name);
     }
     names.sort();
-    for required in ["quickstart", "scale-up", "scale-out", "diurnal-day"] {
+    for required in [
+        "quickstart",
+        "scale-up",
+        "scale-out",
+        "diurnal-day",
+        "two-pools",
+    ] {
         assert!(
             names.iter().any(|n| n == required),
             "missing example {required}: have {names:?}"

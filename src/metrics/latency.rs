@@ -45,7 +45,9 @@ impl Default for LatencyRecorder {
 impl LatencyRecorder {
     #[inline]
     pub fn record(&mut self, ns: u64) {
-        self.histogram.saturating_record((ns / 1000).max(1));
+        // Microseconds, rounded; a zero wait stays zero.
+        self.histogram
+            .saturating_record(ns.saturating_add(500) / 1000);
         self.count += 1;
         self.sum_ns += u128::from(ns);
         self.max_ns = self.max_ns.max(ns);
