@@ -45,21 +45,13 @@ fn baseline(servers: usize, cores: usize, lambda: f64, horizon: f64) -> (u64, u6
         match ev {
             Ev::Arrival => {
                 seq += 1;
-                heap.push(Reverse((
-                    t + ns(arrivals.exp(1.0 / lambda)),
-                    seq,
-                    Ev::Arrival,
-                )));
+                heap.push(Reverse((t + ns(arrivals.exp(1.0 / lambda)), seq, Ev::Arrival)));
                 let s = next_rr % servers;
                 next_rr += 1;
                 if busy[s] < cores {
                     busy[s] += 1;
                     seq += 1;
-                    heap.push(Reverse((
-                        t + ns(service.exp(1.0 / MU)),
-                        seq,
-                        Ev::Departure(s),
-                    )));
+                    heap.push(Reverse((t + ns(service.exp(1.0 / MU)), seq, Ev::Departure(s))));
                 } else {
                     queues[s].push_back(t);
                 }
@@ -69,11 +61,7 @@ fn baseline(servers: usize, cores: usize, lambda: f64, horizon: f64) -> (u64, u6
                 if let Some(arrived) = queues[s].pop_front() {
                     wait_sum += (t - arrived) as f64;
                     seq += 1;
-                    heap.push(Reverse((
-                        t + ns(service.exp(1.0 / MU)),
-                        seq,
-                        Ev::Departure(s),
-                    )));
+                    heap.push(Reverse((t + ns(service.exp(1.0 / MU)), seq, Ev::Departure(s))));
                 } else {
                     busy[s] -= 1;
                 }
@@ -120,17 +108,13 @@ fn best_of<T>(runs: usize, mut f: impl FnMut() -> T) -> (f64, T) {
 fn main() {
     let lambda = 0.9 * 8.0 * MU;
     let horizon = REQUESTS / lambda;
-    println!(
-        "{:<44} {:>14} {:>16} {:>8}",
-        "case", "events/s", "requests/s", "ratio"
-    );
+    println!("{:<44} {:>14} {:>16} {:>8}", "case", "events/s", "requests/s", "ratio");
     for (name, instances, cores) in [
         ("(a) M/M/8, rho = 0.9, 1M requests", 1u32, 8u32),
         ("(b) 8 x M/M/1 behind round robin, 1M requests", 8, 1),
     ] {
-        let (t_base, (ev_base, done_base, _)) = best_of(3, || {
-            baseline(instances as usize, cores as usize, lambda, horizon)
-        });
+        let (t_base, (ev_base, done_base, _)) =
+            best_of(3, || baseline(instances as usize, cores as usize, lambda, horizon));
         let spec = scenario(instances, cores, lambda, horizon);
         let (t_sim, result) = best_of(3, || simulate(&spec, 1, 0, &mut |_| {}));
         let base_eps = ev_base as f64 / t_base;
@@ -148,8 +132,7 @@ fn main() {
             result.summary.requests.completed as f64 / t_sim,
             sim_eps / base_eps
         );
-        let req_ratio =
-            (result.summary.requests.completed as f64 / t_sim) / (done_base as f64 / t_base);
+        let req_ratio = (result.summary.requests.completed as f64 / t_sim) / (done_base as f64 / t_base);
         println!(
             "{:<44} {:>14} {:>16} {:>8.2}",
             format!("{name}: requests/s ratio"),

@@ -17,14 +17,7 @@ fn run_writes_every_output() {
         .status()
         .unwrap();
     assert!(status.success());
-    for chart in [
-        "latency",
-        "throughput",
-        "utilization",
-        "queue",
-        "instances",
-        "cost",
-    ] {
+    for chart in ["latency", "throughput", "utilization", "queue", "instances", "cost"] {
         let png = std::fs::read(out.join(format!("{chart}.png"))).unwrap();
         assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n", "{chart}.png");
         let svg = std::fs::read_to_string(out.join(format!("{chart}.svg"))).unwrap();
@@ -37,6 +30,9 @@ fn run_writes_every_output() {
     assert_eq!(summary["scenario"], "quickstart");
     assert_eq!(summary["seed"], 42);
     assert_eq!(summary["stop_reason"], "end_time");
+    // Per-class latency is reported for both classes.
+    assert_eq!(summary["classes"][1]["name"], "search");
+    assert!(summary["classes"][1]["latency"]["count"].as_u64().unwrap() > 0);
     let csv = std::fs::read_to_string(out.join("timeseries.csv")).unwrap();
     assert!(csv.starts_with("t_start_s,t_end_s,target_rps,offered_rps"));
     assert_eq!(csv.lines().count(), 1 + 90, "15 minutes of 10 s intervals");
@@ -55,13 +51,7 @@ fn run_writes_every_output() {
 fn run_prints_a_summary_and_the_seed() {
     let dir = tempfile::tempdir().unwrap();
     let output = capsim()
-        .args([
-            "run",
-            "scenarios/launch-replay.yaml",
-            "--seed",
-            "9",
-            "--out",
-        ])
+        .args(["run", "scenarios/launch-replay.yaml", "--seed", "9", "--out"])
         .arg(dir.path())
         .output()
         .unwrap();
@@ -93,8 +83,7 @@ fn replications_report_confidence_intervals() {
         .unwrap();
     assert!(status.success());
     let summary: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(dir.path().join("summary.json")).unwrap())
-            .unwrap();
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("summary.json")).unwrap()).unwrap();
     let p99 = &summary["replications"]["metrics"]["latency_p99_ms"];
     assert_eq!(summary["replications"]["count"], 3);
     assert!(
@@ -115,23 +104,11 @@ fn invalid_scenario_exits_3_and_writes_nothing() {
     )
     .unwrap();
     let out = dir.path().join("out");
-    let output = capsim()
-        .arg("run")
-        .arg(&bad)
-        .arg("--out")
-        .arg(&out)
-        .output()
-        .unwrap();
+    let output = capsim().arg("run").arg(&bad).arg("--out").arg(&out).output().unwrap();
     assert_eq!(output.status.code(), Some(3));
     let stderr = String::from_utf8(output.stderr).unwrap();
-    assert!(
-        stderr.starts_with("error: 1 problem in scenario\n"),
-        "{stderr}"
-    );
-    assert!(
-        stderr.contains("bad.yaml:37:12: pools.web.count:"),
-        "{stderr}"
-    );
+    assert!(stderr.starts_with("error: 1 problem in scenario\n"), "{stderr}");
+    assert!(stderr.contains("bad.yaml:37:12: pools.web.count:"), "{stderr}");
     assert!(!Path::new(&out).exists());
 
     let output = capsim().arg("validate").arg(&bad).output().unwrap();
@@ -141,11 +118,7 @@ fn invalid_scenario_exits_3_and_writes_nothing() {
 #[test]
 fn validate_accepts_the_examples() {
     let output = capsim()
-        .args([
-            "validate",
-            "scenarios/quickstart.yaml",
-            "scenarios/scale-out.yaml",
-        ])
+        .args(["validate", "scenarios/quickstart.yaml", "scenarios/scale-out.yaml"])
         .output()
         .unwrap();
     assert!(output.status.success());
@@ -158,27 +131,42 @@ fn validate_accepts_the_examples() {
 
 #[test]
 fn usage_errors_exit_2_and_missing_files_exit_1() {
-    assert_eq!(
-        capsim().args(["run"]).output().unwrap().status.code(),
-        Some(2)
-    );
-    assert_eq!(
-        capsim()
-            .args(["frobnicate"])
-            .output()
-            .unwrap()
-            .status
-            .code(),
-        Some(2)
-    );
-    let output = capsim()
-        .args(["run", "no/such/file.yaml"])
-        .output()
-        .unwrap();
+    assert_eq!(capsim().args(["run"]).output().unwrap().status.code(), Some(2));
+    assert_eq!(capsim().args(["frobnicate"]).output().unwrap().status.code(), Some(2));
+    let output = capsim().args(["run", "no/such/file.yaml"]).output().unwrap();
     assert_eq!(output.status.code(), Some(1));
     assert!(
         String::from_utf8(output.stderr)
             .unwrap()
             .contains("error: reading scenario no/such/file.yaml")
     );
+}
+
+#[test]
+fn a_spent_event_budget_is_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = dir.path().join("budget.yaml");
+    let text = std::fs::read_to_string("scenarios/quickstart.yaml")
+        .unwrap()
+        .replace("seed: 42", "seed: 42\nmax_events: 5000");
+    std::fs::write(&scenario, text).unwrap();
+    let output = capsim()
+        .arg("run")
+        .arg(&scenario)
+        .arg("--out")
+        .arg(dir.path().join("out"))
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    assert!(stdout.contains("stopped: event_budget"), "{stdout}");
+    assert!(
+        stdout.contains("warning:  the event budget (5000 events) ran out at"),
+        "{stdout}"
+    );
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("out/summary.json")).unwrap()).unwrap();
+    assert_eq!(summary["stop_reason"], "event_budget");
+    assert_eq!(summary["events"], 5000);
+    assert!(summary["simulated_s"].as_f64().unwrap() < 900.0);
 }

@@ -39,10 +39,7 @@ fn different_seeds_give_different_runs() {
 fn thread_count_never_changes_results() {
     let spec = quickstart();
     let run_with = |threads: usize| {
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .build()
-            .unwrap();
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
         pool.install(|| replicate(&spec, 42, 6))
     };
     let one = run_with(1);

@@ -66,10 +66,7 @@ fn negative_rate_is_rejected() {
 #[test]
 fn negative_count_says_what_is_allowed() {
     let msg = one(&GOOD.replace("count: 2", "count: -2"));
-    assert!(
-        msg.starts_with("bad.yaml:14:12: pools.web.count: "),
-        "{msg}"
-    );
+    assert!(msg.starts_with("bad.yaml:14:12: pools.web.count: "), "{msg}");
     assert!(msg.contains("expected a whole number ≥ 0"), "{msg}");
 }
 
@@ -94,7 +91,12 @@ fn dangling_target_lists_known_load_balancers() {
 #[test]
 fn unknown_instance_type_lists_the_catalogue() {
     let msg = one(&GOOD.replace("c6i.large", "m5.hug"));
-    assert!(msg.starts_with("bad.yaml:13:20: pools.web.instance_type: unknown type `m5.hug`; known: c6i.16xlarge, c6i.2xlarge"), "{msg}");
+    assert!(
+        msg.starts_with(
+            "bad.yaml:13:20: pools.web.instance_type: unknown type `m5.hug`; known: c6i.16xlarge, c6i.2xlarge"
+        ),
+        "{msg}"
+    );
 }
 
 #[test]
@@ -110,31 +112,21 @@ fn impossible_combinations_are_errors() {
         "lb: { pool: web, policy: { consistent_hash: { on: key } } }",
     ));
     assert!(
-        msg.contains(
-            "load_balancers.lb.policy.consistent_hash.on: hashing on `key` needs a key space"
-        ),
+        msg.contains("load_balancers.lb.policy.consistent_hash.on: hashing on `key` needs a key space"),
         "{msg}"
     );
     let msg = one(&GOOD.replace("count: 2", "count: 2\n    cores: 4"));
     assert!(
-        msg.contains(
-            "pools.web.cores: must be between 1 and the type's vCPU count (2 for c6i.large), got 4"
-        ),
+        msg.contains("pools.web.cores: must be between 1 and the type's vCPU count (2 for c6i.large), got 4"),
         "{msg}"
     );
     let msg = one(&GOOD.replace("duration: 1m", "duration: 1m\nwarmup: 2m"));
-    assert!(
-        msg.contains("warmup: must be shorter than duration"),
-        "{msg}"
-    );
+    assert!(msg.contains("warmup: must be shorter than duration"), "{msg}");
     let msg = one(&GOOD.replace(
         "rate: { constant: 10 }",
         "rate: { spike: { start: 1s, duration: 1s, multiplier: 2 } }",
     ));
-    assert!(
-        msg.contains("traffic.rate: a spike or noise is a multiplier"),
-        "{msg}"
-    );
+    assert!(msg.contains("traffic.rate: a spike or noise is a multiplier"), "{msg}");
 }
 
 #[test]
@@ -166,10 +158,7 @@ fn json_errors_have_line_and_column_too() {
     let e = scenario::load(json, "bad.json", Format::Json, &NoFiles).unwrap_err();
     let msg = e.problems[0].to_string();
     assert!(msg.starts_with("bad.json:4:"), "{msg}");
-    assert!(
-        msg.contains("pools.web.wokers: unknown field `wokers`"),
-        "{msg}"
-    );
+    assert!(msg.contains("pools.web.wokers: unknown field `wokers`"), "{msg}");
     // Semantic problems in JSON are located as well.
     let json = json
         .replace(r#", "wokers": 4"#, "")
@@ -192,10 +181,7 @@ impl SourceFiles for OneFile {
 
 #[test]
 fn replay_files_are_checked() {
-    let replay = GOOD.replace(
-        "rate: { constant: 10 }",
-        "rate: { replay: { file: rates.csv } }",
-    );
+    let replay = GOOD.replace("rate: { constant: 10 }", "rate: { replay: { file: rates.csv } }");
     let e = scenario::load(&replay, "bad.yaml", Format::Yaml, &NoFiles).unwrap_err();
     assert!(
         e.problems[0]
@@ -203,13 +189,7 @@ fn replay_files_are_checked() {
             .contains("traffic.rate.replay.file: cannot read `rates.csv`"),
         "{e}"
     );
-    let e = scenario::load(
-        &replay,
-        "bad.yaml",
-        Format::Yaml,
-        &OneFile("time,rate\n0,5\n10,-3\n"),
-    )
-    .unwrap_err();
+    let e = scenario::load(&replay, "bad.yaml", Format::Yaml, &OneFile("time,rate\n0,5\n10,-3\n")).unwrap_err();
     assert!(
         e.problems[0]
             .message
@@ -223,11 +203,16 @@ fn replay_files_are_checked() {
             .contains("line 2: times must be strictly increasing"),
         "{e}"
     );
-    scenario::load(
-        &replay,
-        "ok.yaml",
-        Format::Yaml,
-        &OneFile("time,rate\n0,5\n1m,6\n"),
-    )
-    .unwrap();
+    scenario::load(&replay, "ok.yaml", Format::Yaml, &OneFile("time,rate\n0,5\n1m,6\n")).unwrap();
+}
+
+#[test]
+fn limits_are_enforced() {
+    let msg = one(&GOOD.replace("duration: 1m", "duration: 20000d"));
+    assert!(msg.contains("duration: must be at most 3650d (ten years)"), "{msg}");
+    let msg = one(&GOOD.replace("count: 2", "count: 1000000"));
+    assert!(
+        msg.contains("pools.web.count: must be at most 100000, got 1000000"),
+        "{msg}"
+    );
 }

@@ -39,11 +39,7 @@ fn mmc_wait_matches_erlang_c_at_half_load() {
         600,
     ));
     let wait = measure(&s, 2, 12, |r| r.summary.queueing.mean_ms);
-    assert_matches(
-        "M/M/8 rho=0.5 mean wait (ms)",
-        mmc_wait(c, lambda, mu) * 1000.0,
-        wait,
-    );
+    assert_matches("M/M/8 rho=0.5 mean wait (ms)", mmc_wait(c, lambda, mu) * 1000.0, wait);
 }
 
 #[test]
@@ -60,31 +56,15 @@ fn mmc_wait_matches_erlang_c_at_high_load() {
         1500,
     ));
     let wait = measure(&s, 3, 12, |r| r.summary.queueing.mean_ms);
-    assert_matches(
-        "M/M/8 rho=0.9 mean wait (ms)",
-        mmc_wait(c, lambda, mu) * 1000.0,
-        wait,
-    );
+    assert_matches("M/M/8 rho=0.9 mean wait (ms)", mmc_wait(c, lambda, mu) * 1000.0, wait);
 }
 
 #[test]
 fn md1_wait_matches_pollaczek_khinchine() {
     // M/D/1: Wq = ρ / (2μ(1−ρ)); ρ = 0.8, service 10 ms → 20 ms.
-    let s = spec(&station(
-        80.0,
-        "{ constant: 10ms }",
-        1,
-        1,
-        100_000,
-        "round_robin",
-        2000,
-    ));
+    let s = spec(&station(80.0, "{ constant: 10ms }", 1, 1, 100_000, "round_robin", 2000));
     let wait = measure(&s, 4, 12, |r| r.summary.queueing.mean_ms);
-    assert_matches(
-        "M/D/1 rho=0.8 mean wait (ms)",
-        0.8 / (2.0 * 100.0 * 0.2) * 1000.0,
-        wait,
-    );
+    assert_matches("M/D/1 rho=0.8 mean wait (ms)", 0.8 / (2.0 * 100.0 * 0.2) * 1000.0, wait);
 }
 
 #[test]
@@ -159,10 +139,7 @@ pools:
         // system at the end, each in it for at most the run length.
         let end_effect = s.requests.in_flight as f64 * s.latency.max_ms / 1000.0 / s.simulated_s;
         println!("Little: L = {l:.5}, λW = {lambda_w:.5}, allowed gap {end_effect:.5}");
-        assert!(
-            (l - lambda_w).abs() <= end_effect + 1e-9,
-            "L = {l}, λW = {lambda_w}"
-        );
+        assert!((l - lambda_w).abs() <= end_effect + 1e-9, "L = {l}, λW = {lambda_w}");
     }
 }
 
@@ -238,10 +215,7 @@ fn power_of_two_choices_beats_random() {
         0.9 / (mu - 90.0) * 1000.0,
         w_random,
     );
-    println!(
-        "power of two choices: {:.3} ± {:.3} ms",
-        w_p2c.mean, w_p2c.ci95
-    );
+    println!("power of two choices: {:.3} ± {:.3} ms", w_p2c.mean, w_p2c.ci95);
     assert!(
         w_p2c.mean + w_p2c.ci95 < 0.5 * (w_random.mean - w_random.ci95),
         "p2c {w_p2c:?} random {w_random:?}"

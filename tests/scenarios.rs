@@ -40,13 +40,7 @@ fn every_example_scenario_runs() {
         names.push(scenario.spec.name);
     }
     names.sort();
-    for required in [
-        "quickstart",
-        "scale-up",
-        "scale-out",
-        "diurnal-day",
-        "two-pools",
-    ] {
+    for required in ["quickstart", "scale-up", "scale-out", "diurnal-day", "two-pools"] {
         assert!(
             names.iter().any(|n| n == required),
             "missing example {required}: have {names:?}"
@@ -56,12 +50,8 @@ fn every_example_scenario_runs() {
 
 #[test]
 fn scale_up_and_scale_out_cost_the_same_and_share_traffic() {
-    let up = load_scenario(Path::new("scenarios/scale-up.yaml"))
-        .ok()
-        .unwrap();
-    let out = load_scenario(Path::new("scenarios/scale-out.yaml"))
-        .ok()
-        .unwrap();
+    let up = load_scenario(Path::new("scenarios/scale-up.yaml")).ok().unwrap();
+    let out = load_scenario(Path::new("scenarios/scale-out.yaml")).ok().unwrap();
     let a = simulate(&up.spec, up.seed, 0, &mut |_| {});
     let b = simulate(&out.spec, out.seed, 0, &mut |_| {});
     // Same seed, same traffic streams: the same requests arrive.
@@ -73,9 +63,7 @@ fn scale_up_and_scale_out_cost_the_same_and_share_traffic() {
 
 #[test]
 fn a_cold_fleet_rejects_until_the_first_instance_is_ready() {
-    let s = load_scenario(Path::new("scenarios/launch-replay.yaml"))
-        .ok()
-        .unwrap();
+    let s = load_scenario(Path::new("scenarios/launch-replay.yaml")).ok().unwrap();
     let r = simulate(&s.spec, s.seed, 0, &mut |_| {});
     assert!(r.summary.requests.rejected_no_instance > 0);
     let first_ready = r
@@ -85,8 +73,5 @@ fn a_cold_fleet_rejects_until_the_first_instance_is_ready() {
         .expect("instances become ready")
         .time;
     // Boot time is uniform on [45 s, 90 s].
-    assert!(
-        (45.0..=90.0).contains(&first_ready.as_secs_f64()),
-        "{first_ready}"
-    );
+    assert!((45.0..=90.0).contains(&first_ready.as_secs_f64()), "{first_ready}");
 }

@@ -29,10 +29,7 @@ pools:
     let r = simulate(&spec, 1, 0, &mut |_| {});
     let q = &r.summary.requests;
     // Arrivals at t = 0..19; request k gives up at k + 1.5, so 19 have by t = 20.
-    assert_eq!(
-        (q.arrived, q.completed, q.timed_out, q.in_flight),
-        (20, 0, 19, 1)
-    );
+    assert_eq!((q.arrived, q.completed, q.timed_out, q.in_flight), (20, 0, 19, 1));
     // Each interval [k, k+1) for k ≥ 1 sees exactly one deadline (k − 1 + 1.5).
     let per_interval: Vec<u64> = r.rows.iter().map(|row| row.counters.timed_out).collect();
     assert_eq!(per_interval, [[0].as_slice(), &[1; 19]].concat());

@@ -64,8 +64,7 @@ pub fn load_scenario(path: &Path) -> Result<Scenario, LoadError> {
         .map_err(LoadError::Io)?;
     let name = path.display().to_string();
     let base = path.parent().unwrap_or(Path::new("."));
-    scenario::load(&text, &name, Format::for_path(&name), &FsFiles { base })
-        .map_err(LoadError::Invalid)
+    scenario::load(&text, &name, Format::for_path(&name), &FsFiles { base }).map_err(LoadError::Invalid)
 }
 
 /// Runs the parsed command line and returns the process exit code.

@@ -51,11 +51,9 @@ pub fn run(args: RunArgs) -> Result<u8> {
         let bar = show_progress.then(|| {
             let bar = ProgressBar::new(spec.duration.0 / 1_000_000_000);
             bar.set_style(
-                ProgressStyle::with_template(
-                    "{spinner} simulated {pos}/{len} s [{bar:30}] {elapsed} (eta {eta})",
-                )
-                .expect("valid template")
-                .progress_chars("=> "),
+                ProgressStyle::with_template("{spinner} simulated {pos}/{len} s [{bar:30}] {elapsed} (eta {eta})")
+                    .expect("valid template")
+                    .progress_chars("=> "),
             );
             bar
         });

@@ -18,12 +18,7 @@ pub fn validate(args: ValidateArgs) -> Result<u8> {
     let mut code = exit::OK;
     for file in &args.files {
         match load_scenario(file) {
-            Ok(s) => println!(
-                "{}: ok ({}, {} pools)",
-                file.display(),
-                s.spec.name,
-                s.spec.pools.len()
-            ),
+            Ok(s) => println!("{}: ok ({}, {} pools)", file.display(), s.spec.name, s.spec.pools.len()),
             Err(e) => code = code.max(report_load_error(e)?),
         }
     }

@@ -32,6 +32,16 @@ pub enum StopReason {
     NoMoreEvents,
 }
 
+impl std::fmt::Display for StopReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            StopReason::EndTime => "end_time",
+            StopReason::EventBudget => "event_budget",
+            StopReason::NoMoreEvents => "no_more_events",
+        })
+    }
+}
+
 #[derive(Clone, Copy, Debug)]
 pub struct RunOutcome {
     pub events: u64,

@@ -90,12 +90,7 @@ impl Sub<SimTime> for SimTime {
     type Output = SimDuration;
     /// Panics in debug builds if `rhs` is later than `self`: time never runs backwards.
     fn sub(self, rhs: SimTime) -> SimDuration {
-        debug_assert!(
-            rhs.0 <= self.0,
-            "time ran backwards: {} - {}",
-            self.0,
-            rhs.0
-        );
+        debug_assert!(rhs.0 <= self.0, "time ran backwards: {} - {}", self.0, rhs.0);
         SimDuration(self.0 - rhs.0)
     }
 }
@@ -134,10 +129,7 @@ mod tests {
     fn clamps_bad_samples() {
         assert_eq!(SimDuration::from_secs_f64(-3.0), SimDuration(0));
         assert_eq!(SimDuration::from_secs_f64(f64::NAN), SimDuration(0));
-        assert_eq!(
-            SimDuration::from_secs_f64(f64::INFINITY),
-            SimDuration(u64::MAX)
-        );
+        assert_eq!(SimDuration::from_secs_f64(f64::INFINITY), SimDuration(u64::MAX));
         assert_eq!(SimTime(u64::MAX - 1) + SimDuration(5), SimTime(u64::MAX));
     }
 }

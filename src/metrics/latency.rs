@@ -33,8 +33,7 @@ pub struct LatencySummary {
 impl Default for LatencyRecorder {
     fn default() -> Self {
         LatencyRecorder {
-            histogram: Histogram::new_with_bounds(1, HIGHEST_US, 3)
-                .expect("valid histogram bounds"),
+            histogram: Histogram::new_with_bounds(1, HIGHEST_US, 3).expect("valid histogram bounds"),
             count: 0,
             sum_ns: 0,
             max_ns: 0,
@@ -46,8 +45,7 @@ impl LatencyRecorder {
     #[inline]
     pub fn record(&mut self, ns: u64) {
         // Microseconds, rounded; a zero wait stays zero.
-        self.histogram
-            .saturating_record(ns.saturating_add(500) / 1000);
+        self.histogram.saturating_record(ns.saturating_add(500) / 1000);
         self.count += 1;
         self.sum_ns += u128::from(ns);
         self.max_ns = self.max_ns.max(ns);

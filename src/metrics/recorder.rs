@@ -84,6 +84,8 @@ pub struct Recorder {
     pub latency: LatencyRecorder,
     pub queueing: LatencyRecorder,
     pub service: LatencyRecorder,
+    /// Response time per request class (after the warm-up).
+    pub class_latency: Vec<LatencyRecorder>,
     interval_latency: LatencyRecorder,
     /// Requests in the system over time (for Little's law).
     pub in_system: TimeIntegral,
@@ -93,7 +95,7 @@ pub struct Recorder {
 }
 
 impl Recorder {
-    pub fn new(interval: SimDuration, warmup: SimTime) -> Recorder {
+    pub fn new(interval: SimDuration, warmup: SimTime, classes: usize) -> Recorder {
         Recorder {
             interval,
             warmup,
@@ -103,6 +105,7 @@ impl Recorder {
             latency: LatencyRecorder::default(),
             queueing: LatencyRecorder::default(),
             service: LatencyRecorder::default(),
+            class_latency: vec![LatencyRecorder::default(); classes],
             interval_latency: LatencyRecorder::default(),
             in_system: TimeIntegral::default(),
             interval_in_system_area: 0,
@@ -139,7 +142,7 @@ impl Recorder {
 
     /// A response reached its client.
     #[inline]
-    pub fn completed(&mut self, now: SimTime, arrival: SimTime, service_start: SimTime) {
+    pub fn completed(&mut self, now: SimTime, arrival: SimTime, service_start: SimTime, class: usize) {
         self.totals.completed += 1;
         self.current.completed += 1;
         self.in_system.sub(now, 1);
@@ -147,6 +150,7 @@ impl Recorder {
         self.interval_latency.record(latency);
         if arrival >= self.warmup {
             self.latency.record(latency);
+            self.class_latency[class].record(latency);
             self.queueing.record((service_start - arrival).0);
             self.service.record((now - service_start).0);
         }
@@ -167,13 +171,7 @@ impl Recorder {
 
     /// Closes the interval ending at `now` with the pool and cost figures the
     /// system measured over it.
-    pub fn close_interval(
-        &mut self,
-        now: SimTime,
-        target_rps: f64,
-        pools: Vec<PoolRow>,
-        cost_cumulative_usd: f64,
-    ) {
+    pub fn close_interval(&mut self, now: SimTime, target_rps: f64, pools: Vec<PoolRow>, cost_cumulative_usd: f64) {
         let area = self.in_system.area_until(now);
         let span_ns = (now - self.interval_start).0.max(1) as f64;
         let l = &self.interval_latency;

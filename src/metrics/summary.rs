@@ -39,11 +39,7 @@ impl RequestCounts {
 
     pub fn conserved(&self) -> bool {
         self.arrived
-            == self.completed
-                + self.rejected_queue_full
-                + self.rejected_no_instance
-                + self.timed_out
-                + self.in_flight
+            == self.completed + self.rejected_queue_full + self.rejected_no_instance + self.timed_out + self.in_flight
     }
 }
 
@@ -60,6 +56,13 @@ pub struct PoolSummary {
     /// Time-averaged requests waiting for a worker or a core.
     pub queue_length_mean: f64,
     pub cost_usd: f64,
+}
+
+/// One request class's response times.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct ClassSummary {
+    pub name: String,
+    pub latency: LatencySummary,
 }
 
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
@@ -97,6 +100,8 @@ pub struct RunSummary {
     pub queueing: LatencySummary,
     /// First core to response.
     pub service: LatencySummary,
+    /// Arrival to response, per request class.
+    pub classes: Vec<ClassSummary>,
     pub pools: Vec<PoolSummary>,
     pub cost: CostSummary,
 }

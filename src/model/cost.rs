@@ -49,14 +49,8 @@ mod tests {
         let b = Billing::PerSecond {
             minimum: SimDuration::from_secs(60),
         };
-        assert_eq!(
-            b.billed_seconds(SimTime::ZERO, None, SimTime::from_secs(10)),
-            60.0
-        );
-        assert_eq!(
-            b.billed_seconds(SimTime::ZERO, None, SimTime(90_500_000_000)),
-            91.0
-        );
+        assert_eq!(b.billed_seconds(SimTime::ZERO, None, SimTime::from_secs(10)), 60.0);
+        assert_eq!(b.billed_seconds(SimTime::ZERO, None, SimTime(90_500_000_000)), 91.0);
         let stopped = Some(SimTime::from_secs(100));
         assert_eq!(
             b.billed_seconds(SimTime::ZERO, stopped, SimTime::from_secs(1000)),
@@ -67,13 +61,7 @@ mod tests {
     #[test]
     fn per_hour_bills_started_hours() {
         let b = Billing::PerHour;
-        assert_eq!(
-            b.billed_seconds(SimTime::ZERO, None, SimTime::from_secs(1)),
-            3600.0
-        );
-        assert_eq!(
-            b.billed_seconds(SimTime::ZERO, None, SimTime::from_secs(3601)),
-            7200.0
-        );
+        assert_eq!(b.billed_seconds(SimTime::ZERO, None, SimTime::from_secs(1)), 3600.0);
+        assert_eq!(b.billed_seconds(SimTime::ZERO, None, SimTime::from_secs(3601)), 7200.0);
     }
 }

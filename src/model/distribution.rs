@@ -126,10 +126,7 @@ mod tests {
             Distribution::constant(0.02),
         ] {
             let (mean, scv) = sample_mean_and_scv(&d);
-            assert!(
-                (mean - d.mean()).abs() / d.mean() < 0.02,
-                "{d:?}: mean {mean}"
-            );
+            assert!((mean - d.mean()).abs() / d.mean() < 0.02, "{d:?}: mean {mean}");
             assert!(
                 (scv - d.scv()).abs() < 0.05 * d.scv().max(1.0) + 0.01,
                 "{d:?}: scv {scv}"

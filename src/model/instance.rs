@@ -157,11 +157,7 @@ impl Instance {
     /// `is_live` tells whether a queued request still wants service (its
     /// client may have given up while it waited).
     #[inline]
-    pub fn complete(
-        &mut self,
-        now: SimTime,
-        mut is_live: impl FnMut(RequestId, u32) -> bool,
-    ) -> Handoff {
+    pub fn complete(&mut self, now: SimTime, mut is_live: impl FnMut(RequestId, u32) -> bool) -> Handoff {
         self.working -= 1;
         self.busy_cores -= 1;
         let mut handoff = Handoff {
@@ -196,8 +192,7 @@ impl Instance {
     pub fn abandon_queued(&mut self, mut is_live: impl FnMut(RequestId, u32) -> bool) {
         self.queued -= 1;
         if self.accept_queue.len() > 2 * self.queued as usize + 16 {
-            self.accept_queue
-                .retain(|(id, generation)| is_live(*id, *generation));
+            self.accept_queue.retain(|(id, generation)| is_live(*id, *generation));
         }
     }
 

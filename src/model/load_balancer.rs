@@ -79,11 +79,7 @@ impl LoadBalancer {
 
     /// The weight this balancer gives instances of `pool`, if it serves it.
     pub fn weight_for(&self, pool: usize) -> Option<u32> {
-        self.spec
-            .backends
-            .iter()
-            .find(|b| b.pool == pool)
-            .map(|b| b.weight)
+        self.spec.backends.iter().find(|b| b.pool == pool).map(|b| b.weight)
     }
 
     pub fn rotation_len(&self) -> usize {
@@ -94,11 +90,7 @@ impl LoadBalancer {
     /// depends on the order events happened to arrive in).
     pub fn add(&mut self, instance: InstanceId, weight: u32) {
         let at = self.backends.partition_point(|b| b.instance < instance);
-        if self
-            .backends
-            .get(at)
-            .is_some_and(|b| b.instance == instance)
-        {
+        if self.backends.get(at).is_some_and(|b| b.instance == instance) {
             return;
         }
         self.backends.insert(
@@ -114,10 +106,7 @@ impl LoadBalancer {
 
     /// Takes an instance out of rotation.
     pub fn remove(&mut self, instance: InstanceId) {
-        if let Ok(at) = self
-            .backends
-            .binary_search_by(|b| b.instance.cmp(&instance))
-        {
+        if let Ok(at) = self.backends.binary_search_by(|b| b.instance.cmp(&instance)) {
             self.backends.remove(at);
             if self.next > at {
                 self.next -= 1;
@@ -199,10 +188,7 @@ impl LoadBalancer {
                     if b >= a {
                         b += 1;
                     }
-                    let (ca, cb) = (
-                        conns(self.backends[a].instance),
-                        conns(self.backends[b].instance),
-                    );
+                    let (ca, cb) = (conns(self.backends[a].instance), conns(self.backends[b].instance));
                     if cb < ca { b } else { a }
                 }
             }
@@ -260,9 +246,7 @@ mod tests {
     }
 
     fn picks(lb: &mut LoadBalancer, inst: &[Instance], k: usize) -> Vec<u32> {
-        (0..k)
-            .map(|c| lb.choose(c as u32, c as u64, inst).unwrap().0)
-            .collect()
+        (0..k).map(|c| lb.choose(c as u32, c as u64, inst).unwrap().0).collect()
     }
 
     #[test]
@@ -315,10 +299,7 @@ mod tests {
         let after = picks(&mut lb, &inst, 10_000);
         let moved = before.iter().zip(&after).filter(|(a, b)| a != b).count();
         // Only keys that lived on backend 3 move: about a tenth.
-        assert!(
-            moved == before.iter().filter(|&&b| b == 3).count(),
-            "moved {moved}"
-        );
+        assert!(moved == before.iter().filter(|&&b| b == 3).count(), "moved {moved}");
         assert!((700..1300).contains(&moved), "moved {moved}");
     }
 

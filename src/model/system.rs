@@ -1,12 +1,10 @@
 //! The system: every component of a run, the event enum, and the one
 //! `match` that routes each event to its handler.
 
-use crate::engine::{
-    self, Limits, Model, RngStream, RunOutcome, Scheduler, SimDuration, SimTime, StreamId,
-};
+use crate::engine::{self, Limits, Model, RngStream, RunOutcome, Scheduler, SimDuration, SimTime, StreamId};
 use crate::metrics::{
-    CostSummary, EventKind, EventRecord, IntervalRow, PoolRow, PoolSummary, Recorder,
-    RequestCounts, RunSummary, TimeIntegral,
+    ClassSummary, CostSummary, EventKind, EventRecord, IntervalRow, PoolRow, PoolSummary, Recorder, RequestCounts,
+    RunSummary, TimeIntegral,
 };
 
 use super::PoolSpec;
@@ -40,10 +38,7 @@ pub enum Event {
     /// The traffic source's next request arrives.
     ArrivalDue,
     /// A request finished computing on an instance.
-    ServiceCompleted {
-        instance: InstanceId,
-        request: RequestId,
-    },
+    ServiceCompleted { instance: InstanceId, request: RequestId },
     /// The earliest client deadline of a pool has come.
     DeadlinesDue { pool: PoolId },
     /// An instance finished booting.
@@ -98,12 +93,7 @@ pub struct System {
 
 impl System {
     /// Builds the system at time 0 and schedules its first events.
-    pub fn new(
-        spec: &SystemSpec,
-        seed: u64,
-        replication: u32,
-        scheduler: &mut Scheduler<Event>,
-    ) -> System {
+    pub fn new(spec: &SystemSpec, seed: u64, replication: u32, scheduler: &mut Scheduler<Event>) -> System {
         let stream = |purpose: &str| RngStream::new(StreamId::new(seed, replication, purpose));
         let end = SimTime::ZERO + spec.duration;
         let mut curve = spec.traffic.curve.clone();
@@ -118,11 +108,7 @@ impl System {
             seed,
             replication,
             end,
-            arrivals: ArrivalProcess::new(
-                curve,
-                spec.traffic.arrivals,
-                spec.duration.as_secs_f64(),
-            ),
+            arrivals: ArrivalProcess::new(curve, spec.traffic.arrivals, spec.duration.as_secs_f64()),
             arrival_rng: stream("traffic.arrivals"),
             class_rng: stream("traffic.classes"),
             client_rng: stream("traffic.clients"),
@@ -147,7 +133,7 @@ impl System {
                 .collect(),
             instances: Vec::new(),
             requests: Requests::default(),
-            recorder: Recorder::new(spec.interval, SimTime::ZERO + spec.warmup),
+            recorder: Recorder::new(spec.interval, SimTime::ZERO + spec.warmup, spec.traffic.classes.len()),
         };
         // The initial fleet: already serving (warm start, no events), or booting from time 0.
         for p in 0..system.pools.len() {
@@ -162,10 +148,7 @@ impl System {
             }
         }
         if let Some(t) = system.arrivals.next(&mut system.arrival_rng) {
-            scheduler.schedule(
-                SimTime::ZERO + SimDuration::from_secs_f64(t),
-                Event::ArrivalDue,
-            );
+            scheduler.schedule(SimTime::ZERO + SimDuration::from_secs_f64(t), Event::ArrivalDue);
         }
         scheduler.schedule(system.next_interval_end(SimTime::ZERO), Event::IntervalDue);
         system
@@ -180,8 +163,7 @@ impl System {
         let p = &mut self.pools[pool.0 as usize];
         let speed = self.spec.instance_types[p.spec.instance_type].speed;
         let id = InstanceId(self.instances.len() as u32);
-        self.instances
-            .push(Instance::new(pool, &p.spec, speed, now));
+        self.instances.push(Instance::new(pool, &p.spec, speed, now));
         p.instances.push(id);
         let book = &mut self.books[pool.0 as usize];
         book.booting += 1;
@@ -192,19 +174,11 @@ impl System {
     }
 
     /// Launches an instance that boots for a sampled time before it serves.
-    fn launch(
-        &mut self,
-        now: SimTime,
-        pool: PoolId,
-        scheduler: &mut Scheduler<Event>,
-    ) -> InstanceId {
+    fn launch(&mut self, now: SimTime, pool: PoolId, scheduler: &mut Scheduler<Event>) -> InstanceId {
         let id = self.add_instance(now, pool);
         self.recorder
             .event(now, EventKind::InstanceLaunched, pool.0 as usize, id.0);
-        let boot = self.pools[pool.0 as usize]
-            .spec
-            .boot
-            .sample(&mut self.boot_rng);
+        let boot = self.pools[pool.0 as usize].spec.boot.sample(&mut self.boot_rng);
         scheduler.schedule(
             now + SimDuration::from_secs_f64(boot),
             Event::InstanceBooted { instance: id },
@@ -236,8 +210,7 @@ impl System {
         }
         self.make_ready(now, id);
         let pool = self.instances[id.0 as usize].pool.0 as usize;
-        self.recorder
-            .event(now, EventKind::InstanceReady, pool, id.0);
+        self.recorder.event(now, EventKind::InstanceReady, pool, id.0);
     }
 
     fn on_arrival_due(&mut self, now: SimTime, scheduler: &mut Scheduler<Event>) {
@@ -247,14 +220,9 @@ impl System {
             Some(k) => k.pick(&mut self.key_rng),
             None => 0,
         };
-        let demand_s = self.spec.traffic.classes[class]
-            .cpu
-            .sample(&mut self.service_rng);
+        let demand_s = self.spec.traffic.classes[class].cpu.sample(&mut self.service_rng);
         if let Some(t) = self.arrivals.next(&mut self.arrival_rng) {
-            scheduler.schedule(
-                SimTime::ZERO + SimDuration::from_secs_f64(t),
-                Event::ArrivalDue,
-            );
+            scheduler.schedule(SimTime::ZERO + SimDuration::from_secs_f64(t), Event::ArrivalDue);
         }
         self.recorder.arrived(now);
 
@@ -298,8 +266,7 @@ impl System {
         }
         let pool = &mut self.pools[pool_id.0 as usize];
         if waiting_after != waiting_before {
-            pool.waiting
-                .add(now, u64::from(waiting_after - waiting_before));
+            pool.waiting.add(now, u64::from(waiting_after - waiting_before));
         }
         if let Some(timeout) = pool.spec.timeout {
             if pool.deadlines.is_empty() {
@@ -321,13 +288,7 @@ impl System {
         let request = self.requests.get_mut(id);
         request.service_start = now;
         let service = SimDuration::from_secs_f64(request.demand_s / speed);
-        scheduler.schedule(
-            now + service,
-            Event::ServiceCompleted {
-                instance,
-                request: id,
-            },
-        );
+        scheduler.schedule(now + service, Event::ServiceCompleted { instance, request: id });
     }
 
     fn on_service_completed(
@@ -340,7 +301,7 @@ impl System {
         let request = *self.requests.get(id);
         if request.state == RequestState::Working {
             self.recorder
-                .completed(now, request.arrival, request.service_start);
+                .completed(now, request.arrival, request.service_start, usize::from(request.class));
         }
         self.requests.remove(id);
 
@@ -368,16 +329,11 @@ impl System {
         }
     }
 
-    fn on_deadlines_due(
-        &mut self,
-        now: SimTime,
-        pool_id: PoolId,
-        scheduler: &mut Scheduler<Event>,
-    ) {
+    fn on_deadlines_due(&mut self, now: SimTime, pool_id: PoolId, scheduler: &mut Scheduler<Event>) {
         let p = pool_id.0 as usize;
         while let Some(&(deadline, id, generation)) = self.pools[p].deadlines.front() {
-            let resolved = !self.requests.is_current(id, generation)
-                || self.requests.get(id).state == RequestState::Abandoned;
+            let resolved =
+                !self.requests.is_current(id, generation) || self.requests.get(id).state == RequestState::Abandoned;
             if resolved {
                 // Most requests finish long before their deadline: drop them
                 // here so the next event waits for the oldest request still
@@ -397,9 +353,8 @@ impl System {
                 self.requests.get_mut(id).state = RequestState::Abandoned;
                 self.requests.remove(id);
                 let requests = &self.requests;
-                self.instances[request.instance as usize].abandon_queued(|r, g| {
-                    requests.is_current(r, g) && requests.get(r).state == RequestState::Queued
-                });
+                self.instances[request.instance as usize]
+                    .abandon_queued(|r, g| requests.is_current(r, g) && requests.get(r).state == RequestState::Queued);
                 self.pools[p].waiting.sub(now, 1);
             } else {
                 // The server keeps working on it; the response will be discarded.
@@ -476,10 +431,7 @@ impl System {
         let rec = &self.recorder;
         let in_flight = rec.in_system.value();
         let requests = RequestCounts::new(&rec.totals, in_flight);
-        assert!(
-            requests.conserved(),
-            "request conservation broken: {requests:?}"
-        );
+        assert!(requests.conserved(), "request conservation broken: {requests:?}");
         let pools: Vec<PoolSummary> = self
             .pools
             .iter()
@@ -490,9 +442,7 @@ impl System {
                 let book = &self.books[i];
                 PoolSummary {
                     name: pool.spec.name.clone(),
-                    instance_type: self.spec.instance_types[pool.spec.instance_type]
-                        .name
-                        .clone(),
+                    instance_type: self.spec.instance_types[pool.spec.instance_type].name.clone(),
                     instances_initial: pool.spec.count,
                     instances_peak: book.peak,
                     instances_mean: book.live.area_until(now) as f64 / span_ns,
@@ -538,6 +488,17 @@ impl System {
             latency: rec.latency.summary(),
             queueing: rec.queueing.summary(),
             service: rec.service.summary(),
+            classes: self
+                .spec
+                .traffic
+                .classes
+                .iter()
+                .zip(&rec.class_latency)
+                .map(|(class, latency)| ClassSummary {
+                    name: class.name.clone(),
+                    latency: latency.summary(),
+                })
+                .collect(),
             pools,
             cost,
         };
@@ -571,12 +532,7 @@ impl Model for System {
 /// Runs one replication of `spec` to its end time and returns what it recorded.
 ///
 /// `progress` receives the simulated time every 65,536 events.
-pub fn simulate(
-    spec: &SystemSpec,
-    seed: u64,
-    replication: u32,
-    progress: &mut dyn FnMut(SimTime),
-) -> RunResult {
+pub fn simulate(spec: &SystemSpec, seed: u64, replication: u32, progress: &mut dyn FnMut(SimTime)) -> RunResult {
     let mut scheduler = Scheduler::new();
     let mut system = System::new(spec, seed, replication, &mut scheduler);
     let limits = Limits {

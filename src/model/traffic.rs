@@ -64,12 +64,7 @@ impl RateCurve {
     pub fn rate_at(&self, t: f64) -> f64 {
         match self {
             RateCurve::Constant(r) => *r,
-            RateCurve::Ramp {
-                from,
-                to,
-                start,
-                end,
-            } => {
+            RateCurve::Ramp { from, to, start, end } => {
                 if t <= *start {
                     *from
                 } else if t >= *end {
@@ -112,9 +107,7 @@ impl RateCurve {
                 }
             }
             RateCurve::Replay { points, linear } => replay_at(points, *linear, t),
-            RateCurve::Noise { sd, interval, key } => {
-                noise_factor(*key, *sd, (t / interval).floor())
-            }
+            RateCurve::Noise { sd, interval, key } => noise_factor(*key, *sd, (t / interval).floor()),
             RateCurve::Sum(parts) => parts.iter().map(|p| p.rate_at(t)).sum(),
             RateCurve::Product(parts) => parts.iter().map(|p| p.rate_at(t)).product(),
         }
@@ -137,10 +130,7 @@ impl RateCurve {
                 m
             }
             RateCurve::Diurnal {
-                peak,
-                peak_at,
-                period,
-                ..
+                peak, peak_at, period, ..
             } => {
                 // Is a peak instant peak_at + k·period inside [t0, t1]?
                 let k = ((t0 - peak_at) / period).ceil();
@@ -187,12 +177,7 @@ impl RateCurve {
                 decay,
                 ..
             } => {
-                vec![
-                    *start,
-                    start + rise,
-                    start + duration,
-                    start + duration + decay,
-                ]
+                vec![*start, start + rise, start + duration, start + duration + decay]
             }
             RateCurve::Steps(levels) => levels.iter().map(|(at, _)| *at).collect(),
             _ => Vec::new(),
@@ -407,9 +392,8 @@ pub struct KeyPicker {
 
 impl KeyPicker {
     pub fn new(keys: &KeySpace) -> KeyPicker {
-        let zipf = (keys.zipf_s > 0.0).then(|| {
-            rand_distr::Zipf::new(keys.count as f64, keys.zipf_s).expect("validated key space")
-        });
+        let zipf = (keys.zipf_s > 0.0)
+            .then(|| rand_distr::Zipf::new(keys.count as f64, keys.zipf_s).expect("validated key space"));
         KeyPicker {
             count: keys.count,
             zipf,
@@ -529,14 +513,8 @@ mod tests {
         let first = arrivals.iter().filter(|t| **t < 100.0).count() as f64;
         let second = arrivals.len() as f64 - first;
         // Poisson counts: sd = sqrt(mean); allow 4 sd.
-        assert!(
-            (first - 5000.0).abs() < 4.0 * 5000f64.sqrt(),
-            "first {first}"
-        );
-        assert!(
-            (second - 20000.0).abs() < 4.0 * 20000f64.sqrt(),
-            "second {second}"
-        );
+        assert!((first - 5000.0).abs() < 4.0 * 5000f64.sqrt(), "first {first}");
+        assert!((second - 20000.0).abs() < 4.0 * 20000f64.sqrt(), "second {second}");
         assert!(arrivals.windows(2).all(|w| w[0] < w[1]));
     }
 

@@ -16,11 +16,9 @@ static REGISTER: Once = Once::new();
 fn register_font() {
     REGISTER.call_once(|| {
         // The font is compiled in; failing to parse it is a build defect.
-        plotters::style::register_font("sans-serif", FontStyle::Normal, FONT).unwrap_or_else(
-            |_| {
-                panic!("embedded DejaVu Sans font failed to parse");
-            },
-        );
+        plotters::style::register_font("sans-serif", FontStyle::Normal, FONT).unwrap_or_else(|_| {
+            panic!("embedded DejaVu Sans font failed to parse");
+        });
     });
 }
 
@@ -59,16 +57,14 @@ pub fn write_line_chart(dir: &Path, base: &str, chart: &LineChart) -> Result<()>
     {
         let root = BitMapBackend::new(&tmp, SIZE).into_drawing_area();
         draw(&root, chart).map_err(|e| anyhow!("drawing {}: {e}", png.display()))?;
-        root.present()
-            .map_err(|e| anyhow!("writing {}: {e}", png.display()))?;
+        root.present().map_err(|e| anyhow!("writing {}: {e}", png.display()))?;
     }
     publish(&tmp, &png)?;
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
         draw(&root, chart).map_err(|e| anyhow!("drawing {base}.svg: {e}"))?;
-        root.present()
-            .map_err(|e| anyhow!("drawing {base}.svg: {e}"))?;
+        root.present().map_err(|e| anyhow!("drawing {base}.svg: {e}"))?;
     }
     write_atomic(&dir.join(format!("{base}.svg")), svg.as_bytes())
 }
@@ -79,10 +75,7 @@ fn draw<DB: DrawingBackend>(
 ) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
     root.fill(&WHITE)?;
     let finite = |p: &&(f64, f64)| p.0.is_finite() && p.1.is_finite();
-    let all = chart
-        .series
-        .iter()
-        .flat_map(|s| s.points.iter().filter(finite));
+    let all = chart.series.iter().flat_map(|s| s.points.iter().filter(finite));
     let (mut x0, mut x1, mut y1) = (f64::INFINITY, f64::NEG_INFINITY, 0.0f64);
     for (x, y) in all {
         x0 = x0.min(*x);
@@ -114,9 +107,7 @@ fn draw<DB: DrawingBackend>(
         let pts: Vec<(f64, f64)> = s.points.iter().filter(finite).copied().collect();
         ctx.draw_series(LineSeries::new(pts, color.stroke_width(2)))?
             .label(s.name.as_str())
-            .legend(move |(x, y)| {
-                PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(3))
-            });
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(3)));
     }
     ctx.configure_series_labels()
         .background_style(WHITE.mix(0.85))

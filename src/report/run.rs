@@ -7,6 +7,7 @@ use std::path::Path;
 use anyhow::{Context, Result};
 use serde_json::{Value, json};
 
+use crate::engine::StopReason;
 use crate::metrics::stats::estimate;
 use crate::model::RunResult;
 
@@ -15,11 +16,7 @@ use super::files::write_atomic;
 
 /// Formats a number for CSV: shortest round-trip form, empty when undefined.
 fn num(x: f64) -> String {
-    if x.is_finite() {
-        format!("{x}")
-    } else {
-        String::new()
-    }
+    if x.is_finite() { format!("{x}") } else { String::new() }
 }
 
 /// `timeseries.csv`: one row per interval.
@@ -126,10 +123,7 @@ fn headline(result: &RunResult) -> Vec<(String, f64)> {
         ("cost_total_usd".to_string(), s.cost.total_usd),
     ];
     for p in &s.pools {
-        m.push((
-            format!("pools.{}.cpu_utilization", p.name),
-            p.cpu_utilization,
-        ));
+        m.push((format!("pools.{}.cpu_utilization", p.name), p.cpu_utilization));
     }
     m
 }
@@ -143,16 +137,9 @@ pub fn summary_json(results: &[RunResult]) -> String {
         let per_run: Vec<Vec<(String, f64)>> = results.iter().map(headline).collect();
         let mut metrics = serde_json::Map::new();
         for (i, (name, _)) in per_run[0].iter().enumerate() {
-            let xs: Vec<f64> = per_run
-                .iter()
-                .map(|m| m[i].1)
-                .filter(|x| x.is_finite())
-                .collect();
+            let xs: Vec<f64> = per_run.iter().map(|m| m[i].1).filter(|x| x.is_finite()).collect();
             let e = estimate(&xs);
-            metrics.insert(
-                name.clone(),
-                json!({ "mean": e.mean, "ci95": e.ci95, "n": e.n }),
-            );
+            metrics.insert(name.clone(), json!({ "mean": e.mean, "ci95": e.ci95, "n": e.n }));
         }
         value["replications"] = json!({
             "count": results.len(),
@@ -172,10 +159,19 @@ pub fn human_summary(results: &[RunResult]) -> String {
     let mut out = String::new();
     writeln!(
         out,
-        "scenario: {}  ({} s simulated, {} events, stopped: {:?})",
+        "scenario: {}  ({} s simulated, {} events, stopped: {})",
         s.scenario, s.simulated_s, s.events, s.stop_reason
     )
     .unwrap();
+    if s.stop_reason == StopReason::EventBudget {
+        writeln!(
+            out,
+            "warning:  the event budget ({} events) ran out at {} s of {} s: every figure covers only the simulated part; \
+             raise `max_events` or shorten `duration`",
+            s.events, s.simulated_s, s.duration_s
+        )
+        .unwrap();
+    }
     writeln!(
         out,
         "requests: {} arrived, {} completed, {} rejected, {} timed out, {} in flight  (error rate {:.3}%)",
@@ -194,6 +190,17 @@ pub fn human_summary(results: &[RunResult]) -> String {
         l.mean_ms, l.p50_ms, l.p90_ms, l.p99_ms, l.p999_ms, l.max_ms
     )
     .unwrap();
+    if s.classes.len() > 1 {
+        for c in &s.classes {
+            let l = &c.latency;
+            writeln!(
+                out,
+                "  class {}: {} completed, mean {:.2} ms, p99 {:.2} ms",
+                c.name, l.count, l.mean_ms, l.p99_ms
+            )
+            .unwrap();
+        }
+    }
     for p in &s.pools {
         writeln!(
             out,
@@ -217,11 +224,7 @@ pub fn human_summary(results: &[RunResult]) -> String {
         let per_run: Vec<Vec<(String, f64)>> = results.iter().map(headline).collect();
         writeln!(out, "over {} replications (mean ± 95% CI):", results.len()).unwrap();
         for (i, (name, _)) in per_run[0].iter().enumerate() {
-            let xs: Vec<f64> = per_run
-                .iter()
-                .map(|m| m[i].1)
-                .filter(|x| x.is_finite())
-                .collect();
+            let xs: Vec<f64> = per_run.iter().map(|m| m[i].1).filter(|x| x.is_finite()).collect();
             let e = estimate(&xs);
             writeln!(out, "  {name}: {:.4} ± {:.4}", e.mean, e.ci95).unwrap();
         }

@@ -41,11 +41,7 @@ pub struct ScenarioError {
 impl fmt::Display for ScenarioError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let n = self.problems.len();
-        write!(
-            f,
-            "{n} problem{} in scenario",
-            if n == 1 { "" } else { "s" }
-        )?;
+        write!(f, "{n} problem{} in scenario", if n == 1 { "" } else { "s" })?;
         for p in &self.problems {
             write!(f, "\n  {p}")?;
         }

@@ -130,10 +130,7 @@ impl Locator {
                         .iter()
                         .filter(|(k, _)| {
                             rest.starts_with(k.as_str())
-                                && matches!(
-                                    rest.as_bytes().get(k.len()),
-                                    None | Some(b'.') | Some(b'[')
-                                )
+                                && matches!(rest.as_bytes().get(k.len()), None | Some(b'.') | Some(b'['))
                         })
                         .max_by_key(|(k, _)| k.len())
                         .map(|(k, child)| {
@@ -166,7 +163,8 @@ mod tests {
 
     #[test]
     fn finds_nested_fields_and_items() {
-        let text = "name: x\npools:\n  web:\n    count: 3\ntraffic:\n  classes:\n    - name: a\n    - name: b\n      cpu: 1\n";
+        let text =
+            "name: x\npools:\n  web:\n    count: 3\ntraffic:\n  classes:\n    - name: a\n    - name: b\n      cpu: 1\n";
         let l = Locator::new(text);
         assert_eq!(l.locate("pools.web.count"), Some((4, 12)));
         assert_eq!(l.locate("traffic.classes[1].cpu"), Some((9, 12)));

@@ -53,12 +53,7 @@ impl SourceFiles for NoFiles {
 }
 
 /// Parses and validates a scenario's text. `file` names it in problems.
-pub fn load(
-    text: &str,
-    file: &str,
-    format: Format,
-    files: &dyn SourceFiles,
-) -> Result<Scenario, ScenarioError> {
+pub fn load(text: &str, file: &str, format: Format, files: &dyn SourceFiles) -> Result<Scenario, ScenarioError> {
     let raw = parse(text, file, format)?;
     match validate::validate(&raw, files) {
         Ok((spec, seed)) => Ok(Scenario { spec, seed }),
@@ -92,16 +87,11 @@ fn parse(text: &str, file: &str, format: Format) -> Result<raw::RawScenario, Sce
             })
         })
         .map_err(|e| {
-            let at = e
-                .location()
-                .filter(|l| l.line() > 0)
-                .map(|l| (l.line(), l.column()));
+            let at = e.location().filter(|l| l.line() > 0).map(|l| (l.line(), l.column()));
             (at, e.without_snippet().to_string())
         }),
         Format::Json => {
-            let at = |e: &serde_json::Error| {
-                (e.line() > 0).then(|| (e.line() as u64, e.column() as u64))
-            };
+            let at = |e: &serde_json::Error| (e.line() > 0).then(|| (e.line() as u64, e.column() as u64));
             let mut de = serde_json::Deserializer::from_str(text);
             match serde_path_to_error::deserialize(&mut de) {
                 Err(e) => {
@@ -139,10 +129,8 @@ fn strip_location(message: &str) -> &str {
 
 /// Says what is allowed where a parser's message only says what is not.
 fn explain(message: &str) -> String {
-    let whole = |ty: &str| {
-        message.starts_with(&format!("invalid {ty}"))
-            || message.ends_with(&format!("expected {ty}"))
-    };
+    let whole =
+        |ty: &str| message.starts_with(&format!("invalid {ty}")) || message.ends_with(&format!("expected {ty}"));
     if whole("u32") || whole("u64") {
         format!("{message}: expected a whole number ≥ 0")
     } else if message.starts_with("invalid f64") {

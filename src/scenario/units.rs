@@ -31,15 +31,17 @@ pub fn parse_duration(text: &str) -> Result<f64, String> {
         None => (text, ""),
     };
     let unit = unit.trim();
-    let value: f64 = number.parse().map_err(|_| {
-        format!("invalid duration `{text}`: expected a number with a unit, e.g. 250ms, 30s, 5m, 2h")
-    })?;
+    let value: f64 = number
+        .parse()
+        .map_err(|_| format!("invalid duration `{text}`: expected a number with a unit, e.g. 250ms, 30s, 5m, 2h"))?;
     let (mul, div) = if unit.is_empty() {
         (1.0, 1.0)
     } else {
-        UNITS.iter().find(|(u, _, _)| *u == unit).map(|(_, m, d)| (*m, *d)).ok_or_else(|| {
-            format!("invalid duration `{text}`: unknown unit `{unit}`; known: ns, us, ms, s, m, h, d")
-        })?
+        UNITS
+            .iter()
+            .find(|(u, _, _)| *u == unit)
+            .map(|(_, m, d)| (*m, *d))
+            .ok_or_else(|| format!("invalid duration `{text}`: unknown unit `{unit}`; known: ns, us, ms, s, m, h, d"))?
     };
     check(value * mul / div, text)
 }
@@ -100,11 +102,7 @@ mod tests {
                 .unwrap_err()
                 .contains("unknown unit `parsecs`")
         );
-        assert!(
-            parse_duration("-3s")
-                .unwrap_err()
-                .contains("must not be negative")
-        );
+        assert!(parse_duration("-3s").unwrap_err().contains("must not be negative"));
         assert!(
             parse_duration("fast")
                 .unwrap_err()

@@ -5,9 +5,8 @@ use std::collections::BTreeMap;
 
 use crate::engine::SimDuration;
 use crate::model::{
-    ArrivalMode, Billing, Distribution, HashOn, InstanceType, KeySpace, LbBackendSpec, LbPolicy,
-    LoadBalancerSpec, Market, PoolSpec, RateCurve, RequestClass, RequestKind, SystemSpec,
-    TrafficSpec, builtin_catalogue,
+    ArrivalMode, Billing, Distribution, HashOn, InstanceType, KeySpace, LbBackendSpec, LbPolicy, LoadBalancerSpec,
+    Market, PoolSpec, RateCurve, RequestClass, RequestKind, SystemSpec, TrafficSpec, builtin_catalogue,
 };
 
 use super::raw::*;
@@ -30,6 +29,10 @@ pub const DEFAULT_WORKERS_PER_CORE: u32 = 4;
 pub const DEFAULT_VNODES: u32 = 160;
 pub const DEFAULT_BILLING_MINIMUM_S: f64 = 60.0;
 pub const DEFAULT_DIURNAL_PERIOD_S: f64 = 86_400.0;
+
+/// Limits that keep a run's memory and time bounded.
+pub const MAX_DURATION_S: f64 = 3650.0 * 86_400.0;
+pub const MAX_INSTANCES: u32 = 100_000;
 
 /// Collects problems while checking.
 pub struct Checker<'a> {
@@ -68,10 +71,7 @@ fn known_list<'k>(keys: impl Iterator<Item = &'k String>) -> String {
 pub type PathProblem = (String, String);
 
 /// Checks a raw scenario and builds its spec and seed, or returns every problem.
-pub fn validate(
-    raw: &RawScenario,
-    files: &dyn SourceFiles,
-) -> Result<(SystemSpec, u64), Vec<PathProblem>> {
+pub fn validate(raw: &RawScenario, files: &dyn SourceFiles) -> Result<(SystemSpec, u64), Vec<PathProblem>> {
     let mut c = Checker {
         problems: Vec::new(),
         files,
@@ -83,6 +83,11 @@ pub fn validate(
     let duration = raw.duration.0;
     if duration <= 0.0 {
         c.problem("duration", "must be > 0 (e.g. 10m)");
+    } else if duration > MAX_DURATION_S {
+        c.problem(
+            "duration",
+            format!("must be at most 3650d (ten years), got {duration} s"),
+        );
     }
     let warmup = raw.warmup.map_or(0.0, |w| w.0);
     if duration > 0.0 && warmup >= duration {
@@ -118,10 +123,8 @@ pub fn validate(
     };
 
     // Instance types: the built-in catalogue, overridden or extended by the file.
-    let mut catalogue: BTreeMap<String, InstanceType> = builtin_catalogue()
-        .into_iter()
-        .map(|t| (t.name.clone(), t))
-        .collect();
+    let mut catalogue: BTreeMap<String, InstanceType> =
+        builtin_catalogue().into_iter().map(|t| (t.name.clone(), t)).collect();
     for (name, t) in &raw.instance_types {
         let path = format!("instance_types.{name}");
         if t.vcpu == 0 {
@@ -150,8 +153,7 @@ pub fn validate(
 
     // Pools.
     let mut instance_types: Vec<InstanceType> = Vec::new();
-    let pool_index: BTreeMap<&String, usize> =
-        raw.pools.keys().enumerate().map(|(i, k)| (k, i)).collect();
+    let pool_index: BTreeMap<&String, usize> = raw.pools.keys().enumerate().map(|(i, k)| (k, i)).collect();
     let mut pools = Vec::new();
     if raw.pools.is_empty() {
         c.problem("pools", "at least one pool is required");
@@ -182,6 +184,11 @@ pub fn validate(
                 format!("{path}.count"),
                 "must be ≥ 1: nothing else adds instances to this pool",
             );
+        } else if p.count > MAX_INSTANCES {
+            c.problem(
+                format!("{path}.count"),
+                format!("must be at most {MAX_INSTANCES}, got {}", p.count),
+            );
         }
         let cores = p.cores.unwrap_or(t.vcpu);
         if cores == 0 || cores > t.vcpu {
@@ -193,9 +200,7 @@ pub fn validate(
                 ),
             );
         }
-        let workers = p
-            .workers
-            .unwrap_or(cores.saturating_mul(DEFAULT_WORKERS_PER_CORE));
+        let workers = p.workers.unwrap_or(cores.saturating_mul(DEFAULT_WORKERS_PER_CORE));
         if workers == 0 {
             c.problem(format!("{path}.workers"), "must be ≥ 1");
         }
@@ -236,10 +241,7 @@ pub fn validate(
     });
     let clients = traffic.clients.unwrap_or(DEFAULT_CLIENTS);
     if clients == 0 || clients > u64::from(u32::MAX) {
-        c.problem(
-            "traffic.clients",
-            format!("must be between 1 and {}", u32::MAX),
-        );
+        c.problem("traffic.clients", format!("must be between 1 and {}", u32::MAX));
     }
     let mut classes = Vec::new();
     if traffic.classes.is_empty() {
@@ -251,10 +253,7 @@ pub fn validate(
     for (i, class) in traffic.classes.iter().enumerate() {
         let path = format!("traffic.classes[{i}]");
         if traffic.classes[..i].iter().any(|o| o.name == class.name) {
-            c.problem(
-                format!("{path}.name"),
-                format!("duplicate class name `{}`", class.name),
-            );
+            c.problem(format!("{path}.name"), format!("duplicate class name `{}`", class.name));
         }
         let weight = class.weight.unwrap_or(1.0);
         c.positive(&format!("{path}.weight"), weight);
@@ -271,12 +270,7 @@ pub fn validate(
     }
 
     // Load balancers.
-    let lb_index: BTreeMap<&String, usize> = raw
-        .load_balancers
-        .keys()
-        .enumerate()
-        .map(|(i, k)| (k, i))
-        .collect();
+    let lb_index: BTreeMap<&String, usize> = raw.load_balancers.keys().enumerate().map(|(i, k)| (k, i)).collect();
     let mut load_balancers = Vec::new();
     for (name, lb) in &raw.load_balancers {
         let path = format!("load_balancers.{name}");
@@ -325,10 +319,7 @@ pub fn validate(
                 Vec::new()
             }
             (None, None) => {
-                c.problem(
-                    &path,
-                    "needs a `pool` (or a list of `backends`) to send traffic to",
-                );
+                c.problem(&path, "needs a `pool` (or a list of `backends`) to send traffic to");
                 Vec::new()
             }
         };
@@ -352,10 +343,7 @@ pub fn validate(
                     } else {
                         format!("{bpath}.pool")
                     },
-                    format!(
-                        "unknown pool `{pool}`; known: {}",
-                        known_list(raw.pools.keys())
-                    ),
+                    format!("unknown pool `{pool}`; known: {}", known_list(raw.pools.keys())),
                 ),
             }
         }
@@ -440,10 +428,7 @@ fn distribution(c: &mut Checker, path: &str, d: &RawDistribution) -> Option<Dist
                 c.problem(format!("{path}.{kind}.mean"), "must be > 0");
             }
             if !(cv.is_finite() && *cv > 0.0 && *cv <= 100.0) {
-                c.problem(
-                    format!("{path}.{kind}.cv"),
-                    format!("must be > 0 and ≤ 100, got {cv}"),
-                );
+                c.problem(format!("{path}.{kind}.cv"), format!("must be > 0 and ≤ 100, got {cv}"));
             }
             if c.problems.len() > before {
                 return None;
@@ -474,12 +459,7 @@ fn rate(c: &mut Checker, path: &str, r: &RawRate, top: bool) -> Option<RateCurve
             c.non_negative(&format!("{path}.constant"), *v);
             RateCurve::Constant(*v)
         }
-        RawRate::Ramp {
-            from,
-            to,
-            start,
-            end,
-        } => {
+        RawRate::Ramp { from, to, start, end } => {
             c.non_negative(&format!("{path}.ramp.from"), *from);
             c.non_negative(&format!("{path}.ramp.to"), *to);
             if end.0 <= start.0 {
@@ -554,10 +534,7 @@ fn rate(c: &mut Checker, path: &str, r: &RawRate, top: bool) -> Option<RateCurve
             let linear = *interpolate == Some(RawInterpolate::Linear);
             match c.files.read(file) {
                 Err(why) => {
-                    c.problem(
-                        format!("{path}.replay.file"),
-                        format!("cannot read `{file}`: {why}"),
-                    );
+                    c.problem(format!("{path}.replay.file"), format!("cannot read `{file}`: {why}"));
                     RateCurve::Constant(0.0)
                 }
                 Ok(text) => match parse_replay(&text) {
@@ -581,11 +558,7 @@ fn rate(c: &mut Checker, path: &str, r: &RawRate, top: bool) -> Option<RateCurve
             }
         }
         RawRate::Sum(parts) | RawRate::Product(parts) => {
-            let kind = if matches!(r, RawRate::Sum(_)) {
-                "sum"
-            } else {
-                "product"
-            };
+            let kind = if matches!(r, RawRate::Sum(_)) { "sum" } else { "product" };
             if parts.is_empty() {
                 c.problem(format!("{path}.{kind}"), "must list at least one piece");
             }
@@ -602,10 +575,7 @@ fn rate(c: &mut Checker, path: &str, r: &RawRate, top: bool) -> Option<RateCurve
             }
         }
     };
-    if top
-        && c.problems.len() == before
-        && matches!(r, RawRate::Spike { .. } | RawRate::Noise { .. })
-    {
+    if top && c.problems.len() == before && matches!(r, RawRate::Spike { .. } | RawRate::Noise { .. }) {
         c.problem(
             path,
             "a spike or noise is a multiplier (1 outside its effect): use it inside `product` with a base rate",
@@ -630,10 +600,7 @@ pub fn parse_replay(text: &str) -> Result<Vec<(f64, f64)>, String> {
                 n + 1
             ));
         };
-        if points.is_empty()
-            && t.parse::<f64>().is_err()
-            && super::units::parse_duration(t).is_err()
-        {
+        if points.is_empty() && t.parse::<f64>().is_err() && super::units::parse_duration(t).is_err() {
             continue; // A header row.
         }
         let time = super::units::parse_duration(t).map_err(|e| format!("line {}: {e}", n + 1))?;
@@ -641,10 +608,7 @@ pub fn parse_replay(text: &str) -> Result<Vec<(f64, f64)>, String> {
             .parse()
             .map_err(|_| format!("line {}: rate `{r}` is not a number", n + 1))?;
         if !(rate.is_finite() && rate >= 0.0) {
-            return Err(format!(
-                "line {}: rate must be a finite number ≥ 0, got {rate}",
-                n + 1
-            ));
+            return Err(format!("line {}: rate must be a finite number ≥ 0, got {rate}", n + 1));
         }
         if points.last().is_some_and(|(prev, _)| time <= *prev) {
             return Err(format!("line {}: times must be strictly increasing", n + 1));

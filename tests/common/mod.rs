@@ -56,12 +56,7 @@ pools:
 }
 
 /// Runs `replications` replications and returns the per-replication value of `metric`.
-pub fn measure(
-    spec: &SystemSpec,
-    seed: u64,
-    replications: u32,
-    metric: impl Fn(&RunResult) -> f64,
-) -> Estimate {
+pub fn measure(spec: &SystemSpec, seed: u64, replications: u32, metric: impl Fn(&RunResult) -> f64) -> Estimate {
     let results = replicate(spec, seed, replications);
     for r in &results {
         assert!(
