@@ -25,38 +25,28 @@ fn mm1_wait_and_time_in_system() {
 }
 
 #[test]
-fn mmc_wait_matches_erlang_c_at_half_load() {
-    // One instance with c = 8 cores and workers: M/M/8, ρ = 0.5.
+fn mmc_wait_matches_erlang_c() {
+    // One instance with c = 8 cores and workers: M/M/8. High load needs a
+    // longer run for the same precision.
     let (c, mu) = (8, 50.0);
-    let lambda = 0.5 * f64::from(c) * mu;
-    let s = spec(&station(
-        lambda,
-        "{ exponential: { mean: 20ms } }",
-        1,
-        c,
-        100_000,
-        "round_robin",
-        600,
-    ));
-    let wait = measure(&s, 2, 12, |r| r.summary.queueing.mean_ms);
-    assert_matches("M/M/8 rho=0.5 mean wait (ms)", mmc_wait(c, lambda, mu) * 1000.0, wait);
-}
-
-#[test]
-fn mmc_wait_matches_erlang_c_at_high_load() {
-    let (c, mu) = (8, 50.0);
-    let lambda = 0.9 * f64::from(c) * mu;
-    let s = spec(&station(
-        lambda,
-        "{ exponential: { mean: 20ms } }",
-        1,
-        c,
-        100_000,
-        "round_robin",
-        1500,
-    ));
-    let wait = measure(&s, 3, 12, |r| r.summary.queueing.mean_ms);
-    assert_matches("M/M/8 rho=0.9 mean wait (ms)", mmc_wait(c, lambda, mu) * 1000.0, wait);
+    for (rho, seconds, seed) in [(0.5, 600, 2), (0.9, 1500, 3)] {
+        let lambda = rho * f64::from(c) * mu;
+        let s = spec(&station(
+            lambda,
+            "{ exponential: { mean: 20ms } }",
+            1,
+            c,
+            100_000,
+            "round_robin",
+            seconds,
+        ));
+        let wait = measure(&s, seed, 12, |r| r.summary.queueing.mean_ms);
+        assert_matches(
+            &format!("M/M/8 rho={rho} mean wait (ms)"),
+            mmc_wait(c, lambda, mu) * 1000.0,
+            wait,
+        );
+    }
 }
 
 #[test]
