@@ -5,6 +5,7 @@
 //! need and return decisions; [`System`] applies them and schedules the
 //! follow-up events. Its `handle` match is the table of contents.
 
+pub mod autoscaler;
 pub mod cost;
 pub mod distribution;
 pub mod instance;

@@ -1,0 +1,838 @@
+//! The Kubernetes HorizontalPodAutoscaler (autoscaling/v2), as the upstream
+//! controller computes it.
+//!
+//! Two layers, both pure:
+//!
+//! - the **replica calculation** ([`resource_replicas`], [`plain_replicas`],
+//!   [`object_value_replicas`], [`object_average_replicas`], [`combine`]):
+//!   pods, their samples and a target in, a replica proposal out
+//!   (`replica_calculator.go`, `metrics/utilization.go`);
+//! - the **controller** ([`Hpa::reconcile`]): min/max handling, the legacy
+//!   stabilization and 2×/4 cap when `behavior` is absent, or stabilization
+//!   windows and Pods/Percent rate policies when it is present
+//!   (`horizontal.go`).
+//!
+//! Quantities are integers in milli-units, as Kubernetes keeps them; ratios
+//! are `f64` evaluated in the controller's order, so results match it even
+//! where float rounding decides (70% against 30% on 27 pods gives 64).
+//! Time windows count records strictly newer than `now − window`, except
+//! the legacy stabilization window, which keeps a record exactly `window` old.
+
+use crate::engine::{SimDuration, SimTime};
+
+/// Pod phase as the HPA sees it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PodPhase {
+    Pending,
+    Running,
+    Failed,
+}
+
+/// The pod's `Ready` condition.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ReadyCondition {
+    pub ready: bool,
+    pub last_transition: SimTime,
+}
+
+/// One pod selected by the HPA.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Pod {
+    pub phase: PodPhase,
+    /// Has a deletion timestamp (terminating).
+    pub deleting: bool,
+    pub ready: Option<ReadyCondition>,
+    pub start_time: Option<SimTime>,
+    /// Sum of the containers' requests for the metric's resource, in milli-units.
+    pub request_milli: i64,
+}
+
+/// One pod's metric sample.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Sample {
+    pub value_milli: i64,
+    pub timestamp: SimTime,
+    /// The window the sample averages over.
+    pub window: SimDuration,
+}
+
+/// Scale-up and scale-down tolerances: no change while
+/// `1 − down ≤ ratio ≤ 1 + up` (both ends inclusive).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Tolerances {
+    pub up: f64,
+    pub down: f64,
+}
+
+impl Tolerances {
+    pub const DEFAULT: Tolerances = Tolerances { up: 0.1, down: 0.1 };
+
+    pub fn is_within(self, ratio: f64) -> bool {
+        1.0 - self.down <= ratio && ratio <= 1.0 + self.up
+    }
+}
+
+/// Controller-wide settings (kube-controller-manager flags).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ControllerConfig {
+    /// `--horizontal-pod-autoscaler-sync-period`.
+    pub sync_period: SimDuration,
+    /// `--horizontal-pod-autoscaler-tolerance`.
+    pub tolerance: f64,
+    /// `--horizontal-pod-autoscaler-cpu-initialization-period`.
+    pub cpu_initialization_period: SimDuration,
+    /// `--horizontal-pod-autoscaler-initial-readiness-delay`.
+    pub initial_readiness_delay: SimDuration,
+    /// `--horizontal-pod-autoscaler-downscale-stabilization`.
+    pub downscale_stabilization: SimDuration,
+}
+
+impl ControllerConfig {
+    /// The kube-controller-manager defaults.
+    pub const DEFAULT: ControllerConfig = ControllerConfig {
+        sync_period: SimDuration(15_000_000_000),
+        tolerance: 0.1,
+        cpu_initialization_period: SimDuration(300_000_000_000),
+        initial_readiness_delay: SimDuration(30_000_000_000),
+        downscale_stabilization: SimDuration(300_000_000_000),
+    };
+}
+
+/// Why a metric produced no proposal (the HPA's `ScalingActive=False` reasons).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum MetricError {
+    NoPods,
+    /// "did not receive metrics for targeted pods (pods might be unready)".
+    NoMetrics,
+    /// "no metrics returned matched known pods".
+    NoRequests,
+}
+
+/// A proposal from one metric.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Proposal {
+    pub replicas: i32,
+    /// The value the HPA reports: utilization %, or the per-pod or total value in milli-units.
+    pub current: i64,
+    /// The usage ratio before any rebalancing of missing or unready pods.
+    pub ratio: f64,
+}
+
+/// Where `groupPods` puts a pod.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Group {
+    Ready,
+    /// Pending, or (CPU only) initializing or never ready: its sample is dropped.
+    Unready,
+    /// No sample.
+    Missing,
+    /// Deleting or failed: not counted anywhere.
+    Ignored,
+}
+
+/// The pods an HPA selects, with their samples for one metric (same order).
+#[derive(Clone, Copy, Debug)]
+pub struct PodMetrics<'a> {
+    pub pods: &'a [Pod],
+    pub samples: &'a [Option<Sample>],
+    /// Whether the metric is CPU (only CPU looks at readiness).
+    pub cpu: bool,
+}
+
+/// `groupPods`: ignored (deleting or failed), unready (pending, or for CPU
+/// still initializing or never ready), missing (no sample), or ready.
+pub fn group_pods(m: &PodMetrics, now: SimTime, cfg: &ControllerConfig) -> Vec<Group> {
+    m.pods
+        .iter()
+        .zip(m.samples)
+        .map(|(pod, sample)| {
+            if pod.deleting || pod.phase == PodPhase::Failed {
+                return Group::Ignored;
+            }
+            if pod.phase == PodPhase::Pending {
+                return Group::Unready;
+            }
+            let Some(sample) = sample else { return Group::Missing };
+            if !m.cpu {
+                return Group::Ready;
+            }
+            let unready = match (pod.ready, pod.start_time) {
+                (Some(condition), Some(start)) => {
+                    if start + cfg.cpu_initialization_period > now {
+                        // Still initializing: unready, or no full window since it became ready.
+                        !condition.ready || sample.timestamp < condition.last_transition + sample.window
+                    } else {
+                        // Unready and never became ready after starting.
+                        !condition.ready && start + cfg.initial_readiness_delay > condition.last_transition
+                    }
+                }
+                _ => true,
+            };
+            if unready { Group::Unready } else { Group::Ready }
+        })
+        .collect()
+}
+
+fn count(groups: &[Group], which: Group) -> usize {
+    groups.iter().filter(|g| **g == which).count()
+}
+
+/// `GetResourceUtilizationRatio`: integer utilization of the sums, then the ratio.
+fn utilization_ratio(values: &[(i64, i64)], target_utilization: i32) -> Result<(f64, i64, i64), MetricError> {
+    let (mut usage, mut requests) = (0i64, 0i64);
+    for (value, request) in values {
+        usage += value;
+        requests += request;
+    }
+    if requests == 0 {
+        return Err(MetricError::NoRequests);
+    }
+    let utilization = i64::from((usage * 100 / requests) as i32);
+    let raw_average = usage / values.len() as i64;
+    Ok((
+        utilization as f64 / f64::from(target_utilization),
+        utilization,
+        raw_average,
+    ))
+}
+
+/// `GetMetricUsageRatio`: integer average, then the ratio.
+fn usage_ratio(values: &[i64], target_milli: i64) -> (f64, i64) {
+    let average = values.iter().sum::<i64>() / values.len() as i64;
+    (average as f64 / target_milli as f64, average)
+}
+
+/// `ceil(ratio × count)` as the controller writes it: `int32(math.Ceil(...))`.
+fn ceil_times(ratio: f64, count: usize) -> i32 {
+    (ratio * count as f64).ceil() as i32
+}
+
+/// `GetResourceReplicas`: a Resource metric with an `averageUtilization`
+/// target (percent of the pods' requests).
+pub fn resource_replicas(
+    current: i32,
+    target_utilization: i32,
+    m: &PodMetrics,
+    tolerances: Tolerances,
+    now: SimTime,
+    cfg: &ControllerConfig,
+) -> Result<Proposal, MetricError> {
+    if m.pods.is_empty() {
+        return Err(MetricError::NoPods);
+    }
+    let groups = group_pods(m, now, cfg);
+    // Metrics of ignored and unready pods are dropped: ready pods' samples remain.
+    let sample_of = |i: usize| m.samples[i].map_or(0, |s| s.value_milli);
+    let request_of = |i: usize| m.pods[i].request_milli;
+    let groups = &groups;
+    let in_group = |which: Group| (0..m.pods.len()).filter(move |&i| groups[i] == which);
+    let mut values: Vec<(i64, i64)> = in_group(Group::Ready).map(|i| (sample_of(i), request_of(i))).collect();
+    if values.is_empty() {
+        return Err(MetricError::NoMetrics);
+    }
+    let (ratio, utilization, _) = utilization_ratio(&values, target_utilization)?;
+    let proposal = |replicas| Proposal {
+        replicas,
+        current: utilization,
+        ratio,
+    };
+    let (ready, unready, missing) = (
+        count(groups, Group::Ready),
+        count(groups, Group::Unready),
+        count(groups, Group::Missing),
+    );
+    let scale_up_with_unready = unready > 0 && ratio > 1.0;
+    if !scale_up_with_unready && missing == 0 {
+        if tolerances.is_within(ratio) {
+            return Ok(proposal(current));
+        }
+        return Ok(proposal(ceil_times(ratio, ready)));
+    }
+    if ratio < 1.0 {
+        // Scale-down: a missing pod counts as using max(100%, target) of its request.
+        let fallback = i64::from(target_utilization.max(100));
+        values.extend(in_group(Group::Missing).map(|i| (request_of(i) * fallback / 100, request_of(i))));
+    } else if ratio > 1.0 {
+        values.extend(in_group(Group::Missing).map(|i| (0, request_of(i))));
+    }
+    if scale_up_with_unready {
+        values.extend(in_group(Group::Unready).map(|i| (0, request_of(i))));
+    }
+    let (new_ratio, _, _) = utilization_ratio(&values, target_utilization)?;
+    Ok(proposal(
+        rebalanced(current, ratio, new_ratio, values.len(), tolerances).unwrap_or(current),
+    ))
+}
+
+/// The shared tail of the resource and plain calculations once missing and
+/// unready pods are filled in; `None` keeps the current count (inside the
+/// tolerance, or the fill-in would reverse the direction).
+fn rebalanced(current: i32, ratio: f64, new_ratio: f64, count: usize, tolerances: Tolerances) -> Option<i32> {
+    if tolerances.is_within(new_ratio) || (ratio < 1.0 && new_ratio > 1.0) || (ratio > 1.0 && new_ratio < 1.0) {
+        return None;
+    }
+    let replicas = ceil_times(new_ratio, count);
+    if (new_ratio < 1.0 && replicas > current) || (new_ratio > 1.0 && replicas < current) {
+        return None;
+    }
+    Some(replicas)
+}
+
+/// `calcPlainMetricReplicas`: a Pods metric, or a Resource metric with an
+/// `averageValue` target, in milli-units per pod.
+pub fn plain_replicas(
+    current: i32,
+    target_milli: i64,
+    m: &PodMetrics,
+    tolerances: Tolerances,
+    now: SimTime,
+    cfg: &ControllerConfig,
+) -> Result<Proposal, MetricError> {
+    if m.pods.is_empty() {
+        return Err(MetricError::NoPods);
+    }
+    let groups = group_pods(m, now, cfg);
+    let mut values: Vec<i64> = (0..m.pods.len())
+        .filter(|&i| groups[i] == Group::Ready)
+        .map(|i| m.samples[i].map_or(0, |s| s.value_milli))
+        .collect();
+    if values.is_empty() {
+        return Err(MetricError::NoMetrics);
+    }
+    let (ratio, average) = usage_ratio(&values, target_milli);
+    let proposal = |replicas| Proposal {
+        replicas,
+        current: average,
+        ratio,
+    };
+    let (ready, unready, missing) = (
+        count(&groups, Group::Ready),
+        count(&groups, Group::Unready),
+        count(&groups, Group::Missing),
+    );
+    let scale_up_with_unready = unready > 0 && ratio > 1.0;
+    if !scale_up_with_unready && missing == 0 {
+        if tolerances.is_within(ratio) {
+            return Ok(proposal(current));
+        }
+        return Ok(proposal(ceil_times(ratio, ready)));
+    }
+    // Scale-down: a missing pod counts as exactly at target; otherwise as zero.
+    let fill = if ratio < 1.0 { target_milli } else { 0 };
+    values.extend(std::iter::repeat_n(fill, missing));
+    if scale_up_with_unready {
+        values.extend(std::iter::repeat_n(0, unready));
+    }
+    let (new_ratio, _) = usage_ratio(&values, target_milli);
+    Ok(proposal(
+        rebalanced(current, ratio, new_ratio, values.len(), tolerances).unwrap_or(current),
+    ))
+}
+
+/// `getUsageRatioReplicaCount`: an Object or External metric with a `value`
+/// target. `ready_pods` counts running, ready pods.
+pub fn object_value_replicas(
+    current: i32,
+    value_milli: i64,
+    target_milli: i64,
+    ready_pods: usize,
+    tolerances: Tolerances,
+) -> Result<Proposal, MetricError> {
+    let ratio = value_milli as f64 / target_milli as f64;
+    let replicas = if current != 0 {
+        if tolerances.is_within(ratio) {
+            current
+        } else {
+            ceil_times(ratio, ready_pods)
+        }
+    } else {
+        // Scale from zero: no tolerance.
+        ratio.ceil() as i32
+    };
+    Ok(Proposal {
+        replicas,
+        current: value_milli,
+        ratio,
+    })
+}
+
+/// `GetObjectPerPodMetricReplicas` / `GetExternalPerPodMetricReplicas`: an
+/// Object or External metric with an `averageValue` target; `status_replicas`
+/// is the workload's current pod count (`status.replicas`).
+pub fn object_average_replicas(
+    current: i32,
+    status_replicas: i32,
+    total_milli: i64,
+    target_average_milli: i64,
+    tolerances: Tolerances,
+) -> Result<Proposal, MetricError> {
+    let ratio = total_milli as f64 / (target_average_milli as f64 * f64::from(status_replicas));
+    let replicas = if tolerances.is_within(ratio) {
+        current
+    } else {
+        (total_milli as f64 / target_average_milli as f64).ceil() as i32
+    };
+    let average = (total_milli as f64 / f64::from(status_replicas)).ceil() as i64;
+    Ok(Proposal {
+        replicas,
+        current: average,
+        ratio,
+    })
+}
+
+/// `computeReplicasForMetrics`: the largest valid proposal, or `None` when
+/// every metric failed, or when some failed and the rest would scale down.
+pub fn combine(proposals: &[Result<Proposal, MetricError>], spec_replicas: i32) -> Option<i32> {
+    let mut replicas = 0;
+    let mut invalid = 0;
+    for p in proposals {
+        match p {
+            Ok(p) if replicas == 0 || p.replicas > replicas => replicas = p.replicas,
+            Ok(_) => {}
+            Err(_) => invalid += 1,
+        }
+    }
+    if invalid >= proposals.len() || (invalid > 0 && replicas < spec_replicas) {
+        None
+    } else {
+        Some(replicas)
+    }
+}
+
+/// A scaling policy: at most `value` pods or percent per `period`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Policy {
+    Pods { value: i32, period: SimDuration },
+    Percent { value: i32, period: SimDuration },
+}
+
+impl Policy {
+    fn period(self) -> SimDuration {
+        match self {
+            Policy::Pods { period, .. } | Policy::Percent { period, .. } => period,
+        }
+    }
+}
+
+/// `selectPolicy`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SelectPolicy {
+    Max,
+    Min,
+    Disabled,
+}
+
+/// `behavior.scaleUp` or `behavior.scaleDown`, with defaults applied.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ScalingRules {
+    pub stabilization_window: SimDuration,
+    pub select_policy: SelectPolicy,
+    pub policies: Vec<Policy>,
+    /// Per-direction tolerance (`HPAConfigurableTolerance`); `None` = the controller's.
+    pub tolerance: Option<f64>,
+}
+
+impl ScalingRules {
+    /// `scaleUp` defaults: no window, Max of 4 pods and 100% per 15 s.
+    pub fn default_scale_up() -> ScalingRules {
+        ScalingRules {
+            stabilization_window: SimDuration::ZERO,
+            select_policy: SelectPolicy::Max,
+            policies: vec![
+                Policy::Pods {
+                    value: 4,
+                    period: SimDuration::from_secs(15),
+                },
+                Policy::Percent {
+                    value: 100,
+                    period: SimDuration::from_secs(15),
+                },
+            ],
+            tolerance: None,
+        }
+    }
+
+    /// `scaleDown` defaults: the controller's stabilization window, 100% per 15 s.
+    pub fn default_scale_down(cfg: &ControllerConfig) -> ScalingRules {
+        ScalingRules {
+            stabilization_window: cfg.downscale_stabilization,
+            select_policy: SelectPolicy::Max,
+            policies: vec![Policy::Percent {
+                value: 100,
+                period: SimDuration::from_secs(15),
+            }],
+            tolerance: None,
+        }
+    }
+
+    fn longest_period(&self) -> SimDuration {
+        self.policies
+            .iter()
+            .map(|p| p.period())
+            .max()
+            .unwrap_or(SimDuration::ZERO)
+    }
+}
+
+/// `spec.behavior`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Behavior {
+    pub scale_up: ScalingRules,
+    pub scale_down: ScalingRules,
+}
+
+/// What an HPA targets and how it normalizes.
+#[derive(Clone, Debug, PartialEq)]
+pub struct HpaSpec {
+    pub min_replicas: i32,
+    pub max_replicas: i32,
+    /// `None`: the legacy path (autoscaling/v1 semantics).
+    pub behavior: Option<Behavior>,
+    pub controller: ControllerConfig,
+}
+
+impl HpaSpec {
+    /// Tolerances per direction: the behavior's, else the controller's.
+    pub fn tolerances(&self) -> Tolerances {
+        let t = self.controller.tolerance;
+        match &self.behavior {
+            Some(b) => Tolerances {
+                up: b.scale_up.tolerance.unwrap_or(t),
+                down: b.scale_down.tolerance.unwrap_or(t),
+            },
+            None => Tolerances { up: t, down: t },
+        }
+    }
+}
+
+/// Why the controller landed where it did (the `ScalingLimited` /
+/// `AbleToScale` / `ScalingActive` condition reasons, and min/max handling).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Reason {
+    /// Current replicas 0 and minReplicas > 0: autoscaling is off.
+    ScalingDisabled,
+    /// Every metric failed, or some failed and the others would scale down.
+    InvalidMetrics,
+    /// Current above maxReplicas: set to max, no metrics.
+    AboveMaxReplicas,
+    /// Current below minReplicas: set to min, no metrics.
+    BelowMinReplicas,
+    DesiredWithinRange,
+    ScaleUpLimit,
+    ScaleDownLimit,
+    TooManyReplicas,
+    TooFewReplicas,
+}
+
+impl Reason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Reason::ScalingDisabled => "ScalingDisabled",
+            Reason::InvalidMetrics => "InvalidMetrics",
+            Reason::AboveMaxReplicas => "AboveMaxReplicas",
+            Reason::BelowMinReplicas => "BelowMinReplicas",
+            Reason::DesiredWithinRange => "DesiredWithinRange",
+            Reason::ScaleUpLimit => "ScaleUpLimit",
+            Reason::ScaleDownLimit => "ScaleDownLimit",
+            Reason::TooManyReplicas => "TooManyReplicas",
+            Reason::TooFewReplicas => "TooFewReplicas",
+        }
+    }
+}
+
+/// One reconcile's outcome, for the decision log.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Decision {
+    pub current: i32,
+    /// The combined metric proposal, when metrics were consulted and valid.
+    pub proposed: Option<i32>,
+    /// After stabilization.
+    pub stabilized: Option<i32>,
+    pub desired: i32,
+    pub reason: Reason,
+}
+
+impl Decision {
+    pub fn rescale(&self) -> bool {
+        self.desired != self.current
+    }
+}
+
+/// One HPA's controller memory: recommendations and scale events. Like the
+/// real controller's, it lives only as long as the controller does.
+#[derive(Clone, Debug)]
+pub struct Hpa {
+    pub spec: HpaSpec,
+    recommendations: Vec<(i32, SimTime)>,
+    up_events: Vec<(i32, SimTime)>,
+    down_events: Vec<(i32, SimTime)>,
+}
+
+/// `t.After(now − window)`, without underflow at the start of a run.
+fn after_cutoff(t: SimTime, now: SimTime, window: SimDuration) -> bool {
+    i128::from(t.0) > i128::from(now.0) - i128::from(window.0)
+}
+
+/// `t.Before(now − window)`.
+fn before_cutoff(t: SimTime, now: SimTime, window: SimDuration) -> bool {
+    i128::from(t.0) < i128::from(now.0) - i128::from(window.0)
+}
+
+impl Hpa {
+    pub fn new(spec: HpaSpec) -> Hpa {
+        Hpa {
+            spec,
+            recommendations: Vec::new(),
+            up_events: Vec::new(),
+            down_events: Vec::new(),
+        }
+    }
+
+    /// An HPA with a given past, as the Kubernetes tests set one up.
+    pub fn with_history(
+        spec: HpaSpec,
+        recommendations: Vec<(i32, SimTime)>,
+        up_events: Vec<(i32, SimTime)>,
+        down_events: Vec<(i32, SimTime)>,
+    ) -> Hpa {
+        Hpa {
+            spec,
+            recommendations,
+            up_events,
+            down_events,
+        }
+    }
+
+    /// `reconcileAutoscaler`: `current` is `scale.spec.replicas`; `propose`
+    /// runs the metrics (only when the controller consults them).
+    pub fn reconcile(
+        &mut self,
+        now: SimTime,
+        current: i32,
+        propose: impl FnOnce() -> Vec<Result<Proposal, MetricError>>,
+    ) -> Decision {
+        if self.recommendations.is_empty() {
+            // recordInitialRecommendation: the first reconcile remembers the current size.
+            self.recommendations.push((current, now));
+        }
+        let min = self.spec.min_replicas;
+        let max = self.spec.max_replicas;
+        let fixed = |desired, reason| Decision {
+            current,
+            proposed: None,
+            stabilized: None,
+            desired,
+            reason,
+        };
+        let decision = if current == 0 && min != 0 {
+            fixed(0, Reason::ScalingDisabled)
+        } else if current > max {
+            fixed(max, Reason::AboveMaxReplicas)
+        } else if current < min {
+            fixed(min, Reason::BelowMinReplicas)
+        } else {
+            match combine(&propose(), current) {
+                None => fixed(current, Reason::InvalidMetrics),
+                Some(proposed) => {
+                    let (stabilized, desired, reason) = if self.spec.behavior.is_some() {
+                        self.normalize_with_behaviors(now, current, proposed)
+                    } else {
+                        self.normalize_legacy(now, current, proposed)
+                    };
+                    Decision {
+                        current,
+                        proposed: Some(proposed),
+                        stabilized: Some(stabilized),
+                        desired,
+                        reason,
+                    }
+                }
+            }
+        };
+        if decision.reason != Reason::ScalingDisabled && decision.rescale() {
+            self.store_scale_event(now, current, decision.desired);
+        }
+        decision
+    }
+
+    /// `normalizeDesiredReplicas` (no behavior).
+    fn normalize_legacy(&mut self, now: SimTime, current: i32, proposed: i32) -> (i32, i32, Reason) {
+        let window = self.spec.controller.downscale_stabilization;
+        let mut stabilized = proposed;
+        let mut old = None;
+        for (i, (rec, t)) in self.recommendations.iter().enumerate() {
+            if before_cutoff(*t, now, window) {
+                old = Some(i);
+            } else if *rec > stabilized {
+                stabilized = *rec;
+            }
+        }
+        match old {
+            Some(i) => self.recommendations[i] = (proposed, now),
+            None => self.recommendations.push((proposed, now)),
+        }
+        // convertDesiredReplicasWithRules: at most max(2 × current, 4) per sync.
+        let scale_up_limit = (2.0 * f64::from(current)).max(4.0) as i32;
+        let (max_allowed, limit_reason) = if self.spec.max_replicas > scale_up_limit {
+            (scale_up_limit, Reason::ScaleUpLimit)
+        } else {
+            (self.spec.max_replicas, Reason::TooManyReplicas)
+        };
+        let (desired, reason) = if stabilized < self.spec.min_replicas {
+            (self.spec.min_replicas, Reason::TooFewReplicas)
+        } else if stabilized > max_allowed {
+            (max_allowed, limit_reason)
+        } else {
+            (stabilized, Reason::DesiredWithinRange)
+        };
+        (stabilized, desired, reason)
+    }
+
+    /// `normalizeDesiredReplicasWithBehaviors`.
+    fn normalize_with_behaviors(&mut self, now: SimTime, current: i32, proposed: i32) -> (i32, i32, Reason) {
+        let behavior = self.spec.behavior.as_ref().expect("behavior path");
+        let (up_window, down_window) = (
+            behavior.scale_up.stabilization_window,
+            behavior.scale_down.stabilization_window,
+        );
+        // stabilizeRecommendationWithBehaviors
+        let mut up = proposed;
+        let mut down = proposed;
+        let mut old = None;
+        for (i, (rec, t)) in self.recommendations.iter().enumerate() {
+            if after_cutoff(*t, now, up_window) {
+                up = up.min(*rec);
+            }
+            if after_cutoff(*t, now, down_window) {
+                down = down.max(*rec);
+            }
+            if before_cutoff(*t, now, up_window) && before_cutoff(*t, now, down_window) {
+                old = Some(i);
+            }
+        }
+        let mut stabilized = current;
+        if stabilized < up {
+            stabilized = up;
+        }
+        if stabilized > down {
+            stabilized = down;
+        }
+        match old {
+            Some(i) => self.recommendations[i] = (proposed, now),
+            None => self.recommendations.push((proposed, now)),
+        }
+        // convertDesiredReplicasWithBehaviorRate
+        let (min, max) = (self.spec.min_replicas, self.spec.max_replicas);
+        if stabilized > current {
+            let limit =
+                scale_up_limit(current, now, &self.up_events, &self.down_events, &behavior.scale_up).max(current);
+            let (allowed, reason) = if max > limit {
+                (limit, Reason::ScaleUpLimit)
+            } else {
+                (max, Reason::TooManyReplicas)
+            };
+            if stabilized > allowed {
+                return (stabilized, allowed, reason);
+            }
+        } else if stabilized < current {
+            let limit =
+                scale_down_limit(current, now, &self.up_events, &self.down_events, &behavior.scale_down).min(current);
+            let (allowed, reason) = if min < limit {
+                (limit, Reason::ScaleDownLimit)
+            } else {
+                (min, Reason::TooFewReplicas)
+            };
+            if stabilized < allowed {
+                return (stabilized, allowed, reason);
+            }
+        }
+        (stabilized, stabilized, Reason::DesiredWithinRange)
+    }
+
+    /// `storeScaleEvent`: only with a behavior; events older than the
+    /// direction's longest policy period can no longer count and are dropped.
+    fn store_scale_event(&mut self, now: SimTime, previous: i32, new: i32) {
+        let Some(behavior) = &self.spec.behavior else { return };
+        let (events, rules, change) = if new > previous {
+            (&mut self.up_events, &behavior.scale_up, new - previous)
+        } else {
+            (&mut self.down_events, &behavior.scale_down, previous - new)
+        };
+        let longest = rules.longest_period();
+        events.retain(|(_, t)| !before_cutoff(*t, now, longest));
+        events.push((change, now));
+    }
+}
+
+/// `getReplicasChangePerPeriod`: the change recorded strictly within the last `period`.
+fn change_in_period(events: &[(i32, SimTime)], now: SimTime, period: SimDuration) -> i32 {
+    events
+        .iter()
+        .filter(|(_, t)| after_cutoff(*t, now, period))
+        .map(|(c, _)| c)
+        .sum()
+}
+
+/// `calculateScaleUpLimitWithScalingRules`.
+fn scale_up_limit(
+    current: i32,
+    now: SimTime,
+    up: &[(i32, SimTime)],
+    down: &[(i32, SimTime)],
+    rules: &ScalingRules,
+) -> i32 {
+    let pick: fn(i32, i32) -> i32 = match rules.select_policy {
+        SelectPolicy::Disabled => return current,
+        SelectPolicy::Min => i32::min,
+        SelectPolicy::Max => i32::max,
+    };
+    let mut result = if rules.select_policy == SelectPolicy::Min {
+        i32::MAX
+    } else {
+        i32::MIN
+    };
+    for policy in &rules.policies {
+        let period = policy.period();
+        let start = current - change_in_period(up, now, period) + change_in_period(down, now, period);
+        let proposed = match policy {
+            Policy::Pods { value, .. } => start + value,
+            Policy::Percent { value, .. } => (f64::from(start) * (1.0 + f64::from(*value) / 100.0)).ceil() as i32,
+        };
+        result = pick(result, proposed);
+    }
+    result
+}
+
+/// `calculateScaleDownLimitWithBehaviors`.
+fn scale_down_limit(
+    current: i32,
+    now: SimTime,
+    up: &[(i32, SimTime)],
+    down: &[(i32, SimTime)],
+    rules: &ScalingRules,
+) -> i32 {
+    let pick: fn(i32, i32) -> i32 = match rules.select_policy {
+        SelectPolicy::Disabled => return current,
+        SelectPolicy::Min => i32::max,
+        SelectPolicy::Max => i32::min,
+    };
+    let mut result = if rules.select_policy == SelectPolicy::Min {
+        i32::MIN
+    } else {
+        i32::MAX
+    };
+    for policy in &rules.policies {
+        let period = policy.period();
+        let start = current - change_in_period(up, now, period) + change_in_period(down, now, period);
+        let proposed = match policy {
+            Policy::Pods { value, .. } => start - value,
+            // int32() truncates toward zero.
+            Policy::Percent { value, .. } => (f64::from(start) * (1.0 - f64::from(*value) / 100.0)) as i32,
+        };
+        result = pick(result, proposed);
+    }
+    result
+}
+
+#[cfg(test)]
+mod tests;
