@@ -11,4 +11,4 @@ mod summary;
 pub use integral::TimeIntegral;
 pub use latency::{LatencyRecorder, LatencySummary};
 pub use recorder::{Counters, EventKind, EventRecord, IntervalRow, PoolRow, Recorder};
-pub use summary::{ClassSummary, CostSummary, PoolSummary, RequestCounts, RunSummary};
+pub use summary::{ClassSummary, CostSummary, PoolSummary, RequestCounts, RunSummary, ScalingSummary};

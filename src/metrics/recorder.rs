@@ -1,6 +1,7 @@
 //! The recorder a run writes into as it goes.
 
 use crate::engine::{SimDuration, SimTime};
+use crate::model::autoscaler::DecisionRecord;
 
 use super::integral::TimeIntegral;
 use super::latency::LatencyRecorder;
@@ -16,11 +17,13 @@ pub struct Counters {
     pub rejected_no_instance: u64,
     /// The client gave up before the response.
     pub timed_out: u64,
+    /// Lost because the instance holding them stopped.
+    pub failed: u64,
 }
 
 impl Counters {
     pub fn errors(&self) -> u64 {
-        self.rejected_queue_full + self.rejected_no_instance + self.timed_out
+        self.rejected_queue_full + self.rejected_no_instance + self.timed_out + self.failed
     }
 }
 
@@ -61,6 +64,7 @@ pub struct IntervalRow {
 pub enum EventKind {
     InstanceLaunched,
     InstanceReady,
+    InstanceRunning,
     InstanceDraining,
     InstanceStopped,
 }
@@ -92,6 +96,8 @@ pub struct Recorder {
     interval_in_system_area: u128,
     pub rows: Vec<IntervalRow>,
     pub events: Vec<EventRecord>,
+    /// Autoscaler evaluations that changed or could have changed something.
+    pub decisions: Vec<DecisionRecord>,
 }
 
 impl Recorder {
@@ -111,6 +117,7 @@ impl Recorder {
             interval_in_system_area: 0,
             rows: Vec::new(),
             events: Vec::new(),
+            decisions: Vec::new(),
         }
     }
 
@@ -130,6 +137,13 @@ impl Recorder {
             self.totals.rejected_queue_full += 1;
             self.current.rejected_queue_full += 1;
         }
+        self.in_system.sub(now, 1);
+    }
+
+    /// A request was lost with its instance.
+    pub fn failed(&mut self, now: SimTime) {
+        self.totals.failed += 1;
+        self.current.failed += 1;
         self.in_system.sub(now, 1);
     }
 

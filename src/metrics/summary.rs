@@ -14,8 +14,9 @@ pub struct RequestCounts {
     pub rejected_queue_full: u64,
     pub rejected_no_instance: u64,
     pub timed_out: u64,
+    pub failed: u64,
     pub in_flight: u64,
-    /// (rejected + timed out) / arrived.
+    /// (rejected + timed out + failed) / arrived.
     pub error_rate: f64,
 }
 
@@ -32,6 +33,7 @@ impl RequestCounts {
             rejected_queue_full: c.rejected_queue_full,
             rejected_no_instance: c.rejected_no_instance,
             timed_out: c.timed_out,
+            failed: c.failed,
             in_flight,
             error_rate,
         }
@@ -39,7 +41,12 @@ impl RequestCounts {
 
     pub fn conserved(&self) -> bool {
         self.arrived
-            == self.completed + self.rejected_queue_full + self.rejected_no_instance + self.timed_out + self.in_flight
+            == self.completed
+                + self.rejected_queue_full
+                + self.rejected_no_instance
+                + self.timed_out
+                + self.failed
+                + self.in_flight
     }
 }
 
@@ -56,6 +63,25 @@ pub struct PoolSummary {
     /// Time-averaged requests waiting for a worker or a core.
     pub queue_length_mean: f64,
     pub cost_usd: f64,
+    /// What the pool's autoscaler did (absent for fixed pools).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scaling: Option<ScalingSummary>,
+}
+
+/// How an autoscaled pool moved.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct ScalingSummary {
+    pub autoscaler: &'static str,
+    /// Evaluations that changed the desired size, up and down.
+    pub scale_ups: u32,
+    pub scale_downs: u32,
+    /// Scale-ups followed by a scale-down or the reverse: flapping.
+    pub direction_changes: u32,
+    pub direction_changes_per_hour: f64,
+    /// Time the desired size sat at max replicas.
+    pub time_at_max_s: f64,
+    pub min_replicas: i32,
+    pub max_replicas: i32,
 }
 
 /// One request class's response times.

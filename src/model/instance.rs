@@ -12,6 +12,7 @@ use std::collections::VecDeque;
 use crate::engine::{SimDuration, SimTime};
 use crate::metrics::TimeIntegral;
 
+use super::autoscaler::{HpaConfig, PodResources, PoolAutoscaler};
 use super::distribution::Distribution;
 use super::request::RequestId;
 
@@ -47,9 +48,44 @@ pub struct PoolSpec {
     pub queue_capacity: u32,
     /// The client gives up after this long (counted as timed out).
     pub timeout: Option<SimDuration>,
+    /// Launch until the process runs (for pods: scheduling, image pull, start).
     pub boot: Distribution,
+    /// From running until ready (a readiness probe passing).
+    pub readiness_delay: SimDuration,
+    /// How long a removed instance may drain before it is stopped.
+    pub termination_grace: SimDuration,
     /// Initial instances start ready (true) or boot at time 0 (false).
     pub warm_start: bool,
+    /// Requests and memory model (what Resource metrics read).
+    pub resources: PodResources,
+    pub autoscaler: Option<HpaConfig>,
+}
+
+impl PoolSpec {
+    /// A fixed pool of `count` instances, for tests of the pieces.
+    #[cfg(test)]
+    pub fn fixed(count: u32, workers: u32, cores: u32, queue_capacity: u32) -> PoolSpec {
+        PoolSpec {
+            name: "p".into(),
+            instance_type: 0,
+            count,
+            workers,
+            cores,
+            queue_capacity,
+            timeout: None,
+            boot: Distribution::constant(0.0),
+            readiness_delay: SimDuration::ZERO,
+            termination_grace: SimDuration::from_secs(30),
+            warm_start: true,
+            resources: PodResources {
+                cpu_request_milli: i64::from(cores) * 1000,
+                memory_request_bytes: 1 << 30,
+                memory_baseline_bytes: 1 << 28,
+                memory_per_in_flight_bytes: 1 << 20,
+            },
+            autoscaler: None,
+        }
+    }
 }
 
 /// What happened to a request offered to an instance.
@@ -83,10 +119,16 @@ pub struct Instance {
     accept_queue: VecDeque<(RequestId, u32)>,
     cpu_queue: VecDeque<RequestId>,
     pub launched_at: SimTime,
+    /// When its process started (booted, not yet necessarily ready).
+    pub running_at: Option<SimTime>,
     pub ready_at: Option<SimTime>,
     pub stopped_at: Option<SimTime>,
     /// Busy cores over time: usage read by utilization and autoscalers.
     pub busy_core_time: TimeIntegral,
+    /// Requests held (working or queued) over time: in-flight load and memory.
+    pub outstanding_time: TimeIntegral,
+    /// Requests the load balancer sent here (admitted or rejected).
+    pub routed: u64,
 }
 
 impl Instance {
@@ -104,9 +146,12 @@ impl Instance {
             accept_queue: VecDeque::new(),
             cpu_queue: VecDeque::new(),
             launched_at: now,
+            running_at: None,
             ready_at: None,
             stopped_at: None,
             busy_core_time: TimeIntegral::default(),
+            outstanding_time: TimeIntegral::default(),
+            routed: 0,
         }
     }
 
@@ -126,7 +171,8 @@ impl Instance {
     /// Offers a request to the instance.
     #[inline]
     pub fn admit(&mut self, now: SimTime, id: RequestId, generation: u32) -> Admission {
-        if self.working < self.workers {
+        self.routed += 1;
+        let admission = if self.working < self.workers {
             self.working += 1;
             self.take_core(now, id)
         } else if self.queued < self.queue_capacity {
@@ -134,8 +180,10 @@ impl Instance {
             self.queued += 1;
             Admission::Queued
         } else {
-            Admission::Rejected
-        }
+            return Admission::Rejected;
+        };
+        self.outstanding_time.add(now, 1);
+        admission
     }
 
     #[inline]
@@ -160,6 +208,7 @@ impl Instance {
     pub fn complete(&mut self, now: SimTime, mut is_live: impl FnMut(RequestId, u32) -> bool) -> Handoff {
         self.working -= 1;
         self.busy_cores -= 1;
+        self.outstanding_time.sub(now, 1);
         let mut handoff = Handoff {
             started: None,
             promoted: None,
@@ -189,8 +238,9 @@ impl Instance {
     /// Its queue entry is dropped when it reaches the head, or when dead
     /// entries outnumber live ones (so the queue stays bounded by twice its
     /// capacity whatever the timeout pattern).
-    pub fn abandon_queued(&mut self, mut is_live: impl FnMut(RequestId, u32) -> bool) {
+    pub fn abandon_queued(&mut self, now: SimTime, mut is_live: impl FnMut(RequestId, u32) -> bool) {
         self.queued -= 1;
+        self.outstanding_time.sub(now, 1);
         if self.accept_queue.len() > 2 * self.queued as usize + 16 {
             self.accept_queue.retain(|(id, generation)| is_live(*id, *generation));
         }
@@ -199,6 +249,20 @@ impl Instance {
     /// Whether the instance holds nothing (a draining instance can stop).
     pub fn is_idle(&self) -> bool {
         self.working == 0 && self.queued == 0
+    }
+
+    /// Stops the instance at `now`, dropping whatever it holds. The caller
+    /// accounts for the requests (see `Requests::held_by`).
+    pub fn stop(&mut self, now: SimTime) {
+        self.state = InstanceState::Stopped;
+        self.stopped_at = Some(now);
+        self.working = 0;
+        self.queued = 0;
+        self.busy_cores = 0;
+        self.busy_core_time.set(now, 0);
+        self.outstanding_time.set(now, 0);
+        self.accept_queue = VecDeque::new();
+        self.cpu_queue = VecDeque::new();
     }
 }
 
@@ -224,10 +288,17 @@ pub struct Pool {
     pub waiting: TimeIntegral,
     /// Client deadlines in arrival order: `(deadline, request, generation)`.
     pub deadlines: VecDeque<(SimTime, RequestId, u32)>,
+    /// Requests routed to the pool's instances.
+    pub routed: u64,
+    pub autoscaler: Option<PoolAutoscaler>,
 }
 
 impl Pool {
     pub fn new(spec: PoolSpec) -> Pool {
+        let autoscaler = spec
+            .autoscaler
+            .clone()
+            .map(|config| PoolAutoscaler::new(config, spec.resources));
         Pool {
             spec,
             instances: Vec::new(),
@@ -235,6 +306,8 @@ impl Pool {
             serving_cores: TimeIntegral::default(),
             waiting: TimeIntegral::default(),
             deadlines: VecDeque::new(),
+            routed: 0,
+            autoscaler,
         }
     }
 }
@@ -244,17 +317,7 @@ mod tests {
     use super::*;
 
     fn spec(workers: u32, cores: u32, queue: u32) -> PoolSpec {
-        PoolSpec {
-            name: "p".into(),
-            instance_type: 0,
-            count: 1,
-            workers,
-            cores,
-            queue_capacity: queue,
-            timeout: None,
-            boot: Distribution::constant(0.0),
-            warm_start: true,
-        }
+        PoolSpec::fixed(1, workers, cores, queue)
     }
 
     #[test]
@@ -295,7 +358,7 @@ mod tests {
         i.admit(t, RequestId(1), 0);
         i.admit(t, RequestId(2), 0);
         let live = |id: RequestId, _| id != RequestId(1);
-        i.abandon_queued(live); // request 1 gave up
+        i.abandon_queued(t, live); // request 1 gave up
         let h = i.complete(SimTime(5), live);
         assert_eq!(
             h,

@@ -211,22 +211,11 @@ impl LoadBalancer {
 mod tests {
     use super::*;
     use crate::engine::{SimTime, StreamId};
-    use crate::model::distribution::Distribution;
     use crate::model::instance::{PoolId, PoolSpec};
     use crate::model::request::RequestId;
 
     fn instances(n: usize) -> Vec<Instance> {
-        let spec = PoolSpec {
-            name: "p".into(),
-            instance_type: 0,
-            count: n as u32,
-            workers: 100,
-            cores: 100,
-            queue_capacity: 0,
-            timeout: None,
-            boot: Distribution::constant(0.0),
-            warm_start: true,
-        };
+        let spec = PoolSpec::fixed(n as u32, 100, 100, 0);
         (0..n)
             .map(|_| Instance::new(PoolId(0), &spec, 1.0, SimTime::ZERO))
             .collect()

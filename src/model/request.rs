@@ -16,6 +16,8 @@ pub enum RequestState {
     Working,
     /// The client gave up; the server may still be working on it.
     Abandoned,
+    /// The slot holds no request.
+    Free,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -78,6 +80,7 @@ impl Requests {
     pub fn remove(&mut self, id: RequestId) {
         let slot = &mut self.slots[id.0 as usize];
         slot.generation = slot.generation.wrapping_add(1);
+        slot.state = RequestState::Free;
         self.live -= 1;
         self.free.push(id.0);
     }
@@ -91,6 +94,15 @@ impl Requests {
     /// Slots in use.
     pub fn live(&self) -> usize {
         self.live
+    }
+
+    /// The requests an instance holds (queued or working), in slot order.
+    /// A scan of the slab: only for rare events such as an instance stopping.
+    pub fn held_by(&self, instance: u32) -> Vec<RequestId> {
+        (0..self.slots.len())
+            .filter(|&i| self.slots[i].instance == instance && self.slots[i].state != RequestState::Free)
+            .map(|i| RequestId(i as u32))
+            .collect()
     }
 }
 

@@ -4,10 +4,13 @@
 use crate::engine::{self, Limits, Model, RngStream, RunOutcome, Scheduler, SimDuration, SimTime, StreamId};
 use crate::metrics::{
     ClassSummary, CostSummary, EventKind, EventRecord, IntervalRow, PoolRow, PoolSummary, Recorder, RequestCounts,
-    RunSummary, TimeIntegral,
+    RunSummary, ScalingSummary, TimeIntegral,
 };
 
 use super::PoolSpec;
+use super::autoscaler::DecisionRecord;
+use super::autoscaler::hpa::{self, PodPhase, ReadyCondition};
+use super::autoscaler::pipeline::{PodCounters, PodView};
 use super::cost::{Billing, HOURS_PER_MONTH};
 use super::instance::{Admission, Instance, InstanceId, InstanceState, Pool, PoolId};
 use super::instance_type::InstanceType;
@@ -37,12 +40,25 @@ pub struct SystemSpec {
 pub enum Event {
     /// The traffic source's next request arrives.
     ArrivalDue,
-    /// A request finished computing on an instance.
-    ServiceCompleted { instance: InstanceId, request: RequestId },
+    /// A request finished computing on an instance (stale if the request's
+    /// generation has moved on: its instance was stopped under it).
+    ServiceCompleted {
+        instance: InstanceId,
+        request: RequestId,
+        generation: u32,
+    },
     /// The earliest client deadline of a pool has come.
     DeadlinesDue { pool: PoolId },
-    /// An instance finished booting.
+    /// An instance's process started (it is not ready yet unless it has no readiness delay).
     InstanceBooted { instance: InstanceId },
+    /// An instance's readiness delay passed.
+    InstanceReadyDue { instance: InstanceId },
+    /// A draining instance's grace period ran out.
+    DrainDeadlineDue { instance: InstanceId },
+    /// The metrics pipeline scrapes a pool's pods.
+    MetricsScrapeDue { pool: PoolId },
+    /// A pool's autoscaler reconciles.
+    AutoscalerSyncDue { pool: PoolId },
     /// A time-series interval ends.
     IntervalDue,
 }
@@ -53,6 +69,7 @@ pub struct RunResult {
     pub summary: RunSummary,
     pub rows: Vec<IntervalRow>,
     pub events: Vec<EventRecord>,
+    pub decisions: Vec<DecisionRecord>,
     pub pool_names: Vec<String>,
 }
 
@@ -66,6 +83,12 @@ struct PoolBook {
     live: TimeIntegral,
     /// Areas at the start of the current interval: busy, serving, waiting.
     marks: (u128, u128, u128),
+    scale_ups: u32,
+    scale_downs: u32,
+    direction_changes: u32,
+    last_direction: i8,
+    /// 1 while the desired size equals max replicas.
+    at_max: TimeIntegral,
 }
 
 /// A whole simulated system.
@@ -129,6 +152,11 @@ impl System {
                     peak: 0,
                     live: TimeIntegral::default(),
                     marks: (0, 0, 0),
+                    scale_ups: 0,
+                    scale_downs: 0,
+                    direction_changes: 0,
+                    last_direction: 0,
+                    at_max: TimeIntegral::default(),
                 })
                 .collect(),
             instances: Vec::new(),
@@ -151,6 +179,15 @@ impl System {
             scheduler.schedule(SimTime::ZERO + SimDuration::from_secs_f64(t), Event::ArrivalDue);
         }
         scheduler.schedule(system.next_interval_end(SimTime::ZERO), Event::IntervalDue);
+        // Autoscaled pools: the pipeline scrapes from time 0 and the
+        // controller's first reconcile (which records the initial size) is at 0 too.
+        for (p, pool) in system.pools.iter().enumerate() {
+            if pool.autoscaler.is_some() {
+                let pool = PoolId(p as u16);
+                scheduler.schedule(SimTime::ZERO, Event::MetricsScrapeDue { pool });
+                scheduler.schedule(SimTime::ZERO, Event::AutoscalerSyncDue { pool });
+            }
+        }
         system
     }
 
@@ -189,6 +226,7 @@ impl System {
     /// Puts a booting instance in service: in every rotation that serves its pool.
     fn make_ready(&mut self, now: SimTime, id: InstanceId) {
         let instance = &mut self.instances[id.0 as usize];
+        instance.running_at.get_or_insert(now);
         instance.state = InstanceState::Ready;
         instance.ready_at = Some(now);
         let pool = instance.pool.0 as usize;
@@ -204,13 +242,223 @@ impl System {
         }
     }
 
-    fn on_instance_booted(&mut self, now: SimTime, id: InstanceId) {
+    fn on_instance_booted(&mut self, now: SimTime, id: InstanceId, scheduler: &mut Scheduler<Event>) {
+        let instance = &mut self.instances[id.0 as usize];
+        if instance.state != InstanceState::Booting {
+            return; // Removed while booting.
+        }
+        instance.running_at = Some(now);
+        let pool = instance.pool.0 as usize;
+        let delay = self.pools[pool].spec.readiness_delay;
+        if delay == SimDuration::ZERO {
+            self.on_instance_ready_due(now, id);
+        } else {
+            self.recorder.event(now, EventKind::InstanceRunning, pool, id.0);
+            scheduler.schedule(now + delay, Event::InstanceReadyDue { instance: id });
+        }
+    }
+
+    fn on_instance_ready_due(&mut self, now: SimTime, id: InstanceId) {
         if self.instances[id.0 as usize].state != InstanceState::Booting {
             return;
         }
         self.make_ready(now, id);
         let pool = self.instances[id.0 as usize].pool.0 as usize;
         self.recorder.event(now, EventKind::InstanceReady, pool, id.0);
+    }
+
+    /// Changes a pool's size to `desired`: launches the difference, or
+    /// removes instances in the order a ReplicaSet picks them (not ready
+    /// before ready, then the most recently ready or launched first).
+    fn scale_pool(&mut self, now: SimTime, pool: PoolId, desired: u32, scheduler: &mut Scheduler<Event>) {
+        let p = pool.0 as usize;
+        let book = &self.books[p];
+        let current = book.booting + book.ready;
+        if desired > current {
+            for _ in current..desired {
+                self.launch(now, pool, scheduler);
+            }
+            return;
+        }
+        let mut candidates: Vec<InstanceId> = self.pools[p]
+            .instances
+            .iter()
+            .copied()
+            .filter(|id| {
+                matches!(
+                    self.instances[id.0 as usize].state,
+                    InstanceState::Booting | InstanceState::Ready
+                )
+            })
+            .collect();
+        candidates.sort_by_key(|id| {
+            let i = &self.instances[id.0 as usize];
+            let ready = i.state == InstanceState::Ready;
+            let since = i.ready_at.unwrap_or(i.launched_at);
+            (ready, std::cmp::Reverse(since), std::cmp::Reverse(id.0))
+        });
+        for id in candidates.into_iter().take((current - desired) as usize) {
+            self.remove_instance(now, id, scheduler);
+        }
+    }
+
+    /// Takes an instance out: a booting one stops at once; a ready one
+    /// leaves every rotation and drains until idle or its grace period ends.
+    fn remove_instance(&mut self, now: SimTime, id: InstanceId, scheduler: &mut Scheduler<Event>) {
+        let instance = &mut self.instances[id.0 as usize];
+        let pool = instance.pool.0 as usize;
+        if instance.state == InstanceState::Booting {
+            self.stop_instance(now, id);
+            return;
+        }
+        instance.state = InstanceState::Draining;
+        let idle = instance.is_idle();
+        let book = &mut self.books[pool];
+        book.ready -= 1;
+        book.draining += 1;
+        for lb in &mut self.load_balancers {
+            lb.remove(id);
+        }
+        self.recorder.event(now, EventKind::InstanceDraining, pool, id.0);
+        if idle {
+            self.stop_instance(now, id);
+        } else {
+            scheduler.schedule(
+                now + self.pools[pool].spec.termination_grace,
+                Event::DrainDeadlineDue { instance: id },
+            );
+        }
+    }
+
+    fn on_drain_deadline_due(&mut self, now: SimTime, id: InstanceId) {
+        if self.instances[id.0 as usize].state == InstanceState::Draining {
+            self.stop_instance(now, id);
+        }
+    }
+
+    /// Stops an instance: it stops billing, and every request it still
+    /// holds is lost (counted as failed unless its client already gave up).
+    fn stop_instance(&mut self, now: SimTime, id: InstanceId) {
+        let instance = &self.instances[id.0 as usize];
+        let pool = instance.pool.0 as usize;
+        let (state, cores, busy, waiting) = (instance.state, instance.cores, instance.busy_cores, instance.waiting());
+        if !instance.is_idle() {
+            for r in self.requests.held_by(id.0) {
+                if self.requests.get(r).state != RequestState::Abandoned {
+                    self.recorder.failed(now);
+                }
+                self.requests.remove(r);
+            }
+        }
+        let book = &mut self.books[pool];
+        match state {
+            InstanceState::Booting => book.booting -= 1,
+            InstanceState::Ready => book.ready -= 1,
+            InstanceState::Draining => book.draining -= 1,
+            InstanceState::Stopped => unreachable!("instance {} stopped twice", id.0),
+        }
+        book.live.set(now, u64::from(book.booting + book.ready + book.draining));
+        let p = &mut self.pools[pool];
+        if matches!(state, InstanceState::Ready | InstanceState::Draining) {
+            p.serving_cores.sub(now, u64::from(cores));
+        }
+        p.busy_cores.sub(now, u64::from(busy));
+        p.waiting.sub(now, u64::from(waiting));
+        if state == InstanceState::Ready {
+            for lb in &mut self.load_balancers {
+                lb.remove(id);
+            }
+        }
+        self.instances[id.0 as usize].stop(now);
+        self.recorder.event(now, EventKind::InstanceStopped, pool, id.0);
+    }
+
+    fn on_metrics_scrape_due(&mut self, now: SimTime, pool: PoolId, scheduler: &mut Scheduler<Event>) {
+        let p = &self.pools[pool.0 as usize];
+        let Some(autoscaler) = &p.autoscaler else { return };
+        let resolution = autoscaler.pipeline.resolution;
+        let counters: Vec<PodCounters> = p
+            .instances
+            .iter()
+            .map(|id| (id, &self.instances[id.0 as usize]))
+            .filter(|(_, i)| i.state != InstanceState::Stopped)
+            .map(|(id, i)| PodCounters {
+                instance: id.0,
+                running_since: i.running_at,
+                busy_area: i.busy_core_time.area_until(now),
+                outstanding_area: i.outstanding_time.area_until(now),
+                routed: i.routed,
+            })
+            .collect();
+        let routed = p.routed;
+        let p = &mut self.pools[pool.0 as usize];
+        if let Some(autoscaler) = &mut p.autoscaler {
+            autoscaler.pipeline.scrape(now, &counters, routed);
+        }
+        if now + resolution <= self.end {
+            scheduler.schedule(now + resolution, Event::MetricsScrapeDue { pool });
+        }
+    }
+
+    fn on_autoscaler_sync_due(&mut self, now: SimTime, pool: PoolId, scheduler: &mut Scheduler<Event>) {
+        let p = pool.0 as usize;
+        let views: Vec<PodView> = self.pools[p]
+            .instances
+            .iter()
+            .map(|id| &self.instances[id.0 as usize])
+            .zip(&self.pools[p].instances)
+            .filter(|(i, _)| i.state != InstanceState::Stopped)
+            .map(|(i, id)| PodView {
+                instance: id.0,
+                pod: hpa::Pod {
+                    phase: if i.running_at.is_some() {
+                        PodPhase::Running
+                    } else {
+                        PodPhase::Pending
+                    },
+                    deleting: i.state == InstanceState::Draining,
+                    ready: Some(ReadyCondition {
+                        ready: i.state == InstanceState::Ready,
+                        last_transition: i.ready_at.unwrap_or(i.launched_at),
+                    }),
+                    start_time: Some(i.launched_at),
+                    request_milli: 0,
+                },
+            })
+            .collect();
+        let book = &self.books[p];
+        let current = (book.booting + book.ready) as i32;
+        let Some(autoscaler) = &mut self.pools[p].autoscaler else {
+            return;
+        };
+        let sync = autoscaler.config.spec.controller.sync_period;
+        let max = autoscaler.config.spec.max_replicas;
+        let record = autoscaler.evaluate(now, p, &views, current);
+        let d = record.decision;
+        let noteworthy = d.rescale() || d.proposed != Some(current) || d.reason != hpa::Reason::DesiredWithinRange;
+        if noteworthy {
+            self.recorder.decisions.push(record);
+        }
+        if d.rescale() {
+            let book = &mut self.books[p];
+            let direction = if d.desired > current { 1 } else { -1 };
+            if direction > 0 {
+                book.scale_ups += 1;
+            } else {
+                book.scale_downs += 1;
+            }
+            if book.last_direction != 0 && book.last_direction != direction {
+                book.direction_changes += 1;
+            }
+            book.last_direction = direction;
+            book.at_max.set(now, u64::from(d.desired == max));
+            self.scale_pool(now, pool, d.desired.max(0) as u32, scheduler);
+        } else if self.books[p].at_max.value() != u64::from(current == max) {
+            self.books[p].at_max.set(now, u64::from(current == max));
+        }
+        if now + sync <= self.end {
+            scheduler.schedule(now + sync, Event::AutoscalerSyncDue { pool });
+        }
     }
 
     fn on_arrival_due(&mut self, now: SimTime, scheduler: &mut Scheduler<Event>) {
@@ -232,6 +480,7 @@ impl System {
             return;
         };
         let pool_id = self.instances[instance_id.0 as usize].pool;
+        self.pools[pool_id.0 as usize].routed += 1;
         let id = self.requests.insert(Request {
             arrival: now,
             service_start: now,
@@ -288,7 +537,15 @@ impl System {
         let request = self.requests.get_mut(id);
         request.service_start = now;
         let service = SimDuration::from_secs_f64(request.demand_s / speed);
-        scheduler.schedule(now + service, Event::ServiceCompleted { instance, request: id });
+        let generation = request.generation;
+        scheduler.schedule(
+            now + service,
+            Event::ServiceCompleted {
+                instance,
+                request: id,
+                generation,
+            },
+        );
     }
 
     fn on_service_completed(
@@ -296,8 +553,12 @@ impl System {
         now: SimTime,
         instance_id: InstanceId,
         id: RequestId,
+        generation: u32,
         scheduler: &mut Scheduler<Event>,
     ) {
+        if !self.requests.is_current(id, generation) {
+            return; // Its instance was stopped and the request already accounted for.
+        }
         let request = *self.requests.get(id);
         if request.state == RequestState::Working {
             self.recorder
@@ -327,6 +588,10 @@ impl System {
             Some(next) => self.start_service(now, instance_id, next, speed, scheduler),
             None => pool.busy_cores.sub(now, 1),
         }
+        let instance = &self.instances[instance_id.0 as usize];
+        if instance.state == InstanceState::Draining && instance.is_idle() {
+            self.stop_instance(now, instance_id);
+        }
     }
 
     fn on_deadlines_due(&mut self, now: SimTime, pool_id: PoolId, scheduler: &mut Scheduler<Event>) {
@@ -353,8 +618,9 @@ impl System {
                 self.requests.get_mut(id).state = RequestState::Abandoned;
                 self.requests.remove(id);
                 let requests = &self.requests;
-                self.instances[request.instance as usize]
-                    .abandon_queued(|r, g| requests.is_current(r, g) && requests.get(r).state == RequestState::Queued);
+                self.instances[request.instance as usize].abandon_queued(now, |r, g| {
+                    requests.is_current(r, g) && requests.get(r).state == RequestState::Queued
+                });
                 self.pools[p].waiting.sub(now, 1);
             } else {
                 // The server keeps working on it; the response will be discarded.
@@ -453,6 +719,16 @@ impl System {
                     },
                     queue_length_mean: pool.waiting.area_until(now) as f64 / span_ns,
                     cost_usd: self.cost_until(now, Some(i)),
+                    scaling: pool.autoscaler.as_ref().map(|a| ScalingSummary {
+                        autoscaler: "kubernetes_hpa",
+                        scale_ups: book.scale_ups,
+                        scale_downs: book.scale_downs,
+                        direction_changes: book.direction_changes,
+                        direction_changes_per_hour: f64::from(book.direction_changes) / (span_ns / 3.6e12),
+                        time_at_max_s: book.at_max.area_until(now) as f64 / 1e9,
+                        min_replicas: a.config.spec.min_replicas,
+                        max_replicas: a.config.spec.max_replicas,
+                    }),
                 }
             })
             .collect();
@@ -507,6 +783,7 @@ impl System {
             summary,
             rows: recorder.rows,
             events: recorder.events,
+            decisions: recorder.decisions,
             pool_names: self.spec.pools.iter().map(|p| p.name.clone()).collect(),
         }
     }
@@ -519,11 +796,17 @@ impl Model for System {
     fn handle(&mut self, now: SimTime, event: Event, scheduler: &mut Scheduler<Event>) {
         match event {
             Event::ArrivalDue => self.on_arrival_due(now, scheduler),
-            Event::ServiceCompleted { instance, request } => {
-                self.on_service_completed(now, instance, request, scheduler)
-            }
+            Event::ServiceCompleted {
+                instance,
+                request,
+                generation,
+            } => self.on_service_completed(now, instance, request, generation, scheduler),
             Event::DeadlinesDue { pool } => self.on_deadlines_due(now, pool, scheduler),
-            Event::InstanceBooted { instance } => self.on_instance_booted(now, instance),
+            Event::InstanceBooted { instance } => self.on_instance_booted(now, instance, scheduler),
+            Event::InstanceReadyDue { instance } => self.on_instance_ready_due(now, instance),
+            Event::DrainDeadlineDue { instance } => self.on_drain_deadline_due(now, instance),
+            Event::MetricsScrapeDue { pool } => self.on_metrics_scrape_due(now, pool, scheduler),
+            Event::AutoscalerSyncDue { pool } => self.on_autoscaler_sync_due(now, pool, scheduler),
             Event::IntervalDue => self.on_interval_due(now, scheduler),
         }
     }

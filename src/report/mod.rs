@@ -5,4 +5,4 @@ pub mod charts;
 pub mod files;
 mod run;
 
-pub use run::{events_csv, human_summary, summary_json, timeseries_csv, write_run};
+pub use run::{events_csv, human_summary, scaling_csv, summary_json, timeseries_csv, write_run};

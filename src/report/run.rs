@@ -23,7 +23,7 @@ fn num(x: f64) -> String {
 pub fn timeseries_csv(result: &RunResult) -> String {
     let mut out = String::from(
         "t_start_s,t_end_s,target_rps,offered_rps,completed_rps,rejected_queue_full,rejected_no_instance,timed_out,\
-         error_rate,latency_mean_ms,latency_p50_ms,latency_p90_ms,latency_p99_ms,latency_max_ms,in_system_mean,\
+         failed,error_rate,latency_mean_ms,latency_p50_ms,latency_p90_ms,latency_p99_ms,latency_max_ms,in_system_mean,\
          cost_cumulative_usd",
     );
     for name in &result.pool_names {
@@ -48,7 +48,7 @@ pub fn timeseries_csv(result: &RunResult) -> String {
         };
         write!(
             out,
-            "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
+            "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
             num(row.start.as_secs_f64()),
             num(row.end.as_secs_f64()),
             num(row.target_rps),
@@ -57,6 +57,7 @@ pub fn timeseries_csv(result: &RunResult) -> String {
             c.rejected_queue_full,
             c.rejected_no_instance,
             c.timed_out,
+            c.failed,
             num(error_rate),
             num(row.latency_mean_ms),
             num(row.latency_p50_ms),
@@ -102,6 +103,44 @@ pub fn events_csv(result: &RunResult) -> Option<String> {
             kind,
             result.pool_names[e.pool],
             e.instance
+        )
+        .unwrap();
+    }
+    Some(out)
+}
+
+/// `scaling.csv`: the autoscaler decision log, or `None` without autoscalers.
+pub fn scaling_csv(result: &RunResult) -> Option<String> {
+    use crate::model::autoscaler::hpa::MetricError;
+    if result.decisions.is_empty() {
+        return None;
+    }
+    let mut out = String::from("time_s,pool,current,metrics,proposed,stabilized,stabilization,desired,reason\n");
+    let opt = |v: Option<i32>| v.map(|v| v.to_string()).unwrap_or_default();
+    for r in &result.decisions {
+        let metrics: Vec<String> = r
+            .metrics
+            .iter()
+            .map(|(label, p)| match p {
+                Ok(p) => format!("{label}={} ratio={:.4} proposes={}", p.current, p.ratio, p.replicas),
+                Err(MetricError::NoPods) => format!("{label}=error: no pods"),
+                Err(MetricError::NoMetrics) => format!("{label}=error: no metrics for targeted pods"),
+                Err(MetricError::NoRequests) => format!("{label}=error: no requests"),
+            })
+            .collect();
+        let d = &r.decision;
+        writeln!(
+            out,
+            "{},{},{},{},{},{},{},{},{}",
+            num(r.time.as_secs_f64()),
+            result.pool_names[r.pool],
+            d.current,
+            metrics.join("; "),
+            opt(d.proposed),
+            opt(d.stabilized),
+            d.stabilization.map_or("", |s| s.as_str()),
+            d.desired,
+            d.reason.as_str()
         )
         .unwrap();
     }
@@ -174,11 +213,12 @@ pub fn human_summary(results: &[RunResult]) -> String {
     }
     writeln!(
         out,
-        "requests: {} arrived, {} completed, {} rejected, {} timed out, {} in flight  (error rate {:.3}%)",
+        "requests: {} arrived, {} completed, {} rejected, {} timed out, {} failed, {} in flight  (error rate {:.3}%)",
         r.arrived,
         r.completed,
         r.rejected_queue_full + r.rejected_no_instance,
         r.timed_out,
+        r.failed,
         r.in_flight,
         r.error_rate * 100.0
     )
@@ -244,14 +284,14 @@ pub fn write_run(dir: &Path, results: &[RunResult]) -> Result<Vec<String>> {
     };
     put("summary.json", &summary_json(results))?;
     put("timeseries.csv", &timeseries_csv(first))?;
-    let events = dir.join("events.csv");
-    match events_csv(first) {
-        Some(text) => put("events.csv", &text)?,
-        // A previous run's events must not pass for this run's.
-        None if events.exists() => {
-            fs::remove_file(&events).with_context(|| format!("removing {}", events.display()))?
+    for (name, text) in [("events.csv", events_csv(first)), ("scaling.csv", scaling_csv(first))] {
+        let path = dir.join(name);
+        match text {
+            Some(text) => put(name, &text)?,
+            // A previous run's file must not pass for this run's.
+            None if path.exists() => fs::remove_file(&path).with_context(|| format!("removing {}", path.display()))?,
+            None => {}
         }
-        None => {}
     }
     for (base, chart) in run_charts(first) {
         write_line_chart(dir, base, &chart)?;

@@ -5,6 +5,7 @@
 //! once, each with the file, line:column where known, the field path and
 //! what is allowed.
 
+mod autoscaler;
 mod error;
 mod locate;
 pub mod raw;

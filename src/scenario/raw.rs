@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
-use super::units::Duration;
+use super::units::{Duration, Quantity};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -234,4 +234,152 @@ pub struct RawPool {
     pub boot_time: Option<RawDistribution>,
     #[serde(default)]
     pub warm_start: Option<bool>,
+    #[serde(default)]
+    pub readiness_delay: Option<Duration>,
+    #[serde(default)]
+    pub termination_grace: Option<Duration>,
+    #[serde(default)]
+    pub requests: Option<RawRequests>,
+    #[serde(default)]
+    pub memory_model: Option<RawMemoryModel>,
+    #[serde(default)]
+    pub autoscaler: Option<RawAutoscaler>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRequests {
+    #[serde(default)]
+    pub cpu: Option<Quantity>,
+    #[serde(default)]
+    pub memory: Option<Quantity>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawMemoryModel {
+    #[serde(default)]
+    pub baseline: Option<Quantity>,
+    #[serde(default)]
+    pub per_in_flight: Option<Quantity>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "snake_case")]
+pub enum RawAutoscaler {
+    Hpa(RawHpa),
+}
+
+/// A Kubernetes HPA (autoscaling/v2) in capsim's spelling.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawHpa {
+    #[serde(default)]
+    pub min_replicas: Option<i64>,
+    pub max_replicas: i64,
+    #[serde(default)]
+    pub metrics: Option<Vec<RawMetric>>,
+    #[serde(default)]
+    pub behavior: Option<RawBehavior>,
+    #[serde(default)]
+    pub sync_period: Option<Duration>,
+    #[serde(default)]
+    pub tolerance: Option<f64>,
+    #[serde(default)]
+    pub cpu_initialization_period: Option<Duration>,
+    #[serde(default)]
+    pub initial_readiness_delay: Option<Duration>,
+    #[serde(default)]
+    pub downscale_stabilization: Option<Duration>,
+    #[serde(default)]
+    pub metrics_resolution: Option<Duration>,
+    #[serde(default)]
+    pub metrics_delay: Option<Duration>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "snake_case")]
+pub enum RawMetric {
+    Resource { name: RawResourceName, target: RawTarget },
+    Pods { name: RawPodMetric, target: RawTarget },
+    External { name: RawExternalMetric, target: RawTarget },
+}
+
+#[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum RawResourceName {
+    Cpu,
+    Memory,
+}
+
+#[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum RawPodMetric {
+    RequestsPerSecond,
+    InFlight,
+}
+
+#[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum RawExternalMetric {
+    RequestsPerSecond,
+}
+
+/// Exactly one of the three, as in the Kubernetes API.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTarget {
+    #[serde(default)]
+    pub average_utilization: Option<i64>,
+    #[serde(default)]
+    pub average_value: Option<Quantity>,
+    #[serde(default)]
+    pub value: Option<Quantity>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawBehavior {
+    #[serde(default)]
+    pub scale_up: Option<RawScalingRules>,
+    #[serde(default)]
+    pub scale_down: Option<RawScalingRules>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawScalingRules {
+    #[serde(default)]
+    pub stabilization_window: Option<Duration>,
+    #[serde(default)]
+    pub select_policy: Option<RawSelectPolicy>,
+    #[serde(default)]
+    pub policies: Option<Vec<RawScalingPolicy>>,
+    #[serde(default)]
+    pub tolerance: Option<f64>,
+}
+
+#[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum RawSelectPolicy {
+    Max,
+    Min,
+    Disabled,
+}
+
+/// One scaling policy: `{ type: pods | percent, value, period }`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawScalingPolicy {
+    #[serde(rename = "type")]
+    pub kind: RawPolicyKind,
+    pub value: i64,
+    pub period: Duration,
+}
+
+#[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum RawPolicyKind {
+    Pods,
+    Percent,
 }

@@ -81,6 +81,85 @@ impl<'de> Deserialize<'de> for Duration {
     }
 }
 
+/// A Kubernetes quantity in milli-units: `500m`, `1.5`, `2Gi`, `512Mi`,
+/// `100k`, or a bare number.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Quantity(pub i64);
+
+const SUFFIXES: &[(&str, f64)] = &[
+    ("m", 1e-3),
+    ("k", 1e3),
+    ("M", 1e6),
+    ("G", 1e9),
+    ("T", 1e12),
+    ("P", 1e15),
+    ("Ki", 1024.0),
+    ("Mi", 1_048_576.0),
+    ("Gi", 1_073_741_824.0),
+    ("Ti", 1_099_511_627_776.0),
+];
+
+/// Parses a quantity into milli-units (rounded up, as Kubernetes' `MilliValue` does).
+pub fn parse_quantity(text: &str) -> Result<i64, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !(c.is_ascii_digit() || c == '.' || c == '-' || c == '+'))
+        .unwrap_or(text.len());
+    let (number, suffix) = text.split_at(split);
+    let suffix = suffix.trim();
+    let value: f64 = number.parse().map_err(|_| {
+        format!("invalid quantity `{text}`: expected a number with an optional suffix, e.g. 500m, 1.5, 2Gi")
+    })?;
+    let scale = if suffix.is_empty() {
+        1.0
+    } else {
+        SUFFIXES
+            .iter()
+            .find(|(s, _)| *s == suffix)
+            .map(|(_, f)| *f)
+            .ok_or_else(|| {
+                format!("invalid quantity `{text}`: unknown suffix `{suffix}`; known: m, k, M, G, T, P, Ki, Mi, Gi, Ti")
+            })?
+    };
+    milli(value * scale, text)
+}
+
+fn milli(value: f64, text: &str) -> Result<i64, String> {
+    let m = (value * 1000.0).ceil();
+    if !m.is_finite() || m < 0.0 {
+        Err(format!("invalid quantity `{text}`: must be a finite number ≥ 0"))
+    } else if m > 9.0e18 {
+        Err(format!("invalid quantity `{text}`: too large"))
+    } else {
+        Ok(m as i64)
+    }
+}
+
+impl<'de> Deserialize<'de> for Quantity {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = Quantity;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a quantity such as 500m, 1.5, 2Gi or 512Mi")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Quantity, E> {
+                parse_quantity(v).map(Quantity).map_err(E::custom)
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Quantity, E> {
+                milli(v, &v.to_string()).map(Quantity).map_err(E::custom)
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Quantity, E> {
+                self.visit_f64(v as f64)
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Quantity, E> {
+                self.visit_f64(v as f64)
+            }
+        }
+        deserializer.deserialize_any(V)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -93,6 +172,20 @@ mod tests {
         assert_eq!(parse_duration("2h"), Ok(7200.0));
         assert_eq!(parse_duration("1.5"), Ok(1.5));
         assert_eq!(parse_duration("100us"), Ok(1e-4));
+    }
+
+    #[test]
+    fn parses_quantities() {
+        assert_eq!(parse_quantity("500m"), Ok(500));
+        assert_eq!(parse_quantity("1.5"), Ok(1500));
+        assert_eq!(parse_quantity("2Gi"), Ok(2 * 1_073_741_824_000));
+        assert_eq!(parse_quantity("100k"), Ok(100_000_000));
+        assert!(
+            parse_quantity("3 cores")
+                .unwrap_err()
+                .contains("unknown suffix `cores`")
+        );
+        assert!(parse_quantity("-1").unwrap_err().contains("≥ 0"));
     }
 
     #[test]

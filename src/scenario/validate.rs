@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 
 use crate::engine::SimDuration;
+use crate::model::autoscaler::PodResources;
 use crate::model::{
     ArrivalMode, Billing, Distribution, HashOn, InstanceType, KeySpace, LbBackendSpec, LbPolicy, LoadBalancerSpec,
     Market, PoolSpec, RateCurve, RequestClass, RequestKind, SystemSpec, TrafficSpec, builtin_catalogue,
@@ -30,6 +31,10 @@ pub const DEFAULT_VNODES: u32 = 160;
 pub const DEFAULT_BILLING_MINIMUM_S: f64 = 60.0;
 pub const DEFAULT_DIURNAL_PERIOD_S: f64 = 86_400.0;
 
+pub const DEFAULT_TERMINATION_GRACE_S: f64 = 30.0;
+pub const DEFAULT_MEMORY_BASELINE_BYTES: i64 = 256 << 20;
+pub const DEFAULT_MEMORY_PER_IN_FLIGHT_BYTES: i64 = 1 << 20;
+
 /// Limits that keep a run's memory and time bounded.
 pub const MAX_DURATION_S: f64 = 3650.0 * 86_400.0;
 pub const MAX_INSTANCES: u32 = 100_000;
@@ -41,7 +46,7 @@ pub struct Checker<'a> {
 }
 
 impl Checker<'_> {
-    fn problem(&mut self, path: impl Into<String>, message: impl Into<String>) {
+    pub(super) fn problem(&mut self, path: impl Into<String>, message: impl Into<String>) {
         self.problems.push((path.into(), message.into()));
     }
 
@@ -212,6 +217,32 @@ pub fn validate(raw: &RawScenario, files: &dyn SourceFiles) -> Result<(SystemSpe
             Some(d) => distribution(&mut c, &format!("{path}.boot_time"), d),
             None => Some(Distribution::constant(DEFAULT_BOOT_S)),
         };
+        let requests = p.requests.as_ref();
+        let cpu_request_milli = requests.and_then(|r| r.cpu).map_or(i64::from(cores) * 1000, |q| q.0);
+        if cpu_request_milli <= 0 {
+            c.problem(format!("{path}.requests.cpu"), "must be > 0 (e.g. 500m or 2)");
+        }
+        // Memory quantities are milli-bytes; the model keeps bytes.
+        let type_bytes = (t.memory_gib * 1_073_741_824.0) as i64;
+        let memory_request_bytes = requests.and_then(|r| r.memory).map_or(type_bytes, |q| q.0 / 1000);
+        if memory_request_bytes <= 0 {
+            c.problem(format!("{path}.requests.memory"), "must be > 0 (e.g. 2Gi)");
+        }
+        let model = p.memory_model.as_ref();
+        let resources = PodResources {
+            cpu_request_milli,
+            memory_request_bytes,
+            memory_baseline_bytes: model
+                .and_then(|m| m.baseline)
+                .map_or(DEFAULT_MEMORY_BASELINE_BYTES, |q| q.0 / 1000),
+            memory_per_in_flight_bytes: model
+                .and_then(|m| m.per_in_flight)
+                .map_or(DEFAULT_MEMORY_PER_IN_FLIGHT_BYTES, |q| q.0 / 1000),
+        };
+        let autoscaler = match &p.autoscaler {
+            None => None,
+            Some(RawAutoscaler::Hpa(h)) => super::autoscaler::hpa(&mut c, &format!("{path}.autoscaler.hpa"), h),
+        };
         pools.push(PoolSpec {
             name: name.clone(),
             instance_type: type_index,
@@ -221,7 +252,13 @@ pub fn validate(raw: &RawScenario, files: &dyn SourceFiles) -> Result<(SystemSpe
             queue_capacity: p.queue_capacity.unwrap_or(DEFAULT_QUEUE_CAPACITY),
             timeout: Some(SimDuration::from_secs_f64(timeout)),
             boot: boot.unwrap_or(Distribution::constant(0.0)),
+            readiness_delay: SimDuration::from_secs_f64(p.readiness_delay.map_or(0.0, |d| d.0)),
+            termination_grace: SimDuration::from_secs_f64(
+                p.termination_grace.map_or(DEFAULT_TERMINATION_GRACE_S, |d| d.0),
+            ),
             warm_start: p.warm_start.unwrap_or(true),
+            resources,
+            autoscaler,
         });
     }
 

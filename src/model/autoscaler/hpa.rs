@@ -540,6 +540,27 @@ impl Reason {
     }
 }
 
+/// The `AbleToScale` condition reason after stabilization.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stabilization {
+    /// The recommendation passed through unchanged.
+    ReadyForNewScale,
+    /// Held down by the lowest recommendation of the scale-up window.
+    ScaleUpStabilized,
+    /// Held up by the highest recommendation of the scale-down window.
+    ScaleDownStabilized,
+}
+
+impl Stabilization {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Stabilization::ReadyForNewScale => "ReadyForNewScale",
+            Stabilization::ScaleUpStabilized => "ScaleUpStabilized",
+            Stabilization::ScaleDownStabilized => "ScaleDownStabilized",
+        }
+    }
+}
+
 /// One reconcile's outcome, for the decision log.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Decision {
@@ -548,7 +569,9 @@ pub struct Decision {
     pub proposed: Option<i32>,
     /// After stabilization.
     pub stabilized: Option<i32>,
+    pub stabilization: Option<Stabilization>,
     pub desired: i32,
+    /// The `ScalingLimited` reason, or why metrics were not consulted.
     pub reason: Reason,
 }
 
@@ -621,6 +644,7 @@ impl Hpa {
             current,
             proposed: None,
             stabilized: None,
+            stabilization: None,
             desired,
             reason,
         };
@@ -639,10 +663,18 @@ impl Hpa {
                     } else {
                         self.normalize_legacy(now, current, proposed)
                     };
+                    let stabilization = if stabilized == proposed {
+                        Stabilization::ReadyForNewScale
+                    } else if self.spec.behavior.is_some() && proposed >= current {
+                        Stabilization::ScaleUpStabilized
+                    } else {
+                        Stabilization::ScaleDownStabilized
+                    };
                     Decision {
                         current,
                         proposed: Some(proposed),
                         stabilized: Some(stabilized),
+                        stabilization: Some(stabilization),
                         desired,
                         reason,
                     }

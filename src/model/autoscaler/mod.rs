@@ -3,6 +3,217 @@
 //! [`hpa`] is the Kubernetes HorizontalPodAutoscaler (autoscaling/v2): the
 //! replica calculation and the controller's normalization are pure functions
 //! that follow the upstream controller step by step, rounding and time-window
-//! edges included (see `docs/autoscaling.md`).
+//! edges included. [`pipeline`] is what stands between the pods and the
+//! controller: samples scraped at a resolution, averaged over a window and
+//! delivered after a delay. [`PoolAutoscaler`] puts them together for one
+//! pool; the system calls it on its sync events and applies the decision.
 
 pub mod hpa;
+pub mod pipeline;
+
+use crate::engine::{SimDuration, SimTime};
+
+use hpa::{Decision, Hpa, HpaSpec, MetricError, PodMetrics, Proposal};
+use pipeline::{MetricsPipeline, PodView, Values};
+
+/// A Kubernetes resource a Resource metric reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ResourceName {
+    Cpu,
+    Memory,
+}
+
+/// A per-pod metric capsim can produce for a Pods metric.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PodMetricName {
+    /// Requests the load balancer sent to the pod per second.
+    RequestsPerSecond,
+    /// Requests the pod holds (working or queued), time-averaged.
+    InFlight,
+}
+
+/// A metric from outside the pods for an External metric.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ExternalMetricName {
+    /// Requests per second sent to the whole pool.
+    RequestsPerSecond,
+}
+
+/// What an HPA metric targets, in milli-units where it is a quantity.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Target {
+    /// `averageUtilization`: percent of the pods' requests.
+    Utilization(i32),
+    /// `averageValue`, per pod.
+    AverageValue(i64),
+    /// `value`, in total.
+    Value(i64),
+}
+
+/// One entry of `spec.metrics`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MetricSpec {
+    Resource { name: ResourceName, target: Target },
+    Pods { name: PodMetricName, target_average: i64 },
+    External { name: ExternalMetricName, target: Target },
+}
+
+impl MetricSpec {
+    /// A short label for the decision log.
+    pub fn label(&self) -> &'static str {
+        match self {
+            MetricSpec::Resource {
+                name: ResourceName::Cpu,
+                ..
+            } => "cpu",
+            MetricSpec::Resource {
+                name: ResourceName::Memory,
+                ..
+            } => "memory",
+            MetricSpec::Pods {
+                name: PodMetricName::RequestsPerSecond,
+                ..
+            } => "pod_requests_per_second",
+            MetricSpec::Pods {
+                name: PodMetricName::InFlight,
+                ..
+            } => "pod_in_flight",
+            MetricSpec::External {
+                name: ExternalMetricName::RequestsPerSecond,
+                ..
+            } => "requests_per_second",
+        }
+    }
+}
+
+/// A pool's Kubernetes HPA: the controller, its metrics and the pipeline feeding it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct HpaConfig {
+    pub spec: HpaSpec,
+    pub metrics: Vec<MetricSpec>,
+    /// metrics-server: scrape resolution (= sample window).
+    pub resolution: SimDuration,
+    /// Time from a scrape until the controller can read it.
+    pub delay: SimDuration,
+}
+
+/// Pod resource requests and the memory model that feed Resource metrics.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct PodResources {
+    pub cpu_request_milli: i64,
+    pub memory_request_bytes: i64,
+    /// Memory in use = baseline + per in-flight request × requests held.
+    pub memory_baseline_bytes: i64,
+    pub memory_per_in_flight_bytes: i64,
+}
+
+/// One evaluation, as the decision log shows it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DecisionRecord {
+    pub time: SimTime,
+    pub pool: usize,
+    pub decision: Decision,
+    /// Per metric: its label and what it proposed (or why it could not).
+    pub metrics: Vec<(&'static str, Result<Proposal, MetricError>)>,
+}
+
+/// The autoscaler of one pool at run time.
+#[derive(Clone, Debug)]
+pub struct PoolAutoscaler {
+    pub config: HpaConfig,
+    pub resources: PodResources,
+    hpa: Hpa,
+    pub pipeline: MetricsPipeline,
+}
+
+impl PoolAutoscaler {
+    pub fn new(config: HpaConfig, resources: PodResources) -> PoolAutoscaler {
+        let pipeline = MetricsPipeline::new(config.resolution, config.delay, resources);
+        PoolAutoscaler {
+            hpa: Hpa::new(config.spec.clone()),
+            config,
+            resources,
+            pipeline,
+        }
+    }
+
+    /// One reconcile: `pods` are the pool's live instances (launch order),
+    /// `current` its desired size (`scale.spec.replicas`).
+    pub fn evaluate(&mut self, now: SimTime, pool: usize, pods: &[PodView], current: i32) -> DecisionRecord {
+        let spec = &self.config.spec;
+        let cfg = spec.controller;
+        let tolerances = spec.tolerances();
+        let ready_pods = pods
+            .iter()
+            .filter(|p| p.pod.ready.is_some_and(|r| r.ready) && !p.pod.deleting)
+            .count();
+        let status_replicas = pods.iter().filter(|p| !p.pod.deleting).count() as i32;
+        let mut metrics = Vec::with_capacity(self.config.metrics.len());
+        for metric in &self.config.metrics {
+            let proposal = match *metric {
+                MetricSpec::Resource { name, target } => {
+                    let (samples, hpa_pods) = self.pipeline.pod_samples(now, pods, |v: &Values| match name {
+                        ResourceName::Cpu => v.cpu_milli,
+                        ResourceName::Memory => v.memory_milli,
+                    });
+                    let request = match name {
+                        ResourceName::Cpu => self.resources.cpu_request_milli,
+                        ResourceName::Memory => self.resources.memory_request_bytes * 1000,
+                    };
+                    let hpa_pods: Vec<hpa::Pod> = hpa_pods
+                        .into_iter()
+                        .map(|p| hpa::Pod {
+                            request_milli: request,
+                            ..p
+                        })
+                        .collect();
+                    let m = PodMetrics {
+                        pods: &hpa_pods,
+                        samples: &samples,
+                        cpu: name == ResourceName::Cpu,
+                    };
+                    match target {
+                        Target::Utilization(u) => hpa::resource_replicas(current, u, &m, tolerances, now, &cfg),
+                        Target::AverageValue(v) | Target::Value(v) => {
+                            hpa::plain_replicas(current, v, &m, tolerances, now, &cfg)
+                        }
+                    }
+                }
+                MetricSpec::Pods { name, target_average } => {
+                    let (samples, hpa_pods) = self.pipeline.pod_samples(now, pods, |v: &Values| match name {
+                        PodMetricName::RequestsPerSecond => v.rps_milli,
+                        PodMetricName::InFlight => v.in_flight_milli,
+                    });
+                    let m = PodMetrics {
+                        pods: &hpa_pods,
+                        samples: &samples,
+                        cpu: false,
+                    };
+                    hpa::plain_replicas(current, target_average, &m, tolerances, now, &cfg)
+                }
+                MetricSpec::External {
+                    name: ExternalMetricName::RequestsPerSecond,
+                    target,
+                } => match self.pipeline.external_rps(now) {
+                    None => Err(MetricError::NoMetrics),
+                    Some(total) => match target {
+                        Target::AverageValue(v) => {
+                            hpa::object_average_replicas(current, status_replicas, total, v, tolerances)
+                        }
+                        Target::Value(v) => hpa::object_value_replicas(current, total, v, ready_pods, tolerances),
+                        Target::Utilization(_) => unreachable!("validated: external metrics have no utilization"),
+                    },
+                },
+            };
+            metrics.push((metric.label(), proposal));
+        }
+        let proposals: Vec<Result<Proposal, MetricError>> = metrics.iter().map(|(_, p)| p.clone()).collect();
+        let decision = self.hpa.reconcile(now, current, move || proposals);
+        DecisionRecord {
+            time: now,
+            pool,
+            decision,
+            metrics,
+        }
+    }
+}

@@ -628,3 +628,26 @@ fn tolerance_comes_from_behavior_per_direction() {
     assert_eq!(hpa.tolerances(), Tolerances { up: 0.05, down: 0.1 });
     assert_eq!(spec(1, 10, None).tolerances(), Tolerances::DEFAULT);
 }
+
+#[test]
+fn stabilization_condition_names_the_window_that_held() {
+    let mut hpa = Hpa::new(spec(1, 100, Some(default_behavior())));
+    let d = hpa.reconcile(t(0), 10, proposing(4));
+    assert_eq!(
+        (d.desired, d.stabilization),
+        (10, Some(Stabilization::ScaleDownStabilized))
+    );
+    let mut b = default_behavior();
+    b.scale_up.stabilization_window = s(60);
+    let mut hpa = Hpa::new(spec(1, 100, Some(b)));
+    let d = hpa.reconcile(t(0), 10, proposing(20));
+    assert_eq!(
+        (d.desired, d.stabilization),
+        (10, Some(Stabilization::ScaleUpStabilized))
+    );
+    let d = Hpa::new(spec(1, 100, None)).reconcile(t(0), 10, proposing(12));
+    assert_eq!(
+        (d.desired, d.stabilization),
+        (12, Some(Stabilization::ReadyForNewScale))
+    );
+}

@@ -1,0 +1,259 @@
+//! Validation of `pools.<name>.autoscaler`: raw HPA settings → [`HpaConfig`],
+//! with the Kubernetes API's own limits and defaults.
+
+use crate::engine::SimDuration;
+use crate::model::autoscaler::hpa::{Behavior, ControllerConfig, HpaSpec, Policy, ScalingRules, SelectPolicy};
+use crate::model::autoscaler::{ExternalMetricName, HpaConfig, MetricSpec, PodMetricName, ResourceName, Target};
+
+use super::raw::*;
+use super::validate::{Checker, MAX_INSTANCES};
+
+/// The default metric when `metrics` is omitted: CPU at 80% of requests
+/// (`autoscaling.DefaultCPUUtilization`).
+const DEFAULT_CPU_UTILIZATION: i32 = 80;
+/// metrics-server's default resolution.
+const DEFAULT_RESOLUTION_S: f64 = 15.0;
+
+fn secs(d: Option<super::units::Duration>, default: SimDuration) -> SimDuration {
+    d.map_or(default, |d| SimDuration::from_secs_f64(d.0))
+}
+
+/// Checks one HPA; `None` when it has problems (recorded in `c`).
+pub(super) fn hpa(c: &mut Checker, path: &str, raw: &RawHpa) -> Option<HpaConfig> {
+    let before = c.problems.len();
+    let defaults = ControllerConfig::DEFAULT;
+    let controller = ControllerConfig {
+        sync_period: secs(raw.sync_period, defaults.sync_period),
+        tolerance: raw.tolerance.unwrap_or(defaults.tolerance),
+        cpu_initialization_period: secs(raw.cpu_initialization_period, defaults.cpu_initialization_period),
+        initial_readiness_delay: secs(raw.initial_readiness_delay, defaults.initial_readiness_delay),
+        downscale_stabilization: secs(raw.downscale_stabilization, defaults.downscale_stabilization),
+    };
+    if controller.sync_period == SimDuration::ZERO {
+        c.problem(
+            format!("{path}.sync_period"),
+            "must be > 0 (Kubernetes' default is 15s)",
+        );
+    }
+    if !(controller.tolerance.is_finite() && controller.tolerance >= 0.0) {
+        c.problem(
+            format!("{path}.tolerance"),
+            format!("must be ≥ 0, got {}", controller.tolerance),
+        );
+    }
+    let min = raw.min_replicas.unwrap_or(1);
+    let max = raw.max_replicas;
+    if min < 1 {
+        c.problem(
+            format!("{path}.min_replicas"),
+            format!("must be ≥ 1, got {min} (scaling to zero needs the alpha HPAScaleToZero gate; not modelled)"),
+        );
+    }
+    if max < 1 || max > i64::from(MAX_INSTANCES) {
+        c.problem(
+            format!("{path}.max_replicas"),
+            format!("must be between 1 and {MAX_INSTANCES}, got {max}"),
+        );
+    } else if min > max {
+        c.problem(
+            format!("{path}.min_replicas"),
+            format!("must not exceed max_replicas ({max}), got {min}"),
+        );
+    }
+    let resolution = secs(raw.metrics_resolution, SimDuration::from_secs_f64(DEFAULT_RESOLUTION_S));
+    if resolution == SimDuration::ZERO {
+        c.problem(
+            format!("{path}.metrics_resolution"),
+            "must be > 0 (metrics-server's default is 15s)",
+        );
+    }
+    let delay = secs(raw.metrics_delay, SimDuration::ZERO);
+
+    let metrics = match &raw.metrics {
+        None => vec![MetricSpec::Resource {
+            name: ResourceName::Cpu,
+            target: Target::Utilization(DEFAULT_CPU_UTILIZATION),
+        }],
+        Some(list) => {
+            if list.is_empty() {
+                c.problem(
+                    format!("{path}.metrics"),
+                    "must list at least one metric (or be left out for CPU at 80%)",
+                );
+            }
+            list.iter()
+                .enumerate()
+                .filter_map(|(i, m)| metric(c, &format!("{path}.metrics[{i}]"), m))
+                .collect()
+        }
+    };
+
+    let behavior = raw.behavior.as_ref().map(|b| Behavior {
+        scale_up: rules(
+            c,
+            &format!("{path}.behavior.scale_up"),
+            b.scale_up.as_ref(),
+            ScalingRules::default_scale_up(),
+        ),
+        scale_down: rules(
+            c,
+            &format!("{path}.behavior.scale_down"),
+            b.scale_down.as_ref(),
+            ScalingRules::default_scale_down(&controller),
+        ),
+    });
+    if c.problems.len() > before {
+        return None;
+    }
+    Some(HpaConfig {
+        spec: HpaSpec {
+            min_replicas: min as i32,
+            max_replicas: max as i32,
+            behavior,
+            controller,
+        },
+        metrics,
+        resolution,
+        delay,
+    })
+}
+
+fn metric(c: &mut Checker, path: &str, m: &RawMetric) -> Option<MetricSpec> {
+    let (kind, target) = match m {
+        RawMetric::Resource { target, .. } => ("resource", target),
+        RawMetric::Pods { target, .. } => ("pods", target),
+        RawMetric::External { target, .. } => ("external", target),
+    };
+    let tpath = format!("{path}.{kind}.target");
+    let set = [
+        target.average_utilization.is_some(),
+        target.average_value.is_some(),
+        target.value.is_some(),
+    ];
+    if set.iter().filter(|s| **s).count() != 1 {
+        c.problem(&tpath, "give exactly one of average_utilization, average_value, value");
+        return None;
+    }
+    let target = if let Some(u) = target.average_utilization {
+        if !(1..=i64::from(i32::MAX)).contains(&u) {
+            c.problem(
+                format!("{tpath}.average_utilization"),
+                format!("must be a whole percent ≥ 1, got {u}"),
+            );
+            return None;
+        }
+        Target::Utilization(u as i32)
+    } else if let Some(v) = target.average_value {
+        if v.0 <= 0 {
+            c.problem(format!("{tpath}.average_value"), "must be > 0");
+            return None;
+        }
+        Target::AverageValue(v.0)
+    } else {
+        let v = target.value.expect("one of three is set");
+        if v.0 <= 0 {
+            c.problem(format!("{tpath}.value"), "must be > 0");
+            return None;
+        }
+        Target::Value(v.0)
+    };
+    match (m, target) {
+        (RawMetric::Resource { name, .. }, Target::Utilization(_) | Target::AverageValue(_)) => {
+            let name = if *name == RawResourceName::Cpu {
+                ResourceName::Cpu
+            } else {
+                ResourceName::Memory
+            };
+            Some(MetricSpec::Resource { name, target })
+        }
+        (RawMetric::Pods { name, .. }, Target::AverageValue(v)) => {
+            let name = match name {
+                RawPodMetric::RequestsPerSecond => PodMetricName::RequestsPerSecond,
+                RawPodMetric::InFlight => PodMetricName::InFlight,
+            };
+            Some(MetricSpec::Pods {
+                name,
+                target_average: v,
+            })
+        }
+        (RawMetric::External { .. }, Target::Value(_) | Target::AverageValue(_)) => Some(MetricSpec::External {
+            name: ExternalMetricName::RequestsPerSecond,
+            target,
+        }),
+        (RawMetric::Resource { .. }, _) => {
+            c.problem(tpath, "a resource metric takes average_utilization or average_value");
+            None
+        }
+        (RawMetric::Pods { .. }, _) => {
+            c.problem(tpath, "a pods metric takes average_value only");
+            None
+        }
+        (RawMetric::External { .. }, _) => {
+            c.problem(tpath, "an external metric takes value or average_value");
+            None
+        }
+    }
+}
+
+/// `behavior.scaleUp` / `scaleDown` merged into the defaults field by field;
+/// `policies`, when given, replaces the default list.
+fn rules(c: &mut Checker, path: &str, raw: Option<&RawScalingRules>, defaults: ScalingRules) -> ScalingRules {
+    let Some(raw) = raw else { return defaults };
+    let window = raw
+        .stabilization_window
+        .map_or(defaults.stabilization_window, |w| SimDuration::from_secs_f64(w.0));
+    if window > SimDuration::from_secs(3600) {
+        c.problem(
+            format!("{path}.stabilization_window"),
+            "must be between 0s and 3600s (the API's limit)",
+        );
+    }
+    let select_policy = match raw.select_policy {
+        None => defaults.select_policy,
+        Some(RawSelectPolicy::Max) => SelectPolicy::Max,
+        Some(RawSelectPolicy::Min) => SelectPolicy::Min,
+        Some(RawSelectPolicy::Disabled) => SelectPolicy::Disabled,
+    };
+    let policies = match &raw.policies {
+        None => defaults.policies,
+        Some(list) => {
+            if list.is_empty() && select_policy != SelectPolicy::Disabled {
+                c.problem(format!("{path}.policies"), "must list at least one policy");
+            }
+            list.iter()
+                .enumerate()
+                .filter_map(|(i, p)| {
+                    let ppath = format!("{path}.policies[{i}]");
+                    if !(1..=i64::from(i32::MAX)).contains(&p.value) {
+                        c.problem(format!("{ppath}.value"), format!("must be ≥ 1, got {}", p.value));
+                        return None;
+                    }
+                    if !(p.period.0 > 0.0 && p.period.0 <= 1800.0) || p.period.0.fract() != 0.0 {
+                        c.problem(
+                            format!("{ppath}.period"),
+                            "must be whole seconds in (0s, 1800s] (the API's limit)",
+                        );
+                        return None;
+                    }
+                    let period = SimDuration::from_secs_f64(p.period.0);
+                    let value = p.value as i32;
+                    Some(match p.kind {
+                        RawPolicyKind::Pods => Policy::Pods { value, period },
+                        RawPolicyKind::Percent => Policy::Percent { value, period },
+                    })
+                })
+                .collect()
+        }
+    };
+    if let Some(t) = raw.tolerance
+        && !(t.is_finite() && t >= 0.0)
+    {
+        c.problem(format!("{path}.tolerance"), format!("must be ≥ 0, got {t}"));
+    }
+    ScalingRules {
+        stabilization_window: window,
+        select_policy,
+        policies,
+        tolerance: raw.tolerance,
+    }
+}

@@ -1,0 +1,231 @@
+//! The Kubernetes HPA in a closed loop with request-level load.
+
+mod common;
+
+use capsim::metrics::EventKind;
+use capsim::model::simulate;
+use capsim::report::{scaling_csv, timeseries_csv};
+
+/// One-core pods at 20 ms of CPU per request behind least connections,
+/// with an HPA; `rate` is the traffic curve, `extra` more HPA fields.
+fn scenario(rate: &str, metrics: &str, extra: &str, seconds: u32) -> String {
+    format!(
+        r#"
+name: hpa
+duration: {seconds}s
+interval: 15s
+traffic:
+  rate: {rate}
+  classes: [ {{ name: api, cpu: {{ exponential: {{ mean: 20ms }} }} }} ]
+  target: lb
+load_balancers:
+  lb: {{ policy: least_connections, pool: api }}
+instance_types:
+  pod: {{ vcpu: 1, memory_gib: 2, hourly_usd: 0.04 }}
+pools:
+  api:
+    instance_type: pod
+    count: 2
+    workers: 16
+    queue_capacity: 1000
+    timeout: 60s
+    boot_time: {{ constant: 30s }}
+    readiness_delay: 5s
+    autoscaler:
+      hpa:
+        min_replicas: 2
+        max_replicas: 40
+        metrics: [ {metrics} ]
+{extra}
+"#
+    )
+}
+
+fn ready_at_end(r: &capsim::model::RunResult) -> u32 {
+    r.rows.last().unwrap().pools[0].ready
+}
+
+#[test]
+fn cpu_target_settles_at_the_capacity_the_load_needs() {
+    // 200 req/s × 20 ms = 4 busy cores; at a 50% target the HPA needs 8 pods.
+    let yaml = scenario(
+        "{ constant: 200 }",
+        "{ resource: { name: cpu, target: { average_utilization: 50 } } }",
+        "        behavior: {}",
+        1200,
+    );
+    let r = simulate(&common::spec(&yaml), 1, 0, &mut |_| {});
+    assert!(r.summary.requests.conserved());
+    assert_eq!(ready_at_end(&r), 8, "{}", timeseries_csv(&r));
+    // Once settled, the pool's CPU sits inside the tolerance band around the target.
+    let tail: Vec<f64> = r
+        .rows
+        .iter()
+        .rev()
+        .take(20)
+        .map(|row| row.pools[0].cpu_utilization)
+        .collect();
+    let mean = tail.iter().sum::<f64>() / tail.len() as f64;
+    assert!((0.45..=0.55).contains(&mean), "settled utilization {mean}");
+    // The first scale-up is bounded by the default policy (4 pods or 100% per 15 s).
+    let first = r.decisions.iter().find(|d| d.decision.rescale()).unwrap();
+    assert!(first.decision.desired <= 4, "{:?}", first.decision);
+}
+
+#[test]
+fn pods_metric_on_requests_per_second() {
+    // 25 req/s per pod at 200 req/s → 8 pods.
+    let yaml = scenario(
+        "{ constant: 200 }",
+        "{ pods: { name: requests_per_second, target: { average_value: 25 } } }",
+        "",
+        1200,
+    );
+    let r = simulate(&common::spec(&yaml), 2, 0, &mut |_| {});
+    // 9 is a fixed point too: at 9 pods the ratio is 0.889 and ceil(0.889 × 9) = 9
+    // whenever the sampled rate is a hair above its mean.
+    assert!((8..=9).contains(&ready_at_end(&r)), "{}", ready_at_end(&r));
+    // The legacy path (no behavior) may jump to max(2 × current, 4) at once.
+    let first = r.decisions.iter().find(|d| d.decision.rescale()).unwrap();
+    assert_eq!(first.decision.desired, 4, "{:?}", first.decision);
+}
+
+#[test]
+fn scale_down_waits_for_the_stabilization_window_and_drains_cleanly() {
+    // 300 req/s for 10 minutes, then 60 req/s: the drop is followed by scale-in
+    // only once the 5-minute window no longer holds a higher recommendation.
+    let rate = "{ steps: [ { at: 0s, rate: 300 }, { at: 600s, rate: 60 } ] }";
+    let yaml = scenario(
+        rate,
+        "{ resource: { name: cpu, target: { average_utilization: 60 } } }",
+        "        behavior: {}",
+        1800,
+    );
+    let r = simulate(&common::spec(&yaml), 3, 0, &mut |_| {});
+    // The sync at 600 s still reads the busy [585 s, 600 s] sample; every later
+    // one reads the quiet traffic and proposes the minimum. The strict 300 s
+    // window keeps the 600 s recommendation until exactly 900 s.
+    let to_minimum = r
+        .decisions
+        .iter()
+        .find(|d| d.time.as_secs_f64() > 600.0 && d.decision.desired <= 3)
+        .expect("scales down after the drop");
+    assert_eq!(to_minimum.time.as_secs_f64(), 900.0, "{:?}", to_minimum.decision);
+    assert!(r.events.iter().any(|e| e.kind == EventKind::InstanceDraining));
+    assert!(r.events.iter().any(|e| e.kind == EventKind::InstanceStopped));
+    // Draining instances finish their requests: nothing is lost.
+    assert_eq!(r.summary.requests.failed, 0);
+    // 60 req/s × 20 ms = 1.2 cores: 2–3 pods at 60% (2 is the minimum), straight
+    // from ~10 since the default scale-down policy allows 100% per 15 s.
+    assert!(to_minimum.decision.desired <= 3, "{:?}", to_minimum.decision);
+    assert!(ready_at_end(&r) <= 3);
+    let s = r.summary.pools[0].scaling.as_ref().unwrap();
+    assert!(
+        s.scale_ups >= 1 && s.scale_downs >= 1 && s.direction_changes >= 1,
+        "{s:?}"
+    );
+}
+
+#[test]
+fn a_short_grace_period_loses_long_requests() {
+    // 30 s requests and a 1 s grace period: removed pods still hold requests.
+    let yaml = scenario(
+        "{ steps: [ { at: 0s, rate: 2 }, { at: 300s, rate: 0.05 } ] }",
+        "{ pods: { name: in_flight, target: { average_value: 10 } } }",
+        "        behavior: { scale_down: { stabilization_window: 0s } }",
+        900,
+    )
+    .replace("exponential: { mean: 20ms }", "constant: 30s")
+    .replace("timeout: 60s", "timeout: 120s\n    termination_grace: 1s");
+    let r = simulate(&common::spec(&yaml), 4, 0, &mut |_| {});
+    assert!(r.summary.requests.conserved(), "{:?}", r.summary.requests);
+    assert!(r.summary.requests.failed > 0, "{:?}", r.summary.requests);
+}
+
+#[test]
+fn autoscaled_runs_are_deterministic() {
+    let yaml = scenario(
+        "{ diurnal: { peak: 300, peak_to_trough: 4, peak_at: 20m, period: 40m } }",
+        "{ resource: { name: cpu, target: { average_utilization: 60 } } }",
+        "        behavior: {}",
+        2400,
+    );
+    let spec = common::spec(&yaml);
+    let a = simulate(&spec, 5, 0, &mut |_| {});
+    let b = simulate(&spec, 5, 0, &mut |_| {});
+    assert_eq!(scaling_csv(&a), scaling_csv(&b));
+    assert_eq!(timeseries_csv(&a), timeseries_csv(&b));
+    assert!(a.summary.pools[0].instances_peak > 4);
+}
+
+#[test]
+fn hpa_settings_are_validated() {
+    let bad = |yaml: String| {
+        capsim::scenario::load(
+            &yaml,
+            "hpa.yaml",
+            capsim::scenario::Format::Yaml,
+            &capsim::scenario::NoFiles,
+        )
+        .unwrap_err()
+        .to_string()
+    };
+    let cpu = "{ resource: { name: cpu, target: { average_utilization: 50 } } }";
+    let e = bad(scenario("{ constant: 1 }", cpu, "", 60).replace("min_replicas: 2", "min_replicas: 50"));
+    assert!(
+        e.contains("pools.api.autoscaler.hpa.min_replicas: must not exceed max_replicas (40), got 50"),
+        "{e}"
+    );
+    let e = bad(scenario(
+        "{ constant: 1 }",
+        "{ external: { name: requests_per_second, target: { average_utilization: 50 } } }",
+        "",
+        60,
+    ));
+    assert!(
+        e.contains("metrics[0].external.target: an external metric takes value or average_value"),
+        "{e}"
+    );
+    let e = bad(scenario(
+        "{ constant: 1 }",
+        "{ resource: { name: cpu, target: { } } }",
+        "",
+        60,
+    ));
+    assert!(
+        e.contains("give exactly one of average_utilization, average_value, value"),
+        "{e}"
+    );
+    let e = bad(scenario(
+        "{ constant: 1 }",
+        cpu,
+        "        behavior: { scale_up: { policies: [ { type: pods, value: 4, period: 2h } ] } }",
+        60,
+    ));
+    assert!(
+        e.contains("behavior.scale_up.policies[0].period: must be whole seconds in (0s, 1800s]"),
+        "{e}"
+    );
+    let e = bad(scenario(
+        "{ constant: 1 }",
+        cpu,
+        "        behavior: { scale_down: { stabilization_window: 2h } }",
+        60,
+    ));
+    assert!(
+        e.contains("behavior.scale_down.stabilization_window: must be between 0s and 3600s"),
+        "{e}"
+    );
+    let e = bad(scenario("{ constant: 1 }", cpu, "", 60).replace("min_replicas: 2", "min_replicas: 0"));
+    assert!(
+        e.contains("min_replicas: must be ≥ 1, got 0 (scaling to zero needs the alpha HPAScaleToZero gate"),
+        "{e}"
+    );
+    let e = bad(scenario(
+        "{ constant: 1 }",
+        "{ pods: { name: in_flight, target: { value: 3 } } }",
+        "",
+        60,
+    ));
+    assert!(e.contains("a pods metric takes average_value only"), "{e}");
+}
