@@ -220,3 +220,24 @@ fn limits_are_enforced() {
         "{msg}"
     );
 }
+
+#[test]
+fn slo_settings_are_checked() {
+    let msg = one(&format!(
+        "{GOOD}slo: {{ latency: {{ percentile: 100, threshold: 300ms }} }}\n"
+    ));
+    assert!(
+        msg.contains("slo.latency.percentile: must be between 0 and 100 (e.g. 99), got 100"),
+        "{msg}"
+    );
+    let msg = one(&format!("{GOOD}slo: {{ error_rate: 5 }}\n"));
+    assert!(
+        msg.contains("slo.error_rate: must be a fraction between 0 and 1"),
+        "{msg}"
+    );
+    let msg = one(&format!("{GOOD}slo: {{}}\n"));
+    assert!(
+        msg.contains("slo: give a `latency` objective, an `error_rate` ceiling, or both"),
+        "{msg}"
+    );
+}

@@ -75,3 +75,21 @@ fn a_cold_fleet_rejects_until_the_first_instance_is_ready() {
     // Boot time is uniform on [45 s, 90 s].
     assert!((45.0..=90.0).contains(&first_ready.as_secs_f64()), "{first_ready}");
 }
+
+#[test]
+fn slo_minutes_are_lost_only_during_the_flash_crowd() {
+    let s = load_scenario(Path::new("scenarios/quickstart.yaml")).ok().unwrap();
+    let r = simulate(&s.spec, s.seed, 0, &mut |_| {});
+    let slo = r.summary.slo.as_ref().expect("quickstart declares an SLO");
+    // 15 minutes less the 1-minute warm-up, in 10 s intervals.
+    assert_eq!(slo.intervals, 84);
+    assert!(slo.intervals_violated > 0 && slo.minutes_lost > 0.0);
+    assert!((slo.minutes_lost - slo.intervals_violated as f64 * 10.0 / 60.0).abs() < 1e-9);
+    // The spike runs from 6 to 8 minutes (plus a minute of decay): breaches stay near it.
+    for row in &r.rows {
+        if row.slo_violated == Some(true) {
+            let t = row.start.as_secs_f64();
+            assert!((360.0..600.0).contains(&t), "violation at {t} s");
+        }
+    }
+}

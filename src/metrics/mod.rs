@@ -5,10 +5,12 @@
 mod integral;
 mod latency;
 mod recorder;
+mod slo;
 pub mod stats;
 mod summary;
 
 pub use integral::TimeIntegral;
 pub use latency::{LatencyRecorder, LatencySummary};
 pub use recorder::{Counters, EventKind, EventRecord, IntervalRow, PoolRow, Recorder};
+pub use slo::{SloSpec, SloSummary};
 pub use summary::{ClassSummary, CostSummary, PoolSummary, RequestCounts, RunSummary, ScalingSummary};

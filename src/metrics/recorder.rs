@@ -5,6 +5,7 @@ use crate::model::autoscaler::DecisionRecord;
 
 use super::integral::TimeIntegral;
 use super::latency::LatencyRecorder;
+use super::slo::SloSpec;
 
 /// Request outcomes, counted over the run or over one interval.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
@@ -56,6 +57,8 @@ pub struct IntervalRow {
     pub in_system_mean: f64,
     pub pools: Vec<PoolRow>,
     pub cost_cumulative_usd: f64,
+    /// Whether the interval broke the scenario's SLO (`None` without one).
+    pub slo_violated: Option<bool>,
 }
 
 /// Discrete things that happened in a run.
@@ -94,6 +97,7 @@ pub struct Recorder {
     /// Requests in the system over time (for Little's law).
     pub in_system: TimeIntegral,
     interval_in_system_area: u128,
+    pub slo: Option<SloSpec>,
     pub rows: Vec<IntervalRow>,
     pub events: Vec<EventRecord>,
     /// Autoscaler evaluations that changed or could have changed something.
@@ -101,7 +105,7 @@ pub struct Recorder {
 }
 
 impl Recorder {
-    pub fn new(interval: SimDuration, warmup: SimTime, classes: usize) -> Recorder {
+    pub fn new(interval: SimDuration, warmup: SimTime, classes: usize, slo: Option<SloSpec>) -> Recorder {
         Recorder {
             interval,
             warmup,
@@ -115,6 +119,7 @@ impl Recorder {
             interval_latency: LatencyRecorder::default(),
             in_system: TimeIntegral::default(),
             interval_in_system_area: 0,
+            slo,
             rows: Vec::new(),
             events: Vec::new(),
             decisions: Vec::new(),
@@ -202,6 +207,7 @@ impl Recorder {
             in_system_mean: (area - self.interval_in_system_area) as f64 / span_ns,
             pools,
             cost_cumulative_usd,
+            slo_violated: self.slo.map(|slo| slo.violated(l, &self.current)),
         });
         self.interval_in_system_area = area;
         self.interval_start = now;

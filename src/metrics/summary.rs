@@ -4,6 +4,7 @@ use crate::engine::StopReason;
 
 use super::latency::LatencySummary;
 use super::recorder::Counters;
+use super::slo::SloSummary;
 
 /// Request outcomes over the whole run. `arrived = completed + rejected +
 /// timed_out + in_flight` always holds.
@@ -130,4 +131,7 @@ pub struct RunSummary {
     pub classes: Vec<ClassSummary>,
     pub pools: Vec<PoolSummary>,
     pub cost: CostSummary,
+    /// SLO accounting, when the scenario declares an SLO.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub slo: Option<SloSummary>,
 }

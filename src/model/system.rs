@@ -4,7 +4,7 @@
 use crate::engine::{self, Limits, Model, RngStream, RunOutcome, Scheduler, SimDuration, SimTime, StreamId};
 use crate::metrics::{
     ClassSummary, CostSummary, EventKind, EventRecord, IntervalRow, PoolRow, PoolSummary, Recorder, RequestCounts,
-    RunSummary, ScalingSummary, TimeIntegral,
+    RunSummary, ScalingSummary, SloSpec, SloSummary, TimeIntegral,
 };
 
 use super::PoolSpec;
@@ -33,6 +33,7 @@ pub struct SystemSpec {
     pub instance_types: Vec<InstanceType>,
     pub load_balancers: Vec<LoadBalancerSpec>,
     pub pools: Vec<PoolSpec>,
+    pub slo: Option<SloSpec>,
 }
 
 /// Everything that can happen in a run.
@@ -161,7 +162,12 @@ impl System {
                 .collect(),
             instances: Vec::new(),
             requests: Requests::default(),
-            recorder: Recorder::new(spec.interval, SimTime::ZERO + spec.warmup, spec.traffic.classes.len()),
+            recorder: Recorder::new(
+                spec.interval,
+                SimTime::ZERO + spec.warmup,
+                spec.traffic.classes.len(),
+                spec.slo,
+            ),
         };
         // The initial fleet: already serving (warm start, no events), or booting from time 0.
         for p in 0..system.pools.len() {
@@ -777,6 +783,29 @@ impl System {
                 .collect(),
             pools,
             cost,
+            slo: self.spec.slo.map(|slo| {
+                let warmup = SimTime::ZERO + self.spec.warmup;
+                let measured = rec.rows.iter().filter(|r| r.start >= warmup);
+                let (mut intervals, mut violated, mut total_s, mut lost_s) = (0u64, 0u64, 0.0, 0.0);
+                for row in measured {
+                    let span = (row.end - row.start).as_secs_f64();
+                    intervals += 1;
+                    total_s += span;
+                    if row.slo_violated == Some(true) {
+                        violated += 1;
+                        lost_s += span;
+                    }
+                }
+                SloSummary {
+                    latency_percentile: slo.latency.map(|(q, _)| q * 100.0),
+                    latency_threshold_ms: slo.latency.map(|(_, t)| t.as_millis_f64()),
+                    error_rate_max: slo.error_rate_max,
+                    intervals,
+                    intervals_violated: violated,
+                    minutes_lost: lost_s / 60.0,
+                    compliance: if total_s > 0.0 { 1.0 - lost_s / total_s } else { 1.0 },
+                }
+            }),
         };
         let recorder = self.recorder;
         RunResult {

@@ -24,7 +24,7 @@ pub fn timeseries_csv(result: &RunResult) -> String {
     let mut out = String::from(
         "t_start_s,t_end_s,target_rps,offered_rps,completed_rps,rejected_queue_full,rejected_no_instance,timed_out,\
          failed,error_rate,latency_mean_ms,latency_p50_ms,latency_p90_ms,latency_p99_ms,latency_max_ms,in_system_mean,\
-         cost_cumulative_usd",
+         cost_cumulative_usd,slo_violated",
     );
     for name in &result.pool_names {
         for col in [
@@ -48,7 +48,7 @@ pub fn timeseries_csv(result: &RunResult) -> String {
         };
         write!(
             out,
-            "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
+            "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
             num(row.start.as_secs_f64()),
             num(row.end.as_secs_f64()),
             num(row.target_rps),
@@ -66,6 +66,7 @@ pub fn timeseries_csv(result: &RunResult) -> String {
             num(row.latency_max_ms),
             num(row.in_system_mean),
             num(row.cost_cumulative_usd),
+            row.slo_violated.map_or("", |v| if v { "1" } else { "0" }),
         )
         .unwrap();
         for p in &row.pools {
@@ -161,6 +162,9 @@ fn headline(result: &RunResult) -> Vec<(String, f64)> {
         ("in_system_mean".to_string(), s.in_system_mean),
         ("cost_total_usd".to_string(), s.cost.total_usd),
     ];
+    if let Some(slo) = &s.slo {
+        m.push(("slo_minutes_lost".to_string(), slo.minutes_lost));
+    }
     for p in &s.pools {
         m.push((format!("pools.{}.cpu_utilization", p.name), p.cpu_utilization));
     }
@@ -251,6 +255,25 @@ pub fn human_summary(results: &[RunResult]) -> String {
             p.cpu_utilization * 100.0,
             p.queue_length_mean,
             p.cost_usd
+        )
+        .unwrap();
+    }
+    if let Some(slo) = &s.slo {
+        let mut objective = Vec::new();
+        if let (Some(p), Some(t)) = (slo.latency_percentile, slo.latency_threshold_ms) {
+            objective.push(format!("p{p} ≤ {t} ms"));
+        }
+        if let Some(e) = slo.error_rate_max {
+            objective.push(format!("errors ≤ {}%", e * 100.0));
+        }
+        writeln!(
+            out,
+            "slo:      {}: {:.2} minutes lost in {} of {} intervals ({:.2}% compliant)",
+            objective.join(", "),
+            slo.minutes_lost,
+            slo.intervals_violated,
+            slo.intervals,
+            slo.compliance * 100.0
         )
         .unwrap();
     }

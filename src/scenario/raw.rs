@@ -30,6 +30,24 @@ pub struct RawScenario {
     pub traffic: RawTraffic,
     pub load_balancers: BTreeMap<String, RawLoadBalancer>,
     pub pools: BTreeMap<String, RawPool>,
+    #[serde(default)]
+    pub slo: Option<RawSlo>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSlo {
+    #[serde(default)]
+    pub latency: Option<RawLatencySlo>,
+    #[serde(default)]
+    pub error_rate: Option<f64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawLatencySlo {
+    pub percentile: f64,
+    pub threshold: Duration,
 }
 
 #[derive(Debug, Deserialize)]

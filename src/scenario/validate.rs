@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 
 use crate::engine::SimDuration;
+use crate::metrics::SloSpec;
 use crate::model::autoscaler::PodResources;
 use crate::model::{
     ArrivalMode, Billing, Distribution, HashOn, InstanceType, KeySpace, LbBackendSpec, LbPolicy, LoadBalancerSpec,
@@ -402,6 +403,35 @@ pub fn validate(raw: &RawScenario, files: &dyn SourceFiles) -> Result<(SystemSpe
         );
     }
 
+    let slo = raw.slo.as_ref().map(|s| {
+        if s.latency.is_none() && s.error_rate.is_none() {
+            c.problem("slo", "give a `latency` objective, an `error_rate` ceiling, or both");
+        }
+        let latency = s.latency.as_ref().map(|l| {
+            if !(l.percentile > 0.0 && l.percentile < 100.0) {
+                c.problem(
+                    "slo.latency.percentile",
+                    format!("must be between 0 and 100 (e.g. 99), got {}", l.percentile),
+                );
+            }
+            if l.threshold.0 <= 0.0 {
+                c.problem("slo.latency.threshold", "must be > 0 (e.g. 300ms)");
+            }
+            (l.percentile / 100.0, SimDuration::from_secs_f64(l.threshold.0))
+        });
+        if let Some(e) = s.error_rate
+            && !(0.0..=1.0).contains(&e)
+        {
+            c.problem(
+                "slo.error_rate",
+                format!("must be a fraction between 0 and 1 (0.001 = 0.1%), got {e}"),
+            );
+        }
+        SloSpec {
+            latency,
+            error_rate_max: s.error_rate,
+        }
+    });
     let arrivals = match traffic.arrivals {
         Some(RawArrivals::Deterministic) => ArrivalMode::Deterministic,
         _ => ArrivalMode::Poisson,
@@ -427,6 +457,7 @@ pub fn validate(raw: &RawScenario, files: &dyn SourceFiles) -> Result<(SystemSpe
         instance_types,
         load_balancers,
         pools,
+        slo,
     };
     Ok((spec, raw.seed.unwrap_or(DEFAULT_SEED)))
 }
