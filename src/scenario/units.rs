@@ -25,25 +25,49 @@ const UNITS: &[(&str, f64, f64)] = &[
 /// Parses `"250ms"` into seconds. Errors say what is allowed.
 pub fn parse_duration(text: &str) -> Result<f64, String> {
     let text = text.trim();
-    let split = text.find(|c: char| !(c.is_ascii_digit() || c == '.' || c == '-' || c == '+'));
-    let (number, unit) = match split {
-        Some(i) => text.split_at(i),
-        None => (text, ""),
-    };
-    let unit = unit.trim();
-    let value: f64 = number
-        .parse()
-        .map_err(|_| format!("invalid duration `{text}`: expected a number with a unit, e.g. 250ms, 30s, 5m, 2h"))?;
-    let (mul, div) = if unit.is_empty() {
-        (1.0, 1.0)
-    } else {
-        UNITS
-            .iter()
-            .find(|(u, _, _)| *u == unit)
-            .map(|(_, m, d)| (*m, *d))
-            .ok_or_else(|| format!("invalid duration `{text}`: unknown unit `{unit}`; known: ns, us, ms, s, m, h, d"))?
-    };
-    check(value * mul / div, text)
+    let is_number = |c: char| c.is_ascii_digit() || c == '.' || c == '-' || c == '+';
+    let mut rest = text;
+    let mut total = 0.0;
+    let mut parts = 0;
+    // One or more `<number><unit>` parts, as in `1h30m`; a bare number is seconds.
+    while !rest.is_empty() {
+        let split = rest.find(|c: char| !is_number(c)).unwrap_or(rest.len());
+        let (number, tail) = rest.split_at(split);
+        let value: f64 = number.parse().map_err(|_| {
+            format!("invalid duration `{text}`: expected a number with a unit, e.g. 250ms, 30s, 5m, 2h, 1h30m")
+        })?;
+        let tail = tail.trim_start();
+        let unit_len = tail.find(is_number).unwrap_or(tail.len());
+        let unit = tail[..unit_len].trim();
+        let (mul, div) = if unit.is_empty() {
+            if parts > 0 {
+                return Err(format!(
+                    "invalid duration `{text}`: every part after the first needs a unit"
+                ));
+            }
+            (1.0, 1.0)
+        } else {
+            UNITS
+                .iter()
+                .find(|(u, _, _)| *u == unit)
+                .map(|(_, m, d)| (*m, *d))
+                .ok_or_else(|| {
+                    format!("invalid duration `{text}`: unknown unit `{unit}`; known: ns, us, ms, s, m, h, d")
+                })?
+        };
+        total += value * mul / div;
+        parts += 1;
+        rest = &tail[unit_len..];
+        if unit.is_empty() && !rest.is_empty() {
+            return Err(format!("invalid duration `{text}`: expected a unit after `{number}`"));
+        }
+    }
+    if parts == 0 {
+        return Err(format!(
+            "invalid duration `{text}`: expected a number with a unit, e.g. 250ms, 30s, 5m, 2h"
+        ));
+    }
+    check(total, text)
 }
 
 fn check(seconds: f64, text: &str) -> Result<f64, String> {
@@ -172,6 +196,8 @@ mod tests {
         assert_eq!(parse_duration("2h"), Ok(7200.0));
         assert_eq!(parse_duration("1.5"), Ok(1.5));
         assert_eq!(parse_duration("100us"), Ok(1e-4));
+        assert_eq!(parse_duration("12h30m"), Ok(45_000.0));
+        assert_eq!(parse_duration("1m 30s"), Ok(90.0));
     }
 
     #[test]
