@@ -229,3 +229,113 @@ fn hpa_settings_are_validated() {
     ));
     assert!(e.contains("a pods metric takes average_value only"), "{e}");
 }
+
+/// Serves the scenario's manifest from memory.
+struct Manifest(String);
+
+impl capsim::scenario::SourceFiles for Manifest {
+    fn read(&self, path: &str) -> Result<String, String> {
+        if path == "hpa.yaml" {
+            Ok(self.0.clone())
+        } else {
+            Err("No such file or directory".into())
+        }
+    }
+}
+
+fn with_manifest(manifest: &str) -> Result<capsim::scenario::Scenario, capsim::scenario::ScenarioError> {
+    let yaml = scenario("{ constant: 50 }", "", "", 60).replace(
+        "        min_replicas: 2\n        max_replicas: 40\n        metrics: [  ]\n",
+        "        manifest: hpa.yaml\n",
+    );
+    capsim::scenario::load(
+        &yaml,
+        "s.yaml",
+        capsim::scenario::Format::Yaml,
+        &Manifest(manifest.to_string()),
+    )
+}
+
+#[test]
+fn a_real_manifest_is_read_as_written_and_exported_back() {
+    use capsim::model::autoscaler::hpa::{Policy, SelectPolicy};
+    use capsim::model::autoscaler::{MetricSpec, PodMetricName, ResourceName, Target};
+    let text = std::fs::read_to_string("scenarios/k8s/checkout-hpa.yaml").unwrap();
+    let s = with_manifest(&text).unwrap();
+    let config = s.spec.pools[0].autoscaler.clone().unwrap();
+    assert_eq!((config.spec.min_replicas, config.spec.max_replicas), (3, 24));
+    assert_eq!(
+        config.metrics,
+        [
+            MetricSpec::Resource {
+                name: ResourceName::Cpu,
+                target: Target::Utilization(65)
+            },
+            MetricSpec::Pods {
+                name: PodMetricName::RequestsPerSecond,
+                target_average: 40_000
+            },
+        ]
+    );
+    let b = config.spec.behavior.as_ref().unwrap();
+    let secs = capsim::engine::SimDuration::from_secs;
+    assert_eq!(b.scale_up.stabilization_window, secs(30));
+    assert_eq!(b.scale_up.select_policy, SelectPolicy::Max);
+    assert_eq!(
+        b.scale_up.policies,
+        [Policy::Percent {
+            value: 50,
+            period: secs(30)
+        }]
+    );
+    assert_eq!(b.scale_down.stabilization_window, secs(600));
+    assert_eq!(b.scale_down.select_policy, SelectPolicy::Min);
+    assert_eq!(
+        b.scale_down.policies,
+        [
+            Policy::Pods {
+                value: 2,
+                period: secs(60)
+            },
+            Policy::Percent {
+                value: 10,
+                period: secs(60)
+            }
+        ]
+    );
+    // What capsim exports reads back to the same HPA.
+    let exported = capsim::report::manifest::hpa_manifest("api", &config);
+    let again = with_manifest(&exported).unwrap().spec.pools[0]
+        .autoscaler
+        .clone()
+        .unwrap();
+    assert_eq!(again, config);
+}
+
+#[test]
+fn manifest_problems_point_into_the_manifest() {
+    let text = std::fs::read_to_string("scenarios/k8s/checkout-hpa.yaml").unwrap();
+    let e = with_manifest(&text.replace("  maxReplicas: 24", "  maxReplica: 24"))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("hpa.yaml:18:3: spec.maxReplica: unknown field `maxReplica`"),
+        "{e}"
+    );
+    let object = text.replace("  - type: Pods\n    pods:", "  - type: Object\n    object:");
+    let e = with_manifest(&object).unwrap_err().to_string();
+    assert!(
+        e.contains("hpa.yaml:26:11: spec.metrics[1].type: Object metrics are not modelled yet"),
+        "{e}"
+    );
+    let renamed = text.replace("name: requests_per_second", "name: http_requests_total");
+    let e = with_manifest(&renamed).unwrap_err().to_string();
+    assert!(
+        e.contains("spec.metrics[1].pods.metric.name: capsim has no pod metric `http_requests_total`"),
+        "{e}"
+    );
+    let e = with_manifest(&text.replace("autoscaling/v2", "autoscaling/v1"))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("apiVersion: `autoscaling/v1` is not supported"), "{e}");
+}

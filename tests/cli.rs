@@ -170,3 +170,39 @@ fn a_spent_event_budget_is_reported() {
     assert_eq!(summary["events"], 5000);
     assert!(summary["simulated_s"].as_f64().unwrap() < 900.0);
 }
+
+#[test]
+fn export_hpa_prints_an_applicable_manifest() {
+    let output = capsim()
+        .args(["export-hpa", "scenarios/hpa-manifest.yaml"])
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    let text = String::from_utf8(output.stdout).unwrap();
+    assert!(text.contains("apiVersion: autoscaling/v2\nkind: HorizontalPodAutoscaler\nmetadata:\n  name: checkout\n"));
+    assert!(text.contains("  minReplicas: 3\n  maxReplicas: 24\n"));
+    let output = capsim()
+        .args(["export-hpa", "scenarios/quickstart.yaml"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        String::from_utf8(output.stderr)
+            .unwrap()
+            .contains("no pool in scenarios/quickstart.yaml has an HPA")
+    );
+    // A run writes the same manifest next to its results.
+    let dir = tempfile::tempdir().unwrap();
+    let status = capsim()
+        .args(["run", "scenarios/hpa-manifest.yaml", "--quiet", "--out"])
+        .arg(dir.path())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("hpa-checkout.yaml")).unwrap(),
+        text
+    );
+    let log = std::fs::read_to_string(dir.path().join("scaling.csv")).unwrap();
+    assert!(log.starts_with("time_s,pool,current,metrics,proposed,stabilized,stabilization,desired,reason\n"));
+}

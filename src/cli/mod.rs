@@ -1,6 +1,7 @@
 //! The command line, thin over the library: clap types and one file per
 //! subcommand.
 
+mod export_hpa;
 mod run;
 mod validate;
 
@@ -38,6 +39,8 @@ pub enum Command {
     Run(run::RunArgs),
     /// Check scenario files without running them.
     Validate(validate::ValidateArgs),
+    /// Print a pool's HPA as a Kubernetes manifest (autoscaling/v2).
+    ExportHpa(export_hpa::ExportHpaArgs),
 }
 
 /// Reads replay files relative to the scenario's folder.
@@ -72,6 +75,7 @@ pub fn main(cli: Cli) -> u8 {
     let result = match cli.command {
         Command::Run(args) => run::run(args),
         Command::Validate(args) => validate::validate(args),
+        Command::ExportHpa(args) => export_hpa::export_hpa(args),
     };
     match result {
         Ok(code) => code,

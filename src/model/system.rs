@@ -8,9 +8,9 @@ use crate::metrics::{
 };
 
 use super::PoolSpec;
-use super::autoscaler::DecisionRecord;
 use super::autoscaler::hpa::{self, PodPhase, ReadyCondition};
 use super::autoscaler::pipeline::{PodCounters, PodView};
+use super::autoscaler::{DecisionRecord, HpaConfig};
 use super::cost::{Billing, HOURS_PER_MONTH};
 use super::instance::{Admission, Instance, InstanceId, InstanceState, Pool, PoolId};
 use super::instance_type::InstanceType;
@@ -72,6 +72,8 @@ pub struct RunResult {
     pub events: Vec<EventRecord>,
     pub decisions: Vec<DecisionRecord>,
     pub pool_names: Vec<String>,
+    /// The autoscaler configuration of each autoscaled pool, by name.
+    pub autoscalers: Vec<(String, HpaConfig)>,
 }
 
 /// Per-pool bookkeeping of the system (besides the pool's own state).
@@ -813,6 +815,12 @@ impl System {
             rows: recorder.rows,
             events: recorder.events,
             decisions: recorder.decisions,
+            autoscalers: self
+                .spec
+                .pools
+                .iter()
+                .filter_map(|p| p.autoscaler.clone().map(|a| (p.name.clone(), a)))
+                .collect(),
             pool_names: self.spec.pools.iter().map(|p| p.name.clone()).collect(),
         }
     }

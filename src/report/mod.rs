@@ -3,6 +3,7 @@
 
 pub mod charts;
 pub mod files;
+pub mod manifest;
 mod run;
 
 pub use run::{events_csv, human_summary, scaling_csv, summary_json, timeseries_csv, write_run};

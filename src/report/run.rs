@@ -122,11 +122,22 @@ pub fn scaling_csv(result: &RunResult) -> Option<String> {
         let metrics: Vec<String> = r
             .metrics
             .iter()
-            .map(|(label, p)| match p {
-                Ok(p) => format!("{label}={} ratio={:.4} proposes={}", p.current, p.ratio, p.replicas),
-                Err(MetricError::NoPods) => format!("{label}=error: no pods"),
-                Err(MetricError::NoMetrics) => format!("{label}=error: no metrics for targeted pods"),
-                Err(MetricError::NoRequests) => format!("{label}=error: no requests"),
+            .map(|m| {
+                let label = m.label;
+                match &m.proposal {
+                    Ok(p) => {
+                        let value = if m.utilization {
+                            format!("{}%", p.current)
+                        } else {
+                            // Milli-units, shown in units.
+                            format!("{}", p.current as f64 / 1000.0)
+                        };
+                        format!("{label}={value} ratio={:.4} proposes={}", p.ratio, p.replicas)
+                    }
+                    Err(MetricError::NoPods) => format!("{label}=error: no pods"),
+                    Err(MetricError::NoMetrics) => format!("{label}=error: no metrics for targeted pods"),
+                    Err(MetricError::NoRequests) => format!("{label}=error: no requests"),
+                }
             })
             .collect();
         let d = &r.decision;
@@ -315,6 +326,13 @@ pub fn write_run(dir: &Path, results: &[RunResult]) -> Result<Vec<String>> {
             None if path.exists() => fs::remove_file(&path).with_context(|| format!("removing {}", path.display()))?,
             None => {}
         }
+    }
+    // Each autoscaled pool's HPA, ready to apply.
+    for pool in &first.autoscalers {
+        put(
+            &format!("hpa-{}.yaml", pool.0),
+            &super::manifest::hpa_manifest(&pool.0, &pool.1),
+        )?;
     }
     for (base, chart) in run_charts(first) {
         write_line_chart(dir, base, &chart)?;

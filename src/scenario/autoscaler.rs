@@ -41,8 +41,54 @@ pub(super) fn hpa(c: &mut Checker, path: &str, raw: &RawHpa) -> Option<HpaConfig
             format!("must be ≥ 0, got {}", controller.tolerance),
         );
     }
-    let min = raw.min_replicas.unwrap_or(1);
-    let max = raw.max_replicas;
+    // The scaling fields come from the scenario or from a manifest, never both.
+    let from_manifest = match &raw.manifest {
+        None => None,
+        Some(file) => {
+            if raw.min_replicas.is_some()
+                || raw.max_replicas.is_some()
+                || raw.metrics.is_some()
+                || raw.behavior.is_some()
+            {
+                c.problem(
+                    format!("{path}.manifest"),
+                    "a manifest supplies min_replicas, max_replicas, metrics and behavior: leave those out here",
+                );
+            }
+            match c.files.read(file) {
+                Err(why) => {
+                    c.problem(format!("{path}.manifest"), format!("cannot read `{file}`: {why}"));
+                    return None;
+                }
+                Ok(text) => match super::manifest::read(&text, file) {
+                    Ok(m) => Some(m),
+                    Err(problems) => {
+                        c.foreign.extend(problems);
+                        return None;
+                    }
+                },
+            }
+        }
+    };
+    let (min, max, raw_metrics, raw_behavior) = match &from_manifest {
+        Some(m) => (
+            m.min_replicas,
+            Some(m.max_replicas),
+            m.metrics.as_ref(),
+            m.behavior.as_ref(),
+        ),
+        None => (
+            raw.min_replicas,
+            raw.max_replicas,
+            raw.metrics.as_ref(),
+            raw.behavior.as_ref(),
+        ),
+    };
+    let min = min.unwrap_or(1);
+    let Some(max) = max else {
+        c.problem(format!("{path}.max_replicas"), "is required (or give a `manifest`)");
+        return None;
+    };
     if min < 1 {
         c.problem(
             format!("{path}.min_replicas"),
@@ -69,7 +115,7 @@ pub(super) fn hpa(c: &mut Checker, path: &str, raw: &RawHpa) -> Option<HpaConfig
     }
     let delay = secs(raw.metrics_delay, SimDuration::ZERO);
 
-    let metrics = match &raw.metrics {
+    let metrics = match raw_metrics {
         None => vec![MetricSpec::Resource {
             name: ResourceName::Cpu,
             target: Target::Utilization(DEFAULT_CPU_UTILIZATION),
@@ -88,7 +134,7 @@ pub(super) fn hpa(c: &mut Checker, path: &str, raw: &RawHpa) -> Option<HpaConfig
         }
     };
 
-    let behavior = raw.behavior.as_ref().map(|b| Behavior {
+    let behavior = raw_behavior.map(|b| Behavior {
         scale_up: rules(
             c,
             &format!("{path}.behavior.scale_up"),

@@ -8,6 +8,7 @@
 mod autoscaler;
 mod error;
 mod locate;
+mod manifest;
 pub mod raw;
 pub mod units;
 mod validate;
@@ -55,30 +56,38 @@ impl SourceFiles for NoFiles {
 
 /// Parses and validates a scenario's text. `file` names it in problems.
 pub fn load(text: &str, file: &str, format: Format, files: &dyn SourceFiles) -> Result<Scenario, ScenarioError> {
-    let raw = parse(text, file, format)?;
+    let raw: raw::RawScenario = parse(text, file, format)?;
     match validate::validate(&raw, files) {
         Ok((spec, seed)) => Ok(Scenario { spec, seed }),
-        Err(problems) => {
-            let locator = Locator::new(text);
-            let problems = problems
-                .into_iter()
-                .map(|(path, message)| {
-                    let at = locator.locate(&path);
-                    Problem {
-                        file: file.to_string(),
-                        line: at.map(|p| p.0),
-                        column: at.map(|p| p.1),
-                        path,
-                        message,
-                    }
-                })
-                .collect();
+        Err((local, foreign)) => {
+            let mut problems = locate(text, file, local);
+            problems.extend(foreign);
             Err(ScenarioError { problems })
         }
     }
 }
 
-fn parse(text: &str, file: &str, format: Format) -> Result<raw::RawScenario, ScenarioError> {
+/// Gives each `(path, message)` the line and column of its path in `text`.
+fn locate(text: &str, file: &str, problems: Vec<validate::PathProblem>) -> Vec<Problem> {
+    let locator = Locator::new(text);
+    problems
+        .into_iter()
+        .map(|(path, message)| {
+            let at = locator.locate(&path);
+            Problem {
+                file: file.to_string(),
+                line: at.map(|p| p.0),
+                column: at.map(|p| p.1),
+                path,
+                message,
+            }
+        })
+        .collect()
+}
+
+/// Deserializes a YAML or JSON document, turning the first type error into a
+/// located problem with its field path.
+fn parse<T: serde::de::DeserializeOwned>(text: &str, file: &str, format: Format) -> Result<T, ScenarioError> {
     let mut path = String::new();
     let located = match format {
         Format::Yaml => serde_saphyr::with_deserializer_from_str(text, |de| {

@@ -292,9 +292,13 @@ pub enum RawAutoscaler {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawHpa {
+    /// A Kubernetes HPA manifest supplying min/max, metrics and behavior.
+    #[serde(default)]
+    pub manifest: Option<String>,
     #[serde(default)]
     pub min_replicas: Option<i64>,
-    pub max_replicas: i64,
+    #[serde(default)]
+    pub max_replicas: Option<i64>,
     #[serde(default)]
     pub metrics: Option<Vec<RawMetric>>,
     #[serde(default)]

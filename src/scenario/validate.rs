@@ -11,6 +11,7 @@ use crate::model::{
     Market, PoolSpec, RateCurve, RequestClass, RequestKind, SystemSpec, TrafficSpec, builtin_catalogue,
 };
 
+use super::error::Problem;
 use super::raw::*;
 
 /// Reads files a scenario refers to (replay CSVs), relative to the scenario.
@@ -43,7 +44,9 @@ pub const MAX_INSTANCES: u32 = 100_000;
 /// Collects problems while checking.
 pub struct Checker<'a> {
     pub problems: Vec<PathProblem>,
-    files: &'a dyn SourceFiles,
+    /// Problems in other files, located in them.
+    pub foreign: Vec<Problem>,
+    pub files: &'a dyn SourceFiles,
 }
 
 impl Checker<'_> {
@@ -76,10 +79,16 @@ fn known_list<'k>(keys: impl Iterator<Item = &'k String>) -> String {
 /// A problem found by validation: the field path and the message.
 pub type PathProblem = (String, String);
 
-/// Checks a raw scenario and builds its spec and seed, or returns every problem.
-pub fn validate(raw: &RawScenario, files: &dyn SourceFiles) -> Result<(SystemSpec, u64), Vec<PathProblem>> {
+/// Checks a raw scenario and builds its spec and seed, or returns every
+/// problem: those in the scenario by field path, those in files it refers to
+/// (HPA manifests) already located.
+pub fn validate(
+    raw: &RawScenario,
+    files: &dyn SourceFiles,
+) -> Result<(SystemSpec, u64), (Vec<PathProblem>, Vec<Problem>)> {
     let mut c = Checker {
         problems: Vec::new(),
+        foreign: Vec::new(),
         files,
     };
 
@@ -436,8 +445,8 @@ pub fn validate(raw: &RawScenario, files: &dyn SourceFiles) -> Result<(SystemSpe
         Some(RawArrivals::Deterministic) => ArrivalMode::Deterministic,
         _ => ArrivalMode::Poisson,
     };
-    if !c.problems.is_empty() {
-        return Err(c.problems);
+    if !c.problems.is_empty() || !c.foreign.is_empty() {
+        return Err((c.problems, c.foreign));
     }
     let spec = SystemSpec {
         name: raw.name.clone(),

@@ -113,8 +113,17 @@ pub struct DecisionRecord {
     pub time: SimTime,
     pub pool: usize,
     pub decision: Decision,
-    /// Per metric: its label and what it proposed (or why it could not).
-    pub metrics: Vec<(&'static str, Result<Proposal, MetricError>)>,
+    /// Per metric: what it proposed, or why it could not.
+    pub metrics: Vec<MetricOutcome>,
+}
+
+/// One metric's part in an evaluation.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MetricOutcome {
+    pub label: &'static str,
+    /// The value is a utilization percentage (else milli-units).
+    pub utilization: bool,
+    pub proposal: Result<Proposal, MetricError>,
 }
 
 /// The autoscaler of one pool at run time.
@@ -205,9 +214,20 @@ impl PoolAutoscaler {
                     },
                 },
             };
-            metrics.push((metric.label(), proposal));
+            let utilization = matches!(
+                metric,
+                MetricSpec::Resource {
+                    target: Target::Utilization(_),
+                    ..
+                }
+            );
+            metrics.push(MetricOutcome {
+                label: metric.label(),
+                utilization,
+                proposal,
+            });
         }
-        let proposals: Vec<Result<Proposal, MetricError>> = metrics.iter().map(|(_, p)| p.clone()).collect();
+        let proposals: Vec<Result<Proposal, MetricError>> = metrics.iter().map(|m| m.proposal.clone()).collect();
         let decision = self.hpa.reconcile(now, current, move || proposals);
         DecisionRecord {
             time: now,
