@@ -56,7 +56,10 @@ fn cpu_target_settles_at_the_capacity_the_load_needs() {
     );
     let r = simulate(&common::spec(&yaml), 1, 0, &mut |_| {});
     assert!(r.summary.requests.conserved());
-    assert_eq!(ready_at_end(&r), 8, "{}", timeseries_csv(&r));
+    // 8 pods put CPU at 50%; at 9 it is 44%, a ratio of 0.89 that hovers at the
+    // tolerance's edge (proposals of 8 and 9), and the 5-minute window keeps
+    // the higher: both are where the real controller would rest.
+    assert!((8..=9).contains(&ready_at_end(&r)), "{}", timeseries_csv(&r));
     // Once settled, the pool's CPU sits inside the tolerance band around the target.
     let tail: Vec<f64> = r
         .rows
@@ -66,7 +69,7 @@ fn cpu_target_settles_at_the_capacity_the_load_needs() {
         .map(|row| row.pools[0].cpu_utilization)
         .collect();
     let mean = tail.iter().sum::<f64>() / tail.len() as f64;
-    assert!((0.45..=0.55).contains(&mean), "settled utilization {mean}");
+    assert!((0.42..=0.55).contains(&mean), "settled utilization {mean}");
     // The first scale-up is bounded by the default policy (4 pods or 100% per 15 s).
     let first = r.decisions.iter().find(|d| d.decision.rescale()).unwrap();
     assert!(first.decision.desired <= 4, "{:?}", first.decision);
@@ -102,15 +105,16 @@ fn scale_down_waits_for_the_stabilization_window_and_drains_cleanly() {
         1800,
     );
     let r = simulate(&common::spec(&yaml), 3, 0, &mut |_| {});
-    // The sync at 600 s still reads the busy [585 s, 600 s] sample; every later
-    // one reads the quiet traffic and proposes the minimum. The strict 300 s
-    // window keeps the 600 s recommendation until exactly 900 s.
+    // Scrapes fall halfway between syncs: the sync at 615 s reads the
+    // [592.5 s, 607.5 s] sample, half busy, and proposes more than the
+    // minimum; every later sync reads only quiet traffic. The strict 300 s
+    // window keeps the 615 s recommendation until exactly 915 s.
     let to_minimum = r
         .decisions
         .iter()
         .find(|d| d.time.as_secs_f64() > 600.0 && d.decision.desired <= 3)
         .expect("scales down after the drop");
-    assert_eq!(to_minimum.time.as_secs_f64(), 900.0, "{:?}", to_minimum.decision);
+    assert_eq!(to_minimum.time.as_secs_f64(), 915.0, "{:?}", to_minimum.decision);
     assert!(r.events.iter().any(|e| e.kind == EventKind::InstanceDraining));
     assert!(r.events.iter().any(|e| e.kind == EventKind::InstanceStopped));
     // Draining instances finish their requests: nothing is lost.
@@ -338,4 +342,32 @@ fn manifest_problems_point_into_the_manifest() {
         .unwrap_err()
         .to_string();
     assert!(e.contains("apiVersion: `autoscaling/v1` is not supported"), "{e}");
+}
+
+#[test]
+fn time_to_capacity_is_broken_down() {
+    let yaml = scenario(
+        "{ constant: 200 }",
+        "{ resource: { name: cpu, target: { average_utilization: 50 } } }",
+        "        behavior: {}\n        metrics_delay: 10s",
+        600,
+    );
+    let r = simulate(&common::spec(&yaml), 1, 0, &mut |_| {});
+    assert!(!r.capacity.is_empty());
+    for c in &r.capacity {
+        // Scrapes halfway between syncs; a 10 s delay pushes visibility past one sync.
+        assert_eq!((c.averaging_s, c.pipeline_delay_s), (7.5, 10.0));
+        assert_eq!(c.sync_wait_s, 12.5, "{c:?}");
+        assert_eq!((c.boot_s, c.readiness_s), (30.0, 5.0));
+        assert_eq!(c.total_s(), 65.0);
+        assert_eq!((c.ready_at - c.decided_at).as_secs_f64(), 35.0);
+    }
+    let stats = r.summary.pools[0]
+        .scaling
+        .as_ref()
+        .unwrap()
+        .time_to_capacity
+        .as_ref()
+        .unwrap();
+    assert_eq!((stats.instances, stats.mean_s), (r.capacity.len(), 65.0));
 }

@@ -11,6 +11,6 @@ mod summary;
 
 pub use integral::TimeIntegral;
 pub use latency::{LatencyRecorder, LatencySummary};
-pub use recorder::{Counters, EventKind, EventRecord, IntervalRow, PoolRow, Recorder};
+pub use recorder::{CapacityRecord, Counters, EventKind, EventRecord, IntervalRow, PoolRow, Recorder};
 pub use slo::{SloSpec, SloSummary};
-pub use summary::{ClassSummary, CostSummary, PoolSummary, RequestCounts, RunSummary, ScalingSummary};
+pub use summary::{CapacityStats, ClassSummary, CostSummary, PoolSummary, RequestCounts, RunSummary, ScalingSummary};

@@ -72,6 +72,32 @@ pub enum EventKind {
     InstanceStopped,
 }
 
+/// Where the time went between load showing up in a metric and the
+/// capacity an autoscaler added for it serving requests, for one instance.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct CapacityRecord {
+    pub pool: usize,
+    pub instance: u32,
+    pub decided_at: SimTime,
+    pub ready_at: SimTime,
+    /// Half the metric window: a sample describes load that long ago, on average.
+    pub averaging_s: f64,
+    /// The pipeline's delivery delay.
+    pub pipeline_delay_s: f64,
+    /// From the sample becoming visible to the controller's decision.
+    pub sync_wait_s: f64,
+    /// Launch until the process runs (scheduling, image pull, start).
+    pub boot_s: f64,
+    /// Running until ready.
+    pub readiness_s: f64,
+}
+
+impl CapacityRecord {
+    pub fn total_s(&self) -> f64 {
+        self.averaging_s + self.pipeline_delay_s + self.sync_wait_s + self.boot_s + self.readiness_s
+    }
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub struct EventRecord {
     pub time: SimTime,
@@ -102,6 +128,8 @@ pub struct Recorder {
     pub events: Vec<EventRecord>,
     /// Autoscaler evaluations that changed or could have changed something.
     pub decisions: Vec<DecisionRecord>,
+    /// Time to capacity of every instance an autoscaler added that became ready.
+    pub capacity: Vec<CapacityRecord>,
 }
 
 impl Recorder {
@@ -123,6 +151,7 @@ impl Recorder {
             rows: Vec::new(),
             events: Vec::new(),
             decisions: Vec::new(),
+            capacity: Vec::new(),
         }
     }
 

@@ -3,7 +3,7 @@
 use crate::engine::StopReason;
 
 use super::latency::LatencySummary;
-use super::recorder::Counters;
+use super::recorder::{CapacityRecord, Counters};
 use super::slo::SloSummary;
 
 /// Request outcomes over the whole run. `arrived = completed + rejected +
@@ -83,6 +83,41 @@ pub struct ScalingSummary {
     pub time_at_max_s: f64,
     pub min_replicas: i32,
     pub max_replicas: i32,
+    /// How long added capacity took to serve, and where the time went.
+    pub time_to_capacity: Option<CapacityStats>,
+}
+
+/// Time to capacity over the instances an autoscaler added (see `capacity.csv`).
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct CapacityStats {
+    pub instances: usize,
+    pub mean_s: f64,
+    pub max_s: f64,
+    pub mean_averaging_s: f64,
+    pub mean_pipeline_delay_s: f64,
+    pub mean_sync_wait_s: f64,
+    pub mean_boot_s: f64,
+    pub mean_readiness_s: f64,
+}
+
+impl CapacityStats {
+    pub fn of(records: &[&CapacityRecord]) -> Option<CapacityStats> {
+        if records.is_empty() {
+            return None;
+        }
+        let n = records.len() as f64;
+        let mean = |f: fn(&CapacityRecord) -> f64| records.iter().map(|r| f(r)).sum::<f64>() / n;
+        Some(CapacityStats {
+            instances: records.len(),
+            mean_s: mean(CapacityRecord::total_s),
+            max_s: records.iter().map(|r| r.total_s()).fold(0.0, f64::max),
+            mean_averaging_s: mean(|r| r.averaging_s),
+            mean_pipeline_delay_s: mean(|r| r.pipeline_delay_s),
+            mean_sync_wait_s: mean(|r| r.sync_wait_s),
+            mean_boot_s: mean(|r| r.boot_s),
+            mean_readiness_s: mean(|r| r.readiness_s),
+        })
+    }
 }
 
 /// One request class's response times.

@@ -129,6 +129,18 @@ pub struct Instance {
     pub outstanding_time: TimeIntegral,
     /// Requests the load balancer sent here (admitted or rejected).
     pub routed: u64,
+    /// Why an autoscaler launched it, for the time-to-capacity breakdown.
+    pub origin: Option<ScaleUpOrigin>,
+}
+
+/// The decision that launched an instance and the metric it acted on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ScaleUpOrigin {
+    pub decided_at: SimTime,
+    /// Timestamp of the newest sample the controller could read.
+    pub observed_at: SimTime,
+    pub window: SimDuration,
+    pub delay: SimDuration,
 }
 
 impl Instance {
@@ -152,6 +164,7 @@ impl Instance {
             busy_core_time: TimeIntegral::default(),
             outstanding_time: TimeIntegral::default(),
             routed: 0,
+            origin: None,
         }
     }
 

@@ -3,8 +3,8 @@
 
 use crate::engine::{self, Limits, Model, RngStream, RunOutcome, Scheduler, SimDuration, SimTime, StreamId};
 use crate::metrics::{
-    ClassSummary, CostSummary, EventKind, EventRecord, IntervalRow, PoolRow, PoolSummary, Recorder, RequestCounts,
-    RunSummary, ScalingSummary, SloSpec, SloSummary, TimeIntegral,
+    CapacityRecord, CapacityStats, ClassSummary, CostSummary, EventKind, EventRecord, IntervalRow, PoolRow,
+    PoolSummary, Recorder, RequestCounts, RunSummary, ScalingSummary, SloSpec, SloSummary, TimeIntegral,
 };
 
 use super::PoolSpec;
@@ -12,7 +12,7 @@ use super::autoscaler::hpa::{self, PodPhase, ReadyCondition};
 use super::autoscaler::pipeline::{PodCounters, PodView};
 use super::autoscaler::{DecisionRecord, HpaConfig};
 use super::cost::{Billing, HOURS_PER_MONTH};
-use super::instance::{Admission, Instance, InstanceId, InstanceState, Pool, PoolId};
+use super::instance::{Admission, Instance, InstanceId, InstanceState, Pool, PoolId, ScaleUpOrigin};
 use super::instance_type::InstanceType;
 use super::load_balancer::{LoadBalancer, LoadBalancerSpec};
 use super::request::{Request, RequestId, RequestState, Requests};
@@ -74,6 +74,7 @@ pub struct RunResult {
     pub pool_names: Vec<String>,
     /// The autoscaler configuration of each autoscaled pool, by name.
     pub autoscalers: Vec<(String, HpaConfig)>,
+    pub capacity: Vec<CapacityRecord>,
 }
 
 /// Per-pool bookkeeping of the system (besides the pool's own state).
@@ -190,9 +191,10 @@ impl System {
         // Autoscaled pools: the pipeline scrapes from time 0 and the
         // controller's first reconcile (which records the initial size) is at 0 too.
         for (p, pool) in system.pools.iter().enumerate() {
-            if pool.autoscaler.is_some() {
+            if let Some(a) = &pool.autoscaler {
+                let offset = a.config.offset;
                 let pool = PoolId(p as u16);
-                scheduler.schedule(SimTime::ZERO, Event::MetricsScrapeDue { pool });
+                scheduler.schedule(SimTime::ZERO + offset, Event::MetricsScrapeDue { pool });
                 scheduler.schedule(SimTime::ZERO, Event::AutoscalerSyncDue { pool });
             }
         }
@@ -271,20 +273,43 @@ impl System {
             return;
         }
         self.make_ready(now, id);
-        let pool = self.instances[id.0 as usize].pool.0 as usize;
+        let instance = &self.instances[id.0 as usize];
+        let pool = instance.pool.0 as usize;
         self.recorder.event(now, EventKind::InstanceReady, pool, id.0);
+        if let Some(o) = instance.origin {
+            let running = instance.running_at.unwrap_or(now);
+            self.recorder.capacity.push(CapacityRecord {
+                pool,
+                instance: id.0,
+                decided_at: o.decided_at,
+                ready_at: now,
+                averaging_s: o.window.as_secs_f64() / 2.0,
+                pipeline_delay_s: o.delay.as_secs_f64(),
+                sync_wait_s: (o.decided_at - (o.observed_at + o.delay)).as_secs_f64(),
+                boot_s: (running - instance.launched_at).as_secs_f64(),
+                readiness_s: (now - running).as_secs_f64(),
+            });
+        }
     }
 
     /// Changes a pool's size to `desired`: launches the difference, or
     /// removes instances in the order a ReplicaSet picks them (not ready
     /// before ready, then the most recently ready or launched first).
-    fn scale_pool(&mut self, now: SimTime, pool: PoolId, desired: u32, scheduler: &mut Scheduler<Event>) {
+    fn scale_pool(
+        &mut self,
+        now: SimTime,
+        pool: PoolId,
+        desired: u32,
+        origin: Option<ScaleUpOrigin>,
+        scheduler: &mut Scheduler<Event>,
+    ) {
         let p = pool.0 as usize;
         let book = &self.books[p];
         let current = book.booting + book.ready;
         if desired > current {
             for _ in current..desired {
-                self.launch(now, pool, scheduler);
+                let id = self.launch(now, pool, scheduler);
+                self.instances[id.0 as usize].origin = origin;
             }
             return;
         }
@@ -460,7 +485,16 @@ impl System {
             }
             book.last_direction = direction;
             book.at_max.set(now, u64::from(d.desired == max));
-            self.scale_pool(now, pool, d.desired.max(0) as u32, scheduler);
+            let origin = self.pools[p].autoscaler.as_ref().and_then(|a| {
+                let observed_at = a.pipeline.newest_visible(now)?;
+                Some(ScaleUpOrigin {
+                    decided_at: now,
+                    observed_at,
+                    window: a.pipeline.resolution,
+                    delay: a.pipeline.delay,
+                })
+            });
+            self.scale_pool(now, pool, d.desired.max(0) as u32, origin, scheduler);
         } else if self.books[p].at_max.value() != u64::from(current == max) {
             self.books[p].at_max.set(now, u64::from(current == max));
         }
@@ -736,6 +770,9 @@ impl System {
                         time_at_max_s: book.at_max.area_until(now) as f64 / 1e9,
                         min_replicas: a.config.spec.min_replicas,
                         max_replicas: a.config.spec.max_replicas,
+                        time_to_capacity: CapacityStats::of(
+                            &rec.capacity.iter().filter(|c| c.pool == i).collect::<Vec<_>>(),
+                        ),
                     }),
                 }
             })
@@ -815,6 +852,7 @@ impl System {
             rows: recorder.rows,
             events: recorder.events,
             decisions: recorder.decisions,
+            capacity: recorder.capacity,
             autoscalers: self
                 .spec
                 .pools

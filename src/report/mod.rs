@@ -6,4 +6,4 @@ pub mod files;
 pub mod manifest;
 mod run;
 
-pub use run::{events_csv, human_summary, scaling_csv, summary_json, timeseries_csv, write_run};
+pub use run::{capacity_csv, events_csv, human_summary, scaling_csv, summary_json, timeseries_csv, write_run};

@@ -159,6 +159,34 @@ pub fn scaling_csv(result: &RunResult) -> Option<String> {
     Some(out)
 }
 
+/// `capacity.csv`: time to capacity per instance an autoscaler added.
+pub fn capacity_csv(result: &RunResult) -> Option<String> {
+    if result.capacity.is_empty() {
+        return None;
+    }
+    let mut out = String::from(
+        "decided_s,ready_s,pool,instance,averaging_s,pipeline_delay_s,sync_wait_s,boot_s,readiness_s,total_s\n",
+    );
+    for c in &result.capacity {
+        writeln!(
+            out,
+            "{},{},{},{},{},{},{},{},{},{}",
+            num(c.decided_at.as_secs_f64()),
+            num(c.ready_at.as_secs_f64()),
+            result.pool_names[c.pool],
+            c.instance,
+            num(c.averaging_s),
+            num(c.pipeline_delay_s),
+            num(c.sync_wait_s),
+            num(c.boot_s),
+            num(c.readiness_s),
+            num(c.total_s())
+        )
+        .unwrap();
+    }
+    Some(out)
+}
+
 /// The headline metrics compared across replications, by name.
 fn headline(result: &RunResult) -> Vec<(String, f64)> {
     let s = &result.summary;
@@ -318,7 +346,12 @@ pub fn write_run(dir: &Path, results: &[RunResult]) -> Result<Vec<String>> {
     };
     put("summary.json", &summary_json(results))?;
     put("timeseries.csv", &timeseries_csv(first))?;
-    for (name, text) in [("events.csv", events_csv(first)), ("scaling.csv", scaling_csv(first))] {
+    let optional = [
+        ("events.csv", events_csv(first)),
+        ("scaling.csv", scaling_csv(first)),
+        ("capacity.csv", capacity_csv(first)),
+    ];
+    for (name, text) in optional {
         let path = dir.join(name);
         match text {
             Some(text) => put(name, &text)?,
@@ -439,10 +472,36 @@ fn run_charts(result: &RunResult) -> Vec<(&'static str, LineChart)> {
         "cost",
         LineChart {
             title: "Cumulative cost".into(),
-            x_label,
+            x_label: x_label.clone(),
             y_label: "US dollars".into(),
             series: vec![line("instances", &|r| r.cost_cumulative_usd)],
         },
     ));
+    if !result.capacity.is_empty() {
+        let by_decision = |name: &str, f: &dyn Fn(&crate::metrics::CapacityRecord) -> f64| Series {
+            name: name.to_string(),
+            points: result
+                .capacity
+                .iter()
+                .map(|c| (c.decided_at.as_secs_f64() / 60.0, f(c)))
+                .collect(),
+        };
+        charts.push((
+            "capacity",
+            LineChart {
+                title: "Time to capacity per added instance".into(),
+                x_label: "scale-up decision at simulated time (min)".into(),
+                y_label: "seconds from load seen to serving".into(),
+                series: vec![
+                    by_decision("total", &|c| c.total_s()),
+                    by_decision("metrics (window, delay, sync wait)", &|c| {
+                        c.averaging_s + c.pipeline_delay_s + c.sync_wait_s
+                    }),
+                    by_decision("boot", &|c| c.boot_s),
+                    by_decision("readiness", &|c| c.readiness_s),
+                ],
+            },
+        ));
+    }
     charts
 }

@@ -114,6 +114,15 @@ pub(super) fn hpa(c: &mut Checker, path: &str, raw: &RawHpa) -> Option<HpaConfig
         );
     }
     let delay = secs(raw.metrics_delay, SimDuration::ZERO);
+    // metrics-server and the controller keep their own clocks; by default the
+    // scrapes fall halfway between syncs, the average phase.
+    let offset = secs(raw.metrics_offset, SimDuration(resolution.0 / 2));
+    if offset >= resolution && resolution > SimDuration::ZERO {
+        c.problem(
+            format!("{path}.metrics_offset"),
+            "must be shorter than metrics_resolution",
+        );
+    }
 
     let metrics = match raw_metrics {
         None => vec![MetricSpec::Resource {
@@ -161,6 +170,7 @@ pub(super) fn hpa(c: &mut Checker, path: &str, raw: &RawHpa) -> Option<HpaConfig
         metrics,
         resolution,
         delay,
+        offset,
     })
 }
 

@@ -317,6 +317,8 @@ pub struct RawHpa {
     pub metrics_resolution: Option<Duration>,
     #[serde(default)]
     pub metrics_delay: Option<Duration>,
+    #[serde(default)]
+    pub metrics_offset: Option<Duration>,
 }
 
 #[derive(Debug, Deserialize)]

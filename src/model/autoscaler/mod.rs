@@ -95,6 +95,9 @@ pub struct HpaConfig {
     pub resolution: SimDuration,
     /// Time from a scrape until the controller can read it.
     pub delay: SimDuration,
+    /// When the first scrape happens: the pipeline's phase against the
+    /// controller's syncs, which start at time 0.
+    pub offset: SimDuration,
 }
 
 /// Pod resource requests and the memory model that feed Resource metrics.

@@ -59,6 +59,8 @@ pub struct MetricsPipeline {
     tracks: BTreeMap<u32, Track>,
     last_routed: Option<(SimTime, u64)>,
     external: VecDeque<(SimTime, i64)>,
+    /// Recent scrape times.
+    scrapes: VecDeque<SimTime>,
 }
 
 impl MetricsPipeline {
@@ -70,6 +72,7 @@ impl MetricsPipeline {
             tracks: BTreeMap::new(),
             last_routed: None,
             external: VecDeque::new(),
+            scrapes: VecDeque::new(),
         }
     }
 
@@ -118,6 +121,15 @@ impl MetricsPipeline {
             }
         }
         self.last_routed = Some((now, pool_routed));
+        self.scrapes.push_back(now);
+        if self.scrapes.len() > keep {
+            self.scrapes.pop_front();
+        }
+    }
+
+    /// The newest scrape whose samples the controller can read at `now`.
+    pub fn newest_visible(&self, now: SimTime) -> Option<SimTime> {
+        self.scrapes.iter().rev().copied().find(|at| self.visible(now, *at))
     }
 
     fn visible(&self, now: SimTime, at: SimTime) -> bool {
