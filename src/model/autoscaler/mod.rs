@@ -8,6 +8,7 @@
 //! delivered after a delay. [`PoolAutoscaler`] puts them together for one
 //! pool; the system calls it on its sync events and applies the decision.
 
+pub mod aws;
 pub mod hpa;
 pub mod pipeline;
 
