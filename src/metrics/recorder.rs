@@ -2,6 +2,7 @@
 
 use crate::engine::{SimDuration, SimTime};
 use crate::model::autoscaler::DecisionRecord;
+use crate::model::autoscaler::aws::AwsLogRow;
 
 use super::integral::TimeIntegral;
 use super::latency::LatencyRecorder;
@@ -130,6 +131,8 @@ pub struct Recorder {
     pub decisions: Vec<DecisionRecord>,
     /// Time to capacity of every instance an autoscaler added that became ready.
     pub capacity: Vec<CapacityRecord>,
+    /// AWS Auto Scaling evaluations that alarmed or changed something.
+    pub aws_rows: Vec<AwsLogRow>,
 }
 
 impl Recorder {
@@ -152,6 +155,7 @@ impl Recorder {
             events: Vec::new(),
             decisions: Vec::new(),
             capacity: Vec::new(),
+            aws_rows: Vec::new(),
         }
     }
 

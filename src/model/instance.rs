@@ -12,6 +12,7 @@ use std::collections::VecDeque;
 use crate::engine::{SimDuration, SimTime};
 use crate::metrics::TimeIntegral;
 
+use super::autoscaler::aws::{AwsGroup, AwsSpec};
 use super::autoscaler::{HpaConfig, PodResources, PoolAutoscaler};
 use super::distribution::Distribution;
 use super::request::RequestId;
@@ -59,6 +60,7 @@ pub struct PoolSpec {
     /// Requests and memory model (what Resource metrics read).
     pub resources: PodResources,
     pub autoscaler: Option<HpaConfig>,
+    pub aws: Option<AwsSpec>,
 }
 
 impl PoolSpec {
@@ -84,6 +86,7 @@ impl PoolSpec {
                 memory_per_in_flight_bytes: 1 << 20,
             },
             autoscaler: None,
+            aws: None,
         }
     }
 }
@@ -131,6 +134,8 @@ pub struct Instance {
     pub routed: u64,
     /// Why an autoscaler launched it, for the time-to-capacity breakdown.
     pub origin: Option<ScaleUpOrigin>,
+    /// Busy core-time and routed requests at the last CloudWatch minute.
+    pub minute_mark: (u128, u64),
 }
 
 /// The decision that launched an instance and the metric it acted on.
@@ -165,6 +170,7 @@ impl Instance {
             outstanding_time: TimeIntegral::default(),
             routed: 0,
             origin: None,
+            minute_mark: (0, 0),
         }
     }
 
@@ -304,6 +310,7 @@ pub struct Pool {
     /// Requests routed to the pool's instances.
     pub routed: u64,
     pub autoscaler: Option<PoolAutoscaler>,
+    pub aws: Option<AwsGroup>,
 }
 
 impl Pool {
@@ -312,6 +319,7 @@ impl Pool {
             .autoscaler
             .clone()
             .map(|config| PoolAutoscaler::new(config, spec.resources));
+        let aws = spec.aws.clone().map(AwsGroup::new);
         Pool {
             spec,
             instances: Vec::new(),
@@ -320,6 +328,7 @@ impl Pool {
             waiting: TimeIntegral::default(),
             deadlines: VecDeque::new(),
             routed: 0,
+            aws,
             autoscaler,
         }
     }

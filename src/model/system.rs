@@ -8,6 +8,7 @@ use crate::metrics::{
 };
 
 use super::PoolSpec;
+use super::autoscaler::aws::{self, AwsLogRow};
 use super::autoscaler::hpa::{self, PodPhase, ReadyCondition};
 use super::autoscaler::pipeline::{PodCounters, PodView};
 use super::autoscaler::{DecisionRecord, HpaConfig};
@@ -60,6 +61,8 @@ pub enum Event {
     MetricsScrapeDue { pool: PoolId },
     /// A pool's autoscaler reconciles.
     AutoscalerSyncDue { pool: PoolId },
+    /// A CloudWatch minute ends for an Auto Scaling group; its policies evaluate.
+    AwsMinuteDue { pool: PoolId },
     /// A time-series interval ends.
     IntervalDue,
 }
@@ -75,6 +78,7 @@ pub struct RunResult {
     /// The autoscaler configuration of each autoscaled pool, by name.
     pub autoscalers: Vec<(String, HpaConfig)>,
     pub capacity: Vec<CapacityRecord>,
+    pub aws_rows: Vec<AwsLogRow>,
 }
 
 /// Per-pool bookkeeping of the system (besides the pool's own state).
@@ -191,6 +195,10 @@ impl System {
         // Autoscaled pools: the pipeline scrapes from time 0 and the
         // controller's first reconcile (which records the initial size) is at 0 too.
         for (p, pool) in system.pools.iter().enumerate() {
+            if pool.aws.is_some() {
+                let pool = PoolId(p as u16);
+                scheduler.schedule(SimTime::from_secs(60), Event::AwsMinuteDue { pool });
+            }
             if let Some(a) = &pool.autoscaler {
                 let offset = a.config.offset;
                 let pool = PoolId(p as u16);
@@ -259,6 +267,9 @@ impl System {
         }
         instance.running_at = Some(now);
         let pool = instance.pool.0 as usize;
+        if let Some(aws) = &mut self.pools[pool].aws {
+            aws.settled(now, id.0);
+        }
         let delay = self.pools[pool].spec.readiness_delay;
         if delay == SimDuration::ZERO {
             self.on_instance_ready_due(now, id);
@@ -295,6 +306,7 @@ impl System {
     /// Changes a pool's size to `desired`: launches the difference, or
     /// removes instances in the order a ReplicaSet picks them (not ready
     /// before ready, then the most recently ready or launched first).
+    /// Returns the instances launched or removed.
     fn scale_pool(
         &mut self,
         now: SimTime,
@@ -302,16 +314,18 @@ impl System {
         desired: u32,
         origin: Option<ScaleUpOrigin>,
         scheduler: &mut Scheduler<Event>,
-    ) {
+    ) -> Vec<InstanceId> {
         let p = pool.0 as usize;
         let book = &self.books[p];
         let current = book.booting + book.ready;
         if desired > current {
+            let mut launched = Vec::new();
             for _ in current..desired {
                 let id = self.launch(now, pool, scheduler);
                 self.instances[id.0 as usize].origin = origin;
+                launched.push(id);
             }
-            return;
+            return launched;
         }
         let mut candidates: Vec<InstanceId> = self.pools[p]
             .instances
@@ -330,9 +344,11 @@ impl System {
             let since = i.ready_at.unwrap_or(i.launched_at);
             (ready, std::cmp::Reverse(since), std::cmp::Reverse(id.0))
         });
-        for id in candidates.into_iter().take((current - desired) as usize) {
+        candidates.truncate((current - desired) as usize);
+        for &id in &candidates {
             self.remove_instance(now, id, scheduler);
         }
+        candidates
     }
 
     /// Takes an instance out: a booting one stops at once; a ready one
@@ -404,6 +420,9 @@ impl System {
         }
         self.instances[id.0 as usize].stop(now);
         self.recorder.event(now, EventKind::InstanceStopped, pool, id.0);
+        if let Some(aws) = &mut self.pools[pool].aws {
+            aws.settled(now, id.0);
+        }
     }
 
     fn on_metrics_scrape_due(&mut self, now: SimTime, pool: PoolId, scheduler: &mut Scheduler<Event>) {
@@ -430,6 +449,81 @@ impl System {
         }
         if now + resolution <= self.end {
             scheduler.schedule(now + resolution, Event::MetricsScrapeDue { pool });
+        }
+    }
+
+    /// A CloudWatch minute: per-instance samples of the warm instances, then
+    /// the group's policies.
+    fn on_aws_minute_due(&mut self, now: SimTime, pool: PoolId, scheduler: &mut Scheduler<Event>) {
+        let p = pool.0 as usize;
+        let Some(aws) = &self.pools[p].aws else { return };
+        let warmup = aws.spec.instance_warmup;
+        let (mut cpu, mut requests) = (Vec::new(), Vec::new());
+        let mut warm = 0i64;
+        for id in &self.pools[p].instances {
+            let i = &mut self.instances[id.0 as usize];
+            if i.state == InstanceState::Stopped {
+                continue;
+            }
+            let busy = i.busy_core_time.area_until(now);
+            let (busy0, routed0) = i.minute_mark;
+            i.minute_mark = (busy, i.routed);
+            // In service and past its warm-up for the whole minute.
+            let is_warm = i.state == InstanceState::Ready
+                && i.running_at
+                    .is_some_and(|r| r + warmup + SimDuration::from_secs(60) <= now);
+            if is_warm {
+                warm += 1;
+                cpu.push((busy - busy0) as f64 / (f64::from(i.cores) * 60e9) * 100.0);
+                requests.push((i.routed - routed0) as f64);
+            }
+        }
+        let book = &self.books[p];
+        let desired = i64::from(book.booting + book.ready);
+        let group = aws::GroupState {
+            desired,
+            warm,
+            warming: desired - warm,
+        };
+        let aws = self.pools[p].aws.as_mut().expect("checked");
+        aws.record_minute(now, cpu, requests);
+        let (new_desired, simple, row) = aws.evaluate(now, p, group);
+        let cooldown = simple.map(|i| aws.cooldown_of(i));
+        if row.desired != row.current || row.reason != "NoAlarm" {
+            self.recorder.aws_rows.push(row);
+        }
+        if new_desired != desired {
+            let book = &mut self.books[p];
+            let direction = if new_desired > desired { 1 } else { -1 };
+            if direction > 0 {
+                book.scale_ups += 1;
+            } else {
+                book.scale_downs += 1;
+            }
+            if book.last_direction != 0 && book.last_direction != direction {
+                book.direction_changes += 1;
+            }
+            book.last_direction = direction;
+            let max = self.pools[p].aws.as_ref().map_or(0, |a| a.spec.max_size);
+            book.at_max.set(now, u64::from(new_desired == max));
+            // The newest minute CloudWatch had: it ended `metric_delay` ago.
+            let delay = self.pools[p]
+                .aws
+                .as_ref()
+                .map_or(SimDuration::ZERO, |a| a.spec.metric_delay);
+            let origin = ScaleUpOrigin {
+                decided_at: now,
+                observed_at: SimTime(now.0.saturating_sub(delay.0)),
+                window: SimDuration::from_secs(60),
+                delay,
+            };
+            let changed = self.scale_pool(now, pool, new_desired as u32, Some(origin), scheduler);
+            if let (Some(cooldown), Some(aws)) = (cooldown, self.pools[p].aws.as_mut()) {
+                aws.start_activity(changed.iter().map(|id| id.0).collect(), cooldown);
+            }
+        }
+        if now + SimDuration::from_secs(60) <= self.end {
+            scheduler.schedule(now + SimDuration::from_secs(60), Event::AwsMinuteDue { pool });
         }
     }
 
@@ -761,19 +855,30 @@ impl System {
                     },
                     queue_length_mean: pool.waiting.area_until(now) as f64 / span_ns,
                     cost_usd: self.cost_until(now, Some(i)),
-                    scaling: pool.autoscaler.as_ref().map(|a| ScalingSummary {
-                        autoscaler: "kubernetes_hpa",
-                        scale_ups: book.scale_ups,
-                        scale_downs: book.scale_downs,
-                        direction_changes: book.direction_changes,
-                        direction_changes_per_hour: f64::from(book.direction_changes) / (span_ns / 3.6e12),
-                        time_at_max_s: book.at_max.area_until(now) as f64 / 1e9,
-                        min_replicas: a.config.spec.min_replicas,
-                        max_replicas: a.config.spec.max_replicas,
-                        time_to_capacity: CapacityStats::of(
-                            &rec.capacity.iter().filter(|c| c.pool == i).collect::<Vec<_>>(),
-                        ),
-                    }),
+                    scaling: {
+                        let bounds = match (&pool.autoscaler, &pool.aws) {
+                            (Some(a), _) => {
+                                Some(("kubernetes_hpa", a.config.spec.min_replicas, a.config.spec.max_replicas))
+                            }
+                            (None, Some(a)) => {
+                                Some(("aws_auto_scaling", a.spec.min_size as i32, a.spec.max_size as i32))
+                            }
+                            (None, None) => None,
+                        };
+                        bounds.map(|(autoscaler, min_replicas, max_replicas)| ScalingSummary {
+                            autoscaler,
+                            scale_ups: book.scale_ups,
+                            scale_downs: book.scale_downs,
+                            direction_changes: book.direction_changes,
+                            direction_changes_per_hour: f64::from(book.direction_changes) / (span_ns / 3.6e12),
+                            time_at_max_s: book.at_max.area_until(now) as f64 / 1e9,
+                            min_replicas,
+                            max_replicas,
+                            time_to_capacity: CapacityStats::of(
+                                &rec.capacity.iter().filter(|c| c.pool == i).collect::<Vec<_>>(),
+                            ),
+                        })
+                    },
                 }
             })
             .collect();
@@ -853,6 +958,7 @@ impl System {
             events: recorder.events,
             decisions: recorder.decisions,
             capacity: recorder.capacity,
+            aws_rows: recorder.aws_rows,
             autoscalers: self
                 .spec
                 .pools
@@ -882,6 +988,7 @@ impl Model for System {
             Event::DrainDeadlineDue { instance } => self.on_drain_deadline_due(now, instance),
             Event::MetricsScrapeDue { pool } => self.on_metrics_scrape_due(now, pool, scheduler),
             Event::AutoscalerSyncDue { pool } => self.on_autoscaler_sync_due(now, pool, scheduler),
+            Event::AwsMinuteDue { pool } => self.on_aws_minute_due(now, pool, scheduler),
             Event::IntervalDue => self.on_interval_due(now, scheduler),
         }
     }

@@ -113,11 +113,12 @@ pub fn events_csv(result: &RunResult) -> Option<String> {
 /// `scaling.csv`: the autoscaler decision log, or `None` without autoscalers.
 pub fn scaling_csv(result: &RunResult) -> Option<String> {
     use crate::model::autoscaler::hpa::MetricError;
-    if result.decisions.is_empty() {
+    if result.decisions.is_empty() && result.aws_rows.is_empty() {
         return None;
     }
     let mut out = String::from("time_s,pool,current,metrics,proposed,stabilized,stabilization,desired,reason\n");
     let opt = |v: Option<i32>| v.map(|v| v.to_string()).unwrap_or_default();
+    let mut rows: Vec<(f64, String)> = Vec::new();
     for r in &result.decisions {
         let metrics: Vec<String> = r
             .metrics
@@ -141,20 +142,41 @@ pub fn scaling_csv(result: &RunResult) -> Option<String> {
             })
             .collect();
         let d = &r.decision;
-        writeln!(
-            out,
-            "{},{},{},{},{},{},{},{},{}",
-            num(r.time.as_secs_f64()),
-            result.pool_names[r.pool],
-            d.current,
-            metrics.join("; "),
-            opt(d.proposed),
-            opt(d.stabilized),
-            d.stabilization.map_or("", |s| s.as_str()),
-            d.desired,
-            d.reason.as_str()
-        )
-        .unwrap();
+        rows.push((
+            r.time.as_secs_f64(),
+            format!(
+                "{},{},{},{},{},{},{},{},{}",
+                num(r.time.as_secs_f64()),
+                result.pool_names[r.pool],
+                d.current,
+                metrics.join("; "),
+                opt(d.proposed),
+                opt(d.stabilized),
+                d.stabilization.map_or("", |s| s.as_str()),
+                d.desired,
+                d.reason.as_str()
+            ),
+        ));
+    }
+    for r in &result.aws_rows {
+        rows.push((
+            r.time.as_secs_f64(),
+            format!(
+                "{},{},{},{},,,,{},{}",
+                num(r.time.as_secs_f64()),
+                result.pool_names[r.pool],
+                r.current,
+                r.policies,
+                r.desired,
+                r.reason
+            ),
+        ));
+    }
+    // Both logs are in time order already; a stable sort interleaves them.
+    rows.sort_by(|a, b| a.0.total_cmp(&b.0));
+    for (_, row) in rows {
+        out.push_str(&row);
+        out.push('\n');
     }
     Some(out)
 }

@@ -2,6 +2,9 @@
 //! with the Kubernetes API's own limits and defaults.
 
 use crate::engine::SimDuration;
+use crate::model::autoscaler::aws::{
+    AdjustmentType, AlarmSpec, AwsMetric, AwsPolicy, AwsSpec, Comparison, Statistic, Step,
+};
 use crate::model::autoscaler::hpa::{Behavior, ControllerConfig, HpaSpec, Policy, ScalingRules, SelectPolicy};
 use crate::model::autoscaler::{ExternalMetricName, HpaConfig, MetricSpec, PodMetricName, ResourceName, Target};
 
@@ -312,4 +315,227 @@ fn rules(c: &mut Checker, path: &str, raw: Option<&RawScalingRules>, defaults: S
         policies,
         tolerance: raw.tolerance,
     }
+}
+
+/// AWS's documented defaults and community-observed target-tracking alarm shapes.
+const AWS_DEFAULT_COOLDOWN_S: f64 = 300.0;
+const TT_SCALE_OUT_DATAPOINTS: usize = 3;
+const TT_SCALE_IN_DATAPOINTS: usize = 15;
+const TT_SCALE_IN_RATIO: f64 = 0.9;
+const AWS_METRIC_DELAY_S: f64 = 60.0;
+
+fn aws_metric(m: RawAwsMetric) -> AwsMetric {
+    match m {
+        RawAwsMetric::CpuUtilization => AwsMetric::CpuUtilization,
+        RawAwsMetric::RequestCountPerTarget => AwsMetric::RequestCountPerTarget,
+    }
+}
+
+fn adjustment_type(t: RawAdjustmentType) -> AdjustmentType {
+    match t {
+        RawAdjustmentType::ChangeInCapacity => AdjustmentType::ChangeInCapacity,
+        RawAdjustmentType::ExactCapacity => AdjustmentType::ExactCapacity,
+        RawAdjustmentType::PercentChangeInCapacity => AdjustmentType::PercentChangeInCapacity,
+    }
+}
+
+fn alarm(c: &mut Checker, path: &str, a: &RawAlarm) -> AlarmSpec {
+    let period = a.period.map_or(60.0, |p| p.0);
+    if !(period >= 60.0 && period % 60.0 == 0.0) {
+        c.problem(
+            format!("{path}.period"),
+            format!("must be a whole number of minutes (60s, 120s, …), got {period} s"),
+        );
+    }
+    let n = a.evaluation_periods.unwrap_or(1);
+    let m = a.datapoints_to_alarm.unwrap_or(n);
+    if n == 0 {
+        c.problem(format!("{path}.evaluation_periods"), "must be ≥ 1");
+    }
+    if m == 0 || m > n {
+        c.problem(
+            format!("{path}.datapoints_to_alarm"),
+            format!("must be between 1 and evaluation_periods ({n}), got {m}"),
+        );
+    }
+    if !a.threshold.is_finite() {
+        c.problem(format!("{path}.threshold"), "must be a finite number");
+    }
+    AlarmSpec {
+        metric: aws_metric(a.metric),
+        statistic: match a.statistic.unwrap_or(RawStatistic::Average) {
+            RawStatistic::Average => Statistic::Average,
+            RawStatistic::Maximum => Statistic::Maximum,
+            RawStatistic::Minimum => Statistic::Minimum,
+            RawStatistic::Sum => Statistic::Sum,
+            RawStatistic::SampleCount => Statistic::SampleCount,
+        },
+        period: SimDuration::from_secs_f64(period.max(60.0)),
+        evaluation_periods: n.max(1),
+        datapoints_to_alarm: m.clamp(1, n.max(1)),
+        threshold: a.threshold,
+        comparison: match a.comparison {
+            RawComparison::GreaterThanOrEqual => Comparison::GreaterThanOrEqual,
+            RawComparison::GreaterThan => Comparison::GreaterThan,
+            RawComparison::LessThan => Comparison::LessThan,
+            RawComparison::LessThanOrEqual => Comparison::LessThanOrEqual,
+        },
+    }
+}
+
+/// Checks one Auto Scaling group's settings; `None` when it has problems.
+pub(super) fn aws(c: &mut Checker, path: &str, raw: &RawAws) -> Option<AwsSpec> {
+    let before = c.problems.len();
+    if raw.min_size < 1 {
+        c.problem(
+            format!("{path}.min_size"),
+            format!(
+                "must be ≥ 1 (a group at zero publishes no metric to scale out on), got {}",
+                raw.min_size
+            ),
+        );
+    }
+    if raw.max_size < raw.min_size.max(1) || raw.max_size > i64::from(MAX_INSTANCES) {
+        c.problem(
+            format!("{path}.max_size"),
+            format!("must be between min_size and {MAX_INSTANCES}, got {}", raw.max_size),
+        );
+    }
+    if raw.policies.is_empty() {
+        c.problem(format!("{path}.policies"), "must list at least one scaling policy");
+    }
+    let policies = raw
+        .policies
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            let ppath = format!("{path}.policies[{i}]");
+            match p {
+                RawAwsPolicy::Simple {
+                    alarm: a,
+                    adjustment_type: t,
+                    adjustment,
+                    cooldown,
+                } => {
+                    if !adjustment.is_finite() || (*t == RawAdjustmentType::ExactCapacity && *adjustment < 0.0) {
+                        c.problem(
+                            format!("{ppath}.simple.adjustment"),
+                            "must be a finite number (≥ 0 for exact_capacity)",
+                        );
+                    }
+                    AwsPolicy::Simple {
+                        alarm: alarm(c, &format!("{ppath}.simple.alarm"), a),
+                        adjustment_type: adjustment_type(*t),
+                        adjustment: *adjustment,
+                        cooldown: cooldown.map(|d| SimDuration::from_secs_f64(d.0)),
+                    }
+                }
+                RawAwsPolicy::Step {
+                    alarm: a,
+                    adjustment_type: t,
+                    steps,
+                    min_adjustment_magnitude,
+                } => {
+                    let spath = format!("{ppath}.step.steps");
+                    if steps.is_empty() {
+                        c.problem(&spath, "must list at least one step");
+                    }
+                    // Sorted, contiguous, no overlaps; only the ends may be open.
+                    for (k, s) in steps.iter().enumerate() {
+                        if let (Some(l), Some(u)) = (s.lower, s.upper)
+                            && l >= u
+                        {
+                            c.problem(format!("{spath}[{k}]"), "lower must be below upper");
+                        }
+                        if k > 0 && steps[k - 1].upper != s.lower {
+                            c.problem(
+                                format!("{spath}[{k}].lower"),
+                                "steps must be in order with no gaps or overlaps: each lower equals the previous upper",
+                            );
+                        }
+                        if (s.lower.is_none() && k != 0) || (s.upper.is_none() && k + 1 != steps.len()) {
+                            c.problem(
+                                format!("{spath}[{k}]"),
+                                "only the first step may omit lower and only the last may omit upper",
+                            );
+                        }
+                    }
+                    if min_adjustment_magnitude.is_some() && *t != RawAdjustmentType::PercentChangeInCapacity {
+                        c.problem(
+                            format!("{ppath}.step.min_adjustment_magnitude"),
+                            "applies only to percent_change_in_capacity",
+                        );
+                    }
+                    AwsPolicy::Step {
+                        alarm: alarm(c, &format!("{ppath}.step.alarm"), a),
+                        adjustment_type: adjustment_type(*t),
+                        steps: steps
+                            .iter()
+                            .map(|s| Step {
+                                lower: s.lower,
+                                upper: s.upper,
+                                adjustment: s.adjustment,
+                            })
+                            .collect(),
+                        min_adjustment_magnitude: *min_adjustment_magnitude,
+                    }
+                }
+                RawAwsPolicy::TargetTracking {
+                    metric,
+                    target,
+                    disable_scale_in,
+                    scale_out_datapoints,
+                    scale_in_datapoints,
+                    scale_in_ratio,
+                } => {
+                    let tpath = format!("{ppath}.target_tracking");
+                    if !(target.is_finite() && *target > 0.0) {
+                        c.problem(format!("{tpath}.target"), format!("must be > 0, got {target}"));
+                    }
+                    let out_n = scale_out_datapoints.unwrap_or(TT_SCALE_OUT_DATAPOINTS);
+                    let in_n = scale_in_datapoints.unwrap_or(TT_SCALE_IN_DATAPOINTS);
+                    let ratio = scale_in_ratio.unwrap_or(TT_SCALE_IN_RATIO);
+                    if out_n == 0 || in_n == 0 {
+                        c.problem(&tpath, "scale_out_datapoints and scale_in_datapoints must be ≥ 1");
+                    }
+                    if !(ratio > 0.0 && ratio <= 1.0) {
+                        c.problem(
+                            format!("{tpath}.scale_in_ratio"),
+                            format!("must be in (0, 1], got {ratio}"),
+                        );
+                    }
+                    let shape = |n: usize, threshold: f64, comparison| AlarmSpec {
+                        metric: aws_metric(*metric),
+                        statistic: Statistic::Average,
+                        period: SimDuration::from_secs(60),
+                        evaluation_periods: n.max(1),
+                        datapoints_to_alarm: n.max(1),
+                        threshold,
+                        comparison,
+                    };
+                    AwsPolicy::TargetTracking {
+                        metric: aws_metric(*metric),
+                        target: *target,
+                        disable_scale_in: disable_scale_in.unwrap_or(false),
+                        high: shape(out_n, *target, Comparison::GreaterThan),
+                        low: shape(in_n, target * ratio, Comparison::LessThan),
+                    }
+                }
+            }
+        })
+        .collect();
+    let cooldown = secs(raw.default_cooldown, SimDuration::from_secs_f64(AWS_DEFAULT_COOLDOWN_S));
+    // Without a DefaultInstanceWarmup, AWS falls back to the default cooldown.
+    let warmup = secs(raw.instance_warmup, cooldown);
+    if c.problems.len() > before {
+        return None;
+    }
+    Some(AwsSpec {
+        min_size: raw.min_size,
+        max_size: raw.max_size,
+        default_cooldown: cooldown,
+        instance_warmup: warmup,
+        metric_delay: secs(raw.metric_delay, SimDuration::from_secs_f64(AWS_METRIC_DELAY_S)),
+        policies,
+    })
 }

@@ -285,7 +285,114 @@ pub struct RawMemoryModel {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "snake_case")]
 pub enum RawAutoscaler {
-    Hpa(RawHpa),
+    Hpa(Box<RawHpa>),
+    Aws(RawAws),
+}
+
+/// An EC2 Auto Scaling group's scaling settings.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawAws {
+    pub min_size: i64,
+    pub max_size: i64,
+    #[serde(default)]
+    pub default_cooldown: Option<Duration>,
+    #[serde(default)]
+    pub instance_warmup: Option<Duration>,
+    #[serde(default)]
+    pub metric_delay: Option<Duration>,
+    pub policies: Vec<RawAwsPolicy>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "snake_case")]
+pub enum RawAwsPolicy {
+    Simple {
+        alarm: RawAlarm,
+        adjustment_type: RawAdjustmentType,
+        adjustment: f64,
+        #[serde(default)]
+        cooldown: Option<Duration>,
+    },
+    Step {
+        alarm: RawAlarm,
+        adjustment_type: RawAdjustmentType,
+        steps: Vec<RawStepAdjustment>,
+        #[serde(default)]
+        min_adjustment_magnitude: Option<i64>,
+    },
+    TargetTracking {
+        metric: RawAwsMetric,
+        target: f64,
+        #[serde(default)]
+        disable_scale_in: Option<bool>,
+        #[serde(default)]
+        scale_out_datapoints: Option<usize>,
+        #[serde(default)]
+        scale_in_datapoints: Option<usize>,
+        #[serde(default)]
+        scale_in_ratio: Option<f64>,
+    },
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawAlarm {
+    pub metric: RawAwsMetric,
+    #[serde(default)]
+    pub statistic: Option<RawStatistic>,
+    #[serde(default)]
+    pub period: Option<Duration>,
+    #[serde(default)]
+    pub evaluation_periods: Option<usize>,
+    #[serde(default)]
+    pub datapoints_to_alarm: Option<usize>,
+    pub threshold: f64,
+    pub comparison: RawComparison,
+}
+
+#[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum RawAwsMetric {
+    CpuUtilization,
+    RequestCountPerTarget,
+}
+
+#[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum RawStatistic {
+    Average,
+    Maximum,
+    Minimum,
+    Sum,
+    SampleCount,
+}
+
+#[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum RawComparison {
+    GreaterThanOrEqual,
+    GreaterThan,
+    LessThan,
+    LessThanOrEqual,
+}
+
+#[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum RawAdjustmentType {
+    ChangeInCapacity,
+    ExactCapacity,
+    PercentChangeInCapacity,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawStepAdjustment {
+    #[serde(default)]
+    pub lower: Option<f64>,
+    #[serde(default)]
+    pub upper: Option<f64>,
+    pub adjustment: f64,
 }
 
 /// A Kubernetes HPA (autoscaling/v2) in capsim's spelling.

@@ -249,9 +249,16 @@ pub fn validate(
                 .and_then(|m| m.per_in_flight)
                 .map_or(DEFAULT_MEMORY_PER_IN_FLIGHT_BYTES, |q| q.0 / 1000),
         };
-        let autoscaler = match &p.autoscaler {
-            None => None,
-            Some(RawAutoscaler::Hpa(h)) => super::autoscaler::hpa(&mut c, &format!("{path}.autoscaler.hpa"), h),
+        let (autoscaler, aws) = match &p.autoscaler {
+            None => (None, None),
+            Some(RawAutoscaler::Hpa(h)) => (
+                super::autoscaler::hpa(&mut c, &format!("{path}.autoscaler.hpa"), h),
+                None,
+            ),
+            Some(RawAutoscaler::Aws(a)) => (
+                None,
+                super::autoscaler::aws(&mut c, &format!("{path}.autoscaler.aws"), a),
+            ),
         };
         pools.push(PoolSpec {
             name: name.clone(),
@@ -269,6 +276,7 @@ pub fn validate(
             warm_start: p.warm_start.unwrap_or(true),
             resources,
             autoscaler,
+            aws,
         });
     }
 

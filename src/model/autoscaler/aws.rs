@@ -187,12 +187,13 @@ pub fn target_tracking_out(current: i64, metric: f64, target: f64) -> i64 {
     (current as f64 * metric / target).ceil() as i64
 }
 
-/// Target tracking's scale-in: the removal rounded down ("would remove 1.5,
-/// removes 1"), never below the capacity that keeps the metric at target.
-pub fn target_tracking_in(current: i64, metric: f64, target: f64) -> i64 {
-    let needed = current as f64 * metric / target;
+/// Target tracking's scale-in from `current` when `measured` instances
+/// showed `metric`: the removal rounded down ("would remove 1.5, removes
+/// 1"), never below the capacity that keeps the metric at target.
+pub fn target_tracking_in(current: i64, measured: i64, metric: f64, target: f64) -> i64 {
+    let needed = measured as f64 * metric / target;
     let removal = (current as f64 - needed).floor() as i64;
-    (current - removal.max(0)).max(needed.ceil() as i64)
+    (current - removal.max(0)).max(needed.ceil() as i64).min(current)
 }
 
 /// A scaling policy of an Auto Scaling group.
@@ -488,10 +489,13 @@ mod tests {
         // Would add 1.5 → adds 2.
         assert_eq!(target_tracking_out(10, 57.5, 50.0), 12);
         // Would remove 1.5 → removes 1.
-        assert_eq!(target_tracking_in(10, 42.5, 50.0), 9);
+        assert_eq!(target_tracking_in(10, 10, 42.5, 50.0), 9);
         // Never below what keeps the metric at target.
-        assert_eq!(target_tracking_in(10, 5.0, 50.0), 1);
-        assert_eq!(target_tracking_in(10, 50.0, 50.0), 10);
+        assert_eq!(target_tracking_in(10, 10, 5.0, 50.0), 1);
+        assert_eq!(target_tracking_in(10, 10, 50.0, 50.0), 10);
+        // A datapoint from before a scale-in describes the larger fleet:
+        // 16 instances at 31.5% need 10.08: scale-in stops at the 10 there are.
+        assert_eq!(target_tracking_in(10, 16, 31.5, 50.0), 10);
     }
 
     #[test]
@@ -503,5 +507,236 @@ mod tests {
         assert_eq!(Statistic::Sum.of(&xs), Some(60.0));
         assert_eq!(Statistic::SampleCount.of(&xs), Some(3.0));
         assert_eq!(Statistic::Average.of(&[]), None);
+    }
+}
+
+/// One line of the AWS decision log.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AwsLogRow {
+    pub time: SimTime,
+    pub pool: usize,
+    pub current: i64,
+    /// Each policy: its alarm states and the datapoint it acted on.
+    pub policies: String,
+    pub desired: i64,
+    pub reason: &'static str,
+}
+
+/// An Auto Scaling group at run time: recent one-minute samples of its warm
+/// instances and the simple policies' cooldown.
+#[derive(Clone, Debug)]
+pub struct AwsGroup {
+    pub spec: AwsSpec,
+    /// `(minute end, CPU % per instance, requests per instance)`.
+    minutes: std::collections::VecDeque<(SimTime, Vec<f64>, Vec<f64>)>,
+    keep: usize,
+    /// Instances of the last simple-policy activity still launching or terminating.
+    activity: Vec<u32>,
+    activity_cooldown: SimDuration,
+    cooldown_until: SimTime,
+}
+
+impl AwsGroup {
+    pub fn new(spec: AwsSpec) -> AwsGroup {
+        let minutes_needed = spec
+            .policies
+            .iter()
+            .flat_map(|p| p.alarms())
+            .map(|a| (a.period.0 / 60_000_000_000) as usize * a.evaluation_periods)
+            .max()
+            .unwrap_or(1);
+        let keep = minutes_needed + (spec.metric_delay.0 / 60_000_000_000) as usize + 2;
+        AwsGroup {
+            spec,
+            minutes: std::collections::VecDeque::new(),
+            keep,
+            activity: Vec::new(),
+            activity_cooldown: SimDuration::ZERO,
+            cooldown_until: SimTime::ZERO,
+        }
+    }
+
+    /// Records one minute of per-instance values (warm instances only).
+    pub fn record_minute(&mut self, end: SimTime, cpu: Vec<f64>, requests: Vec<f64>) {
+        self.minutes.push_back((end, cpu, requests));
+        if self.minutes.len() > self.keep {
+            self.minutes.pop_front();
+        }
+    }
+
+    /// The alarm's last `evaluation_periods` datapoints (oldest first) from
+    /// the data CloudWatch has at `now`.
+    pub fn datapoints(&self, alarm: &AlarmSpec, now: SimTime) -> Vec<Option<f64>> {
+        let available = SimTime(now.0.saturating_sub(self.spec.metric_delay.0));
+        let period = alarm.period.0;
+        (0..alarm.evaluation_periods as u64)
+            .rev()
+            .map(|k| {
+                let end = available.0.saturating_sub(k * period);
+                let start = end.saturating_sub(period);
+                let values: Vec<f64> = self
+                    .minutes
+                    .iter()
+                    .filter(|(t, _, _)| t.0 > start && t.0 <= end)
+                    .flat_map(|(_, cpu, req)| match alarm.metric {
+                        AwsMetric::CpuUtilization => cpu.iter(),
+                        AwsMetric::RequestCountPerTarget => req.iter(),
+                    })
+                    .copied()
+                    .collect();
+                alarm.statistic.of(&values)
+            })
+            .collect()
+    }
+
+    /// How many instances the newest available minute measured.
+    fn measured(&self, now: SimTime) -> i64 {
+        let available = now.0.saturating_sub(self.spec.metric_delay.0);
+        self.minutes
+            .iter()
+            .rev()
+            .find(|(t, _, _)| t.0 <= available)
+            .map_or(0, |(_, cpu, _)| cpu.len() as i64)
+    }
+
+    /// A simple policy scaled: its instances must settle, then the cooldown runs.
+    pub fn start_activity(&mut self, instances: Vec<u32>, cooldown: SimDuration) {
+        self.activity = instances;
+        self.activity_cooldown = cooldown;
+    }
+
+    /// An instance finished launching (in service) or terminating.
+    pub fn settled(&mut self, now: SimTime, instance: u32) {
+        if let Some(i) = self.activity.iter().position(|x| *x == instance) {
+            self.activity.swap_remove(i);
+            if self.activity.is_empty() {
+                self.cooldown_until = now + self.activity_cooldown;
+            }
+        }
+    }
+
+    /// One evaluation (every minute): each policy looks at its alarms; the
+    /// largest capacity asked for wins, scale-in by target tracking only when
+    /// every target-tracking policy wants it. Returns the new desired
+    /// capacity (clamped), the simple policy that caused it if any, and the log line.
+    pub fn evaluate(&self, now: SimTime, pool: usize, group: GroupState) -> (i64, Option<usize>, AwsLogRow) {
+        let mut notes = Vec::new();
+        let mut outs: Vec<(i64, usize)> = Vec::new();
+        let mut ins: Vec<(i64, usize)> = Vec::new();
+        let mut tt_any = false;
+        let mut tt_all_in = true;
+        let mut blocked = None;
+        let cooling = !self.activity.is_empty() || now < self.cooldown_until;
+        for (i, policy) in self.spec.policies.iter().enumerate() {
+            let alarms = policy.alarms();
+            let dps: Vec<Vec<Option<f64>>> = alarms.iter().map(|a| self.datapoints(a, now)).collect();
+            let states: Vec<AlarmState> = alarms.iter().zip(&dps).map(|(a, d)| a.evaluate(d)).collect();
+            let latest = |d: &[Option<f64>]| d.iter().rev().flatten().next().copied();
+            let value = latest(&dps[0]);
+            let shown = value.map_or("-".to_string(), |v| format!("{v:.2}"));
+            let state_names: Vec<&str> = states.iter().map(|s| s.as_str()).collect();
+            notes.push(format!("policy[{i}] metric={shown} alarms={}", state_names.join("/")));
+            match policy {
+                AwsPolicy::Simple { .. } if states[0] == AlarmState::Alarm => {
+                    if cooling {
+                        blocked = Some("Cooldown");
+                        continue;
+                    }
+                    let target = step_or_simple_target(policy, value.unwrap_or(0.0), group).unwrap_or(group.desired);
+                    if target > group.desired {
+                        outs.push((target, i))
+                    } else {
+                        ins.push((target, i))
+                    }
+                }
+                AwsPolicy::Step { .. } if states[0] == AlarmState::Alarm => {
+                    let Some(v) = value else { continue };
+                    let Some(target) = step_or_simple_target(policy, v, group) else {
+                        continue;
+                    };
+                    if target > group.desired {
+                        outs.push((target, i));
+                    } else if target < group.desired {
+                        if group.warming > 0 {
+                            blocked = Some("WarmupBlocksScaleIn");
+                        } else {
+                            ins.push((target, i));
+                        }
+                    }
+                }
+                AwsPolicy::TargetTracking {
+                    target,
+                    disable_scale_in,
+                    ..
+                } => {
+                    tt_any = true;
+                    let wants_in = states[1] == AlarmState::Alarm && !disable_scale_in;
+                    if states[0] == AlarmState::Alarm
+                        && let Some(v) = value
+                    {
+                        tt_all_in = false;
+                        // Proportional to the instances the datapoint measured, not to
+                        // the desired count, which may already include instances on their way.
+                        let measured = self.measured(now).max(1);
+                        outs.push((group.desired.max(target_tracking_out(measured, v, *target)), i));
+                    } else if wants_in && group.warming == 0 {
+                        let v = latest(&dps[1]).unwrap_or(0.0);
+                        ins.push((target_tracking_in(group.desired, self.measured(now), v, *target), i));
+                    } else {
+                        if wants_in {
+                            blocked = Some("WarmupBlocksScaleIn");
+                        }
+                        if !disable_scale_in {
+                            tt_all_in = false;
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        let (min, max) = (self.spec.min_size, self.spec.max_size);
+        let chosen = if let Some(&(n, i)) = outs.iter().max_by_key(|(n, _)| *n) {
+            Some((n, i, "ScaleOut"))
+        } else if !ins.is_empty() && (!tt_any || tt_all_in) {
+            let &(n, i) = ins.iter().max_by_key(|(n, _)| *n).expect("non-empty");
+            Some((n, i, "ScaleIn"))
+        } else {
+            None
+        };
+        let (desired, source, reason) = match chosen {
+            None => (group.desired.clamp(min, max), None, blocked.unwrap_or("NoAlarm")),
+            Some((n, i, reason)) => {
+                let desired = n.clamp(min, max);
+                let reason = if desired != group.desired {
+                    reason
+                } else if n > max {
+                    "AtMaxSize"
+                } else if n < min {
+                    "AtMinSize"
+                } else {
+                    // The adjustment rounded to no change.
+                    "NoChange"
+                };
+                (desired, Some(i), reason)
+            }
+        };
+        let simple = source.filter(|i| matches!(self.spec.policies[*i], AwsPolicy::Simple { .. }));
+        let row = AwsLogRow {
+            time: now,
+            pool,
+            current: group.desired,
+            policies: notes.join("; "),
+            desired,
+            reason,
+        };
+        (desired, simple, row)
+    }
+
+    /// The cooldown a simple policy's activity starts.
+    pub fn cooldown_of(&self, policy: usize) -> SimDuration {
+        match &self.spec.policies[policy] {
+            AwsPolicy::Simple { cooldown, .. } => cooldown.unwrap_or(self.spec.default_cooldown),
+            _ => SimDuration::ZERO,
+        }
     }
 }

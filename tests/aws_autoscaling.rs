@@ -1,0 +1,147 @@
+//! AWS EC2 Auto Scaling in the closed loop: alarm timing, step and
+//! target-tracking semantics, cooldowns.
+
+mod common;
+
+use capsim::model::simulate;
+
+/// c6i.large instances (2 cores) at 25 ms of CPU per request: one serves
+/// 80 req/s at 100% CPU. Load steps from 100 to 400 req/s at one hour.
+fn scenario(policies: &str, extra: &str) -> String {
+    format!(
+        r#"
+name: asg
+duration: 2h
+interval: 1m
+traffic:
+  rate: {{ steps: [ {{ at: 0s, rate: 100 }}, {{ at: 1h, rate: 400 }} ] }}
+  classes: [ {{ name: page, cpu: {{ constant: 25ms }} }} ]
+  target: alb
+load_balancers:
+  alb: {{ policy: least_connections, pool: web }}
+pools:
+  web:
+    instance_type: c6i.large
+    count: 3
+    workers: 64
+    queue_capacity: 10000
+    timeout: 10m
+    boot_time: {{ constant: 60s }}
+    autoscaler:
+      aws:
+        min_size: 2
+        max_size: 30
+{extra}
+        policies:
+{policies}
+"#
+    )
+}
+
+fn scale_outs(r: &capsim::model::RunResult) -> Vec<(f64, i64, i64)> {
+    r.aws_rows
+        .iter()
+        .filter(|row| row.reason == "ScaleOut")
+        .map(|row| (row.time.as_secs_f64(), row.current, row.desired))
+        .collect()
+}
+
+#[test]
+fn target_tracking_waits_for_three_datapoints_and_scales_proportionally() {
+    let yaml = scenario(
+        "          - target_tracking: { metric: cpu_utilization, target: 50 }",
+        "",
+    );
+    let r = simulate(&common::spec(&yaml), 1, 0, &mut |_| {});
+    let outs = scale_outs(&r);
+    // Minutes ending 3660, 3720 and 3780 breach; with CloudWatch's 60 s delay
+    // the third is readable at 3840.
+    assert_eq!(outs[0].0, 3840.0, "{outs:?}");
+    // 3 instances at 400 req/s × 25 ms = 10 cores of 6: CPU pinned at 100%
+    // → ceil(3 × 100 / 50) = 6.
+    assert_eq!((outs[0].1, outs[0].2), (3, 6));
+    // Settles where 10 busy cores are at most 50% of the fleet: 10 instances.
+    let last = r.rows.last().unwrap().pools[0].ready;
+    assert!((10..=11).contains(&last), "{last}");
+}
+
+#[test]
+fn step_scaling_follows_its_alarm_and_steps() {
+    let policies = "          - step:
+              alarm: { metric: cpu_utilization, evaluation_periods: 2, threshold: 60, comparison: greater_than_or_equal }
+              adjustment_type: change_in_capacity
+              steps: [ { lower: 0, upper: 20, adjustment: 1 }, { lower: 20, adjustment: 3 } ]";
+    let r = simulate(&common::spec(&scenario(policies, "")), 1, 0, &mut |_| {});
+    let outs = scale_outs(&r);
+    // Two breaching minutes (ending 3660 and 3720), readable at 3780; CPU is
+    // 100%, 40 above the threshold: the +3 step.
+    assert_eq!(outs[0], (3780.0, 3, 6), "{outs:?}");
+    // While those 3 warm up (300 s by default), breaches in the same step ask
+    // for no more than what is on its way.
+    assert!(outs[1].0 >= 3780.0 + 60.0 + 300.0, "{outs:?}");
+}
+
+#[test]
+fn simple_scaling_waits_for_its_cooldown() {
+    let policies = "          - simple:
+              alarm: { metric: cpu_utilization, threshold: 60, comparison: greater_than_or_equal }
+              adjustment_type: change_in_capacity
+              adjustment: 1
+              cooldown: 120s";
+    let r = simulate(&common::spec(&scenario(policies, "")), 1, 0, &mut |_| {});
+    let outs = scale_outs(&r);
+    assert!(outs.len() >= 3, "{outs:?}");
+    for w in outs.windows(2) {
+        // The next activity no earlier than launch (60 s) + cooldown (120 s),
+        // on the minute after.
+        assert!(w[1].0 - w[0].0 >= 180.0, "{outs:?}");
+        assert_eq!(w[1].1, w[0].2);
+        assert_eq!(w[1].2, w[1].1 + 1);
+    }
+    assert!(r.aws_rows.iter().any(|row| row.reason == "Cooldown"));
+}
+
+#[test]
+fn aws_settings_are_validated() {
+    let bad = |yaml: String| {
+        capsim::scenario::load(
+            &yaml,
+            "asg.yaml",
+            capsim::scenario::Format::Yaml,
+            &capsim::scenario::NoFiles,
+        )
+        .unwrap_err()
+        .to_string()
+    };
+    let gap = "          - step:
+              alarm: { metric: cpu_utilization, threshold: 60, comparison: greater_than_or_equal }
+              adjustment_type: change_in_capacity
+              steps: [ { lower: 0, upper: 10, adjustment: 1 }, { lower: 20, adjustment: 3 } ]";
+    let e = bad(scenario(gap, ""));
+    assert!(
+        e.contains("policies[0].step.steps[1].lower: steps must be in order with no gaps or overlaps"),
+        "{e}"
+    );
+    let m_of_n = "          - simple:
+              alarm: { metric: cpu_utilization, evaluation_periods: 2, datapoints_to_alarm: 3, period: 90s, threshold: 60, comparison: greater_than }
+              adjustment_type: change_in_capacity
+              adjustment: 1";
+    let e = bad(scenario(m_of_n, ""));
+    assert!(
+        e.contains("simple.alarm.period: must be a whole number of minutes"),
+        "{e}"
+    );
+    assert!(
+        e.contains("simple.alarm.datapoints_to_alarm: must be between 1 and evaluation_periods (2), got 3"),
+        "{e}"
+    );
+    let e = bad(scenario(
+        "          - target_tracking: { metric: cpu_utilization, target: 50 }",
+        "",
+    )
+    .replace("max_size: 30", "max_size: 1"));
+    assert!(
+        e.contains("autoscaler.aws.max_size: must be between min_size and 100000, got 1"),
+        "{e}"
+    );
+}
