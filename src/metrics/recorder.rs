@@ -71,6 +71,8 @@ pub enum EventKind {
     InstanceRunning,
     InstanceDraining,
     InstanceStopped,
+    /// A scheduled action ran (the `instance` column holds its index).
+    ScheduledAction,
 }
 
 /// Where the time went between load showing up in a metric and the

@@ -13,6 +13,7 @@ use crate::engine::{SimDuration, SimTime};
 use crate::metrics::TimeIntegral;
 
 use super::autoscaler::aws::{AwsGroup, AwsSpec};
+use super::autoscaler::schedule::ScheduledAction;
 use super::autoscaler::{HpaConfig, PodResources, PoolAutoscaler};
 use super::distribution::Distribution;
 use super::request::RequestId;
@@ -61,6 +62,7 @@ pub struct PoolSpec {
     pub resources: PodResources,
     pub autoscaler: Option<HpaConfig>,
     pub aws: Option<AwsSpec>,
+    pub schedule: Vec<ScheduledAction>,
 }
 
 impl PoolSpec {
@@ -87,6 +89,7 @@ impl PoolSpec {
             },
             autoscaler: None,
             aws: None,
+            schedule: Vec::new(),
         }
     }
 }

@@ -63,6 +63,8 @@ pub enum Event {
     AutoscalerSyncDue { pool: PoolId },
     /// A CloudWatch minute ends for an Auto Scaling group; its policies evaluate.
     AwsMinuteDue { pool: PoolId },
+    /// A pool's scheduled action is due.
+    ScheduledActionDue { pool: PoolId, action: u16 },
     /// A time-series interval ends.
     IntervalDue,
 }
@@ -195,6 +197,15 @@ impl System {
         // Autoscaled pools: the pipeline scrapes from time 0 and the
         // controller's first reconcile (which records the initial size) is at 0 too.
         for (p, pool) in system.pools.iter().enumerate() {
+            for (k, action) in pool.spec.schedule.iter().enumerate() {
+                if action.at <= system.end {
+                    let event = Event::ScheduledActionDue {
+                        pool: PoolId(p as u16),
+                        action: k as u16,
+                    };
+                    scheduler.schedule(action.at, event);
+                }
+            }
             if pool.aws.is_some() {
                 let pool = PoolId(p as u16);
                 scheduler.schedule(SimTime::from_secs(60), Event::AwsMinuteDue { pool });
@@ -449,6 +460,33 @@ impl System {
         }
         if now + resolution <= self.end {
             scheduler.schedule(now + resolution, Event::MetricsScrapeDue { pool });
+        }
+    }
+
+    fn on_scheduled_action_due(&mut self, now: SimTime, pool: PoolId, k: u16, scheduler: &mut Scheduler<Event>) {
+        let p = pool.0 as usize;
+        let action = self.pools[p].spec.schedule[usize::from(k)];
+        self.recorder.event(now, EventKind::ScheduledAction, p, u32::from(k));
+        let book = &self.books[p];
+        let current = (book.booting + book.ready) as i32;
+        let pool_state = &mut self.pools[p];
+        let size = if let Some(a) = &mut pool_state.autoscaler {
+            a.set_bounds(action.min, action.max);
+            let s = &a.config.spec;
+            action.size_after(current, s.min_replicas, s.max_replicas, false)
+        } else if let Some(a) = &mut pool_state.aws {
+            a.set_bounds(action.min, action.max);
+            action.size_after(current, a.spec.min_size as i32, a.spec.max_size as i32, true)
+        } else {
+            action.desired.unwrap_or(current)
+        };
+        if size != current {
+            self.scale_pool(now, pool, size.max(0) as u32, None, scheduler);
+        }
+        if let Some(every) = action.every
+            && now + every <= self.end
+        {
+            scheduler.schedule(now + every, Event::ScheduledActionDue { pool, action: k });
         }
     }
 
@@ -989,6 +1027,7 @@ impl Model for System {
             Event::MetricsScrapeDue { pool } => self.on_metrics_scrape_due(now, pool, scheduler),
             Event::AutoscalerSyncDue { pool } => self.on_autoscaler_sync_due(now, pool, scheduler),
             Event::AwsMinuteDue { pool } => self.on_aws_minute_due(now, pool, scheduler),
+            Event::ScheduledActionDue { pool, action } => self.on_scheduled_action_due(now, pool, action, scheduler),
             Event::IntervalDue => self.on_interval_due(now, scheduler),
         }
     }

@@ -262,6 +262,23 @@ pub struct RawPool {
     pub memory_model: Option<RawMemoryModel>,
     #[serde(default)]
     pub autoscaler: Option<RawAutoscaler>,
+    #[serde(default)]
+    pub schedule: Vec<RawScheduledAction>,
+}
+
+/// `{ at: 8h, every: 1d, min: 4, max: 20, desired: 6 }`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawScheduledAction {
+    pub at: Duration,
+    #[serde(default)]
+    pub every: Option<Duration>,
+    #[serde(default)]
+    pub min: Option<i64>,
+    #[serde(default)]
+    pub max: Option<i64>,
+    #[serde(default)]
+    pub desired: Option<i64>,
 }
 
 #[derive(Debug, Deserialize)]

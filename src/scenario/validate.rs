@@ -3,9 +3,10 @@
 
 use std::collections::BTreeMap;
 
-use crate::engine::SimDuration;
+use crate::engine::{SimDuration, SimTime};
 use crate::metrics::SloSpec;
 use crate::model::autoscaler::PodResources;
+use crate::model::autoscaler::schedule::ScheduledAction;
 use crate::model::{
     ArrivalMode, Billing, Distribution, HashOn, InstanceType, KeySpace, LbBackendSpec, LbPolicy, LoadBalancerSpec,
     Market, PoolSpec, RateCurve, RequestClass, RequestKind, SystemSpec, TrafficSpec, builtin_catalogue,
@@ -260,6 +261,54 @@ pub fn validate(
                 super::autoscaler::aws(&mut c, &format!("{path}.autoscaler.aws"), a),
             ),
         };
+        let autoscaled = autoscaler.is_some() || aws.is_some() || p.autoscaler.is_some();
+        let schedule = p
+            .schedule
+            .iter()
+            .enumerate()
+            .map(|(k, a)| {
+                let spath = format!("{path}.schedule[{k}]");
+                if a.min.is_none() && a.max.is_none() && a.desired.is_none() {
+                    c.problem(&spath, "give at least one of min, max, desired");
+                }
+                if !autoscaled && (a.min.is_some() || a.max.is_some()) {
+                    c.problem(
+                        &spath,
+                        "min and max change an autoscaler's bounds: this pool has no autoscaler (use desired)",
+                    );
+                }
+                for (field, v) in [("min", a.min), ("max", a.max), ("desired", a.desired)] {
+                    if let Some(v) = v
+                        && !(0..=i64::from(MAX_INSTANCES)).contains(&v)
+                    {
+                        c.problem(
+                            format!("{spath}.{field}"),
+                            format!("must be between 0 and {MAX_INSTANCES}, got {v}"),
+                        );
+                    }
+                }
+                if let (Some(lo), Some(hi)) = (a.min, a.max)
+                    && lo > hi
+                {
+                    c.problem(format!("{spath}.min"), format!("must not exceed max ({hi}), got {lo}"));
+                }
+                if a.min == Some(0) {
+                    c.problem(format!("{spath}.min"), "must be ≥ 1 (scaling to zero is not modelled)");
+                }
+                if let Some(e) = a.every
+                    && e.0 < 60.0
+                {
+                    c.problem(format!("{spath}.every"), "must be at least 1m");
+                }
+                ScheduledAction {
+                    at: SimTime::ZERO + SimDuration::from_secs_f64(a.at.0),
+                    every: a.every.map(|e| SimDuration::from_secs_f64(e.0)),
+                    min: a.min.map(|v| v as i32),
+                    max: a.max.map(|v| v as i32),
+                    desired: a.desired.map(|v| v as i32),
+                }
+            })
+            .collect();
         pools.push(PoolSpec {
             name: name.clone(),
             instance_type: type_index,
@@ -277,6 +326,7 @@ pub fn validate(
             resources,
             autoscaler,
             aws,
+            schedule,
         });
     }
 

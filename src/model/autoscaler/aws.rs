@@ -599,6 +599,16 @@ impl AwsGroup {
             .map_or(0, |(_, cpu, _)| cpu.len() as i64)
     }
 
+    /// A scheduled action changes the group's bounds.
+    pub fn set_bounds(&mut self, min: Option<i32>, max: Option<i32>) {
+        if let Some(min) = min {
+            self.spec.min_size = i64::from(min);
+        }
+        if let Some(max) = max {
+            self.spec.max_size = i64::from(max);
+        }
+    }
+
     /// A simple policy scaled: its instances must settle, then the cooldown runs.
     pub fn start_activity(&mut self, instances: Vec<u32>, cooldown: SimDuration) {
         self.activity = instances;

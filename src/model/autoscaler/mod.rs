@@ -11,6 +11,7 @@
 pub mod aws;
 pub mod hpa;
 pub mod pipeline;
+pub mod schedule;
 
 use crate::engine::{SimDuration, SimTime};
 
@@ -140,6 +141,18 @@ pub struct PoolAutoscaler {
 }
 
 impl PoolAutoscaler {
+    /// A scheduled action changes the HPA's bounds (as a patch to the object would).
+    pub fn set_bounds(&mut self, min: Option<i32>, max: Option<i32>) {
+        for spec in [&mut self.config.spec, &mut self.hpa.spec] {
+            if let Some(min) = min {
+                spec.min_replicas = min;
+            }
+            if let Some(max) = max {
+                spec.max_replicas = max;
+            }
+        }
+    }
+
     pub fn new(config: HpaConfig, resources: PodResources) -> PoolAutoscaler {
         let pipeline = MetricsPipeline::new(config.resolution, config.delay, resources);
         PoolAutoscaler {
