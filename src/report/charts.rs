@@ -23,17 +23,23 @@ fn register_font() {
 }
 
 /// One line of a chart.
+#[derive(Default)]
 pub struct Series {
     pub name: String,
     pub points: Vec<(f64, f64)>,
 }
 
 /// A line chart over simulated time.
+#[derive(Default)]
 pub struct LineChart {
     pub title: String,
     pub x_label: String,
     pub y_label: String,
     pub series: Vec<Series>,
+    /// Points drawn as markers on the primary axis (e.g. scaling actions).
+    pub markers: Vec<Series>,
+    /// Lines on a second y axis at the right (e.g. traffic behind instances).
+    pub secondary: Option<(String, Vec<Series>)>,
 }
 
 const SIZE: (u32, u32) = (1000, 560);
@@ -88,13 +94,24 @@ fn draw<DB: DrawingBackend>(
     if x1 <= x0 {
         x1 = x0 + 1.0;
     }
+    for (_, y) in chart.markers.iter().flat_map(|s| s.points.iter().filter(finite)) {
+        y1 = y1.max(*y);
+    }
     let y1 = if y1 > 0.0 { y1 * 1.08 } else { 1.0 };
+    let y2 = chart
+        .secondary
+        .iter()
+        .flat_map(|(_, series)| series.iter().flat_map(|s| s.points.iter().filter(finite)))
+        .fold(0.0f64, |m, (_, y)| m.max(*y));
+    let y2 = if y2 > 0.0 { y2 * 1.08 } else { 1.0 };
     let mut ctx = ChartBuilder::on(root)
         .caption(&chart.title, ("sans-serif", 24))
         .margin(16)
         .x_label_area_size(48)
         .y_label_area_size(72)
-        .build_cartesian_2d(x0..x1, 0.0..y1)?;
+        .right_y_label_area_size(if chart.secondary.is_some() { 72 } else { 0 })
+        .build_cartesian_2d(x0..x1, 0.0..y1)?
+        .set_secondary_coord(x0..x1, 0.0..y2);
     ctx.configure_mesh()
         .x_desc(chart.x_label.as_str())
         .y_desc(chart.y_label.as_str())
@@ -102,12 +119,36 @@ fn draw<DB: DrawingBackend>(
         .axis_desc_style(("sans-serif", 16))
         .light_line_style(RGBColor(235, 235, 235))
         .draw()?;
-    for (i, s) in chart.series.iter().enumerate() {
-        let color = PALETTE[i % PALETTE.len()];
+    let mut color_index = 0;
+    if let Some((label, series)) = &chart.secondary {
+        ctx.configure_secondary_axes()
+            .y_desc(label.as_str())
+            .label_style(("sans-serif", 14))
+            .axis_desc_style(("sans-serif", 16))
+            .draw()?;
+        for s in series {
+            let color = RGBColor(170, 170, 170);
+            let pts: Vec<(f64, f64)> = s.points.iter().filter(finite).copied().collect();
+            ctx.draw_secondary_series(LineSeries::new(pts, color.stroke_width(2)))?
+                .label(format!("{} (right axis)", s.name))
+                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(3)));
+        }
+    }
+    for s in &chart.series {
+        let color = PALETTE[color_index % PALETTE.len()];
+        color_index += 1;
         let pts: Vec<(f64, f64)> = s.points.iter().filter(finite).copied().collect();
         ctx.draw_series(LineSeries::new(pts, color.stroke_width(2)))?
             .label(s.name.as_str())
             .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(3)));
+    }
+    for s in &chart.markers {
+        let color = PALETTE[color_index % PALETTE.len()];
+        color_index += 1;
+        let pts: Vec<(f64, f64)> = s.points.iter().filter(finite).copied().collect();
+        ctx.draw_series(pts.into_iter().map(move |p| Circle::new(p, 4, color.filled())))?
+            .label(s.name.as_str())
+            .legend(move |(x, y)| Circle::new((x + 9, y), 4, color.filled()));
     }
     ctx.configure_series_labels()
         .background_style(WHITE.mix(0.85))

@@ -419,6 +419,7 @@ fn run_charts(result: &RunResult) -> Vec<(&'static str, LineChart)> {
                     line("p99", &|r| r.latency_p99_ms),
                     line("mean", &|r| r.latency_mean_ms),
                 ],
+                ..LineChart::default()
             },
         ),
         (
@@ -435,6 +436,7 @@ fn run_charts(result: &RunResult) -> Vec<(&'static str, LineChart)> {
                         r.counters.errors() as f64 / span(r)
                     }),
                 ],
+                ..LineChart::default()
             },
         ),
     ];
@@ -456,6 +458,7 @@ fn run_charts(result: &RunResult) -> Vec<(&'static str, LineChart)> {
             x_label: x_label.clone(),
             y_label: "busy core-time / serving core-time (%)".into(),
             series: per_pool(&|p| p.cpu_utilization * 100.0),
+            ..LineChart::default()
         },
     ));
     charts.push((
@@ -465,6 +468,7 @@ fn run_charts(result: &RunResult) -> Vec<(&'static str, LineChart)> {
             x_label: x_label.clone(),
             y_label: "waiting for a worker or a core".into(),
             series: per_pool(&|p| p.queue_length_mean),
+            ..LineChart::default()
         },
     ));
     let mut instances = per_pool(&|p| f64::from(p.ready));
@@ -481,13 +485,45 @@ fn run_charts(result: &RunResult) -> Vec<(&'static str, LineChart)> {
         }
         instances.extend(booting);
     }
+    // Each autoscaler action, at the size it asked for.
+    let markers: Vec<Series> = result
+        .pool_names
+        .iter()
+        .enumerate()
+        .map(|(i, name)| {
+            let hpa = result
+                .decisions
+                .iter()
+                .filter(|d| d.pool == i && d.decision.rescale())
+                .map(|d| (d.time.as_secs_f64() / 60.0, f64::from(d.decision.desired)));
+            let aws = result
+                .aws_rows
+                .iter()
+                .filter(|r| r.pool == i && r.desired != r.current)
+                .map(|r| (r.time.as_secs_f64() / 60.0, r.desired as f64));
+            Series {
+                name: format!("{name} scaling action (new size)"),
+                points: hpa.chain(aws).collect(),
+            }
+        })
+        .filter(|s| !s.points.is_empty())
+        .collect();
+    let traffic = Series {
+        name: "offered load (req/s)".into(),
+        points: rows
+            .iter()
+            .map(|r| (minutes(r), r.counters.arrived as f64 / span(r)))
+            .collect(),
+    };
     charts.push((
         "instances",
         LineChart {
-            title: "Instances over time".into(),
+            title: "Instances against traffic".into(),
             x_label: x_label.clone(),
             y_label: "instances".into(),
             series: instances,
+            markers,
+            secondary: Some(("requests per second".into(), vec![traffic])),
         },
     ));
     charts.push((
@@ -497,6 +533,7 @@ fn run_charts(result: &RunResult) -> Vec<(&'static str, LineChart)> {
             x_label: x_label.clone(),
             y_label: "US dollars".into(),
             series: vec![line("instances", &|r| r.cost_cumulative_usd)],
+            ..LineChart::default()
         },
     ));
     if !result.capacity.is_empty() {
@@ -522,6 +559,7 @@ fn run_charts(result: &RunResult) -> Vec<(&'static str, LineChart)> {
                     by_decision("boot", &|c| c.boot_s),
                     by_decision("readiness", &|c| c.readiness_s),
                 ],
+                ..LineChart::default()
             },
         ));
     }
