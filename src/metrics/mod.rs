@@ -13,4 +13,6 @@ pub use integral::TimeIntegral;
 pub use latency::{LatencyRecorder, LatencySummary};
 pub use recorder::{CapacityRecord, Counters, EventKind, EventRecord, IntervalRow, PoolRow, Recorder};
 pub use slo::{SloSpec, SloSummary};
-pub use summary::{CapacityStats, ClassSummary, CostSummary, PoolSummary, RequestCounts, RunSummary, ScalingSummary};
+pub use summary::{
+    CapacityStats, ClassSummary, CostSummary, NodeSummary, PoolSummary, RequestCounts, RunSummary, ScalingSummary,
+};

@@ -32,6 +32,10 @@ impl Counters {
 /// One pool's state over one interval.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct PoolRow {
+    /// Live nodes (node pools only).
+    pub nodes: u32,
+    /// Pods waiting for room on a node.
+    pub pods_pending: u32,
     pub booting: u32,
     pub ready: u32,
     pub draining: u32,
@@ -73,6 +77,10 @@ pub enum EventKind {
     InstanceStopped,
     /// A scheduled action ran (the `instance` column holds its index).
     ScheduledAction,
+    /// Node pool events (the `instance` column holds the node's index).
+    NodeLaunched,
+    NodeReady,
+    NodeRemoved,
 }
 
 /// Where the time went between load showing up in a metric and the
@@ -89,7 +97,9 @@ pub struct CapacityRecord {
     pub pipeline_delay_s: f64,
     /// From the sample becoming visible to the controller's decision.
     pub sync_wait_s: f64,
-    /// Launch until the process runs (scheduling, image pull, start).
+    /// Launch until a node had room (node pools only).
+    pub node_wait_s: f64,
+    /// Scheduled until the process runs (image pull, start).
     pub boot_s: f64,
     /// Running until ready.
     pub readiness_s: f64,
@@ -97,7 +107,7 @@ pub struct CapacityRecord {
 
 impl CapacityRecord {
     pub fn total_s(&self) -> f64 {
-        self.averaging_s + self.pipeline_delay_s + self.sync_wait_s + self.boot_s + self.readiness_s
+        self.averaging_s + self.pipeline_delay_s + self.sync_wait_s + self.node_wait_s + self.boot_s + self.readiness_s
     }
 }
 

@@ -67,6 +67,19 @@ pub struct PoolSummary {
     /// What the pool's autoscaler did (absent for fixed pools).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scaling: Option<ScalingSummary>,
+    /// The node pool under the pool, when it has one (its nodes are billed, not its pods).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nodes: Option<NodeSummary>,
+}
+
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct NodeSummary {
+    pub instance_type: String,
+    pub pods_per_node: u32,
+    pub initial: u32,
+    pub peak: u32,
+    pub launched: u32,
+    pub removed: u32,
 }
 
 /// How an autoscaled pool moved.
@@ -96,6 +109,7 @@ pub struct CapacityStats {
     pub mean_averaging_s: f64,
     pub mean_pipeline_delay_s: f64,
     pub mean_sync_wait_s: f64,
+    pub mean_node_wait_s: f64,
     pub mean_boot_s: f64,
     pub mean_readiness_s: f64,
 }
@@ -114,6 +128,7 @@ impl CapacityStats {
             mean_averaging_s: mean(|r| r.averaging_s),
             mean_pipeline_delay_s: mean(|r| r.pipeline_delay_s),
             mean_sync_wait_s: mean(|r| r.sync_wait_s),
+            mean_node_wait_s: mean(|r| r.node_wait_s),
             mean_boot_s: mean(|r| r.boot_s),
             mean_readiness_s: mean(|r| r.readiness_s),
         })

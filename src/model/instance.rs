@@ -16,6 +16,7 @@ use super::autoscaler::aws::{AwsGroup, AwsSpec};
 use super::autoscaler::schedule::ScheduledAction;
 use super::autoscaler::{HpaConfig, PodResources, PoolAutoscaler};
 use super::distribution::Distribution;
+use super::node_pool::{NodePool, NodePoolSpec};
 use super::request::RequestId;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -63,6 +64,8 @@ pub struct PoolSpec {
     pub autoscaler: Option<HpaConfig>,
     pub aws: Option<AwsSpec>,
     pub schedule: Vec<ScheduledAction>,
+    /// Nodes the pods run on; with one, nodes are billed instead of pods.
+    pub node_pool: Option<NodePoolSpec>,
 }
 
 impl PoolSpec {
@@ -90,6 +93,7 @@ impl PoolSpec {
             autoscaler: None,
             aws: None,
             schedule: Vec::new(),
+            node_pool: None,
         }
     }
 }
@@ -139,6 +143,10 @@ pub struct Instance {
     pub origin: Option<ScaleUpOrigin>,
     /// Busy core-time and routed requests at the last CloudWatch minute.
     pub minute_mark: (u128, u64),
+    /// The node it runs on (node pools only); `None` while it waits for room.
+    pub node: Option<u32>,
+    /// When it got a node and started booting (launch time without node pools).
+    pub scheduled_at: Option<SimTime>,
 }
 
 /// The decision that launched an instance and the metric it acted on.
@@ -174,6 +182,8 @@ impl Instance {
             routed: 0,
             origin: None,
             minute_mark: (0, 0),
+            node: None,
+            scheduled_at: None,
         }
     }
 
@@ -314,6 +324,7 @@ pub struct Pool {
     pub routed: u64,
     pub autoscaler: Option<PoolAutoscaler>,
     pub aws: Option<AwsGroup>,
+    pub nodes: Option<NodePool>,
 }
 
 impl Pool {
@@ -323,6 +334,7 @@ impl Pool {
             .clone()
             .map(|config| PoolAutoscaler::new(config, spec.resources));
         let aws = spec.aws.clone().map(AwsGroup::new);
+        let nodes = spec.node_pool.clone().map(NodePool::new);
         Pool {
             spec,
             instances: Vec::new(),
@@ -332,6 +344,7 @@ impl Pool {
             deadlines: VecDeque::new(),
             routed: 0,
             aws,
+            nodes,
             autoscaler,
         }
     }

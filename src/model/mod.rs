@@ -11,6 +11,7 @@ pub mod distribution;
 pub mod instance;
 pub mod instance_type;
 pub mod load_balancer;
+pub mod node_pool;
 pub mod request;
 pub mod system;
 pub mod traffic;

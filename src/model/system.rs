@@ -3,8 +3,8 @@
 
 use crate::engine::{self, Limits, Model, RngStream, RunOutcome, Scheduler, SimDuration, SimTime, StreamId};
 use crate::metrics::{
-    CapacityRecord, CapacityStats, ClassSummary, CostSummary, EventKind, EventRecord, IntervalRow, PoolRow,
-    PoolSummary, Recorder, RequestCounts, RunSummary, ScalingSummary, SloSpec, SloSummary, TimeIntegral,
+    CapacityRecord, CapacityStats, ClassSummary, CostSummary, EventKind, EventRecord, IntervalRow, NodeSummary,
+    PoolRow, PoolSummary, Recorder, RequestCounts, RunSummary, ScalingSummary, SloSpec, SloSummary, TimeIntegral,
 };
 
 use super::PoolSpec;
@@ -16,6 +16,7 @@ use super::cost::{Billing, HOURS_PER_MONTH};
 use super::instance::{Admission, Instance, InstanceId, InstanceState, Pool, PoolId, ScaleUpOrigin};
 use super::instance_type::InstanceType;
 use super::load_balancer::{LoadBalancer, LoadBalancerSpec};
+use super::node_pool::{Node, NodeState};
 use super::request::{Request, RequestId, RequestState, Requests};
 use super::traffic::{ArrivalProcess, ClassPicker, KeyPicker, TrafficSpec};
 
@@ -65,6 +66,10 @@ pub enum Event {
     AwsMinuteDue { pool: PoolId },
     /// A pool's scheduled action is due.
     ScheduledActionDue { pool: PoolId, action: u16 },
+    /// A node finished provisioning.
+    NodeReady { pool: PoolId, node: u32 },
+    /// The node pool's scaling loop looks at pending pods and empty nodes.
+    NodeScanDue { pool: PoolId },
     /// A time-series interval ends.
     IntervalDue,
 }
@@ -184,6 +189,11 @@ impl System {
             for _ in 0..system.pools[p].spec.count {
                 if system.pools[p].spec.warm_start {
                     let id = system.add_instance(SimTime::ZERO, pool);
+                    // Validation guarantees the initial nodes hold the initial pods.
+                    let node = system.pools[p].nodes.as_mut().and_then(|n| n.place());
+                    let instance = &mut system.instances[id.0 as usize];
+                    instance.node = node;
+                    instance.scheduled_at = Some(SimTime::ZERO);
                     system.make_ready(SimTime::ZERO, id);
                 } else {
                     system.launch(SimTime::ZERO, pool, scheduler);
@@ -197,6 +207,10 @@ impl System {
         // Autoscaled pools: the pipeline scrapes from time 0 and the
         // controller's first reconcile (which records the initial size) is at 0 too.
         for (p, pool) in system.pools.iter().enumerate() {
+            if let Some(nodes) = &pool.nodes {
+                let scan = nodes.spec.scan_interval;
+                scheduler.schedule(SimTime::ZERO + scan, Event::NodeScanDue { pool: PoolId(p as u16) });
+            }
             for (k, action) in pool.spec.schedule.iter().enumerate() {
                 if action.at <= system.end {
                     let event = Event::ScheduledActionDue {
@@ -239,17 +253,105 @@ impl System {
         id
     }
 
-    /// Launches an instance that boots for a sampled time before it serves.
+    /// Launches an instance: it boots for a sampled time before it serves,
+    /// once a node has room for it when the pool runs on a node pool.
     fn launch(&mut self, now: SimTime, pool: PoolId, scheduler: &mut Scheduler<Event>) -> InstanceId {
         let id = self.add_instance(now, pool);
         self.recorder
             .event(now, EventKind::InstanceLaunched, pool.0 as usize, id.0);
-        let boot = self.pools[pool.0 as usize].spec.boot.sample(&mut self.boot_rng);
+        match &mut self.pools[pool.0 as usize].nodes {
+            None => self.start_boot(now, id, None, scheduler),
+            Some(nodes) => match nodes.place() {
+                Some(node) => self.start_boot(now, id, Some(node), scheduler),
+                None => nodes.pending.push_back(id.0),
+            },
+        }
+        id
+    }
+
+    /// An instance has its node (if any): the boot begins.
+    fn start_boot(&mut self, now: SimTime, id: InstanceId, node: Option<u32>, scheduler: &mut Scheduler<Event>) {
+        let instance = &mut self.instances[id.0 as usize];
+        instance.node = node;
+        instance.scheduled_at = Some(now);
+        let boot = self.pools[instance.pool.0 as usize]
+            .spec
+            .boot
+            .sample(&mut self.boot_rng);
         scheduler.schedule(
             now + SimDuration::from_secs_f64(boot),
             Event::InstanceBooted { instance: id },
         );
-        id
+    }
+
+    /// Gives waiting pods the room there is, oldest first.
+    fn schedule_pending(&mut self, now: SimTime, pool: PoolId, scheduler: &mut Scheduler<Event>) {
+        let p = pool.0 as usize;
+        loop {
+            let Some(nodes) = &mut self.pools[p].nodes else { return };
+            let Some(&id) = nodes.pending.front() else { return };
+            if self.instances[id as usize].state == InstanceState::Stopped {
+                nodes.pending.pop_front();
+                continue;
+            }
+            let Some(node) = nodes.place() else { return };
+            nodes.pending.pop_front();
+            self.start_boot(now, InstanceId(id), Some(node), scheduler);
+        }
+    }
+
+    fn on_node_ready(&mut self, now: SimTime, pool: PoolId, node: u32, scheduler: &mut Scheduler<Event>) {
+        let p = pool.0 as usize;
+        if let Some(nodes) = &mut self.pools[p].nodes {
+            let n = &mut nodes.nodes[node as usize];
+            n.state = NodeState::Ready;
+            n.empty_since = Some(now);
+        }
+        self.recorder.event(now, EventKind::NodeReady, p, node);
+        self.schedule_pending(now, pool, scheduler);
+    }
+
+    /// The cluster-autoscaler loop: nodes for pending pods, empty nodes removed.
+    fn on_node_scan_due(&mut self, now: SimTime, pool: PoolId, scheduler: &mut Scheduler<Event>) {
+        let p = pool.0 as usize;
+        let Some(nodes) = &mut self.pools[p].nodes else { return };
+        let instances = &self.instances;
+        let pending = nodes
+            .pending
+            .iter()
+            .filter(|id| instances[**id as usize].state != InstanceState::Stopped)
+            .count();
+        let add = nodes.to_add(pending as u32);
+        let mut launched = Vec::new();
+        for _ in 0..add {
+            let delay = nodes.spec.provisioning.sample(&mut self.boot_rng);
+            nodes.nodes.push(Node {
+                state: NodeState::Provisioning,
+                pods: 0,
+                launched_at: now,
+                stopped_at: None,
+                empty_since: None,
+            });
+            let node = (nodes.nodes.len() - 1) as u32;
+            scheduler.schedule(now + SimDuration::from_secs_f64(delay), Event::NodeReady { pool, node });
+            launched.push(node);
+        }
+        let removed = nodes.removable(now);
+        for &node in &removed {
+            let n = &mut nodes.nodes[node as usize];
+            n.state = NodeState::Stopped;
+            n.stopped_at = Some(now);
+        }
+        let scan = nodes.spec.scan_interval;
+        for node in launched {
+            self.recorder.event(now, EventKind::NodeLaunched, p, node);
+        }
+        for node in removed {
+            self.recorder.event(now, EventKind::NodeRemoved, p, node);
+        }
+        if now + scan <= self.end {
+            scheduler.schedule(now + scan, Event::NodeScanDue { pool });
+        }
     }
 
     /// Puts a booting instance in service: in every rotation that serves its pool.
@@ -300,6 +402,7 @@ impl System {
         self.recorder.event(now, EventKind::InstanceReady, pool, id.0);
         if let Some(o) = instance.origin {
             let running = instance.running_at.unwrap_or(now);
+            let scheduled = instance.scheduled_at.unwrap_or(instance.launched_at);
             self.recorder.capacity.push(CapacityRecord {
                 pool,
                 instance: id.0,
@@ -308,7 +411,8 @@ impl System {
                 averaging_s: o.window.as_secs_f64() / 2.0,
                 pipeline_delay_s: o.delay.as_secs_f64(),
                 sync_wait_s: (o.decided_at - (o.observed_at + o.delay)).as_secs_f64(),
-                boot_s: (running - instance.launched_at).as_secs_f64(),
+                node_wait_s: (scheduled - instance.launched_at).as_secs_f64(),
+                boot_s: (running - scheduled).as_secs_f64(),
                 readiness_s: (now - running).as_secs_f64(),
             });
         }
@@ -368,7 +472,7 @@ impl System {
         let instance = &mut self.instances[id.0 as usize];
         let pool = instance.pool.0 as usize;
         if instance.state == InstanceState::Booting {
-            self.stop_instance(now, id);
+            self.stop_instance(now, id, scheduler);
             return;
         }
         instance.state = InstanceState::Draining;
@@ -381,7 +485,7 @@ impl System {
         }
         self.recorder.event(now, EventKind::InstanceDraining, pool, id.0);
         if idle {
-            self.stop_instance(now, id);
+            self.stop_instance(now, id, scheduler);
         } else {
             scheduler.schedule(
                 now + self.pools[pool].spec.termination_grace,
@@ -390,15 +494,15 @@ impl System {
         }
     }
 
-    fn on_drain_deadline_due(&mut self, now: SimTime, id: InstanceId) {
+    fn on_drain_deadline_due(&mut self, now: SimTime, id: InstanceId, scheduler: &mut Scheduler<Event>) {
         if self.instances[id.0 as usize].state == InstanceState::Draining {
-            self.stop_instance(now, id);
+            self.stop_instance(now, id, scheduler);
         }
     }
 
     /// Stops an instance: it stops billing, and every request it still
     /// holds is lost (counted as failed unless its client already gave up).
-    fn stop_instance(&mut self, now: SimTime, id: InstanceId) {
+    fn stop_instance(&mut self, now: SimTime, id: InstanceId, scheduler: &mut Scheduler<Event>) {
         let instance = &self.instances[id.0 as usize];
         let pool = instance.pool.0 as usize;
         let (state, cores, busy, waiting) = (instance.state, instance.cores, instance.busy_cores, instance.waiting());
@@ -429,8 +533,13 @@ impl System {
                 lb.remove(id);
             }
         }
+        let node = self.instances[id.0 as usize].node;
         self.instances[id.0 as usize].stop(now);
         self.recorder.event(now, EventKind::InstanceStopped, pool, id.0);
+        if let (Some(node), Some(nodes)) = (node, &mut self.pools[pool].nodes) {
+            nodes.release(now, node);
+            self.schedule_pending(now, PoolId(pool as u16), scheduler);
+        }
         if let Some(aws) = &mut self.pools[pool].aws {
             aws.settled(now, id.0);
         }
@@ -764,7 +873,7 @@ impl System {
         }
         let instance = &self.instances[instance_id.0 as usize];
         if instance.state == InstanceState::Draining && instance.is_idle() {
-            self.stop_instance(now, instance_id);
+            self.stop_instance(now, instance_id, scheduler);
         }
     }
 
@@ -815,6 +924,7 @@ impl System {
         if now <= start {
             return;
         }
+        let instances = &self.instances;
         let rows = self
             .pools
             .iter()
@@ -826,7 +936,18 @@ impl System {
                 let (b0, s0, w0) = book.marks;
                 book.marks = (busy, serving, waiting);
                 let span = (now - start).0 as f64;
+                let (nodes, pods_pending) = pool.nodes.as_ref().map_or((0, 0), |n| {
+                    (
+                        n.live(),
+                        n.pending
+                            .iter()
+                            .filter(|id| instances[**id as usize].state != InstanceState::Stopped)
+                            .count() as u32,
+                    )
+                });
                 PoolRow {
+                    nodes,
+                    pods_pending,
                     booting: book.booting,
                     ready: book.ready,
                     draining: book.draining,
@@ -848,8 +969,23 @@ impl System {
     /// Cumulative cost at `now`, of one pool or of all.
     fn cost_until(&self, now: SimTime, pool: Option<usize>) -> f64 {
         let mut total = 0.0;
+        let billing = self.spec.billing;
+        // Pools on a node pool pay for their nodes, not their pods.
+        for (p, pool_state) in self.pools.iter().enumerate() {
+            let Some(nodes) = &pool_state.nodes else { continue };
+            if pool.is_some_and(|only| only != p) {
+                continue;
+            }
+            let price = self.spec.instance_types[nodes.spec.instance_type].hourly_usd;
+            for n in &nodes.nodes {
+                total += price / 3600.0 * billing.billed_seconds(n.launched_at, n.stopped_at, now);
+            }
+        }
         for instance in &self.instances {
             if pool.is_some_and(|p| p != instance.pool.0 as usize) {
+                continue;
+            }
+            if self.pools[instance.pool.0 as usize].nodes.is_some() {
                 continue;
             }
             let spec = &self.pools[instance.pool.0 as usize].spec;
@@ -893,6 +1029,30 @@ impl System {
                     },
                     queue_length_mean: pool.waiting.area_until(now) as f64 / span_ns,
                     cost_usd: self.cost_until(now, Some(i)),
+                    nodes: pool.nodes.as_ref().map(|n| {
+                        // Peak nodes alive: replay launches and stops in time order.
+                        let mut changes: Vec<(SimTime, i32)> = n
+                            .nodes
+                            .iter()
+                            .flat_map(|node| {
+                                std::iter::once((node.launched_at, 1)).chain(node.stopped_at.map(|t| (t, -1)))
+                            })
+                            .collect();
+                        changes.sort();
+                        let (mut live, mut peak) = (0i32, 0i32);
+                        for (_, d) in changes {
+                            live += d;
+                            peak = peak.max(live);
+                        }
+                        NodeSummary {
+                            instance_type: self.spec.instance_types[n.spec.instance_type].name.clone(),
+                            pods_per_node: n.spec.pods_per_node,
+                            initial: n.spec.initial,
+                            peak: peak as u32,
+                            launched: n.nodes.len() as u32 - n.spec.initial,
+                            removed: n.nodes.iter().filter(|node| node.stopped_at.is_some()).count() as u32,
+                        }
+                    }),
                     scaling: {
                         let bounds = match (&pool.autoscaler, &pool.aws) {
                             (Some(a), _) => {
@@ -1023,11 +1183,13 @@ impl Model for System {
             Event::DeadlinesDue { pool } => self.on_deadlines_due(now, pool, scheduler),
             Event::InstanceBooted { instance } => self.on_instance_booted(now, instance, scheduler),
             Event::InstanceReadyDue { instance } => self.on_instance_ready_due(now, instance),
-            Event::DrainDeadlineDue { instance } => self.on_drain_deadline_due(now, instance),
+            Event::DrainDeadlineDue { instance } => self.on_drain_deadline_due(now, instance, scheduler),
             Event::MetricsScrapeDue { pool } => self.on_metrics_scrape_due(now, pool, scheduler),
             Event::AutoscalerSyncDue { pool } => self.on_autoscaler_sync_due(now, pool, scheduler),
             Event::AwsMinuteDue { pool } => self.on_aws_minute_due(now, pool, scheduler),
             Event::ScheduledActionDue { pool, action } => self.on_scheduled_action_due(now, pool, action, scheduler),
+            Event::NodeReady { pool, node } => self.on_node_ready(now, pool, node, scheduler),
+            Event::NodeScanDue { pool } => self.on_node_scan_due(now, pool, scheduler),
             Event::IntervalDue => self.on_interval_due(now, scheduler),
         }
     }

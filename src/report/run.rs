@@ -33,6 +33,8 @@ pub fn timeseries_csv(result: &RunResult) -> String {
             "instances_draining",
             "cpu_utilization",
             "queue_length_mean",
+            "nodes",
+            "pods_pending",
         ] {
             write!(out, ",{name}.{col}").unwrap();
         }
@@ -72,12 +74,14 @@ pub fn timeseries_csv(result: &RunResult) -> String {
         for p in &row.pools {
             write!(
                 out,
-                ",{},{},{},{},{}",
+                ",{},{},{},{},{},{},{}",
                 p.booting,
                 p.ready,
                 p.draining,
                 num(p.cpu_utilization),
-                num(p.queue_length_mean)
+                num(p.queue_length_mean),
+                p.nodes,
+                p.pods_pending
             )
             .unwrap();
         }
@@ -187,12 +191,12 @@ pub fn capacity_csv(result: &RunResult) -> Option<String> {
         return None;
     }
     let mut out = String::from(
-        "decided_s,ready_s,pool,instance,averaging_s,pipeline_delay_s,sync_wait_s,boot_s,readiness_s,total_s\n",
+        "decided_s,ready_s,pool,instance,averaging_s,pipeline_delay_s,sync_wait_s,node_wait_s,boot_s,readiness_s,total_s\n",
     );
     for c in &result.capacity {
         writeln!(
             out,
-            "{},{},{},{},{},{},{},{},{},{}",
+            "{},{},{},{},{},{},{},{},{},{},{}",
             num(c.decided_at.as_secs_f64()),
             num(c.ready_at.as_secs_f64()),
             result.pool_names[c.pool],
@@ -200,6 +204,7 @@ pub fn capacity_csv(result: &RunResult) -> Option<String> {
             num(c.averaging_s),
             num(c.pipeline_delay_s),
             num(c.sync_wait_s),
+            num(c.node_wait_s),
             num(c.boot_s),
             num(c.readiness_s),
             num(c.total_s())
@@ -556,6 +561,7 @@ fn run_charts(result: &RunResult) -> Vec<(&'static str, LineChart)> {
                     by_decision("metrics (window, delay, sync wait)", &|c| {
                         c.averaging_s + c.pipeline_delay_s + c.sync_wait_s
                     }),
+                    by_decision("waiting for a node", &|c| c.node_wait_s),
                     by_decision("boot", &|c| c.boot_s),
                     by_decision("readiness", &|c| c.readiness_s),
                 ],

@@ -264,6 +264,26 @@ pub struct RawPool {
     pub autoscaler: Option<RawAutoscaler>,
     #[serde(default)]
     pub schedule: Vec<RawScheduledAction>,
+    #[serde(default)]
+    pub node_pool: Option<RawNodePool>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawNodePool {
+    pub instance_type: String,
+    pub pods_per_node: u32,
+    #[serde(default)]
+    pub count: Option<u32>,
+    #[serde(default)]
+    pub min: Option<u32>,
+    pub max: u32,
+    #[serde(default)]
+    pub provisioning_time: Option<RawDistribution>,
+    #[serde(default)]
+    pub scale_down_delay: Option<Duration>,
+    #[serde(default)]
+    pub scan_interval: Option<Duration>,
 }
 
 /// `{ at: 8h, every: 1d, min: 4, max: 20, desired: 6 }`.

@@ -7,6 +7,7 @@ use crate::engine::{SimDuration, SimTime};
 use crate::metrics::SloSpec;
 use crate::model::autoscaler::PodResources;
 use crate::model::autoscaler::schedule::ScheduledAction;
+use crate::model::node_pool::NodePoolSpec;
 use crate::model::{
     ArrivalMode, Billing, Distribution, HashOn, InstanceType, KeySpace, LbBackendSpec, LbPolicy, LoadBalancerSpec,
     Market, PoolSpec, RateCurve, RequestClass, RequestKind, SystemSpec, TrafficSpec, builtin_catalogue,
@@ -35,6 +36,9 @@ pub const DEFAULT_BILLING_MINIMUM_S: f64 = 60.0;
 pub const DEFAULT_DIURNAL_PERIOD_S: f64 = 86_400.0;
 
 pub const DEFAULT_TERMINATION_GRACE_S: f64 = 30.0;
+pub const DEFAULT_NODE_PROVISIONING_S: f64 = 90.0;
+pub const DEFAULT_NODE_SCAN_S: f64 = 10.0;
+pub const DEFAULT_NODE_SCALE_DOWN_DELAY_S: f64 = 600.0;
 pub const DEFAULT_MEMORY_BASELINE_BYTES: i64 = 256 << 20;
 pub const DEFAULT_MEMORY_PER_IN_FLIGHT_BYTES: i64 = 1 << 20;
 
@@ -309,6 +313,86 @@ pub fn validate(
                 }
             })
             .collect();
+        let node_pool = p.node_pool.as_ref().and_then(|n| {
+            let npath = format!("{path}.node_pool");
+            let Some(nt) = catalogue.get(&n.instance_type) else {
+                c.problem(
+                    format!("{npath}.instance_type"),
+                    format!(
+                        "unknown type `{}`; known: {}",
+                        n.instance_type,
+                        known_list(catalogue.keys())
+                    ),
+                );
+                return None;
+            };
+            if n.pods_per_node == 0 {
+                c.problem(format!("{npath}.pods_per_node"), "must be ≥ 1");
+                return None;
+            }
+            if u64::from(n.pods_per_node) * u64::from(cores) > u64::from(nt.vcpu) {
+                c.problem(
+                    format!("{npath}.pods_per_node"),
+                    format!(
+                        "{} pods of {cores} cores need {} vCPUs; a {} has {}",
+                        n.pods_per_node,
+                        u64::from(n.pods_per_node) * u64::from(cores),
+                        nt.name,
+                        nt.vcpu
+                    ),
+                );
+            }
+            let initial = n.count.unwrap_or(p.count.div_ceil(n.pods_per_node));
+            let min = n.min.unwrap_or(0);
+            if min > initial || initial > n.max || n.max > MAX_INSTANCES {
+                c.problem(
+                    &npath,
+                    format!(
+                        "needs min ≤ count ≤ max ≤ {MAX_INSTANCES}; got min {min}, count {initial}, max {}",
+                        n.max
+                    ),
+                );
+            }
+            if p.warm_start.unwrap_or(true) && u64::from(initial) * u64::from(n.pods_per_node) < u64::from(p.count) {
+                c.problem(
+                    format!("{npath}.count"),
+                    format!(
+                        "{initial} nodes of {} pods cannot hold the pool's {} warm pods",
+                        n.pods_per_node, p.count
+                    ),
+                );
+            }
+            let provisioning = match &n.provisioning_time {
+                Some(d) => distribution(&mut c, &format!("{npath}.provisioning_time"), d)?,
+                None => Distribution::constant(DEFAULT_NODE_PROVISIONING_S),
+            };
+            let scan = n.scan_interval.map_or(DEFAULT_NODE_SCAN_S, |d| d.0);
+            if scan <= 0.0 {
+                c.problem(
+                    format!("{npath}.scan_interval"),
+                    "must be > 0 (cluster-autoscaler's default is 10s)",
+                );
+            }
+            let type_index = match instance_types.iter().position(|x| x.name == nt.name) {
+                Some(i) => i,
+                None => {
+                    instance_types.push(nt.clone());
+                    instance_types.len() - 1
+                }
+            };
+            Some(NodePoolSpec {
+                instance_type: type_index,
+                pods_per_node: n.pods_per_node,
+                initial,
+                min,
+                max: n.max,
+                provisioning,
+                scale_down_delay: SimDuration::from_secs_f64(
+                    n.scale_down_delay.map_or(DEFAULT_NODE_SCALE_DOWN_DELAY_S, |d| d.0),
+                ),
+                scan_interval: SimDuration::from_secs_f64(scan),
+            })
+        });
         pools.push(PoolSpec {
             name: name.clone(),
             instance_type: type_index,
@@ -327,6 +411,7 @@ pub fn validate(
             autoscaler,
             aws,
             schedule,
+            node_pool,
         });
     }
 
