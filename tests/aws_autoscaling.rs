@@ -145,3 +145,73 @@ fn aws_settings_are_validated() {
         "{e}"
     );
 }
+
+/// An hourly pattern (20 req/s, then 100 from minute 20 to 40), three
+/// times; 100 ms of CPU per request, so the busy phase needs 10 cores.
+fn hourly(predictive: &str) -> String {
+    format!(
+        r#"
+name: predictive
+duration: 3h
+interval: 1m
+traffic:
+  rate: {{ steps: [ {{ at: 0s, rate: 20 }}, {{ at: 20m, rate: 100 }}, {{ at: 40m, rate: 20 }},
+                    {{ at: 1h, rate: 20 }}, {{ at: 1h20m, rate: 100 }}, {{ at: 1h40m, rate: 20 }},
+                    {{ at: 2h, rate: 20 }}, {{ at: 2h20m, rate: 100 }}, {{ at: 2h40m, rate: 20 }} ] }}
+  classes: [ {{ name: job, cpu: {{ constant: 100ms }} }} ]
+  target: alb
+load_balancers:
+  alb: {{ policy: least_connections, pool: web }}
+pools:
+  web:
+    instance_type: c6i.large
+    count: 2
+    workers: 64
+    queue_capacity: 100000
+    timeout: 1h
+    boot_time: {{ constant: 60s }}
+    autoscaler:
+      aws:
+        min_size: 2
+        max_size: 30
+        policies: [ {{ target_tracking: {{ metric: cpu_utilization, target: 50 }} }} ]
+{predictive}
+"#
+    )
+}
+
+#[test]
+fn predictive_scaling_puts_capacity_in_place_before_the_repeat() {
+    let with = simulate(
+        &common::spec(&hourly("        predictive: { target: 50, period: 1h, lead: 5m }")),
+        1,
+        0,
+        &mut |_| {},
+    );
+    let without = simulate(&common::spec(&hourly("")), 1, 0, &mut |_| {});
+    // No forecast before one period less the lead has passed: nothing seen yet.
+    assert!(
+        with.aws_rows
+            .iter()
+            .filter(|r| r.reason == "Predictive")
+            .all(|r| r.time.as_secs_f64() >= 3300.0)
+    );
+    // 10 busy cores at 50% on 2-core instances: 10 instances, in place when
+    // the second burst starts at 1h20m (minute 80), launched 5 minutes ahead.
+    let ready = |r: &capsim::model::RunResult, minute: usize| r.rows[minute - 1].pools[0].ready;
+    assert!(ready(&with, 80) >= 10, "{}", ready(&with, 80));
+    assert!(ready(&without, 81) < 10, "{}", ready(&without, 81));
+    // Queued work during the burst is far smaller with the forecast.
+    let waiting = |r: &capsim::model::RunResult| {
+        r.rows[79..90]
+            .iter()
+            .map(|row| row.pools[0].queue_length_mean)
+            .sum::<f64>()
+    };
+    assert!(
+        waiting(&with) * 10.0 < waiting(&without),
+        "{} vs {}",
+        waiting(&with),
+        waiting(&without)
+    );
+}

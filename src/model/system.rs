@@ -607,6 +607,8 @@ impl System {
         let warmup = aws.spec.instance_warmup;
         let (mut cpu, mut requests) = (Vec::new(), Vec::new());
         let mut warm = 0i64;
+        let mut busy_cores = 0.0;
+        let mut routed = 0u64;
         for id in &self.pools[p].instances {
             let i = &mut self.instances[id.0 as usize];
             if i.state == InstanceState::Stopped {
@@ -615,6 +617,8 @@ impl System {
             let busy = i.busy_core_time.area_until(now);
             let (busy0, routed0) = i.minute_mark;
             i.minute_mark = (busy, i.routed);
+            busy_cores += (busy - busy0) as f64 / 60e9;
+            routed += i.routed - routed0;
             // In service and past its warm-up for the whole minute.
             let is_warm = i.state == InstanceState::Ready
                 && i.running_at
@@ -634,6 +638,7 @@ impl System {
         };
         let aws = self.pools[p].aws.as_mut().expect("checked");
         aws.record_minute(now, cpu, requests);
+        aws.record_load(now, routed as f64, busy_cores);
         let (new_desired, simple, row) = aws.evaluate(now, p, group);
         let cooldown = simple.map(|i| aws.cooldown_of(i));
         if row.desired != row.current || row.reason != "NoAlarm" {

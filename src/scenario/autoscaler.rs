@@ -3,7 +3,7 @@
 
 use crate::engine::SimDuration;
 use crate::model::autoscaler::aws::{
-    AdjustmentType, AlarmSpec, AwsMetric, AwsPolicy, AwsSpec, Comparison, Statistic, Step,
+    AdjustmentType, AlarmSpec, AwsMetric, AwsPolicy, AwsSpec, Comparison, Predictive, Statistic, Step,
 };
 use crate::model::autoscaler::hpa::{Behavior, ControllerConfig, HpaSpec, Policy, ScalingRules, SelectPolicy};
 use crate::model::autoscaler::{ExternalMetricName, HpaConfig, MetricSpec, PodMetricName, ResourceName, Target};
@@ -384,7 +384,7 @@ fn alarm(c: &mut Checker, path: &str, a: &RawAlarm) -> AlarmSpec {
 }
 
 /// Checks one Auto Scaling group's settings; `None` when it has problems.
-pub(super) fn aws(c: &mut Checker, path: &str, raw: &RawAws) -> Option<AwsSpec> {
+pub(super) fn aws(c: &mut Checker, path: &str, raw: &RawAws, cores: u32) -> Option<AwsSpec> {
     let before = c.problems.len();
     if raw.min_size < 1 {
         c.problem(
@@ -527,10 +527,37 @@ pub(super) fn aws(c: &mut Checker, path: &str, raw: &RawAws) -> Option<AwsSpec> 
     let cooldown = secs(raw.default_cooldown, SimDuration::from_secs_f64(AWS_DEFAULT_COOLDOWN_S));
     // Without a DefaultInstanceWarmup, AWS falls back to the default cooldown.
     let warmup = secs(raw.instance_warmup, cooldown);
+    let predictive = raw.predictive.as_ref().map(|p| {
+        let ppath = format!("{path}.predictive");
+        if !(p.target.is_finite() && p.target > 0.0 && p.target <= 100.0) {
+            c.problem(
+                format!("{ppath}.target"),
+                format!("must be a CPU percentage in (0, 100], got {}", p.target),
+            );
+        }
+        let period = p.period.map_or(86_400.0, |d| d.0);
+        let lead = p.lead.map_or(0.0, |d| d.0);
+        if period < 3600.0 {
+            c.problem(
+                format!("{ppath}.period"),
+                "must be at least 1h (the forecast repeats the load one period back)",
+            );
+        }
+        if lead >= period {
+            c.problem(format!("{ppath}.lead"), "must be shorter than period");
+        }
+        Predictive {
+            target_cpu: p.target,
+            period: SimDuration::from_secs_f64(period),
+            lead: SimDuration::from_secs_f64(lead),
+            cores,
+        }
+    });
     if c.problems.len() > before {
         return None;
     }
     Some(AwsSpec {
+        predictive,
         min_size: raw.min_size,
         max_size: raw.max_size,
         default_cooldown: cooldown,

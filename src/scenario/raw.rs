@@ -339,6 +339,19 @@ pub struct RawAws {
     #[serde(default)]
     pub metric_delay: Option<Duration>,
     pub policies: Vec<RawAwsPolicy>,
+    #[serde(default)]
+    pub predictive: Option<RawPredictive>,
+}
+
+/// `{ target: 50, period: 1d, lead: 10m }`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPredictive {
+    pub target: f64,
+    #[serde(default)]
+    pub period: Option<Duration>,
+    #[serde(default)]
+    pub lead: Option<Duration>,
 }
 
 #[derive(Debug, Deserialize)]

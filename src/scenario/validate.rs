@@ -262,7 +262,7 @@ pub fn validate(
             ),
             Some(RawAutoscaler::Aws(a)) => (
                 None,
-                super::autoscaler::aws(&mut c, &format!("{path}.autoscaler.aws"), a),
+                super::autoscaler::aws(&mut c, &format!("{path}.autoscaler.aws"), a, cores),
             ),
         };
         let autoscaled = autoscaler.is_some() || aws.is_some() || p.autoscaler.is_some();

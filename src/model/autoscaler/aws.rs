@@ -243,6 +243,34 @@ pub struct AwsSpec {
     /// CloudWatch's delay before a minute's data can be read.
     pub metric_delay: SimDuration,
     pub policies: Vec<AwsPolicy>,
+    pub predictive: Option<Predictive>,
+}
+
+/// Predictive scaling: a floor on capacity from the load seen one `period`
+/// ago (e.g. the same minute yesterday), `lead` ahead of time, sized so the
+/// forecast load would run at `target_cpu` percent.
+///
+/// AWS forecasts from up to 14 days of history with a model it does not
+/// publish; capsim's forecast is the simplest defensible one, seasonal
+/// naïve: the request count of the same minute one period earlier (the load
+/// metric), turned into CPU with the group's measured CPU per request (the
+/// scaling metric). Request counts are not capped by the capacity of the
+/// time, as busy CPU would be.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Predictive {
+    pub target_cpu: f64,
+    pub period: SimDuration,
+    /// `SchedulingBufferTime`: capacity is in place this much before the forecast load.
+    pub lead: SimDuration,
+    /// Cores per instance, to turn busy cores into instances.
+    pub cores: u32,
+}
+
+impl Predictive {
+    /// Instances needed to run `busy_cores` at the target.
+    pub fn capacity_for(&self, busy_cores: f64) -> i64 {
+        (busy_cores * 100.0 / (self.target_cpu * f64::from(self.cores))).ceil() as i64
+    }
 }
 
 /// What the group looks like at an evaluation.
@@ -534,6 +562,11 @@ pub struct AwsGroup {
     activity: Vec<u32>,
     activity_cooldown: SimDuration,
     cooldown_until: SimTime,
+    /// Requests routed to the group per minute, for predictive scaling.
+    load: std::collections::VecDeque<(SimTime, f64)>,
+    /// Busy core-seconds and requests so far: CPU per request.
+    cpu_seconds: f64,
+    requests: f64,
 }
 
 impl AwsGroup {
@@ -553,7 +586,38 @@ impl AwsGroup {
             activity: Vec::new(),
             activity_cooldown: SimDuration::ZERO,
             cooldown_until: SimTime::ZERO,
+            load: std::collections::VecDeque::new(),
+            cpu_seconds: 0.0,
+            requests: 0.0,
         }
+    }
+
+    /// Records the group's requests and busy cores over the minute ending at `end`.
+    pub fn record_load(&mut self, end: SimTime, requests: f64, busy_cores: f64) {
+        let Some(p) = self.spec.predictive else { return };
+        self.cpu_seconds += busy_cores * 60.0;
+        self.requests += requests;
+        self.load.push_back((end, requests));
+        while self
+            .load
+            .front()
+            .is_some_and(|(t, _)| t.0 + p.period.0 + 120_000_000_000 < end.0)
+        {
+            self.load.pop_front();
+        }
+    }
+
+    /// The predictive floor at `now`: capacity for the minute that starts
+    /// `lead` from now, as it went one period earlier, once that exists.
+    pub fn forecast_floor(&self, now: SimTime) -> Option<i64> {
+        let p = self.spec.predictive?;
+        if self.requests == 0.0 {
+            return None;
+        }
+        let at = (now + p.lead).0.checked_sub(p.period.0)?;
+        let (_, requests) = self.load.iter().find(|(t, _)| t.0 > at && t.0 <= at + 60_000_000_000)?;
+        let cpu_per_request = self.cpu_seconds / self.requests;
+        Some(p.capacity_for(requests / 60.0 * cpu_per_request))
     }
 
     /// Records one minute of per-instance values (warm instances only).
@@ -729,6 +793,11 @@ impl AwsGroup {
                 };
                 (desired, Some(i), reason)
             }
+        };
+        // Predictive scaling sets a floor under whatever the policies decided.
+        let (desired, source, reason) = match self.forecast_floor(now) {
+            Some(floor) if floor.min(max) > desired => (floor.min(max), None, "Predictive"),
+            _ => (desired, source, reason),
         };
         let simple = source.filter(|i| matches!(self.spec.policies[*i], AwsPolicy::Simple { .. }));
         let row = AwsLogRow {
