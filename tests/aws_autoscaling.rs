@@ -39,7 +39,7 @@ pools:
 }
 
 fn scale_outs(r: &capsim::model::RunResult) -> Vec<(f64, i64, i64)> {
-    r.aws_rows
+    r.scaler_rows
         .iter()
         .filter(|row| row.reason == "ScaleOut")
         .map(|row| (row.time.as_secs_f64(), row.current, row.desired))
@@ -98,7 +98,7 @@ fn simple_scaling_waits_for_its_cooldown() {
         assert_eq!(w[1].1, w[0].2);
         assert_eq!(w[1].2, w[1].1 + 1);
     }
-    assert!(r.aws_rows.iter().any(|row| row.reason == "Cooldown"));
+    assert!(r.scaler_rows.iter().any(|row| row.reason == "Cooldown"));
 }
 
 #[test]
@@ -191,7 +191,7 @@ fn predictive_scaling_puts_capacity_in_place_before_the_repeat() {
     let without = simulate(&common::spec(&hourly("")), 1, 0, &mut |_| {});
     // No forecast before one period less the lead has passed: nothing seen yet.
     assert!(
-        with.aws_rows
+        with.scaler_rows
             .iter()
             .filter(|r| r.reason == "Predictive")
             .all(|r| r.time.as_secs_f64() >= 3300.0)

@@ -2,7 +2,7 @@
 
 use crate::engine::{SimDuration, SimTime};
 use crate::model::autoscaler::DecisionRecord;
-use crate::model::autoscaler::aws::AwsLogRow;
+use crate::model::autoscaler::ScalerLogRow;
 
 use super::integral::TimeIntegral;
 use super::latency::LatencyRecorder;
@@ -144,7 +144,7 @@ pub struct Recorder {
     /// Time to capacity of every instance an autoscaler added that became ready.
     pub capacity: Vec<CapacityRecord>,
     /// AWS Auto Scaling evaluations that alarmed or changed something.
-    pub aws_rows: Vec<AwsLogRow>,
+    pub scaler_rows: Vec<ScalerLogRow>,
 }
 
 impl Recorder {
@@ -167,7 +167,7 @@ impl Recorder {
             events: Vec::new(),
             decisions: Vec::new(),
             capacity: Vec::new(),
-            aws_rows: Vec::new(),
+            scaler_rows: Vec::new(),
         }
     }
 

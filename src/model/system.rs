@@ -8,7 +8,8 @@ use crate::metrics::{
 };
 
 use super::PoolSpec;
-use super::autoscaler::aws::{self, AwsLogRow};
+use super::autoscaler::ScalerLogRow;
+use super::autoscaler::aws;
 use super::autoscaler::hpa::{self, PodPhase, ReadyCondition};
 use super::autoscaler::pipeline::{PodCounters, PodView};
 use super::autoscaler::{DecisionRecord, HpaConfig};
@@ -85,7 +86,7 @@ pub struct RunResult {
     /// The autoscaler configuration of each autoscaled pool, by name.
     pub autoscalers: Vec<(String, HpaConfig)>,
     pub capacity: Vec<CapacityRecord>,
-    pub aws_rows: Vec<AwsLogRow>,
+    pub scaler_rows: Vec<ScalerLogRow>,
 }
 
 /// Per-pool bookkeeping of the system (besides the pool's own state).
@@ -642,7 +643,7 @@ impl System {
         let (new_desired, simple, row) = aws.evaluate(now, p, group);
         let cooldown = simple.map(|i| aws.cooldown_of(i));
         if row.desired != row.current || row.reason != "NoAlarm" {
-            self.recorder.aws_rows.push(row);
+            self.recorder.scaler_rows.push(row);
         }
         if new_desired != desired {
             let book = &mut self.books[p];
@@ -1161,7 +1162,7 @@ impl System {
             events: recorder.events,
             decisions: recorder.decisions,
             capacity: recorder.capacity,
-            aws_rows: recorder.aws_rows,
+            scaler_rows: recorder.scaler_rows,
             autoscalers: self
                 .spec
                 .pools

@@ -117,7 +117,7 @@ pub fn events_csv(result: &RunResult) -> Option<String> {
 /// `scaling.csv`: the autoscaler decision log, or `None` without autoscalers.
 pub fn scaling_csv(result: &RunResult) -> Option<String> {
     use crate::model::autoscaler::hpa::MetricError;
-    if result.decisions.is_empty() && result.aws_rows.is_empty() {
+    if result.decisions.is_empty() && result.scaler_rows.is_empty() {
         return None;
     }
     let mut out = String::from("time_s,pool,current,metrics,proposed,stabilized,stabilization,desired,reason\n");
@@ -162,7 +162,7 @@ pub fn scaling_csv(result: &RunResult) -> Option<String> {
             ),
         ));
     }
-    for r in &result.aws_rows {
+    for r in &result.scaler_rows {
         rows.push((
             r.time.as_secs_f64(),
             format!(
@@ -502,7 +502,7 @@ fn run_charts(result: &RunResult) -> Vec<(&'static str, LineChart)> {
                 .filter(|d| d.pool == i && d.decision.rescale())
                 .map(|d| (d.time.as_secs_f64() / 60.0, f64::from(d.decision.desired)));
             let aws = result
-                .aws_rows
+                .scaler_rows
                 .iter()
                 .filter(|r| r.pool == i && r.desired != r.current)
                 .map(|r| (r.time.as_secs_f64() / 60.0, r.desired as f64));

@@ -9,6 +9,8 @@
 
 use crate::engine::{SimDuration, SimTime};
 
+use super::ScalerLogRow;
+
 /// A CloudWatch metric the group publishes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum AwsMetric {
@@ -538,18 +540,6 @@ mod tests {
     }
 }
 
-/// One line of the AWS decision log.
-#[derive(Clone, Debug, PartialEq)]
-pub struct AwsLogRow {
-    pub time: SimTime,
-    pub pool: usize,
-    pub current: i64,
-    /// Each policy: its alarm states and the datapoint it acted on.
-    pub policies: String,
-    pub desired: i64,
-    pub reason: &'static str,
-}
-
 /// An Auto Scaling group at run time: recent one-minute samples of its warm
 /// instances and the simple policies' cooldown.
 #[derive(Clone, Debug)]
@@ -693,7 +683,7 @@ impl AwsGroup {
     /// largest capacity asked for wins, scale-in by target tracking only when
     /// every target-tracking policy wants it. Returns the new desired
     /// capacity (clamped), the simple policy that caused it if any, and the log line.
-    pub fn evaluate(&self, now: SimTime, pool: usize, group: GroupState) -> (i64, Option<usize>, AwsLogRow) {
+    pub fn evaluate(&self, now: SimTime, pool: usize, group: GroupState) -> (i64, Option<usize>, ScalerLogRow) {
         let mut notes = Vec::new();
         let mut outs: Vec<(i64, usize)> = Vec::new();
         let mut ins: Vec<(i64, usize)> = Vec::new();
@@ -800,7 +790,7 @@ impl AwsGroup {
             _ => (desired, source, reason),
         };
         let simple = source.filter(|i| matches!(self.spec.policies[*i], AwsPolicy::Simple { .. }));
-        let row = AwsLogRow {
+        let row = ScalerLogRow {
             time: now,
             pool,
             current: group.desired,

@@ -112,6 +112,19 @@ pub struct PodResources {
     pub memory_per_in_flight_bytes: i64,
 }
 
+/// One line of the decision log of an autoscaler other than the HPA
+/// (AWS Auto Scaling, KEDA's activation loop).
+#[derive(Clone, Debug, PartialEq)]
+pub struct ScalerLogRow {
+    pub time: SimTime,
+    pub pool: usize,
+    pub current: i64,
+    /// What it looked at: each AWS policy's alarm states and datapoint, KEDA's metric.
+    pub policies: String,
+    pub desired: i64,
+    pub reason: &'static str,
+}
+
 /// One evaluation, as the decision log shows it.
 #[derive(Clone, Debug, PartialEq)]
 pub struct DecisionRecord {
