@@ -67,6 +67,8 @@ pub fn run<M: Model>(
     let mut events = 0u64;
     let stop_reason = loop {
         match scheduler.peek_time() {
+            // An empty event list at the end time is a run that reached its end.
+            None if scheduler.now() >= limits.end => break StopReason::EndTime,
             None => break StopReason::NoMoreEvents,
             Some(t) if t > limits.end => break StopReason::EndTime,
             Some(_) => {}

@@ -13,6 +13,7 @@ use crate::engine::{SimDuration, SimTime};
 use crate::metrics::TimeIntegral;
 
 use super::autoscaler::aws::{AwsGroup, AwsSpec};
+use super::autoscaler::keda::{Keda, KedaSpec};
 use super::autoscaler::schedule::ScheduledAction;
 use super::autoscaler::{HpaConfig, PodResources, PoolAutoscaler};
 use super::distribution::Distribution;
@@ -66,6 +67,8 @@ pub struct PoolSpec {
     pub schedule: Vec<ScheduledAction>,
     /// Nodes the pods run on; with one, nodes are billed instead of pods.
     pub node_pool: Option<NodePoolSpec>,
+    /// KEDA's activation loop over the pool's HPA (`autoscaler`).
+    pub keda: Option<KedaSpec>,
 }
 
 impl PoolSpec {
@@ -94,6 +97,7 @@ impl PoolSpec {
             aws: None,
             schedule: Vec::new(),
             node_pool: None,
+            keda: None,
         }
     }
 }
@@ -325,6 +329,7 @@ pub struct Pool {
     pub autoscaler: Option<PoolAutoscaler>,
     pub aws: Option<AwsGroup>,
     pub nodes: Option<NodePool>,
+    pub keda: Option<Keda>,
 }
 
 impl Pool {
@@ -335,6 +340,7 @@ impl Pool {
             .map(|config| PoolAutoscaler::new(config, spec.resources));
         let aws = spec.aws.clone().map(AwsGroup::new);
         let nodes = spec.node_pool.clone().map(NodePool::new);
+        let keda = spec.keda.map(Keda::new);
         Pool {
             spec,
             instances: Vec::new(),
@@ -345,6 +351,7 @@ impl Pool {
             routed: 0,
             aws,
             nodes,
+            keda,
             autoscaler,
         }
     }

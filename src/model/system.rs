@@ -11,6 +11,7 @@ use super::PoolSpec;
 use super::autoscaler::ScalerLogRow;
 use super::autoscaler::aws;
 use super::autoscaler::hpa::{self, PodPhase, ReadyCondition};
+use super::autoscaler::keda::KedaAction;
 use super::autoscaler::pipeline::{PodCounters, PodView};
 use super::autoscaler::{DecisionRecord, HpaConfig};
 use super::cost::{Billing, HOURS_PER_MONTH};
@@ -71,6 +72,8 @@ pub enum Event {
     NodeReady { pool: PoolId, node: u32 },
     /// The node pool's scaling loop looks at pending pods and empty nodes.
     NodeScanDue { pool: PoolId },
+    /// KEDA polls a ScaledObject's trigger.
+    KedaPollDue { pool: PoolId },
     /// A time-series interval ends.
     IntervalDue,
 }
@@ -208,6 +211,9 @@ impl System {
         // Autoscaled pools: the pipeline scrapes from time 0 and the
         // controller's first reconcile (which records the initial size) is at 0 too.
         for (p, pool) in system.pools.iter().enumerate() {
+            if pool.keda.is_some() {
+                scheduler.schedule(SimTime::ZERO, Event::KedaPollDue { pool: PoolId(p as u16) });
+            }
             if let Some(nodes) = &pool.nodes {
                 let scan = nodes.spec.scan_interval;
                 scheduler.schedule(SimTime::ZERO + scan, Event::NodeScanDue { pool: PoolId(p as u16) });
@@ -310,6 +316,51 @@ impl System {
         }
         self.recorder.event(now, EventKind::NodeReady, p, node);
         self.schedule_pending(now, pool, scheduler);
+    }
+
+    /// KEDA's loop: activation from zero and the cooldown to zero; the HPA
+    /// it created scales in between.
+    fn on_keda_poll_due(&mut self, now: SimTime, pool: PoolId, scheduler: &mut Scheduler<Event>) {
+        let p = pool.0 as usize;
+        let book = &self.books[p];
+        let replicas = (book.booting + book.ready) as i32;
+        let value = self.pools[p]
+            .autoscaler
+            .as_ref()
+            .and_then(|a| a.pipeline.external_rps(now));
+        let Some(keda) = &mut self.pools[p].keda else { return };
+        let polling = keda.spec.polling_interval;
+        let action = keda.poll(now, value, replicas);
+        let target = match action {
+            KedaAction::Activate(n) | KedaAction::Deactivate(n) | KedaAction::RaiseToMin(n) => Some(n),
+            KedaAction::Hold | KedaAction::CoolingDown => None,
+        };
+        if let Some(n) = target {
+            let shown = value.map_or("-".to_string(), |v| (v as f64 / 1000.0).to_string());
+            self.recorder.scaler_rows.push(ScalerLogRow {
+                time: now,
+                pool: p,
+                current: i64::from(replicas),
+                policies: format!("keda requests_per_second={shown}"),
+                desired: i64::from(n),
+                reason: action.as_str(),
+            });
+            let book = &mut self.books[p];
+            let direction = if n > replicas { 1 } else { -1 };
+            if direction > 0 {
+                book.scale_ups += 1;
+            } else {
+                book.scale_downs += 1;
+            }
+            if book.last_direction != 0 && book.last_direction != direction {
+                book.direction_changes += 1;
+            }
+            book.last_direction = direction;
+            self.scale_pool(now, pool, n.max(0) as u32, None, scheduler);
+        }
+        if now + polling <= self.end {
+            scheduler.schedule(now + polling, Event::KedaPollDue { pool });
+        }
     }
 
     /// The cluster-autoscaler loop: nodes for pending pods, empty nodes removed.
@@ -715,7 +766,9 @@ impl System {
         let max = autoscaler.config.spec.max_replicas;
         let record = autoscaler.evaluate(now, p, &views, current);
         let d = record.decision;
-        let noteworthy = d.rescale() || d.proposed != Some(current) || d.reason != hpa::Reason::DesiredWithinRange;
+        let noteworthy = d.rescale()
+            || (d.reason != hpa::Reason::ScalingDisabled
+                && (d.proposed != Some(current) || d.reason != hpa::Reason::DesiredWithinRange));
         if noteworthy {
             self.recorder.decisions.push(record);
         }
@@ -765,6 +818,11 @@ impl System {
 
         let lb = &mut self.load_balancers[self.spec.traffic.target];
         let Some(instance_id) = lb.choose(client, key, &self.instances) else {
+            // A balancer in front of one pool still counts the request as
+            // offered to it: what a scaler from zero reads.
+            if let [only] = lb.spec.backends.as_slice() {
+                self.pools[only.pool].routed += 1;
+            }
             self.recorder.rejected(now, true);
             return;
         };
@@ -1061,6 +1119,10 @@ impl System {
                     }),
                     scaling: {
                         let bounds = match (&pool.autoscaler, &pool.aws) {
+                            (Some(_), _) if pool.keda.is_some() => pool
+                                .keda
+                                .as_ref()
+                                .map(|k| ("keda", k.spec.min_replica_count, k.spec.max_replica_count)),
                             (Some(a), _) => {
                                 Some(("kubernetes_hpa", a.config.spec.min_replicas, a.config.spec.max_replicas))
                             }
@@ -1196,6 +1258,7 @@ impl Model for System {
             Event::ScheduledActionDue { pool, action } => self.on_scheduled_action_due(now, pool, action, scheduler),
             Event::NodeReady { pool, node } => self.on_node_ready(now, pool, node, scheduler),
             Event::NodeScanDue { pool } => self.on_node_scan_due(now, pool, scheduler),
+            Event::KedaPollDue { pool } => self.on_keda_poll_due(now, pool, scheduler),
             Event::IntervalDue => self.on_interval_due(now, scheduler),
         }
     }

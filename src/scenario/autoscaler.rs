@@ -6,6 +6,7 @@ use crate::model::autoscaler::aws::{
     AdjustmentType, AlarmSpec, AwsMetric, AwsPolicy, AwsSpec, Comparison, Predictive, Statistic, Step,
 };
 use crate::model::autoscaler::hpa::{Behavior, ControllerConfig, HpaSpec, Policy, ScalingRules, SelectPolicy};
+use crate::model::autoscaler::keda::KedaSpec;
 use crate::model::autoscaler::{ExternalMetricName, HpaConfig, MetricSpec, PodMetricName, ResourceName, Target};
 
 use super::raw::*;
@@ -565,4 +566,67 @@ pub(super) fn aws(c: &mut Checker, path: &str, raw: &RawAws, cores: u32) -> Opti
         metric_delay: secs(raw.metric_delay, SimDuration::from_secs_f64(AWS_METRIC_DELAY_S)),
         policies,
     })
+}
+
+/// KEDA's defaults (ScaledObject spec).
+const KEDA_POLLING_S: f64 = 30.0;
+const KEDA_COOLDOWN_S: f64 = 300.0;
+const KEDA_MAX_REPLICAS: i64 = 100;
+
+/// Checks a KEDA ScaledObject: KEDA's own settings, and the HPA it creates
+/// (External metric on the trigger, min = max(minReplicaCount, 1)).
+pub(super) fn keda(c: &mut Checker, path: &str, raw: &RawKeda) -> Option<(KedaSpec, HpaConfig)> {
+    let before = c.problems.len();
+    let min = raw.min_replica_count.unwrap_or(0);
+    let max = raw.max_replica_count.unwrap_or(KEDA_MAX_REPLICAS);
+    if min < 0 {
+        c.problem(format!("{path}.min_replica_count"), format!("must be ≥ 0, got {min}"));
+    }
+    let polling = raw.polling_interval.map_or(KEDA_POLLING_S, |d| d.0);
+    if polling <= 0.0 {
+        c.problem(
+            format!("{path}.polling_interval"),
+            "must be > 0 (KEDA's default is 30s)",
+        );
+    }
+    let trigger = &raw.trigger;
+    if trigger.target.0 <= 0 {
+        c.problem(format!("{path}.trigger.target"), "must be > 0");
+    }
+    let target = RawTarget {
+        average_utilization: None,
+        average_value: (trigger.metric_type != Some(RawKedaMetricType::Value)).then_some(trigger.target),
+        value: (trigger.metric_type == Some(RawKedaMetricType::Value)).then_some(trigger.target),
+    };
+    let hpa_raw = RawHpa {
+        manifest: None,
+        min_replicas: Some(min.max(1)),
+        max_replicas: Some(max),
+        metrics: Some(vec![RawMetric::External {
+            name: trigger.metric,
+            target,
+        }]),
+        behavior: raw.behavior.clone(),
+        sync_period: None,
+        tolerance: None,
+        cpu_initialization_period: None,
+        initial_readiness_delay: None,
+        downscale_stabilization: None,
+        metrics_resolution: None,
+        metrics_delay: None,
+        metrics_offset: None,
+    };
+    let config = hpa(c, path, &hpa_raw);
+    if c.problems.len() > before {
+        return None;
+    }
+    let spec = KedaSpec {
+        min_replica_count: min as i32,
+        max_replica_count: max as i32,
+        polling_interval: SimDuration::from_secs_f64(polling),
+        cooldown_period: secs(raw.cooldown_period, SimDuration::from_secs_f64(KEDA_COOLDOWN_S)),
+        initial_cooldown_period: secs(raw.initial_cooldown_period, SimDuration::ZERO),
+        activation_threshold_milli: trigger.activation_threshold.map_or(0, |q| q.0),
+    };
+    Some((spec, config?))
 }

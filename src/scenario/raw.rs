@@ -324,6 +324,46 @@ pub struct RawMemoryModel {
 pub enum RawAutoscaler {
     Hpa(Box<RawHpa>),
     Aws(RawAws),
+    Keda(RawKeda),
+}
+
+/// A KEDA ScaledObject with one trigger on the pool's request rate.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawKeda {
+    #[serde(default)]
+    pub min_replica_count: Option<i64>,
+    #[serde(default)]
+    pub max_replica_count: Option<i64>,
+    #[serde(default)]
+    pub polling_interval: Option<Duration>,
+    #[serde(default)]
+    pub cooldown_period: Option<Duration>,
+    #[serde(default)]
+    pub initial_cooldown_period: Option<Duration>,
+    pub trigger: RawKedaTrigger,
+    /// `advanced.horizontalPodAutoscalerConfig.behavior`.
+    #[serde(default)]
+    pub behavior: Option<RawBehavior>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawKedaTrigger {
+    pub metric: RawExternalMetric,
+    /// The target value (per replica for `average_value`).
+    pub target: Quantity,
+    #[serde(default)]
+    pub metric_type: Option<RawKedaMetricType>,
+    #[serde(default)]
+    pub activation_threshold: Option<Quantity>,
+}
+
+#[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum RawKedaMetricType {
+    AverageValue,
+    Value,
 }
 
 /// An EC2 Auto Scaling group's scaling settings.
@@ -507,7 +547,7 @@ pub enum RawExternalMetric {
 }
 
 /// Exactly one of the three, as in the Kubernetes API.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, Clone)]
 #[serde(deny_unknown_fields)]
 pub struct RawTarget {
     #[serde(default)]
@@ -518,7 +558,7 @@ pub struct RawTarget {
     pub value: Option<Quantity>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, Clone)]
 #[serde(deny_unknown_fields)]
 pub struct RawBehavior {
     #[serde(default)]
@@ -527,7 +567,7 @@ pub struct RawBehavior {
     pub scale_down: Option<RawScalingRules>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, Clone)]
 #[serde(deny_unknown_fields)]
 pub struct RawScalingRules {
     #[serde(default)]
@@ -549,7 +589,7 @@ pub enum RawSelectPolicy {
 }
 
 /// One scaling policy: `{ type: pods | percent, value, period }`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, Clone)]
 #[serde(deny_unknown_fields)]
 pub struct RawScalingPolicy {
     #[serde(rename = "type")]

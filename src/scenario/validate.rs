@@ -199,7 +199,9 @@ pub fn validate(
                 instance_types.len() - 1
             }
         };
-        if p.count == 0 {
+        let scales_from_zero =
+            matches!(&p.autoscaler, Some(RawAutoscaler::Keda(k)) if k.min_replica_count.unwrap_or(0) == 0);
+        if p.count == 0 && !scales_from_zero {
             c.problem(
                 format!("{path}.count"),
                 "must be ≥ 1: nothing else adds instances to this pool",
@@ -254,8 +256,18 @@ pub fn validate(
                 .and_then(|m| m.per_in_flight)
                 .map_or(DEFAULT_MEMORY_PER_IN_FLIGHT_BYTES, |q| q.0 / 1000),
         };
+        let mut keda = None;
         let (autoscaler, aws) = match &p.autoscaler {
             None => (None, None),
+            Some(RawAutoscaler::Keda(k)) => {
+                match super::autoscaler::keda(&mut c, &format!("{path}.autoscaler.keda"), k) {
+                    Some((spec, hpa)) => {
+                        keda = Some(spec);
+                        (Some(hpa), None)
+                    }
+                    None => (None, None),
+                }
+            }
             Some(RawAutoscaler::Hpa(h)) => (
                 super::autoscaler::hpa(&mut c, &format!("{path}.autoscaler.hpa"), h),
                 None,
@@ -412,6 +424,7 @@ pub fn validate(
             aws,
             schedule,
             node_pool,
+            keda,
         });
     }
 

@@ -10,6 +10,7 @@
 
 pub mod aws;
 pub mod hpa;
+pub mod keda;
 pub mod pipeline;
 pub mod schedule;
 
@@ -188,7 +189,12 @@ impl PoolAutoscaler {
             .count();
         let status_replicas = pods.iter().filter(|p| !p.pod.deleting).count() as i32;
         let mut metrics = Vec::with_capacity(self.config.metrics.len());
-        for metric in &self.config.metrics {
+        // The controller reads metrics only inside [min, max] and not at zero
+        // (scaling disabled); nothing else is computed or logged.
+        let consults =
+            (current != 0 || spec.min_replicas == 0) && (spec.min_replicas..=spec.max_replicas).contains(&current);
+        let consulted = if consults { &self.config.metrics[..] } else { &[] };
+        for metric in consulted {
             let proposal = match *metric {
                 MetricSpec::Resource { name, target } => {
                     let (samples, hpa_pods) = self.pipeline.pod_samples(now, pods, |v: &Values| match name {
