@@ -81,6 +81,8 @@ pub enum EventKind {
     NodeLaunched,
     NodeReady,
     NodeRemoved,
+    /// A vertical resize began (the `instance` column holds its index).
+    ResizeStarted,
 }
 
 /// Where the time went between load showing up in a metric and the

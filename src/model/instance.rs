@@ -69,6 +69,20 @@ pub struct PoolSpec {
     pub node_pool: Option<NodePoolSpec>,
     /// KEDA's activation loop over the pool's HPA (`autoscaler`).
     pub keda: Option<KedaSpec>,
+    /// Vertical resizes: at a time, replace every instance, one at a time.
+    pub resizes: Vec<Resize>,
+}
+
+/// A vertical resize (VPA-like): from `at`, instances are recreated with a
+/// new type, cores and workers, evicting one at a time; the next eviction
+/// waits until the previous replacement is ready.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Resize {
+    pub at: SimTime,
+    pub instance_type: usize,
+    pub cores: u32,
+    pub workers: u32,
+    pub cpu_request_milli: i64,
 }
 
 impl PoolSpec {
@@ -98,6 +112,7 @@ impl PoolSpec {
             schedule: Vec::new(),
             node_pool: None,
             keda: None,
+            resizes: Vec::new(),
         }
     }
 }
@@ -119,6 +134,8 @@ pub enum Admission {
 #[derive(Debug)]
 pub struct Instance {
     pub pool: PoolId,
+    /// Index into the run's instance-type catalogue (a pool's type can change by resize).
+    pub instance_type: usize,
     pub state: InstanceState,
     pub cores: u32,
     pub workers: u32,
@@ -167,6 +184,7 @@ impl Instance {
     pub fn new(pool: PoolId, spec: &PoolSpec, speed: f64, now: SimTime) -> Instance {
         Instance {
             pool,
+            instance_type: spec.instance_type,
             state: InstanceState::Booting,
             cores: spec.cores,
             workers: spec.workers,
@@ -330,6 +348,9 @@ pub struct Pool {
     pub aws: Option<AwsGroup>,
     pub nodes: Option<NodePool>,
     pub keda: Option<Keda>,
+    /// The replacement a resize is waiting on, and the instances left to replace.
+    pub resizing: Option<InstanceId>,
+    pub to_replace: VecDeque<InstanceId>,
 }
 
 impl Pool {
@@ -352,6 +373,8 @@ impl Pool {
             aws,
             nodes,
             keda,
+            resizing: None,
+            to_replace: VecDeque::new(),
             autoscaler,
         }
     }

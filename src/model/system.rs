@@ -74,6 +74,8 @@ pub enum Event {
     NodeScanDue { pool: PoolId },
     /// KEDA polls a ScaledObject's trigger.
     KedaPollDue { pool: PoolId },
+    /// A pool's vertical resize begins.
+    ResizeDue { pool: PoolId, resize: u16 },
     /// A time-series interval ends.
     IntervalDue,
 }
@@ -211,6 +213,17 @@ impl System {
         // Autoscaled pools: the pipeline scrapes from time 0 and the
         // controller's first reconcile (which records the initial size) is at 0 too.
         for (p, pool) in system.pools.iter().enumerate() {
+            for (k, r) in pool.spec.resizes.iter().enumerate() {
+                if r.at <= system.end {
+                    scheduler.schedule(
+                        r.at,
+                        Event::ResizeDue {
+                            pool: PoolId(p as u16),
+                            resize: k as u16,
+                        },
+                    );
+                }
+            }
             if pool.keda.is_some() {
                 scheduler.schedule(SimTime::ZERO, Event::KedaPollDue { pool: PoolId(p as u16) });
             }
@@ -316,6 +329,51 @@ impl System {
         }
         self.recorder.event(now, EventKind::NodeReady, p, node);
         self.schedule_pending(now, pool, scheduler);
+    }
+
+    /// A vertical resize: new instances get the new shape; the old ones are
+    /// evicted one at a time, each replaced at once (a capacity dip while it boots).
+    fn on_resize_due(&mut self, now: SimTime, pool: PoolId, k: u16, scheduler: &mut Scheduler<Event>) {
+        let p = pool.0 as usize;
+        let r = self.pools[p].spec.resizes[usize::from(k)];
+        let spec = &mut self.pools[p].spec;
+        spec.instance_type = r.instance_type;
+        spec.cores = r.cores;
+        spec.workers = r.workers;
+        spec.resources.cpu_request_milli = r.cpu_request_milli;
+        if let Some(a) = &mut self.pools[p].autoscaler {
+            a.resources.cpu_request_milli = r.cpu_request_milli;
+        }
+        self.recorder.event(now, EventKind::ResizeStarted, p, u32::from(k));
+        let old: std::collections::VecDeque<InstanceId> = self.pools[p]
+            .instances
+            .iter()
+            .copied()
+            .filter(|id| {
+                let i = &self.instances[id.0 as usize];
+                matches!(i.state, InstanceState::Booting | InstanceState::Ready) && i.instance_type != r.instance_type
+            })
+            .collect();
+        self.pools[p].to_replace = old;
+        self.replace_next(now, pool, scheduler);
+    }
+
+    /// Evicts the next old instance of a resize and launches its replacement.
+    fn replace_next(&mut self, now: SimTime, pool: PoolId, scheduler: &mut Scheduler<Event>) {
+        let p = pool.0 as usize;
+        self.pools[p].resizing = None;
+        while let Some(old) = self.pools[p].to_replace.pop_front() {
+            if !matches!(
+                self.instances[old.0 as usize].state,
+                InstanceState::Booting | InstanceState::Ready
+            ) {
+                continue; // Already removed by scaling.
+            }
+            self.remove_instance(now, old, scheduler);
+            let new = self.launch(now, pool, scheduler);
+            self.pools[p].resizing = Some(new);
+            return;
+        }
     }
 
     /// KEDA's loop: activation from zero and the cooldown to zero; the HPA
@@ -437,14 +495,14 @@ impl System {
         }
         let delay = self.pools[pool].spec.readiness_delay;
         if delay == SimDuration::ZERO {
-            self.on_instance_ready_due(now, id);
+            self.on_instance_ready_due(now, id, scheduler);
         } else {
             self.recorder.event(now, EventKind::InstanceRunning, pool, id.0);
             scheduler.schedule(now + delay, Event::InstanceReadyDue { instance: id });
         }
     }
 
-    fn on_instance_ready_due(&mut self, now: SimTime, id: InstanceId) {
+    fn on_instance_ready_due(&mut self, now: SimTime, id: InstanceId, scheduler: &mut Scheduler<Event>) {
         if self.instances[id.0 as usize].state != InstanceState::Booting {
             return;
         }
@@ -452,6 +510,10 @@ impl System {
         let instance = &self.instances[id.0 as usize];
         let pool = instance.pool.0 as usize;
         self.recorder.event(now, EventKind::InstanceReady, pool, id.0);
+        if self.pools[pool].resizing == Some(id) {
+            self.replace_next(now, PoolId(pool as u16), scheduler);
+        }
+        let instance = &self.instances[id.0 as usize];
         if let Some(o) = instance.origin {
             let running = instance.running_at.unwrap_or(now);
             let scheduled = instance.scheduled_at.unwrap_or(instance.launched_at);
@@ -1052,8 +1114,7 @@ impl System {
             if self.pools[instance.pool.0 as usize].nodes.is_some() {
                 continue;
             }
-            let spec = &self.pools[instance.pool.0 as usize].spec;
-            let price = self.spec.instance_types[spec.instance_type].hourly_usd;
+            let price = self.spec.instance_types[instance.instance_type].hourly_usd;
             total += price / 3600.0
                 * self
                     .spec
@@ -1250,7 +1311,7 @@ impl Model for System {
             } => self.on_service_completed(now, instance, request, generation, scheduler),
             Event::DeadlinesDue { pool } => self.on_deadlines_due(now, pool, scheduler),
             Event::InstanceBooted { instance } => self.on_instance_booted(now, instance, scheduler),
-            Event::InstanceReadyDue { instance } => self.on_instance_ready_due(now, instance),
+            Event::InstanceReadyDue { instance } => self.on_instance_ready_due(now, instance, scheduler),
             Event::DrainDeadlineDue { instance } => self.on_drain_deadline_due(now, instance, scheduler),
             Event::MetricsScrapeDue { pool } => self.on_metrics_scrape_due(now, pool, scheduler),
             Event::AutoscalerSyncDue { pool } => self.on_autoscaler_sync_due(now, pool, scheduler),
@@ -1259,6 +1320,7 @@ impl Model for System {
             Event::NodeReady { pool, node } => self.on_node_ready(now, pool, node, scheduler),
             Event::NodeScanDue { pool } => self.on_node_scan_due(now, pool, scheduler),
             Event::KedaPollDue { pool } => self.on_keda_poll_due(now, pool, scheduler),
+            Event::ResizeDue { pool, resize } => self.on_resize_due(now, pool, resize, scheduler),
             Event::IntervalDue => self.on_interval_due(now, scheduler),
         }
     }

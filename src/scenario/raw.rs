@@ -266,6 +266,20 @@ pub struct RawPool {
     pub schedule: Vec<RawScheduledAction>,
     #[serde(default)]
     pub node_pool: Option<RawNodePool>,
+    #[serde(default)]
+    pub resize: Vec<RawResize>,
+}
+
+/// `{ at: 2h, instance_type: c6i.2xlarge, cores: 8, workers: 32 }`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawResize {
+    pub at: Duration,
+    pub instance_type: String,
+    #[serde(default)]
+    pub cores: Option<u32>,
+    #[serde(default)]
+    pub workers: Option<u32>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -7,6 +7,7 @@ use crate::engine::{SimDuration, SimTime};
 use crate::metrics::SloSpec;
 use crate::model::autoscaler::PodResources;
 use crate::model::autoscaler::schedule::ScheduledAction;
+use crate::model::instance::Resize;
 use crate::model::node_pool::NodePoolSpec;
 use crate::model::{
     ArrivalMode, Billing, Distribution, HashOn, InstanceType, KeySpace, LbBackendSpec, LbPolicy, LoadBalancerSpec,
@@ -405,6 +406,54 @@ pub fn validate(
                 scan_interval: SimDuration::from_secs_f64(scan),
             })
         });
+        let resizes = p
+            .resize
+            .iter()
+            .enumerate()
+            .filter_map(|(k, r)| {
+                let rpath = format!("{path}.resize[{k}]");
+                let Some(nt) = catalogue.get(&r.instance_type) else {
+                    c.problem(
+                        format!("{rpath}.instance_type"),
+                        format!(
+                            "unknown type `{}`; known: {}",
+                            r.instance_type,
+                            known_list(catalogue.keys())
+                        ),
+                    );
+                    return None;
+                };
+                let new_cores = r.cores.unwrap_or(nt.vcpu);
+                if new_cores == 0 || new_cores > nt.vcpu {
+                    c.problem(
+                        format!("{rpath}.cores"),
+                        format!("must be between 1 and {}'s {} vCPUs, got {new_cores}", nt.name, nt.vcpu),
+                    );
+                }
+                if p.node_pool.is_some() {
+                    c.problem(
+                        &rpath,
+                        "resizing pods on a node pool is not modelled (pods per node would change)",
+                    );
+                }
+                let index = match instance_types.iter().position(|x| x.name == nt.name) {
+                    Some(i) => i,
+                    None => {
+                        instance_types.push(nt.clone());
+                        instance_types.len() - 1
+                    }
+                };
+                // Requests follow the cores in the same proportion (what VPA recommends).
+                let request = cpu_request_milli * i64::from(new_cores) / i64::from(cores.max(1));
+                Some(Resize {
+                    at: SimTime::ZERO + SimDuration::from_secs_f64(r.at.0),
+                    instance_type: index,
+                    cores: new_cores,
+                    workers: r.workers.unwrap_or(new_cores.saturating_mul(DEFAULT_WORKERS_PER_CORE)),
+                    cpu_request_milli: request,
+                })
+            })
+            .collect();
         pools.push(PoolSpec {
             name: name.clone(),
             instance_type: type_index,
@@ -425,6 +474,7 @@ pub fn validate(
             schedule,
             node_pool,
             keda,
+            resizes,
         });
     }
 
