@@ -94,6 +94,23 @@ pub struct RunResult {
     pub scaler_rows: Vec<ScalerLogRow>,
 }
 
+impl PoolBook {
+    /// A scaler changed the size from `current` to `desired`: counts the
+    /// action and a direction change (flapping) when it reverses the last.
+    fn record_change(&mut self, current: i64, desired: i64) {
+        let direction = if desired > current { 1 } else { -1 };
+        if direction > 0 {
+            self.scale_ups += 1;
+        } else {
+            self.scale_downs += 1;
+        }
+        if self.last_direction != 0 && self.last_direction != direction {
+            self.direction_changes += 1;
+        }
+        self.last_direction = direction;
+    }
+}
+
 /// Per-pool bookkeeping of the system (besides the pool's own state).
 struct PoolBook {
     /// Instances by state: booting, ready, draining.
@@ -403,17 +420,7 @@ impl System {
                 desired: i64::from(n),
                 reason: action.as_str(),
             });
-            let book = &mut self.books[p];
-            let direction = if n > replicas { 1 } else { -1 };
-            if direction > 0 {
-                book.scale_ups += 1;
-            } else {
-                book.scale_downs += 1;
-            }
-            if book.last_direction != 0 && book.last_direction != direction {
-                book.direction_changes += 1;
-            }
-            book.last_direction = direction;
+            self.books[p].record_change(i64::from(replicas), i64::from(n));
             self.scale_pool(now, pool, n.max(0) as u32, None, scheduler);
         }
         if now + polling <= self.end {
@@ -759,18 +766,9 @@ impl System {
             self.recorder.scaler_rows.push(row);
         }
         if new_desired != desired {
-            let book = &mut self.books[p];
-            let direction = if new_desired > desired { 1 } else { -1 };
-            if direction > 0 {
-                book.scale_ups += 1;
-            } else {
-                book.scale_downs += 1;
-            }
-            if book.last_direction != 0 && book.last_direction != direction {
-                book.direction_changes += 1;
-            }
-            book.last_direction = direction;
             let max = self.pools[p].aws.as_ref().map_or(0, |a| a.spec.max_size);
+            let book = &mut self.books[p];
+            book.record_change(desired, new_desired);
             book.at_max.set(now, u64::from(new_desired == max));
             // The newest minute CloudWatch had: it ended `metric_delay` ago.
             let delay = self.pools[p]
@@ -836,16 +834,7 @@ impl System {
         }
         if d.rescale() {
             let book = &mut self.books[p];
-            let direction = if d.desired > current { 1 } else { -1 };
-            if direction > 0 {
-                book.scale_ups += 1;
-            } else {
-                book.scale_downs += 1;
-            }
-            if book.last_direction != 0 && book.last_direction != direction {
-                book.direction_changes += 1;
-            }
-            book.last_direction = direction;
+            book.record_change(i64::from(current), i64::from(d.desired));
             book.at_max.set(now, u64::from(d.desired == max));
             let origin = self.pools[p].autoscaler.as_ref().and_then(|a| {
                 let observed_at = a.pipeline.newest_visible(now)?;

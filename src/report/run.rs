@@ -237,18 +237,29 @@ fn headline(result: &RunResult) -> Vec<(String, f64)> {
     m
 }
 
+/// Each headline metric's mean and 95% CI over the replications (undefined
+/// values, such as a percentile with no response, left out).
+fn replication_estimates(results: &[RunResult]) -> Vec<(String, crate::metrics::stats::Estimate)> {
+    let per_run: Vec<Vec<(String, f64)>> = results.iter().map(headline).collect();
+    per_run[0]
+        .iter()
+        .enumerate()
+        .map(|(i, (name, _))| {
+            let xs: Vec<f64> = per_run.iter().map(|m| m[i].1).filter(|x| x.is_finite()).collect();
+            (name.clone(), estimate(&xs))
+        })
+        .collect()
+}
+
 /// `summary.json`: the first replication's summary; with several
 /// replications, a `replications` block with each headline metric's mean and
 /// 95% confidence interval.
 pub fn summary_json(results: &[RunResult]) -> String {
     let mut value = serde_json::to_value(&results[0].summary).expect("summary serializes");
     if results.len() > 1 {
-        let per_run: Vec<Vec<(String, f64)>> = results.iter().map(headline).collect();
         let mut metrics = serde_json::Map::new();
-        for (i, (name, _)) in per_run[0].iter().enumerate() {
-            let xs: Vec<f64> = per_run.iter().map(|m| m[i].1).filter(|x| x.is_finite()).collect();
-            let e = estimate(&xs);
-            metrics.insert(name.clone(), json!({ "mean": e.mean, "ci95": e.ci95, "n": e.n }));
+        for (name, e) in replication_estimates(results) {
+            metrics.insert(name, json!({ "mean": e.mean, "ci95": e.ci95, "n": e.n }));
         }
         value["replications"] = json!({
             "count": results.len(),
@@ -350,11 +361,8 @@ pub fn human_summary(results: &[RunResult]) -> String {
     )
     .unwrap();
     if results.len() > 1 {
-        let per_run: Vec<Vec<(String, f64)>> = results.iter().map(headline).collect();
         writeln!(out, "over {} replications (mean ± 95% CI):", results.len()).unwrap();
-        for (i, (name, _)) in per_run[0].iter().enumerate() {
-            let xs: Vec<f64> = per_run.iter().map(|m| m[i].1).filter(|x| x.is_finite()).collect();
-            let e = estimate(&xs);
+        for (name, e) in replication_estimates(results) {
             writeln!(out, "  {name}: {:.4} ± {:.4}", e.mean, e.ci95).unwrap();
         }
     }

@@ -756,8 +756,15 @@ impl Hpa {
         // convertDesiredReplicasWithBehaviorRate
         let (min, max) = (self.spec.min_replicas, self.spec.max_replicas);
         if stabilized > current {
-            let limit =
-                scale_up_limit(current, now, &self.up_events, &self.down_events, &behavior.scale_up).max(current);
+            let limit = rate_limit(
+                current,
+                now,
+                &self.up_events,
+                &self.down_events,
+                &behavior.scale_up,
+                true,
+            )
+            .max(current);
             let (allowed, reason) = if max > limit {
                 (limit, Reason::ScaleUpLimit)
             } else {
@@ -767,8 +774,15 @@ impl Hpa {
                 return (stabilized, allowed, reason);
             }
         } else if stabilized < current {
-            let limit =
-                scale_down_limit(current, now, &self.up_events, &self.down_events, &behavior.scale_down).min(current);
+            let limit = rate_limit(
+                current,
+                now,
+                &self.up_events,
+                &self.down_events,
+                &behavior.scale_down,
+                false,
+            )
+            .min(current);
             let (allowed, reason) = if min < limit {
                 (limit, Reason::ScaleDownLimit)
             } else {
@@ -805,61 +819,37 @@ fn change_in_period(events: &[(i32, SimTime)], now: SimTime, period: SimDuration
         .sum()
 }
 
-/// `calculateScaleUpLimitWithScalingRules`.
-fn scale_up_limit(
+/// `calculateScaleUpLimitWithScalingRules` (`up`) and
+/// `calculateScaleDownLimitWithBehaviors`: each policy's limit from the size
+/// at the start of its period; `Max` takes the largest change, `Min` the
+/// smallest, `Disabled` allows none.
+fn rate_limit(
     current: i32,
     now: SimTime,
-    up: &[(i32, SimTime)],
-    down: &[(i32, SimTime)],
+    up_events: &[(i32, SimTime)],
+    down_events: &[(i32, SimTime)],
     rules: &ScalingRules,
+    up: bool,
 ) -> i32 {
-    let pick: fn(i32, i32) -> i32 = match rules.select_policy {
+    let largest_change = match rules.select_policy {
         SelectPolicy::Disabled => return current,
-        SelectPolicy::Min => i32::min,
-        SelectPolicy::Max => i32::max,
+        SelectPolicy::Max => true,
+        SelectPolicy::Min => false,
     };
-    let mut result = if rules.select_policy == SelectPolicy::Min {
-        i32::MAX
-    } else {
-        i32::MIN
-    };
+    // Scaling up, the largest change is the highest limit; down, the lowest.
+    let pick: fn(i32, i32) -> i32 = if largest_change == up { i32::max } else { i32::min };
+    let mut result = if largest_change == up { i32::MIN } else { i32::MAX };
     for policy in &rules.policies {
         let period = policy.period();
-        let start = current - change_in_period(up, now, period) + change_in_period(down, now, period);
-        let proposed = match policy {
-            Policy::Pods { value, .. } => start + value,
-            Policy::Percent { value, .. } => (f64::from(start) * (1.0 + f64::from(*value) / 100.0)).ceil() as i32,
-        };
-        result = pick(result, proposed);
-    }
-    result
-}
-
-/// `calculateScaleDownLimitWithBehaviors`.
-fn scale_down_limit(
-    current: i32,
-    now: SimTime,
-    up: &[(i32, SimTime)],
-    down: &[(i32, SimTime)],
-    rules: &ScalingRules,
-) -> i32 {
-    let pick: fn(i32, i32) -> i32 = match rules.select_policy {
-        SelectPolicy::Disabled => return current,
-        SelectPolicy::Min => i32::max,
-        SelectPolicy::Max => i32::min,
-    };
-    let mut result = if rules.select_policy == SelectPolicy::Min {
-        i32::MIN
-    } else {
-        i32::MAX
-    };
-    for policy in &rules.policies {
-        let period = policy.period();
-        let start = current - change_in_period(up, now, period) + change_in_period(down, now, period);
-        let proposed = match policy {
-            Policy::Pods { value, .. } => start - value,
+        let start = current - change_in_period(up_events, now, period) + change_in_period(down_events, now, period);
+        let proposed = match (policy, up) {
+            (Policy::Pods { value, .. }, true) => start + value,
+            (Policy::Pods { value, .. }, false) => start - value,
+            (Policy::Percent { value, .. }, true) => {
+                (f64::from(start) * (1.0 + f64::from(*value) / 100.0)).ceil() as i32
+            }
             // int32() truncates toward zero.
-            Policy::Percent { value, .. } => (f64::from(start) * (1.0 - f64::from(*value) / 100.0)) as i32,
+            (Policy::Percent { value, .. }, false) => (f64::from(start) * (1.0 - f64::from(*value) / 100.0)) as i32,
         };
         result = pick(result, proposed);
     }
