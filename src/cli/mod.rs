@@ -3,6 +3,7 @@
 
 mod export_hpa;
 mod run;
+mod sweep;
 mod validate;
 
 use std::path::Path;
@@ -41,6 +42,8 @@ pub enum Command {
     Validate(validate::ValidateArgs),
     /// Print a pool's HPA as a Kubernetes manifest (autoscaling/v2).
     ExportHpa(export_hpa::ExportHpaArgs),
+    /// Run a scenario over a grid of settings, in parallel; write sweep.csv/json.
+    Sweep(sweep::SweepArgs),
 }
 
 /// Reads replay files relative to the scenario's folder.
@@ -76,6 +79,7 @@ pub fn main(cli: Cli) -> u8 {
         Command::Run(args) => run::run(args),
         Command::Validate(args) => validate::validate(args),
         Command::ExportHpa(args) => export_hpa::export_hpa(args),
+        Command::Sweep(args) => sweep::sweep(args),
     };
     match result {
         Ok(code) => code,

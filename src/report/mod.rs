@@ -5,5 +5,6 @@ pub mod charts;
 pub mod files;
 pub mod manifest;
 mod run;
+pub mod sweep;
 
 pub use run::{capacity_csv, events_csv, human_summary, scaling_csv, summary_json, timeseries_csv, write_run};

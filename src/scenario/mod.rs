@@ -67,6 +67,48 @@ pub fn load(text: &str, file: &str, format: Format, files: &dyn SourceFiles) -> 
     }
 }
 
+/// Parses any file of capsim's (a sweep file, say) into its serde type,
+/// with the same located errors as scenarios.
+pub fn parse_file<T: serde::de::DeserializeOwned>(text: &str, file: &str, format: Format) -> Result<T, ScenarioError> {
+    parse(text, file, format)
+}
+
+/// Reads a scenario's text as a plain document, for tools that change
+/// fields by path before loading it (sweeps).
+pub fn document(text: &str, file: &str, format: Format) -> Result<serde_json::Value, ScenarioError> {
+    parse(text, file, format)
+}
+
+/// Validates a scenario document; `name` says where it came from in
+/// problems (a document has no lines and columns).
+pub fn load_document(doc: &serde_json::Value, name: &str, files: &dyn SourceFiles) -> Result<Scenario, ScenarioError> {
+    let problem = |path: String, message: String| Problem {
+        file: name.to_string(),
+        line: None,
+        column: None,
+        path,
+        message,
+    };
+    let raw: raw::RawScenario = serde_path_to_error::deserialize(doc).map_err(|e| {
+        let path = e.path().to_string();
+        let message = explain(e.inner().to_string().as_str());
+        ScenarioError {
+            problems: vec![problem(if path == "." { String::new() } else { path }, message)],
+        }
+    })?;
+    match validate::validate(&raw, files) {
+        Ok((spec, seed)) => Ok(Scenario { spec, seed }),
+        Err((local, mut foreign)) => {
+            let mut problems: Vec<Problem> = local
+                .into_iter()
+                .map(|(path, message)| problem(path, message))
+                .collect();
+            problems.append(&mut foreign);
+            Err(ScenarioError { problems })
+        }
+    }
+}
+
 /// Gives each `(path, message)` the line and column of its path in `text`.
 fn locate(text: &str, file: &str, problems: Vec<validate::PathProblem>) -> Vec<Problem> {
     let locator = Locator::new(text);

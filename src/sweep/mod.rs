@@ -1,9 +1,12 @@
-//! Running many simulations: independent replications of one scenario, in
-//! parallel, collected in index order so the thread count never changes a
-//! result.
+//! Running many simulations: replications of one scenario, and sweeps over
+//! scenario fields, in parallel, collected in index order and reduced
+//! serially so the thread count never changes a result.
+
+pub mod grid;
 
 use rayon::prelude::*;
 
+use crate::engine::splitmix64;
 use crate::model::{RunResult, SystemSpec, simulate};
 
 /// Runs replications `0..count` of `spec` in parallel (rayon's pool) and
@@ -14,4 +17,33 @@ pub fn replicate(spec: &SystemSpec, seed: u64, count: u32) -> Vec<RunResult> {
         .into_par_iter()
         .map(|r| simulate(spec, seed, r, &mut |_| {}))
         .collect()
+}
+
+/// The seed of one point: the sweep's seed with common random numbers (every
+/// point sees the same traffic for a replication), else one derived from the
+/// point's index.
+pub fn point_seed(seed: u64, point: usize, common_random_numbers: bool) -> u64 {
+    if common_random_numbers {
+        seed
+    } else {
+        splitmix64(seed ^ splitmix64(point as u64))
+    }
+}
+
+/// Runs every `(point, replication)` unit in parallel; results come back
+/// grouped by point, in point and replication order.
+pub fn run_points(specs: &[(SystemSpec, u64)], replications: u32) -> Vec<Vec<RunResult>> {
+    let units: Vec<(usize, u32)> = (0..specs.len())
+        .flat_map(|p| (0..replications).map(move |r| (p, r)))
+        .collect();
+    let mut results: Vec<RunResult> = units
+        .par_iter()
+        .map(|&(p, r)| simulate(&specs[p].0, specs[p].1, r, &mut |_| {}))
+        .collect();
+    let mut grouped = Vec::with_capacity(specs.len());
+    for _ in 0..specs.len() {
+        let rest = results.split_off(replications as usize);
+        grouped.push(std::mem::replace(&mut results, rest));
+    }
+    grouped
 }

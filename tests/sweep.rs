@@ -1,0 +1,140 @@
+//! Sweeps: expansion, validation of every point, and byte-identical results
+//! whatever the thread count.
+
+use std::process::Command;
+
+fn capsim() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_capsim"))
+}
+
+const SWEEP: &str = r#"
+base: base.yaml
+replications: 2
+parameters:
+  - path: pools.web.count
+    values: [2, 3]
+  - path: traffic.rate.constant
+    range: { start: 100, stop: 300, step: 100 }
+objective:
+  minimize: cost_total_usd
+  constraints: [ { metric: latency_p99_ms, max: 200 } ]
+"#;
+
+const BASE: &str = r#"
+name: base
+duration: 2m
+traffic:
+  rate: { constant: 100 }
+  classes: [ { name: a, cpu: { exponential: { mean: 20ms } } } ]
+  target: lb
+load_balancers:
+  lb: { policy: least_connections, pool: web }
+pools:
+  web: { instance_type: c6i.large, count: 2, workers: 8 }
+"#;
+
+fn setup(sweep: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("base.yaml"), BASE).unwrap();
+    std::fs::write(dir.path().join("sweep.yaml"), sweep).unwrap();
+    dir
+}
+
+fn run(dir: &std::path::Path, jobs: &str, out: &str) -> std::process::Output {
+    capsim()
+        .arg("sweep")
+        .arg(dir.join("sweep.yaml"))
+        .args(["--jobs", jobs, "--out"])
+        .arg(dir.join(out))
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn one_thread_and_many_give_the_same_bytes() {
+    let dir = setup(SWEEP);
+    let a = run(dir.path(), "1", "one");
+    let b = run(dir.path(), "4", "many");
+    assert!(a.status.success(), "{}", String::from_utf8_lossy(&a.stderr));
+    assert!(b.status.success());
+    for file in ["sweep.csv", "sweep.json", "runs.json"] {
+        let x = std::fs::read(dir.path().join("one").join(file)).unwrap();
+        let y = std::fs::read(dir.path().join("many").join(file)).unwrap();
+        assert_eq!(x, y, "{file} differs between 1 and 4 threads");
+    }
+    let csv = std::fs::read_to_string(dir.path().join("one/sweep.csv")).unwrap();
+    // 2 × 3 points, the first parameter slowest.
+    let rows: Vec<&str> = csv.lines().skip(1).collect();
+    assert_eq!(rows.len(), 6);
+    assert!(
+        rows[0].starts_with("0,\"count=2 constant=100\",\"2\",\"100\","),
+        "{}",
+        rows[0]
+    );
+    assert!(
+        rows[3].starts_with("3,\"count=3 constant=100\",\"3\",\"100\","),
+        "{}",
+        rows[3]
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("one/sweep.json")).unwrap()).unwrap();
+    // Cheapest meeting the constraint: 2 instances.
+    let rec = &json["recommendation"];
+    assert_eq!(rec["settings"]["pools.web.count"], 2, "{rec}");
+    let runs: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("one/runs.json")).unwrap()).unwrap();
+    assert_eq!(runs.as_array().unwrap().len(), 12);
+    // Common random numbers: every point uses the scenario's seed.
+    assert!(runs.as_array().unwrap().iter().all(|r| r["seed"] == 42));
+}
+
+#[test]
+fn a_bad_point_is_named_and_nothing_runs() {
+    let dir = setup(&SWEEP.replace("values: [2, 3]", "values: [2, -1]"));
+    let out = run(dir.path(), "1", "bad");
+    assert_eq!(out.status.code(), Some(3));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(stderr.contains("point 3 (count=-1 constant=100)"), "{stderr}");
+    assert!(stderr.contains("pools.web.count"), "{stderr}");
+    assert!(!dir.path().join("bad").exists());
+}
+
+#[test]
+fn paths_and_run_counts_are_checked() {
+    let dir = setup(&SWEEP.replace("pools.web.count", "pools.api.count"));
+    let out = run(dir.path(), "1", "x");
+    assert_eq!(out.status.code(), Some(3));
+    assert!(
+        String::from_utf8(out.stderr)
+            .unwrap()
+            .contains("parameter `pools.api.count`: no field `api` in the base scenario")
+    );
+    let dir = setup(&SWEEP.replace("replications: 2", "replications: 20000"));
+    let out = run(dir.path(), "1", "x");
+    assert_eq!(out.status.code(), Some(3));
+    assert!(
+        String::from_utf8(out.stderr)
+            .unwrap()
+            .contains("6 points × 20000 replications = 120000 runs; at most 100000")
+    );
+}
+
+#[test]
+fn example_sweeps_expand_into_valid_scenarios() {
+    use capsim::scenario::{self, Format, NoFiles};
+    use capsim::sweep::grid::{RawSweep, expand};
+    for entry in std::fs::read_dir("scenarios/sweeps").unwrap() {
+        let path = entry.unwrap().path();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let name = path.display().to_string();
+        let raw: RawSweep = scenario::parse_file(&text, &name, Format::Yaml).unwrap();
+        let base_path = path.parent().unwrap().join(&raw.base);
+        let base_text = std::fs::read_to_string(&base_path).unwrap();
+        let base = scenario::document(&base_text, "base", Format::Yaml).unwrap();
+        let points = expand(&base, &raw).unwrap();
+        assert!(points.len() > 1);
+        for p in &points {
+            scenario::load_document(&p.document, &p.name, &NoFiles).unwrap();
+        }
+    }
+}
