@@ -57,7 +57,14 @@ fn one_thread_and_many_give_the_same_bytes() {
     let b = run(dir.path(), "4", "many");
     assert!(a.status.success(), "{}", String::from_utf8_lossy(&a.stderr));
     assert!(b.status.success());
-    for file in ["sweep.csv", "sweep.json", "runs.json"] {
+    for file in [
+        "sweep.csv",
+        "sweep.json",
+        "runs.json",
+        "sweep-p99.svg",
+        "heatmap-p99.svg",
+        "pareto.svg",
+    ] {
         let x = std::fs::read(dir.path().join("one").join(file)).unwrap();
         let y = std::fs::read(dir.path().join("many").join(file)).unwrap();
         assert_eq!(x, y, "{file} differs between 1 and 4 threads");
@@ -84,6 +91,15 @@ fn one_thread_and_many_give_the_same_bytes() {
     let runs: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.path().join("one/runs.json")).unwrap()).unwrap();
     assert_eq!(runs.as_array().unwrap().len(), 12);
+    for chart in ["sweep-p99", "sweep-cost", "heatmap-p99", "heatmap-cost", "pareto"] {
+        let png = std::fs::read(dir.path().join("one").join(format!("{chart}.png"))).unwrap();
+        assert_eq!(&png[..4], b"\x89PNG", "{chart}");
+    }
+    let heatmap = std::fs::read_to_string(dir.path().join("one/heatmap-p99.svg")).unwrap();
+    assert!(
+        heatmap.contains("p99 latency (ms) by count and constant"),
+        "heatmap title"
+    );
     // Common random numbers: every point uses the scenario's seed.
     assert!(runs.as_array().unwrap().iter().all(|r| r["seed"] == 42));
 }

@@ -55,27 +55,120 @@ const PALETTE: [RGBColor; 8] = [
     RGBColor(127, 127, 127),
 ];
 
+/// A chart that can draw itself on any plotters backend.
+pub trait Chart {
+    fn draw<DB: DrawingBackend>(
+        &self,
+        root: &DrawingArea<DB, Shift>,
+    ) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>>;
+}
+
+impl Chart for LineChart {
+    fn draw<DB: DrawingBackend>(
+        &self,
+        root: &DrawingArea<DB, Shift>,
+    ) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
+        draw_lines(root, self)
+    }
+}
+
 /// Writes `<base>.png` and `<base>.svg` into `dir`.
-pub fn write_line_chart(dir: &Path, base: &str, chart: &LineChart) -> Result<()> {
+pub fn write_chart<C: Chart>(dir: &Path, base: &str, chart: &C) -> Result<()> {
     register_font();
     let png = dir.join(format!("{base}.png"));
     let tmp = temp_path(&png);
     {
         let root = BitMapBackend::new(&tmp, SIZE).into_drawing_area();
-        draw(&root, chart).map_err(|e| anyhow!("drawing {}: {e}", png.display()))?;
+        chart
+            .draw(&root)
+            .map_err(|e| anyhow!("drawing {}: {e}", png.display()))?;
         root.present().map_err(|e| anyhow!("writing {}: {e}", png.display()))?;
     }
     publish(&tmp, &png)?;
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
-        draw(&root, chart).map_err(|e| anyhow!("drawing {base}.svg: {e}"))?;
+        chart.draw(&root).map_err(|e| anyhow!("drawing {base}.svg: {e}"))?;
         root.present().map_err(|e| anyhow!("drawing {base}.svg: {e}"))?;
     }
     write_atomic(&dir.join(format!("{base}.svg")), svg.as_bytes())
 }
 
-fn draw<DB: DrawingBackend>(
+/// A grid of values over two categorical axes, each cell colored from
+/// blue (low) to red (high) and labelled with its value.
+pub struct Heatmap {
+    pub title: String,
+    pub x_label: String,
+    pub y_label: String,
+    pub x_values: Vec<String>,
+    pub y_values: Vec<String>,
+    /// `cells[y][x]`; NaN cells are left blank.
+    pub cells: Vec<Vec<f64>>,
+}
+
+impl Chart for Heatmap {
+    fn draw<DB: DrawingBackend>(
+        &self,
+        root: &DrawingArea<DB, Shift>,
+    ) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
+        root.fill(&WHITE)?;
+        let (nx, ny) = (self.x_values.len().max(1), self.y_values.len().max(1));
+        let finite: Vec<f64> = self.cells.iter().flatten().copied().filter(|v| v.is_finite()).collect();
+        let lo = finite.iter().copied().fold(f64::INFINITY, f64::min);
+        let hi = finite.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        let mut ctx = ChartBuilder::on(root)
+            .caption(&self.title, ("sans-serif", 24))
+            .margin(16)
+            .x_label_area_size(48)
+            .y_label_area_size(90)
+            .build_cartesian_2d(0f64..nx as f64, 0f64..ny as f64)?;
+        let xs = self.x_values.clone();
+        let ys = self.y_values.clone();
+        ctx.configure_mesh()
+            .disable_mesh()
+            .x_desc(self.x_label.as_str())
+            .y_desc(self.y_label.as_str())
+            .x_labels(nx * 2 + 1)
+            .y_labels(ny * 2 + 1)
+            .x_label_formatter(&|v| label_at(&xs, *v))
+            .y_label_formatter(&|v| label_at(&ys, *v))
+            .label_style(("sans-serif", 14))
+            .axis_desc_style(("sans-serif", 16))
+            .draw()?;
+        for (y, row) in self.cells.iter().enumerate() {
+            for (x, v) in row.iter().enumerate() {
+                if !v.is_finite() {
+                    continue;
+                }
+                let t = if hi > lo { (v - lo) / (hi - lo) } else { 0.5 };
+                let color = RGBColor((60.0 + 190.0 * t) as u8, 90, (250.0 - 190.0 * t) as u8);
+                let (x0, y0) = (x as f64, y as f64);
+                ctx.draw_series(std::iter::once(Rectangle::new(
+                    [(x0, y0), (x0 + 1.0, y0 + 1.0)],
+                    color.filled(),
+                )))?;
+                ctx.draw_series(std::iter::once(Text::new(
+                    format!("{v:.3}"),
+                    (x0 + 0.35, y0 + 0.55),
+                    ("sans-serif", 14).into_font().color(&WHITE),
+                )))?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The category label at a cell's centre (x.5), blank elsewhere.
+fn label_at(values: &[String], v: f64) -> String {
+    let i = v.floor();
+    if (v - i - 0.5).abs() < 1e-6 && i >= 0.0 {
+        values.get(i as usize).cloned().unwrap_or_default()
+    } else {
+        String::new()
+    }
+}
+
+fn draw_lines<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
     chart: &LineChart,
 ) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {

@@ -11,7 +11,7 @@ use crate::engine::StopReason;
 use crate::metrics::stats::estimate;
 use crate::model::RunResult;
 
-use super::charts::{LineChart, Series, write_line_chart};
+use super::charts::{LineChart, Series, write_chart};
 use super::files::write_atomic;
 
 /// Formats a number for CSV: shortest round-trip form, empty when undefined.
@@ -403,7 +403,7 @@ pub fn write_run(dir: &Path, results: &[RunResult]) -> Result<Vec<String>> {
         )?;
     }
     for (base, chart) in run_charts(first) {
-        write_line_chart(dir, base, &chart)?;
+        write_chart(dir, base, &chart)?;
         written.push(format!("{base}.png"));
         written.push(format!("{base}.svg"));
     }

@@ -11,6 +11,7 @@ use crate::metrics::stats::{Estimate, estimate};
 use crate::model::RunResult;
 use crate::sweep::grid::{Point, RawObjective};
 
+use super::charts::{Heatmap, LineChart, Series, write_chart};
 use super::files::write_atomic;
 use super::run::headline;
 
@@ -116,6 +117,161 @@ pub fn sweep_csv(points: &[PointSummary]) -> String {
     out
 }
 
+fn numeric(v: &Value) -> Option<f64> {
+    match v {
+        Value::Number(n) => n.as_f64(),
+        Value::String(s) => s.parse().ok(),
+        _ => None,
+    }
+}
+
+/// Sweep charts: each headline metric against the first parameter (other
+/// parameters at their first value) with its 95% CI as bounds, a heatmap over
+/// the first two parameters, and cost against p99 with the Pareto front and
+/// the recommended point.
+fn sweep_charts(dir: &Path, points: &[PointSummary], recommended: Option<usize>) -> Result<Vec<String>> {
+    let mut written = Vec::new();
+    let mut params: Vec<(String, Vec<Value>)> = Vec::new();
+    for p in points {
+        for (path, v) in &p.point.settings {
+            match params.iter_mut().find(|(q, _)| q == path) {
+                Some((_, vals)) => {
+                    if !vals.contains(v) {
+                        vals.push(v.clone());
+                    }
+                }
+                None => params.push((path.clone(), vec![v.clone()])),
+            }
+        }
+    }
+    let varied: Vec<&(String, Vec<Value>)> = params.iter().filter(|(_, v)| v.len() > 1).collect();
+    let setting =
+        |p: &PointSummary, path: &str| p.point.settings.iter().find(|(q, _)| q == path).map(|(_, v)| v.clone());
+    // Points where every varied parameter but `keep` sits at its first value.
+    let slice = |keep: &[&str]| -> Vec<&PointSummary> {
+        points
+            .iter()
+            .filter(|p| {
+                varied
+                    .iter()
+                    .all(|(path, vals)| keep.contains(&path.as_str()) || setting(p, path).as_ref() == Some(&vals[0]))
+            })
+            .collect()
+    };
+    let short = |path: &str| path.rsplit('.').next().unwrap_or(path).to_string();
+    if let Some((first, _)) = varied
+        .first()
+        .filter(|(_, vals)| vals.iter().all(|v| numeric(v).is_some()))
+    {
+        let line = slice(&[first.as_str()]);
+        for (metric, label, base) in [
+            ("latency_p99_ms", "p99 latency (ms)", "sweep-p99"),
+            ("cost_total_usd", "cost (US dollars)", "sweep-cost"),
+        ] {
+            let pick = |f: &dyn Fn(&Estimate) -> f64| -> Vec<(f64, f64)> {
+                line.iter()
+                    .filter_map(|p| {
+                        let x = numeric(&setting(p, first)?)?;
+                        let e = p.metrics.iter().find(|(n, _)| n == metric)?.1;
+                        Some((x, f(&e)))
+                    })
+                    .collect()
+            };
+            let chart = LineChart {
+                title: format!("{label} against {}", short(first)),
+                x_label: short(first),
+                y_label: label.into(),
+                series: vec![
+                    Series {
+                        name: "mean".into(),
+                        points: pick(&|e| e.mean),
+                    },
+                    Series {
+                        name: "95% CI upper".into(),
+                        points: pick(&|e| e.mean + e.ci95),
+                    },
+                    Series {
+                        name: "95% CI lower".into(),
+                        points: pick(&|e| e.mean - e.ci95),
+                    },
+                ],
+                ..LineChart::default()
+            };
+            write_chart(dir, base, &chart)?;
+            written.push(base.to_string());
+        }
+    }
+    if let [(xp, xv), (yp, yv), ..] = varied.as_slice() {
+        let grid = slice(&[xp.as_str(), yp.as_str()]);
+        for (name, label, base) in [
+            ("latency_p99_ms", "p99 latency (ms)", "heatmap-p99"),
+            ("cost_total_usd", "cost (US dollars)", "heatmap-cost"),
+        ] {
+            let cells: Vec<Vec<f64>> = yv
+                .iter()
+                .map(|y| {
+                    xv.iter()
+                        .map(|x| {
+                            grid.iter()
+                                .find(|p| setting(p, xp).as_ref() == Some(x) && setting(p, yp).as_ref() == Some(y))
+                                .and_then(|p| metric(p, name))
+                                .unwrap_or(f64::NAN)
+                        })
+                        .collect()
+                })
+                .collect();
+            let map = Heatmap {
+                title: format!("{label} by {} and {}", short(xp), short(yp)),
+                x_label: short(xp),
+                y_label: short(yp),
+                x_values: xv.iter().map(cell).collect(),
+                y_values: yv.iter().map(cell).collect(),
+                cells,
+            };
+            write_chart(dir, base, &map)?;
+            written.push(base.to_string());
+        }
+    }
+    // Cost against p99 for every point; the front holds the points no other beats on both.
+    let xy: Vec<(f64, f64)> = points
+        .iter()
+        .filter_map(|p| Some((metric(p, "cost_total_usd")?, metric(p, "latency_p99_ms")?)))
+        .filter(|(x, y)| x.is_finite() && y.is_finite())
+        .collect();
+    let mut front: Vec<(f64, f64)> = xy
+        .iter()
+        .copied()
+        .filter(|a| !xy.iter().any(|b| b.0 <= a.0 && b.1 <= a.1 && (b.0 < a.0 || b.1 < a.1)))
+        .collect();
+    front.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let mut markers = vec![Series {
+        name: "points".into(),
+        points: xy.clone(),
+    }];
+    if let Some(r) = recommended.and_then(|i| points.iter().find(|p| p.point.index == i))
+        && let (Some(x), Some(y)) = (metric(r, "cost_total_usd"), metric(r, "latency_p99_ms"))
+    {
+        markers.push(Series {
+            name: "recommended".into(),
+            points: vec![(x, y)],
+        });
+    }
+    let pareto = LineChart {
+        title: "Cost against p99 latency (Pareto front)".into(),
+        x_label: "cost (US dollars)".into(),
+        y_label: "p99 latency (ms)".into(),
+        series: vec![Series {
+            name: "Pareto front".into(),
+            points: front,
+        }],
+        markers,
+        secondary: None,
+    };
+    write_chart(dir, "pareto", &pareto)?;
+    written.push("pareto".into());
+    Ok(written)
+}
+
 /// Writes `sweep.csv`, `sweep.json` and `runs.json` into `dir`.
 pub fn write_sweep(
     dir: &Path,
@@ -167,5 +323,9 @@ pub fn write_sweep(
     let mut text = serde_json::to_string_pretty(&runs).expect("serializes");
     text.push('\n');
     write_atomic(&dir.join("runs.json"), text.as_bytes())?;
-    Ok(recommended.map(|p| p.point.index))
+    let recommended = recommended.map(|p| p.point.index);
+    if points.len() > 1 {
+        sweep_charts(dir, points, recommended)?;
+    }
+    Ok(recommended)
 }
