@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use clap::Args;
 
-use crate::report::sweep::{summarize, write_sweep};
+use crate::report::sweep::{headlines, summarize, write_sweep};
 use crate::scenario::{self, Format};
 use crate::sweep::grid::{MAX_RUNS, RawSweep, expand};
 use crate::sweep::{point_seed, run_points};
@@ -98,7 +98,7 @@ pub fn sweep(args: SweepArgs) -> Result<u8> {
         .build()?;
     let results = pool.install(|| run_points(&specs, replications));
     let seeds: Vec<u64> = specs.iter().map(|(_, s)| *s).collect();
-    let summaries = summarize(&points, &seeds, &results);
+    let summaries = summarize(&points, &seeds, &headlines(&results));
     let stem = args
         .sweep
         .file_stem()

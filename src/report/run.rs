@@ -241,6 +241,11 @@ pub(crate) fn headline(result: &RunResult) -> Vec<(String, f64)> {
 /// values, such as a percentile with no response, left out).
 fn replication_estimates(results: &[RunResult]) -> Vec<(String, crate::metrics::stats::Estimate)> {
     let per_run: Vec<Vec<(String, f64)>> = results.iter().map(headline).collect();
+    estimates(&per_run)
+}
+
+/// Each metric's estimate over runs given as headline rows (same names, same order).
+pub(crate) fn estimates(per_run: &[Vec<(String, f64)>]) -> Vec<(String, crate::metrics::stats::Estimate)> {
     per_run[0]
         .iter()
         .enumerate()

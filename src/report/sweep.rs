@@ -7,13 +7,13 @@ use std::path::Path;
 use anyhow::{Context, Result};
 use serde_json::{Value, json};
 
-use crate::metrics::stats::{Estimate, estimate};
+use crate::metrics::stats::Estimate;
 use crate::model::RunResult;
 use crate::sweep::grid::{Point, RawObjective};
 
 use super::charts::{Heatmap, LineChart, Series, write_chart};
 use super::files::write_atomic;
-use super::run::headline;
+use super::run::{estimates, headline};
 
 /// One point's headline metrics over its replications.
 pub struct PointSummary<'a> {
@@ -22,27 +22,24 @@ pub struct PointSummary<'a> {
     pub metrics: Vec<(String, Estimate)>,
 }
 
+/// The headline metrics of each run of each point.
+pub type Headlines = Vec<Vec<Vec<(String, f64)>>>;
+
+/// The headline rows of run results grouped by point.
+pub fn headlines(results: &[Vec<RunResult>]) -> Headlines {
+    results.iter().map(|runs| runs.iter().map(headline).collect()).collect()
+}
+
 /// Aggregates each point's replications, serially and in order.
-pub fn summarize<'a>(points: &'a [Point], seeds: &[u64], results: &[Vec<RunResult>]) -> Vec<PointSummary<'a>> {
+pub fn summarize<'a>(points: &'a [Point], seeds: &[u64], headlines: &Headlines) -> Vec<PointSummary<'a>> {
     points
         .iter()
         .zip(seeds)
-        .zip(results)
-        .map(|((point, seed), runs)| {
-            let per_run: Vec<Vec<(String, f64)>> = runs.iter().map(headline).collect();
-            let metrics = per_run[0]
-                .iter()
-                .enumerate()
-                .map(|(i, (name, _))| {
-                    let xs: Vec<f64> = per_run.iter().map(|m| m[i].1).filter(|x| x.is_finite()).collect();
-                    (name.clone(), estimate(&xs))
-                })
-                .collect();
-            PointSummary {
-                point,
-                seed: *seed,
-                metrics,
-            }
+        .zip(headlines)
+        .map(|((point, seed), per_run)| PointSummary {
+            point,
+            seed: *seed,
+            metrics: estimates(per_run),
         })
         .collect()
 }
