@@ -154,3 +154,48 @@ fn example_sweeps_expand_into_valid_scenarios() {
         }
     }
 }
+
+#[test]
+fn three_shards_merge_into_the_same_bytes_as_one_sweep() {
+    let dir = setup(SWEEP);
+    let whole = run(dir.path(), "2", "whole");
+    assert!(whole.status.success());
+    for i in 0..3 {
+        let out = capsim()
+            .arg("sweep")
+            .arg(dir.path().join("sweep.yaml"))
+            .args(["--shard", &format!("{i}/3"), "--out"])
+            .arg(dir.path().join("shards").join(format!("s{i}")))
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    }
+    // Merging is refused while a shard is missing, and names it.
+    let partial = capsim()
+        .arg("merge")
+        .arg(dir.path().join("shards/s0"))
+        .arg(dir.path().join("shards/s2"))
+        .arg("--out")
+        .arg(dir.path().join("partial"))
+        .output()
+        .unwrap();
+    assert_eq!(partial.status.code(), Some(1));
+    assert!(
+        String::from_utf8(partial.stderr)
+            .unwrap()
+            .contains("missing shard(s) 1 of 3")
+    );
+    let merged = capsim()
+        .arg("merge")
+        .arg(dir.path().join("shards"))
+        .arg("--out")
+        .arg(dir.path().join("merged"))
+        .output()
+        .unwrap();
+    assert!(merged.status.success(), "{}", String::from_utf8_lossy(&merged.stderr));
+    for file in ["sweep.csv", "sweep.json", "runs.json", "pareto.svg", "heatmap-p99.svg"] {
+        let x = std::fs::read(dir.path().join("whole").join(file)).unwrap();
+        let y = std::fs::read(dir.path().join("merged").join(file)).unwrap();
+        assert_eq!(x, y, "{file} differs between the whole sweep and the merged shards");
+    }
+}

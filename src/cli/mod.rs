@@ -44,6 +44,8 @@ pub enum Command {
     ExportHpa(export_hpa::ExportHpaArgs),
     /// Run a scenario over a grid of settings, in parallel; write sweep.csv/json.
     Sweep(sweep::SweepArgs),
+    /// Join the shards of a sweep into the files the whole sweep would write.
+    Merge(sweep::MergeArgs),
 }
 
 /// Reads replay files relative to the scenario's folder.
@@ -80,6 +82,7 @@ pub fn main(cli: Cli) -> u8 {
         Command::Validate(args) => validate::validate(args),
         Command::ExportHpa(args) => export_hpa::export_hpa(args),
         Command::Sweep(args) => sweep::sweep(args),
+        Command::Merge(args) => sweep::merge(args),
     };
     match result {
         Ok(code) => code,

@@ -5,10 +5,13 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use clap::Args;
 
+use crate::engine::stable_hash;
+use crate::report::run_headline as headline;
+use crate::report::shard::{ShardFile, ShardObjective, ShardPoint, ShardUnit, write_shard};
 use crate::report::sweep::{headlines, summarize, write_sweep};
 use crate::scenario::{self, Format};
 use crate::sweep::grid::{MAX_RUNS, RawSweep, expand};
-use crate::sweep::{point_seed, run_points};
+use crate::sweep::{point_seed, run_points, run_units, shard_units};
 
 use super::{FsFiles, exit};
 
@@ -25,9 +28,36 @@ pub struct SweepArgs {
     /// Give every point its own random numbers instead of common ones.
     #[arg(long)]
     pub no_crn: bool,
+    /// Run only shard I of N (0-based), e.g. `--shard 2/8`; also read from
+    /// CAPSIM_SHARD. Writes shard.json for `capsim merge`.
+    #[arg(long)]
+    pub shard: Option<String>,
     /// Print nothing but errors.
     #[arg(long)]
     pub quiet: bool,
+}
+
+/// `I/N` with `I < N`.
+fn parse_shard(text: &str) -> Option<(usize, usize)> {
+    let (i, n) = text.split_once('/')?;
+    let (i, n): (usize, usize) = (i.trim().parse().ok()?, n.trim().parse().ok()?);
+    (n > 0 && i < n).then_some((i, n))
+}
+
+#[derive(Args, Debug)]
+pub struct MergeArgs {
+    /// Shard folders, or folders that hold them.
+    #[arg(required = true)]
+    pub shards: Vec<PathBuf>,
+    /// Where the merged sweep goes.
+    #[arg(long)]
+    pub out: PathBuf,
+}
+
+pub fn merge(args: MergeArgs) -> Result<u8> {
+    let n = crate::report::shard::merge(&args.shards, &args.out)?;
+    println!("merged {n} shards into {}", args.out.display());
+    Ok(exit::OK)
 }
 
 fn invalid(file: &Path, message: String) -> u8 {
@@ -96,14 +126,73 @@ pub fn sweep(args: SweepArgs) -> Result<u8> {
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(args.jobs.unwrap_or(0))
         .build()?;
-    let results = pool.install(|| run_points(&specs, replications));
-    let seeds: Vec<u64> = specs.iter().map(|(_, s)| *s).collect();
-    let summaries = summarize(&points, &seeds, &headlines(&results));
     let stem = args
         .sweep
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_else(|| "sweep".into());
+    let shard = args.shard.clone().or_else(|| std::env::var("CAPSIM_SHARD").ok());
+    if let Some(shard_text) = shard {
+        let Some((index, count)) = parse_shard(&shard_text) else {
+            eprintln!("error: --shard `{shard_text}`: expected I/N with 0 ≤ I < N, e.g. 0/4");
+            return Ok(exit::USAGE);
+        };
+        let units = shard_units(points.len(), replications, index, count);
+        let results = pool.install(|| run_units(&specs, &units));
+        let shard_file = ShardFile {
+            capsim_version: env!("CARGO_PKG_VERSION").to_string(),
+            sweep_hash: format!("{:016x}", stable_hash(text.as_bytes())),
+            base_hash: format!("{:016x}", stable_hash(base_text.as_bytes())),
+            base: raw.base.clone(),
+            replications,
+            common_random_numbers: crn,
+            shard: index,
+            shards: count,
+            objective: raw.objective.as_ref().map(|o| ShardObjective {
+                minimize: o.minimize.clone(),
+                constraints: o.constraints.iter().map(|c| (c.metric.clone(), c.max, c.min)).collect(),
+            }),
+            points: points
+                .iter()
+                .zip(&specs)
+                .map(|(p, (_, seed))| ShardPoint {
+                    index: p.index,
+                    name: p.name.clone(),
+                    settings: p.settings.clone(),
+                    seed: *seed,
+                })
+                .collect(),
+            units: units
+                .iter()
+                .zip(&results)
+                .map(|(&(point, replication), r)| ShardUnit {
+                    point,
+                    replication,
+                    metrics: headline(r)
+                        .into_iter()
+                        .map(|(k, v)| (k, v.is_finite().then_some(v)))
+                        .collect(),
+                })
+                .collect(),
+        };
+        let out = args.out.clone().unwrap_or_else(|| {
+            PathBuf::from("output")
+                .join(&stem)
+                .join(format!("shard-{index}-of-{count}"))
+        });
+        write_shard(&out, &shard_file)?;
+        if !args.quiet {
+            println!(
+                "shard {index}/{count}: {} runs written to {}",
+                units.len(),
+                out.display()
+            );
+        }
+        return Ok(exit::OK);
+    }
+    let results = pool.install(|| run_points(&specs, replications));
+    let seeds: Vec<u64> = specs.iter().map(|(_, s)| *s).collect();
+    let summaries = summarize(&points, &seeds, &headlines(&results));
     let out = args.out.clone().unwrap_or_else(|| PathBuf::from("output").join(stem));
     let recommended = write_sweep(&out, &raw.base, replications, crn, &summaries, raw.objective.as_ref())?;
     if !args.quiet {

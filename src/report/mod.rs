@@ -5,6 +5,8 @@ pub mod charts;
 pub mod files;
 pub mod manifest;
 mod run;
+pub mod shard;
 pub mod sweep;
 
+pub use run::headline as run_headline;
 pub use run::{capacity_csv, events_csv, human_summary, scaling_csv, summary_json, timeseries_csv, write_run};

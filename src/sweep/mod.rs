@@ -47,3 +47,39 @@ pub fn run_points(specs: &[(SystemSpec, u64)], replications: u32) -> Vec<Vec<Run
     }
     grouped
 }
+
+/// The `(point, replication)` units of shard `index` of `count`: every
+/// `count`-th unit in point-then-replication order, so the union of the
+/// shards is the whole sweep and no seed depends on the sharding.
+pub fn shard_units(points: usize, replications: u32, index: usize, count: usize) -> Vec<(usize, u32)> {
+    (0..points)
+        .flat_map(|p| (0..replications).map(move |r| (p, r)))
+        .enumerate()
+        .filter(|(u, _)| u % count == index)
+        .map(|(_, unit)| unit)
+        .collect()
+}
+
+/// Runs the given units in parallel; results come back in the units' order.
+pub fn run_units(specs: &[(SystemSpec, u64)], units: &[(usize, u32)]) -> Vec<RunResult> {
+    units
+        .par_iter()
+        .map(|&(p, r)| simulate(&specs[p].0, specs[p].1, r, &mut |_| {}))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shards_partition_the_units() {
+        let all: Vec<(usize, u32)> = (0..3).flat_map(|i| shard_units(5, 2, i, 3)).collect();
+        let mut sorted = all.clone();
+        sorted.sort();
+        sorted.dedup();
+        assert_eq!(sorted.len(), 10);
+        assert_eq!(all.len(), 10);
+        assert_eq!(shard_units(5, 2, 1, 3), vec![(0, 1), (2, 0), (3, 1)]);
+    }
+}
