@@ -199,3 +199,41 @@ fn three_shards_merge_into_the_same_bytes_as_one_sweep() {
         assert_eq!(x, y, "{file} differs between the whole sweep and the merged shards");
     }
 }
+
+#[test]
+fn an_interrupted_sweep_resumes_with_only_the_missing_runs() {
+    let dir = setup(SWEEP);
+    let first = run(dir.path(), "2", "out");
+    assert!(first.status.success());
+    assert!(
+        String::from_utf8(first.stdout)
+            .unwrap()
+            .contains("(12 runs computed, 0 reused)")
+    );
+    let before = std::fs::read(dir.path().join("out/sweep.csv")).unwrap();
+    // As if the sweep had been killed before these units were saved.
+    for unit in ["1-0.json", "4-1.json"] {
+        std::fs::remove_file(dir.path().join("out/.units").join(unit)).unwrap();
+    }
+    std::fs::remove_file(dir.path().join("out/sweep.csv")).unwrap();
+    let resumed = run(dir.path(), "2", "out");
+    assert!(resumed.status.success());
+    assert!(
+        String::from_utf8(resumed.stdout)
+            .unwrap()
+            .contains("(2 runs computed, 10 reused)")
+    );
+    assert_eq!(std::fs::read(dir.path().join("out/sweep.csv")).unwrap(), before);
+    // A changed sweep does not reuse the old units.
+    std::fs::write(
+        dir.path().join("sweep.yaml"),
+        SWEEP.replace("replications: 2", "replications: 1"),
+    )
+    .unwrap();
+    let changed = run(dir.path(), "2", "out");
+    assert!(
+        String::from_utf8(changed.stdout)
+            .unwrap()
+            .contains("(6 runs computed, 0 reused)")
+    );
+}

@@ -8,10 +8,13 @@ use clap::Args;
 use crate::engine::stable_hash;
 use crate::report::run_headline as headline;
 use crate::report::shard::{ShardFile, ShardObjective, ShardPoint, ShardUnit, write_shard};
-use crate::report::sweep::{headlines, summarize, write_sweep};
+use crate::report::sweep::{summarize, write_sweep};
 use crate::scenario::{self, Format};
 use crate::sweep::grid::{MAX_RUNS, RawSweep, expand};
-use crate::sweep::{point_seed, run_points, run_units, shard_units};
+use std::collections::BTreeMap;
+
+use crate::report::files::write_atomic;
+use crate::sweep::{point_seed, run_units, run_units_with, shard_units};
 
 use super::{FsFiles, exit};
 
@@ -28,6 +31,9 @@ pub struct SweepArgs {
     /// Give every point its own random numbers instead of common ones.
     #[arg(long)]
     pub no_crn: bool,
+    /// Ignore units a previous, interrupted run of this sweep left in `<out>/.units`.
+    #[arg(long)]
+    pub fresh: bool,
     /// Run only shard I of N (0-based), e.g. `--shard 2/8`; also read from
     /// CAPSIM_SHARD. Writes shard.json for `capsim merge`.
     #[arg(long)]
@@ -190,16 +196,79 @@ pub fn sweep(args: SweepArgs) -> Result<u8> {
         }
         return Ok(exit::OK);
     }
-    let results = pool.install(|| run_points(&specs, replications));
-    let seeds: Vec<u64> = specs.iter().map(|(_, s)| *s).collect();
-    let summaries = summarize(&points, &seeds, &headlines(&results));
     let out = args.out.clone().unwrap_or_else(|| PathBuf::from("output").join(stem));
+    // Every finished unit is checkpointed in `.units/`, so a killed sweep
+    // resumes where it stopped; the key keeps another sweep's units out.
+    let checkpoint = out.join(".units");
+    let key = format!(
+        "{} {:016x} {:016x} {crn} {replications}",
+        env!("CARGO_PKG_VERSION"),
+        stable_hash(text.as_bytes()),
+        stable_hash(base_text.as_bytes())
+    );
+    let mut done: BTreeMap<(usize, u32), ShardUnit> = BTreeMap::new();
+    let key_file = checkpoint.join("key");
+    if !args.fresh && std::fs::read_to_string(&key_file).is_ok_and(|k| k == key) {
+        for entry in std::fs::read_dir(&checkpoint)? {
+            let path = entry?.path();
+            if path.extension().is_some_and(|e| e == "json")
+                && let Ok(unit) = serde_json::from_str::<ShardUnit>(&std::fs::read_to_string(&path)?)
+            {
+                done.insert((unit.point, unit.replication), unit);
+            }
+        }
+    } else {
+        if checkpoint.exists() {
+            std::fs::remove_dir_all(&checkpoint).with_context(|| format!("clearing {}", checkpoint.display()))?;
+        }
+        std::fs::create_dir_all(&checkpoint).with_context(|| format!("creating {}", checkpoint.display()))?;
+        write_atomic(&key_file, key.as_bytes())?;
+    }
+    let todo: Vec<(usize, u32)> = shard_units(points.len(), replications, 0, 1)
+        .into_iter()
+        .filter(|u| !done.contains_key(u))
+        .collect();
+    let reused = done.len();
+    let record = |(point, replication): (usize, u32), r: &crate::model::RunResult| ShardUnit {
+        point,
+        replication,
+        metrics: headline(r)
+            .into_iter()
+            .map(|(k, v)| (k, v.is_finite().then_some(v)))
+            .collect(),
+    };
+    let save = |unit: (usize, u32), r: &crate::model::RunResult| {
+        let text = serde_json::to_string(&record(unit, r)).expect("serializes");
+        // A unit that cannot be saved is simply run again on resume.
+        let _ = write_atomic(&checkpoint.join(format!("{}-{}.json", unit.0, unit.1)), text.as_bytes());
+    };
+    let results = pool.install(|| run_units_with(&specs, &todo, &save));
+    for (unit, r) in todo.iter().zip(&results) {
+        done.insert(*unit, record(*unit, r));
+    }
+    // Aggregate from the recorded values, so a resumed sweep writes the same bytes.
+    let headlines: Vec<Vec<Vec<(String, f64)>>> = (0..points.len())
+        .map(|p| {
+            (0..replications)
+                .map(|r| {
+                    done[&(p, r)]
+                        .metrics
+                        .iter()
+                        .map(|(k, v)| (k.clone(), v.unwrap_or(f64::NAN)))
+                        .collect()
+                })
+                .collect()
+        })
+        .collect();
+    let seeds: Vec<u64> = specs.iter().map(|(_, s)| *s).collect();
+    let summaries = summarize(&points, &seeds, &headlines);
     let recommended = write_sweep(&out, &raw.base, replications, crn, &summaries, raw.objective.as_ref())?;
     if !args.quiet {
         println!(
-            "{} points × {replications} replications written to {}",
+            "{} points × {replications} replications written to {} ({} runs computed, {reused} reused)",
             points.len(),
-            out.display()
+            out.display(),
+            todo.len()
         );
         match (recommended, &raw.objective) {
             (Some(i), Some(o)) => println!(

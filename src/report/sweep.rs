@@ -8,12 +8,11 @@ use anyhow::{Context, Result};
 use serde_json::{Value, json};
 
 use crate::metrics::stats::Estimate;
-use crate::model::RunResult;
 use crate::sweep::grid::{Point, RawObjective};
 
 use super::charts::{Heatmap, LineChart, Series, write_chart};
 use super::files::write_atomic;
-use super::run::{estimates, headline};
+use super::run::estimates;
 
 /// One point's headline metrics over its replications.
 pub struct PointSummary<'a> {
@@ -24,11 +23,6 @@ pub struct PointSummary<'a> {
 
 /// The headline metrics of each run of each point.
 pub type Headlines = Vec<Vec<Vec<(String, f64)>>>;
-
-/// The headline rows of run results grouped by point.
-pub fn headlines(results: &[Vec<RunResult>]) -> Headlines {
-    results.iter().map(|runs| runs.iter().map(headline).collect()).collect()
-}
 
 /// Aggregates each point's replications, serially and in order.
 pub fn summarize<'a>(points: &'a [Point], seeds: &[u64], headlines: &Headlines) -> Vec<PointSummary<'a>> {

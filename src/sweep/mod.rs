@@ -30,24 +30,6 @@ pub fn point_seed(seed: u64, point: usize, common_random_numbers: bool) -> u64 {
     }
 }
 
-/// Runs every `(point, replication)` unit in parallel; results come back
-/// grouped by point, in point and replication order.
-pub fn run_points(specs: &[(SystemSpec, u64)], replications: u32) -> Vec<Vec<RunResult>> {
-    let units: Vec<(usize, u32)> = (0..specs.len())
-        .flat_map(|p| (0..replications).map(move |r| (p, r)))
-        .collect();
-    let mut results: Vec<RunResult> = units
-        .par_iter()
-        .map(|&(p, r)| simulate(&specs[p].0, specs[p].1, r, &mut |_| {}))
-        .collect();
-    let mut grouped = Vec::with_capacity(specs.len());
-    for _ in 0..specs.len() {
-        let rest = results.split_off(replications as usize);
-        grouped.push(std::mem::replace(&mut results, rest));
-    }
-    grouped
-}
-
 /// The `(point, replication)` units of shard `index` of `count`: every
 /// `count`-th unit in point-then-replication order, so the union of the
 /// shards is the whole sweep and no seed depends on the sharding.
@@ -62,9 +44,23 @@ pub fn shard_units(points: usize, replications: u32, index: usize, count: usize)
 
 /// Runs the given units in parallel; results come back in the units' order.
 pub fn run_units(specs: &[(SystemSpec, u64)], units: &[(usize, u32)]) -> Vec<RunResult> {
+    run_units_with(specs, units, &|_, _| {})
+}
+
+/// As [`run_units`], calling `done` as each unit finishes (from the worker
+/// thread; the caller checkpoints there). Results still come back in order.
+pub fn run_units_with(
+    specs: &[(SystemSpec, u64)],
+    units: &[(usize, u32)],
+    done: &(dyn Fn((usize, u32), &RunResult) + Sync),
+) -> Vec<RunResult> {
     units
         .par_iter()
-        .map(|&(p, r)| simulate(&specs[p].0, specs[p].1, r, &mut |_| {}))
+        .map(|&(p, r)| {
+            let result = simulate(&specs[p].0, specs[p].1, r, &mut |_| {});
+            done((p, r), &result);
+            result
+        })
         .collect()
 }
 
