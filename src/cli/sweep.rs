@@ -6,7 +6,6 @@ use anyhow::{Context, Result};
 use clap::Args;
 
 use crate::engine::stable_hash;
-use crate::report::run_headline as headline;
 use crate::report::shard::{ShardFile, ShardObjective, ShardPoint, ShardUnit, write_shard};
 use crate::report::sweep::{summarize, write_sweep};
 use crate::scenario::{self, Format};
@@ -171,14 +170,7 @@ pub fn sweep(args: SweepArgs) -> Result<u8> {
             units: units
                 .iter()
                 .zip(&results)
-                .map(|(&(point, replication), r)| ShardUnit {
-                    point,
-                    replication,
-                    metrics: headline(r)
-                        .into_iter()
-                        .map(|(k, v)| (k, v.is_finite().then_some(v)))
-                        .collect(),
-                })
+                .map(|(&unit, r)| ShardUnit::of(unit, r))
                 .collect(),
         };
         let out = args.out.clone().unwrap_or_else(|| {
@@ -229,36 +221,18 @@ pub fn sweep(args: SweepArgs) -> Result<u8> {
         .filter(|u| !done.contains_key(u))
         .collect();
     let reused = done.len();
-    let record = |(point, replication): (usize, u32), r: &crate::model::RunResult| ShardUnit {
-        point,
-        replication,
-        metrics: headline(r)
-            .into_iter()
-            .map(|(k, v)| (k, v.is_finite().then_some(v)))
-            .collect(),
-    };
     let save = |unit: (usize, u32), r: &crate::model::RunResult| {
-        let text = serde_json::to_string(&record(unit, r)).expect("serializes");
+        let text = serde_json::to_string(&ShardUnit::of(unit, r)).expect("serializes");
         // A unit that cannot be saved is simply run again on resume.
         let _ = write_atomic(&checkpoint.join(format!("{}-{}.json", unit.0, unit.1)), text.as_bytes());
     };
     let results = pool.install(|| run_units_with(&specs, &todo, &save));
     for (unit, r) in todo.iter().zip(&results) {
-        done.insert(*unit, record(*unit, r));
+        done.insert(*unit, ShardUnit::of(*unit, r));
     }
     // Aggregate from the recorded values, so a resumed sweep writes the same bytes.
     let headlines: Vec<Vec<Vec<(String, f64)>>> = (0..points.len())
-        .map(|p| {
-            (0..replications)
-                .map(|r| {
-                    done[&(p, r)]
-                        .metrics
-                        .iter()
-                        .map(|(k, v)| (k.clone(), v.unwrap_or(f64::NAN)))
-                        .collect()
-                })
-                .collect()
-        })
+        .map(|p| (0..replications).map(|r| done[&(p, r)].headline()).collect())
         .collect();
     let seeds: Vec<u64> = specs.iter().map(|(_, s)| *s).collect();
     let summaries = summarize(&points, &seeds, &headlines);

@@ -8,5 +8,4 @@ mod run;
 pub mod shard;
 pub mod sweep;
 
-pub use run::headline as run_headline;
 pub use run::{capacity_csv, events_csv, human_summary, scaling_csv, summary_json, timeseries_csv, write_run};

@@ -215,7 +215,7 @@ pub fn capacity_csv(result: &RunResult) -> Option<String> {
 }
 
 /// The headline metrics compared across replications, by name.
-pub fn headline(result: &RunResult) -> Vec<(String, f64)> {
+pub(crate) fn headline(result: &RunResult) -> Vec<(String, f64)> {
     let s = &result.summary;
     let mut m = vec![
         ("throughput_rps".to_string(), s.throughput_rps),

@@ -10,7 +10,9 @@ use serde_json::Value;
 use crate::sweep::grid::{Point, RawConstraint, RawObjective};
 
 use super::files::write_atomic;
+use super::run::headline;
 use super::sweep::{Headlines, summarize, write_sweep};
+use crate::model::RunResult;
 
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
 pub struct ShardPoint {
@@ -26,6 +28,29 @@ pub struct ShardUnit {
     pub replication: u32,
     /// Headline metrics by name; undefined values are `null`.
     pub metrics: Vec<(String, Option<f64>)>,
+}
+
+impl ShardUnit {
+    /// The record of one finished run.
+    pub fn of((point, replication): (usize, u32), result: &RunResult) -> ShardUnit {
+        let metrics = headline(result)
+            .into_iter()
+            .map(|(k, v)| (k, v.is_finite().then_some(v)))
+            .collect();
+        ShardUnit {
+            point,
+            replication,
+            metrics,
+        }
+    }
+
+    /// The headline row back, undefined values as NaN.
+    pub fn headline(&self) -> Vec<(String, f64)> {
+        self.metrics
+            .iter()
+            .map(|(k, v)| (k.clone(), v.unwrap_or(f64::NAN)))
+            .collect()
+    }
 }
 
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
@@ -150,12 +175,7 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<usize> {
             if slot.is_some() {
                 bail!("unit (point {}, replication {}) appears twice", u.point, u.replication);
             }
-            *slot = Some(
-                u.metrics
-                    .iter()
-                    .map(|(k, v)| (k.clone(), v.unwrap_or(f64::NAN)))
-                    .collect(),
-            );
+            *slot = Some(u.headline());
         }
     }
     let headlines: Headlines = grid
