@@ -237,3 +237,50 @@ fn an_interrupted_sweep_resumes_with_only_the_missing_runs() {
             .contains("(6 runs computed, 0 reused)")
     );
 }
+
+#[test]
+fn the_recommended_hpa_is_written_as_a_manifest() {
+    let base = r#"
+name: hpa
+duration: 10m
+traffic:
+  rate: { ramp: { from: 50, to: 250, start: 0s, end: 10m } }
+  classes: [ { name: a, cpu: { exponential: { mean: 20ms } } } ]
+  target: lb
+load_balancers:
+  lb: { policy: least_connections, pool: web }
+pools:
+  web:
+    instance_type: c6i.large
+    count: 2
+    workers: 8
+    boot_time: { constant: 20s }
+    requests: { cpu: 1000m }
+    autoscaler:
+      hpa:
+        min_replicas: 2
+        max_replicas: 20
+        metrics: [ { resource: { name: cpu, target: { average_utilization: 50 } } } ]
+"#;
+    let sweep = r#"
+base: base.yaml
+parameters:
+  - path: pools.web.autoscaler.hpa.metrics[0].resource.target.average_utilization
+    values: [30, 60, 90]
+objective:
+  minimize: cost_total_usd
+  constraints: [ { metric: latency_p99_ms, max: 100000 } ]
+"#;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("base.yaml"), base).unwrap();
+    std::fs::write(dir.path().join("sweep.yaml"), sweep).unwrap();
+    let out = run(dir.path(), "2", "out");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    // Every point meets the loose constraint, so the cheapest is the highest target.
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("out/sweep.json")).unwrap()).unwrap();
+    assert_eq!(json["recommendation"]["point"], 2);
+    let manifest = std::fs::read_to_string(dir.path().join("out/recommended-hpa-web.yaml")).unwrap();
+    assert!(manifest.contains("averageUtilization: 90"), "{manifest}");
+    assert!(manifest.contains("kind: HorizontalPodAutoscaler"));
+}

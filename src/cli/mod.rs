@@ -93,6 +93,21 @@ pub fn main(cli: Cli) -> u8 {
     }
 }
 
+/// A bar counting finished runs (with an ETA), shown only on a terminal and
+/// never with `--quiet`. It draws on stderr, so files and stdout are unchanged.
+pub fn runs_bar(runs: usize, quiet: bool) -> Option<indicatif::ProgressBar> {
+    use std::io::IsTerminal;
+    (!quiet && std::io::stderr().is_terminal()).then(|| {
+        let bar = indicatif::ProgressBar::new(runs as u64);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template("{spinner} runs {pos}/{len} [{bar:30}] {elapsed} (eta {eta})")
+                .expect("valid template")
+                .progress_chars("=> "),
+        );
+        bar
+    })
+}
+
 /// Prints a load error and returns its exit code.
 pub fn report_load_error(err: LoadError) -> Result<u8> {
     match err {

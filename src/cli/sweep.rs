@@ -13,9 +13,9 @@ use crate::sweep::grid::{MAX_RUNS, RawSweep, expand};
 use std::collections::BTreeMap;
 
 use crate::report::files::write_atomic;
-use crate::sweep::{point_seed, run_units, run_units_with, shard_units};
+use crate::sweep::{point_seed, run_units_with, shard_units, swept_hpa};
 
-use super::{FsFiles, exit};
+use super::{FsFiles, exit, runs_bar};
 
 #[derive(Args, Debug)]
 pub struct SweepArgs {
@@ -143,7 +143,16 @@ pub fn sweep(args: SweepArgs) -> Result<u8> {
             return Ok(exit::USAGE);
         };
         let units = shard_units(points.len(), replications, index, count);
-        let results = pool.install(|| run_units(&specs, &units));
+        let bar = runs_bar(units.len(), args.quiet);
+        let tick = |_: (usize, u32), _: &crate::model::RunResult| {
+            if let Some(bar) = &bar {
+                bar.inc(1);
+            }
+        };
+        let results = pool.install(|| run_units_with(&specs, &units, &tick));
+        if let Some(bar) = bar {
+            bar.finish_and_clear();
+        }
         let shard_file = ShardFile {
             capsim_version: env!("CARGO_PKG_VERSION").to_string(),
             sweep_hash: format!("{:016x}", stable_hash(text.as_bytes())),
@@ -160,11 +169,12 @@ pub fn sweep(args: SweepArgs) -> Result<u8> {
             points: points
                 .iter()
                 .zip(&specs)
-                .map(|(p, (_, seed))| ShardPoint {
+                .map(|(p, (spec, seed))| ShardPoint {
                     index: p.index,
                     name: p.name.clone(),
                     settings: p.settings.clone(),
                     seed: *seed,
+                    hpa: swept_hpa(spec, &p.settings),
                 })
                 .collect(),
             units: units
@@ -221,12 +231,19 @@ pub fn sweep(args: SweepArgs) -> Result<u8> {
         .filter(|u| !done.contains_key(u))
         .collect();
     let reused = done.len();
+    let bar = runs_bar(todo.len(), args.quiet);
     let save = |unit: (usize, u32), r: &crate::model::RunResult| {
         let text = serde_json::to_string(&ShardUnit::of(unit, r)).expect("serializes");
         // A unit that cannot be saved is simply run again on resume.
         let _ = write_atomic(&checkpoint.join(format!("{}-{}.json", unit.0, unit.1)), text.as_bytes());
+        if let Some(bar) = &bar {
+            bar.inc(1);
+        }
     };
     let results = pool.install(|| run_units_with(&specs, &todo, &save));
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
     for (unit, r) in todo.iter().zip(&results) {
         done.insert(*unit, ShardUnit::of(*unit, r));
     }
@@ -236,7 +253,20 @@ pub fn sweep(args: SweepArgs) -> Result<u8> {
         .collect();
     let seeds: Vec<u64> = specs.iter().map(|(_, s)| *s).collect();
     let summaries = summarize(&points, &seeds, &headlines);
-    let recommended = write_sweep(&out, &raw.base, replications, crn, &summaries, raw.objective.as_ref())?;
+    let manifests: Vec<Vec<(String, String)>> = points
+        .iter()
+        .zip(&specs)
+        .map(|(p, (spec, _))| swept_hpa(spec, &p.settings))
+        .collect();
+    let recommended = write_sweep(
+        &out,
+        &raw.base,
+        replications,
+        crn,
+        &summaries,
+        &manifests,
+        raw.objective.as_ref(),
+    )?;
     if !args.quiet {
         println!(
             "{} points × {replications} replications written to {} ({} runs computed, {reused} reused)",
@@ -245,10 +275,18 @@ pub fn sweep(args: SweepArgs) -> Result<u8> {
             todo.len()
         );
         match (recommended, &raw.objective) {
-            (Some(i), Some(o)) => println!(
-                "recommended: point {i} ({}), the lowest {} meeting every constraint",
-                points[i].name, o.minimize
-            ),
+            (Some(i), Some(o)) => {
+                println!(
+                    "recommended: point {i} ({}), the lowest {} meeting every constraint",
+                    points[i].name, o.minimize
+                );
+                for (pool, _) in &manifests[i] {
+                    println!(
+                        "  its HPA for pool {pool}: {}",
+                        out.join(format!("recommended-hpa-{pool}.yaml")).display()
+                    );
+                }
+            }
             (None, Some(_)) => println!("no point meets every constraint"),
             _ => {}
         }

@@ -20,6 +20,9 @@ pub struct ShardPoint {
     pub name: String,
     pub settings: Vec<(String, Value)>,
     pub seed: u64,
+    /// The point's HPA manifests (pool, YAML) for the pools whose autoscaler
+    /// the sweep varies, written for the recommended point.
+    pub hpa: Vec<(String, String)>,
 }
 
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
@@ -199,6 +202,7 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<usize> {
         })
         .collect();
     let seeds: Vec<u64> = first.points.iter().map(|p| p.seed).collect();
+    let manifests: Vec<Vec<(String, String)>> = first.points.iter().map(|p| p.hpa.clone()).collect();
     let summaries = summarize(&points, &seeds, &headlines);
     write_sweep(
         out,
@@ -206,6 +210,7 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<usize> {
         first.replications,
         first.common_random_numbers,
         &summaries,
+        &manifests,
         first.objective().as_ref(),
     )?;
     Ok(shards.len())

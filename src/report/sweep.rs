@@ -270,6 +270,7 @@ pub fn write_sweep(
     replications: u32,
     crn: bool,
     points: &[PointSummary],
+    manifests: &[Vec<(String, String)>],
     objective: Option<&RawObjective>,
 ) -> Result<Option<usize>> {
     fs::create_dir_all(dir).with_context(|| format!("creating output folder {}", dir.display()))?;
@@ -315,6 +316,22 @@ pub fn write_sweep(
     text.push('\n');
     write_atomic(&dir.join("runs.json"), text.as_bytes())?;
     let recommended = recommended.map(|p| p.point.index);
+    // The recommended point's HPA, ready to apply; a previous sweep's must not linger.
+    for entry in fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))? {
+        let path = entry?.path();
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        if name.starts_with("recommended-hpa-") && name.ends_with(".yaml") {
+            fs::remove_file(&path).with_context(|| format!("removing {}", path.display()))?;
+        }
+    }
+    if let Some(i) = recommended {
+        for (pool, yaml) in manifests.get(i).into_iter().flatten() {
+            write_atomic(&dir.join(format!("recommended-hpa-{pool}.yaml")), yaml.as_bytes())?;
+        }
+    }
     if points.len() > 1 {
         sweep_charts(dir, points, recommended)?;
     }

@@ -30,6 +30,23 @@ pub fn point_seed(seed: u64, point: usize, common_random_numbers: bool) -> u64 {
     }
 }
 
+/// The HPA manifests `(pool, YAML)` of the pools whose autoscaler a sweep
+/// point's settings touch.
+pub fn swept_hpa(spec: &SystemSpec, settings: &[(String, serde_json::Value)]) -> Vec<(String, String)> {
+    spec.pools
+        .iter()
+        .filter_map(|pool| {
+            let prefix = format!("pools.{}.autoscaler", pool.name);
+            let swept = settings.iter().any(|(path, _)| path.starts_with(&prefix));
+            let hpa = pool.autoscaler.as_ref().filter(|_| swept)?;
+            Some((
+                pool.name.clone(),
+                crate::report::manifest::hpa_manifest(&pool.name, hpa),
+            ))
+        })
+        .collect()
+}
+
 /// The `(point, replication)` units of shard `index` of `count`: every
 /// `count`-th unit in point-then-replication order, so the union of the
 /// shards is the whole sweep and no seed depends on the sharding.
