@@ -1,7 +1,10 @@
 //! The command line, thin over the library: clap types and one file per
 //! subcommand.
 
+mod compare;
 mod export_hpa;
+mod headroom;
+mod report;
 mod run;
 mod sweep;
 mod validate;
@@ -46,6 +49,12 @@ pub enum Command {
     Sweep(sweep::SweepArgs),
     /// Join the shards of a sweep into the files the whole sweep would write.
     Merge(sweep::MergeArgs),
+    /// Run scenarios on the same traffic and report paired differences.
+    Compare(compare::CompareArgs),
+    /// Scale a scenario's traffic up step by step: where does the SLO break, and what breaks it?
+    Headroom(headroom::HeadroomArgs),
+    /// Write report.md and report.html for a run, compare, sweep or headroom output folder.
+    Report(report::ReportArgs),
 }
 
 /// Reads replay files relative to the scenario's folder.
@@ -83,6 +92,9 @@ pub fn main(cli: Cli) -> u8 {
         Command::ExportHpa(args) => export_hpa::export_hpa(args),
         Command::Sweep(args) => sweep::sweep(args),
         Command::Merge(args) => sweep::merge(args),
+        Command::Compare(args) => compare::compare(args),
+        Command::Headroom(args) => headroom::headroom(args),
+        Command::Report(args) => report::report(args),
     };
     match result {
         Ok(code) => code,

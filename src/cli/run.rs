@@ -29,6 +29,9 @@ pub struct RunArgs {
     /// Threads for replications [default: all cores]. Never changes results.
     #[arg(long)]
     pub jobs: Option<usize>,
+    /// Also write report.md and report.html (the capacity review).
+    #[arg(long)]
+    pub report: bool,
     /// No progress bar and no summary on the terminal.
     #[arg(long)]
     pub quiet: bool,
@@ -74,7 +77,11 @@ pub fn run(args: RunArgs) -> Result<u8> {
         pool.install(|| replicate(spec, seed, args.replications))
     };
 
-    let written = report::write_run(&out, &results)?;
+    let mut written = report::write_run(&out, spec, &results)?;
+    if args.report {
+        report::review::write_report(&out)?;
+        written.extend(["report.md".to_string(), "report.html".to_string()]);
+    }
     if !args.quiet {
         print!("{}", report::human_summary(&results));
         println!("wrote {} files to {}", written.len(), out.display());

@@ -37,6 +37,9 @@ pub struct SweepArgs {
     /// CAPSIM_SHARD. Writes shard.json for `capsim merge`.
     #[arg(long)]
     pub shard: Option<String>,
+    /// Also write report.md and report.html (not with --shard: report on the merged folder).
+    #[arg(long)]
+    pub report: bool,
     /// Print nothing but errors.
     #[arg(long)]
     pub quiet: bool,
@@ -267,6 +270,9 @@ pub fn sweep(args: SweepArgs) -> Result<u8> {
         &manifests,
         raw.objective.as_ref(),
     )?;
+    if args.report {
+        crate::report::review::write_report(&out)?;
+    }
     if !args.quiet {
         println!(
             "{} points × {replications} replications written to {} ({} runs computed, {reused} reused)",

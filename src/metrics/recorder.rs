@@ -41,6 +41,8 @@ pub struct PoolRow {
     pub draining: u32,
     /// Busy core-time over serving core-time in the interval (NaN if no core served).
     pub cpu_utilization: f64,
+    /// Time-averaged busy cores over the interval (the pool's CPU demand).
+    pub busy_cores: f64,
     /// Time-averaged requests waiting for a worker or a core.
     pub queue_length_mean: f64,
 }

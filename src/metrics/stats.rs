@@ -55,6 +55,41 @@ pub fn estimate(xs: &[f64]) -> Estimate {
     }
 }
 
+/// The paired difference `b − a` over replications that saw the same random
+/// numbers: the mean and 95% CI of the per-replication differences. Pairs
+/// with an undefined side are left out.
+pub fn paired_difference(a: &[f64], b: &[f64]) -> Estimate {
+    let d: Vec<f64> = a
+        .iter()
+        .zip(b)
+        .filter(|(x, y)| x.is_finite() && y.is_finite())
+        .map(|(x, y)| y - x)
+        .collect();
+    estimate(&d)
+}
+
+/// The half-width of the 95% CI of `mean(b) − mean(a)` had the samples been
+/// independent (Welch): what pairing saves is the gap between the two.
+pub fn unpaired_ci95(a: &[f64], b: &[f64]) -> f64 {
+    let finite = |xs: &[f64]| xs.iter().copied().filter(|x| x.is_finite()).collect::<Vec<_>>();
+    let (a, b) = (finite(a), finite(b));
+    let (na, nb) = (a.len() as f64, b.len() as f64);
+    if a.len() < 2 || b.len() < 2 {
+        return f64::NAN;
+    }
+    let var = |xs: &[f64], n: f64| {
+        let m = xs.iter().sum::<f64>() / n;
+        xs.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (n - 1.0)
+    };
+    let (va, vb) = (var(&a, na) / na, var(&b, nb) / nb);
+    let se2 = va + vb;
+    if se2 == 0.0 {
+        return 0.0;
+    }
+    let df = se2 * se2 / (va * va / (na - 1.0) + vb * vb / (nb - 1.0));
+    t95(df.floor().max(1.0) as usize) * se2.sqrt()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -72,5 +107,27 @@ mod tests {
         assert_eq!(e.mean, 2.5);
         // sd = 1.29099, se = 0.645497, t(3) = 3.182
         assert!((e.ci95 - 3.182 * 0.645_497).abs() < 1e-5);
+    }
+
+    #[test]
+    fn pairing_removes_the_shared_noise() {
+        // b = a + 1 with the same noise: the paired difference is exact.
+        let a = [10.0, 14.0, 9.0, 12.0, 15.0];
+        let b: Vec<f64> = a.iter().map(|x| x + 1.0).collect();
+        let d = paired_difference(&a, &b);
+        assert_eq!((d.mean, d.ci95, d.n), (1.0, 0.0, 5));
+        assert!(unpaired_ci95(&a, &b) > 2.0);
+        // Undefined values drop their pair only.
+        let d = paired_difference(&[1.0, f64::NAN, 3.0], &[2.0, 5.0, 5.0]);
+        assert_eq!((d.mean, d.n), (1.5, 2));
+    }
+
+    #[test]
+    fn welch_matches_a_hand_computation() {
+        // var a = 2.5 (n 5), var b = 10 (n 5): se² = 0.5 + 2 = 2.5;
+        // df = 6.25 / (0.25/4 + 4/4) = 5.88 → 5, t = 2.571.
+        let a = [1.0, 2.0, 3.0, 4.0, 5.0];
+        let b = [2.0, 4.0, 6.0, 8.0, 10.0];
+        assert!((unpaired_ci95(&a, &b) - 2.571 * 2.5f64.sqrt()).abs() < 1e-9);
     }
 }

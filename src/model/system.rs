@@ -1071,6 +1071,7 @@ impl System {
                     } else {
                         f64::NAN
                     },
+                    busy_cores: (busy - b0) as f64 / span,
                     queue_length_mean: (waiting - w0) as f64 / span,
                 }
             })

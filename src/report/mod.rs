@@ -1,9 +1,13 @@
 //! Writing results: CSV and JSON for machines, PNG/SVG charts for people.
 //! All IO of results lives here; every file is written whole.
 
+pub mod analysis;
 pub mod charts;
+pub mod compare;
 pub mod files;
+pub mod headroom;
 pub mod manifest;
+pub mod review;
 mod run;
 pub mod shard;
 pub mod sweep;

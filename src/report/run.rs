@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use crate::engine::StopReason;
 use crate::metrics::stats::estimate;
-use crate::model::RunResult;
+use crate::model::{RunResult, SystemSpec};
 
 use super::charts::{LineChart, Series, write_chart};
 use super::files::write_atomic;
@@ -32,6 +32,7 @@ pub fn timeseries_csv(result: &RunResult) -> String {
             "instances_ready",
             "instances_draining",
             "cpu_utilization",
+            "busy_cores",
             "queue_length_mean",
             "nodes",
             "pods_pending",
@@ -74,11 +75,12 @@ pub fn timeseries_csv(result: &RunResult) -> String {
         for p in &row.pools {
             write!(
                 out,
-                ",{},{},{},{},{},{},{}",
+                ",{},{},{},{},{},{},{},{}",
                 p.booting,
                 p.ready,
                 p.draining,
                 num(p.cpu_utilization),
+                num(p.busy_cores),
                 num(p.queue_length_mean),
                 p.nodes,
                 p.pods_pending
@@ -227,6 +229,11 @@ pub(crate) fn headline(result: &RunResult) -> Vec<(String, f64)> {
         ("queueing_mean_ms".to_string(), s.queueing.mean_ms),
         ("in_system_mean".to_string(), s.in_system_mean),
         ("cost_total_usd".to_string(), s.cost.total_usd),
+        ("cost_per_month_usd".to_string(), s.cost.per_month_usd),
+        (
+            "instances_mean".to_string(),
+            s.pools.iter().map(|p| p.instances_mean).sum(),
+        ),
     ];
     if let Some(slo) = &s.slo {
         m.push(("slo_minutes_lost".to_string(), slo.minutes_lost));
@@ -374,8 +381,8 @@ pub fn human_summary(results: &[RunResult]) -> String {
     out
 }
 
-/// Writes every file of a run into `dir` (created if needed).
-pub fn write_run(dir: &Path, results: &[RunResult]) -> Result<Vec<String>> {
+/// Writes every file of a run of `spec` into `dir` (created if needed).
+pub fn write_run(dir: &Path, spec: &SystemSpec, results: &[RunResult]) -> Result<Vec<String>> {
     fs::create_dir_all(dir).with_context(|| format!("creating output folder {}", dir.display()))?;
     let first = &results[0];
     let mut written = Vec::new();
@@ -386,6 +393,9 @@ pub fn write_run(dir: &Path, results: &[RunResult]) -> Result<Vec<String>> {
     };
     put("summary.json", &summary_json(results))?;
     put("timeseries.csv", &timeseries_csv(first))?;
+    let mut analysis = serde_json::to_string_pretty(&super::analysis::analyze(spec, first)).expect("serializes");
+    analysis.push('\n');
+    put("analysis.json", &analysis)?;
     let optional = [
         ("events.csv", events_csv(first)),
         ("scaling.csv", scaling_csv(first)),

@@ -3,6 +3,7 @@
 //! serially so the thread count never changes a result.
 
 pub mod grid;
+pub mod headroom;
 
 use rayon::prelude::*;
 

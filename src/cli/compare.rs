@@ -1,0 +1,115 @@
+//! `capsim compare A.yaml B.yaml [C.yaml …]`
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+use clap::Args;
+
+use crate::model::RunResult;
+use crate::report::compare::{Contender, compare_table, difference_line, write_compare};
+use crate::report::write_run;
+
+use super::{exit, load_scenario, report_load_error, runs_bar};
+
+#[derive(Args, Debug)]
+pub struct CompareArgs {
+    /// Scenario files; the first is the baseline the others are measured against.
+    #[arg(required = true, num_args = 2..)]
+    pub scenarios: Vec<PathBuf>,
+    /// Output folder [default: output/compare-<first>-vs-<second>…].
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Seed shared by every scenario [default: the first scenario's].
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Paired replications per scenario.
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub replications: u32,
+    /// Threads [default: all cores]. Never changes results.
+    #[arg(long)]
+    pub jobs: Option<usize>,
+    /// Also write report.md and report.html into the output folder.
+    #[arg(long)]
+    pub report: bool,
+    /// Print nothing but errors.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+pub fn compare(args: CompareArgs) -> Result<u8> {
+    let mut scenarios = Vec::new();
+    for path in &args.scenarios {
+        match load_scenario(path) {
+            Ok(s) => scenarios.push(s),
+            Err(e) => return report_load_error(e),
+        }
+    }
+    let seed = args.seed.unwrap_or(scenarios[0].seed);
+    // Folder names: the scenario names, made unique in order.
+    let mut names: Vec<String> = Vec::new();
+    for s in &scenarios {
+        let mut name = s.spec.name.clone();
+        let mut k = 2;
+        while names.contains(&name) {
+            name = format!("{}-{k}", s.spec.name);
+            k += 1;
+        }
+        names.push(name);
+    }
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("output").join(format!("compare-{}", names.join("-vs-"))));
+    let specs: Vec<_> = scenarios.iter().map(|s| (s.spec.clone(), seed)).collect();
+    let units: Vec<(usize, u32)> = (0..specs.len())
+        .flat_map(|s| (0..args.replications).map(move |r| (s, r)))
+        .collect();
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(args.jobs.unwrap_or(0))
+        .build()?;
+    let bar = runs_bar(units.len(), args.quiet);
+    let tick = |_: (usize, u32), _: &RunResult| {
+        if let Some(bar) = &bar {
+            bar.inc(1);
+        }
+    };
+    let mut results = pool
+        .install(|| crate::sweep::run_units_with(&specs, &units, &tick))
+        .into_iter();
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    let per_scenario: Vec<Vec<RunResult>> = (0..specs.len())
+        .map(|_| results.by_ref().take(args.replications as usize).collect())
+        .collect();
+    for ((name, runs), scenario) in names.iter().zip(&per_scenario).zip(&scenarios) {
+        write_run(&out.join(name), &scenario.spec, runs)?;
+    }
+    let contenders: Vec<Contender> = names
+        .iter()
+        .zip(&args.scenarios)
+        .zip(&per_scenario)
+        .map(|((name, file), runs)| Contender {
+            name: name.clone(),
+            file: file.display().to_string(),
+            results: runs,
+        })
+        .collect();
+    let rows = write_compare(&out, seed, args.replications, &contenders)?;
+    if args.report {
+        crate::report::review::write_report(&out)?;
+    }
+    if !args.quiet {
+        println!(
+            "{} scenarios × {} paired replications (seed {seed}, common random numbers); mean ± 95% CI",
+            names.len(),
+            args.replications
+        );
+        print!("{}", compare_table(&contenders, &rows));
+        for (i, name) in names.iter().enumerate().skip(1) {
+            println!("{name} vs {}: {}", names[0], difference_line(&rows, i - 1));
+        }
+        println!("wrote {}", out.display());
+    }
+    Ok(exit::OK)
+}

@@ -1,0 +1,806 @@
+//! The capacity-review report: `report.md` and a self-contained
+//! `report.html`, rendered from the files a run, a comparison, a sweep or a
+//! headroom analysis wrote (so `capsim report DIR` works on any of them
+//! later, and `--report` is the same code).
+//!
+//! One document model, two renderers. The HTML has no external asset and no
+//! script: charts are the folder's SVG files embedded as `data:` images
+//! (an image cannot run script), and every string is escaped.
+
+use std::fmt::Write as _;
+use std::fs;
+use std::path::Path;
+
+use anyhow::{Context, Result, bail};
+use serde_json::Value;
+
+use super::analysis::{Analysis, HORIZONS};
+use super::compare::{human, with_ci};
+use super::files::write_atomic;
+use crate::metrics::stats::Estimate;
+
+/// A block of the report.
+enum Block {
+    Heading(u8, String),
+    Para(String),
+    List(Vec<String>),
+    /// Header cells, then rows; the first column is emphasised where `strong` is set.
+    Table {
+        header: Vec<String>,
+        rows: Vec<Vec<String>>,
+        strong: Option<usize>,
+    },
+    Pre(Vec<String>),
+    /// An SVG file of the folder (relative path) and its caption.
+    Chart(String, String),
+}
+
+struct Doc {
+    title: String,
+    blocks: Vec<Block>,
+}
+
+impl Doc {
+    fn h(&mut self, level: u8, text: impl Into<String>) {
+        self.blocks.push(Block::Heading(level, text.into()));
+    }
+    fn p(&mut self, text: impl Into<String>) {
+        self.blocks.push(Block::Para(text.into()));
+    }
+}
+
+/// Writes `report.md` and `report.html` for the output folder `dir`.
+pub fn write_report(dir: &Path) -> Result<()> {
+    let doc = if dir.join("compare.json").exists() {
+        compare_doc(dir)?
+    } else if dir.join("sweep.json").exists() {
+        sweep_doc(dir)?
+    } else if dir.join("headroom.json").exists() {
+        headroom_doc(dir)?
+    } else if dir.join("summary.json").exists() {
+        run_doc(dir)?
+    } else {
+        bail!(
+            "{} holds no capsim output (expected summary.json, compare.json, sweep.json or headroom.json)",
+            dir.display()
+        );
+    };
+    write_atomic(&dir.join("report.md"), markdown(&doc).as_bytes())?;
+    write_atomic(&dir.join("report.html"), html(&doc, dir)?.as_bytes())?;
+    Ok(())
+}
+
+fn read_json(path: &Path) -> Result<Value> {
+    let text = fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    serde_json::from_str(&text).with_context(|| format!("{} is not valid JSON", path.display()))
+}
+
+fn read_analysis(dir: &Path) -> Result<Analysis> {
+    let path = dir.join("analysis.json");
+    let text = fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    serde_json::from_str(&text).with_context(|| format!("{} is not a capsim analysis", path.display()))
+}
+
+fn f(v: &Value) -> f64 {
+    v.as_f64().unwrap_or(f64::NAN)
+}
+
+fn s(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Null => "–".into(),
+        other => other.to_string(),
+    }
+}
+
+fn money(x: f64) -> String {
+    if x.is_finite() {
+        format!("${}", human(x))
+    } else {
+        "–".into()
+    }
+}
+
+fn pct(x: f64) -> String {
+    if x.is_finite() {
+        format!("{:.1}%", x * 100.0)
+    } else {
+        "–".into()
+    }
+}
+
+fn times(x: Option<f64>) -> String {
+    x.map_or("–".into(), |x| format!("×{x:.2}"))
+}
+
+/// Charts of `dir` that exist, in the order given.
+fn charts(doc: &mut Doc, dir: &Path, prefix: &str, list: &[(&str, &str)]) {
+    for (base, caption) in list {
+        let file = format!("{base}.svg");
+        if dir.join(&file).exists() {
+            doc.blocks
+                .push(Block::Chart(format!("{prefix}{file}"), caption.to_string()));
+        }
+    }
+}
+
+/// The run-level sections: headline, bottlenecks, architecture, plan, cost.
+fn run_sections(doc: &mut Doc, dir: &Path, prefix: &str, level: u8) -> Result<()> {
+    let summary = read_json(&dir.join("summary.json"))?;
+    let analysis = read_analysis(dir)?;
+    let r = &summary["requests"];
+    let l = &summary["latency"];
+    let mut rows = vec![
+        vec![
+            "requests".into(),
+            format!(
+                "{} arrived, {} completed, error rate {}",
+                s(&r["arrived"]),
+                s(&r["completed"]),
+                pct(f(&r["error_rate"]))
+            ),
+        ],
+        vec![
+            "latency".into(),
+            format!(
+                "p50 {} ms, p99 {} ms, max {} ms",
+                human(f(&l["p50_ms"])),
+                human(f(&l["p99_ms"])),
+                human(f(&l["max_ms"]))
+            ),
+        ],
+        vec![
+            "peak".into(),
+            format!(
+                "{} req/s at {}–{} s (p99 {} ms, error rate {})",
+                human(analysis.peak.offered_rps),
+                human(analysis.peak.start_s),
+                human(analysis.peak.end_s),
+                human(analysis.peak.latency_p99_ms),
+                pct(analysis.peak.error_rate)
+            ),
+        ],
+    ];
+    if let Some(slo) = summary.get("slo") {
+        rows.push(vec![
+            "SLO".into(),
+            format!(
+                "{} compliant, {} minutes lost",
+                pct(f(&slo["compliance"])),
+                human(f(&slo["minutes_lost"]))
+            ),
+        ]);
+    }
+    rows.push(vec![
+        "cost".into(),
+        format!(
+            "{} in the run, {}/month at this rate",
+            money(f(&summary["cost"]["total_usd"])),
+            money(f(&summary["cost"]["per_month_usd"]))
+        ),
+    ]);
+    doc.blocks.push(Block::Table {
+        header: vec!["".into(), "measured".into()],
+        rows,
+        strong: Some(0),
+    });
+
+    doc.h(level, "Current bottlenecks");
+    let bottleneck = analysis.bottleneck;
+    let rows = analysis
+        .components
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            let range = if c.instances_min == c.instances_max {
+                format!("{}", c.instances_max)
+            } else {
+                format!("{}–{}", c.instances_min, c.instances_max)
+            };
+            vec![
+                if Some(i) == bottleneck {
+                    format!("pool {} (first to saturate)", c.name)
+                } else {
+                    format!("pool {}", c.name)
+                },
+                format!(
+                    "{range} × {} ({} cores), {}",
+                    c.instance_type,
+                    c.cores_per_instance,
+                    c.autoscaler.clone().unwrap_or_else(|| "fixed".into())
+                ),
+                format!(
+                    "{} busy cores, {} CPU, peak {} instances",
+                    human(c.peak_busy_cores),
+                    pct(c.peak_utilization),
+                    c.instances_peak
+                ),
+                times(c.headroom),
+                c.verdict.clone(),
+                c.fix.clone(),
+            ]
+        })
+        .collect();
+    doc.blocks.push(Block::Table {
+        header: vec![
+            "component".into(),
+            "current capacity".into(),
+            "load at peak".into(),
+            "headroom".into(),
+            "bottleneck".into(),
+            "suggested fix".into(),
+        ],
+        rows,
+        strong: Some(0),
+    });
+    doc.p(
+        "Headroom is the traffic multiple at which a pool's CPU demand in its busiest interval would fill every \
+         core it may have (its autoscaler's maximum, else its size), demand growing with traffic. Sizes hold the \
+         pool's planning ceiling: its CPU target, else 70%. `capsim headroom` finds where the SLO breaks by simulation.",
+    );
+
+    doc.h(level, "Architecture");
+    doc.blocks.push(Block::Pre(analysis.topology.clone()));
+
+    doc.h(level, "Scaling plan");
+    let mut order: Vec<_> = analysis.components.iter().filter(|c| c.ceiling_at.is_some()).collect();
+    order.sort_by(|a, b| a.ceiling_at.unwrap().total_cmp(&b.ceiling_at.unwrap()));
+    let saturation: Vec<String> = order
+        .iter()
+        .map(|c| {
+            format!(
+                "pool {} reaches its {} ceiling at ×{:.2} traffic ({} req/s) and saturates at {}",
+                c.name,
+                pct(c.ceiling),
+                c.ceiling_at.unwrap(),
+                human(analysis.peak.offered_rps * c.ceiling_at.unwrap()),
+                times(c.headroom)
+            )
+        })
+        .collect();
+    if !saturation.is_empty() {
+        doc.p("In the order things saturate as traffic grows:");
+        doc.blocks.push(Block::List(saturation));
+    }
+    for step in &analysis.plan {
+        doc.h(
+            level + 1,
+            format!(
+                "{} (traffic ×{}: {} req/s at peak)",
+                capitalize(&step.term),
+                step.growth,
+                human(step.peak_rps)
+            ),
+        );
+        if step.actions.is_empty() {
+            doc.p("No change: every pool stays under its ceiling.");
+        } else {
+            doc.blocks.push(Block::List(step.actions.clone()));
+        }
+        doc.p(format!("Estimated cost: {}/month.", money(step.cost_per_month_usd)));
+    }
+
+    doc.h(level, "Cost estimate");
+    let mut header = vec!["component".to_string(), "current $/month".into()];
+    header.extend(HORIZONS.iter().map(|(t, g)| format!("{t} (×{g})")));
+    let mut rows: Vec<Vec<String>> = analysis
+        .components
+        .iter()
+        .map(|c| {
+            let mut row = vec![format!("pool {}", c.name), money(c.cost_per_month_usd)];
+            row.extend(HORIZONS.iter().map(|(_, g)| money(c.cost_at(*g))));
+            row
+        })
+        .collect();
+    let mut total = vec![
+        "total".to_string(),
+        money(analysis.components.iter().map(|c| c.cost_per_month_usd).sum()),
+    ];
+    total.extend(analysis.plan.iter().map(|p| money(p.cost_per_month_usd)));
+    rows.push(total);
+    doc.blocks.push(Block::Table {
+        header,
+        rows,
+        strong: Some(0),
+    });
+    doc.p(
+        "Current is the run's spend scaled to a 730-hour month. Proposed: fixed pools sized to hold the grown peak \
+         at their ceiling; autoscaled pools growing with the load above their minimum (first order).",
+    );
+
+    doc.h(level, "Charts");
+    charts(
+        doc,
+        dir,
+        prefix,
+        &[
+            ("latency", "Response time per interval"),
+            ("throughput", "Throughput and errors against offered load"),
+            ("utilization", "CPU utilization per pool"),
+            ("instances", "Instances against traffic, with scaling actions"),
+            ("queue", "Requests waiting per pool"),
+            ("capacity", "Time to capacity per added instance"),
+            ("cost", "Cumulative cost"),
+        ],
+    );
+    Ok(())
+}
+
+fn capitalize(text: &str) -> String {
+    let mut c = text.chars();
+    c.next()
+        .map(|first| first.to_uppercase().chain(c).collect())
+        .unwrap_or_default()
+}
+
+fn run_doc(dir: &Path) -> Result<Doc> {
+    let summary = read_json(&dir.join("summary.json"))?;
+    let mut doc = Doc {
+        title: format!("Capacity review: {}", s(&summary["scenario"])),
+        blocks: Vec::new(),
+    };
+    doc.p(format!(
+        "capsim {} · seed {} · {} s simulated ({} s warm-up) · {} events",
+        s(&summary["capsim_version"]),
+        s(&summary["seed"]),
+        human(f(&summary["simulated_s"])),
+        human(f(&summary["warmup_s"])),
+        s(&summary["events"])
+    ));
+    doc.h(2, "Summary");
+    run_sections(&mut doc, dir, "", 2)?;
+    Ok(doc)
+}
+
+fn compare_doc(dir: &Path) -> Result<Doc> {
+    let cmp = read_json(&dir.join("compare.json"))?;
+    let names: Vec<String> = cmp["scenarios"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|x| s(&x["name"]))
+        .collect();
+    let mut doc = Doc {
+        title: format!("Comparison: {}", names.join(" vs ")),
+        blocks: Vec::new(),
+    };
+    doc.p(format!(
+        "capsim {} · seed {} · {} paired replications on common random numbers: each scenario met the same \
+         arrivals and service demands, so differences are the designs'. Values are means ± 95% CI; differences \
+         are paired, against {}.",
+        s(&cmp["capsim_version"]),
+        s(&cmp["seed"]),
+        s(&cmp["replications"]),
+        s(&cmp["baseline"])
+    ));
+    doc.h(2, "Side by side");
+    let mut header = vec!["metric".to_string()];
+    header.extend(names.iter().cloned());
+    header.extend(names.iter().skip(1).map(|n| format!("{n} − {}", names[0])));
+    let est = |e: &Value, signed: bool| {
+        let e = Estimate {
+            mean: f(&e["mean"]),
+            ci95: f(&e["ci95"]),
+            n: e["n"].as_u64().unwrap_or(0) as usize,
+        };
+        with_ci(&e, signed)
+    };
+    let rows = cmp["metrics"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|m| {
+            let mut row = vec![s(&m["metric"])];
+            row.extend(
+                m["values"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(|v| est(&v["estimate"], false)),
+            );
+            row.extend(
+                m["differences"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(|d| est(&d["paired"], true)),
+            );
+            row
+        })
+        .collect();
+    doc.blocks.push(Block::Table {
+        header,
+        rows,
+        strong: Some(0),
+    });
+    doc.h(2, "Over time (replication 0)");
+    charts(
+        &mut doc,
+        dir,
+        "",
+        &[
+            ("compare-p99", "p99 response time per interval"),
+            ("compare-errors", "Errors per interval"),
+            ("compare-instances", "Ready instances"),
+            ("compare-cost", "Cumulative cost"),
+        ],
+    );
+    for name in &names {
+        let sub = dir.join(name);
+        if sub.join("analysis.json").exists() {
+            doc.h(2, format!("Scenario {name}"));
+            run_sections(&mut doc, &sub, &format!("{name}/"), 3)?;
+        }
+    }
+    Ok(doc)
+}
+
+fn sweep_doc(dir: &Path) -> Result<Doc> {
+    let sweep = read_json(&dir.join("sweep.json"))?;
+    let mut doc = Doc {
+        title: format!("Sweep over {}", s(&sweep["base"])),
+        blocks: Vec::new(),
+    };
+    let points = sweep["points"].as_array().cloned().unwrap_or_default();
+    doc.p(format!(
+        "capsim {} · {} points × {} replications · common random numbers: {}",
+        s(&sweep["capsim_version"]),
+        points.len(),
+        s(&sweep["replications"]),
+        s(&sweep["common_random_numbers"])
+    ));
+    let objective = &sweep["objective"];
+    if !objective.is_null() {
+        doc.h(2, "Recommendation");
+        let constraints: Vec<String> = objective["constraints"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|c| {
+                let mut parts = Vec::new();
+                if !c["max"].is_null() {
+                    parts.push(format!("{} ≤ {}", s(&c["metric"]), s(&c["max"])));
+                }
+                if !c["min"].is_null() {
+                    parts.push(format!("{} ≥ {}", s(&c["metric"]), s(&c["min"])));
+                }
+                parts.join(", ")
+            })
+            .collect();
+        doc.p(format!(
+            "Objective: the lowest {} subject to {}.",
+            s(&objective["minimize"]),
+            if constraints.is_empty() {
+                "nothing".to_string()
+            } else {
+                constraints.join("; ")
+            }
+        ));
+        match sweep["recommendation"].as_object() {
+            Some(rec) => {
+                let settings: Vec<String> = rec["settings"]
+                    .as_object()
+                    .into_iter()
+                    .flatten()
+                    .map(|(k, v)| format!("{k} = {}", s(v)))
+                    .collect();
+                doc.p(format!(
+                    "Recommended: point {} ({}).",
+                    s(&rec["point"]),
+                    s(&rec["name"])
+                ));
+                doc.blocks.push(Block::List(settings));
+                let mut manifests: Vec<_> = fs::read_dir(dir)?
+                    .filter_map(|e| e.ok().map(|e| e.path()))
+                    .filter(|p| {
+                        p.file_name()
+                            .is_some_and(|n| n.to_string_lossy().starts_with("recommended-hpa-"))
+                    })
+                    .collect();
+                manifests.sort();
+                for m in manifests {
+                    let text = fs::read_to_string(&m)?;
+                    doc.p(format!(
+                        "Its HPA ({}):",
+                        m.file_name().unwrap_or_default().to_string_lossy()
+                    ));
+                    doc.blocks.push(Block::Pre(text.lines().map(String::from).collect()));
+                }
+            }
+            None => doc.p("No point meets every constraint."),
+        }
+    }
+    doc.h(2, "Points");
+    let shown = ["latency_p99_ms", "error_rate", "slo_minutes_lost", "cost_per_month_usd"];
+    let mut header = vec!["point".to_string()];
+    header.extend(shown.iter().map(|m| m.to_string()));
+    let rows = points
+        .iter()
+        .map(|p| {
+            let mut row = vec![format!("{} {}", s(&p["point"]), s(&p["name"]))];
+            for m in shown {
+                let e = &p["metrics"][m];
+                row.push(if e.is_null() {
+                    "–".into()
+                } else {
+                    with_ci(
+                        &Estimate {
+                            mean: f(&e["mean"]),
+                            ci95: f(&e["ci95"]),
+                            n: e["n"].as_u64().unwrap_or(0) as usize,
+                        },
+                        false,
+                    )
+                });
+            }
+            row
+        })
+        .collect();
+    doc.blocks.push(Block::Table {
+        header,
+        rows,
+        strong: Some(0),
+    });
+    doc.h(2, "Charts");
+    let mut svgs: Vec<String> = fs::read_dir(dir)?
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".svg"))
+        .collect();
+    svgs.sort();
+    for svg in svgs {
+        let caption = svg.trim_end_matches(".svg").replace('-', " ");
+        doc.blocks.push(Block::Chart(svg, caption));
+    }
+    Ok(doc)
+}
+
+fn headroom_doc(dir: &Path) -> Result<Doc> {
+    let h = read_json(&dir.join("headroom.json"))?;
+    let mut doc = Doc {
+        title: format!("Headroom: {}", s(&h["scenario"])),
+        blocks: Vec::new(),
+    };
+    doc.p(format!(
+        "capsim {} · traffic scaled by ×{} to ×{} in steps of {} · {} replications per step · SLO: {}",
+        s(&h["capsim_version"]),
+        s(&h["from"]),
+        s(&h["to"]),
+        s(&h["step"]),
+        s(&h["replications"]),
+        s(&h["slo"])
+    ));
+    doc.h(2, "Verdict");
+    doc.p(s(&h["verdict"]));
+    doc.h(2, "Steps");
+    let pools: Vec<String> = h["pools"].as_array().into_iter().flatten().map(s).collect();
+    let mut header: Vec<String> = [
+        "multiplier",
+        "peak req/s",
+        "p99 ms",
+        "error rate",
+        "SLO minutes lost",
+        "meets SLO",
+    ]
+    .iter()
+    .map(|x| x.to_string())
+    .collect();
+    header.extend(pools.iter().map(|p| format!("{p} CPU at peak")));
+    let rows = h["steps"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|st| {
+            let mut row = vec![
+                format!("×{}", s(&st["multiplier"])),
+                human(f(&st["peak_rps"])),
+                human(f(&st["latency_p99_ms"])),
+                pct(f(&st["error_rate"])),
+                human(f(&st["slo_minutes_lost"])),
+                if st["meets_slo"].as_bool() == Some(true) {
+                    "yes".into()
+                } else {
+                    "no".into()
+                },
+            ];
+            row.extend(
+                st["pool_peak_utilization"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(|u| pct(f(u))),
+            );
+            row
+        })
+        .collect();
+    doc.blocks.push(Block::Table {
+        header,
+        rows,
+        strong: Some(0),
+    });
+    doc.h(2, "Charts");
+    charts(
+        &mut doc,
+        dir,
+        "",
+        &[
+            ("headroom-latency", "p99 against the traffic multiplier"),
+            (
+                "headroom-utilization",
+                "Peak CPU per pool against the traffic multiplier",
+            ),
+        ],
+    );
+    if dir.join("base").join("analysis.json").exists() {
+        doc.h(2, "At today's traffic (×1)");
+        run_sections(&mut doc, &dir.join("base"), "base/", 3)?;
+    }
+    Ok(doc)
+}
+
+/// Markdown: tables as pipes, charts as links to the SVG files beside it.
+fn markdown(doc: &Doc) -> String {
+    let cell = |t: &str| t.replace('|', "\\|").replace('\n', " ");
+    let mut out = format!("# {}\n\n", doc.title);
+    for b in &doc.blocks {
+        match b {
+            Block::Heading(level, text) => {
+                writeln!(out, "{} {text}\n", "#".repeat(*level as usize)).unwrap();
+            }
+            Block::Para(text) => writeln!(out, "{text}\n").unwrap(),
+            Block::List(items) => {
+                for i in items {
+                    writeln!(out, "- {i}").unwrap();
+                }
+                out.push('\n');
+            }
+            Block::Table { header, rows, strong } => {
+                let line =
+                    |cells: &[String]| format!("| {} |", cells.iter().map(|c| cell(c)).collect::<Vec<_>>().join(" | "));
+                writeln!(out, "{}", line(header)).unwrap();
+                writeln!(out, "|{}|", vec!["---"; header.len()].join("|")).unwrap();
+                for r in rows {
+                    let mut r = r.clone();
+                    if let Some(i) = strong
+                        && !r[*i].is_empty()
+                    {
+                        r[*i] = format!("**{}**", r[*i]);
+                    }
+                    writeln!(out, "{}", line(&r)).unwrap();
+                }
+                out.push('\n');
+            }
+            Block::Pre(lines) => {
+                writeln!(out, "```\n{}\n```\n", lines.join("\n")).unwrap();
+            }
+            Block::Chart(file, caption) => writeln!(out, "![{caption}]({file})\n").unwrap(),
+        }
+    }
+    out
+}
+
+/// Escapes text for HTML element content and attribute values.
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn base64(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+const STYLE: &str = "body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;max-width:1100px;margin:2em auto;\
+padding:0 1em;color:#1d1d1f;line-height:1.45}h1{border-bottom:2px solid #1f77b4;padding-bottom:.2em}\
+h2{margin-top:1.8em;border-bottom:1px solid #ddd}table{border-collapse:collapse;margin:1em 0;font-size:.92em}\
+th,td{border:1px solid #ccc;padding:.35em .6em;text-align:left;vertical-align:top}th{background:#f0f4f8}\
+tr:nth-child(even) td{background:#fafafa}pre{background:#f6f8fa;padding:1em;overflow-x:auto;line-height:1.3}\
+figure{margin:1.5em 0}figure img{max-width:100%;border:1px solid #eee}figcaption{color:#555;font-size:.9em}";
+
+/// HTML: one file, charts inlined as `data:image/svg+xml` images.
+fn html(doc: &Doc, dir: &Path) -> Result<String> {
+    let mut out = String::new();
+    writeln!(
+        out,
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
+         <meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; img-src data:; style-src 'unsafe-inline'\">\n\
+         <title>{}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n<h1>{}</h1>",
+        escape(&doc.title),
+        escape(&doc.title)
+    )
+    .unwrap();
+    for b in &doc.blocks {
+        match b {
+            Block::Heading(level, text) => writeln!(out, "<h{level}>{}</h{level}>", escape(text)).unwrap(),
+            Block::Para(text) => writeln!(out, "<p>{}</p>", escape(text)).unwrap(),
+            Block::List(items) => {
+                out.push_str("<ul>\n");
+                for i in items {
+                    writeln!(out, "<li>{}</li>", escape(i)).unwrap();
+                }
+                out.push_str("</ul>\n");
+            }
+            Block::Table { header, rows, strong } => {
+                out.push_str("<table>\n<thead><tr>");
+                for h in header {
+                    write!(out, "<th>{}</th>", escape(h)).unwrap();
+                }
+                out.push_str("</tr></thead>\n<tbody>\n");
+                for r in rows {
+                    out.push_str("<tr>");
+                    for (i, c) in r.iter().enumerate() {
+                        if Some(i) == *strong {
+                            write!(out, "<td><strong>{}</strong></td>", escape(c)).unwrap();
+                        } else {
+                            write!(out, "<td>{}</td>", escape(c)).unwrap();
+                        }
+                    }
+                    out.push_str("</tr>\n");
+                }
+                out.push_str("</tbody>\n</table>\n");
+            }
+            Block::Pre(lines) => writeln!(out, "<pre>{}</pre>", escape(&lines.join("\n"))).unwrap(),
+            Block::Chart(file, caption) => {
+                let path = dir.join(file);
+                let svg = fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+                writeln!(
+                    out,
+                    "<figure><img alt=\"{}\" src=\"data:image/svg+xml;base64,{}\"><figcaption>{}</figcaption></figure>",
+                    escape(caption),
+                    base64(&svg),
+                    escape(caption)
+                )
+                .unwrap();
+            }
+        }
+    }
+    out.push_str("</body>\n</html>\n");
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base64_matches_rfc_4648() {
+        assert_eq!(base64(b""), "");
+        assert_eq!(base64(b"f"), "Zg==");
+        assert_eq!(base64(b"fo"), "Zm8=");
+        assert_eq!(base64(b"foo"), "Zm9v");
+        assert_eq!(base64(b"foob"), "Zm9vYg==");
+        assert_eq!(base64(b"fooba"), "Zm9vYmE=");
+        assert_eq!(base64(b"foobar"), "Zm9vYmFy");
+    }
+
+    #[test]
+    fn escaping_covers_markup_and_attributes() {
+        assert_eq!(
+            escape(r#"<script>alert("x") & 'y'</script>"#),
+            "&lt;script&gt;alert(&quot;x&quot;) &amp; &#39;y&#39;&lt;/script&gt;"
+        );
+    }
+}
