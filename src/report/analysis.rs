@@ -87,7 +87,13 @@ impl Component {
     /// Instances that hold the peak demand grown by `growth` at the ceiling.
     pub fn needed(&self, growth: f64) -> u32 {
         let cores = f64::from(self.cores_per_instance) * self.ceiling;
-        ((self.peak_busy_cores * growth / cores - 1e-9).ceil() as u32).max(self.instances_min.max(1))
+        // An autoscaler never goes below its minimum; a fixed pool can shrink to one.
+        let floor = if self.autoscaler.is_some() {
+            self.instances_min
+        } else {
+            1
+        };
+        ((self.peak_busy_cores * growth / cores - 1e-9).ceil() as u32).max(floor.max(1))
     }
 
     /// First-order $/month at `growth` × today's traffic: fixed pools sized

@@ -105,6 +105,16 @@ pub(crate) fn human(x: f64) -> String {
     format!("{x:.decimals$}")
 }
 
+/// [`human`] without trailing zeros after the point (`2.5`, not `2.500`): for labels.
+pub(crate) fn short(x: f64) -> String {
+    let text = human(x);
+    if text.contains('.') {
+        text.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        text
+    }
+}
+
 /// `mean ± ci`: the interval to 2 significant digits and the mean to the
 /// same decimal place (the ± left out when undefined, as with one replication).
 pub(crate) fn with_ci(e: &Estimate, signed: bool) -> String {
@@ -325,6 +335,10 @@ mod tests {
         assert_eq!(human(-3.5), "-3.500");
         assert_eq!(human(f64::NAN), "–");
         assert_eq!(human(-1e-13), "0");
+        assert_eq!(short(2.5), "2.5");
+        assert_eq!(short(250.0), "250");
+        assert_eq!(short(12_000.0), "12000");
+        assert_eq!(short(0.1), "0.1");
     }
 
     #[test]

@@ -14,7 +14,7 @@ use crate::model::{RunResult, SystemSpec};
 
 use super::analysis::{Analysis, analyze};
 use super::charts::{LineChart, Series, write_chart};
-use super::compare::human;
+use super::compare::short;
 use super::files::write_atomic;
 
 /// One multiplier's runs, judged.
@@ -91,7 +91,7 @@ pub fn culprit(step: &Step) -> String {
 /// The one-paragraph answer.
 pub fn verdict(steps: &[Step], slo_text: &str) -> String {
     let first_break = steps.iter().position(|s| !s.meets_slo);
-    let at = |s: &Step| format!("×{} ({} req/s at peak)", human(s.multiplier), human(s.peak_rps.mean));
+    let at = |s: &Step| format!("×{} ({:.0} req/s at peak)", short(s.multiplier), s.peak_rps.mean);
     match first_break {
         None => format!(
             "The SLO ({slo_text}) holds at every step up to {}: no break in this range.",
@@ -122,15 +122,15 @@ pub fn verdict(steps: &[Step], slo_text: &str) -> String {
 pub fn slo_text(slo: &SloSpec, compliance: f64) -> String {
     let mut parts = Vec::new();
     if let Some((q, t)) = slo.latency {
-        parts.push(format!("p{} ≤ {} ms", human(q * 100.0), human(t.as_millis_f64())));
+        parts.push(format!("p{} ≤ {} ms", short(q * 100.0), short(t.as_millis_f64())));
     }
     if let Some(e) = slo.error_rate_max {
-        parts.push(format!("errors ≤ {}%", human(e * 100.0)));
+        parts.push(format!("errors ≤ {}%", short(e * 100.0)));
     }
     format!(
         "{} in at least {}% of intervals",
         parts.join(", "),
-        human(compliance * 100.0)
+        short(compliance * 100.0)
     )
 }
 

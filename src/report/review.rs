@@ -713,7 +713,7 @@ fn base64(bytes: &[u8]) -> String {
 }
 
 const STYLE: &str = "body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;max-width:1100px;margin:2em auto;\
-padding:0 1em;color:#1d1d1f;line-height:1.45}h1{border-bottom:2px solid #1f77b4;padding-bottom:.2em}\
+padding:0 1em;color:#1d1d1f;line-height:1.45}h1{border-bottom:2px solid #333;padding-bottom:.2em}\
 h2{margin-top:1.8em;border-bottom:1px solid #ddd}table{border-collapse:collapse;margin:1em 0;font-size:.92em}\
 th,td{border:1px solid #ccc;padding:.35em .6em;text-align:left;vertical-align:top}th{background:#f0f4f8}\
 tr:nth-child(even) td{background:#fafafa}pre{background:#f6f8fa;padding:1em;overflow-x:auto;line-height:1.3}\

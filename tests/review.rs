@@ -1,0 +1,273 @@
+//! Comparisons, headroom, the run analysis and the capacity-review report.
+
+use std::path::Path;
+use std::process::Command;
+
+use serde_json::Value;
+
+fn capsim() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_capsim"))
+}
+
+fn json(path: &Path) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+/// 8 single-core instances; 200 req/s of exactly 20 ms of CPU arriving
+/// evenly: 4 busy cores, whatever the interval.
+const STEADY: &str = r#"
+name: steady
+duration: 5m
+warmup: 30s
+interval: 30s
+traffic:
+  rate: { constant: 200 }
+  arrivals: deterministic
+  classes: [ { name: a, cpu: { constant: 20ms } } ]
+  target: lb
+load_balancers:
+  lb: { policy: least_connections, pool: web }
+instance_types:
+  one: { vcpu: 1, memory_gib: 2, hourly_usd: 0.05 }
+pools:
+  web: { instance_type: one, count: 8, workers: 4 }
+"#;
+
+fn write(dir: &Path, name: &str, text: &str) -> std::path::PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+#[test]
+fn analysis_measures_headroom_from_the_load() {
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = write(dir.path(), "steady.yaml", STEADY);
+    let out = dir.path().join("out");
+    let status = capsim()
+        .arg("run")
+        .arg(&scenario)
+        .arg("--out")
+        .arg(&out)
+        .args(["--quiet", "--report"])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let a = json(&out.join("analysis.json"));
+    let web = &a["components"][0];
+    let busy = web["peak_busy_cores"].as_f64().unwrap();
+    assert!((busy - 4.0).abs() < 0.05, "busy cores {busy}");
+    // 8 cores / 4 busy: saturates at twice today's traffic; the 70% ceiling at ×1.4.
+    let headroom = web["headroom"].as_f64().unwrap();
+    assert!((headroom - 2.0).abs() < 0.03, "headroom {headroom}");
+    assert!((web["ceiling_at"].as_f64().unwrap() - 1.4).abs() < 0.02);
+    // ceil(4 / 0.7) = 6 instances hold the peak at 70%.
+    assert_eq!(web["instances_needed"], 6);
+    assert_eq!(a["bottleneck"], 0);
+    // ×1.5 and beyond pass the ceiling: the plan grows the pool to ceil(4·g / 0.7).
+    let plan = a["plan"].as_array().unwrap();
+    let actions = |i: usize| plan[i]["actions"].as_array().unwrap().clone();
+    assert!(
+        actions(0)[0]
+            .as_str()
+            .unwrap()
+            .contains("grow it from 8 to 9 instances"),
+        "{plan:?}"
+    );
+    assert!(actions(1)[0].as_str().unwrap().contains("from 8 to 12 instances"));
+    assert!(actions(2)[0].as_str().unwrap().contains("from 8 to 23 instances"));
+    // $0.05/h × 730 h per instance.
+    assert!((plan[1]["cost_per_month_usd"].as_f64().unwrap() - 12.0 * 36.5).abs() < 1e-6);
+    let md = std::fs::read_to_string(out.join("report.md")).unwrap();
+    for heading in [
+        "## Current bottlenecks",
+        "## Architecture",
+        "## Scaling plan",
+        "## Cost estimate",
+    ] {
+        assert!(md.contains(heading), "missing {heading}");
+    }
+    assert!(md.contains("[lb: least connections]"));
+}
+
+#[test]
+fn the_html_report_is_self_contained_and_escapes_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let hostile = STEADY
+        .replace("name: steady", "name: \"<script>alert('x')</script>\"")
+        .replace("{ name: a,", "{ name: \"a&b\",");
+    let scenario = write(dir.path(), "hostile.yaml", &hostile);
+    let out = dir.path().join("out");
+    let run = capsim()
+        .arg("run")
+        .arg(&scenario)
+        .arg("--out")
+        .arg(&out)
+        .arg("--quiet")
+        .output()
+        .unwrap();
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    // `capsim report` on the folder afterwards.
+    let report = capsim().arg("report").arg(&out).output().unwrap();
+    assert!(report.status.success(), "{}", String::from_utf8_lossy(&report.stderr));
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(!html.contains("<script"), "an unescaped script tag");
+    assert!(html.contains("&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;"));
+    assert!(html.contains("a&amp;b 100%"));
+    // Nothing is fetched: no external URL anywhere but the SVG namespace inside data: images.
+    for needle in ["src=\"http", "href=\"http", "<link", "@import", "url("] {
+        assert!(!html.contains(needle), "external reference {needle}");
+    }
+    assert!(html.matches("src=\"data:image/svg+xml;base64,").count() >= 5);
+    // A folder with no capsim output is refused plainly.
+    let empty = capsim().arg("report").arg(dir.path()).output().unwrap();
+    assert_eq!(empty.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&empty.stderr).contains("holds no capsim output"));
+}
+
+fn compare(dir: &Path, files: &[&Path], out: &str, jobs: &str) -> std::process::Output {
+    capsim()
+        .arg("compare")
+        .args(files)
+        .args(["--replications", "4", "--jobs", jobs, "--out"])
+        .arg(dir.join(out))
+        .output()
+        .unwrap()
+}
+
+fn metric<'a>(cmp: &'a Value, name: &str) -> &'a Value {
+    cmp["metrics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["metric"] == name)
+        .unwrap()
+}
+
+#[test]
+fn a_scenario_compared_with_itself_differs_by_exactly_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let poisson = STEADY
+        .replace("  arrivals: deterministic\n", "")
+        .replace("{ constant: 20ms }", "{ exponential: { mean: 20ms } }");
+    let a = write(dir.path(), "a.yaml", &poisson);
+    let out = compare(dir.path(), &[&a, &a], "out", "2");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let cmp = json(&dir.path().join("out/compare.json"));
+    // The two copies get distinct folders.
+    assert_eq!(cmp["scenarios"][1]["name"], "steady-2");
+    for m in cmp["metrics"].as_array().unwrap() {
+        let d = &m["differences"][0]["paired"];
+        assert_eq!(d["mean"].as_f64(), Some(0.0), "{}", m["metric"]);
+        assert_eq!(d["ci95"].as_f64(), Some(0.0), "{}", m["metric"]);
+    }
+    // Yet the replications themselves vary.
+    assert!(
+        metric(&cmp, "latency_p99_ms")["values"][0]["estimate"]["ci95"]
+            .as_f64()
+            .unwrap()
+            > 0.0
+    );
+}
+
+#[test]
+fn pairing_sharpens_the_scale_up_against_scale_out_difference() {
+    let dir = tempfile::tempdir().unwrap();
+    let shorter = |text: &str| text.replace("duration: 30m", "duration: 4m");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
+    let up = write(
+        dir.path(),
+        "up.yaml",
+        &shorter(&std::fs::read_to_string(root.join("scale-up.yaml")).unwrap()),
+    );
+    let out_ = write(
+        dir.path(),
+        "out.yaml",
+        &shorter(&std::fs::read_to_string(root.join("scale-out.yaml")).unwrap()),
+    );
+    let one = compare(dir.path(), &[&up, &out_], "one", "1");
+    assert!(one.status.success(), "{}", String::from_utf8_lossy(&one.stderr));
+    let two = compare(dir.path(), &[&up, &out_], "two", "3");
+    assert!(two.status.success());
+    for file in [
+        "compare.csv",
+        "compare.json",
+        "compare-p99.svg",
+        "scale-out/summary.json",
+    ] {
+        assert_eq!(
+            std::fs::read(dir.path().join("one").join(file)).unwrap(),
+            std::fs::read(dir.path().join("two").join(file)).unwrap(),
+            "{file} depends on the thread count"
+        );
+    }
+    let cmp = json(&dir.path().join("one/compare.json"));
+    // Eight queues wait longer than one shared queue on 32 cores, at the same price.
+    let queueing = &metric(&cmp, "queueing_mean_ms")["differences"][0];
+    assert!(queueing["paired"]["mean"].as_f64().unwrap() > 1.0);
+    let cost = &metric(&cmp, "cost_per_month_usd")["differences"][0]["paired"];
+    assert!(cost["mean"].as_f64().unwrap().abs() < 1e-6);
+    // The shared traffic cancels: both designs served the same arrivals, so
+    // the paired CI of throughput is far tighter than an unpaired one, and
+    // pairing narrows the latency difference's CI too.
+    let ci = |name: &str| {
+        let d = &metric(&cmp, name)["differences"][0];
+        (
+            d["paired"]["ci95"].as_f64().unwrap(),
+            d["unpaired_ci95"].as_f64().unwrap(),
+        )
+    };
+    let (paired, unpaired) = ci("throughput_rps");
+    assert!(paired * 20.0 < unpaired, "paired ±{paired} vs unpaired ±{unpaired}");
+    let (paired, unpaired) = ci("latency_mean_ms");
+    assert!(paired < unpaired, "paired ±{paired} vs unpaired ±{unpaired}");
+    let stdout = String::from_utf8(one.stdout).unwrap();
+    assert!(stdout.contains("scale-out vs scale-up: p99 +"), "{stdout}");
+}
+
+#[test]
+fn headroom_finds_where_the_slo_breaks_and_what_breaks_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let with_slo = STEADY
+        .replace("  arrivals: deterministic\n", "")
+        .replace("{ constant: 20ms }", "{ exponential: { mean: 20ms } }")
+        + "slo:\n  latency: { percentile: 99, threshold: 150ms }\n";
+    let scenario = write(dir.path(), "s.yaml", &with_slo);
+    let out = dir.path().join("hr");
+    let run = capsim()
+        .arg("headroom")
+        .arg(&scenario)
+        .args([
+            "--from",
+            "0.5",
+            "--to",
+            "2",
+            "--step",
+            "0.5",
+            "--replications",
+            "2",
+            "--report",
+            "--out",
+        ])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    let h = json(&out.join("headroom.json"));
+    // ×2 is 400 req/s on 8 cores of 20 ms work: ρ = 1, never within the SLO;
+    // ×1.5 (ρ = 0.75 over 8 M/M/1 queues behind least connections) holds.
+    assert_eq!(h["breaks_at"].as_f64(), Some(2.0), "{h}");
+    assert_eq!(h["holds_up_to"].as_f64(), Some(1.5));
+    let culprit = h["broken_by"].as_str().unwrap();
+    assert!(culprit.contains("pool web on its 8 fixed instances"), "{culprit}");
+    assert!(out.join("base/analysis.json").exists());
+    assert!(out.join("headroom-latency.svg").exists());
+    let md = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(md.contains("# Headroom: steady") && md.contains("breaks at ×2"));
+
+    // Without an SLO there is nothing to break.
+    let bare = write(dir.path(), "bare.yaml", STEADY);
+    let refused = capsim().arg("headroom").arg(&bare).output().unwrap();
+    assert_eq!(refused.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("headroom needs an SLO"));
+}
