@@ -204,13 +204,14 @@ fn run_sections(doc: &mut Doc, dir: &Path, prefix: &str, level: u8) -> Result<()
                     format!("pool {}", c.name)
                 },
                 format!(
-                    "{range} × {} ({} cores), {}",
+                    "{range} × {} ({} core{} each), {}",
                     c.instance_type,
                     c.cores_per_instance,
+                    if c.cores_per_instance == 1 { "" } else { "s" },
                     c.autoscaler.clone().unwrap_or_else(|| "fixed".into())
                 ),
                 format!(
-                    "{} busy cores, {} CPU, peak {} instances",
+                    "{} busy cores, {} CPU, peak size {}",
                     human(c.peak_busy_cores),
                     pct(c.peak_utilization),
                     c.instances_peak

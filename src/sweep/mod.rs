@@ -60,13 +60,9 @@ pub fn shard_units(points: usize, replications: u32, index: usize, count: usize)
         .collect()
 }
 
-/// Runs the given units in parallel; results come back in the units' order.
-pub fn run_units(specs: &[(SystemSpec, u64)], units: &[(usize, u32)]) -> Vec<RunResult> {
-    run_units_with(specs, units, &|_, _| {})
-}
-
-/// As [`run_units`], calling `done` as each unit finishes (from the worker
-/// thread; the caller checkpoints there). Results still come back in order.
+/// Runs the given `(spec index, replication)` units in parallel, calling
+/// `done` as each finishes (from the worker thread: the caller ticks a
+/// progress bar or checkpoints there). Results come back in the units' order.
 pub fn run_units_with(
     specs: &[(SystemSpec, u64)],
     units: &[(usize, u32)],
