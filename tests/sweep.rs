@@ -284,3 +284,35 @@ objective:
     assert!(manifest.contains("averageUtilization: 90"), "{manifest}");
     assert!(manifest.contains("kind: HorizontalPodAutoscaler"));
 }
+
+#[test]
+fn pooled_latency_merges_the_histograms_of_every_replication() {
+    let sweep = "base: base.yaml\nreplications: 3\nparameters:\n  - path: pools.web.count\n    values: [2]\n";
+    let dir = setup(sweep);
+    let out = run(dir.path(), "2", "out");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let run_out = capsim()
+        .arg("run")
+        .arg(dir.path().join("base.yaml"))
+        .args(["--replications", "3", "--quiet", "--out"])
+        .arg(dir.path().join("run"))
+        .output()
+        .unwrap();
+    assert!(run_out.status.success());
+    let read = |p: &str| -> serde_json::Value {
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join(p)).unwrap()).unwrap()
+    };
+    let sweep = read("out/sweep.json");
+    let summary = read("run/summary.json");
+    let pooled = &summary["replications"]["pooled_latency"];
+    let point = &sweep["points"][0]["metrics"];
+    assert_eq!(point["pooled_latency_p99_ms"]["mean"], pooled["p99_ms"]);
+    assert_eq!(point["pooled_latency_p999_ms"]["mean"], pooled["p999_ms"]);
+    // Every response of the three replications: about three times replication 0's.
+    let one = summary["latency"]["count"].as_f64().unwrap();
+    let all = pooled["count"].as_f64().unwrap();
+    assert!(
+        (all / one - 3.0).abs() < 0.1,
+        "{all} responses pooled, {one} in replication 0"
+    );
+}

@@ -251,11 +251,11 @@ pub fn sweep(args: SweepArgs) -> Result<u8> {
         done.insert(*unit, ShardUnit::of(*unit, r));
     }
     // Aggregate from the recorded values, so a resumed sweep writes the same bytes.
-    let headlines: Vec<Vec<Vec<(String, f64)>>> = (0..points.len())
-        .map(|p| (0..replications).map(|r| done[&(p, r)].headline()).collect())
+    let units: Vec<Vec<&ShardUnit>> = (0..points.len())
+        .map(|p| (0..replications).map(|r| &done[&(p, r)]).collect())
         .collect();
     let seeds: Vec<u64> = specs.iter().map(|(_, s)| *s).collect();
-    let summaries = summarize(&points, &seeds, &headlines);
+    let summaries = summarize(&points, &seeds, &units)?;
     let manifests: Vec<Vec<(String, String)>> = points
         .iter()
         .zip(&specs)

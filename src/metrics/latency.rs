@@ -2,6 +2,7 @@
 //! the mean and the maximum.
 
 use hdrhistogram::Histogram;
+use hdrhistogram::serialization::Serializer as _;
 
 /// Highest latency the histograms resolve, in microseconds (one day);
 /// longer values are clamped into the top bucket (the exact max is kept).
@@ -95,6 +96,60 @@ impl LatencyRecorder {
         }
     }
 
+    /// Adds every response of `other`: the histogram counts bucket by
+    /// bucket (exact, not an average of percentiles), the sums and the max.
+    pub fn merge(&mut self, other: &LatencyRecorder) {
+        self.histogram
+            .add(&other.histogram)
+            .expect("latency histograms share their bounds");
+        self.count += other.count;
+        self.sum_ns += other.sum_ns;
+        self.max_ns = self.max_ns.max(other.max_ns);
+    }
+
+    /// The whole recorder as text that [`LatencyRecorder::decode`] restores
+    /// exactly: count, sum and max, then the histogram in HdrHistogram's V2
+    /// encoding as hex.
+    pub fn encode(&self) -> String {
+        let mut bytes = Vec::new();
+        hdrhistogram::serialization::V2Serializer::new()
+            .serialize(&self.histogram, &mut bytes)
+            .expect("serializing into memory cannot fail");
+        let mut text = format!("{} {} {} ", self.count, self.sum_ns, self.max_ns);
+        for b in bytes {
+            text.push_str(&format!("{b:02x}"));
+        }
+        text
+    }
+
+    pub fn decode(text: &str) -> Result<LatencyRecorder, String> {
+        let bad = || "not an encoded latency histogram".to_string();
+        let mut parts = text.split(' ');
+        let mut field = || parts.next().ok_or_else(bad);
+        let count: u64 = field()?.parse().map_err(|_| bad())?;
+        let sum_ns: u128 = field()?.parse().map_err(|_| bad())?;
+        let max_ns: u64 = field()?.parse().map_err(|_| bad())?;
+        let hex = field()?;
+        if hex.len() % 2 != 0 || !hex.is_ascii() {
+            return Err(bad());
+        }
+        let bytes: Vec<u8> = (0..hex.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).map_err(|_| bad()))
+            .collect::<Result<_, _>>()?;
+        let decoded: Histogram<u64> = hdrhistogram::serialization::Deserializer::new()
+            .deserialize(&mut &bytes[..])
+            .map_err(|e| format!("latency histogram: {e:?}"))?;
+        let mut histogram = LatencyRecorder::default().histogram;
+        histogram.add(&decoded).map_err(|_| bad())?;
+        Ok(LatencyRecorder {
+            histogram,
+            count,
+            sum_ns,
+            max_ns,
+        })
+    }
+
     pub fn reset(&mut self) {
         self.histogram.reset();
         self.count = 0;
@@ -119,5 +174,31 @@ mod tests {
         assert!((s.p50_ms - 500.0).abs() / 500.0 < 0.002, "{}", s.p50_ms);
         assert!((s.p99_ms - 990.0).abs() / 990.0 < 0.002, "{}", s.p99_ms);
         assert_eq!(s.max_ms, 1000.0);
+    }
+
+    #[test]
+    fn merging_pools_the_responses_and_encoding_round_trips() {
+        let (mut a, mut b, mut all) = (
+            LatencyRecorder::default(),
+            LatencyRecorder::default(),
+            LatencyRecorder::default(),
+        );
+        for ms in 1..=900u64 {
+            a.record(ms * 1_000_000);
+            all.record(ms * 1_000_000);
+        }
+        for ms in 901..=1000u64 {
+            b.record(ms * 7_000_000);
+            all.record(ms * 7_000_000);
+        }
+        // The pooled p99 is not the mean of the two p99s.
+        let averaged = (a.quantile_ms(0.99) + b.quantile_ms(0.99)) / 2.0;
+        let back = LatencyRecorder::decode(&a.encode()).unwrap();
+        assert_eq!(back.summary(), a.summary());
+        a.merge(&LatencyRecorder::decode(&b.encode()).unwrap());
+        assert_eq!(a.summary(), all.summary());
+        assert!((a.quantile_ms(0.99) - averaged).abs() > 100.0);
+        assert!(LatencyRecorder::decode("3 4 5 zz").is_err());
+        assert!(LatencyRecorder::decode("").is_err());
     }
 }

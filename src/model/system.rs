@@ -3,8 +3,9 @@
 
 use crate::engine::{self, Limits, Model, RngStream, RunOutcome, Scheduler, SimDuration, SimTime, StreamId};
 use crate::metrics::{
-    CapacityRecord, CapacityStats, ClassSummary, CostSummary, EventKind, EventRecord, IntervalRow, NodeSummary,
-    PoolRow, PoolSummary, Recorder, RequestCounts, RunSummary, ScalingSummary, SloSpec, SloSummary, TimeIntegral,
+    CapacityRecord, CapacityStats, ClassSummary, CostSummary, EventKind, EventRecord, IntervalRow, LatencyRecorder,
+    NodeSummary, PoolRow, PoolSummary, Recorder, RequestCounts, RunSummary, ScalingSummary, SloSpec, SloSummary,
+    TimeIntegral,
 };
 
 use super::PoolSpec;
@@ -92,6 +93,8 @@ pub struct RunResult {
     pub autoscalers: Vec<(String, HpaConfig)>,
     pub capacity: Vec<CapacityRecord>,
     pub scaler_rows: Vec<ScalerLogRow>,
+    /// Every response after the warm-up, for pooling runs exactly.
+    pub latency: LatencyRecorder,
 }
 
 impl PoolBook {
@@ -1276,6 +1279,7 @@ impl System {
             decisions: recorder.decisions,
             capacity: recorder.capacity,
             scaler_rows: recorder.scaler_rows,
+            latency: recorder.latency,
             autoscalers: self
                 .spec
                 .pools

@@ -273,10 +273,15 @@ pub fn summary_json(results: &[RunResult]) -> String {
         for (name, e) in replication_estimates(results) {
             metrics.insert(name, json!({ "mean": e.mean, "ci95": e.ci95, "n": e.n }));
         }
+        let mut pooled = crate::metrics::LatencyRecorder::default();
+        for r in results {
+            pooled.merge(&r.latency);
+        }
         value["replications"] = json!({
             "count": results.len(),
             "conserved": results.iter().all(|r| r.summary.requests.conserved()),
             "metrics": Value::Object(metrics),
+            "pooled_latency": pooled.summary(),
         });
     }
     let mut text = serde_json::to_string_pretty(&value).expect("summary serializes");

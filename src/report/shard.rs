@@ -11,7 +11,7 @@ use crate::sweep::grid::{Point, RawConstraint, RawObjective};
 
 use super::files::write_atomic;
 use super::run::headline;
-use super::sweep::{Headlines, summarize, write_sweep};
+use super::sweep::{summarize, write_sweep};
 use crate::model::RunResult;
 
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
@@ -31,6 +31,9 @@ pub struct ShardUnit {
     pub replication: u32,
     /// Headline metrics by name; undefined values are `null`.
     pub metrics: Vec<(String, Option<f64>)>,
+    /// Every response after the warm-up ([`LatencyRecorder::encode`]), so
+    /// replications pool exactly.
+    pub latency: String,
 }
 
 impl ShardUnit {
@@ -44,6 +47,7 @@ impl ShardUnit {
             point,
             replication,
             metrics,
+            latency: result.latency.encode(),
         }
     }
 
@@ -167,8 +171,7 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<usize> {
     }
     let (n, r) = (first.points.len(), first.replications as usize);
     // One slot per (point, replication), filled from the shards.
-    type Row = Vec<(String, f64)>;
-    let mut grid: Vec<Vec<Option<Row>>> = vec![vec![None; r]; n];
+    let mut grid: Vec<Vec<Option<&ShardUnit>>> = vec![vec![None; r]; n];
     for s in &shards {
         for u in &s.units {
             let slot = grid
@@ -178,10 +181,10 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<usize> {
             if slot.is_some() {
                 bail!("unit (point {}, replication {}) appears twice", u.point, u.replication);
             }
-            *slot = Some(u.headline());
+            *slot = Some(u);
         }
     }
-    let headlines: Headlines = grid
+    let units: Vec<Vec<&ShardUnit>> = grid
         .into_iter()
         .enumerate()
         .map(|(p, runs)| {
@@ -203,7 +206,7 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<usize> {
         .collect();
     let seeds: Vec<u64> = first.points.iter().map(|p| p.seed).collect();
     let manifests: Vec<Vec<(String, String)>> = first.points.iter().map(|p| p.hpa.clone()).collect();
-    let summaries = summarize(&points, &seeds, &headlines);
+    let summaries = summarize(&points, &seeds, &units)?;
     write_sweep(
         out,
         &first.base,

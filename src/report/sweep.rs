@@ -4,15 +4,17 @@ use std::fmt::Write as _;
 use std::fs;
 use std::path::Path;
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, anyhow};
 use serde_json::{Value, json};
 
+use crate::metrics::LatencyRecorder;
 use crate::metrics::stats::Estimate;
 use crate::sweep::grid::{Point, RawObjective};
 
 use super::charts::{Heatmap, LineChart, Series, write_chart};
 use super::files::write_atomic;
 use super::run::estimates;
+use super::shard::ShardUnit;
 
 /// One point's headline metrics over its replications.
 pub struct PointSummary<'a> {
@@ -21,19 +23,37 @@ pub struct PointSummary<'a> {
     pub metrics: Vec<(String, Estimate)>,
 }
 
-/// The headline metrics of each run of each point.
-pub type Headlines = Vec<Vec<Vec<(String, f64)>>>;
-
-/// Aggregates each point's replications, serially and in order.
-pub fn summarize<'a>(points: &'a [Point], seeds: &[u64], headlines: &Headlines) -> Vec<PointSummary<'a>> {
+/// Aggregates each point's runs (in replication order), serially: each
+/// headline metric's mean and CI over replications, then the latency
+/// percentiles of every response of every replication, pooled exactly by
+/// merging the runs' histograms (`pooled_latency_*`; no CI: one value).
+pub fn summarize<'a>(points: &'a [Point], seeds: &[u64], units: &[Vec<&ShardUnit>]) -> Result<Vec<PointSummary<'a>>> {
     points
         .iter()
         .zip(seeds)
-        .zip(headlines)
-        .map(|((point, seed), per_run)| PointSummary {
-            point,
-            seed: *seed,
-            metrics: estimates(per_run),
+        .zip(units)
+        .map(|((point, seed), runs)| {
+            let per_run: Vec<Vec<(String, f64)>> = runs.iter().map(|u| u.headline()).collect();
+            let mut metrics = estimates(&per_run);
+            let mut pooled = LatencyRecorder::default();
+            for u in runs {
+                let latency = LatencyRecorder::decode(&u.latency)
+                    .map_err(|e| anyhow!("point {} replication {}: {e}", u.point, u.replication))?;
+                pooled.merge(&latency);
+            }
+            for (name, q) in [("p50", 0.5), ("p99", 0.99), ("p999", 0.999)] {
+                let value = Estimate {
+                    mean: pooled.quantile_ms(q),
+                    ci95: f64::NAN,
+                    n: runs.len(),
+                };
+                metrics.push((format!("pooled_latency_{name}_ms"), value));
+            }
+            Ok(PointSummary {
+                point,
+                seed: *seed,
+                metrics,
+            })
         })
         .collect()
 }
