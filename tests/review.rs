@@ -271,3 +271,33 @@ fn headroom_finds_where_the_slo_breaks_and_what_breaks_it() {
     assert_eq!(refused.status.code(), Some(3));
     assert!(String::from_utf8_lossy(&refused.stderr).contains("headroom needs an SLO"));
 }
+
+#[test]
+fn a_sweep_report_names_the_recommendation() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "steady.yaml", STEADY);
+    let sweep = write(
+        dir.path(),
+        "sweep.yaml",
+        "base: steady.yaml\nparameters:\n  - path: pools.web.count\n    values: [5, 6, 8]\n\
+         objective:\n  minimize: cost_total_usd\n  constraints: [ { metric: latency_p99_ms, max: 25 } ]\n",
+    );
+    let out = dir.path().join("out");
+    let run = capsim()
+        .arg("sweep")
+        .arg(&sweep)
+        .arg("--report")
+        .arg("--quiet")
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    let md = std::fs::read_to_string(out.join("report.md")).unwrap();
+    // 4 busy cores of evenly spaced 20 ms jobs: 5 instances already queue
+    // nothing, so the cheapest that meets p99 ≤ 25 ms is the smallest.
+    assert!(md.contains("latency_p99_ms ≤ 25"), "{md}");
+    assert!(md.contains("Recommended: point 0 (count=5)"), "{md}");
+    assert!(md.contains("| **2 count=8** |"));
+    assert!(out.join("report.html").exists());
+}

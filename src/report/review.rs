@@ -15,7 +15,7 @@ use anyhow::{Context, Result, bail};
 use serde_json::Value;
 
 use super::analysis::{Analysis, HORIZONS};
-use super::compare::{human, with_ci};
+use super::compare::{human, short, with_ci};
 use super::files::write_atomic;
 use crate::metrics::stats::Estimate;
 
@@ -460,10 +460,10 @@ fn sweep_doc(dir: &Path) -> Result<Doc> {
             .map(|c| {
                 let mut parts = Vec::new();
                 if !c["max"].is_null() {
-                    parts.push(format!("{} ≤ {}", s(&c["metric"]), s(&c["max"])));
+                    parts.push(format!("{} ≤ {}", s(&c["metric"]), short(f(&c["max"]))));
                 }
                 if !c["min"].is_null() {
-                    parts.push(format!("{} ≥ {}", s(&c["metric"]), s(&c["min"])));
+                    parts.push(format!("{} ≥ {}", s(&c["metric"]), short(f(&c["min"]))));
                 }
                 parts.join(", ")
             })
@@ -512,7 +512,13 @@ fn sweep_doc(dir: &Path) -> Result<Doc> {
         }
     }
     doc.h(2, "Points");
-    let shown = ["latency_p99_ms", "error_rate", "slo_minutes_lost", "cost_per_month_usd"];
+    let shown = [
+        "latency_p99_ms",
+        "pooled_latency_p99_ms",
+        "error_rate",
+        "slo_minutes_lost",
+        "cost_per_month_usd",
+    ];
     let mut header = vec!["point".to_string()];
     header.extend(shown.iter().map(|m| m.to_string()));
     let rows = points
