@@ -5,11 +5,10 @@ use std::path::PathBuf;
 use anyhow::Result;
 use clap::Args;
 
-use crate::model::RunResult;
 use crate::report::compare::{Contender, compare_table, difference_line, write_compare};
 use crate::report::write_run;
 
-use super::{exit, load_scenario, report_load_error, runs_bar};
+use super::{exit, load_scenario, report_load_error, run_replications};
 
 #[derive(Args, Debug)]
 pub struct CompareArgs {
@@ -61,27 +60,7 @@ pub fn compare(args: CompareArgs) -> Result<u8> {
         .clone()
         .unwrap_or_else(|| PathBuf::from("output").join(format!("compare-{}", names.join("-vs-"))));
     let specs: Vec<_> = scenarios.iter().map(|s| (s.spec.clone(), seed)).collect();
-    let units: Vec<(usize, u32)> = (0..specs.len())
-        .flat_map(|s| (0..args.replications).map(move |r| (s, r)))
-        .collect();
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(args.jobs.unwrap_or(0))
-        .build()?;
-    let bar = runs_bar(units.len(), args.quiet);
-    let tick = |_: (usize, u32), _: &RunResult| {
-        if let Some(bar) = &bar {
-            bar.inc(1);
-        }
-    };
-    let mut results = pool
-        .install(|| crate::sweep::run_units_with(&specs, &units, &tick))
-        .into_iter();
-    if let Some(bar) = bar {
-        bar.finish_and_clear();
-    }
-    let per_scenario: Vec<Vec<RunResult>> = (0..specs.len())
-        .map(|_| results.by_ref().take(args.replications as usize).collect())
-        .collect();
+    let per_scenario = run_replications(&specs, args.replications, args.jobs, args.quiet)?;
     for ((name, runs), scenario) in names.iter().zip(&per_scenario).zip(&scenarios) {
         write_run(&out.join(name), &scenario.spec, runs)?;
     }

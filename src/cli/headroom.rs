@@ -7,11 +7,10 @@ use clap::Args;
 
 use crate::engine::SimDuration;
 use crate::metrics::SloSpec;
-use crate::model::RunResult;
 use crate::report::headroom::{slo_text, steps, write_headroom};
 use crate::sweep::headroom::{multipliers, scaled};
 
-use super::{exit, load_scenario, report_load_error, runs_bar};
+use super::{exit, load_scenario, report_load_error, run_replications};
 
 #[derive(Args, Debug)]
 pub struct HeadroomArgs {
@@ -100,27 +99,7 @@ pub fn headroom(args: HeadroomArgs) -> Result<u8> {
     let seed = args.seed.unwrap_or(scenario.seed);
     let ms = multipliers(args.from, args.to, args.step);
     let specs: Vec<_> = ms.iter().map(|&m| (scaled(spec, m, slo), seed)).collect();
-    let units: Vec<(usize, u32)> = (0..specs.len())
-        .flat_map(|s| (0..args.replications).map(move |r| (s, r)))
-        .collect();
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(args.jobs.unwrap_or(0))
-        .build()?;
-    let bar = runs_bar(units.len(), args.quiet);
-    let tick = |_: (usize, u32), _: &RunResult| {
-        if let Some(bar) = &bar {
-            bar.inc(1);
-        }
-    };
-    let mut results = pool
-        .install(|| crate::sweep::run_units_with(&specs, &units, &tick))
-        .into_iter();
-    if let Some(bar) = bar {
-        bar.finish_and_clear();
-    }
-    let runs: Vec<Vec<RunResult>> = (0..specs.len())
-        .map(|_| results.by_ref().take(args.replications as usize).collect())
-        .collect();
+    let runs = run_replications(&specs, args.replications, args.jobs, args.quiet)?;
     let out = args
         .out
         .clone()

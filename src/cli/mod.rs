@@ -120,6 +120,36 @@ pub fn runs_bar(runs: usize, quiet: bool) -> Option<indicatif::ProgressBar> {
     })
 }
 
+/// Runs `replications` replications of every `(spec, seed)` in parallel on
+/// `jobs` threads (a runs bar on a terminal) and returns them grouped by
+/// spec, in replication order.
+pub fn run_replications(
+    specs: &[(crate::model::SystemSpec, u64)],
+    replications: u32,
+    jobs: Option<usize>,
+    quiet: bool,
+) -> Result<Vec<Vec<crate::model::RunResult>>> {
+    let units: Vec<(usize, u32)> = (0..specs.len())
+        .flat_map(|s| (0..replications).map(move |r| (s, r)))
+        .collect();
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(jobs.unwrap_or(0)).build()?;
+    let bar = runs_bar(units.len(), quiet);
+    let tick = |_: (usize, u32), _: &crate::model::RunResult| {
+        if let Some(bar) = &bar {
+            bar.inc(1);
+        }
+    };
+    let mut results = pool
+        .install(|| crate::sweep::run_units_with(specs, &units, &tick))
+        .into_iter();
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    Ok((0..specs.len())
+        .map(|_| results.by_ref().take(replications as usize).collect())
+        .collect())
+}
+
 /// Prints a load error and returns its exit code.
 pub fn report_load_error(err: LoadError) -> Result<u8> {
     match err {
