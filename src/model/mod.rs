@@ -6,6 +6,7 @@
 //! follow-up events. Its `handle` match is the table of contents.
 
 pub mod autoscaler;
+pub mod cache;
 pub mod cost;
 pub mod distribution;
 pub mod instance;
