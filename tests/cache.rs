@@ -6,8 +6,8 @@
 //! (relative). Run with `--nocapture` to see the table.
 
 use capsim::engine::{RngStream, SimTime, StreamId};
-use capsim::model::cache::{Cache, CacheConfig, Eviction, Lookup, che_lru_hit_ratio, zipf_popularity};
 use capsim::model::KeySpace;
+use capsim::model::cache::{Cache, CacheConfig, Eviction, Lookup, che_lru_hit_ratio, zipf_popularity};
 use capsim::model::traffic::KeyPicker;
 
 fn measured_lru(keys: u64, s: f64, capacity: u64, seed: u64) -> f64 {
@@ -44,7 +44,13 @@ fn lru_hit_ratio_agrees_with_che() {
         let che = che_lru_hit_ratio(&zipf_popularity(keys, s), capacity);
         let measured = measured_lru(keys, s, capacity, 11);
         let error = (measured - che) / che;
-        println!("{keys} {s:<5} {capacity:<9} {che:.4}   {measured:.4}    {:+.2}%", error * 100.0);
-        assert!(error.abs() < 0.02, "capacity {capacity}, s {s}: Che {che:.4}, measured {measured:.4}");
+        println!(
+            "{keys} {s:<5} {capacity:<9} {che:.4}   {measured:.4}    {:+.2}%",
+            error * 100.0
+        );
+        assert!(
+            error.abs() < 0.02,
+            "capacity {capacity}, s {s}: Che {che:.4}, measured {measured:.4}"
+        );
     }
 }

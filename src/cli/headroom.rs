@@ -40,6 +40,10 @@ pub struct HeadroomArgs {
     /// SLO error-rate ceiling, e.g. 0.001 (overrides the scenario's).
     #[arg(long)]
     pub max_error_rate: Option<f64>,
+    /// Bisection rounds between the last multiplier that holds and the first
+    /// that breaks (each halves the gap).
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(0..=20))]
+    pub refine: u32,
     /// Share of intervals that must meet the SLO for a multiplier to pass.
     #[arg(long, default_value_t = 0.99)]
     pub compliance: f64,
@@ -105,9 +109,23 @@ pub fn headroom(args: HeadroomArgs) -> Result<u8> {
         .clone()
         .unwrap_or_else(|| PathBuf::from("output").join(format!("{}-headroom", spec.name)));
     let scaled_specs: Vec<_> = specs.iter().map(|(s, _)| s.clone()).collect();
-    let judged = steps(&scaled_specs, &ms, &runs, args.compliance);
     let today = ms.iter().position(|m| *m == 1.0).expect("×1 is always a step");
     crate::report::write_run(&out.join("base"), &scaled_specs[today], &runs[today])?;
+    let mut judged = steps(&scaled_specs, &ms, &runs, args.compliance);
+    // Narrow the break down: bisect between the last step that holds and the first that breaks.
+    for _ in 0..args.refine {
+        let Some(i) = judged.iter().position(|s| !s.meets_slo).filter(|&i| i > 0) else {
+            break;
+        };
+        let mid = ((judged[i - 1].multiplier + judged[i].multiplier) / 2.0 * 1e6).round() / 1e6;
+        if mid <= judged[i - 1].multiplier || mid >= judged[i].multiplier {
+            break;
+        }
+        let probe = [(scaled(spec, mid, slo), seed)];
+        let runs = run_replications(&probe, args.replications, args.jobs, args.quiet)?;
+        let step = steps(&[probe[0].0.clone()], &[mid], &runs, args.compliance);
+        judged.splice(i..i, step);
+    }
     let text = slo_text(&slo, args.compliance);
     let pools: Vec<String> = spec.pools.iter().map(|p| p.name.clone()).collect();
     let verdict = write_headroom(

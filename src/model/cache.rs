@@ -41,7 +41,9 @@ struct Entry {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Lookup {
     /// Present and fresh, holding this version.
-    Hit { version: u64 },
+    Hit {
+        version: u64,
+    },
     Miss,
 }
 

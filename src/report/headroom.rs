@@ -91,7 +91,7 @@ pub fn culprit(step: &Step) -> String {
 /// The one-paragraph answer.
 pub fn verdict(steps: &[Step], slo_text: &str) -> String {
     let first_break = steps.iter().position(|s| !s.meets_slo);
-    let at = |s: &Step| format!("×{} ({:.0} req/s at peak)", short(s.multiplier), s.peak_rps.mean);
+    let at = |s: &Step| format!("×{} ({:.0} req/s at peak)", s.multiplier, s.peak_rps.mean);
     match first_break {
         None => format!(
             "The SLO ({slo_text}) holds at every step up to {}: no break in this range.",
