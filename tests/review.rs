@@ -308,3 +308,40 @@ fn a_sweep_report_names_the_recommendation() {
     assert!(md.contains("| **2 count=8** |"));
     assert!(out.join("report.html").exists());
 }
+
+#[test]
+fn bad_input_to_the_new_commands_is_refused_plainly() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = write(dir.path(), "good.yaml", STEADY);
+    let bad = write(dir.path(), "bad.yaml", &STEADY.replace("count: 8", "count: -1"));
+    // compare: the invalid scenario is named with its place; nothing is written.
+    let out = dir.path().join("cmp");
+    let refused = capsim()
+        .arg("compare")
+        .arg(&good)
+        .arg(&bad)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert_eq!(refused.status.code(), Some(3));
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        stderr.contains("bad.yaml:") && stderr.contains("pools.web.count"),
+        "{stderr}"
+    );
+    assert!(!out.exists());
+    // compare needs two scenarios.
+    let one = capsim().arg("compare").arg(&good).output().unwrap();
+    assert_eq!(one.status.code(), Some(2));
+    // headroom: nonsense ranges are usage errors.
+    for args in [
+        ["--from", "2", "--to", "1"],
+        ["--step", "0", "--to", "2"],
+        ["--compliance", "1.5", "--to", "2"],
+        ["--p99-ms", "-3", "--to", "2"],
+    ] {
+        let r = capsim().arg("headroom").arg(&good).args(args).output().unwrap();
+        assert_eq!(r.status.code(), Some(2), "{args:?}");
+    }
+}
