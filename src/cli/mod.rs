@@ -134,10 +134,11 @@ pub fn run_replications(
         .collect();
     let pool = rayon::ThreadPoolBuilder::new().num_threads(jobs.unwrap_or(0)).build()?;
     let bar = runs_bar(units.len(), quiet);
-    let tick = |_: (usize, u32), _: &crate::model::RunResult| {
+    let tick = |_: (usize, u32), r: crate::model::RunResult| {
         if let Some(bar) = &bar {
             bar.inc(1);
         }
+        r
     };
     let mut results = pool
         .install(|| crate::sweep::run_units_with(specs, &units, &tick))

@@ -147,12 +147,13 @@ pub fn sweep(args: SweepArgs) -> Result<u8> {
         };
         let units = shard_units(points.len(), replications, index, count);
         let bar = runs_bar(units.len(), args.quiet);
-        let tick = |_: (usize, u32), _: &crate::model::RunResult| {
+        let record = |unit: (usize, u32), r: crate::model::RunResult| {
             if let Some(bar) = &bar {
                 bar.inc(1);
             }
+            ShardUnit::of(unit, &r)
         };
-        let results = pool.install(|| run_units_with(&specs, &units, &tick));
+        let records = pool.install(|| run_units_with(&specs, &units, &record));
         if let Some(bar) = bar {
             bar.finish_and_clear();
         }
@@ -180,11 +181,7 @@ pub fn sweep(args: SweepArgs) -> Result<u8> {
                     hpa: swept_hpa(spec, &p.settings),
                 })
                 .collect(),
-            units: units
-                .iter()
-                .zip(&results)
-                .map(|(&unit, r)| ShardUnit::of(unit, r))
-                .collect(),
+            units: records,
         };
         let out = args.out.clone().unwrap_or_else(|| {
             PathBuf::from("output")
@@ -235,20 +232,22 @@ pub fn sweep(args: SweepArgs) -> Result<u8> {
         .collect();
     let reused = done.len();
     let bar = runs_bar(todo.len(), args.quiet);
-    let save = |unit: (usize, u32), r: &crate::model::RunResult| {
-        let text = serde_json::to_string(&ShardUnit::of(unit, r)).expect("serializes");
+    let save = |unit: (usize, u32), r: crate::model::RunResult| {
+        let record = ShardUnit::of(unit, &r);
+        let text = serde_json::to_string(&record).expect("serializes");
         // A unit that cannot be saved is simply run again on resume.
         let _ = write_atomic(&checkpoint.join(format!("{}-{}.json", unit.0, unit.1)), text.as_bytes());
         if let Some(bar) = &bar {
             bar.inc(1);
         }
+        record
     };
-    let results = pool.install(|| run_units_with(&specs, &todo, &save));
+    let records = pool.install(|| run_units_with(&specs, &todo, &save));
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
-    for (unit, r) in todo.iter().zip(&results) {
-        done.insert(*unit, ShardUnit::of(*unit, r));
+    for (unit, record) in todo.iter().zip(records) {
+        done.insert(*unit, record);
     }
     // Aggregate from the recorded values, so a resumed sweep writes the same bytes.
     let units: Vec<Vec<&ShardUnit>> = (0..points.len())

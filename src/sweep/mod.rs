@@ -60,21 +60,19 @@ pub fn shard_units(points: usize, replications: u32, index: usize, count: usize)
         .collect()
 }
 
-/// Runs the given `(spec index, replication)` units in parallel, calling
-/// `done` as each finishes (from the worker thread: the caller ticks a
-/// progress bar or checkpoints there). Results come back in the units' order.
-pub fn run_units_with(
+/// Runs the given `(spec index, replication)` units in parallel and hands
+/// each result to `finish` on the worker thread as it comes (the caller
+/// ticks a progress bar, checkpoints, or keeps only what it needs, so a
+/// large sweep never holds every run's time series). What `finish` returns
+/// comes back in the units' order.
+pub fn run_units_with<T: Send>(
     specs: &[(SystemSpec, u64)],
     units: &[(usize, u32)],
-    done: &(dyn Fn((usize, u32), &RunResult) + Sync),
-) -> Vec<RunResult> {
+    finish: &(dyn Fn((usize, u32), RunResult) -> T + Sync),
+) -> Vec<T> {
     units
         .par_iter()
-        .map(|&(p, r)| {
-            let result = simulate(&specs[p].0, specs[p].1, r, &mut |_| {});
-            done((p, r), &result);
-            result
-        })
+        .map(|&(p, r)| finish((p, r), simulate(&specs[p].0, specs[p].1, r, &mut |_| {})))
         .collect()
 }
 
