@@ -41,6 +41,12 @@ struct Doc {
 }
 
 impl Doc {
+    fn new(title: String) -> Doc {
+        Doc {
+            title,
+            blocks: Vec::new(),
+        }
+    }
     fn h(&mut self, level: u8, text: impl Into<String>) {
         self.blocks.push(Block::Heading(level, text.into()));
     }
@@ -336,10 +342,7 @@ fn capitalize(text: &str) -> String {
 
 fn run_doc(dir: &Path) -> Result<Doc> {
     let summary = read_json(&dir.join("summary.json"))?;
-    let mut doc = Doc {
-        title: format!("Capacity review: {}", s(&summary["scenario"])),
-        blocks: Vec::new(),
-    };
+    let mut doc = Doc::new(format!("Capacity review: {}", s(&summary["scenario"])));
     doc.p(format!(
         "capsim {} · seed {} · {} s simulated ({} s warm-up) · {} events",
         s(&summary["capsim_version"]),
@@ -361,10 +364,7 @@ fn compare_doc(dir: &Path) -> Result<Doc> {
         .flatten()
         .map(|x| s(&x["name"]))
         .collect();
-    let mut doc = Doc {
-        title: format!("Comparison: {}", names.join(" vs ")),
-        blocks: Vec::new(),
-    };
+    let mut doc = Doc::new(format!("Comparison: {}", names.join(" vs ")));
     doc.p(format!(
         "capsim {} · seed {} · {} paired replications on common random numbers: each scenario met the same \
          arrivals and service demands, so differences are the designs'. Values are means ± 95% CI; differences \
@@ -438,10 +438,7 @@ fn compare_doc(dir: &Path) -> Result<Doc> {
 
 fn sweep_doc(dir: &Path) -> Result<Doc> {
     let sweep = read_json(&dir.join("sweep.json"))?;
-    let mut doc = Doc {
-        title: format!("Sweep over {}", s(&sweep["base"])),
-        blocks: Vec::new(),
-    };
+    let mut doc = Doc::new(format!("Sweep over {}", s(&sweep["base"])));
     let points = sweep["points"].as_array().cloned().unwrap_or_default();
     doc.p(format!(
         "capsim {} · {} points × {} replications · common random numbers: {}",
@@ -564,10 +561,7 @@ fn sweep_doc(dir: &Path) -> Result<Doc> {
 
 fn headroom_doc(dir: &Path) -> Result<Doc> {
     let h = read_json(&dir.join("headroom.json"))?;
-    let mut doc = Doc {
-        title: format!("Headroom: {}", s(&h["scenario"])),
-        blocks: Vec::new(),
-    };
+    let mut doc = Doc::new(format!("Headroom: {}", s(&h["scenario"])));
     doc.p(format!(
         "capsim {} · traffic scaled by ×{} to ×{} in steps of {} · {} replications per step · SLO: {}",
         s(&h["capsim_version"]),
