@@ -13,6 +13,7 @@ pub mod instance;
 pub mod instance_type;
 pub mod load_balancer;
 pub mod node_pool;
+pub mod replication;
 pub mod request;
 pub mod system;
 pub mod traffic;
