@@ -16,7 +16,7 @@ fn mean_visibility_delay_ms(rate: f64, apply_ms: u64, delay_ms: u64, writes: usi
     let mut t = SimTime::ZERO;
     let mut total = 0.0;
     for i in 0..writes {
-        t = t + SimDuration::from_secs_f64(gaps.sample(&mut rng));
+        t += SimDuration::from_secs_f64(gaps.sample(&mut rng));
         let visible = replica.commit(t, i as u64, 1, SimDuration::from_millis(apply_ms));
         total += (visible - t).as_millis_f64();
     }
