@@ -8,7 +8,7 @@ use clap::Args;
 use crate::engine::SimDuration;
 use crate::metrics::SloSpec;
 use crate::report::headroom::{slo_text, steps, write_headroom};
-use crate::sweep::headroom::{multipliers, scaled};
+use crate::sweep::headroom::{midpoint, multipliers, scaled};
 
 use super::{exit, load_scenario, report_load_error, run_replications};
 
@@ -117,10 +117,9 @@ pub fn headroom(args: HeadroomArgs) -> Result<u8> {
         let Some(i) = judged.iter().position(|s| !s.meets_slo).filter(|&i| i > 0) else {
             break;
         };
-        let mid = ((judged[i - 1].multiplier + judged[i].multiplier) / 2.0 * 1e6).round() / 1e6;
-        if mid <= judged[i - 1].multiplier || mid >= judged[i].multiplier {
+        let Some(mid) = midpoint(judged[i - 1].multiplier, judged[i].multiplier) else {
             break;
-        }
+        };
         let probe = [(scaled(spec, mid, slo), seed)];
         let runs = run_replications(&probe, args.replications, args.jobs, args.quiet)?;
         let step = steps(&[probe[0].0.clone()], &[mid], &runs, args.compliance);

@@ -1,6 +1,8 @@
 //! Latency distributions: an HDR histogram for percentiles, exact sums for
 //! the mean and the maximum.
 
+use std::fmt::Write as _;
+
 use hdrhistogram::Histogram;
 use hdrhistogram::serialization::Serializer as _;
 
@@ -116,8 +118,9 @@ impl LatencyRecorder {
             .serialize(&self.histogram, &mut bytes)
             .expect("serializing into memory cannot fail");
         let mut text = format!("{} {} {} ", self.count, self.sum_ns, self.max_ns);
+        text.reserve(2 * bytes.len());
         for b in bytes {
-            text.push_str(&format!("{b:02x}"));
+            write!(text, "{b:02x}").expect("writing to a String cannot fail");
         }
         text
     }

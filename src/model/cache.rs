@@ -68,6 +68,22 @@ impl CacheStats {
     }
 }
 
+/// An entry's eviction rank at logical time `clock`: the lowest goes first.
+fn rank(eviction: Eviction, clock: u64, e: &Entry) -> (u64, u64) {
+    match eviction {
+        Eviction::Lru => (clock, 0),
+        Eviction::Fifo => (e.inserted, 0),
+        Eviction::Lfu => (e.uses, clock),
+    }
+}
+
+/// Re-ranks `e` (of `key`) after a use at logical time `clock`, in place.
+fn touch(order: &mut BTreeSet<((u64, u64), u64)>, eviction: Eviction, clock: u64, key: u64, e: &mut Entry) {
+    order.remove(&(e.rank, key));
+    e.rank = rank(eviction, clock, e);
+    order.insert((e.rank, key));
+}
+
 pub struct Cache {
     config: CacheConfig,
     entries: BTreeMap<u64, Entry>,
@@ -98,22 +114,6 @@ impl Cache {
         self.entries.is_empty()
     }
 
-    fn rank(&self, e: &Entry) -> (u64, u64) {
-        match self.config.eviction {
-            Eviction::Lru => (self.clock, 0),
-            Eviction::Fifo => (e.inserted, 0),
-            Eviction::Lfu => (e.uses, self.clock),
-        }
-    }
-
-    fn rerank(&mut self, key: u64) {
-        let mut e = self.entries[&key];
-        self.order.remove(&(e.rank, key));
-        e.rank = self.rank(&e);
-        self.order.insert((e.rank, key));
-        self.entries.insert(key, e);
-    }
-
     /// Reads `key` at `now`, counting a hit or a miss.
     pub fn get(&mut self, now: SimTime, key: u64) -> Lookup {
         self.clock += 1;
@@ -130,9 +130,9 @@ impl Cache {
             return Lookup::Miss;
         }
         e.uses += 1;
-        let version = e.version;
-        self.rerank(key);
+        touch(&mut self.order, self.config.eviction, self.clock, key, e);
         self.stats.hits += 1;
+        let version = e.version;
         Lookup::Hit { version }
     }
 
@@ -145,7 +145,7 @@ impl Cache {
             e.version = e.version.max(version);
             e.expires = expires;
             e.uses += 1;
-            self.rerank(key);
+            touch(&mut self.order, self.config.eviction, self.clock, key, e);
             return;
         }
         if self.entries.len() as u64 >= self.config.capacity
@@ -162,7 +162,7 @@ impl Cache {
             inserted: self.clock,
             uses: 1,
         };
-        e.rank = self.rank(&e);
+        e.rank = rank(self.config.eviction, self.clock, &e);
         self.order.insert((e.rank, key));
         self.entries.insert(key, e);
     }

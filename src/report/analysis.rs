@@ -13,6 +13,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::metrics::IntervalRow;
 use crate::model::autoscaler::aws::{AwsMetric, AwsPolicy};
 use crate::model::autoscaler::{MetricSpec, ResourceName, Target};
 use crate::model::{LbPolicy, RunResult, SystemSpec};
@@ -259,19 +260,26 @@ fn topology(spec: &SystemSpec, peak_rps: f64, components: &[Component]) -> Vec<S
     lines
 }
 
-/// Analyses the first replication of a run of `spec`.
-pub fn analyze(spec: &SystemSpec, result: &RunResult) -> Analysis {
+/// The intervals after the warm-up (the last one always, however short the run).
+fn measured(result: &RunResult) -> Vec<&IntervalRow> {
     let s = &result.summary;
-    let warm = s.warmup_s;
-    let rows: Vec<_> = result
+    result
         .rows
         .iter()
-        .filter(|r| r.start.as_secs_f64() >= warm || r.end.as_secs_f64() >= s.simulated_s)
-        .collect();
-    let span = |r: &crate::metrics::IntervalRow| (r.end - r.start).as_secs_f64().max(1e-9);
-    let offered = |r: &crate::metrics::IntervalRow| r.counters.arrived as f64 / span(r);
-    let peak_row = rows.iter().copied().max_by(|a, b| offered(a).total_cmp(&offered(b)));
-    let peak = peak_row.map_or(
+        .filter(|r| r.start.as_secs_f64() >= s.warmup_s || r.end.as_secs_f64() >= s.simulated_s)
+        .collect()
+}
+
+fn offered(r: &IntervalRow) -> f64 {
+    r.counters.arrived as f64 / (r.end - r.start).as_secs_f64().max(1e-9)
+}
+
+/// The busiest interval after the warm-up, by offered load.
+pub fn peak(result: &RunResult) -> Peak {
+    let busiest = measured(result)
+        .into_iter()
+        .max_by(|a, b| offered(a).total_cmp(&offered(b)));
+    busiest.map_or(
         Peak {
             start_s: 0.0,
             end_s: 0.0,
@@ -290,7 +298,14 @@ pub fn analyze(spec: &SystemSpec, result: &RunResult) -> Analysis {
                 r.counters.errors() as f64 / r.counters.arrived as f64
             },
         },
-    );
+    )
+}
+
+/// Analyses the first replication of a run of `spec`.
+pub fn analyze(spec: &SystemSpec, result: &RunResult) -> Analysis {
+    let s = &result.summary;
+    let rows = measured(result);
+    let peak = peak(result);
     let months = HOURS_PER_MONTH * 3600.0 / s.simulated_s.max(1e-9);
     let components: Vec<Component> = spec
         .pools

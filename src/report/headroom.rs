@@ -12,10 +12,10 @@ use crate::metrics::SloSpec;
 use crate::metrics::stats::{Estimate, estimate};
 use crate::model::{RunResult, SystemSpec};
 
-use super::analysis::{Analysis, analyze};
+use super::analysis::{Analysis, analyze, peak};
 use super::charts::{LineChart, Series, write_chart};
-use super::compare::short;
 use super::files::write_atomic;
+use super::format::{num, short};
 
 /// One multiplier's runs, judged.
 pub struct Step {
@@ -48,7 +48,7 @@ pub fn steps(specs: &[SystemSpec], multipliers: &[f64], runs: &[Vec<RunResult>],
             let compliance_estimate = of(&slo);
             Step {
                 multiplier: m,
-                peak_rps: of(&|r| analyze(spec, r).peak.offered_rps),
+                peak_rps: of(&|r| peak(r).offered_rps),
                 latency_p99_ms: of(&|r| r.summary.latency.p99_ms),
                 error_rate: of(&|r| r.summary.requests.error_rate),
                 slo_minutes_lost: of(&|r| r.summary.slo.as_ref().map_or(f64::NAN, |s| s.minutes_lost)),
@@ -132,10 +132,6 @@ pub fn slo_text(slo: &SloSpec, compliance: f64) -> String {
         parts.join(", "),
         short(compliance * 100.0)
     )
-}
-
-fn num(x: f64) -> String {
-    if x.is_finite() { format!("{x}") } else { String::new() }
 }
 
 /// Writes the headroom files into `dir`; returns the verdict.

@@ -5,6 +5,7 @@ pub mod analysis;
 pub mod charts;
 pub mod compare;
 pub mod files;
+mod format;
 pub mod headroom;
 pub mod manifest;
 pub mod review;

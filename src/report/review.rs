@@ -15,8 +15,8 @@ use anyhow::{Context, Result, bail};
 use serde_json::Value;
 
 use super::analysis::{Analysis, HORIZONS};
-use super::compare::{human, short, with_ci};
 use super::files::write_atomic;
+use super::format::{human, short, with_ci};
 use crate::metrics::stats::Estimate;
 
 /// A block of the report.
@@ -89,6 +89,15 @@ fn read_analysis(dir: &Path) -> Result<Analysis> {
 
 fn f(v: &Value) -> f64 {
     v.as_f64().unwrap_or(f64::NAN)
+}
+
+/// An estimate as `compare.json` and `sweep.json` write it (`mean`, `ci95`, `n`).
+fn estimate(v: &Value) -> Estimate {
+    Estimate {
+        mean: f(&v["mean"]),
+        ci95: f(&v["ci95"]),
+        n: v["n"].as_u64().unwrap_or(0) as usize,
+    }
 }
 
 fn s(v: &Value) -> String {
@@ -378,14 +387,7 @@ fn compare_doc(dir: &Path) -> Result<Doc> {
     let mut header = vec!["metric".to_string()];
     header.extend(names.iter().cloned());
     header.extend(names.iter().skip(1).map(|n| format!("{n} − {}", names[0])));
-    let est = |e: &Value, signed: bool| {
-        let e = Estimate {
-            mean: f(&e["mean"]),
-            ci95: f(&e["ci95"]),
-            n: e["n"].as_u64().unwrap_or(0) as usize,
-        };
-        with_ci(&e, signed)
-    };
+    let est = |e: &Value, signed: bool| with_ci(&estimate(e), signed);
     let rows = cmp["metrics"]
         .as_array()
         .into_iter()
@@ -527,14 +529,7 @@ fn sweep_doc(dir: &Path) -> Result<Doc> {
                 row.push(if e.is_null() {
                     "–".into()
                 } else {
-                    with_ci(
-                        &Estimate {
-                            mean: f(&e["mean"]),
-                            ci95: f(&e["ci95"]),
-                            n: e["n"].as_u64().unwrap_or(0) as usize,
-                        },
-                        false,
-                    )
+                    with_ci(&estimate(e), false)
                 });
             }
             row

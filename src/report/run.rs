@@ -13,12 +13,9 @@ use crate::model::{RunResult, SystemSpec};
 
 use super::charts::{LineChart, Series, write_chart};
 use super::files::write_atomic;
+use super::format::num;
 
 /// Formats a number for CSV: shortest round-trip form, empty when undefined.
-fn num(x: f64) -> String {
-    if x.is_finite() { format!("{x}") } else { String::new() }
-}
-
 /// `timeseries.csv`: one row per interval.
 pub fn timeseries_csv(result: &RunResult) -> String {
     let mut out = String::from(

@@ -13,6 +13,7 @@ use crate::sweep::grid::{Point, RawObjective};
 
 use super::charts::{Heatmap, LineChart, Series, write_chart};
 use super::files::write_atomic;
+use super::format::num;
 use super::run::estimates;
 use super::shard::ShardUnit;
 
@@ -77,10 +78,6 @@ pub fn recommend<'a>(points: &'a [PointSummary<'a>], objective: &RawObjective) -
                 .unwrap()
                 .total_cmp(&metric(b, &objective.minimize).unwrap())
         })
-}
-
-fn num(x: f64) -> String {
-    if x.is_finite() { format!("{x}") } else { String::new() }
 }
 
 fn cell(v: &Value) -> String {

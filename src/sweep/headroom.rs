@@ -16,6 +16,13 @@ pub fn multipliers(from: f64, to: f64, step: f64) -> Vec<f64> {
     m
 }
 
+/// The multiplier halfway between `lo` and `hi` (rounded like the grid),
+/// if it lies strictly between them.
+pub fn midpoint(lo: f64, hi: f64) -> Option<f64> {
+    let mid = round((lo + hi) / 2.0);
+    (lo < mid && mid < hi).then_some(mid)
+}
+
 /// Rounds away the binary noise of `from + i·step` (to 1e-9).
 fn round(x: f64) -> f64 {
     (x * 1e9).round() / 1e9
@@ -40,5 +47,11 @@ mod tests {
         assert_eq!(multipliers(0.5, 2.0, 0.5), vec![0.5, 1.0, 1.5, 2.0]);
         assert_eq!(multipliers(1.2, 1.8, 0.3), vec![1.0, 1.2, 1.5, 1.8]);
         assert_eq!(multipliers(1.0, 1.3, 0.1), vec![1.0, 1.1, 1.2, 1.3]);
+    }
+
+    #[test]
+    fn midpoints_stop_when_the_gap_closes() {
+        assert_eq!(midpoint(0.75, 1.0), Some(0.875));
+        assert_eq!(midpoint(1.0, 1.0 + 1e-9), None);
     }
 }

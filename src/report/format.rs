@@ -1,0 +1,84 @@
+//! Numbers as text: exact for machines (`num`), rounded for people
+//! (`human`, `short`, `with_ci`).
+
+use crate::metrics::stats::Estimate;
+
+/// A number for CSV: exact (shortest round-trip), empty when undefined.
+pub(crate) fn num(x: f64) -> String {
+    if x.is_finite() { format!("{x}") } else { String::new() }
+}
+
+/// A value for people: 4 significant digits, no exponent for everyday
+/// sizes; what is left of a floating-point cancellation reads as 0.
+pub(crate) fn human(x: f64) -> String {
+    if !x.is_finite() {
+        return "–".into();
+    }
+    let a = x.abs();
+    if a < 5e-7 {
+        return "0".into();
+    }
+    let decimals = if a >= 1000.0 {
+        0
+    } else {
+        (3 - a.log10().floor() as i32).clamp(0, 6) as usize
+    };
+    format!("{x:.decimals$}")
+}
+
+/// [`human`] without trailing zeros after the point (`2.5`, not `2.500`): for labels.
+pub(crate) fn short(x: f64) -> String {
+    let text = human(x);
+    if text.contains('.') {
+        text.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        text
+    }
+}
+
+/// `mean ± ci`: the interval to 2 significant digits and the mean to the
+/// same decimal place (the ± left out when undefined, as with one replication).
+pub(crate) fn with_ci(e: &Estimate, signed: bool) -> String {
+    let sign = if signed && e.mean >= 0.0 { "+" } else { "" };
+    if !(e.ci95.is_finite() && e.mean.is_finite()) {
+        return format!("{sign}{}", human(e.mean));
+    }
+    if e.ci95 < 5e-7 {
+        return format!("{sign}{} ± 0", human(e.mean));
+    }
+    let decimals = (1 - e.ci95.log10().floor() as i32).clamp(0, 6) as usize;
+    let mean = if e.mean.abs() < 5e-7 { 0.0 } else { e.mean };
+    format!("{sign}{mean:.decimals$} ± {:.decimals$}", e.ci95)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn human_numbers_keep_four_significant_digits() {
+        assert_eq!(human(0.0), "0");
+        assert_eq!(human(61.234), "61.23");
+        assert_eq!(human(0.001234), "0.001234");
+        assert_eq!(human(992.8), "992.8");
+        assert_eq!(human(12_345.6), "12346");
+        assert_eq!(human(-3.5), "-3.500");
+        assert_eq!(human(f64::NAN), "–");
+        assert_eq!(human(-1e-13), "0");
+        assert_eq!(short(2.5), "2.5");
+        assert_eq!(short(250.0), "250");
+        assert_eq!(short(12_000.0), "12000");
+        assert_eq!(short(0.1), "0.1");
+    }
+
+    #[test]
+    fn intervals_set_the_precision() {
+        let e = |mean, ci95| Estimate { mean, ci95, n: 5 };
+        assert_eq!(with_ci(&e(0.751_04, 0.000_911), false), "0.75104 ± 0.00091");
+        assert_eq!(with_ci(&e(135.31, 0.5618), false), "135.31 ± 0.56");
+        assert_eq!(with_ci(&e(9.549, 0.8528), true), "+9.55 ± 0.85");
+        assert_eq!(with_ci(&e(-38.2, 6.1), true), "-38.2 ± 6.1");
+        assert_eq!(with_ci(&e(992.8, 0.0), false), "992.8 ± 0");
+        assert_eq!(with_ci(&e(992.8, f64::NAN), false), "992.8");
+    }
+}
