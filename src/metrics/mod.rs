@@ -14,5 +14,6 @@ pub use latency::{LatencyRecorder, LatencySummary};
 pub use recorder::{CapacityRecord, Counters, EventKind, EventRecord, IntervalRow, PoolRow, Recorder};
 pub use slo::{SloSpec, SloSummary};
 pub use summary::{
-    CapacityStats, ClassSummary, CostSummary, NodeSummary, PoolSummary, RequestCounts, RunSummary, ScalingSummary,
+    CacheSummary, CapacityStats, ClassSummary, CostSummary, DataSummary, DatabaseSummary, NodeSummary, PoolSummary,
+    ReplicaSummary, RequestCounts, RunSummary, ScalingSummary, ServerSummary, TierSummary,
 };

@@ -21,11 +21,13 @@ pub struct Counters {
     pub timed_out: u64,
     /// Lost because the instance holding them stopped.
     pub failed: u64,
+    /// Failed by the data tier: no database connection, or none in time.
+    pub failed_downstream: u64,
 }
 
 impl Counters {
     pub fn errors(&self) -> u64 {
-        self.rejected_queue_full + self.rejected_no_instance + self.timed_out + self.failed
+        self.rejected_queue_full + self.rejected_no_instance + self.timed_out + self.failed + self.failed_downstream
     }
 }
 
@@ -66,6 +68,8 @@ pub struct IntervalRow {
     pub cost_cumulative_usd: f64,
     /// Whether the interval broke the scenario's SLO (`None` without one).
     pub slo_violated: Option<bool>,
+    /// The data tier over the interval (`None` without one).
+    pub data: Option<crate::model::data::DataRow>,
 }
 
 /// Discrete things that happened in a run.
@@ -201,6 +205,18 @@ impl Recorder {
         self.in_system.sub(now, 1);
     }
 
+    /// The data tier failed a request.
+    pub fn failed_downstream(&mut self, now: SimTime) {
+        self.totals.failed_downstream += 1;
+        self.current.failed_downstream += 1;
+        self.in_system.sub(now, 1);
+    }
+
+    /// This interval's counts so far.
+    pub fn current(&self) -> &Counters {
+        &self.current
+    }
+
     #[inline]
     pub fn timed_out(&mut self, now: SimTime) {
         self.totals.timed_out += 1;
@@ -239,7 +255,14 @@ impl Recorder {
 
     /// Closes the interval ending at `now` with the pool and cost figures the
     /// system measured over it.
-    pub fn close_interval(&mut self, now: SimTime, target_rps: f64, pools: Vec<PoolRow>, cost_cumulative_usd: f64) {
+    pub fn close_interval(
+        &mut self,
+        now: SimTime,
+        target_rps: f64,
+        pools: Vec<PoolRow>,
+        cost_cumulative_usd: f64,
+        data: Option<crate::model::data::DataRow>,
+    ) {
         let area = self.in_system.area_until(now);
         let span_ns = (now - self.interval_start).0.max(1) as f64;
         let l = &self.interval_latency;
@@ -257,6 +280,7 @@ impl Recorder {
             pools,
             cost_cumulative_usd,
             slo_violated: self.slo.map(|slo| slo.violated(l, &self.current)),
+            data,
         });
         self.interval_in_system_area = area;
         self.interval_start = now;

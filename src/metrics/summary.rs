@@ -16,6 +16,7 @@ pub struct RequestCounts {
     pub rejected_no_instance: u64,
     pub timed_out: u64,
     pub failed: u64,
+    pub failed_downstream: u64,
     pub in_flight: u64,
     /// (rejected + timed out + failed) / arrived.
     pub error_rate: f64,
@@ -35,6 +36,7 @@ impl RequestCounts {
             rejected_no_instance: c.rejected_no_instance,
             timed_out: c.timed_out,
             failed: c.failed,
+            failed_downstream: c.failed_downstream,
             in_flight,
             error_rate,
         }
@@ -47,6 +49,7 @@ impl RequestCounts {
                 + self.rejected_no_instance
                 + self.timed_out
                 + self.failed
+                + self.failed_downstream
                 + self.in_flight
     }
 }
@@ -184,4 +187,91 @@ pub struct RunSummary {
     /// SLO accounting, when the scenario declares an SLO.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub slo: Option<SloSummary>,
+    /// Caches, databases and their servers, when the scenario has a data tier.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data: Option<DataSummary>,
+}
+
+/// The data tier over the measured part of a run (after the warm-up).
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct DataSummary {
+    /// Where a request's time goes: the app instances first, then each
+    /// cache tier and database.
+    pub tiers: Vec<TierSummary>,
+    pub caches: Vec<CacheSummary>,
+    pub databases: Vec<DatabaseSummary>,
+    /// Every cache node and database server.
+    pub servers: Vec<ServerSummary>,
+}
+
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct TierSummary {
+    pub name: String,
+    /// `app`, `local_cache`, `shared_cache` or `database`.
+    pub kind: &'static str,
+    /// Time spent in the tier per completed request (ms), the stacked breakdown.
+    pub ms_per_request: f64,
+    /// Each call to the tier, from issue to result (connection waits and
+    /// round trips included); absent for the app tier.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub per_call: Option<LatencySummary>,
+}
+
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct CacheSummary {
+    pub name: String,
+    pub scope: &'static str,
+    pub hits: u64,
+    pub misses: u64,
+    /// hits / (hits + misses); null when nothing was looked up.
+    pub hit_ratio: f64,
+    pub evictions: u64,
+    pub expirations: u64,
+    pub invalidations: u64,
+    /// Misses that waited for another request's fill of the same key.
+    pub coalesced: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct DatabaseSummary {
+    pub name: String,
+    pub reads: u64,
+    pub replica_reads: u64,
+    pub writes: u64,
+    /// Replica reads of a key whose latest write had not been applied there.
+    pub stale_reads: u64,
+    /// stale_reads / replica_reads.
+    pub stale_read_rate: f64,
+    /// Read responses (from any cache or a replica) older than the primary's latest.
+    pub stale_responses: u64,
+    /// stale_responses / read responses.
+    pub stale_response_rate: f64,
+    /// Reads that returned an older version of a key than the same client had written.
+    pub read_your_writes_violations: u64,
+    pub connection_waits: u64,
+    pub connection_wait_mean_ms: f64,
+    pub connection_timeouts: u64,
+    pub connection_refused: u64,
+    pub replicas: Vec<ReplicaSummary>,
+}
+
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct ReplicaSummary {
+    pub name: String,
+    /// Mean of the lag at each interval's end, and the largest lag seen.
+    pub lag_mean_ms: f64,
+    pub lag_max_ms: f64,
+}
+
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct ServerSummary {
+    pub name: String,
+    pub threads: u32,
+    /// Busy threads over threads (measured part of the run).
+    pub utilization: f64,
+    /// Operations over the whole run and their mean wait for a thread.
+    pub operations: u64,
+    pub wait_mean_ms: f64,
+    pub connections_open: u32,
+    pub max_connections: Option<u32>,
 }

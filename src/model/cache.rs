@@ -84,6 +84,7 @@ fn touch(order: &mut BTreeSet<((u64, u64), u64)>, eviction: Eviction, clock: u64
     order.insert((e.rank, key));
 }
 
+#[derive(Debug)]
 pub struct Cache {
     config: CacheConfig,
     entries: BTreeMap<u64, Entry>,

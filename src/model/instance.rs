@@ -5,7 +5,9 @@
 //! while it computes; requests beyond the worker limit wait in a bounded
 //! accept queue, and requests holding a worker wait for a free core in FIFO
 //! order. Cores are not shared: a computing request runs to completion at
-//! the type's speed.
+//! the type's speed. A request with downstream calls (caches, databases)
+//! frees its core when it finishes computing and keeps its worker until
+//! its response.
 
 use std::collections::VecDeque;
 
@@ -16,6 +18,8 @@ use super::autoscaler::aws::{AwsGroup, AwsSpec};
 use super::autoscaler::keda::{Keda, KedaSpec};
 use super::autoscaler::schedule::ScheduledAction;
 use super::autoscaler::{HpaConfig, PodResources, PoolAutoscaler};
+use super::cache::Cache;
+use super::data::ConnPool;
 use super::distribution::Distribution;
 use super::node_pool::{NodePool, NodePoolSpec};
 use super::request::RequestId;
@@ -168,6 +172,10 @@ pub struct Instance {
     pub node: Option<u32>,
     /// When it got a node and started booting (launch time without node pools).
     pub scheduled_at: Option<SimTime>,
+    /// Its local caches, by cache tier (`None` for other tiers); empty until ready.
+    pub caches: Vec<Option<Cache>>,
+    /// Its connection pools, by data-tier server (size 0 for servers it has none to).
+    pub connections: Vec<ConnPool>,
 }
 
 /// The decision that launched an instance and the metric it acted on.
@@ -206,6 +214,8 @@ impl Instance {
             minute_mark: (0, 0),
             node: None,
             scheduled_at: None,
+            caches: Vec::new(),
+            connections: Vec::new(),
         }
     }
 
@@ -259,19 +269,39 @@ impl Instance {
     /// `is_live` tells whether a queued request still wants service (its
     /// client may have given up while it waited).
     #[inline]
-    pub fn complete(&mut self, now: SimTime, mut is_live: impl FnMut(RequestId, u32) -> bool) -> Handoff {
-        self.working -= 1;
+    pub fn complete(&mut self, now: SimTime, is_live: impl FnMut(RequestId, u32) -> bool) -> Handoff {
+        let from_cpu_queue = self.release_core(now);
+        let promoted = self.release_worker(now, is_live);
+        Handoff {
+            started: from_cpu_queue.or(promoted.filter(|p| p.1).map(|p| p.0)),
+            promoted: promoted.map(|p| p.0),
+        }
+    }
+
+    /// A request finished computing but keeps its worker (it waits on a
+    /// downstream call). Returns the request that takes the core, if any.
+    #[inline]
+    pub fn release_core(&mut self, now: SimTime) -> Option<RequestId> {
         self.busy_cores -= 1;
-        self.outstanding_time.sub(now, 1);
-        let mut handoff = Handoff {
-            started: None,
-            promoted: None,
-        };
-        if let Some(next) = self.cpu_queue.pop_front() {
+        let next = self.cpu_queue.pop_front();
+        if next.is_some() {
             self.busy_cores += 1;
-            handoff.started = Some(next);
         }
         self.busy_core_time.set(now, u64::from(self.busy_cores));
+        next
+    }
+
+    /// A request that no longer computes left: frees its worker for the
+    /// first live request of the accept queue. Returns that request and
+    /// whether it got a core at once.
+    #[inline]
+    pub fn release_worker(
+        &mut self,
+        now: SimTime,
+        mut is_live: impl FnMut(RequestId, u32) -> bool,
+    ) -> Option<(RequestId, bool)> {
+        self.working -= 1;
+        self.outstanding_time.sub(now, 1);
         while let Some((next, generation)) = self.accept_queue.pop_front() {
             if !is_live(next, generation) {
                 // Abandoned while queued: already uncounted from `queued`.
@@ -279,13 +309,10 @@ impl Instance {
             }
             self.queued -= 1;
             self.working += 1;
-            handoff.promoted = Some(next);
-            if self.take_core(now, next) == Admission::Started {
-                handoff.started = Some(next);
-            }
-            break;
+            let started = self.take_core(now, next) == Admission::Started;
+            return Some((next, started));
         }
-        handoff
+        None
     }
 
     /// A queued request's client gave up: it no longer counts as queued.
@@ -317,6 +344,8 @@ impl Instance {
         self.outstanding_time.set(now, 0);
         self.accept_queue = VecDeque::new();
         self.cpu_queue = VecDeque::new();
+        self.caches = Vec::new();
+        self.connections = Vec::new();
     }
 }
 

@@ -8,6 +8,7 @@
 pub mod autoscaler;
 pub mod cache;
 pub mod cost;
+pub mod data;
 pub mod distribution;
 pub mod instance;
 pub mod instance_type;
@@ -19,6 +20,7 @@ pub mod system;
 pub mod traffic;
 
 pub use cost::Billing;
+pub use data::DataSpec;
 pub use distribution::Distribution;
 pub use instance::{InstanceState, PoolSpec};
 pub use instance_type::{InstanceType, Market, builtin_catalogue};

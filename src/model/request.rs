@@ -1,6 +1,6 @@
 //! Requests in flight, stored in a slab so the hot loop never allocates.
 
-use crate::engine::SimTime;
+use crate::engine::{SimDuration, SimTime};
 
 /// Index of a request slot. Slots are reused; pair with [`Request::generation`]
 /// to tell a live request from a stale reference.
@@ -20,6 +20,25 @@ pub enum RequestState {
     Free,
 }
 
+/// Where a request holding a worker is on its way through the data tier.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Phase {
+    /// Waiting for a core or computing.
+    Cpu,
+    /// Between steps: its next step starts when its pending delay has passed.
+    Moving,
+    /// On its way to a server (a network round trip), which it joins on arrival.
+    Travelling { server: u16 },
+    /// Waiting for a connection of its instance's pool to a server.
+    ConnectionWait { server: u16 },
+    /// Holding one, waiting for a connection of the server's pooler.
+    PoolerWait { server: u16 },
+    /// Queued at or served by a server.
+    AtServer,
+    /// Waiting for another request's fill of the key it missed (tier).
+    Coalesced { tier: u16 },
+}
+
 #[derive(Clone, Copy, Debug)]
 pub struct Request {
     pub arrival: SimTime,
@@ -34,6 +53,40 @@ pub struct Request {
     pub pool: u16,
     pub state: RequestState,
     pub generation: u32,
+    /// Data-tier progress: the step of its class's path, what it waits on,
+    /// when its current call began, the delay before its next step (local
+    /// lookups, round trips), the version of the key it read, and the cache
+    /// tier whose fill it leads for coalesced misses (`tier + 1`, 0: none).
+    pub step: u8,
+    pub phase: Phase,
+    pub mark: SimTime,
+    pub delay: SimDuration,
+    pub version: u64,
+    pub leading: u16,
+}
+
+impl Request {
+    /// A request as it arrives.
+    pub fn new(arrival: SimTime, demand_s: f64, client: u32, key: u64, class: u16) -> Request {
+        Request {
+            arrival,
+            service_start: arrival,
+            demand_s,
+            instance: 0,
+            client,
+            key,
+            class,
+            pool: 0,
+            state: RequestState::Working,
+            generation: 0,
+            step: 0,
+            phase: Phase::Cpu,
+            mark: arrival,
+            delay: SimDuration::ZERO,
+            version: 0,
+            leading: 0,
+        }
+    }
 }
 
 /// A slab of requests with a free list.
@@ -111,18 +164,7 @@ mod tests {
     use super::*;
 
     fn req() -> Request {
-        Request {
-            arrival: SimTime::ZERO,
-            service_start: SimTime::ZERO,
-            demand_s: 1.0,
-            instance: 0,
-            client: 0,
-            key: 0,
-            class: 0,
-            pool: 0,
-            state: RequestState::Queued,
-            generation: 0,
-        }
+        Request::new(SimTime::ZERO, 1.0, 0, 0, 0)
     }
 
     #[test]

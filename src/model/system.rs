@@ -1,6 +1,8 @@
 //! The system: every component of a run, the event enum, and the one
 //! `match` that routes each event to its handler.
 
+mod data_path;
+
 use crate::engine::{self, Limits, Model, RngStream, RunOutcome, Scheduler, SimDuration, SimTime, StreamId};
 use crate::metrics::{
     CapacityRecord, CapacityStats, ClassSummary, CostSummary, EventKind, EventRecord, IntervalRow, LatencyRecorder,
@@ -16,6 +18,7 @@ use super::autoscaler::keda::KedaAction;
 use super::autoscaler::pipeline::{PodCounters, PodView};
 use super::autoscaler::{DecisionRecord, HpaConfig};
 use super::cost::{Billing, HOURS_PER_MONTH};
+use super::data::{ConnPool, DataRow, DataSpec, DataTier, DbRow};
 use super::instance::{Admission, Instance, InstanceId, InstanceState, Pool, PoolId, ScaleUpOrigin};
 use super::instance_type::InstanceType;
 use super::load_balancer::{LoadBalancer, LoadBalancerSpec};
@@ -38,6 +41,7 @@ pub struct SystemSpec {
     pub instance_types: Vec<InstanceType>,
     pub load_balancers: Vec<LoadBalancerSpec>,
     pub pools: Vec<PoolSpec>,
+    pub data: DataSpec,
     pub slo: Option<SloSpec>,
 }
 
@@ -77,6 +81,21 @@ pub enum Event {
     KedaPollDue { pool: PoolId },
     /// A pool's vertical resize begins.
     ResizeDue { pool: PoolId, resize: u16 },
+    /// A data-tier server finished a request's operation.
+    ServerDone {
+        server: u16,
+        request: RequestId,
+        generation: u32,
+    },
+    /// A request's pending delay (local lookups, a round trip) has passed.
+    DataStepDue { request: RequestId, generation: u32 },
+    /// A request has waited for a connection (of its instance's pool, or of
+    /// a pooler) as long as it may.
+    ConnectionWaitExpired {
+        request: RequestId,
+        generation: u32,
+        pooler: bool,
+    },
     /// A time-series interval ends.
     IntervalDue,
 }
@@ -153,6 +172,10 @@ pub struct System {
     instances: Vec<Instance>,
     requests: Requests,
     recorder: Recorder,
+    data: DataTier,
+    data_rng: RngStream,
+    /// Requests a cache fill woke, moved on once the filler is done.
+    pending_wakes: Vec<(RequestId, u32)>,
 }
 
 impl System {
@@ -202,6 +225,9 @@ impl System {
                 .collect(),
             instances: Vec::new(),
             requests: Requests::default(),
+            data: DataTier::new(&spec.data),
+            data_rng: stream("data"),
+            pending_wakes: Vec::new(),
             recorder: Recorder::new(
                 spec.interval,
                 SimTime::ZERO + spec.warmup,
@@ -486,6 +512,19 @@ impl System {
         book.booting -= 1;
         book.ready += 1;
         self.pools[pool].serving_cores.add(now, cores);
+        if !self.spec.data.is_empty() {
+            // Its local caches start empty; its pools open what the servers allow.
+            let caches = self.data.caches.iter().map(|t| t.local_cache()).collect();
+            let connections = (0..self.data.servers.len())
+                .map(|s| match self.data.pool_size(s) {
+                    Some(size) => ConnPool::new(self.data.servers[s].open(size)),
+                    None => ConnPool::new(0),
+                })
+                .collect();
+            let instance = &mut self.instances[id.0 as usize];
+            instance.caches = caches;
+            instance.connections = connections;
+        }
         for lb in &mut self.load_balancers {
             if let Some(weight) = lb.weight_for(pool) {
                 lb.add(id, weight);
@@ -635,7 +674,18 @@ impl System {
                 if self.requests.get(r).state != RequestState::Abandoned {
                     self.recorder.failed(now);
                 }
+                self.release_fills(now, r);
                 self.requests.remove(r);
+            }
+        }
+        // Its connections close; its local caches are lost.
+        let instance = &mut self.instances[id.0 as usize];
+        for (s, pool) in instance.connections.iter().enumerate() {
+            self.data.servers[s].close(pool.size);
+        }
+        for (tier, cache) in instance.caches.iter_mut().enumerate() {
+            if let Some(cache) = cache {
+                self.data.caches[tier].interval.add(&cache.take_stats());
             }
         }
         let book = &mut self.books[pool];
@@ -667,6 +717,7 @@ impl System {
         if let Some(aws) = &mut self.pools[pool].aws {
             aws.settled(now, id.0);
         }
+        self.run_pending_wakes(now, scheduler);
     }
 
     fn on_metrics_scrape_due(&mut self, now: SimTime, pool: PoolId, scheduler: &mut Scheduler<Event>) {
@@ -883,16 +934,9 @@ impl System {
         let pool_id = self.instances[instance_id.0 as usize].pool;
         self.pools[pool_id.0 as usize].routed += 1;
         let id = self.requests.insert(Request {
-            arrival: now,
-            service_start: now,
-            demand_s,
             instance: instance_id.0,
-            client,
-            key,
-            class: class as u16,
             pool: pool_id.0,
-            state: RequestState::Working,
-            generation: 0,
+            ..Request::new(now, demand_s, client, key, class as u16)
         });
         let generation = self.requests.get(id).generation;
         let instance = &mut self.instances[instance_id.0 as usize];
@@ -961,36 +1005,60 @@ impl System {
             return; // Its instance was stopped and the request already accounted for.
         }
         let request = *self.requests.get(id);
+        if !self.spec.data.is_empty() {
+            self.data.app_ns += u128::from((now - request.arrival).0);
+            if self.spec.traffic.classes[usize::from(request.class)].data.is_some() {
+                self.after_compute(now, instance_id, id, scheduler);
+                self.run_pending_wakes(now, scheduler);
+                return;
+            }
+        }
         if request.state == RequestState::Working {
             self.recorder
                 .completed(now, request.arrival, request.service_start, usize::from(request.class));
         }
         self.requests.remove(id);
+        self.free_core(now, instance_id, scheduler);
+        self.free_worker(now, instance_id, scheduler);
+    }
 
-        let requests = &self.requests;
+    /// A request stopped computing: its core goes to the first request waiting for one.
+    #[inline]
+    fn free_core(&mut self, now: SimTime, instance_id: InstanceId, scheduler: &mut Scheduler<Event>) {
         let instance = &mut self.instances[instance_id.0 as usize];
-        let waiting_before = instance.waiting();
-        let handoff = instance.complete(now, |r, g| {
-            requests.is_current(r, g) && requests.get(r).state == RequestState::Queued
-        });
-        let waiting_after = instance.waiting();
+        let next = instance.release_core(now);
         let speed = instance.speed;
         let pool = &mut self.pools[instance.pool.0 as usize];
-        if waiting_after != waiting_before {
-            pool.waiting.set(
-                now,
-                pool.waiting.value() + u64::from(waiting_after) - u64::from(waiting_before),
-            );
-        }
-        if let Some(promoted) = handoff.promoted {
-            self.requests.get_mut(promoted).state = RequestState::Working;
-        }
-        match handoff.started {
-            Some(next) => self.start_service(now, instance_id, next, speed, scheduler),
+        match next {
+            Some(next) => {
+                pool.waiting.sub(now, 1);
+                self.start_service(now, instance_id, next, speed, scheduler);
+            }
             None => pool.busy_cores.sub(now, 1),
         }
-        let instance = &self.instances[instance_id.0 as usize];
-        if instance.state == InstanceState::Draining && instance.is_idle() {
+    }
+
+    /// A request left its instance: its worker goes to the first live
+    /// request of the accept queue, and a draining instance left idle stops.
+    #[inline]
+    fn free_worker(&mut self, now: SimTime, instance_id: InstanceId, scheduler: &mut Scheduler<Event>) {
+        let requests = &self.requests;
+        let instance = &mut self.instances[instance_id.0 as usize];
+        let promoted = instance.release_worker(now, |r, g| {
+            requests.is_current(r, g) && requests.get(r).state == RequestState::Queued
+        });
+        let (speed, state, idle) = (instance.speed, instance.state, instance.is_idle());
+        let pool = &mut self.pools[instance.pool.0 as usize];
+        if let Some((next, started)) = promoted {
+            // Out of the accept queue: it waits for a core unless it got one.
+            self.requests.get_mut(next).state = RequestState::Working;
+            if started {
+                pool.waiting.sub(now, 1);
+                pool.busy_cores.add(now, 1);
+                self.start_service(now, instance_id, next, speed, scheduler);
+            }
+        }
+        if state == InstanceState::Draining && idle {
             self.stop_instance(now, instance_id, scheduler);
         }
     }
@@ -1082,7 +1150,75 @@ impl System {
         let mid = (start.as_secs_f64() + now.as_secs_f64()) / 2.0;
         let target = self.arrivals.curve().rate_at(mid);
         let cost = self.cost_until(now, None);
-        self.recorder.close_interval(now, target, rows, cost);
+        let data = (!self.spec.data.is_empty()).then(|| self.data_row(now, start));
+        self.recorder.close_interval(now, target, rows, cost, data);
+    }
+
+    /// The data tier's figures for the interval from `start` to `now`,
+    /// resetting its per-interval counts.
+    fn data_row(&mut self, now: SimTime, start: SimTime) -> DataRow {
+        let completed = self.recorder.current().completed.max(1) as f64;
+        let per_request = |ns: u128| ns as f64 / 1e6 / completed;
+        // Local caches live on the instances: gather their counts.
+        for instance in &mut self.instances {
+            for (tier, cache) in instance.caches.iter_mut().enumerate() {
+                if let Some(cache) = cache {
+                    self.data.caches[tier].interval.add(&cache.take_stats());
+                }
+            }
+        }
+        let span = (now - start).0 as f64;
+        let data = &mut self.data;
+        let caches = data
+            .caches
+            .iter_mut()
+            .map(|tier| {
+                for node in &mut tier.nodes {
+                    let stats = node.take_stats();
+                    tier.interval.add(&stats);
+                }
+                std::mem::take(&mut tier.interval)
+            })
+            .collect();
+        let databases = data
+            .databases
+            .iter_mut()
+            .map(|db| {
+                let lag_ms: Vec<f64> = db.replication.iter_mut().map(|r| r.lag(now).as_millis_f64()).collect();
+                let lag_max_ms = db
+                    .lag_max
+                    .iter_mut()
+                    .zip(&lag_ms)
+                    .map(|(max, end)| (std::mem::take(max) as f64 / 1e6).max(*end))
+                    .collect();
+                DbRow {
+                    counts: std::mem::take(&mut db.interval),
+                    lag_ms,
+                    lag_max_ms,
+                }
+            })
+            .collect();
+        let server_utilization = data
+            .servers
+            .iter_mut()
+            .map(|s| {
+                let area = s.busy_time.area_until(now);
+                let used = area - std::mem::replace(&mut s.busy_mark, area);
+                used as f64 / (span * f64::from(s.threads))
+            })
+            .collect();
+        DataRow {
+            app_ms: per_request(std::mem::take(&mut data.app_ns)),
+            tier_ms: data
+                .tier_ns
+                .iter_mut()
+                .map(|ns| per_request(std::mem::take(ns)))
+                .collect(),
+            caches,
+            databases,
+            server_utilization,
+            server_queue: data.servers.iter().map(|s| s.queued()).collect(),
+        }
     }
 
     /// Cumulative cost at `now`, of one pool or of all.
@@ -1270,6 +1406,8 @@ impl System {
                     compliance: if total_s > 0.0 { 1.0 - lost_s / total_s } else { 1.0 },
                 }
             }),
+            data: (!self.spec.data.is_empty())
+                .then(|| self.data.summarize(&rec.rows, SimTime::ZERO + self.spec.warmup)),
         };
         let recorder = self.recorder;
         RunResult {
@@ -1315,6 +1453,26 @@ impl Model for System {
             Event::NodeScanDue { pool } => self.on_node_scan_due(now, pool, scheduler),
             Event::KedaPollDue { pool } => self.on_keda_poll_due(now, pool, scheduler),
             Event::ResizeDue { pool, resize } => self.on_resize_due(now, pool, resize, scheduler),
+            Event::ServerDone {
+                server,
+                request,
+                generation,
+            } => {
+                self.on_server_done(now, server, request, generation, scheduler);
+                self.run_pending_wakes(now, scheduler);
+            }
+            Event::DataStepDue { request, generation } => {
+                self.on_data_step_due(now, request, generation, scheduler);
+                self.run_pending_wakes(now, scheduler);
+            }
+            Event::ConnectionWaitExpired {
+                request,
+                generation,
+                pooler,
+            } => {
+                self.on_connection_wait_expired(now, request, generation, pooler, scheduler);
+                self.run_pending_wakes(now, scheduler);
+            }
             Event::IntervalDue => self.on_interval_due(now, scheduler),
         }
     }

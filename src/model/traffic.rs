@@ -330,6 +330,8 @@ pub struct RequestClass {
     pub kind: RequestKind,
     /// CPU seconds on a core of speed 1.0.
     pub cpu: Distribution,
+    /// Its calls to the data tier after it computed, if any.
+    pub data: Option<super::data::DataPath>,
 }
 
 /// Key popularity: `count` keys, Zipf with exponent `s` (0 = uniform).

@@ -40,6 +40,9 @@ pub struct LineChart {
     pub markers: Vec<Series>,
     /// Lines on a second y axis at the right (e.g. traffic behind instances).
     pub secondary: Option<(String, Vec<Series>)>,
+    /// Series are parts of a whole: drawn as filled bands, each on top of
+    /// the ones before (all series share their x values).
+    pub stacked: bool,
 }
 
 const SIZE: (u32, u32) = (1000, 560);
@@ -168,13 +171,43 @@ fn label_at(values: &[String], v: f64) -> String {
     }
 }
 
+/// Each series' points raised by the sum of the series before it (NaN counts as 0).
+fn stack(series: &[Series]) -> Vec<Series> {
+    let mut base: Vec<f64> = Vec::new();
+    series
+        .iter()
+        .map(|s| {
+            base.resize(base.len().max(s.points.len()), 0.0);
+            let points = s
+                .points
+                .iter()
+                .zip(base.iter_mut())
+                .map(|(&(x, y), b)| {
+                    *b += if y.is_finite() { y } else { 0.0 };
+                    (x, *b)
+                })
+                .collect();
+            Series {
+                name: s.name.clone(),
+                points,
+            }
+        })
+        .collect()
+}
+
 fn draw_lines<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
     chart: &LineChart,
 ) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
     root.fill(&WHITE)?;
     let finite = |p: &&(f64, f64)| p.0.is_finite() && p.1.is_finite();
-    let all = chart.series.iter().flat_map(|s| s.points.iter().filter(finite));
+    let stacked = if chart.stacked {
+        stack(&chart.series)
+    } else {
+        Vec::new()
+    };
+    let lines = if chart.stacked { &stacked } else { &chart.series };
+    let all = lines.iter().flat_map(|s| s.points.iter().filter(finite));
     let (mut x0, mut x1, mut y1) = (f64::INFINITY, f64::NEG_INFINITY, 0.0f64);
     for (x, y) in all {
         x0 = x0.min(*x);
@@ -227,13 +260,25 @@ fn draw_lines<DB: DrawingBackend>(
                 .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(3)));
         }
     }
-    for s in &chart.series {
-        let color = PALETTE[color_index % PALETTE.len()];
-        color_index += 1;
-        let pts: Vec<(f64, f64)> = s.points.iter().filter(finite).copied().collect();
-        ctx.draw_series(LineSeries::new(pts, color.stroke_width(2)))?
-            .label(s.name.as_str())
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(3)));
+    if chart.stacked {
+        // Top band first, so each lower band paints over the part below it.
+        for (i, s) in lines.iter().enumerate().rev() {
+            let color = PALETTE[i % PALETTE.len()];
+            let pts: Vec<(f64, f64)> = s.points.iter().filter(finite).copied().collect();
+            ctx.draw_series(AreaSeries::new(pts, 0.0, color.mix(0.85).filled()).border_style(color))?
+                .label(s.name.as_str())
+                .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 18, y + 5)], color.filled()));
+        }
+        color_index = lines.len();
+    } else {
+        for s in lines {
+            let color = PALETTE[color_index % PALETTE.len()];
+            color_index += 1;
+            let pts: Vec<(f64, f64)> = s.points.iter().filter(finite).copied().collect();
+            ctx.draw_series(LineSeries::new(pts, color.stroke_width(2)))?
+                .label(s.name.as_str())
+                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(3)));
+        }
     }
     for s in &chart.markers {
         let color = PALETTE[color_index % PALETTE.len()];

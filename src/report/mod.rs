@@ -4,6 +4,7 @@
 pub mod analysis;
 pub mod charts;
 pub mod compare;
+mod data;
 pub mod files;
 mod format;
 pub mod headroom;

@@ -20,7 +20,7 @@ use super::format::num;
 pub fn timeseries_csv(result: &RunResult) -> String {
     let mut out = String::from(
         "t_start_s,t_end_s,target_rps,offered_rps,completed_rps,rejected_queue_full,rejected_no_instance,timed_out,\
-         failed,error_rate,latency_mean_ms,latency_p50_ms,latency_p90_ms,latency_p99_ms,latency_max_ms,in_system_mean,\
+         failed,failed_downstream,error_rate,latency_mean_ms,latency_p50_ms,latency_p90_ms,latency_p99_ms,latency_max_ms,in_system_mean,\
          cost_cumulative_usd,slo_violated",
     );
     for name in &result.pool_names {
@@ -48,7 +48,7 @@ pub fn timeseries_csv(result: &RunResult) -> String {
         };
         write!(
             out,
-            "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
+            "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
             num(row.start.as_secs_f64()),
             num(row.end.as_secs_f64()),
             num(row.target_rps),
@@ -58,6 +58,7 @@ pub fn timeseries_csv(result: &RunResult) -> String {
             c.rejected_no_instance,
             c.timed_out,
             c.failed,
+            c.failed_downstream,
             num(error_rate),
             num(row.latency_mean_ms),
             num(row.latency_p50_ms),
@@ -238,6 +239,9 @@ pub(crate) fn headline(result: &RunResult) -> Vec<(String, f64)> {
     for p in &s.pools {
         m.push((format!("pools.{}.cpu_utilization", p.name), p.cpu_utilization));
     }
+    if let Some(data) = &s.data {
+        m.extend(super::data::headline(data));
+    }
     m
 }
 
@@ -313,7 +317,7 @@ pub fn human_summary(results: &[RunResult]) -> String {
         r.completed,
         r.rejected_queue_full + r.rejected_no_instance,
         r.timed_out,
-        r.failed,
+        r.failed + r.failed_downstream,
         r.in_flight,
         r.error_rate * 100.0
     )
@@ -368,6 +372,9 @@ pub fn human_summary(results: &[RunResult]) -> String {
         )
         .unwrap();
     }
+    if let Some(data) = &s.data {
+        out.push_str(&super::data::human(data));
+    }
     writeln!(
         out,
         "cost:     ${:.2} total, ${:.0}/month, ${:.4} per million requests",
@@ -402,6 +409,7 @@ pub fn write_run(dir: &Path, spec: &SystemSpec, results: &[RunResult]) -> Result
         ("events.csv", events_csv(first)),
         ("scaling.csv", scaling_csv(first)),
         ("capacity.csv", capacity_csv(first)),
+        ("data.csv", super::data::data_csv(first)),
     ];
     for (name, text) in optional {
         let path = dir.join(name);
@@ -419,10 +427,24 @@ pub fn write_run(dir: &Path, spec: &SystemSpec, results: &[RunResult]) -> Result
             &super::manifest::hpa_manifest(&pool.0, &pool.1),
         )?;
     }
-    for (base, chart) in run_charts(first) {
-        write_chart(dir, base, &chart)?;
+    let mut charts = run_charts(first);
+    charts.extend(super::data::charts(first));
+    for (base, chart) in &charts {
+        write_chart(dir, base, chart)?;
         written.push(format!("{base}.png"));
         written.push(format!("{base}.svg"));
+    }
+    // A chart this run did not draw must not pass for this run's.
+    for base in std::iter::once("capacity").chain(super::data::CHARTS) {
+        if charts.iter().any(|(b, _)| *b == base) {
+            continue;
+        }
+        for ext in ["png", "svg"] {
+            let path = dir.join(format!("{base}.{ext}"));
+            if path.exists() {
+                fs::remove_file(&path).with_context(|| format!("removing {}", path.display()))?;
+            }
+        }
     }
     Ok(written)
 }
@@ -554,6 +576,7 @@ fn run_charts(result: &RunResult) -> Vec<(&'static str, LineChart)> {
             series: instances,
             markers,
             secondary: Some(("requests per second".into(), vec![traffic])),
+            stacked: false,
         },
     ));
     charts.push((

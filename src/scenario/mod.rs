@@ -6,6 +6,7 @@
 //! what is allowed.
 
 mod autoscaler;
+mod data;
 mod error;
 mod locate;
 mod manifest;

@@ -31,7 +31,136 @@ pub struct RawScenario {
     pub load_balancers: BTreeMap<String, RawLoadBalancer>,
     pub pools: BTreeMap<String, RawPool>,
     #[serde(default)]
+    pub caches: BTreeMap<String, RawCache>,
+    #[serde(default)]
+    pub databases: BTreeMap<String, RawDatabase>,
+    #[serde(default)]
     pub slo: Option<RawSlo>,
+}
+
+/// A cache tier: where it lives (`local` or `shared`) and either per-key
+/// state (`capacity`, …) or a fixed `hit_ratio`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawCache {
+    #[serde(default)]
+    pub local: Option<RawLocalCache>,
+    #[serde(default)]
+    pub shared: Option<RawSharedCache>,
+    #[serde(default)]
+    pub capacity: Option<u64>,
+    #[serde(default)]
+    pub eviction: Option<RawEviction>,
+    #[serde(default)]
+    pub ttl: Option<Duration>,
+    #[serde(default)]
+    pub hit_ratio: Option<f64>,
+    #[serde(default)]
+    pub on_write: Option<RawOnWrite>,
+    #[serde(default)]
+    pub coalesce: Option<bool>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawLocalCache {
+    #[serde(default)]
+    pub lookup: Option<Duration>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSharedCache {
+    pub nodes: u32,
+    #[serde(default)]
+    pub threads: Option<u32>,
+    #[serde(default)]
+    pub service: Option<RawDistribution>,
+    #[serde(default)]
+    pub rtt: Option<Duration>,
+}
+
+#[derive(Debug, Deserialize, Clone, Copy)]
+#[serde(rename_all = "snake_case")]
+pub enum RawEviction {
+    Lru,
+    Lfu,
+    Fifo,
+}
+
+#[derive(Debug, Deserialize, Clone, Copy)]
+#[serde(rename_all = "snake_case")]
+pub enum RawOnWrite {
+    Delete,
+    Update,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDatabase {
+    pub primary: RawDbServer,
+    #[serde(default)]
+    pub replicas: Option<u32>,
+    #[serde(default)]
+    pub replica: Option<RawDbServer>,
+    pub read: RawDistribution,
+    pub write: RawDistribution,
+    #[serde(default)]
+    pub rtt: Option<Duration>,
+    #[serde(default)]
+    pub read_from: Option<RawReadFrom>,
+    #[serde(default)]
+    pub replication: Option<RawReplication>,
+    #[serde(default)]
+    pub pool: Option<RawConnPool>,
+    #[serde(default)]
+    pub pooler: Option<RawPooler>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDbServer {
+    pub cores: u32,
+    #[serde(default)]
+    pub max_connections: Option<u32>,
+}
+
+#[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum RawReadFrom {
+    Replicas,
+    Primary,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawReplication {
+    #[serde(default)]
+    pub delay: Option<Duration>,
+    #[serde(default)]
+    pub apply: Option<RawDistribution>,
+    #[serde(default)]
+    pub appliers: Option<u32>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawConnPool {
+    #[serde(default)]
+    pub size: Option<u32>,
+    #[serde(default)]
+    pub wait_timeout: Option<Duration>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPooler {
+    #[serde(default)]
+    pub pool_size: Option<u32>,
+    #[serde(default)]
+    pub max_client_connections: Option<u32>,
+    #[serde(default)]
+    pub wait_timeout: Option<Duration>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -164,6 +293,20 @@ pub struct RawClass {
     #[serde(default)]
     pub kind: Option<RawKind>,
     pub cpu: RawDistribution,
+    #[serde(default)]
+    pub data: Option<RawDataPath>,
+}
+
+/// `{ caches: [local, redis], database: orders, fresh: false }`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDataPath {
+    #[serde(default)]
+    pub caches: Vec<String>,
+    #[serde(default)]
+    pub database: Option<String>,
+    #[serde(default)]
+    pub fresh: Option<bool>,
 }
 
 #[derive(Debug, Deserialize, Clone, Copy)]

@@ -60,20 +60,20 @@ impl Checker<'_> {
         self.problems.push((path.into(), message.into()));
     }
 
-    fn positive(&mut self, path: &str, value: f64) {
+    pub(super) fn positive(&mut self, path: &str, value: f64) {
         if !(value.is_finite() && value > 0.0) {
             self.problem(path, format!("must be a finite number > 0, got {value}"));
         }
     }
 
-    fn non_negative(&mut self, path: &str, value: f64) {
+    pub(super) fn non_negative(&mut self, path: &str, value: f64) {
         if !(value.is_finite() && value >= 0.0) {
             self.problem(path, format!("must be a finite number ≥ 0, got {value}"));
         }
     }
 }
 
-fn known_list<'k>(keys: impl Iterator<Item = &'k String>) -> String {
+pub(super) fn known_list<'k>(keys: impl Iterator<Item = &'k String>) -> String {
     let names: Vec<&str> = keys.map(String::as_str).collect();
     if names.is_empty() {
         "(none defined)".to_string()
@@ -511,14 +511,20 @@ pub fn validate(
         let weight = class.weight.unwrap_or(1.0);
         c.positive(&format!("{path}.weight"), weight);
         let cpu = distribution(&mut c, &format!("{path}.cpu"), &class.cpu);
+        let kind = match class.kind {
+            Some(RawKind::Write) => RequestKind::Write,
+            _ => RequestKind::Read,
+        };
+        let data = class
+            .data
+            .as_ref()
+            .and_then(|d| super::data::data_path(&mut c, &format!("{path}.data"), d, kind, raw));
         classes.push(RequestClass {
             name: class.name.clone(),
             weight,
-            kind: match class.kind {
-                Some(RawKind::Write) => RequestKind::Write,
-                _ => RequestKind::Read,
-            },
+            kind,
             cpu: cpu.unwrap_or(Distribution::constant(0.0)),
+            data,
         });
     }
 
@@ -647,6 +653,7 @@ pub fn validate(
             error_rate_max: s.error_rate,
         }
     });
+    let data = super::data::data_tier(&mut c, raw);
     let arrivals = match traffic.arrivals {
         Some(RawArrivals::Deterministic) => ArrivalMode::Deterministic,
         _ => ArrivalMode::Poisson,
@@ -672,12 +679,13 @@ pub fn validate(
         instance_types,
         load_balancers,
         pools,
+        data,
         slo,
     };
     Ok((spec, raw.seed.unwrap_or(DEFAULT_SEED)))
 }
 
-fn check_name(c: &mut Checker, path: &str, name: &str) {
+pub(super) fn check_name(c: &mut Checker, path: &str, name: &str) {
     let ok = !name.is_empty()
         && name.len() <= 64
         && name
@@ -691,7 +699,7 @@ fn check_name(c: &mut Checker, path: &str, name: &str) {
     }
 }
 
-fn distribution(c: &mut Checker, path: &str, d: &RawDistribution) -> Option<Distribution> {
+pub(super) fn distribution(c: &mut Checker, path: &str, d: &RawDistribution) -> Option<Distribution> {
     let before = c.problems.len();
     let built = match d {
         RawDistribution::Constant(v) => Distribution::constant(v.0),

@@ -1,0 +1,783 @@
+//! The data tier behind the app instances: caches (in each instance's
+//! memory, or a shared cluster of cache nodes), databases (a primary and
+//! read replicas that replay its writes) and the connection pools between
+//! them.
+//!
+//! Servers (cache nodes, database primaries and replicas) are FIFO queues
+//! in front of a fixed number of threads or cores: an operation waits for
+//! one, holds it for its service time, and frees it. What a lookup finds,
+//! which version a read returns and how far a replica lags all follow from
+//! the operations themselves; see `system/data_path.rs` for how a request
+//! walks through them.
+
+use std::collections::{BTreeMap, VecDeque};
+
+use crate::engine::{SimDuration, SimTime, splitmix64};
+use crate::metrics::{
+    CacheSummary, DataSummary, DatabaseSummary, IntervalRow, ReplicaSummary, ServerSummary, TierSummary, TimeIntegral,
+};
+
+use super::cache::{Cache, CacheConfig, CacheStats};
+use super::distribution::Distribution;
+use super::replication::Replica;
+use super::request::RequestId;
+
+/// The data tier of a system, validated.
+#[derive(Clone, Debug, Default)]
+pub struct DataSpec {
+    pub caches: Vec<CacheTierSpec>,
+    pub databases: Vec<DatabaseSpec>,
+}
+
+impl DataSpec {
+    pub fn is_empty(&self) -> bool {
+        self.caches.is_empty() && self.databases.is_empty()
+    }
+}
+
+/// The downstream work of a request class. Reads look the key up in each
+/// cache in order and, when every one misses, read it from the database and
+/// fill the caches they missed; writes write the primary, then update or
+/// invalidate each cache.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct DataPath {
+    pub caches: Vec<usize>,
+    pub database: Option<usize>,
+    /// The read must see the latest write: it goes to the primary.
+    pub fresh: bool,
+}
+
+#[derive(Clone, Debug)]
+pub struct CacheTierSpec {
+    pub name: String,
+    pub scope: CacheScope,
+    pub mode: CacheMode,
+    pub on_write: OnWrite,
+    /// Concurrent misses of one key wait for the first one's database read
+    /// (single flight) instead of each going to the database.
+    pub coalesce: bool,
+}
+
+#[derive(Clone, Debug)]
+pub enum CacheScope {
+    /// In each app instance's memory: a lookup costs `lookup` and never
+    /// queues; a new instance starts empty and a stopped one loses it.
+    Local { lookup: SimDuration },
+    /// A cluster of cache nodes (Redis-like), keys spread over them by
+    /// consistent hashing; each node is a server with `threads` threads.
+    Shared {
+        nodes: u32,
+        threads: u32,
+        /// Time a node spends on one operation.
+        service: Distribution,
+        /// Network round trip to a node.
+        rtt: SimDuration,
+    },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum CacheMode {
+    /// Per-key state: the hit ratio emerges from popularity, capacity,
+    /// eviction and TTL. Capacity is per node for a shared cache.
+    Emergent(CacheConfig),
+    /// Each lookup hits with this probability (a quick what-if).
+    Fixed { hit_ratio: f64 },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OnWrite {
+    /// The write deletes the key (cache-aside); the next read refills it.
+    Delete,
+    /// The write stores the new value (write-through).
+    Update,
+}
+
+/// A database server's shape.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ServerSpec {
+    /// Queries it runs at once; more wait in FIFO order.
+    pub cores: u32,
+    /// Connections it accepts in all.
+    pub max_connections: u32,
+}
+
+#[derive(Clone, Debug)]
+pub struct DatabaseSpec {
+    pub name: String,
+    pub primary: ServerSpec,
+    pub replicas: u32,
+    pub replica: ServerSpec,
+    /// Service time of a read query and of a write on a core.
+    pub read: Distribution,
+    pub write: Distribution,
+    /// Network round trip from an app instance.
+    pub rtt: SimDuration,
+    /// Reads go to the replicas (round robin) unless a class needs fresh reads.
+    pub read_from_replicas: bool,
+    /// Primary to replica, then the replica's apply queue.
+    pub replication_delay: SimDuration,
+    pub apply: Distribution,
+    pub appliers: u32,
+    /// Each app instance's pool: connections per server and how long a
+    /// query may wait for one before it fails.
+    pub pool_size: u32,
+    pub pool_wait_timeout: SimDuration,
+    /// A transaction pooler (PgBouncer-like) in front of each server: app
+    /// connections end at the pooler and queries share `pool_size` server
+    /// connections per server.
+    pub pooler: Option<PoolerSpec>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct PoolerSpec {
+    pub pool_size: u32,
+    /// Connections the pooler accepts from app instances (per server).
+    pub max_client_connections: u32,
+    pub wait_timeout: SimDuration,
+}
+
+/// What a server is doing for a request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OpKind {
+    CacheGet { tier: u16, node: u16 },
+    Read { database: u16, replica: Option<u16> },
+    Write { database: u16 },
+}
+
+/// One operation on a server.
+#[derive(Clone, Copy, Debug)]
+pub struct Op {
+    pub request: RequestId,
+    pub generation: u32,
+    pub kind: OpKind,
+    pub service: SimDuration,
+    pub queued_at: SimTime,
+    /// The instance that sent it, and whether it holds a connection of that
+    /// instance's pool and of the server's pooler (released when it ends).
+    pub instance: u32,
+    pub holds_connection: bool,
+    pub holds_pooler: bool,
+}
+
+/// A FIFO queue in front of `threads` threads.
+#[derive(Debug)]
+pub struct Server {
+    pub name: String,
+    pub threads: u32,
+    /// Operations being served (at most `threads`) and waiting.
+    in_service: Vec<Op>,
+    queue: VecDeque<Op>,
+    /// Busy threads over time, and its area at the last interval's end.
+    pub busy_time: TimeIntegral,
+    pub busy_mark: u128,
+    pub ops: u64,
+    /// Σ time operations waited for a thread, in ns.
+    pub wait_ns: u128,
+    pub max_connections: u32,
+    pub open_connections: u32,
+    /// A transaction pooler in front of it (database servers only).
+    pub pooler: Option<ConnPool>,
+}
+
+impl Server {
+    pub fn new(name: String, threads: u32, max_connections: u32) -> Server {
+        Server {
+            name,
+            threads,
+            in_service: Vec::new(),
+            queue: VecDeque::new(),
+            busy_time: TimeIntegral::default(),
+            busy_mark: 0,
+            ops: 0,
+            wait_ns: 0,
+            max_connections,
+            open_connections: 0,
+            pooler: None,
+        }
+    }
+
+    /// Queues `op`; returns it back when a thread takes it at once.
+    #[inline]
+    pub fn submit(&mut self, now: SimTime, op: Op) -> Option<Op> {
+        self.ops += 1;
+        if (self.in_service.len() as u32) < self.threads {
+            self.in_service.push(op);
+            self.busy_time.set(now, self.in_service.len() as u64);
+            Some(op)
+        } else {
+            self.queue.push_back(op);
+            None
+        }
+    }
+
+    /// The operation of `(request, generation)` finished: returns it and
+    /// the operation its thread takes next, if any.
+    #[inline]
+    pub fn finish(&mut self, now: SimTime, request: RequestId, generation: u32) -> (Op, Option<Op>) {
+        let at = self
+            .in_service
+            .iter()
+            .position(|o| o.request == request && o.generation == generation)
+            .expect("a finishing operation is in service");
+        let done = self.in_service.swap_remove(at);
+        let next = self.queue.pop_front();
+        if let Some(op) = next {
+            self.wait_ns += u128::from((now - op.queued_at).0);
+            self.in_service.push(op);
+        }
+        self.busy_time.set(now, self.in_service.len() as u64);
+        (done, next)
+    }
+
+    pub fn queued(&self) -> usize {
+        self.queue.len()
+    }
+
+    /// Closes `count` connections.
+    pub fn close(&mut self, count: u32) {
+        self.open_connections -= count;
+    }
+
+    /// Opens up to `wanted` connections; returns how many it got.
+    pub fn open(&mut self, wanted: u32) -> u32 {
+        let got = wanted.min(self.max_connections - self.open_connections);
+        self.open_connections += got;
+        got
+    }
+}
+
+/// A pool of connections: a semaphore with a FIFO of waiters.
+#[derive(Clone, Debug, Default)]
+pub struct ConnPool {
+    pub size: u32,
+    pub in_use: u32,
+    /// Waiting requests; those that gave up are skipped when reached.
+    waiters: VecDeque<(RequestId, u32)>,
+}
+
+impl ConnPool {
+    pub fn new(size: u32) -> ConnPool {
+        ConnPool {
+            size,
+            ..ConnPool::default()
+        }
+    }
+
+    /// Takes a connection if one is free.
+    #[inline]
+    pub fn try_acquire(&mut self) -> bool {
+        if self.in_use < self.size {
+            self.in_use += 1;
+            true
+        } else {
+            false
+        }
+    }
+
+    pub fn wait(&mut self, request: RequestId, generation: u32) {
+        self.waiters.push_back((request, generation));
+    }
+
+    /// Returns a connection: the first live waiter takes it (returned).
+    #[inline]
+    pub fn release(&mut self, mut is_live: impl FnMut(RequestId, u32) -> bool) -> Option<RequestId> {
+        while let Some((request, generation)) = self.waiters.pop_front() {
+            if is_live(request, generation) {
+                return Some(request);
+            }
+        }
+        self.in_use -= 1;
+        None
+    }
+}
+
+/// Consistent hashing: `vnodes` points per member on a 64-bit ring.
+#[derive(Clone, Debug)]
+pub struct HashRing {
+    points: Vec<(u64, u32)>,
+}
+
+impl HashRing {
+    pub fn new(members: impl IntoIterator<Item = u32>, vnodes: u32) -> HashRing {
+        let mut points: Vec<(u64, u32)> = members
+            .into_iter()
+            .flat_map(|m| (0..vnodes).map(move |v| (splitmix64((u64::from(m) << 32) | u64::from(v)), m)))
+            .collect();
+        points.sort_unstable();
+        HashRing { points }
+    }
+
+    /// The member owning `key`: the first point clockwise of its hash.
+    #[inline]
+    pub fn owner(&self, key: u64) -> u32 {
+        let h = splitmix64(key ^ 0x9e37_79b9_7f4a_7c15);
+        let at = self.points.partition_point(|(p, _)| *p < h);
+        self.points[at % self.points.len()].1
+    }
+}
+
+/// Points per cache node on the ring.
+pub const CACHE_VNODES: u32 = 160;
+
+/// A cache tier's runtime state.
+pub struct CacheTier {
+    pub spec: CacheTierSpec,
+    /// A shared cache's nodes (their per-key state) and servers.
+    pub nodes: Vec<Cache>,
+    pub servers: Vec<usize>,
+    pub ring: Option<HashRing>,
+    /// Keys being filled after a miss: `(scope, key)` → waiters, where the
+    /// scope is the instance for a local cache and 0 for a shared one.
+    pub filling: BTreeMap<(u32, u64), Vec<(RequestId, u32)>>,
+    /// This interval's counts.
+    pub interval: TierCounts,
+}
+
+/// A cache tier's counts over an interval.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct TierCounts {
+    pub stats: CacheStats,
+    /// Misses that waited for another request's fill instead of reading the database.
+    pub coalesced: u64,
+}
+
+impl TierCounts {
+    pub fn add(&mut self, s: &CacheStats) {
+        self.stats.hits += s.hits;
+        self.stats.misses += s.misses;
+        self.stats.evictions += s.evictions;
+        self.stats.expirations += s.expirations;
+        self.stats.invalidations += s.invalidations;
+    }
+}
+
+impl CacheTier {
+    pub fn new(spec: CacheTierSpec, first_server: usize) -> CacheTier {
+        let (nodes, servers, ring) = match (&spec.scope, spec.mode) {
+            (CacheScope::Shared { nodes, .. }, mode) => {
+                let caches = match mode {
+                    CacheMode::Emergent(config) => (0..*nodes).map(|_| Cache::new(config)).collect(),
+                    CacheMode::Fixed { .. } => Vec::new(),
+                };
+                let servers = (0..*nodes as usize).map(|n| first_server + n).collect();
+                (caches, servers, Some(HashRing::new(0..*nodes, CACHE_VNODES)))
+            }
+            (CacheScope::Local { .. }, _) => (Vec::new(), Vec::new(), None),
+        };
+        CacheTier {
+            spec,
+            nodes,
+            servers,
+            ring,
+            filling: BTreeMap::new(),
+            interval: TierCounts::default(),
+        }
+    }
+
+    /// A new instance's (empty) local cache, when this tier keeps per-key state.
+    pub fn local_cache(&self) -> Option<Cache> {
+        match (&self.spec.scope, self.spec.mode) {
+            (CacheScope::Local { .. }, CacheMode::Emergent(config)) => Some(Cache::new(config)),
+            _ => None,
+        }
+    }
+}
+
+/// A database's runtime state.
+pub struct Database {
+    pub spec: DatabaseSpec,
+    /// Server indices: the primary, then the replicas.
+    pub primary: usize,
+    pub replicas: Vec<usize>,
+    pub replication: Vec<Replica>,
+    /// The newest committed version of every key written.
+    pub versions: BTreeMap<u64, u64>,
+    pub next_version: u64,
+    /// Round robin over the replicas.
+    pub next_replica: usize,
+    /// Each client's last write: `(key, version)`.
+    pub last_write: BTreeMap<u32, (u64, u64)>,
+    pub interval: DbCounts,
+    /// Per replica, the largest lag seen by an operation this interval (ns).
+    pub lag_max: Vec<u64>,
+}
+
+/// A database's counts over an interval.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct DbCounts {
+    pub reads: u64,
+    /// Read responses of classes using this database, and those older
+    /// (from a cache or a replica) than the primary's latest.
+    pub read_responses: u64,
+    pub stale_responses: u64,
+    pub replica_reads: u64,
+    pub writes: u64,
+    /// Replica reads of a key whose latest write was not applied there yet.
+    pub stale_reads: u64,
+    /// Reads returning an older version of a key than the client itself wrote.
+    pub read_your_writes_violations: u64,
+    /// Queries that waited for a connection (app pool or pooler), and how long in all.
+    pub connection_waits: u64,
+    pub connection_wait_ns: u128,
+    /// Queries that failed: no connection in time, or none could be opened.
+    pub connection_timeouts: u64,
+    pub connection_refused: u64,
+}
+
+impl Database {
+    pub fn new(spec: DatabaseSpec, primary: usize) -> Database {
+        let n = spec.replicas as usize;
+        Database {
+            replicas: (1..=n).map(|k| primary + k).collect(),
+            replication: (0..n)
+                .map(|_| Replica::new(spec.replication_delay, spec.appliers))
+                .collect(),
+            primary,
+            versions: BTreeMap::new(),
+            next_version: 0,
+            next_replica: 0,
+            last_write: BTreeMap::new(),
+            interval: DbCounts::default(),
+            lag_max: vec![0; n],
+            spec,
+        }
+    }
+
+    /// The latest committed version of `key` (0: never written).
+    #[inline]
+    pub fn latest(&self, key: u64) -> u64 {
+        self.versions.get(&key).copied().unwrap_or(0)
+    }
+}
+
+/// The data tier of a running system.
+pub struct DataTier {
+    pub caches: Vec<CacheTier>,
+    pub databases: Vec<Database>,
+    pub servers: Vec<Server>,
+    /// Per server: the round trip to it and the database it belongs to.
+    pub server_rtt: Vec<SimDuration>,
+    pub server_database: Vec<Option<usize>>,
+    /// Time spent in each tier this interval (ns): caches, then databases;
+    /// and on the app instances (arrival to the end of computing).
+    pub tier_ns: Vec<u128>,
+    pub app_ns: u128,
+    /// Calls to each tier, and their latency (after the warm-up).
+    pub tier_calls: Vec<crate::metrics::LatencyRecorder>,
+}
+
+impl DataTier {
+    pub fn new(spec: &DataSpec) -> DataTier {
+        let mut servers = Vec::new();
+        let mut server_rtt = Vec::new();
+        let mut server_database = Vec::new();
+        let caches = spec
+            .caches
+            .iter()
+            .map(|c| {
+                let tier = CacheTier::new(c.clone(), servers.len());
+                if let CacheScope::Shared {
+                    nodes, threads, rtt, ..
+                } = c.scope
+                {
+                    for n in 0..nodes {
+                        servers.push(Server::new(format!("{}-{}", c.name, n + 1), threads, u32::MAX));
+                        server_rtt.push(rtt);
+                        server_database.push(None);
+                    }
+                }
+                tier
+            })
+            .collect();
+        let databases = spec
+            .databases
+            .iter()
+            .enumerate()
+            .map(|(index, d)| {
+                let db = Database::new(d.clone(), servers.len());
+                let shapes = std::iter::once(("primary".to_string(), d.primary))
+                    .chain((1..=d.replicas).map(|k| (format!("replica-{k}"), d.replica)));
+                for (role, shape) in shapes {
+                    let mut server = Server::new(format!("{}.{role}", d.name), shape.cores, shape.max_connections);
+                    // With a pooler, app connections end there: its client
+                    // limit is what they count against.
+                    if let Some(p) = d.pooler {
+                        server.pooler = Some(ConnPool::new(p.pool_size));
+                        server.max_connections = p.max_client_connections;
+                    }
+                    servers.push(server);
+                    server_rtt.push(d.rtt);
+                    server_database.push(Some(index));
+                }
+                db
+            })
+            .collect();
+        let tiers = spec.caches.len() + spec.databases.len();
+        DataTier {
+            caches,
+            databases,
+            servers,
+            server_rtt,
+            server_database,
+            tier_ns: vec![0; tiers],
+            app_ns: 0,
+            tier_calls: vec![crate::metrics::LatencyRecorder::default(); tiers],
+        }
+    }
+
+    /// The pool size an app instance asks of `server`, for database servers.
+    pub fn pool_size(&self, server: usize) -> Option<u32> {
+        self.server_database[server].map(|d| self.databases[d].spec.pool_size)
+    }
+
+    /// The tier index of database `d` (caches come first).
+    pub fn db_tier(&self, d: usize) -> usize {
+        self.caches.len() + d
+    }
+}
+
+/// The data tier over one interval of the time series.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct DataRow {
+    /// Time spent per completed request (ms): on the app instances, then in
+    /// each cache tier and database.
+    pub app_ms: f64,
+    pub tier_ms: Vec<f64>,
+    pub caches: Vec<TierCounts>,
+    pub databases: Vec<DbRow>,
+    /// Busy threads over threads, per server.
+    pub server_utilization: Vec<f64>,
+    /// Operations waiting at each server at the interval's end.
+    pub server_queue: Vec<usize>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct DbRow {
+    pub counts: DbCounts,
+    /// Per replica: lag at the interval's end and the largest seen in it (ms).
+    pub lag_ms: Vec<f64>,
+    pub lag_max_ms: Vec<f64>,
+}
+
+impl DataTier {
+    /// The data tier's part of `summary.json`, from the intervals after the warm-up.
+    pub fn summarize(&self, rows: &[IntervalRow], warmup: SimTime) -> DataSummary {
+        let measured: Vec<(&IntervalRow, &DataRow)> = rows
+            .iter()
+            .filter(|r| r.start >= warmup)
+            .filter_map(|r| r.data.as_ref().map(|d| (r, d)))
+            .collect();
+        let completed: u64 = measured.iter().map(|(r, _)| r.counters.completed).sum();
+        let per_request = |f: &dyn Fn(&DataRow) -> f64| {
+            let total: f64 = measured.iter().map(|(r, d)| f(d) * r.counters.completed as f64).sum();
+            ratio(total, completed)
+        };
+        let mut tiers = vec![TierSummary {
+            name: "app".into(),
+            kind: "app",
+            ms_per_request: per_request(&|d| d.app_ms),
+            per_call: None,
+        }];
+        for (t, cache) in self.caches.iter().enumerate() {
+            tiers.push(TierSummary {
+                name: cache.spec.name.clone(),
+                kind: match cache.spec.scope {
+                    CacheScope::Local { .. } => "local_cache",
+                    CacheScope::Shared { .. } => "shared_cache",
+                },
+                ms_per_request: per_request(&|d| d.tier_ms[t]),
+                per_call: Some(self.tier_calls[t].summary()),
+            });
+        }
+        for (k, db) in self.databases.iter().enumerate() {
+            let t = self.db_tier(k);
+            tiers.push(TierSummary {
+                name: db.spec.name.clone(),
+                kind: "database",
+                ms_per_request: per_request(&|d| d.tier_ms[t]),
+                per_call: Some(self.tier_calls[t].summary()),
+            });
+        }
+        let caches = self
+            .caches
+            .iter()
+            .enumerate()
+            .map(|(t, cache)| {
+                let mut sum = TierCounts::default();
+                for (_, d) in &measured {
+                    sum.add(&d.caches[t].stats);
+                    sum.coalesced += d.caches[t].coalesced;
+                }
+                let s = sum.stats;
+                CacheSummary {
+                    name: cache.spec.name.clone(),
+                    scope: match cache.spec.scope {
+                        CacheScope::Local { .. } => "local",
+                        CacheScope::Shared { .. } => "shared",
+                    },
+                    hits: s.hits,
+                    misses: s.misses,
+                    hit_ratio: s.hit_ratio(),
+                    evictions: s.evictions,
+                    expirations: s.expirations,
+                    invalidations: s.invalidations,
+                    coalesced: sum.coalesced,
+                }
+            })
+            .collect();
+        let databases = self
+            .databases
+            .iter()
+            .enumerate()
+            .map(|(k, db)| {
+                let mut c = DbCounts::default();
+                for (_, d) in &measured {
+                    let x = &d.databases[k].counts;
+                    c.reads += x.reads;
+                    c.replica_reads += x.replica_reads;
+                    c.writes += x.writes;
+                    c.stale_reads += x.stale_reads;
+                    c.read_responses += x.read_responses;
+                    c.stale_responses += x.stale_responses;
+                    c.read_your_writes_violations += x.read_your_writes_violations;
+                    c.connection_waits += x.connection_waits;
+                    c.connection_wait_ns += x.connection_wait_ns;
+                    c.connection_timeouts += x.connection_timeouts;
+                    c.connection_refused += x.connection_refused;
+                }
+                DatabaseSummary {
+                    name: db.spec.name.clone(),
+                    reads: c.reads,
+                    replica_reads: c.replica_reads,
+                    writes: c.writes,
+                    stale_reads: c.stale_reads,
+                    stale_read_rate: ratio(c.stale_reads as f64, c.replica_reads),
+                    stale_responses: c.stale_responses,
+                    stale_response_rate: ratio(c.stale_responses as f64, c.read_responses),
+                    read_your_writes_violations: c.read_your_writes_violations,
+                    connection_waits: c.connection_waits,
+                    connection_wait_mean_ms: ratio(c.connection_wait_ns as f64 / 1e6, c.connection_waits),
+                    connection_timeouts: c.connection_timeouts,
+                    connection_refused: c.connection_refused,
+                    replicas: (0..db.replicas.len())
+                        .map(|i| ReplicaSummary {
+                            name: self.servers[db.replicas[i]].name.clone(),
+                            lag_mean_ms: ratio(
+                                measured.iter().map(|(_, d)| d.databases[k].lag_ms[i]).sum(),
+                                measured.len() as u64,
+                            ),
+                            lag_max_ms: measured
+                                .iter()
+                                .map(|(_, d)| d.databases[k].lag_max_ms[i])
+                                .fold(0.0, f64::max),
+                        })
+                        .collect(),
+                }
+            })
+            .collect();
+        let span: f64 = measured.iter().map(|(r, _)| (r.end - r.start).0 as f64).sum();
+        let servers = self
+            .servers
+            .iter()
+            .enumerate()
+            .map(|(i, s)| ServerSummary {
+                name: s.name.clone(),
+                threads: s.threads,
+                utilization: if span > 0.0 {
+                    measured
+                        .iter()
+                        .map(|(r, d)| d.server_utilization[i] * (r.end - r.start).0 as f64)
+                        .sum::<f64>()
+                        / span
+                } else {
+                    f64::NAN
+                },
+                operations: s.ops,
+                wait_mean_ms: ratio(s.wait_ns as f64 / 1e6, s.ops),
+                connections_open: s.open_connections,
+                max_connections: self.server_database[i].map(|_| s.max_connections),
+            })
+            .collect();
+        DataSummary {
+            tiers,
+            caches,
+            databases,
+            servers,
+        }
+    }
+}
+
+/// `total / count`, NaN (null in JSON) when nothing was counted.
+fn ratio(total: f64, count: u64) -> f64 {
+    if count == 0 { f64::NAN } else { total / count as f64 }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn op(i: u32, at: SimTime) -> Op {
+        Op {
+            request: RequestId(i),
+            generation: 0,
+            kind: OpKind::Write { database: 0 },
+            service: SimDuration::from_millis(1),
+            queued_at: at,
+            instance: 0,
+            holds_connection: false,
+            holds_pooler: false,
+        }
+    }
+
+    #[test]
+    fn a_server_runs_threads_then_queues_in_order() {
+        let mut s = Server::new("db".into(), 2, 10);
+        let t = SimTime::ZERO;
+        assert!(s.submit(t, op(0, t)).is_some());
+        assert!(s.submit(t, op(1, t)).is_some());
+        assert!(s.submit(t, op(2, t)).is_none());
+        assert!(s.submit(t, op(3, t)).is_none());
+        let t1 = SimTime(1_000_000);
+        let next = |(_, n): (Op, Option<Op>)| n.map(|o| o.request);
+        assert_eq!(next(s.finish(t1, RequestId(1), 0)), Some(RequestId(2)));
+        assert_eq!(next(s.finish(t1, RequestId(0), 0)), Some(RequestId(3)));
+        assert_eq!(next(s.finish(SimTime(2_000_000), RequestId(3), 0)), None);
+        assert_eq!(s.wait_ns, 2_000_000);
+        // Two threads busy for 1 ms, then one more for 1 ms; one more later.
+        assert_eq!(s.busy_time.area_until(SimTime(2_000_000)), 4_000_000);
+    }
+
+    #[test]
+    fn a_pool_hands_connections_to_live_waiters_first() {
+        let mut p = ConnPool::new(1);
+        assert!(p.try_acquire());
+        assert!(!p.try_acquire());
+        p.wait(RequestId(1), 0);
+        p.wait(RequestId(2), 0);
+        // Request 1 gave up.
+        assert_eq!(p.release(|r, _| r != RequestId(1)), Some(RequestId(2)));
+        assert_eq!(p.in_use, 1);
+        assert_eq!(p.release(|_, _| true), None);
+        assert_eq!(p.in_use, 0);
+    }
+
+    #[test]
+    fn connections_stop_at_max_connections() {
+        let mut s = Server::new("db".into(), 4, 25);
+        assert_eq!(s.open(10), 10);
+        assert_eq!(s.open(10), 10);
+        assert_eq!(s.open(10), 5);
+        assert_eq!(s.open(10), 0);
+    }
+
+    #[test]
+    fn consistent_hashing_moves_a_fraction_of_keys() {
+        let three = HashRing::new(0..3, CACHE_VNODES);
+        let four = HashRing::new(0..4, CACHE_VNODES);
+        let n = 100_000u64;
+        let moved = (0..n).filter(|&k| three.owner(k) != four.owner(k)).count() as f64 / n as f64;
+        // Ideal: 1/4 of the keys move to the new node, none between old ones.
+        assert!((moved - 0.25).abs() < 0.04, "moved {moved}");
+        assert!((0..n).all(|k| three.owner(k) == four.owner(k) || four.owner(k) == 3));
+    }
+}

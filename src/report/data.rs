@@ -1,0 +1,306 @@
+//! The data tier's outputs: `data.csv`, its charts (time per tier stacked,
+//! cache hit ratios, replica lag, server utilization), its headline metrics
+//! and its lines of the terminal summary.
+
+use std::fmt::Write as _;
+
+use crate::metrics::{DataSummary, IntervalRow};
+use crate::model::RunResult;
+use crate::model::data::DataRow;
+
+use super::charts::{LineChart, Series};
+use super::format::num;
+
+/// Charts only a run with a data tier draws.
+pub const CHARTS: [&str; 4] = ["tiers", "cache-hit-ratio", "replica-lag", "data-utilization"];
+
+fn rows(result: &RunResult) -> impl Iterator<Item = (&IntervalRow, &DataRow)> {
+    result.rows.iter().filter_map(|r| r.data.as_ref().map(|d| (r, d)))
+}
+
+/// `data.csv`: one row per interval, or `None` without a data tier.
+pub fn data_csv(result: &RunResult) -> Option<String> {
+    let summary = result.summary.data.as_ref()?;
+    let mut out = String::from("t_start_s,t_end_s");
+    for t in &summary.tiers {
+        write!(out, ",{}.ms_per_request", t.name).unwrap();
+    }
+    for c in &summary.caches {
+        for col in [
+            "hit_ratio",
+            "hits",
+            "misses",
+            "evictions",
+            "expirations",
+            "invalidations",
+            "coalesced",
+        ] {
+            write!(out, ",{}.{col}", c.name).unwrap();
+        }
+    }
+    for d in &summary.databases {
+        for col in [
+            "reads",
+            "replica_reads",
+            "writes",
+            "stale_reads",
+            "stale_responses",
+            "read_your_writes_violations",
+            "connection_waits",
+            "connection_wait_mean_ms",
+            "connection_timeouts",
+            "connection_refused",
+        ] {
+            write!(out, ",{}.{col}", d.name).unwrap();
+        }
+        for r in &d.replicas {
+            write!(out, ",{}.lag_ms,{}.lag_max_ms", r.name, r.name).unwrap();
+        }
+    }
+    for s in &summary.servers {
+        write!(out, ",{}.utilization,{}.queue", s.name, s.name).unwrap();
+    }
+    out.push('\n');
+    for (row, d) in rows(result) {
+        write!(out, "{},{}", num(row.start.as_secs_f64()), num(row.end.as_secs_f64())).unwrap();
+        for ms in std::iter::once(&d.app_ms).chain(&d.tier_ms) {
+            write!(out, ",{}", num(*ms)).unwrap();
+        }
+        for c in &d.caches {
+            let s = &c.stats;
+            write!(
+                out,
+                ",{},{},{},{},{},{},{}",
+                num(s.hit_ratio()),
+                s.hits,
+                s.misses,
+                s.evictions,
+                s.expirations,
+                s.invalidations,
+                c.coalesced
+            )
+            .unwrap();
+        }
+        for db in &d.databases {
+            let c = &db.counts;
+            let wait_mean = if c.connection_waits > 0 {
+                c.connection_wait_ns as f64 / 1e6 / c.connection_waits as f64
+            } else {
+                f64::NAN
+            };
+            write!(
+                out,
+                ",{},{},{},{},{},{},{},{},{},{}",
+                c.reads,
+                c.replica_reads,
+                c.writes,
+                c.stale_reads,
+                c.stale_responses,
+                c.read_your_writes_violations,
+                c.connection_waits,
+                num(wait_mean),
+                c.connection_timeouts,
+                c.connection_refused
+            )
+            .unwrap();
+            for (lag, max) in db.lag_ms.iter().zip(&db.lag_max_ms) {
+                write!(out, ",{},{}", num(*lag), num(*max)).unwrap();
+            }
+        }
+        for (u, q) in d.server_utilization.iter().zip(&d.server_queue) {
+            write!(out, ",{},{q}", num(*u)).unwrap();
+        }
+        out.push('\n');
+    }
+    Some(out)
+}
+
+/// The data tier's charts (none without one).
+pub fn charts(result: &RunResult) -> Vec<(&'static str, LineChart)> {
+    let Some(summary) = result.summary.data.as_ref() else {
+        return Vec::new();
+    };
+    let x_label = "simulated time (min)".to_string();
+    let series = |name: String, f: &dyn Fn(&DataRow) -> f64| Series {
+        name,
+        points: rows(result).map(|(r, d)| (r.end.as_secs_f64() / 60.0, f(d))).collect(),
+    };
+    let mut charts = vec![(
+        "tiers",
+        LineChart {
+            title: "Where a request's time goes (stacked)".into(),
+            x_label: x_label.clone(),
+            y_label: "ms per completed request".into(),
+            series: summary
+                .tiers
+                .iter()
+                .enumerate()
+                .map(|(t, tier)| {
+                    series(tier.name.clone(), &|d| {
+                        if t == 0 { d.app_ms } else { d.tier_ms[t - 1] }
+                    })
+                })
+                .collect(),
+            stacked: true,
+            ..LineChart::default()
+        },
+    )];
+    if !summary.caches.is_empty() {
+        charts.push((
+            "cache-hit-ratio",
+            LineChart {
+                title: "Cache hit ratio per interval".into(),
+                x_label: x_label.clone(),
+                y_label: "hits / lookups (%)".into(),
+                series: summary
+                    .caches
+                    .iter()
+                    .enumerate()
+                    .map(|(c, cache)| series(cache.name.clone(), &|d| d.caches[c].stats.hit_ratio() * 100.0))
+                    .collect(),
+                ..LineChart::default()
+            },
+        ));
+    }
+    let lag: Vec<Series> = summary
+        .databases
+        .iter()
+        .enumerate()
+        .flat_map(|(k, db)| db.replicas.iter().enumerate().map(move |(i, r)| (k, i, r.name.clone())))
+        .map(|(k, i, name)| {
+            series(format!("{name} (largest in interval)"), &|d| {
+                d.databases[k].lag_max_ms[i]
+            })
+        })
+        .collect();
+    if !lag.is_empty() {
+        charts.push((
+            "replica-lag",
+            LineChart {
+                title: "Replication lag per replica".into(),
+                x_label: x_label.clone(),
+                y_label: "age of the oldest unapplied write (ms)".into(),
+                series: lag,
+                ..LineChart::default()
+            },
+        ));
+    }
+    if !summary.servers.is_empty() {
+        charts.push((
+            "data-utilization",
+            LineChart {
+                title: "Cache node and database server utilization".into(),
+                x_label,
+                y_label: "busy threads / threads (%)".into(),
+                series: summary
+                    .servers
+                    .iter()
+                    .enumerate()
+                    .map(|(i, s)| series(s.name.clone(), &|d| d.server_utilization[i] * 100.0))
+                    .collect(),
+                ..LineChart::default()
+            },
+        ));
+    }
+    charts
+}
+
+/// Headline metrics of the data tier, compared across replications and designs.
+pub fn headline(data: &DataSummary) -> Vec<(String, f64)> {
+    let mut m = Vec::new();
+    for t in &data.tiers {
+        m.push((format!("tiers.{}.ms_per_request", t.name), t.ms_per_request));
+    }
+    for c in &data.caches {
+        m.push((format!("caches.{}.hit_ratio", c.name), c.hit_ratio));
+    }
+    for d in &data.databases {
+        m.push((
+            format!("databases.{}.stale_response_rate", d.name),
+            d.stale_response_rate,
+        ));
+        if !d.replicas.is_empty() {
+            m.push((format!("databases.{}.stale_read_rate", d.name), d.stale_read_rate));
+            let lag = d.replicas.iter().map(|r| r.lag_max_ms).fold(0.0, f64::max);
+            m.push((format!("databases.{}.replica_lag_max_ms", d.name), lag));
+        }
+    }
+    m
+}
+
+/// The terminal summary's data-tier lines.
+pub fn human(data: &DataSummary) -> String {
+    let mut out = String::new();
+    let parts: Vec<String> = data
+        .tiers
+        .iter()
+        .map(|t| format!("{} {:.2}", t.name, t.ms_per_request))
+        .collect();
+    writeln!(out, "time:     {} ms per request", parts.join(" + ")).unwrap();
+    for c in &data.caches {
+        writeln!(
+            out,
+            "cache {}: hit ratio {:.1}% ({} hits, {} misses, {} evictions{})",
+            c.name,
+            c.hit_ratio * 100.0,
+            c.hits,
+            c.misses,
+            c.evictions,
+            if c.coalesced > 0 {
+                format!(", {} coalesced", c.coalesced)
+            } else {
+                String::new()
+            }
+        )
+        .unwrap();
+    }
+    for d in &data.databases {
+        write!(
+            out,
+            "database {}: {} reads ({} on replicas), {} writes; stale responses {:.3}%, read-your-writes violations {}",
+            d.name,
+            d.reads,
+            d.replica_reads,
+            d.writes,
+            d.stale_response_rate * 100.0,
+            d.read_your_writes_violations
+        )
+        .unwrap();
+        if !d.replicas.is_empty() {
+            let lag = d.replicas.iter().map(|r| r.lag_max_ms).fold(0.0, f64::max);
+            write!(
+                out,
+                "; stale replica reads {:.3}%, lag max {:.2} ms",
+                d.stale_read_rate * 100.0,
+                lag
+            )
+            .unwrap();
+        }
+        if d.connection_timeouts + d.connection_refused > 0 {
+            write!(
+                out,
+                "; {} failed waiting for a connection, {} refused",
+                d.connection_timeouts, d.connection_refused
+            )
+            .unwrap();
+        }
+        out.push('\n');
+    }
+    let busiest = data
+        .servers
+        .iter()
+        .filter(|s| s.utilization.is_finite())
+        .max_by(|a, b| a.utilization.total_cmp(&b.utilization));
+    if let Some(s) = busiest {
+        writeln!(
+            out,
+            "busiest data server: {} at {:.1}% ({} threads, mean wait {:.3} ms)",
+            s.name,
+            s.utilization * 100.0,
+            s.threads,
+            s.wait_mean_ms
+        )
+        .unwrap();
+    }
+    out
+}

@@ -1,0 +1,359 @@
+//! Validation of `caches`, `databases` and each class's `data` path, with
+//! the defaults of the tools they stand for (HikariCP's pool, PostgreSQL's
+//! `max_connections`, PgBouncer's pooler), documented in docs/data-tier.md.
+
+use std::collections::BTreeMap;
+
+use crate::engine::SimDuration;
+use crate::model::cache::{CacheConfig, Eviction};
+use crate::model::data::{
+    CacheMode, CacheScope, CacheTierSpec, DataPath, DataSpec, DatabaseSpec, OnWrite, PoolerSpec, ServerSpec,
+};
+use crate::model::{Distribution, RequestKind};
+
+use super::raw::*;
+use super::validate::{Checker, check_name, distribution, known_list};
+
+pub const DEFAULT_LOCAL_LOOKUP_S: f64 = 20e-6;
+pub const DEFAULT_CACHE_THREADS: u32 = 1;
+pub const DEFAULT_CACHE_SERVICE_S: f64 = 20e-6;
+pub const DEFAULT_CACHE_RTT_S: f64 = 500e-6;
+pub const DEFAULT_DB_RTT_S: f64 = 500e-6;
+/// PostgreSQL's `max_connections`.
+pub const DEFAULT_MAX_CONNECTIONS: u32 = 100;
+/// HikariCP's `maximumPoolSize` and `connectionTimeout`.
+pub const DEFAULT_POOL_SIZE: u32 = 10;
+pub const DEFAULT_POOL_WAIT_TIMEOUT_S: f64 = 30.0;
+/// PgBouncer's `default_pool_size`, `max_client_conn` and `query_wait_timeout`.
+pub const DEFAULT_POOLER_POOL_SIZE: u32 = 20;
+pub const DEFAULT_POOLER_MAX_CLIENTS: u32 = 100;
+pub const DEFAULT_POOLER_WAIT_TIMEOUT_S: f64 = 120.0;
+pub const DEFAULT_REPLICATION_DELAY_S: f64 = 1e-3;
+/// Cache tiers a scenario may declare (a request tracks its fills in a 16-bit mask).
+pub const MAX_CACHES: usize = 16;
+pub const MAX_CACHE_NODES: u32 = 1024;
+pub const MAX_REPLICAS: u32 = 64;
+
+fn secs(d: Option<super::units::Duration>, default: f64) -> SimDuration {
+    SimDuration::from_secs_f64(d.map_or(default, |d| d.0))
+}
+
+/// Checks `caches` and `databases`.
+pub(super) fn data_tier(c: &mut Checker, raw: &RawScenario) -> DataSpec {
+    if raw.caches.len() > MAX_CACHES {
+        c.problem("caches", format!("at most {MAX_CACHES} cache tiers are allowed"));
+    }
+    let caches = raw
+        .caches
+        .iter()
+        .filter_map(|(name, cache)| self::cache(c, name, cache))
+        .collect();
+    let databases: Vec<DatabaseSpec> = raw
+        .databases
+        .iter()
+        .filter_map(|(name, db)| database(c, name, db))
+        .collect();
+    let servers: u64 = raw
+        .caches
+        .values()
+        .filter_map(|c| c.shared.as_ref().map(|s| u64::from(s.nodes)))
+        .chain(raw.databases.values().map(|d| 1 + u64::from(d.replicas.unwrap_or(0))))
+        .sum();
+    if servers > u64::from(u16::MAX) {
+        c.problem("databases", "more than 65535 cache nodes and database servers in all");
+    }
+    DataSpec { caches, databases }
+}
+
+fn cache(c: &mut Checker, name: &str, raw: &RawCache) -> Option<CacheTierSpec> {
+    let path = format!("caches.{name}");
+    let before = c.problems.len();
+    check_name(c, &path, name);
+    let scope = match (&raw.local, &raw.shared) {
+        (Some(local), None) => {
+            let lookup = secs(local.lookup, DEFAULT_LOCAL_LOOKUP_S);
+            CacheScope::Local { lookup }
+        }
+        (None, Some(shared)) => {
+            let spath = format!("{path}.shared");
+            if !(1..=MAX_CACHE_NODES).contains(&shared.nodes) {
+                c.problem(
+                    format!("{spath}.nodes"),
+                    format!("must be between 1 and {MAX_CACHE_NODES}, got {}", shared.nodes),
+                );
+            }
+            let threads = shared.threads.unwrap_or(DEFAULT_CACHE_THREADS);
+            if threads == 0 {
+                c.problem(format!("{spath}.threads"), "must be ≥ 1 (Redis serves commands on 1)");
+            }
+            let service = match &shared.service {
+                Some(d) => distribution(c, &format!("{spath}.service"), d),
+                None => Some(Distribution::constant(DEFAULT_CACHE_SERVICE_S)),
+            };
+            CacheScope::Shared {
+                nodes: shared.nodes,
+                threads,
+                service: service.unwrap_or(Distribution::constant(0.0)),
+                rtt: secs(shared.rtt, DEFAULT_CACHE_RTT_S),
+            }
+        }
+        (Some(_), Some(_)) => {
+            c.problem(
+                &path,
+                "give either `local` (in each instance) or `shared` (cache nodes), not both",
+            );
+            return None;
+        }
+        (None, None) => {
+            c.problem(
+                &path,
+                "say where the cache lives: `local: {}` (in each app instance) or `shared: {nodes: N}`",
+            );
+            return None;
+        }
+    };
+    let mode = match (raw.capacity, raw.hit_ratio) {
+        (Some(capacity), None) => {
+            if capacity == 0 {
+                c.problem(format!("{path}.capacity"), "must be ≥ 1 entry");
+            }
+            if let Some(ttl) = raw.ttl
+                && ttl.0 <= 0.0
+            {
+                c.problem(format!("{path}.ttl"), "must be > 0 (leave it out for no expiry)");
+            }
+            CacheMode::Emergent(CacheConfig {
+                capacity: capacity.max(1),
+                eviction: match raw.eviction {
+                    None | Some(RawEviction::Lru) => Eviction::Lru,
+                    Some(RawEviction::Lfu) => Eviction::Lfu,
+                    Some(RawEviction::Fifo) => Eviction::Fifo,
+                },
+                ttl: raw.ttl.map(|t| SimDuration::from_secs_f64(t.0)),
+            })
+        }
+        (None, Some(hit_ratio)) => {
+            if !(0.0..=1.0).contains(&hit_ratio) {
+                c.problem(
+                    format!("{path}.hit_ratio"),
+                    format!("must be a fraction between 0 and 1, got {hit_ratio}"),
+                );
+            }
+            for (field, given) in [("eviction", raw.eviction.is_some()), ("ttl", raw.ttl.is_some())] {
+                if given {
+                    c.problem(
+                        format!("{path}.{field}"),
+                        "only applies to a cache with per-key state (`capacity`), not a fixed `hit_ratio`",
+                    );
+                }
+            }
+            CacheMode::Fixed { hit_ratio }
+        }
+        (Some(_), Some(_)) => {
+            c.problem(
+                &path,
+                "give either `capacity` (hit ratio emerges from the keys) or a fixed `hit_ratio`, not both",
+            );
+            return None;
+        }
+        (None, None) => {
+            c.problem(
+                &path,
+                "give a `capacity` in entries (hit ratio emerges) or a fixed `hit_ratio` (e.g. 0.9)",
+            );
+            return None;
+        }
+    };
+    (c.problems.len() == before).then(|| CacheTierSpec {
+        name: name.to_string(),
+        scope,
+        mode,
+        on_write: match raw.on_write {
+            None | Some(RawOnWrite::Delete) => OnWrite::Delete,
+            Some(RawOnWrite::Update) => OnWrite::Update,
+        },
+        coalesce: raw.coalesce.unwrap_or(false),
+    })
+}
+
+fn server(c: &mut Checker, path: &str, raw: &RawDbServer) -> ServerSpec {
+    if raw.cores == 0 {
+        c.problem(format!("{path}.cores"), "must be ≥ 1");
+    }
+    let max_connections = raw.max_connections.unwrap_or(DEFAULT_MAX_CONNECTIONS);
+    if max_connections == 0 {
+        c.problem(format!("{path}.max_connections"), "must be ≥ 1");
+    }
+    ServerSpec {
+        cores: raw.cores,
+        max_connections,
+    }
+}
+
+fn database(c: &mut Checker, name: &str, raw: &RawDatabase) -> Option<DatabaseSpec> {
+    let path = format!("databases.{name}");
+    let before = c.problems.len();
+    check_name(c, &path, name);
+    let primary = server(c, &format!("{path}.primary"), &raw.primary);
+    let replicas = raw.replicas.unwrap_or(0);
+    if replicas > MAX_REPLICAS {
+        c.problem(
+            format!("{path}.replicas"),
+            format!("must be at most {MAX_REPLICAS}, got {replicas}"),
+        );
+    }
+    let replica = match &raw.replica {
+        Some(r) => {
+            if replicas == 0 {
+                c.problem(format!("{path}.replica"), "describes replicas, but `replicas` is 0");
+            }
+            server(c, &format!("{path}.replica"), r)
+        }
+        None => primary,
+    };
+    let read = distribution(c, &format!("{path}.read"), &raw.read);
+    let write = distribution(c, &format!("{path}.write"), &raw.write);
+    let read_from_replicas = match raw.read_from {
+        Some(RawReadFrom::Replicas) if replicas == 0 => {
+            c.problem(format!("{path}.read_from"), "`replicas` needs at least one replica");
+            false
+        }
+        Some(RawReadFrom::Primary) => false,
+        _ => replicas > 0,
+    };
+    let replication = raw.replication.as_ref();
+    if replication.is_some() && replicas == 0 {
+        c.problem(format!("{path}.replication"), "describes replicas, but `replicas` is 0");
+    }
+    let apply = match replication.and_then(|r| r.apply.as_ref()) {
+        Some(d) => distribution(c, &format!("{path}.replication.apply"), d),
+        None => write.clone(),
+    };
+    let appliers = replication.and_then(|r| r.appliers).unwrap_or(1);
+    if appliers == 0 {
+        c.problem(format!("{path}.replication.appliers"), "must be ≥ 1");
+    }
+    let pool_size = raw.pool.as_ref().and_then(|p| p.size).unwrap_or(DEFAULT_POOL_SIZE);
+    if pool_size == 0 {
+        c.problem(format!("{path}.pool.size"), "must be ≥ 1");
+    }
+    let pool_wait_timeout = secs(
+        raw.pool.as_ref().and_then(|p| p.wait_timeout),
+        DEFAULT_POOL_WAIT_TIMEOUT_S,
+    );
+    if pool_wait_timeout == SimDuration::ZERO {
+        c.problem(format!("{path}.pool.wait_timeout"), "must be > 0 (e.g. 30s)");
+    }
+    let pooler = raw.pooler.as_ref().map(|p| {
+        let pool_size = p.pool_size.unwrap_or(DEFAULT_POOLER_POOL_SIZE);
+        let smallest = if replicas > 0 {
+            primary.max_connections.min(replica.max_connections)
+        } else {
+            primary.max_connections
+        };
+        if pool_size == 0 || pool_size > smallest {
+            c.problem(
+                format!("{path}.pooler.pool_size"),
+                format!("must be between 1 and the servers' max_connections ({smallest}), got {pool_size}"),
+            );
+        }
+        let max_client_connections = p.max_client_connections.unwrap_or(DEFAULT_POOLER_MAX_CLIENTS);
+        if max_client_connections == 0 {
+            c.problem(format!("{path}.pooler.max_client_connections"), "must be ≥ 1");
+        }
+        let wait_timeout = secs(p.wait_timeout, DEFAULT_POOLER_WAIT_TIMEOUT_S);
+        if wait_timeout == SimDuration::ZERO {
+            c.problem(format!("{path}.pooler.wait_timeout"), "must be > 0 (e.g. 120s)");
+        }
+        PoolerSpec {
+            pool_size,
+            max_client_connections,
+            wait_timeout,
+        }
+    });
+    if c.problems.len() != before {
+        return None;
+    }
+    Some(DatabaseSpec {
+        name: name.to_string(),
+        primary,
+        replicas,
+        replica,
+        read: read?,
+        write: write?,
+        rtt: secs(raw.rtt, DEFAULT_DB_RTT_S),
+        read_from_replicas,
+        replication_delay: secs(replication.and_then(|r| r.delay), DEFAULT_REPLICATION_DELAY_S),
+        apply: apply?,
+        appliers,
+        pool_size,
+        pool_wait_timeout,
+        pooler,
+    })
+}
+
+/// Checks a class's `data` path against the declared caches and databases.
+pub(super) fn data_path(
+    c: &mut Checker,
+    path: &str,
+    raw: &RawDataPath,
+    kind: RequestKind,
+    scenario: &RawScenario,
+) -> Option<DataPath> {
+    let before = c.problems.len();
+    let cache_index: BTreeMap<&String, usize> = scenario.caches.keys().enumerate().map(|(i, k)| (k, i)).collect();
+    let db_index: BTreeMap<&String, usize> = scenario.databases.keys().enumerate().map(|(i, k)| (k, i)).collect();
+    if raw.caches.is_empty() && raw.database.is_none() {
+        c.problem(path, "give the `caches` it looks up, the `database` it uses, or both");
+    }
+    if scenario.traffic.keys.is_none() {
+        c.problem(
+            path,
+            "the data tier works on keys: declare `traffic.keys` (count, and a zipf exponent for popularity)",
+        );
+    }
+    let mut caches = Vec::new();
+    for (i, name) in raw.caches.iter().enumerate() {
+        match cache_index.get(name) {
+            Some(&k) if caches.contains(&k) => {
+                c.problem(format!("{path}.caches[{i}]"), format!("`{name}` is listed twice"))
+            }
+            Some(&k) => caches.push(k),
+            None => c.problem(
+                format!("{path}.caches[{i}]"),
+                format!("unknown cache `{name}`; known: {}", known_list(scenario.caches.keys())),
+            ),
+        }
+    }
+    let database = raw.database.as_ref().and_then(|name| match db_index.get(name) {
+        Some(&d) => Some(d),
+        None => {
+            c.problem(
+                format!("{path}.database"),
+                format!(
+                    "unknown database `{name}`; known: {}",
+                    known_list(scenario.databases.keys())
+                ),
+            );
+            None
+        }
+    });
+    if !raw.caches.is_empty() && raw.database.is_none() {
+        c.problem(
+            format!("{path}.database"),
+            "a class that uses caches needs the database behind them (where misses read and writes go)",
+        );
+    }
+    let fresh = raw.fresh.unwrap_or(false);
+    if fresh && kind == RequestKind::Write {
+        c.problem(
+            format!("{path}.fresh"),
+            "only applies to reads (writes always go to the primary)",
+        );
+    }
+    (c.problems.len() == before).then_some(DataPath {
+        caches,
+        database,
+        fresh,
+    })
+}
