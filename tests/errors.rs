@@ -241,3 +241,89 @@ fn slo_settings_are_checked() {
         "{msg}"
     );
 }
+
+const DATA: &str = r#"name: t
+duration: 1m
+traffic:
+  rate: { constant: 10 }
+  keys: { count: 1000, zipf: 0.9 }
+  classes:
+    - name: a
+      cpu: { exponential: { mean: 10ms } }
+      data: { caches: [local, redis], database: main }
+  target: lb
+load_balancers:
+  lb: { pool: web }
+pools:
+  web:
+    instance_type: c6i.large
+    count: 2
+caches:
+  local: { local: {}, capacity: 100 }
+  redis: { shared: { nodes: 2 }, hit_ratio: 0.9 }
+databases:
+  main:
+    primary: { cores: 4 }
+    replicas: 1
+    read: { constant: 2ms }
+    write: { constant: 4ms }
+"#;
+
+#[test]
+fn the_data_tier_scenario_is_good() {
+    scenario::load(DATA, "good.yaml", Format::Yaml, &NoFiles).unwrap();
+}
+
+#[test]
+fn data_tier_references_and_combinations_are_checked() {
+    let msg = one(&DATA.replace("[local, redis]", "[local, memcached]"));
+    assert_eq!(
+        msg,
+        "bad.yaml:9:31: traffic.classes[0].data.caches[1]: unknown cache `memcached`; known: local, redis"
+    );
+    let msg = one(&DATA.replace("database: main }", "database: orders }"));
+    assert_eq!(
+        msg,
+        "bad.yaml:9:49: traffic.classes[0].data.database: unknown database `orders`; known: main"
+    );
+    let msg = one(&DATA.replace(
+        "local: {}, capacity: 100",
+        "local: {}, shared: { nodes: 1 }, capacity: 100",
+    ));
+    assert!(
+        msg.starts_with("bad.yaml:18:10: caches.local: give either `local`"),
+        "{msg}"
+    );
+    let msg = one(&DATA.replace("hit_ratio: 0.9", "hit_ratio: 0.9, ttl: 1m"));
+    assert!(
+        msg.contains("caches.redis.ttl: only applies to a cache with per-key state"),
+        "{msg}"
+    );
+    let msg = one(&DATA.replace("hit_ratio: 0.9", "hit_ratio: 1.5"));
+    assert!(
+        msg.contains("caches.redis.hit_ratio: must be a fraction between 0 and 1, got 1.5"),
+        "{msg}"
+    );
+    let msg = one(&DATA.replace("replicas: 1", "replicas: 1\n    pooler: { pool_size: 500 }"));
+    assert!(
+        msg.contains(
+            "databases.main.pooler.pool_size: must be between 1 and the servers' max_connections (100), got 500"
+        ),
+        "{msg}"
+    );
+    let msg = one(&DATA.replace("  keys: { count: 1000, zipf: 0.9 }\n", ""));
+    assert!(
+        msg.contains("traffic.classes[0].data: the data tier works on keys"),
+        "{msg}"
+    );
+    let msg = one(&DATA.replace("replicas: 1", "replicas: 0\n    read_from: replicas"));
+    assert!(
+        msg.contains("databases.main.read_from: `replicas` needs at least one replica"),
+        "{msg}"
+    );
+    let msg = one(&DATA.replace("primary: { cores: 4 }", "primary: { cores: 4, max_conections: 10 }"));
+    assert!(
+        msg.starts_with("bad.yaml:22:26: databases.main.primary.max_conections: unknown field"),
+        "{msg}"
+    );
+}

@@ -448,6 +448,22 @@ mod tests {
     }
 
     #[test]
+    fn a_request_waiting_downstream_keeps_its_worker_not_its_core() {
+        let mut i = Instance::new(PoolId(0), &spec(2, 1, 1), 1.0, SimTime::ZERO);
+        let t = SimTime::ZERO;
+        assert_eq!(i.admit(t, RequestId(0), 0), Admission::Started);
+        assert_eq!(i.admit(t, RequestId(1), 0), Admission::WaitingForCore);
+        assert_eq!(i.admit(t, RequestId(2), 0), Admission::Queued);
+        // 0 computed and calls a database: 1 takes the core, 2 still has no worker.
+        assert_eq!(i.release_core(SimTime(10)), Some(RequestId(1)));
+        assert_eq!((i.working, i.busy_cores, i.queued), (2, 1, 1));
+        // 0's answer: its worker goes to 2, which waits for the core 1 holds.
+        assert_eq!(i.release_worker(SimTime(20), |_, _| true), Some((RequestId(2), false)));
+        assert_eq!((i.working, i.queued, i.waiting()), (2, 0, 1));
+        assert_eq!(i.busy_core_time.area_until(SimTime(30)), 30);
+    }
+
+    #[test]
     fn abandoned_queue_entries_are_skipped() {
         let mut i = Instance::new(PoolId(0), &spec(1, 1, 4), 1.0, SimTime::ZERO);
         let t = SimTime::ZERO;
