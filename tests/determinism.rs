@@ -3,7 +3,7 @@
 mod common;
 
 use capsim::model::simulate;
-use capsim::report::{events_csv, summary_json, timeseries_csv};
+use capsim::report::{data_csv, events_csv, summary_json, timeseries_csv};
 use capsim::sweep::replicate;
 
 fn quickstart() -> capsim::model::SystemSpec {
@@ -48,6 +48,26 @@ fn thread_count_never_changes_results() {
     for (a, b) in one.iter().zip(&many) {
         assert_eq!(timeseries_csv(a), timeseries_csv(b));
     }
+}
+
+#[test]
+fn the_data_tier_is_deterministic_at_any_thread_count() {
+    // Scale-out with per-pod caches: instances, caches, replicas and
+    // connection pools all in play.
+    let spec = common::spec(&std::fs::read_to_string("scenarios/cache-local.yaml").unwrap());
+    let run_with = |threads: usize| {
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+        pool.install(|| replicate(&spec, 42, 2))
+    };
+    let one = run_with(1);
+    let many = run_with(2);
+    assert_eq!(summary_json(&one), summary_json(&many));
+    for (a, b) in one.iter().zip(&many) {
+        assert!(data_csv(a).is_some());
+        assert_eq!(data_csv(a), data_csv(b));
+        assert_eq!(timeseries_csv(a), timeseries_csv(b));
+    }
+    assert_ne!(data_csv(&one[0]), data_csv(&one[1]));
 }
 
 #[test]

@@ -238,6 +238,8 @@ pub struct DatabaseSummary {
     pub reads: u64,
     pub replica_reads: u64,
     pub writes: u64,
+    /// Database reads per completed request (what the caches in front save).
+    pub reads_per_request: f64,
     /// Replica reads of a key whose latest write had not been applied there.
     pub stale_reads: u64,
     /// stale_reads / replica_reads.

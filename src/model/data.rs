@@ -650,6 +650,7 @@ impl DataTier {
                     reads: c.reads,
                     replica_reads: c.replica_reads,
                     writes: c.writes,
+                    reads_per_request: ratio(c.reads as f64, completed),
                     stale_reads: c.stale_reads,
                     stale_read_rate: ratio(c.stale_reads as f64, c.replica_reads),
                     stale_responses: c.stale_responses,

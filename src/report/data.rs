@@ -215,6 +215,8 @@ pub fn headline(data: &DataSummary) -> Vec<(String, f64)> {
         m.push((format!("caches.{}.hit_ratio", c.name), c.hit_ratio));
     }
     for d in &data.databases {
+        // Comparable across cache designs whatever their caches are called.
+        m.push((format!("databases.{}.reads_per_request", d.name), d.reads_per_request));
         m.push((
             format!("databases.{}.stale_response_rate", d.name),
             d.stale_response_rate,
