@@ -262,13 +262,14 @@ impl Instance {
         }
     }
 
-    /// A computing request finished: frees its core and worker, then hands
-    /// them on. Returns the request that starts computing now, if any, and
-    /// the request promoted from the accept queue to a worker, if any.
+    /// A computing request finished and leaves: [`Instance::release_core`]
+    /// then [`Instance::release_worker`]. Returns the request that starts
+    /// computing now, if any, and the request promoted from the accept queue
+    /// to a worker, if any (for the tests of the handoff order).
     ///
     /// `is_live` tells whether a queued request still wants service (its
     /// client may have given up while it waited).
-    #[inline]
+    #[cfg(test)]
     pub fn complete(&mut self, now: SimTime, is_live: impl FnMut(RequestId, u32) -> bool) -> Handoff {
         let from_cpu_queue = self.release_core(now);
         let promoted = self.release_worker(now, is_live);
@@ -350,6 +351,7 @@ impl Instance {
 }
 
 /// The result of [`Instance::complete`].
+#[cfg(test)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Handoff {
     /// Starts computing now (from the core queue, or the promoted request).
