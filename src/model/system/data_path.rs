@@ -401,15 +401,9 @@ impl System {
                 self.travel(now, w, s, scheduler);
             }
         }
-        let instance = op.instance as usize;
-        if op.holds_connection && self.instances[instance].state != InstanceState::Stopped {
-            let requests = &self.requests;
-            let waiting = |r: RequestId, g: u32| {
-                requests.is_current(r, g) && requests.get(r).phase == Phase::ConnectionWait { server }
-            };
-            if let Some(w) = self.instances[instance].connections[s].release(waiting) {
-                self.through_pooler(now, w, s, scheduler);
-            }
+        // A stopped instance's pool went with it.
+        if op.holds_connection && self.instances[op.instance as usize].state != InstanceState::Stopped {
+            self.release_connection(now, op.instance, s, scheduler);
         }
         if !self.requests.is_current(id, generation) {
             return; // Its instance stopped under it.
@@ -504,6 +498,19 @@ impl System {
         }
     }
 
+    /// Returns a connection of `instance`'s pool to `server`: the first
+    /// request still waiting for one takes it and moves on.
+    fn release_connection(&mut self, now: SimTime, instance: u32, server: usize, scheduler: &mut Scheduler<Event>) {
+        let requests = &self.requests;
+        let tag = server as u16;
+        let waiting = |r: RequestId, g: u32| {
+            requests.is_current(r, g) && requests.get(r).phase == Phase::ConnectionWait { server: tag }
+        };
+        if let Some(w) = self.instances[instance as usize].connections[server].release(waiting) {
+            self.through_pooler(now, w, server, scheduler);
+        }
+    }
+
     /// A request waited too long for a connection: it fails.
     pub(super) fn on_connection_wait_expired(
         &mut self,
@@ -521,15 +528,8 @@ impl System {
             (Phase::ConnectionWait { server }, false) => usize::from(server),
             (Phase::PoolerWait { server }, true) => {
                 // It gives back the app connection it held.
-                let s = usize::from(server);
-                let requests = &self.requests;
-                let waiting = |w: RequestId, g: u32| {
-                    requests.is_current(w, g) && requests.get(w).phase == Phase::ConnectionWait { server }
-                };
-                if let Some(w) = self.instances[r.instance as usize].connections[s].release(waiting) {
-                    self.through_pooler(now, w, s, scheduler);
-                }
-                s
+                self.release_connection(now, r.instance, usize::from(server), scheduler);
+                usize::from(server)
             }
             _ => return, // It got its connection in time.
         };
