@@ -139,9 +139,17 @@ pub struct PoolerSpec {
 /// What a server is doing for a request.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum OpKind {
-    CacheGet { tier: u16, node: u16 },
-    Read { database: u16, replica: Option<u16> },
-    Write { database: u16 },
+    /// A lookup on the node of `tier` that owns the request's key.
+    CacheGet {
+        tier: u16,
+    },
+    Read {
+        database: u16,
+        replica: Option<u16>,
+    },
+    Write {
+        database: u16,
+    },
 }
 
 /// One operation on a server.
@@ -424,6 +432,22 @@ pub struct DbCounts {
     pub connection_refused: u64,
 }
 
+impl DbCounts {
+    pub fn add(&mut self, x: &DbCounts) {
+        self.reads += x.reads;
+        self.read_responses += x.read_responses;
+        self.stale_responses += x.stale_responses;
+        self.replica_reads += x.replica_reads;
+        self.writes += x.writes;
+        self.stale_reads += x.stale_reads;
+        self.read_your_writes_violations += x.read_your_writes_violations;
+        self.connection_waits += x.connection_waits;
+        self.connection_wait_ns += x.connection_wait_ns;
+        self.connection_timeouts += x.connection_timeouts;
+        self.connection_refused += x.connection_refused;
+    }
+}
+
 impl Database {
     pub fn new(spec: DatabaseSpec, primary: usize) -> Database {
         let n = spec.replicas as usize;
@@ -530,6 +554,15 @@ impl DataTier {
         self.server_database[server].map(|d| self.databases[d].spec.pool_size)
     }
 
+    /// Adds the counts of an instance's local caches to their tiers' interval.
+    pub fn gather_local(&mut self, instance: &mut super::instance::Instance) {
+        for (tier, cache) in instance.caches.iter_mut().enumerate() {
+            if let Some(cache) = cache {
+                self.caches[tier].interval.add(&cache.take_stats());
+            }
+        }
+    }
+
     /// The tier index of database `d` (caches come first).
     pub fn db_tier(&self, d: usize) -> usize {
         self.caches.len() + d
@@ -632,18 +665,7 @@ impl DataTier {
             .map(|(k, db)| {
                 let mut c = DbCounts::default();
                 for (_, d) in &measured {
-                    let x = &d.databases[k].counts;
-                    c.reads += x.reads;
-                    c.replica_reads += x.replica_reads;
-                    c.writes += x.writes;
-                    c.stale_reads += x.stale_reads;
-                    c.read_responses += x.read_responses;
-                    c.stale_responses += x.stale_responses;
-                    c.read_your_writes_violations += x.read_your_writes_violations;
-                    c.connection_waits += x.connection_waits;
-                    c.connection_wait_ns += x.connection_wait_ns;
-                    c.connection_timeouts += x.connection_timeouts;
-                    c.connection_refused += x.connection_refused;
+                    c.add(&d.databases[k].counts);
                 }
                 DatabaseSummary {
                     name: db.spec.name.clone(),

@@ -683,11 +683,7 @@ impl System {
         for (s, pool) in instance.connections.iter().enumerate() {
             self.data.servers[s].close(pool.size);
         }
-        for (tier, cache) in instance.caches.iter_mut().enumerate() {
-            if let Some(cache) = cache {
-                self.data.caches[tier].interval.add(&cache.take_stats());
-            }
-        }
+        self.data.gather_local(instance);
         let book = &mut self.books[pool];
         match state {
             InstanceState::Booting => book.booting -= 1,
@@ -717,7 +713,6 @@ impl System {
         if let Some(aws) = &mut self.pools[pool].aws {
             aws.settled(now, id.0);
         }
-        self.run_pending_wakes(now, scheduler);
     }
 
     fn on_metrics_scrape_due(&mut self, now: SimTime, pool: PoolId, scheduler: &mut Scheduler<Event>) {
@@ -1009,7 +1004,6 @@ impl System {
             self.data.app_ns += u128::from((now - request.arrival).0);
             if self.spec.traffic.classes[usize::from(request.class)].data.is_some() {
                 self.after_compute(now, instance_id, id, scheduler);
-                self.run_pending_wakes(now, scheduler);
                 return;
             }
         }
@@ -1161,11 +1155,7 @@ impl System {
         let per_request = |ns: u128| ns as f64 / 1e6 / completed;
         // Local caches live on the instances: gather their counts.
         for instance in &mut self.instances {
-            for (tier, cache) in instance.caches.iter_mut().enumerate() {
-                if let Some(cache) = cache {
-                    self.data.caches[tier].interval.add(&cache.take_stats());
-                }
-            }
+            self.data.gather_local(instance);
         }
         let span = (now - start).0 as f64;
         let data = &mut self.data;
@@ -1457,23 +1447,19 @@ impl Model for System {
                 server,
                 request,
                 generation,
-            } => {
-                self.on_server_done(now, server, request, generation, scheduler);
-                self.run_pending_wakes(now, scheduler);
-            }
-            Event::DataStepDue { request, generation } => {
-                self.on_data_step_due(now, request, generation, scheduler);
-                self.run_pending_wakes(now, scheduler);
-            }
+            } => self.on_server_done(now, server, request, generation, scheduler),
+            Event::DataStepDue { request, generation } => self.on_data_step_due(now, request, generation, scheduler),
             Event::ConnectionWaitExpired {
                 request,
                 generation,
                 pooler,
-            } => {
-                self.on_connection_wait_expired(now, request, generation, pooler, scheduler);
-                self.run_pending_wakes(now, scheduler);
-            }
+            } => self.on_connection_wait_expired(now, request, generation, pooler, scheduler),
             Event::IntervalDue => self.on_interval_due(now, scheduler),
+        }
+        // Requests a cache fill woke (in any handler: a stopped instance's
+        // requests give up their fills too) move on once the event is done.
+        if !self.pending_wakes.is_empty() {
+            self.run_pending_wakes(now, scheduler);
         }
     }
 }

@@ -14,7 +14,7 @@
 //! beyond the app's own, and one that misses into the database four.
 
 use crate::engine::{Scheduler, SimDuration, SimTime};
-use crate::model::cache::Lookup;
+use crate::model::cache::{Cache, Lookup};
 use crate::model::data::{CacheMode, CacheScope, OnWrite, Op, OpKind};
 use crate::model::instance::{InstanceId, InstanceState};
 use crate::model::request::{Phase, RequestId, RequestState};
@@ -148,6 +148,32 @@ impl System {
         matches!(self.data.caches[tier].spec.scope, CacheScope::Local { .. })
     }
 
+    /// The `index`-th cache tier on the path of `class`.
+    fn path_cache(&self, class: u16, index: usize) -> usize {
+        self.spec.traffic.classes[usize::from(class)]
+            .data
+            .as_ref()
+            .expect("a path")
+            .caches[index]
+    }
+
+    /// The cache of `tier` that holds `key` for a request on `instance`: the
+    /// instance's own for a local tier, the owning node for a shared one
+    /// (`None` for a fixed-ratio tier, which keeps no keys).
+    fn cache_for(&mut self, tier: usize, instance: u32, key: u64) -> Option<&mut Cache> {
+        let t = &mut self.data.caches[tier];
+        match t.spec.scope {
+            CacheScope::Local { .. } => self.instances[instance as usize]
+                .caches
+                .get_mut(tier)
+                .and_then(Option::as_mut),
+            CacheScope::Shared { .. } => {
+                let node = t.ring.as_ref().expect("a shared cache has a ring").owner(key);
+                t.nodes.get_mut(node as usize)
+            }
+        }
+    }
+
     /// Looks the key up in the instance's own cache. Returns whether the
     /// request moves on at once (a hit answers, a miss goes to the next
     /// step); false when it waits for another request's fill.
@@ -156,39 +182,40 @@ impl System {
             unreachable!("checked by the caller")
         };
         let r = *self.requests.get(id);
-        let hit = match self.data.caches[tier].spec.mode {
-            CacheMode::Emergent(_) => {
-                let cache = self.instances[r.instance as usize].caches[tier]
-                    .as_mut()
-                    .expect("emergent local caches exist on every ready instance");
-                match cache.get(now, r.key) {
-                    Lookup::Hit { version } => Some(version),
-                    Lookup::Miss => None,
-                }
-            }
-            CacheMode::Fixed { hit_ratio } => self.fixed_hit(tier, hit_ratio, r.key),
-        };
+        let hit = self.look_up(now, id, tier);
         let pending = &mut self.requests.get_mut(id).delay;
         *pending = *pending + lookup;
         self.account(tier, lookup.0, r.arrival);
         self.after_lookup(now, id, tier, index, hit, r.instance)
     }
 
-    /// A fixed-ratio cache: hit with probability `hit_ratio`, returning the
-    /// latest version (such a cache is never stale).
-    fn fixed_hit(&mut self, tier: usize, hit_ratio: f64, key: u64) -> Option<u64> {
-        let counts = &mut self.data.caches[tier].interval.stats;
-        if self.data_rng.open01() < hit_ratio {
+    /// Reads the request's key in `tier`: the version found, or `None` on
+    /// a miss. A fixed-ratio tier hits with its probability and returns the
+    /// database's latest version (such a cache is never stale).
+    fn look_up(&mut self, now: SimTime, id: RequestId, tier: usize) -> Option<u64> {
+        let r = *self.requests.get(id);
+        if let CacheMode::Fixed { hit_ratio } = self.data.caches[tier].spec.mode {
+            let hit = self.data_rng.open01() < hit_ratio;
+            let counts = &mut self.data.caches[tier].interval.stats;
+            if !hit {
+                counts.misses += 1;
+                return None;
+            }
             counts.hits += 1;
-            Some(self.latest_version(key))
-        } else {
-            counts.misses += 1;
-            None
+            let database = self.spec.traffic.classes[usize::from(r.class)]
+                .data
+                .as_ref()
+                .and_then(|p| p.database)
+                .expect("a class with caches has a database");
+            return Some(self.data.databases[database].latest(r.key));
         }
-    }
-
-    fn latest_version(&self, key: u64) -> u64 {
-        self.data.databases.iter().map(|d| d.latest(key)).max().unwrap_or(0)
+        let cache = self
+            .cache_for(tier, r.instance, r.key)
+            .expect("emergent caches exist: on every ready instance, on every node");
+        match cache.get(now, r.key) {
+            Lookup::Hit { version } => Some(version),
+            Lookup::Miss => None,
+        }
     }
 
     /// What follows a lookup: a hit fills the caches missed before this one
@@ -210,12 +237,10 @@ impl System {
             self.requests.get_mut(id).step = DONE;
             return true;
         }
-        let key = self.requests.get(id).key;
-        let cache = &mut self.data.caches[tier];
-        if cache.spec.coalesce {
+        if self.data.caches[tier].spec.coalesce {
+            let (key, generation) = (self.requests.get(id).key, self.requests.get(id).generation);
             let scope = if self.is_local(tier) { instance } else { 0 };
             let cache = &mut self.data.caches[tier];
-            let generation = self.requests.get(id).generation;
             match cache.filling.get_mut(&(scope, key)) {
                 Some(waiters) => {
                     waiters.push((id, generation));
@@ -321,17 +346,7 @@ impl System {
     fn submit(&mut self, now: SimTime, id: RequestId, server: usize, scheduler: &mut Scheduler<Event>) {
         let r = *self.requests.get(id);
         let kind = match self.step_of(id) {
-            Step::Lookup { tier, .. } => {
-                let node = self.data.caches[tier]
-                    .servers
-                    .iter()
-                    .position(|&s| s == server)
-                    .expect("a node of the tier");
-                OpKind::CacheGet {
-                    tier: tier as u16,
-                    node: node as u16,
-                }
-            }
+            Step::Lookup { tier, .. } => OpKind::CacheGet { tier: tier as u16 },
             Step::Read { database, .. } => {
                 let replicas = &self.data.databases[database].replicas;
                 OpKind::Read {
@@ -410,15 +425,9 @@ impl System {
         }
         let r = *self.requests.get(id);
         match op.kind {
-            OpKind::CacheGet { tier, node } => {
+            OpKind::CacheGet { tier } => {
                 let tier = usize::from(tier);
-                let hit = match self.data.caches[tier].spec.mode {
-                    CacheMode::Emergent(_) => match self.data.caches[tier].nodes[usize::from(node)].get(now, r.key) {
-                        Lookup::Hit { version } => Some(version),
-                        Lookup::Miss => None,
-                    },
-                    CacheMode::Fixed { hit_ratio } => self.fixed_hit(tier, hit_ratio, r.key),
-                };
+                let hit = self.look_up(now, id, tier);
                 self.account(tier, (now - r.mark).0, r.arrival);
                 let index = usize::from(r.step);
                 if self.after_lookup(now, id, tier, index, hit, r.instance) {
@@ -542,25 +551,10 @@ impl System {
     /// `index`-th (those it missed), waking requests waiting on those fills.
     fn fill(&mut self, now: SimTime, id: RequestId, index: usize) {
         let r = *self.requests.get(id);
-        let class = usize::from(r.class);
         for i in 0..index {
-            let tier = self.spec.traffic.classes[class].data.as_ref().expect("a path").caches[i];
-            if let CacheMode::Emergent(_) = self.data.caches[tier].spec.mode {
-                match self.data.caches[tier].spec.scope {
-                    CacheScope::Local { .. } => {
-                        if let Some(cache) = self.instances[r.instance as usize]
-                            .caches
-                            .get_mut(tier)
-                            .and_then(Option::as_mut)
-                        {
-                            cache.put(now, r.key, r.version);
-                        }
-                    }
-                    CacheScope::Shared { .. } => {
-                        let node = self.data.caches[tier].ring.as_ref().expect("shared").owner(r.key);
-                        self.data.caches[tier].nodes[node as usize].put(now, r.key, r.version);
-                    }
-                }
+            let tier = self.path_cache(r.class, i);
+            if let Some(cache) = self.cache_for(tier, r.instance, r.key) {
+                cache.put(now, r.key, r.version);
             }
             if r.leading & (1 << tier) != 0 {
                 self.requests.get_mut(id).leading &= !(1 << tier);
@@ -604,27 +598,11 @@ impl System {
     /// until it expires).
     fn apply_write(&mut self, now: SimTime, id: RequestId) {
         let r = *self.requests.get(id);
-        let class = usize::from(r.class);
-        let tiers = self.spec.traffic.classes[class]
-            .data
-            .as_ref()
-            .expect("a path")
-            .caches
-            .len();
-        for i in 0..tiers {
-            let tier = self.spec.traffic.classes[class].data.as_ref().expect("a path").caches[i];
+        let path = self.spec.traffic.classes[usize::from(r.class)].data.as_ref();
+        for i in 0..path.map_or(0, |p| p.caches.len()) {
+            let tier = self.path_cache(r.class, i);
             let on_write = self.data.caches[tier].spec.on_write;
-            let cache = match self.data.caches[tier].spec.scope {
-                CacheScope::Local { .. } => self.instances[r.instance as usize]
-                    .caches
-                    .get_mut(tier)
-                    .and_then(Option::as_mut),
-                CacheScope::Shared { .. } => {
-                    let node = self.data.caches[tier].ring.as_ref().expect("shared").owner(r.key);
-                    self.data.caches[tier].nodes.get_mut(node as usize)
-                }
-            };
-            if let Some(cache) = cache {
+            if let Some(cache) = self.cache_for(tier, r.instance, r.key) {
                 match on_write {
                     OnWrite::Delete => {
                         cache.invalidate(r.key);
@@ -659,7 +637,6 @@ impl System {
         }
         self.requests.remove(id);
         self.free_worker(now, InstanceId(r.instance), scheduler);
-        self.run_pending_wakes(now, scheduler);
     }
 
     /// The data tier failed the request (no connection, or none in time).
@@ -671,7 +648,6 @@ impl System {
         self.release_fills(now, id);
         self.requests.remove(id);
         self.free_worker(now, InstanceId(r.instance), scheduler);
-        self.run_pending_wakes(now, scheduler);
     }
 
     /// A request that will not fill the caches it missed (it failed, or its
@@ -687,7 +663,8 @@ impl System {
         self.requests.get_mut(id).leading = 0;
     }
 
-    /// Moves on the requests woken by a fill, once the waker is done.
+    /// Moves on the requests woken by a fill once the event that woke them
+    /// is handled (see `handle`).
     pub(super) fn run_pending_wakes(&mut self, now: SimTime, scheduler: &mut Scheduler<Event>) {
         while let Some((w, generation)) = self.pending_wakes.pop() {
             if self.requests.is_current(w, generation) {
