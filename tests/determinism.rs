@@ -53,21 +53,24 @@ fn thread_count_never_changes_results() {
 #[test]
 fn the_data_tier_is_deterministic_at_any_thread_count() {
     // Scale-out with per-pod caches: instances, caches, replicas and
-    // connection pools all in play.
-    let spec = common::spec(&std::fs::read_to_string("scenarios/cache-local.yaml").unwrap());
-    let run_with = |threads: usize| {
-        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
-        pool.install(|| replicate(&spec, 42, 2))
-    };
-    let one = run_with(1);
-    let many = run_with(2);
-    assert_eq!(summary_json(&one), summary_json(&many));
-    for (a, b) in one.iter().zip(&many) {
-        assert!(data_csv(a).is_some());
-        assert_eq!(data_csv(a), data_csv(b));
-        assert_eq!(timeseries_csv(a), timeseries_csv(b));
+    // connection pools all in play; then a queue whose consumers KEDA
+    // scales, with failed attempts and retries.
+    for file in ["scenarios/cache-local.yaml", "scenarios/photo-upload.yaml"] {
+        let spec = common::spec(&std::fs::read_to_string(file).unwrap());
+        let run_with = |threads: usize| {
+            let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+            pool.install(|| replicate(&spec, 42, 2))
+        };
+        let one = run_with(1);
+        let many = run_with(2);
+        assert_eq!(summary_json(&one), summary_json(&many), "{file}");
+        for (a, b) in one.iter().zip(&many) {
+            assert!(data_csv(a).is_some());
+            assert_eq!(data_csv(a), data_csv(b), "{file}");
+            assert_eq!(timeseries_csv(a), timeseries_csv(b), "{file}");
+        }
+        assert_ne!(data_csv(&one[0]), data_csv(&one[1]), "{file}");
     }
-    assert_ne!(data_csv(&one[0]), data_csv(&one[1]));
 }
 
 #[test]

@@ -327,3 +327,86 @@ fn data_tier_references_and_combinations_are_checked() {
         "{msg}"
     );
 }
+
+const QUEUES: &str = r#"name: t
+duration: 1m
+traffic:
+  rate: { constant: 10 }
+  classes:
+    - name: upload
+      cpu: { exponential: { mean: 10ms } }
+      data: { enqueue: jobs }
+  target: lb
+load_balancers:
+  lb: { pool: web }
+pools:
+  web:
+    instance_type: c6i.large
+    count: 2
+  workers:
+    instance_type: c6i.large
+    count: 0
+    autoscaler:
+      keda:
+        trigger: { metric: queue_depth, queue: jobs, target: 5 }
+queues:
+  jobs:
+    consumers: workers
+    job: { constant: 100ms }
+"#;
+
+#[test]
+fn the_queue_scenario_is_good() {
+    scenario::load(QUEUES, "good.yaml", Format::Yaml, &NoFiles).unwrap();
+}
+
+#[test]
+fn queue_references_and_combinations_are_checked() {
+    let msg = one(&QUEUES.replace("enqueue: jobs", "enqueue: thumbnails"));
+    assert_eq!(
+        msg,
+        "bad.yaml:8:24: traffic.classes[0].data.enqueue: unknown queue `thumbnails`; known: jobs"
+    );
+    let msg = one(&QUEUES.replace("consumers: workers", "consumers: thumbnailer"));
+    assert_eq!(
+        msg,
+        "bad.yaml:24:16: queues.jobs.consumers: unknown pool `thumbnailer`; known: web, workers"
+    );
+    let msg = one(&QUEUES.replace("consumers: workers", "consumers: web"));
+    assert!(
+        msg.contains("queues.jobs.consumers: pool `web` is behind load balancer `lb`"),
+        "{msg}"
+    );
+    let msg = one(&QUEUES.replace("queue: jobs, target", "target"));
+    assert!(
+        msg.contains(
+            "pools.workers.autoscaler.keda.trigger.queue: a `queue_depth` metric names its queue; known: jobs"
+        ),
+        "{msg}"
+    );
+    let msg = one(&QUEUES.replace("queue: jobs, target", "queue: mail, target"));
+    assert!(
+        msg.contains("pools.workers.autoscaler.keda.trigger.queue: unknown queue `mail`; known: jobs"),
+        "{msg}"
+    );
+    let msg = one(&QUEUES.replace(
+        "job: { constant: 100ms }",
+        "job: { constant: 100ms }\n    max_receives: 0",
+    ));
+    assert!(msg.contains("queues.jobs.max_receives: must be ≥ 1"), "{msg}");
+    let msg = one(&QUEUES.replace(
+        "job: { constant: 100ms }",
+        "job: { constant: 100ms }\n    failure_probability: 1.0",
+    ));
+    assert!(
+        msg.contains("queues.jobs.failure_probability: must be a probability in [0, 1), got 1"),
+        "{msg}"
+    );
+    let msg = one(&QUEUES.replace(
+        "job: { constant: 100ms }",
+        "job: { constant: 100ms }\n    visibility_timeout: 0s",
+    ));
+    assert!(msg.contains("queues.jobs.visibility_timeout: must be > 0"), "{msg}");
+    let msg = one(&QUEUES.replace("job: { constant: 100ms }", "jobs: { constant: 100ms }"));
+    assert!(msg.contains("queues.jobs.jobs: unknown field"), "{msg}");
+}

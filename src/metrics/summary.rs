@@ -202,6 +202,35 @@ pub struct DataSummary {
     pub databases: Vec<DatabaseSummary>,
     /// Every cache node and database server.
     pub servers: Vec<ServerSummary>,
+    pub queues: Vec<QueueSummary>,
+}
+
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct QueueSummary {
+    pub name: String,
+    /// The pool whose instances consume it.
+    pub consumers: String,
+    pub enqueued: u64,
+    /// Enqueues refused at the maximum depth (the producing request failed).
+    pub rejected: u64,
+    pub received: u64,
+    pub deleted: u64,
+    /// Processing attempts that failed, and visibility timeouts that made a
+    /// message visible again (failed, slow or stopped consumers).
+    pub failed: u64,
+    pub timed_out: u64,
+    pub dead_lettered: u64,
+    /// Processing that ended on a receipt no longer the latest: work done twice.
+    pub stale: u64,
+    /// Messages in the queue (visible and in flight), time-averaged and at most.
+    pub depth_mean: f64,
+    pub depth_max: u64,
+    /// The largest age of the oldest message at an interval's end (s).
+    pub oldest_age_max_s: f64,
+    /// Messages being processed over the consumers' workers.
+    pub consumer_utilization: f64,
+    /// Enqueue to deletion, for messages enqueued after the warm-up.
+    pub end_to_end: LatencySummary,
 }
 
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]

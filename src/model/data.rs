@@ -14,11 +14,13 @@ use std::collections::{BTreeMap, VecDeque};
 
 use crate::engine::{SimDuration, SimTime, splitmix64};
 use crate::metrics::{
-    CacheSummary, DataSummary, DatabaseSummary, IntervalRow, ReplicaSummary, ServerSummary, TierSummary, TimeIntegral,
+    CacheSummary, DataSummary, DatabaseSummary, IntervalRow, QueueSummary, ReplicaSummary, ServerSummary, TierSummary,
+    TimeIntegral,
 };
 
 use super::cache::{Cache, CacheConfig, CacheStats};
 use super::distribution::Distribution;
+use super::queue::{MessageQueue, QueueCounts, QueueSpec};
 use super::replication::Replica;
 use super::request::RequestId;
 
@@ -27,24 +29,27 @@ use super::request::RequestId;
 pub struct DataSpec {
     pub caches: Vec<CacheTierSpec>,
     pub databases: Vec<DatabaseSpec>,
+    pub queues: Vec<QueueSpec>,
 }
 
 impl DataSpec {
     pub fn is_empty(&self) -> bool {
-        self.caches.is_empty() && self.databases.is_empty()
+        self.caches.is_empty() && self.databases.is_empty() && self.queues.is_empty()
     }
 }
 
 /// The downstream work of a request class. Reads look the key up in each
 /// cache in order and, when every one misses, read it from the database and
 /// fill the caches they missed; writes write the primary, then update or
-/// invalidate each cache.
+/// invalidate each cache. Either kind may then enqueue a message.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DataPath {
     pub caches: Vec<usize>,
     pub database: Option<usize>,
     /// The read must see the latest write: it goes to the primary.
     pub fresh: bool,
+    /// The queue it sends a message to (an async job) before answering.
+    pub enqueue: Option<usize>,
 }
 
 #[derive(Clone, Debug)]
@@ -478,11 +483,12 @@ impl Database {
 pub struct DataTier {
     pub caches: Vec<CacheTier>,
     pub databases: Vec<Database>,
+    pub queues: Vec<MessageQueue>,
     pub servers: Vec<Server>,
     /// Per server: the round trip to it and the database it belongs to.
     pub server_rtt: Vec<SimDuration>,
     pub server_database: Vec<Option<usize>>,
-    /// Time spent in each tier this interval (ns): caches, then databases;
+    /// Time spent in each tier this interval (ns): caches, databases, then queues;
     /// and on the app instances (arrival to the end of computing).
     pub tier_ns: Vec<u128>,
     pub app_ns: u128,
@@ -491,7 +497,7 @@ pub struct DataTier {
 }
 
 impl DataTier {
-    pub fn new(spec: &DataSpec) -> DataTier {
+    pub fn new(spec: &DataSpec, warmup: SimTime) -> DataTier {
         let mut servers = Vec::new();
         let mut server_rtt = Vec::new();
         let mut server_database = Vec::new();
@@ -536,10 +542,16 @@ impl DataTier {
                 db
             })
             .collect();
-        let tiers = spec.caches.len() + spec.databases.len();
+        let queues = spec
+            .queues
+            .iter()
+            .map(|q| MessageQueue::new(q.clone(), warmup))
+            .collect();
+        let tiers = spec.caches.len() + spec.databases.len() + spec.queues.len();
         DataTier {
             caches,
             databases,
+            queues,
             servers,
             server_rtt,
             server_database,
@@ -567,6 +579,11 @@ impl DataTier {
     pub fn db_tier(&self, d: usize) -> usize {
         self.caches.len() + d
     }
+
+    /// The tier index of queue `q` (after the caches and databases).
+    pub fn queue_tier(&self, q: usize) -> usize {
+        self.caches.len() + self.databases.len() + q
+    }
 }
 
 /// The data tier over one interval of the time series.
@@ -582,6 +599,33 @@ pub struct DataRow {
     pub server_utilization: Vec<f64>,
     /// Operations waiting at each server at the interval's end.
     pub server_queue: Vec<usize>,
+    pub queues: Vec<QueueRow>,
+}
+
+/// A message queue over one interval.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct QueueRow {
+    pub counts: QueueCounts,
+    /// Messages in the queue at the interval's end, on average and at most.
+    pub depth: u64,
+    pub depth_mean: f64,
+    pub depth_max: u64,
+    /// Age of the oldest message at the interval's end (s).
+    pub oldest_age_s: f64,
+    /// Messages being processed, and the consumers' workers in service, time-averaged.
+    pub processing_mean: f64,
+    pub workers_mean: f64,
+}
+
+impl QueueRow {
+    /// Busy consumer workers over workers in service (NaN without consumers).
+    pub fn consumer_utilization(&self) -> f64 {
+        if self.workers_mean > 0.0 {
+            self.processing_mean / self.workers_mean
+        } else {
+            f64::NAN
+        }
+    }
 }
 
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -594,7 +638,8 @@ pub struct DbRow {
 
 impl DataTier {
     /// The data tier's part of `summary.json`, from the intervals after the warm-up.
-    pub fn summarize(&self, rows: &[IntervalRow], warmup: SimTime) -> DataSummary {
+    /// `pool_names` name the queues' consumers.
+    pub fn summarize(&self, rows: &[IntervalRow], warmup: SimTime, pool_names: &[String]) -> DataSummary {
         let measured: Vec<(&IntervalRow, &DataRow)> = rows
             .iter()
             .filter(|r| r.start >= warmup)
@@ -627,6 +672,15 @@ impl DataTier {
             tiers.push(TierSummary {
                 name: db.spec.name.clone(),
                 kind: "database",
+                ms_per_request: per_request(&|d| d.tier_ms[t]),
+                per_call: Some(self.tier_calls[t].summary()),
+            });
+        }
+        for (k, q) in self.queues.iter().enumerate() {
+            let t = self.queue_tier(k);
+            tiers.push(TierSummary {
+                name: q.spec.name.clone(),
+                kind: "queue",
                 ms_per_request: per_request(&|d| d.tier_ms[t]),
                 per_call: Some(self.tier_calls[t].summary()),
             });
@@ -721,11 +775,51 @@ impl DataTier {
                 max_connections: self.server_database[i].map(|_| s.max_connections),
             })
             .collect();
+        let queues = self
+            .queues
+            .iter()
+            .enumerate()
+            .map(|(k, q)| {
+                let mut c = QueueCounts::default();
+                let (mut depth_area, mut busy_area, mut workers_area) = (0.0, 0.0, 0.0);
+                for (r, d) in &measured {
+                    let row = &d.queues[k];
+                    let span = (r.end - r.start).0 as f64;
+                    c.add(&row.counts);
+                    depth_area += row.depth_mean * span;
+                    busy_area += row.processing_mean * span;
+                    workers_area += row.workers_mean * span;
+                }
+                let rows = || measured.iter().map(|(_, d)| &d.queues[k]);
+                QueueSummary {
+                    name: q.spec.name.clone(),
+                    consumers: pool_names[q.spec.consumers].clone(),
+                    enqueued: c.enqueued,
+                    rejected: c.rejected,
+                    received: c.received,
+                    deleted: c.deleted,
+                    failed: c.failed,
+                    timed_out: c.timed_out,
+                    dead_lettered: c.dead_lettered,
+                    stale: c.stale,
+                    depth_mean: if span > 0.0 { depth_area / span } else { f64::NAN },
+                    depth_max: rows().map(|r| r.depth_max).max().unwrap_or(0),
+                    oldest_age_max_s: rows().map(|r| r.oldest_age_s).fold(0.0, f64::max),
+                    consumer_utilization: if workers_area > 0.0 {
+                        busy_area / workers_area
+                    } else {
+                        f64::NAN
+                    },
+                    end_to_end: q.latency.summary(),
+                }
+            })
+            .collect();
         DataSummary {
             tiers,
             caches,
             databases,
             servers,
+            queues,
         }
     }
 }

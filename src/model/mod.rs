@@ -14,6 +14,7 @@ pub mod instance;
 pub mod instance_type;
 pub mod load_balancer;
 pub mod node_pool;
+pub mod queue;
 pub mod replication;
 pub mod request;
 pub mod system;

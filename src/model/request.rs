@@ -63,7 +63,14 @@ pub struct Request {
     pub delay: SimDuration,
     pub version: u64,
     pub leading: u16,
+    /// A job (a message a consumer processes): the message's slot in its
+    /// queue and the receipt it holds; `NO_MESSAGE` for a client's request.
+    pub message: u32,
+    pub receipt: u32,
 }
+
+/// [`Request::message`] of a client's request.
+pub const NO_MESSAGE: u32 = u32::MAX;
 
 impl Request {
     /// A request as it arrives.
@@ -85,6 +92,8 @@ impl Request {
             delay: SimDuration::ZERO,
             version: 0,
             leading: 0,
+            message: NO_MESSAGE,
+            receipt: 0,
         }
     }
 }

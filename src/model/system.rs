@@ -2,6 +2,7 @@
 //! `match` that routes each event to its handler.
 
 mod data_path;
+mod queues;
 
 use crate::engine::{self, Limits, Model, RngStream, RunOutcome, Scheduler, SimDuration, SimTime, StreamId};
 use crate::metrics::{
@@ -18,12 +19,12 @@ use super::autoscaler::keda::KedaAction;
 use super::autoscaler::pipeline::{PodCounters, PodView};
 use super::autoscaler::{DecisionRecord, HpaConfig};
 use super::cost::{Billing, HOURS_PER_MONTH};
-use super::data::{ConnPool, DataRow, DataSpec, DataTier, DbRow};
+use super::data::{ConnPool, DataRow, DataSpec, DataTier, DbRow, QueueRow};
 use super::instance::{Admission, Instance, InstanceId, InstanceState, Pool, PoolId, ScaleUpOrigin};
 use super::instance_type::InstanceType;
 use super::load_balancer::{LoadBalancer, LoadBalancerSpec};
 use super::node_pool::{Node, NodeState};
-use super::request::{Request, RequestId, RequestState, Requests};
+use super::request::{NO_MESSAGE, Request, RequestId, RequestState, Requests};
 use super::traffic::{ArrivalProcess, ClassPicker, KeyPicker, TrafficSpec};
 
 /// A validated description of a system and how to run it: what the
@@ -96,6 +97,8 @@ pub enum Event {
         generation: u32,
         pooler: bool,
     },
+    /// The earliest visibility deadline of a queue's received messages has come.
+    VisibilityDue { queue: u16 },
     /// A time-series interval ends.
     IntervalDue,
 }
@@ -143,6 +146,8 @@ struct PoolBook {
     live: TimeIntegral,
     /// Areas at the start of the current interval: busy, serving, waiting.
     marks: (u128, u128, u128),
+    /// Serving cores' area at the last interval's end, for a consumer pool's queue.
+    queue_mark: u128,
     scale_ups: u32,
     scale_downs: u32,
     direction_changes: u32,
@@ -176,6 +181,9 @@ pub struct System {
     data_rng: RngStream,
     /// Requests a cache fill woke, moved on once the filler is done.
     pending_wakes: Vec<(RequestId, u32)>,
+    queue_rng: RngStream,
+    /// Per pool, the queue its instances consume (if any).
+    consumer_queue: Vec<Option<usize>>,
 }
 
 impl System {
@@ -216,6 +224,7 @@ impl System {
                     peak: 0,
                     live: TimeIntegral::default(),
                     marks: (0, 0, 0),
+                    queue_mark: 0,
                     scale_ups: 0,
                     scale_downs: 0,
                     direction_changes: 0,
@@ -225,9 +234,13 @@ impl System {
                 .collect(),
             instances: Vec::new(),
             requests: Requests::default(),
-            data: DataTier::new(&spec.data),
+            data: DataTier::new(&spec.data, SimTime::ZERO + spec.warmup),
             data_rng: stream("data"),
             pending_wakes: Vec::new(),
+            queue_rng: stream("queues"),
+            consumer_queue: (0..spec.pools.len())
+                .map(|p| spec.data.queues.iter().position(|q| q.consumers == p))
+                .collect(),
             recorder: Recorder::new(
                 spec.interval,
                 SimTime::ZERO + spec.warmup,
@@ -428,10 +441,16 @@ impl System {
         let p = pool.0 as usize;
         let book = &self.books[p];
         let replicas = (book.booting + book.ready) as i32;
+        let queue_depths = self.queue_depths();
         let value = self.pools[p]
             .autoscaler
             .as_ref()
-            .and_then(|a| a.pipeline.external_rps(now));
+            .and_then(|a| a.trigger_value(now, &queue_depths));
+        let label = self.pools[p]
+            .autoscaler
+            .as_ref()
+            .and_then(|a| a.config.metrics.first())
+            .map_or("-", |m| m.label());
         let Some(keda) = &mut self.pools[p].keda else { return };
         let polling = keda.spec.polling_interval;
         let action = keda.poll(now, value, replicas);
@@ -445,7 +464,7 @@ impl System {
                 time: now,
                 pool: p,
                 current: i64::from(replicas),
-                policies: format!("keda requests_per_second={shown}"),
+                policies: format!("keda {label}={shown}"),
                 desired: i64::from(n),
                 reason: action.as_str(),
             });
@@ -562,6 +581,9 @@ impl System {
         if self.pools[pool].resizing == Some(id) {
             self.replace_next(now, PoolId(pool as u16), scheduler);
         }
+        if let Some(q) = self.consumer_queue[pool] {
+            self.dispatch(now, q, scheduler);
+        }
         let instance = &self.instances[id.0 as usize];
         if let Some(o) = instance.origin {
             let running = instance.running_at.unwrap_or(now);
@@ -671,7 +693,12 @@ impl System {
         let (state, cores, busy, waiting) = (instance.state, instance.cores, instance.busy_cores, instance.waiting());
         if !instance.is_idle() {
             for r in self.requests.held_by(id.0) {
-                if self.requests.get(r).state != RequestState::Abandoned {
+                let request = self.requests.get(r);
+                if request.message != NO_MESSAGE {
+                    // A job's message waits for its visibility timeout.
+                    let q = self.consumer_queue[pool].expect("a job runs on a consumer pool");
+                    self.data.queues[q].abandon(now);
+                } else if request.state != RequestState::Abandoned {
                     self.recorder.failed(now);
                 }
                 self.release_fills(now, r);
@@ -868,12 +895,13 @@ impl System {
             .collect();
         let book = &self.books[p];
         let current = (book.booting + book.ready) as i32;
+        let queue_depths = self.queue_depths();
         let Some(autoscaler) = &mut self.pools[p].autoscaler else {
             return;
         };
         let sync = autoscaler.config.spec.controller.sync_period;
         let max = autoscaler.config.spec.max_replicas;
-        let record = autoscaler.evaluate(now, p, &views, current);
+        let record = autoscaler.evaluate(now, p, &views, current, &queue_depths);
         let d = record.decision;
         let noteworthy = d.rescale()
             || (d.reason != hpa::Reason::ScalingDisabled
@@ -1000,6 +1028,9 @@ impl System {
             return; // Its instance was stopped and the request already accounted for.
         }
         let request = *self.requests.get(id);
+        if request.message != NO_MESSAGE {
+            return self.on_job_done(now, instance_id, id, scheduler);
+        }
         if !self.spec.data.is_empty() {
             self.data.app_ns += u128::from((now - request.arrival).0);
             if self.spec.traffic.classes[usize::from(request.class)].data.is_some() {
@@ -1197,7 +1228,32 @@ impl System {
                 used as f64 / (span * f64::from(s.threads))
             })
             .collect();
+        let queues = data
+            .queues
+            .iter_mut()
+            .map(|q| {
+                let (depth, processing) = (q.depth.area_until(now), q.processing.area_until(now));
+                let (d0, p0) = std::mem::replace(&mut q.marks, (depth, processing));
+                let depth_now = q.len();
+                let pool = &self.pools[q.spec.consumers];
+                let serving = pool.serving_cores.area_until(now);
+                let workers_per_core = f64::from(pool.spec.workers) / f64::from(pool.spec.cores);
+                let book = &mut self.books[q.spec.consumers];
+                let serving_cores = (serving - book.queue_mark) as f64 / span;
+                book.queue_mark = serving;
+                QueueRow {
+                    counts: std::mem::take(&mut q.interval),
+                    depth: depth_now,
+                    depth_mean: (depth - d0) as f64 / span,
+                    depth_max: std::mem::replace(&mut q.depth_max, depth_now),
+                    oldest_age_s: q.oldest_age(now).as_secs_f64(),
+                    processing_mean: (processing - p0) as f64 / span,
+                    workers_mean: serving_cores * workers_per_core,
+                }
+            })
+            .collect();
         DataRow {
+            queues,
             app_ms: per_request(std::mem::take(&mut data.app_ns)),
             tier_ms: data
                 .tier_ns
@@ -1396,8 +1452,10 @@ impl System {
                     compliance: if total_s > 0.0 { 1.0 - lost_s / total_s } else { 1.0 },
                 }
             }),
-            data: (!self.spec.data.is_empty())
-                .then(|| self.data.summarize(&rec.rows, SimTime::ZERO + self.spec.warmup)),
+            data: (!self.spec.data.is_empty()).then(|| {
+                let names: Vec<String> = self.spec.pools.iter().map(|p| p.name.clone()).collect();
+                self.data.summarize(&rec.rows, SimTime::ZERO + self.spec.warmup, &names)
+            }),
         };
         let recorder = self.recorder;
         RunResult {
@@ -1454,6 +1512,7 @@ impl Model for System {
                 generation,
                 pooler,
             } => self.on_connection_wait_expired(now, request, generation, pooler, scheduler),
+            Event::VisibilityDue { queue } => self.on_visibility_due(now, usize::from(queue), scheduler),
             Event::IntervalDue => self.on_interval_due(now, scheduler),
         }
         // Requests a cache fill woke (in any handler: a stopped instance's

@@ -1,6 +1,6 @@
 //! The data tier's outputs: `data.csv`, its charts (time per tier stacked,
-//! cache hit ratios, replica lag, server utilization), its headline metrics
-//! and its lines of the terminal summary.
+//! cache hit ratios, replica lag, server utilization, queue depth and age),
+//! its headline metrics and its lines of the terminal summary.
 
 use std::fmt::Write as _;
 
@@ -12,7 +12,31 @@ use super::charts::{LineChart, Series};
 use super::format::num;
 
 /// Charts only a run with a data tier draws.
-pub const CHARTS: [&str; 4] = ["tiers", "cache-hit-ratio", "replica-lag", "data-utilization"];
+pub const CHARTS: [&str; 6] = [
+    "tiers",
+    "cache-hit-ratio",
+    "replica-lag",
+    "data-utilization",
+    "queue-depth",
+    "queue-age",
+];
+
+/// The per-interval columns of each queue in `data.csv`.
+const QUEUE_COLUMNS: [&str; 13] = [
+    "depth",
+    "depth_mean",
+    "depth_max",
+    "oldest_age_s",
+    "consumer_utilization",
+    "enqueued",
+    "rejected",
+    "received",
+    "deleted",
+    "failed",
+    "timed_out",
+    "dead_lettered",
+    "stale",
+];
 
 fn rows(result: &RunResult) -> impl Iterator<Item = (&IntervalRow, &DataRow)> {
     result.rows.iter().filter_map(|r| r.data.as_ref().map(|d| (r, d)))
@@ -59,6 +83,11 @@ pub fn data_csv(result: &RunResult) -> Option<String> {
     }
     for s in &summary.servers {
         write!(out, ",{}.utilization,{}.queue", s.name, s.name).unwrap();
+    }
+    for q in &summary.queues {
+        for col in QUEUE_COLUMNS {
+            write!(out, ",{}.{col}", q.name).unwrap();
+        }
     }
     out.push('\n');
     for (row, d) in rows(result) {
@@ -109,6 +138,27 @@ pub fn data_csv(result: &RunResult) -> Option<String> {
         }
         for (u, q) in d.server_utilization.iter().zip(&d.server_queue) {
             write!(out, ",{},{q}", num(*u)).unwrap();
+        }
+        for q in &d.queues {
+            let c = &q.counts;
+            write!(
+                out,
+                ",{},{},{},{},{},{},{},{},{},{},{},{},{}",
+                q.depth,
+                num(q.depth_mean),
+                q.depth_max,
+                num(q.oldest_age_s),
+                num(q.consumer_utilization()),
+                c.enqueued,
+                c.rejected,
+                c.received,
+                c.deleted,
+                c.failed,
+                c.timed_out,
+                c.dead_lettered,
+                c.stale
+            )
+            .unwrap();
         }
         out.push('\n');
     }
@@ -190,7 +240,7 @@ pub fn charts(result: &RunResult) -> Vec<(&'static str, LineChart)> {
             "data-utilization",
             LineChart {
                 title: "Cache node and database server utilization".into(),
-                x_label,
+                x_label: x_label.clone(),
                 y_label: "busy threads / threads (%)".into(),
                 series: summary
                     .servers
@@ -198,6 +248,36 @@ pub fn charts(result: &RunResult) -> Vec<(&'static str, LineChart)> {
                     .enumerate()
                     .map(|(i, s)| series(s.name.clone(), &|d| d.server_utilization[i] * 100.0))
                     .collect(),
+                ..LineChart::default()
+            },
+        ));
+    }
+    if !summary.queues.is_empty() {
+        let per_queue = |f: &dyn Fn(&crate::model::data::QueueRow) -> f64| {
+            summary
+                .queues
+                .iter()
+                .enumerate()
+                .map(|(k, q)| series(q.name.clone(), &|d| f(&d.queues[k])))
+                .collect::<Vec<_>>()
+        };
+        charts.push((
+            "queue-depth",
+            LineChart {
+                title: "Queue depth (visible and in flight)".into(),
+                x_label: x_label.clone(),
+                y_label: "messages, largest in interval".into(),
+                series: per_queue(&|q| q.depth_max as f64),
+                ..LineChart::default()
+            },
+        ));
+        charts.push((
+            "queue-age",
+            LineChart {
+                title: "Age of the oldest message".into(),
+                x_label,
+                y_label: "seconds, at interval end".into(),
+                series: per_queue(&|q| q.oldest_age_s),
                 ..LineChart::default()
             },
         ));
@@ -226,6 +306,12 @@ pub fn headline(data: &DataSummary) -> Vec<(String, f64)> {
             let lag = d.replicas.iter().map(|r| r.lag_max_ms).fold(0.0, f64::max);
             m.push((format!("databases.{}.replica_lag_max_ms", d.name), lag));
         }
+    }
+    for q in &data.queues {
+        m.push((format!("queues.{}.end_to_end_p99_ms", q.name), q.end_to_end.p99_ms));
+        m.push((format!("queues.{}.depth_max", q.name), q.depth_max as f64));
+        m.push((format!("queues.{}.oldest_age_max_s", q.name), q.oldest_age_max_s));
+        m.push((format!("queues.{}.dead_lettered", q.name), q.dead_lettered as f64));
     }
     m
 }
@@ -283,6 +369,31 @@ pub fn human(data: &DataSummary) -> String {
                 out,
                 "; {} failed waiting for a connection, {} refused",
                 d.connection_timeouts, d.connection_refused
+            )
+            .unwrap();
+        }
+        out.push('\n');
+    }
+    for q in &data.queues {
+        write!(
+            out,
+            "queue {} → {}: {} enqueued, {} deleted; end to end p50 {:.1} ms, p99 {:.1} ms; depth max {}, oldest {:.1} s; consumers {:.1}% busy",
+            q.name,
+            q.consumers,
+            q.enqueued,
+            q.deleted,
+            q.end_to_end.p50_ms,
+            q.end_to_end.p99_ms,
+            q.depth_max,
+            q.oldest_age_max_s,
+            q.consumer_utilization * 100.0
+        )
+        .unwrap();
+        if q.rejected + q.failed + q.timed_out + q.dead_lettered + q.stale > 0 {
+            write!(
+                out,
+                "; {} rejected, {} failed attempts, {} timed out, {} dead-lettered, {} done twice",
+                q.rejected, q.failed, q.timed_out, q.dead_lettered, q.stale
             )
             .unwrap();
         }

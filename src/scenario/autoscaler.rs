@@ -236,10 +236,10 @@ fn metric(c: &mut Checker, path: &str, m: &RawMetric) -> Option<MetricSpec> {
                 target_average: v,
             })
         }
-        (RawMetric::External { .. }, Target::Value(_) | Target::AverageValue(_)) => Some(MetricSpec::External {
-            name: ExternalMetricName::RequestsPerSecond,
-            target,
-        }),
+        (RawMetric::External { name, queue, .. }, Target::Value(_) | Target::AverageValue(_)) => {
+            let name = external_name(c, &format!("{path}.external"), *name, queue.as_deref())?;
+            Some(MetricSpec::External { name, target })
+        }
         (RawMetric::Resource { .. }, _) => {
             c.problem(tpath, "a resource metric takes average_utilization or average_value");
             None
@@ -253,6 +253,41 @@ fn metric(c: &mut Checker, path: &str, m: &RawMetric) -> Option<MetricSpec> {
             None
         }
     }
+}
+
+/// An External metric's name, with the queue a `queue_depth` metric reads.
+fn external_name(
+    c: &mut Checker,
+    path: &str,
+    name: RawExternalMetric,
+    queue: Option<&str>,
+) -> Option<ExternalMetricName> {
+    match (name, queue) {
+        (RawExternalMetric::RequestsPerSecond, None) => Some(ExternalMetricName::RequestsPerSecond),
+        (RawExternalMetric::RequestsPerSecond, Some(_)) => {
+            c.problem(format!("{path}.queue"), "only a `queue_depth` metric reads a queue");
+            None
+        }
+        (RawExternalMetric::QueueDepth, None) => {
+            c.problem(
+                format!("{path}.queue"),
+                format!("a `queue_depth` metric names its queue; known: {}", queue_list(c)),
+            );
+            None
+        }
+        (RawExternalMetric::QueueDepth, Some(q)) => match c.queues.iter().position(|n| n == q) {
+            Some(i) => Some(ExternalMetricName::QueueDepth { queue: i as u16 }),
+            None => {
+                let known = queue_list(c);
+                c.problem(format!("{path}.queue"), format!("unknown queue `{q}`; known: {known}"));
+                None
+            }
+        },
+    }
+}
+
+fn queue_list(c: &Checker) -> String {
+    super::validate::known_list(c.queues.iter())
 }
 
 /// `behavior.scaleUp` / `scaleDown` merged into the defaults field by field;
@@ -593,6 +628,11 @@ pub(super) fn keda(c: &mut Checker, path: &str, raw: &RawKeda) -> Option<(KedaSp
     if trigger.target.0 <= 0 {
         c.problem(format!("{path}.trigger.target"), "must be > 0");
     }
+    // The trigger's queue, checked where the file names it.
+    external_name(c, &format!("{path}.trigger"), trigger.metric, trigger.queue.as_deref());
+    if c.problems.len() > before {
+        return None;
+    }
     let target = RawTarget {
         average_utilization: None,
         average_value: (trigger.metric_type != Some(RawKedaMetricType::Value)).then_some(trigger.target),
@@ -605,6 +645,7 @@ pub(super) fn keda(c: &mut Checker, path: &str, raw: &RawKeda) -> Option<(KedaSp
         metrics: Some(vec![RawMetric::External {
             name: trigger.metric,
             target,
+            queue: trigger.queue.clone(),
         }]),
         behavior: raw.behavior.clone(),
         sync_period: None,

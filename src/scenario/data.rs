@@ -9,6 +9,7 @@ use crate::model::cache::{CacheConfig, Eviction};
 use crate::model::data::{
     CacheMode, CacheScope, CacheTierSpec, DataPath, DataSpec, DatabaseSpec, OnWrite, PoolerSpec, ServerSpec,
 };
+use crate::model::queue::QueueSpec;
 use crate::model::{Distribution, RequestKind};
 
 use super::raw::*;
@@ -33,6 +34,10 @@ pub const DEFAULT_REPLICATION_DELAY_S: f64 = 1e-3;
 pub const MAX_CACHES: usize = 16;
 pub const MAX_CACHE_NODES: u32 = 1024;
 pub const MAX_REPLICAS: u32 = 64;
+/// SQS's default visibility timeout.
+pub const DEFAULT_VISIBILITY_TIMEOUT_S: f64 = 30.0;
+/// A broker in the same zone.
+pub const DEFAULT_QUEUE_RTT_S: f64 = 2e-3;
 
 fn secs(d: Option<super::units::Duration>, default: f64) -> SimDuration {
     SimDuration::from_secs_f64(d.map_or(default, |d| d.0))
@@ -62,7 +67,100 @@ pub(super) fn data_tier(c: &mut Checker, raw: &RawScenario) -> DataSpec {
     if servers > u64::from(u16::MAX) {
         c.problem("databases", "more than 65535 cache nodes and database servers in all");
     }
-    DataSpec { caches, databases }
+    let queues = raw
+        .queues
+        .iter()
+        .filter_map(|(name, q)| queue(c, name, q, raw))
+        .collect();
+    DataSpec {
+        caches,
+        databases,
+        queues,
+    }
+}
+
+/// A queue and its consumers: a pool that takes no traffic from a load
+/// balancer and consumes no other queue.
+fn queue(c: &mut Checker, name: &str, raw: &RawQueue, scenario: &RawScenario) -> Option<QueueSpec> {
+    let path = format!("queues.{name}");
+    let before = c.problems.len();
+    check_name(c, &path, name);
+    let consumers = scenario.pools.keys().position(|p| *p == raw.consumers);
+    match consumers {
+        None => c.problem(
+            format!("{path}.consumers"),
+            format!(
+                "unknown pool `{}`; known: {}",
+                raw.consumers,
+                known_list(scenario.pools.keys())
+            ),
+        ),
+        Some(_) => {
+            let pool = raw.consumers.as_str();
+            let balanced = scenario.load_balancers.iter().find(|(_, lb)| {
+                lb.pool.as_deref() == Some(pool)
+                    || lb.backends.as_ref().is_some_and(|b| b.iter().any(|b| b.pool == pool))
+            });
+            if let Some((lb, _)) = balanced {
+                c.problem(
+                    format!("{path}.consumers"),
+                    format!(
+                        "pool `{pool}` is behind load balancer `{lb}`: a consumer pool takes its work from the queue only"
+                    ),
+                );
+            }
+            if let Some((other, _)) = scenario
+                .queues
+                .iter()
+                .find(|(other, q)| q.consumers == pool && other.as_str() < name)
+            {
+                c.problem(
+                    format!("{path}.consumers"),
+                    format!("pool `{pool}` already consumes queue `{other}`: a pool consumes one queue"),
+                );
+            }
+        }
+    }
+    let job = distribution(c, &format!("{path}.job"), &raw.job);
+    let visibility_timeout = secs(raw.visibility_timeout, DEFAULT_VISIBILITY_TIMEOUT_S);
+    if visibility_timeout == SimDuration::ZERO {
+        c.problem(
+            format!("{path}.visibility_timeout"),
+            "must be > 0 (SQS's default is 30s)",
+        );
+    }
+    if raw.max_receives == Some(0) {
+        c.problem(
+            format!("{path}.max_receives"),
+            "must be ≥ 1 (leave it out to retry without a dead-letter queue)",
+        );
+    }
+    let failure_probability = raw.failure_probability.unwrap_or(0.0);
+    if !(0.0..1.0).contains(&failure_probability) {
+        c.problem(
+            format!("{path}.failure_probability"),
+            format!("must be a probability in [0, 1), got {failure_probability}"),
+        );
+    }
+    if raw.max_depth == Some(0) {
+        c.problem(
+            format!("{path}.max_depth"),
+            "must be ≥ 1 (leave it out for an unbounded queue)",
+        );
+    }
+    if c.problems.len() > before {
+        return None;
+    }
+    Some(QueueSpec {
+        name: name.to_string(),
+        consumers: consumers?,
+        job: job?,
+        rtt: secs(raw.rtt, DEFAULT_QUEUE_RTT_S),
+        visibility_timeout,
+        max_receives: raw.max_receives,
+        failure_probability,
+        max_depth: raw.max_depth,
+    })
 }
 
 fn cache(c: &mut Checker, name: &str, raw: &RawCache) -> Option<CacheTierSpec> {
@@ -303,10 +401,14 @@ pub(super) fn data_path(
     let before = c.problems.len();
     let cache_index: BTreeMap<&String, usize> = scenario.caches.keys().enumerate().map(|(i, k)| (k, i)).collect();
     let db_index: BTreeMap<&String, usize> = scenario.databases.keys().enumerate().map(|(i, k)| (k, i)).collect();
-    if raw.caches.is_empty() && raw.database.is_none() {
-        c.problem(path, "give the `caches` it looks up, the `database` it uses, or both");
+    if raw.caches.is_empty() && raw.database.is_none() && raw.enqueue.is_none() {
+        c.problem(
+            path,
+            "give the `caches` it looks up, the `database` it uses, the queue it `enqueue`s to, or several",
+        );
     }
-    if scenario.traffic.keys.is_none() {
+    let keyed = !raw.caches.is_empty() || raw.database.is_some();
+    if keyed && scenario.traffic.keys.is_none() {
         c.problem(
             path,
             "the data tier works on keys: declare `traffic.keys` (count, and a zipf exponent for popularity)",
@@ -351,9 +453,23 @@ pub(super) fn data_path(
             "only applies to reads (writes always go to the primary)",
         );
     }
+    let enqueue = raw
+        .enqueue
+        .as_ref()
+        .and_then(|name| match scenario.queues.keys().position(|q| q == name) {
+            Some(q) => Some(q),
+            None => {
+                c.problem(
+                    format!("{path}.enqueue"),
+                    format!("unknown queue `{name}`; known: {}", known_list(scenario.queues.keys())),
+                );
+                None
+            }
+        });
     (c.problems.len() == before).then_some(DataPath {
         caches,
         database,
         fresh,
+        enqueue,
     })
 }

@@ -212,7 +212,7 @@ pub(super) fn read(text: &str, file: &str) -> Result<FromManifest, Vec<Problem>>
                             return None;
                         }
                         let t = target(&e.target, format!("{path}.external.target"), &mut problem)?;
-                        Some(RawMetric::External { name: RawExternalMetric::RequestsPerSecond, target: t })
+                        Some(RawMetric::External { name: RawExternalMetric::RequestsPerSecond, target: t, queue: None })
                     }
                     ("Object" | "ContainerResource", ..) => {
                         problem(format!("{path}.type"), format!("{} metrics are not modelled yet; known: Resource, Pods, External", metric.kind));

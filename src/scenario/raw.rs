@@ -35,7 +35,28 @@ pub struct RawScenario {
     #[serde(default)]
     pub databases: BTreeMap<String, RawDatabase>,
     #[serde(default)]
+    pub queues: BTreeMap<String, RawQueue>,
+    #[serde(default)]
     pub slo: Option<RawSlo>,
+}
+
+/// A message queue and the pool that consumes it.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawQueue {
+    pub consumers: String,
+    /// CPU demand of processing one message on a consumer.
+    pub job: RawDistribution,
+    #[serde(default)]
+    pub rtt: Option<Duration>,
+    #[serde(default)]
+    pub visibility_timeout: Option<Duration>,
+    #[serde(default)]
+    pub max_receives: Option<u32>,
+    #[serde(default)]
+    pub failure_probability: Option<f64>,
+    #[serde(default)]
+    pub max_depth: Option<u64>,
 }
 
 /// A cache tier: where it lives (`local` or `shared`) and either per-key
@@ -307,6 +328,8 @@ pub struct RawDataPath {
     pub database: Option<String>,
     #[serde(default)]
     pub fresh: Option<bool>,
+    #[serde(default)]
+    pub enqueue: Option<String>,
 }
 
 #[derive(Debug, Deserialize, Clone, Copy)]
@@ -508,6 +531,9 @@ pub struct RawKeda {
 #[serde(deny_unknown_fields)]
 pub struct RawKedaTrigger {
     pub metric: RawExternalMetric,
+    /// The queue of a `queue_depth` trigger.
+    #[serde(default)]
+    pub queue: Option<String>,
     /// The target value (per replica for `average_value`).
     pub target: Quantity,
     #[serde(default)]
@@ -678,9 +704,20 @@ pub struct RawHpa {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "snake_case")]
 pub enum RawMetric {
-    Resource { name: RawResourceName, target: RawTarget },
-    Pods { name: RawPodMetric, target: RawTarget },
-    External { name: RawExternalMetric, target: RawTarget },
+    Resource {
+        name: RawResourceName,
+        target: RawTarget,
+    },
+    Pods {
+        name: RawPodMetric,
+        target: RawTarget,
+    },
+    External {
+        name: RawExternalMetric,
+        target: RawTarget,
+        #[serde(default)]
+        queue: Option<String>,
+    },
 }
 
 #[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq)]
@@ -701,6 +738,8 @@ pub enum RawPodMetric {
 #[serde(rename_all = "snake_case")]
 pub enum RawExternalMetric {
     RequestsPerSecond,
+    /// Messages in a queue (visible and in flight), named by `queue`.
+    QueueDepth,
 }
 
 /// Exactly one of the three, as in the Kubernetes API.

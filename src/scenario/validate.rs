@@ -53,6 +53,8 @@ pub struct Checker<'a> {
     /// Problems in other files, located in them.
     pub foreign: Vec<Problem>,
     pub files: &'a dyn SourceFiles,
+    /// The scenario's queue names, in index order (External metrics name them).
+    pub queues: Vec<String>,
 }
 
 impl Checker<'_> {
@@ -96,6 +98,7 @@ pub fn validate(
         problems: Vec::new(),
         foreign: Vec::new(),
         files,
+        queues: raw.queues.keys().cloned().collect(),
     };
 
     if raw.name.trim().is_empty() {

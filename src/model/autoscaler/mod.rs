@@ -40,6 +40,9 @@ pub enum PodMetricName {
 pub enum ExternalMetricName {
     /// Requests per second sent to the whole pool.
     RequestsPerSecond,
+    /// Messages in a queue, visible and in flight (KEDA's SQS scaler with
+    /// `scaleOnInFlight`, RabbitMQ's queue length), read when asked.
+    QueueDepth { queue: u16 },
 }
 
 /// What an HPA metric targets, in milli-units where it is a quantity.
@@ -85,6 +88,10 @@ impl MetricSpec {
                 name: ExternalMetricName::RequestsPerSecond,
                 ..
             } => "requests_per_second",
+            MetricSpec::External {
+                name: ExternalMetricName::QueueDepth { .. },
+                ..
+            } => "queue_depth",
         }
     }
 }
@@ -177,9 +184,33 @@ impl PoolAutoscaler {
         }
     }
 
+    /// The value of an External metric (milli-units) as the metrics server
+    /// would return it now; `queue_depths` are the queues' current depths.
+    pub fn external(&self, now: SimTime, name: ExternalMetricName, queue_depths: &[i64]) -> Option<i64> {
+        match name {
+            ExternalMetricName::RequestsPerSecond => self.pipeline.external_rps(now),
+            ExternalMetricName::QueueDepth { queue } => queue_depths.get(usize::from(queue)).copied(),
+        }
+    }
+
+    /// The first External metric's value (what a KEDA trigger reads).
+    pub fn trigger_value(&self, now: SimTime, queue_depths: &[i64]) -> Option<i64> {
+        self.config.metrics.iter().find_map(|m| match *m {
+            MetricSpec::External { name, .. } => self.external(now, name, queue_depths),
+            _ => None,
+        })
+    }
+
     /// One reconcile: `pods` are the pool's live instances (launch order),
     /// `current` its desired size (`scale.spec.replicas`).
-    pub fn evaluate(&mut self, now: SimTime, pool: usize, pods: &[PodView], current: i32) -> DecisionRecord {
+    pub fn evaluate(
+        &mut self,
+        now: SimTime,
+        pool: usize,
+        pods: &[PodView],
+        current: i32,
+        queue_depths: &[i64],
+    ) -> DecisionRecord {
         let spec = &self.config.spec;
         let cfg = spec.controller;
         let tolerances = spec.tolerances();
@@ -236,10 +267,7 @@ impl PoolAutoscaler {
                     };
                     hpa::plain_replicas(current, target_average, &m, tolerances, now, &cfg)
                 }
-                MetricSpec::External {
-                    name: ExternalMetricName::RequestsPerSecond,
-                    target,
-                } => match self.pipeline.external_rps(now) {
+                MetricSpec::External { name, target } => match self.external(now, name, queue_depths) {
                     None => Err(MetricError::NoMetrics),
                     Some(total) => match target {
                         Target::AverageValue(v) => {

@@ -40,6 +40,10 @@ enum Step {
     Write {
         database: usize,
     },
+    /// Send a message to queue `queue`.
+    Enqueue {
+        queue: usize,
+    },
     Answer,
 }
 
@@ -53,19 +57,33 @@ impl System {
         if r.step == DONE {
             return Step::Answer;
         }
+        // Reads: lookups, the database read, the enqueue; writes: the write, the enqueue.
+        let data_at = match class.kind {
+            RequestKind::Read => path.caches.len(),
+            RequestKind::Write => 0,
+        };
+        match (class.kind, path.database, path.enqueue) {
+            (RequestKind::Read, ..) if step < data_at => Step::Lookup {
+                tier: path.caches[step],
+                index: step,
+            },
+            (RequestKind::Read, Some(database), _) if step == data_at => Step::Read {
+                database,
+                fresh: path.fresh,
+            },
+            (RequestKind::Write, Some(database), _) if step == data_at => Step::Write { database },
+            (_, _, Some(queue)) if step <= data_at + 1 => Step::Enqueue { queue },
+            _ => Step::Answer,
+        }
+    }
+
+    /// The step after the lookups and the database call of `id`'s class: a
+    /// read that hit or read the database, or a write that wrote, goes on there.
+    fn past_data(&self, id: RequestId) -> u8 {
+        let class = &self.spec.traffic.classes[usize::from(self.requests.get(id).class)];
         match class.kind {
-            RequestKind::Read => match (path.caches.get(step), path.database) {
-                (Some(&tier), _) => Step::Lookup { tier, index: step },
-                (None, Some(database)) if step == path.caches.len() => Step::Read {
-                    database,
-                    fresh: path.fresh,
-                },
-                _ => Step::Answer,
-            },
-            RequestKind::Write => match path.database {
-                Some(database) if step == 0 => Step::Write { database },
-                _ => Step::Answer,
-            },
+            RequestKind::Read => class.data.as_ref().map_or(0, |p| p.caches.len() as u8) + 1,
+            RequestKind::Write => 1,
         }
     }
 
@@ -139,6 +157,12 @@ impl System {
                     let server = self.data.databases[database].primary;
                     self.requests.get_mut(id).mark = now;
                     return self.connect(now, id, server, scheduler);
+                }
+                Step::Enqueue { queue } => {
+                    if !self.enqueue(now, id, queue, scheduler) {
+                        return self.fail_downstream(now, id, scheduler);
+                    }
+                    self.requests.get_mut(id).step = DONE;
                 }
             }
         }
@@ -234,7 +258,7 @@ impl System {
             let r = self.requests.get_mut(id);
             r.version = version;
             self.fill(now, id, index);
-            self.requests.get_mut(id).step = DONE;
+            self.requests.get_mut(id).step = self.past_data(id);
             return true;
         }
         if self.data.caches[tier].spec.coalesce {
@@ -357,7 +381,7 @@ impl System {
             Step::Write { database } => OpKind::Write {
                 database: database as u16,
             },
-            Step::Answer => unreachable!("an answered request calls no server"),
+            Step::Enqueue { .. } | Step::Answer => unreachable!("an answered request calls no server"),
         };
         let service_s = match kind {
             OpKind::CacheGet { tier, .. } => match &self.data.caches[usize::from(tier)].spec.scope {
@@ -458,8 +482,9 @@ impl System {
                 // Every cache on the path missed: fill them all.
                 let missed = usize::from(request.step);
                 self.fill(now, id, missed);
+                let next = self.past_data(id);
                 let request = self.requests.get_mut(id);
-                request.step = DONE;
+                request.step = next;
                 request.phase = Phase::Moving;
                 self.advance(now, id, scheduler);
             }
@@ -482,8 +507,9 @@ impl System {
                 self.account(tier, (now - r.mark).0, r.arrival);
                 self.requests.get_mut(id).version = version;
                 self.apply_write(now, id);
+                let next = self.past_data(id);
                 let request = self.requests.get_mut(id);
-                request.step = DONE;
+                request.step = next;
                 request.phase = Phase::Moving;
                 self.advance(now, id, scheduler);
             }
@@ -585,7 +611,7 @@ impl System {
                 Some(v) => {
                     self.requests.get_mut(w).version = v;
                     self.fill(now, w, usize::from(waiter.step));
-                    self.requests.get_mut(w).step = DONE;
+                    self.requests.get_mut(w).step = self.past_data(w);
                 }
                 None => self.requests.get_mut(w).step += 1,
             }
@@ -674,7 +700,7 @@ impl System {
     }
 
     /// Adds a call's time to its tier.
-    fn account(&mut self, tier: usize, ns: u64, arrival: SimTime) {
+    pub(super) fn account(&mut self, tier: usize, ns: u64, arrival: SimTime) {
         self.data.tier_ns[tier] += u128::from(ns);
         if arrival >= self.recorder.warmup {
             self.data.tier_calls[tier].record(ns);
