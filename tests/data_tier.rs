@@ -405,3 +405,68 @@ databases:
     // only when a write lands between the read and its answer.
     assert!(data(&delete).databases[0].stale_response_rate < 0.01);
 }
+
+#[test]
+fn hot_keys_make_a_hot_shard_and_sharding_by_client_spreads_the_load() {
+    use capsim::model::data::{Resharding, ShardMap, ShardPlacement};
+    let sharded = |by: &str| {
+        service(
+            "{ constant: 1000 }",
+            "{ count: 100000, zipf: 1.1 }",
+            "    - name: read\n      cpu: { constant: 0s }\n      data: { database: db }",
+            APP,
+            &format!(
+                r#"databases:
+  db:
+    shards: 4
+    shard_by: {by}
+    primary: {{ cores: 4, max_connections: 1000 }}
+    read: {{ exponential: {{ mean: 2ms }} }}
+    write: {{ exponential: {{ mean: 2ms }} }}
+    pool: {{ size: 100 }}"#
+            ),
+            300,
+        )
+    };
+    // By key: each shard's share is the popularity of the keys it holds.
+    let r = run(&sharded("key"));
+    let db = &data(&r).databases[0];
+    let map = ShardMap::new(ShardPlacement::Modulo, 4);
+    let mut theory = [0.0; 4];
+    for (k, w) in zipf_popularity(100_000, 1.1).iter().enumerate() {
+        theory[map.shard(k as u64)] += w;
+    }
+    for (s, shard) in db.shards.iter().enumerate() {
+        println!(
+            "by key, {}: share {:.4} (popularity it holds {:.4}), primary {:.1}% busy, p99 {:.2} ms",
+            shard.name,
+            shard.share,
+            theory[s],
+            shard.primary_utilization * 100.0,
+            shard.per_call.p99_ms
+        );
+        assert!(
+            (shard.share - theory[s]).abs() < 0.006,
+            "{} vs {}",
+            shard.share,
+            theory[s]
+        );
+    }
+    let hot = theory.iter().cloned().fold(0.0, f64::max);
+    assert!(hot > 0.3, "the hottest shard holds {hot}");
+    let hottest = db.shards.iter().max_by(|a, b| a.share.total_cmp(&b.share)).unwrap();
+    let coolest = db.shards.iter().min_by(|a, b| a.share.total_cmp(&b.share)).unwrap();
+    assert!(hottest.primary_utilization > 1.8 * coolest.primary_utilization);
+    // By client: 50,000 uniform clients spread the same keys evenly.
+    let r = run(&sharded("client"));
+    for shard in &data(&r).databases[0].shards {
+        assert!((shard.share - 0.25).abs() < 0.01, "{shard:?}");
+    }
+    // Adding a fifth shard: modulo moves 1 − 1/5 of the ids, a ring about 1/5.
+    let resharding = data(&r).databases[0].resharding.expect("a sharded database");
+    println!("4 → 5 shards: {resharding:?}");
+    assert!((resharding.ids_moved_modulo - 0.8).abs() < 0.01);
+    assert!((resharding.ids_moved_consistent_hash - 0.2).abs() < 0.05);
+    let by_key = Resharding::of(4, &zipf_popularity(100_000, 1.1));
+    assert!((by_key.ids_moved_modulo - 0.8).abs() < 0.01);
+}

@@ -410,3 +410,11 @@ fn queue_references_and_combinations_are_checked() {
     let msg = one(&QUEUES.replace("job: { constant: 100ms }", "jobs: { constant: 100ms }"));
     assert!(msg.contains("queues.jobs.jobs: unknown field"), "{msg}");
 }
+
+#[test]
+fn shard_counts_are_bounded() {
+    let msg = one(&DATA.replace("replicas: 1", "replicas: 1\n    shards: 0"));
+    assert!(msg.contains("databases.main.shards: must be between 1 and 256, got 0"), "{msg}");
+    let msg = one(&DATA.replace("replicas: 1", "replicas: 1\n    sharding: range"));
+    assert!(msg.contains("databases.main.sharding"), "{msg}");
+}

@@ -15,5 +15,5 @@ pub use recorder::{CapacityRecord, Counters, EventKind, EventRecord, IntervalRow
 pub use slo::{SloSpec, SloSummary};
 pub use summary::{
     CacheSummary, CapacityStats, ClassSummary, CostSummary, DataSummary, DatabaseSummary, NodeSummary, PoolSummary,
-    QueueSummary, ReplicaSummary, RequestCounts, RunSummary, ScalingSummary, ServerSummary, TierSummary,
+    QueueSummary, ReplicaSummary, RequestCounts, RunSummary, ScalingSummary, ServerSummary, ShardSummary, TierSummary,
 };

@@ -284,6 +284,24 @@ pub struct DatabaseSummary {
     pub connection_timeouts: u64,
     pub connection_refused: u64,
     pub replicas: Vec<ReplicaSummary>,
+    /// Each shard's load and call time (sharded databases only).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub shards: Vec<ShardSummary>,
+    /// What adding one more shard would move.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resharding: Option<crate::model::data::Resharding>,
+}
+
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct ShardSummary {
+    pub name: String,
+    pub reads: u64,
+    pub writes: u64,
+    /// This shard's part of the database's queries (1/N when balanced).
+    pub share: f64,
+    pub primary_utilization: f64,
+    /// Each query on the shard, from issue to result.
+    pub per_call: LatencySummary,
 }
 
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]

@@ -14,8 +14,8 @@ use std::collections::{BTreeMap, VecDeque};
 
 use crate::engine::{SimDuration, SimTime, splitmix64};
 use crate::metrics::{
-    CacheSummary, DataSummary, DatabaseSummary, IntervalRow, QueueSummary, ReplicaSummary, ServerSummary, TierSummary,
-    TimeIntegral,
+    CacheSummary, DataSummary, DatabaseSummary, IntervalRow, QueueSummary, ReplicaSummary, ServerSummary, ShardSummary,
+    TierSummary, TimeIntegral,
 };
 
 use super::cache::{Cache, CacheConfig, CacheStats};
@@ -131,6 +131,98 @@ pub struct DatabaseSpec {
     /// connections end at the pooler and queries share `pool_size` server
     /// connections per server.
     pub pooler: Option<PoolerSpec>,
+    pub shards: Sharding,
+}
+
+/// How a database's keys are spread over its shards, each a primary with
+/// its own replicas.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Sharding {
+    pub count: u32,
+    pub placement: ShardPlacement,
+    /// Shard on the client id (all of a user's rows together) instead of the key.
+    pub by_client: bool,
+}
+
+impl Sharding {
+    pub const NONE: Sharding = Sharding {
+        count: 1,
+        placement: ShardPlacement::Modulo,
+        by_client: false,
+    };
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ShardPlacement {
+    /// `hash(id) mod N`: adding a shard moves most ids.
+    Modulo,
+    /// A ring with `CACHE_VNODES` points per shard: adding one moves about 1/(N+1).
+    ConsistentHash,
+}
+
+/// Where ids land among `n` shards.
+#[derive(Clone, Debug)]
+pub enum ShardMap {
+    Modulo(u32),
+    Ring(HashRing),
+}
+
+impl ShardMap {
+    pub fn new(placement: ShardPlacement, n: u32) -> ShardMap {
+        match placement {
+            ShardPlacement::Modulo => ShardMap::Modulo(n),
+            ShardPlacement::ConsistentHash => ShardMap::Ring(HashRing::new(0..n, CACHE_VNODES)),
+        }
+    }
+
+    #[inline]
+    pub fn shard(&self, id: u64) -> usize {
+        match self {
+            ShardMap::Modulo(1) => 0,
+            ShardMap::Modulo(n) => (splitmix64(id ^ 0x5bd1_e995) % u64::from(*n)) as usize,
+            ShardMap::Ring(ring) => ring.owner(id) as usize,
+        }
+    }
+}
+
+/// What adding one shard would move: the fraction of ids, and of traffic
+/// (ids weighted by popularity), that change shard under each placement.
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize)]
+pub struct Resharding {
+    pub from_shards: u32,
+    pub to_shards: u32,
+    pub ids_moved_modulo: f64,
+    pub ids_moved_consistent_hash: f64,
+    pub traffic_moved_modulo: f64,
+    pub traffic_moved_consistent_hash: f64,
+}
+
+impl Resharding {
+    /// Over ids `0..weights.len()` with the given popularity weights.
+    pub fn of(n: u32, weights: &[f64]) -> Resharding {
+        let total: f64 = weights.iter().sum();
+        let moved = |placement| {
+            let (a, b) = (ShardMap::new(placement, n), ShardMap::new(placement, n + 1));
+            let (mut ids, mut traffic) = (0u64, 0.0);
+            for (id, w) in weights.iter().enumerate() {
+                if a.shard(id as u64) != b.shard(id as u64) {
+                    ids += 1;
+                    traffic += w;
+                }
+            }
+            (ids as f64 / weights.len() as f64, traffic / total)
+        };
+        let (ids_m, traffic_m) = moved(ShardPlacement::Modulo);
+        let (ids_c, traffic_c) = moved(ShardPlacement::ConsistentHash);
+        Resharding {
+            from_shards: n,
+            to_shards: n + 1,
+            ids_moved_modulo: ids_m,
+            ids_moved_consistent_hash: ids_c,
+            traffic_moved_modulo: traffic_m,
+            traffic_moved_consistent_hash: traffic_c,
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -399,15 +491,20 @@ impl CacheTier {
 /// A database's runtime state.
 pub struct Database {
     pub spec: DatabaseSpec,
-    /// Server indices: the primary, then the replicas.
-    pub primary: usize,
+    /// Server indices: each shard's primary; the replicas, shard after shard.
+    pub primaries: Vec<usize>,
     pub replicas: Vec<usize>,
     pub replication: Vec<Replica>,
+    pub shard_map: ShardMap,
+    /// Per shard, after the warm-up: reads, writes and each query's call time.
+    pub shard_reads: Vec<u64>,
+    pub shard_writes: Vec<u64>,
+    pub shard_calls: Vec<crate::metrics::LatencyRecorder>,
     /// The newest committed version of every key written.
     pub versions: BTreeMap<u64, u64>,
     pub next_version: u64,
-    /// Round robin over the replicas.
-    pub next_replica: usize,
+    /// Round robin over each shard's replicas.
+    pub next_replica: Vec<usize>,
     /// Each client's last write: `(key, version)`.
     pub last_write: BTreeMap<u32, (u64, u64)>,
     pub interval: DbCounts,
@@ -454,17 +551,26 @@ impl DbCounts {
 }
 
 impl Database {
-    pub fn new(spec: DatabaseSpec, primary: usize) -> Database {
-        let n = spec.replicas as usize;
+    /// A database whose servers start at index `first`: per shard, its
+    /// primary then its replicas.
+    pub fn new(spec: DatabaseSpec, first: usize) -> Database {
+        let (shards, per) = (spec.shards.count as usize, spec.replicas as usize);
+        let n = shards * per;
         Database {
-            replicas: (1..=n).map(|k| primary + k).collect(),
+            primaries: (0..shards).map(|s| first + s * (per + 1)).collect(),
+            replicas: (0..shards)
+                .flat_map(|s| (1..=per).map(move |k| first + s * (per + 1) + k))
+                .collect(),
             replication: (0..n)
                 .map(|_| Replica::new(spec.replication_delay, spec.appliers))
                 .collect(),
-            primary,
+            shard_map: ShardMap::new(spec.shards.placement, spec.shards.count),
+            shard_reads: vec![0; shards],
+            shard_writes: vec![0; shards],
+            shard_calls: vec![crate::metrics::LatencyRecorder::default(); shards],
             versions: BTreeMap::new(),
             next_version: 0,
-            next_replica: 0,
+            next_replica: vec![0; shards],
             last_write: BTreeMap::new(),
             interval: DbCounts::default(),
             lag_max: vec![0; n],
@@ -476,6 +582,23 @@ impl Database {
     #[inline]
     pub fn latest(&self, key: u64) -> u64 {
         self.versions.get(&key).copied().unwrap_or(0)
+    }
+
+    /// The shard holding a request's rows.
+    #[inline]
+    pub fn shard_of(&self, key: u64, client: u32) -> usize {
+        let id = if self.spec.shards.by_client {
+            u64::from(client)
+        } else {
+            key
+        };
+        self.shard_map.shard(id)
+    }
+
+    /// The indices (into `replicas` and `replication`) of `shard`'s replicas.
+    pub fn shard_replicas(&self, shard: usize) -> std::ops::Range<usize> {
+        let per = self.spec.replicas as usize;
+        shard * per..(shard + 1) * per
     }
 }
 
@@ -525,8 +648,12 @@ impl DataTier {
             .enumerate()
             .map(|(index, d)| {
                 let db = Database::new(d.clone(), servers.len());
-                let shapes = std::iter::once(("primary".to_string(), d.primary))
-                    .chain((1..=d.replicas).map(|k| (format!("replica-{k}"), d.replica)));
+                let sharded = d.shards.count > 1;
+                let shapes = (1..=d.shards.count).flat_map(|s| {
+                    let prefix = if sharded { format!("shard-{s}.") } else { String::new() };
+                    std::iter::once((format!("{prefix}primary"), d.primary))
+                        .chain((1..=d.replicas).map(move |k| (format!("{prefix}replica-{k}"), d.replica)))
+                });
                 for (role, shape) in shapes {
                     let mut server = Server::new(format!("{}.{role}", d.name), shape.cores, shape.max_connections);
                     // With a pooler, app connections end there: its client
@@ -638,8 +765,15 @@ pub struct DbRow {
 
 impl DataTier {
     /// The data tier's part of `summary.json`, from the intervals after the warm-up.
-    /// `pool_names` name the queues' consumers.
-    pub fn summarize(&self, rows: &[IntervalRow], warmup: SimTime, pool_names: &[String]) -> DataSummary {
+    /// `pool_names` name the queues' consumers; `traffic` gives the key
+    /// space and the clients that sharded databases spread.
+    pub fn summarize(
+        &self,
+        rows: &[IntervalRow],
+        warmup: SimTime,
+        pool_names: &[String],
+        traffic: &super::traffic::TrafficSpec,
+    ) -> DataSummary {
         let measured: Vec<(&IntervalRow, &DataRow)> = rows
             .iter()
             .filter(|r| r.start >= warmup)
@@ -736,6 +870,17 @@ impl DataTier {
                     connection_wait_mean_ms: ratio(c.connection_wait_ns as f64 / 1e6, c.connection_waits),
                     connection_timeouts: c.connection_timeouts,
                     connection_refused: c.connection_refused,
+                    shards: self.shard_summaries(db, &measured),
+                    resharding: (db.spec.shards.count > 1).then(|| {
+                        let weights = if db.spec.shards.by_client {
+                            vec![1.0; traffic.clients.min(RESHARDING_IDS) as usize]
+                        } else {
+                            let keys = traffic.keys.as_ref().map_or(1, |k| k.count);
+                            let s = traffic.keys.as_ref().map_or(0.0, |k| k.zipf_s);
+                            (1..=keys.min(RESHARDING_IDS)).map(|k| (k as f64).powf(-s)).collect()
+                        };
+                        Resharding::of(db.spec.shards.count, &weights)
+                    }),
                     replicas: (0..db.replicas.len())
                         .map(|i| ReplicaSummary {
                             name: self.servers[db.replicas[i]].name.clone(),
@@ -821,6 +966,36 @@ impl DataTier {
             servers,
             queues,
         }
+    }
+}
+
+/// Ids over which resharding is measured (the most popular keys first).
+pub const RESHARDING_IDS: u64 = 1_000_000;
+
+impl DataTier {
+    fn shard_summaries(&self, db: &Database, measured: &[(&IntervalRow, &DataRow)]) -> Vec<ShardSummary> {
+        if db.spec.shards.count == 1 {
+            return Vec::new();
+        }
+        let total: u64 = db.shard_reads.iter().chain(&db.shard_writes).sum();
+        let span: f64 = measured.iter().map(|(r, _)| (r.end - r.start).0 as f64).sum();
+        (0..db.primaries.len())
+            .map(|s| {
+                let server = db.primaries[s];
+                let busy: f64 = measured
+                    .iter()
+                    .map(|(r, d)| d.server_utilization[server] * (r.end - r.start).0 as f64)
+                    .sum();
+                ShardSummary {
+                    name: format!("shard-{}", s + 1),
+                    reads: db.shard_reads[s],
+                    writes: db.shard_writes[s],
+                    share: ratio((db.shard_reads[s] + db.shard_writes[s]) as f64, total),
+                    primary_utilization: if span > 0.0 { busy / span } else { f64::NAN },
+                    per_call: db.shard_calls[s].summary(),
+                }
+            })
+            .collect()
     }
 }
 

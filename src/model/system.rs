@@ -1454,7 +1454,8 @@ impl System {
             }),
             data: (!self.spec.data.is_empty()).then(|| {
                 let names: Vec<String> = self.spec.pools.iter().map(|p| p.name.clone()).collect();
-                self.data.summarize(&rec.rows, SimTime::ZERO + self.spec.warmup, &names)
+                self.data
+                    .summarize(&rec.rows, SimTime::ZERO + self.spec.warmup, &names, &self.spec.traffic)
             }),
         };
         let recorder = self.recorder;

@@ -306,6 +306,13 @@ pub fn headline(data: &DataSummary) -> Vec<(String, f64)> {
             let lag = d.replicas.iter().map(|r| r.lag_max_ms).fold(0.0, f64::max);
             m.push((format!("databases.{}.replica_lag_max_ms", d.name), lag));
         }
+        if let Some(hot) = hottest(d) {
+            m.push((format!("databases.{}.hottest_shard_share", d.name), hot.share));
+            m.push((
+                format!("databases.{}.hottest_shard_utilization", d.name),
+                hot.primary_utilization,
+            ));
+        }
     }
     for q in &data.queues {
         m.push((format!("queues.{}.end_to_end_p99_ms", q.name), q.end_to_end.p99_ms));
@@ -314,6 +321,11 @@ pub fn headline(data: &DataSummary) -> Vec<(String, f64)> {
         m.push((format!("queues.{}.dead_lettered", q.name), q.dead_lettered as f64));
     }
     m
+}
+
+/// The shard with the largest share of a database's queries.
+fn hottest(d: &crate::metrics::DatabaseSummary) -> Option<&crate::metrics::ShardSummary> {
+    d.shards.iter().max_by(|a, b| a.share.total_cmp(&b.share))
 }
 
 /// The terminal summary's data-tier lines.
@@ -361,6 +373,27 @@ pub fn human(data: &DataSummary) -> String {
                 "; stale replica reads {:.3}%, lag max {:.2} ms",
                 d.stale_read_rate * 100.0,
                 lag
+            )
+            .unwrap();
+        }
+        if let Some(hot) = hottest(d) {
+            write!(
+                out,
+                "; hottest of {} shards: {} with {:.1}% of queries, primary {:.1}% busy, p99 {:.2} ms",
+                d.shards.len(),
+                hot.name,
+                hot.share * 100.0,
+                hot.primary_utilization * 100.0,
+                hot.per_call.p99_ms
+            )
+            .unwrap();
+        }
+        if let Some(r) = &d.resharding {
+            write!(
+                out,
+                "; a shard more moves {:.1}% of keys by modulo, {:.1}% by consistent hashing",
+                r.ids_moved_modulo * 100.0,
+                r.ids_moved_consistent_hash * 100.0
             )
             .unwrap();
         }

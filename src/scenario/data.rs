@@ -8,6 +8,7 @@ use crate::engine::SimDuration;
 use crate::model::cache::{CacheConfig, Eviction};
 use crate::model::data::{
     CacheMode, CacheScope, CacheTierSpec, DataPath, DataSpec, DatabaseSpec, OnWrite, PoolerSpec, ServerSpec,
+    ShardPlacement, Sharding,
 };
 use crate::model::queue::QueueSpec;
 use crate::model::{Distribution, RequestKind};
@@ -34,6 +35,7 @@ pub const DEFAULT_REPLICATION_DELAY_S: f64 = 1e-3;
 pub const MAX_CACHES: usize = 16;
 pub const MAX_CACHE_NODES: u32 = 1024;
 pub const MAX_REPLICAS: u32 = 64;
+pub const MAX_SHARDS: u32 = 256;
 /// SQS's default visibility timeout.
 pub const DEFAULT_VISIBILITY_TIMEOUT_S: f64 = 30.0;
 /// A broker in the same zone.
@@ -62,7 +64,11 @@ pub(super) fn data_tier(c: &mut Checker, raw: &RawScenario) -> DataSpec {
         .caches
         .values()
         .filter_map(|c| c.shared.as_ref().map(|s| u64::from(s.nodes)))
-        .chain(raw.databases.values().map(|d| 1 + u64::from(d.replicas.unwrap_or(0))))
+        .chain(
+            raw.databases
+                .values()
+                .map(|d| u64::from(d.shards.unwrap_or(1)) * (1 + u64::from(d.replicas.unwrap_or(0)))),
+        )
         .sum();
     if servers > u64::from(u16::MAX) {
         c.problem("databases", "more than 65535 cache nodes and database servers in all");
@@ -293,6 +299,13 @@ fn database(c: &mut Checker, name: &str, raw: &RawDatabase) -> Option<DatabaseSp
     let before = c.problems.len();
     check_name(c, &path, name);
     let primary = server(c, &format!("{path}.primary"), &raw.primary);
+    let shards = raw.shards.unwrap_or(1);
+    if !(1..=MAX_SHARDS).contains(&shards) {
+        c.problem(
+            format!("{path}.shards"),
+            format!("must be between 1 and {MAX_SHARDS}, got {shards}"),
+        );
+    }
     let replicas = raw.replicas.unwrap_or(0);
     if replicas > MAX_REPLICAS {
         c.problem(
@@ -387,6 +400,14 @@ fn database(c: &mut Checker, name: &str, raw: &RawDatabase) -> Option<DatabaseSp
         pool_size,
         pool_wait_timeout,
         pooler,
+        shards: Sharding {
+            count: shards.max(1),
+            placement: match raw.sharding {
+                None | Some(RawSharding::Modulo) => ShardPlacement::Modulo,
+                Some(RawSharding::ConsistentHash) => ShardPlacement::ConsistentHash,
+            },
+            by_client: raw.shard_by == Some(RawShardBy::Client),
+        },
     })
 }
 

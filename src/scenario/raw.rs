@@ -136,6 +136,27 @@ pub struct RawDatabase {
     pub pool: Option<RawConnPool>,
     #[serde(default)]
     pub pooler: Option<RawPooler>,
+    /// Shards, each a primary with its own replicas.
+    #[serde(default)]
+    pub shards: Option<u32>,
+    #[serde(default)]
+    pub sharding: Option<RawSharding>,
+    #[serde(default)]
+    pub shard_by: Option<RawShardBy>,
+}
+
+#[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum RawSharding {
+    Modulo,
+    ConsistentHash,
+}
+
+#[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum RawShardBy {
+    Key,
+    Client,
 }
 
 #[derive(Debug, Deserialize)]

@@ -144,17 +144,21 @@ impl System {
                 }
                 Step::Read { database, fresh } => {
                     let db = &mut self.data.databases[database];
-                    let server = if fresh || !db.spec.read_from_replicas || db.replicas.is_empty() {
-                        db.primary
+                    let shard = db.shard_of(r.key, r.client);
+                    let replicas = db.shard_replicas(shard);
+                    let server = if fresh || !db.spec.read_from_replicas || replicas.is_empty() {
+                        db.primaries[shard]
                     } else {
-                        db.next_replica = (db.next_replica + 1) % db.replicas.len();
-                        db.replicas[db.next_replica]
+                        let next = &mut db.next_replica[shard];
+                        *next = (*next + 1) % replicas.len();
+                        db.replicas[replicas.start + *next]
                     };
                     self.requests.get_mut(id).mark = now;
                     return self.connect(now, id, server, scheduler);
                 }
                 Step::Write { database } => {
-                    let server = self.data.databases[database].primary;
+                    let db = &self.data.databases[database];
+                    let server = db.primaries[db.shard_of(r.key, r.client)];
                     self.requests.get_mut(id).mark = now;
                     return self.connect(now, id, server, scheduler);
                 }
@@ -475,6 +479,11 @@ impl System {
                     None => db.latest(r.key),
                 };
                 db.interval.reads += 1;
+                let shard = db.shard_of(r.key, r.client);
+                if r.arrival >= self.recorder.warmup {
+                    db.shard_reads[shard] += 1;
+                    db.shard_calls[shard].record((now - r.mark).0);
+                }
                 let tier = self.data.db_tier(d);
                 self.account(tier, (now - r.mark).0, r.arrival);
                 let request = self.requests.get_mut(id);
@@ -490,16 +499,24 @@ impl System {
             }
             OpKind::Write { database } => {
                 let d = usize::from(database);
-                let apply: Vec<f64> = (0..self.data.databases[d].replicas.len())
+                let shard = self.data.databases[d].shard_of(r.key, r.client);
+                let replicas = self.data.databases[d].shard_replicas(shard);
+                let apply: Vec<f64> = replicas
+                    .clone()
                     .map(|_| self.data.databases[d].spec.apply.sample(&mut self.data_rng))
                     .collect();
                 let db = &mut self.data.databases[d];
                 db.next_version += 1;
                 let version = db.next_version;
                 db.versions.insert(r.key, version);
-                for (k, replica) in db.replication.iter_mut().enumerate() {
-                    replica.commit(now, r.key, version, SimDuration::from_secs_f64(apply[k]));
+                for (k, apply) in replicas.zip(apply) {
+                    let replica = &mut db.replication[k];
+                    replica.commit(now, r.key, version, SimDuration::from_secs_f64(apply));
                     db.lag_max[k] = db.lag_max[k].max(replica.lag(now).0);
+                }
+                if r.arrival >= self.recorder.warmup {
+                    db.shard_writes[shard] += 1;
+                    db.shard_calls[shard].record((now - r.mark).0);
                 }
                 db.last_write.insert(r.client, (r.key, version));
                 db.interval.writes += 1;
