@@ -470,3 +470,113 @@ fn hot_keys_make_a_hot_shard_and_sharding_by_client_spreads_the_load() {
     let by_key = Resharding::of(4, &zipf_popularity(100_000, 1.1));
     assert!((by_key.ids_moved_modulo - 0.8).abs() < 0.01);
 }
+
+/// Reads through replicas and writes to the primary, 300 req/s, with `faults`.
+fn with_faults(db_faults: &str, cache_faults: &str, apply: &str) -> String {
+    service(
+        "{ constant: 300 }",
+        "{ count: 2000, zipf: 0.8 }",
+        "    - name: read\n      weight: 0.8\n      cpu: { constant: 0s }\n      data: { caches: [redis], database: db }\n    - name: write\n      kind: write\n      weight: 0.2\n      cpu: { constant: 0s }\n      data: { caches: [redis], database: db }",
+        APP,
+        &format!(
+            r#"caches:
+  redis:
+    shared: {{ nodes: 4 }}
+    capacity: 1000
+    faults: {cache_faults}
+databases:
+  db:
+    primary: {{ cores: 8, max_connections: 1000 }}
+    replicas: 2
+    replica: {{ cores: 8, max_connections: 1000 }}
+    read: {{ constant: 2ms }}
+    write: {{ constant: 2ms }}
+    replication: {{ apply: {{ constant: {apply} }} }}
+    pool: {{ size: 50 }}
+    faults: {db_faults}"#
+        ),
+        300,
+    )
+}
+
+fn interval_at(r: &RunResult, t: f64) -> &IntervalRow {
+    r.rows
+        .iter()
+        .find(|row| row.end.as_secs_f64() >= t)
+        .expect("an interval")
+}
+
+#[test]
+fn a_replica_down_sends_reads_to_the_other_and_catches_up() {
+    let r = run(&with_faults(
+        "[ { at: 100s, replica_down: { replica: 1, for: 60s } } ]",
+        "[]",
+        "3ms",
+    ));
+    let db = &data(&r).databases[0];
+    let replica_reads = |t: f64| {
+        let d = interval_at(&r, t).data.as_ref().unwrap();
+        // Servers: the 4 cache nodes, the primary, replica 1, replica 2.
+        let (one, two) = (d.server_utilization[5], d.server_utilization[6]);
+        (one, two)
+    };
+    let (during_1, during_2) = replica_reads(130.0);
+    let (after_1, _) = replica_reads(290.0);
+    println!(
+        "replica 1 down 100–160 s: utilization during {during_1:.3} / {during_2:.3}, after {after_1:.3}; lag max {:.0} ms, {} queries failed",
+        db.replicas[0].lag_max_ms, db.unavailable
+    );
+    assert_eq!(during_1, 0.0, "the down replica serves nothing");
+    assert!(during_2 > 0.0 && after_1 > 0.0);
+    // Writes kept coming (60/s) while it was down: it returns a minute behind.
+    assert!(db.replicas[0].lag_max_ms > 55_000.0, "{:?}", db.replicas);
+    assert!(db.replicas[1].lag_max_ms < 1_000.0, "{:?}", db.replicas);
+    // Only the reads it held when it failed were lost.
+    assert!(db.unavailable < 10, "{}", db.unavailable);
+    assert_eq!(r.summary.requests.failed_downstream, db.unavailable);
+}
+
+#[test]
+fn a_primary_failover_fails_writes_while_promoting_and_loses_unapplied_writes() {
+    // Replicas apply 50 writes/s against 60/s: by 100 s they are ~1,000
+    // writes behind. The primary fails then; 5 s later replica 1, having
+    // applied ~250 more, is promoted and the ~750 it lacks are lost.
+    let r = run(&with_faults(
+        "[ { at: 100s, primary_failover: { promotion: 5s } } ]",
+        "[]",
+        "20ms",
+    ));
+    let db = &data(&r).databases[0];
+    let failed = |t: f64| interval_at(&r, t).counters.failed_downstream;
+    println!(
+        "failover at 100 s, 5 s promotion: {} queries failed ({} in 100–110 s, {} in 150–160 s), {} writes lost",
+        db.unavailable,
+        failed(110.0),
+        failed(160.0),
+        db.lost_writes
+    );
+    // 60 writes/s fail for 5 s; reads keep going to the replicas.
+    assert!(db.unavailable.abs_diff(300) < 60, "{}", db.unavailable);
+    assert_eq!(failed(160.0), 0, "the promoted replica takes the writes");
+    assert!(db.lost_writes.abs_diff(750) < 100, "{}", db.lost_writes);
+    // The old primary serves nothing; replica 1 (now the primary) takes the writes.
+    let d = interval_at(&r, 250.0).data.as_ref().unwrap();
+    assert_eq!(d.server_utilization[4], 0.0);
+    assert!(d.server_utilization[5] > 0.0);
+}
+
+#[test]
+fn a_lost_cache_node_takes_its_keys_and_the_hit_ratio_recovers() {
+    let r = run(&with_faults("[]", "[ { at: 150s, node_down: 2, for: 60s } ]", "3ms"));
+    let hit = |t: f64| interval_at(&r, t).data.as_ref().unwrap().caches[0].stats.hit_ratio();
+    println!(
+        "cache node 2 down 150–210 s: hit ratio {:.3} before, {:.3} just after, {:.3} on its return, {:.3} at the end",
+        hit(140.0),
+        hit(160.0),
+        hit(220.0),
+        hit(300.0)
+    );
+    assert!(hit(160.0) < hit(140.0) - 0.05);
+    assert!(hit(220.0) < hit(200.0), "back empty: its keys miss again");
+    assert!(hit(300.0) > hit(220.0));
+}

@@ -414,7 +414,37 @@ fn queue_references_and_combinations_are_checked() {
 #[test]
 fn shard_counts_are_bounded() {
     let msg = one(&DATA.replace("replicas: 1", "replicas: 1\n    shards: 0"));
-    assert!(msg.contains("databases.main.shards: must be between 1 and 256, got 0"), "{msg}");
+    assert!(
+        msg.contains("databases.main.shards: must be between 1 and 256, got 0"),
+        "{msg}"
+    );
     let msg = one(&DATA.replace("replicas: 1", "replicas: 1\n    sharding: range"));
     assert!(msg.contains("databases.main.sharding"), "{msg}");
+}
+
+#[test]
+fn data_faults_are_checked() {
+    let msg = one(&DATA.replace(
+        "replicas: 1",
+        "replicas: 1\n    faults: [ { at: 1m, replica_down: { replica: 2, for: 1m } } ]",
+    ));
+    assert!(
+        msg.contains(
+            "databases.main.faults[0].replica_down.replica: must be between 1 and the shard's 1 replica(s), got 2"
+        ),
+        "{msg}"
+    );
+    let msg = one(&DATA.replace("replicas: 1", "replicas: 1\n    faults: [ { at: 1m } ]"));
+    assert!(
+        msg.contains("databases.main.faults[0]: give exactly one of `replica_down` or `primary_failover`"),
+        "{msg}"
+    );
+    let msg = one(&DATA.replace(
+        "local: {}, capacity: 100",
+        "local: {}, capacity: 100, faults: [ { at: 1m, node_down: 1, for: 1m } ]",
+    ));
+    assert!(
+        msg.contains("caches.local.faults[0]: only a shared cache has nodes to lose"),
+        "{msg}"
+    );
 }

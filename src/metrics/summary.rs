@@ -283,6 +283,10 @@ pub struct DatabaseSummary {
     pub connection_wait_mean_ms: f64,
     pub connection_timeouts: u64,
     pub connection_refused: u64,
+    /// Queries failed by a down server or a primary being replaced (scheduled faults).
+    pub unavailable: u64,
+    /// Writes committed on a failed primary that its promoted replica had not applied.
+    pub lost_writes: u64,
     pub replicas: Vec<ReplicaSummary>,
     /// Each shard's load and call time (sharded databases only).
     #[serde(skip_serializing_if = "Vec::is_empty")]

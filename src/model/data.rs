@@ -61,6 +61,7 @@ pub struct CacheTierSpec {
     /// Concurrent misses of one key wait for the first one's database read
     /// (single flight) instead of each going to the database.
     pub coalesce: bool,
+    pub faults: Vec<CacheFault>,
 }
 
 #[derive(Clone, Debug)]
@@ -132,6 +133,37 @@ pub struct DatabaseSpec {
     /// connections per server.
     pub pooler: Option<PoolerSpec>,
     pub shards: Sharding,
+    /// Scheduled failures, in time order.
+    pub faults: Vec<DbFault>,
+}
+
+/// A failure a scenario schedules on a database shard.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct DbFault {
+    pub at: SimTime,
+    pub shard: u32,
+    pub kind: DbFaultKind,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum DbFaultKind {
+    /// Replica `replica` (0-based) stops for `duration`: its queries fail,
+    /// reads go to the other replicas, it catches up on return.
+    ReplicaDown { replica: u32, duration: SimDuration },
+    /// The primary fails; after `promotion` its first healthy replica is
+    /// the primary (writes not yet applied there are lost). Meanwhile
+    /// writes and fresh reads fail. Without a healthy replica the primary
+    /// restarts after `promotion`.
+    PrimaryFailover { promotion: SimDuration },
+}
+
+/// A shared cache node a scenario takes down for a while: it loses its
+/// keys, and the ring sends them to the other nodes until it is back (empty).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct CacheFault {
+    pub at: SimTime,
+    pub node: u32,
+    pub duration: SimDuration,
 }
 
 /// How a database's keys are spread over its shards, each a primary with
@@ -282,6 +314,8 @@ pub struct Server {
     pub open_connections: u32,
     /// A transaction pooler in front of it (database servers only).
     pub pooler: Option<ConnPool>,
+    /// Failed (a scheduled fault): it takes no operations.
+    pub down: bool,
 }
 
 impl Server {
@@ -298,7 +332,17 @@ impl Server {
             max_connections,
             open_connections: 0,
             pooler: None,
+            down: false,
         }
+    }
+
+    /// The server fails: every operation it holds is dropped and returned.
+    pub fn fail(&mut self, now: SimTime) -> Vec<Op> {
+        self.down = true;
+        let mut lost: Vec<Op> = std::mem::take(&mut self.in_service);
+        lost.extend(self.queue.drain(..));
+        self.busy_time.set(now, 0);
+        lost
     }
 
     /// Queues `op`; returns it back when a thread takes it at once.
@@ -318,12 +362,12 @@ impl Server {
     /// The operation of `(request, generation)` finished: returns it and
     /// the operation its thread takes next, if any.
     #[inline]
-    pub fn finish(&mut self, now: SimTime, request: RequestId, generation: u32) -> (Op, Option<Op>) {
+    /// `None` when the operation is gone (the server failed under it).
+    pub fn finish(&mut self, now: SimTime, request: RequestId, generation: u32) -> Option<(Op, Option<Op>)> {
         let at = self
             .in_service
             .iter()
-            .position(|o| o.request == request && o.generation == generation)
-            .expect("a finishing operation is in service");
+            .position(|o| o.request == request && o.generation == generation)?;
         let done = self.in_service.swap_remove(at);
         let next = self.queue.pop_front();
         if let Some(op) = next {
@@ -331,7 +375,7 @@ impl Server {
             self.in_service.push(op);
         }
         self.busy_time.set(now, self.in_service.len() as u64);
-        (done, next)
+        Some((done, next))
     }
 
     pub fn queued(&self) -> usize {
@@ -431,6 +475,8 @@ pub struct CacheTier {
     pub nodes: Vec<Cache>,
     pub servers: Vec<usize>,
     pub ring: Option<HashRing>,
+    /// Nodes taken down by a fault (their keys go to the others).
+    pub down: Vec<bool>,
     /// Keys being filled after a miss: `(scope, key)` → waiters, where the
     /// scope is the instance for a local cache and 0 for a shared one.
     pub filling: BTreeMap<(u32, u64), Vec<(RequestId, u32)>>,
@@ -469,13 +515,31 @@ impl CacheTier {
             }
             (CacheScope::Local { .. }, _) => (Vec::new(), Vec::new(), None),
         };
+        let count = servers.len();
         CacheTier {
             spec,
             nodes,
             servers,
             ring,
+            down: vec![false; count],
             filling: BTreeMap::new(),
             interval: TierCounts::default(),
+        }
+    }
+
+    /// Takes node `node` down (it loses its keys) or brings it back (empty);
+    /// the ring spreads keys over the nodes that are up.
+    pub fn set_down(&mut self, node: usize, down: bool) {
+        self.down[node] = down;
+        if down && let Some(cache) = self.nodes.get_mut(node) {
+            cache.clear();
+        }
+        let up: Vec<u32> = (0..self.down.len() as u32)
+            .filter(|&n| !self.down[n as usize])
+            .collect();
+        // With every node down, keys stay where they were (and find them empty).
+        if !up.is_empty() {
+            self.ring = Some(HashRing::new(up, CACHE_VNODES));
         }
     }
 
@@ -510,6 +574,12 @@ pub struct Database {
     pub interval: DbCounts,
     /// Per replica, the largest lag seen by an operation this interval (ns).
     pub lag_max: Vec<u64>,
+    /// Per replica: serving reads (not down, not promoted to primary).
+    pub replica_up: Vec<bool>,
+    /// Per shard: its primary failed and no new one serves yet.
+    pub promoting: Vec<bool>,
+    /// Writes the primary committed that a promoted replica had not applied.
+    pub lost_writes: u64,
 }
 
 /// A database's counts over an interval.
@@ -532,6 +602,8 @@ pub struct DbCounts {
     /// Queries that failed: no connection in time, or none could be opened.
     pub connection_timeouts: u64,
     pub connection_refused: u64,
+    /// Queries that failed because their server was down or being replaced.
+    pub unavailable: u64,
 }
 
 impl DbCounts {
@@ -547,6 +619,7 @@ impl DbCounts {
         self.connection_wait_ns += x.connection_wait_ns;
         self.connection_timeouts += x.connection_timeouts;
         self.connection_refused += x.connection_refused;
+        self.unavailable += x.unavailable;
     }
 }
 
@@ -574,6 +647,9 @@ impl Database {
             last_write: BTreeMap::new(),
             interval: DbCounts::default(),
             lag_max: vec![0; n],
+            replica_up: vec![true; n],
+            promoting: vec![false; shards],
+            lost_writes: 0,
             spec,
         }
     }
@@ -870,6 +946,8 @@ impl DataTier {
                     connection_wait_mean_ms: ratio(c.connection_wait_ns as f64 / 1e6, c.connection_waits),
                     connection_timeouts: c.connection_timeouts,
                     connection_refused: c.connection_refused,
+                    unavailable: c.unavailable,
+                    lost_writes: db.lost_writes,
                     shards: self.shard_summaries(db, &measured),
                     resharding: (db.spec.shards.count > 1).then(|| {
                         let weights = if db.spec.shards.by_client {
@@ -1030,13 +1108,18 @@ mod tests {
         assert!(s.submit(t, op(2, t)).is_none());
         assert!(s.submit(t, op(3, t)).is_none());
         let t1 = SimTime(1_000_000);
-        let next = |(_, n): (Op, Option<Op>)| n.map(|o| o.request);
+        let next = |done: Option<(Op, Option<Op>)>| done.expect("in service").1.map(|o| o.request);
         assert_eq!(next(s.finish(t1, RequestId(1), 0)), Some(RequestId(2)));
         assert_eq!(next(s.finish(t1, RequestId(0), 0)), Some(RequestId(3)));
         assert_eq!(next(s.finish(SimTime(2_000_000), RequestId(3), 0)), None);
         assert_eq!(s.wait_ns, 2_000_000);
         // Two threads busy for 1 ms, then one more for 1 ms; one more later.
         assert_eq!(s.busy_time.area_until(SimTime(2_000_000)), 4_000_000);
+        // A failed server drops what it holds; a later end finds nothing.
+        let t2 = SimTime(2_000_000);
+        assert!(s.submit(t2, op(4, t2)).is_some());
+        assert_eq!(s.fail(t2).len(), 2, "request 2 and request 4");
+        assert!(s.finish(SimTime(3_000_000), RequestId(4), 0).is_none());
     }
 
     #[test]

@@ -96,6 +96,22 @@ impl Replica {
         SimDuration::ZERO
     }
 
+    /// The replica is down until `until`: what it had not started applying
+    /// waits for it (writes already under way keep their times).
+    pub fn pause_until(&mut self, until: SimTime) {
+        self.appliers = self.appliers.drain().map(|Reverse(t)| Reverse(t.max(until))).collect();
+    }
+
+    /// Keys with a write not yet visible here at `now`, and the version
+    /// visible here: what promoting this replica would lose.
+    pub fn unapplied(&self, now: SimTime) -> Vec<(u64, u64)> {
+        self.keys
+            .iter()
+            .filter(|(_, k)| k.latest_visible_at > now)
+            .map(|(&key, k)| (key, k.previous))
+            .collect()
+    }
+
     /// Writes committed but not yet visible here at `now`.
     pub fn backlog(&mut self, now: SimTime) -> usize {
         self.lag(now);

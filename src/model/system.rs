@@ -1,6 +1,7 @@
 //! The system: every component of a run, the event enum, and the one
 //! `match` that routes each event to its handler.
 
+mod data_faults;
 mod data_path;
 mod queues;
 
@@ -97,6 +98,10 @@ pub enum Event {
         generation: u32,
         pooler: bool,
     },
+    /// A database's scheduled fault begins, or its effect ends (`end`).
+    DbFaultDue { database: u16, fault: u16, end: bool },
+    /// A shared cache node goes down, or comes back (`end`).
+    CacheFaultDue { tier: u16, fault: u16, end: bool },
     /// The earliest visibility deadline of a queue's received messages has come.
     VisibilityDue { queue: u16 },
     /// A time-series interval ends.
@@ -269,6 +274,7 @@ impl System {
             scheduler.schedule(SimTime::ZERO + SimDuration::from_secs_f64(t), Event::ArrivalDue);
         }
         scheduler.schedule(system.next_interval_end(SimTime::ZERO), Event::IntervalDue);
+        system.schedule_data_faults(scheduler);
         // Autoscaled pools: the pipeline scrapes from time 0 and the
         // controller's first reconcile (which records the initial size) is at 0 too.
         for (p, pool) in system.pools.iter().enumerate() {
@@ -1513,6 +1519,8 @@ impl Model for System {
                 generation,
                 pooler,
             } => self.on_connection_wait_expired(now, request, generation, pooler, scheduler),
+            Event::DbFaultDue { database, fault, end } => self.on_db_fault(now, database, fault, end, scheduler),
+            Event::CacheFaultDue { tier, fault, end } => self.on_cache_fault(now, tier, fault, end, scheduler),
             Event::VisibilityDue { queue } => self.on_visibility_due(now, usize::from(queue), scheduler),
             Event::IntervalDue => self.on_interval_due(now, scheduler),
         }

@@ -74,6 +74,7 @@ pub fn data_csv(result: &RunResult) -> Option<String> {
             "connection_wait_mean_ms",
             "connection_timeouts",
             "connection_refused",
+            "unavailable",
         ] {
             write!(out, ",{}.{col}", d.name).unwrap();
         }
@@ -119,7 +120,7 @@ pub fn data_csv(result: &RunResult) -> Option<String> {
             };
             write!(
                 out,
-                ",{},{},{},{},{},{},{},{},{},{}",
+                ",{},{},{},{},{},{},{},{},{},{},{}",
                 c.reads,
                 c.replica_reads,
                 c.writes,
@@ -129,7 +130,8 @@ pub fn data_csv(result: &RunResult) -> Option<String> {
                 c.connection_waits,
                 num(wait_mean),
                 c.connection_timeouts,
-                c.connection_refused
+                c.connection_refused,
+                c.unavailable
             )
             .unwrap();
             for (lag, max) in db.lag_ms.iter().zip(&db.lag_max_ms) {
@@ -394,6 +396,14 @@ pub fn human(data: &DataSummary) -> String {
                 "; a shard more moves {:.1}% of keys by modulo, {:.1}% by consistent hashing",
                 r.ids_moved_modulo * 100.0,
                 r.ids_moved_consistent_hash * 100.0
+            )
+            .unwrap();
+        }
+        if d.unavailable + d.lost_writes > 0 {
+            write!(
+                out,
+                "; {} queries failed on a down server, {} writes lost in failover",
+                d.unavailable, d.lost_writes
             )
             .unwrap();
         }

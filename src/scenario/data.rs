@@ -4,11 +4,11 @@
 
 use std::collections::BTreeMap;
 
-use crate::engine::SimDuration;
+use crate::engine::{SimDuration, SimTime};
 use crate::model::cache::{CacheConfig, Eviction};
 use crate::model::data::{
-    CacheMode, CacheScope, CacheTierSpec, DataPath, DataSpec, DatabaseSpec, OnWrite, PoolerSpec, ServerSpec,
-    ShardPlacement, Sharding,
+    CacheFault, CacheMode, CacheScope, CacheTierSpec, DataPath, DataSpec, DatabaseSpec, DbFault, DbFaultKind, OnWrite,
+    PoolerSpec, ServerSpec, ShardPlacement, Sharding,
 };
 use crate::model::queue::QueueSpec;
 use crate::model::{Distribution, RequestKind};
@@ -268,6 +268,29 @@ fn cache(c: &mut Checker, name: &str, raw: &RawCache) -> Option<CacheTierSpec> {
             return None;
         }
     };
+    let nodes = match scope {
+        CacheScope::Shared { nodes, .. } => nodes,
+        CacheScope::Local { .. } => 0,
+    };
+    let mut faults = Vec::new();
+    for (i, f) in raw.faults.iter().enumerate() {
+        let fpath = format!("{path}.faults[{i}]");
+        if nodes == 0 {
+            c.problem(&fpath, "only a shared cache has nodes to lose");
+            break;
+        }
+        if !(1..=nodes).contains(&f.node_down) {
+            c.problem(
+                format!("{fpath}.node_down"),
+                format!("must be between 1 and the cache's {nodes} node(s), got {}", f.node_down),
+            );
+        }
+        faults.push(CacheFault {
+            at: fault_time(c, &fpath, f.at),
+            node: f.node_down.saturating_sub(1),
+            duration: positive_duration(c, &format!("{fpath}.for"), f.duration),
+        });
+    }
     (c.problems.len() == before).then(|| CacheTierSpec {
         name: name.to_string(),
         scope,
@@ -277,7 +300,69 @@ fn cache(c: &mut Checker, name: &str, raw: &RawCache) -> Option<CacheTierSpec> {
             Some(RawOnWrite::Update) => OnWrite::Update,
         },
         coalesce: raw.coalesce.unwrap_or(false),
+        faults,
     })
+}
+
+/// A fault's time: within the run is checked against the duration by the caller.
+fn fault_time(c: &mut Checker, path: &str, at: super::units::Duration) -> SimTime {
+    if at.0 < 0.0 {
+        c.problem(format!("{path}.at"), "must be ≥ 0");
+    }
+    SimTime::ZERO + SimDuration::from_secs_f64(at.0.max(0.0))
+}
+
+fn positive_duration(c: &mut Checker, path: &str, d: super::units::Duration) -> SimDuration {
+    if d.0 <= 0.0 {
+        c.problem(path, "must be > 0");
+    }
+    SimDuration::from_secs_f64(d.0.max(0.0))
+}
+
+fn db_faults(c: &mut Checker, path: &str, raw: &RawDatabase, shards: u32, replicas: u32) -> Vec<DbFault> {
+    let mut faults: Vec<DbFault> = Vec::new();
+    for (i, f) in raw.faults.iter().enumerate() {
+        let fpath = format!("{path}.faults[{i}]");
+        let at = fault_time(c, &fpath, f.at);
+        let shard = f.shard.unwrap_or(1);
+        if !(1..=shards).contains(&shard) {
+            c.problem(
+                format!("{fpath}.shard"),
+                format!("must be between 1 and the database's {shards} shard(s), got {shard}"),
+            );
+        }
+        let kind = match (&f.replica_down, &f.primary_failover) {
+            (Some(r), None) => {
+                if !(1..=replicas).contains(&r.replica) {
+                    c.problem(
+                        format!("{fpath}.replica_down.replica"),
+                        format!(
+                            "must be between 1 and the shard's {replicas} replica(s), got {}",
+                            r.replica
+                        ),
+                    );
+                }
+                DbFaultKind::ReplicaDown {
+                    replica: r.replica.saturating_sub(1),
+                    duration: positive_duration(c, &format!("{fpath}.replica_down.for"), r.duration),
+                }
+            }
+            (None, Some(p)) => DbFaultKind::PrimaryFailover {
+                promotion: positive_duration(c, &format!("{fpath}.primary_failover.promotion"), p.promotion),
+            },
+            _ => {
+                c.problem(&fpath, "give exactly one of `replica_down` or `primary_failover`");
+                continue;
+            }
+        };
+        faults.push(DbFault {
+            at,
+            shard: shard.saturating_sub(1),
+            kind,
+        });
+    }
+    faults.sort_by_key(|f| f.at);
+    faults
 }
 
 fn server(c: &mut Checker, path: &str, raw: &RawDbServer) -> ServerSpec {
@@ -400,6 +485,7 @@ fn database(c: &mut Checker, name: &str, raw: &RawDatabase) -> Option<DatabaseSp
         pool_size,
         pool_wait_timeout,
         pooler,
+        faults: db_faults(c, &path, raw, shards.max(1), replicas),
         shards: Sharding {
             count: shards.max(1),
             placement: match raw.sharding {

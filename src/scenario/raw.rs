@@ -80,6 +80,8 @@ pub struct RawCache {
     pub on_write: Option<RawOnWrite>,
     #[serde(default)]
     pub coalesce: Option<bool>,
+    #[serde(default)]
+    pub faults: Vec<RawCacheFault>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -143,6 +145,48 @@ pub struct RawDatabase {
     pub sharding: Option<RawSharding>,
     #[serde(default)]
     pub shard_by: Option<RawShardBy>,
+    #[serde(default)]
+    pub faults: Vec<RawDbFault>,
+}
+
+/// One scheduled database failure: exactly one of the kinds.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDbFault {
+    pub at: Duration,
+    /// 1-based; the first shard when left out.
+    #[serde(default)]
+    pub shard: Option<u32>,
+    #[serde(default)]
+    pub replica_down: Option<RawReplicaDown>,
+    #[serde(default)]
+    pub primary_failover: Option<RawFailover>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawReplicaDown {
+    /// 1-based, as the server names show it.
+    pub replica: u32,
+    #[serde(rename = "for")]
+    pub duration: Duration,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawFailover {
+    pub promotion: Duration,
+}
+
+/// A shared cache node taken down for a while.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawCacheFault {
+    pub at: Duration,
+    /// 1-based, as the server names show it.
+    pub node_down: u32,
+    #[serde(rename = "for")]
+    pub duration: Duration,
 }
 
 #[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq)]

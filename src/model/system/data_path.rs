@@ -146,19 +146,34 @@ impl System {
                     let db = &mut self.data.databases[database];
                     let shard = db.shard_of(r.key, r.client);
                     let replicas = db.shard_replicas(shard);
-                    let server = if fresh || !db.spec.read_from_replicas || replicas.is_empty() {
-                        db.primaries[shard]
-                    } else {
-                        let next = &mut db.next_replica[shard];
-                        *next = (*next + 1) % replicas.len();
-                        db.replicas[replicas.start + *next]
-                    };
+                    let mut server = None;
+                    if !fresh && db.spec.read_from_replicas {
+                        // Round robin over the replicas serving reads.
+                        for _ in 0..replicas.len() {
+                            let next = &mut db.next_replica[shard];
+                            *next = (*next + 1) % replicas.len();
+                            if db.replica_up[replicas.start + *next] {
+                                server = Some(db.replicas[replicas.start + *next]);
+                                break;
+                            }
+                        }
+                    }
+                    if server.is_none() && db.promoting[shard] {
+                        db.interval.unavailable += 1;
+                        return self.fail_downstream(now, id, scheduler);
+                    }
+                    let server = server.unwrap_or(db.primaries[shard]);
                     self.requests.get_mut(id).mark = now;
                     return self.connect(now, id, server, scheduler);
                 }
                 Step::Write { database } => {
-                    let db = &self.data.databases[database];
-                    let server = db.primaries[db.shard_of(r.key, r.client)];
+                    let db = &mut self.data.databases[database];
+                    let shard = db.shard_of(r.key, r.client);
+                    if db.promoting[shard] {
+                        db.interval.unavailable += 1;
+                        return self.fail_downstream(now, id, scheduler);
+                    }
+                    let server = db.primaries[shard];
                     self.requests.get_mut(id).mark = now;
                     return self.connect(now, id, server, scheduler);
                 }
@@ -402,6 +417,20 @@ impl System {
                 .sample(&mut self.data_rng),
         };
         let is_query = !matches!(kind, OpKind::CacheGet { .. });
+        if is_query && self.data.servers[server].down {
+            // It failed while the request was on its way: the query fails.
+            let op = Op {
+                request: id,
+                generation: r.generation,
+                kind,
+                service: SimDuration::ZERO,
+                queued_at: now,
+                instance: r.instance,
+                holds_connection: true,
+                holds_pooler: self.data.servers[server].pooler.is_some(),
+            };
+            return self.drop_op(now, server, op, scheduler);
+        }
         let op = Op {
             request: id,
             generation: r.generation,
@@ -430,24 +459,13 @@ impl System {
         scheduler: &mut Scheduler<Event>,
     ) {
         let s = usize::from(server);
-        let (op, next) = self.data.servers[s].finish(now, id, generation);
+        let Some((op, next)) = self.data.servers[s].finish(now, id, generation) else {
+            return; // The server failed under it.
+        };
         if let Some(next) = next {
             schedule_done(now, s, next, scheduler);
         }
-        if op.holds_pooler {
-            let requests = &self.requests;
-            let waiting = |r: RequestId, g: u32| {
-                requests.is_current(r, g) && requests.get(r).phase == Phase::PoolerWait { server }
-            };
-            let pooler = self.data.servers[s].pooler.as_mut().expect("held");
-            if let Some(w) = pooler.release(waiting) {
-                self.travel(now, w, s, scheduler);
-            }
-        }
-        // A stopped instance's pool went with it.
-        if op.holds_connection && self.instances[op.instance as usize].state != InstanceState::Stopped {
-            self.release_connection(now, op.instance, s, scheduler);
-        }
+        self.release_op(now, s, &op, scheduler);
         if !self.requests.is_current(id, generation) {
             return; // Its instance stopped under it.
         }
@@ -530,6 +548,37 @@ impl System {
                 request.phase = Phase::Moving;
                 self.advance(now, id, scheduler);
             }
+        }
+    }
+
+    /// Gives back the connections an operation on `server` held: to the
+    /// server's pooler, and to its instance's pool.
+    fn release_op(&mut self, now: SimTime, s: usize, op: &Op, scheduler: &mut Scheduler<Event>) {
+        let server = s as u16;
+        if op.holds_pooler {
+            let requests = &self.requests;
+            let waiting = |r: RequestId, g: u32| {
+                requests.is_current(r, g) && requests.get(r).phase == Phase::PoolerWait { server }
+            };
+            let pooler = self.data.servers[s].pooler.as_mut().expect("held");
+            if let Some(w) = pooler.release(waiting) {
+                self.travel(now, w, s, scheduler);
+            }
+        }
+        // A stopped instance's pool went with it.
+        if op.holds_connection && self.instances[op.instance as usize].state != InstanceState::Stopped {
+            self.release_connection(now, op.instance, s, scheduler);
+        }
+    }
+
+    /// An operation lost to a failed server: its connections go back and
+    /// its request (if it still exists) fails.
+    pub(super) fn drop_op(&mut self, now: SimTime, server: usize, op: Op, scheduler: &mut Scheduler<Event>) {
+        self.release_op(now, server, &op, scheduler);
+        if self.requests.is_current(op.request, op.generation) {
+            let database = self.database_of(server);
+            self.data.databases[database].interval.unavailable += 1;
+            self.fail_downstream(now, op.request, scheduler);
         }
     }
 

@@ -1,0 +1,134 @@
+//! Scheduled data-tier failures: a replica down for a while, a primary
+//! failing over to a replica, a shared cache node lost and brought back.
+
+use crate::engine::{Scheduler, SimTime};
+use crate::model::data::DbFaultKind;
+
+use super::{Event, System};
+
+impl System {
+    /// Schedules the start of every fault within the run.
+    pub(super) fn schedule_data_faults(&self, scheduler: &mut Scheduler<Event>) {
+        for (d, db) in self.data.databases.iter().enumerate() {
+            for (f, fault) in db.spec.faults.iter().enumerate() {
+                if fault.at <= self.end {
+                    let event = Event::DbFaultDue {
+                        database: d as u16,
+                        fault: f as u16,
+                        end: false,
+                    };
+                    scheduler.schedule(fault.at, event);
+                }
+            }
+        }
+        for (t, tier) in self.data.caches.iter().enumerate() {
+            for (f, fault) in tier.spec.faults.iter().enumerate() {
+                if fault.at <= self.end {
+                    let event = Event::CacheFaultDue {
+                        tier: t as u16,
+                        fault: f as u16,
+                        end: false,
+                    };
+                    scheduler.schedule(fault.at, event);
+                }
+            }
+        }
+    }
+
+    pub(super) fn on_db_fault(
+        &mut self,
+        now: SimTime,
+        database: u16,
+        fault: u16,
+        end: bool,
+        scheduler: &mut Scheduler<Event>,
+    ) {
+        let d = usize::from(database);
+        let spec = self.data.databases[d].spec.faults[usize::from(fault)];
+        let shard = spec.shard as usize;
+        let ends = Event::DbFaultDue {
+            database,
+            fault,
+            end: true,
+        };
+        match spec.kind {
+            DbFaultKind::ReplicaDown { replica, duration } => {
+                let db = &mut self.data.databases[d];
+                let k = db.shard_replicas(shard).start + replica as usize;
+                let server = db.replicas[k];
+                if db.primaries.contains(&server) {
+                    return; // Promoted to primary meanwhile: no longer a replica.
+                }
+                if end {
+                    self.data.servers[server].down = false;
+                    db.replica_up[k] = true;
+                    return;
+                }
+                if !db.replica_up[k] {
+                    return; // Already down.
+                }
+                db.replica_up[k] = false;
+                db.replication[k].pause_until(now + duration);
+                self.fail_server(now, server, scheduler);
+                scheduler.schedule(now + duration, ends);
+            }
+            DbFaultKind::PrimaryFailover { promotion } => {
+                let db = &mut self.data.databases[d];
+                if !end {
+                    if db.promoting[shard] {
+                        return;
+                    }
+                    db.promoting[shard] = true;
+                    let primary = db.primaries[shard];
+                    self.fail_server(now, primary, scheduler);
+                    scheduler.schedule(now + promotion, ends);
+                    return;
+                }
+                db.promoting[shard] = false;
+                let candidate = db.shard_replicas(shard).find(|&k| db.replica_up[k]);
+                let Some(k) = candidate else {
+                    // No replica to promote: the primary restarts.
+                    let primary = db.primaries[shard];
+                    self.data.servers[primary].down = false;
+                    return;
+                };
+                // Writes it had not applied are lost: their keys go back to
+                // the version it holds.
+                db.lost_writes += db.replication[k].backlog(now) as u64;
+                for (key, version) in db.replication[k].unapplied(now) {
+                    if version == 0 {
+                        db.versions.remove(&key);
+                    } else {
+                        db.versions.insert(key, version);
+                    }
+                }
+                db.primaries[shard] = db.replicas[k];
+                db.replica_up[k] = false;
+            }
+        }
+    }
+
+    /// A server fails: the operations it held fail with their requests.
+    fn fail_server(&mut self, now: SimTime, server: usize, scheduler: &mut Scheduler<Event>) {
+        for op in self.data.servers[server].fail(now) {
+            self.drop_op(now, server, op, scheduler);
+        }
+    }
+
+    pub(super) fn on_cache_fault(
+        &mut self,
+        now: SimTime,
+        tier: u16,
+        fault: u16,
+        end: bool,
+        scheduler: &mut Scheduler<Event>,
+    ) {
+        let t = &mut self.data.caches[usize::from(tier)];
+        let spec = t.spec.faults[usize::from(fault)];
+        t.set_down(spec.node as usize, !end);
+        if !end {
+            let event = Event::CacheFaultDue { tier, fault, end: true };
+            scheduler.schedule(now + spec.duration, event);
+        }
+    }
+}
