@@ -16,7 +16,13 @@ fn main() {
         "{:<16} {:>12} {:>14} {:>16} {:>12}",
         "scenario", "requests", "events/s", "requests/s", "events/req"
     );
-    for name in ["read-replicas", "cache-local", "cache-shared", "hot-key-shard", "photo-upload"] {
+    for name in [
+        "read-replicas",
+        "cache-local",
+        "cache-shared",
+        "hot-key-shard",
+        "photo-upload",
+    ] {
         let path = format!("scenarios/{name}.yaml");
         let text = std::fs::read_to_string(&path).expect("run from the repository root");
         let spec = scenario::load(&text, &path, Format::Yaml, &NoFiles)
