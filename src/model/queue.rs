@@ -257,8 +257,9 @@ impl MessageQueue {
         Completion::Deleted { latency }
     }
 
-    /// A consumer holding `(slot, receipt)` was stopped mid-way: the
-    /// message waits for its visibility timeout.
+    /// A consumer was stopped while processing one of this queue's
+    /// messages: it stops counting as processing, and the message waits for
+    /// its visibility timeout.
     pub fn abandon(&mut self, now: SimTime) {
         self.processing.sub(now, 1);
     }
