@@ -1,6 +1,8 @@
 //! Data-tier throughput: the bundled `read-replicas` example (a shared
 //! cache in front of a primary and two replicas, a flash sale that builds
-//! replication lag) and `cache-local` (per-pod caches under an HPA).
+//! replication lag), `cache-local` (per-pod caches under an HPA),
+//! `cache-shared`, `hot-key-shard`, `photo-upload` (a queue and its
+//! consumers) and `cdn` (reads answered at the edge).
 //!
 //! Run with `cargo bench --bench data_tier`. Prints events/s, simulated
 //! requests/s and events per request for each, best of three runs.
@@ -22,6 +24,7 @@ fn main() {
         "cache-shared",
         "hot-key-shard",
         "photo-upload",
+        "cdn",
     ] {
         let path = format!("scenarios/{name}.yaml");
         let text = std::fs::read_to_string(&path).expect("run from the repository root");

@@ -74,6 +74,30 @@ fn the_data_tier_is_deterministic_at_any_thread_count() {
 }
 
 #[test]
+fn the_cdn_is_deterministic_at_any_thread_count() {
+    // Edge hits, collapsed misses, the shield and purges: the first five
+    // minutes of the example, spike included.
+    let text = std::fs::read_to_string("scenarios/cdn.yaml").unwrap();
+    let spec = common::spec(
+        &text
+            .replace("duration: 20m", "duration: 5m")
+            .replace("start: 8m", "start: 3m"),
+    );
+    let run_with = |threads: usize| {
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+        pool.install(|| replicate(&spec, 42, 2))
+    };
+    let one = run_with(1);
+    let many = run_with(2);
+    assert_eq!(summary_json(&one), summary_json(&many));
+    for (a, b) in one.iter().zip(&many) {
+        assert_eq!(data_csv(a), data_csv(b));
+        assert_eq!(timeseries_csv(a), timeseries_csv(b));
+    }
+    assert_ne!(data_csv(&one[0]), data_csv(&one[1]));
+}
+
+#[test]
 fn a_new_load_balancer_does_not_shift_other_streams() {
     // Streams are named by purpose: adding an unused random load balancer
     // must not change what the traffic or the service draw.

@@ -291,7 +291,7 @@ fn data_tier_references_and_combinations_are_checked() {
         "local: {}, shared: { nodes: 1 }, capacity: 100",
     ));
     assert!(
-        msg.starts_with("bad.yaml:18:10: caches.local: give either `local`"),
+        msg.starts_with("bad.yaml:18:10: caches.local: give one of `local`, `shared` or `edge`, not several"),
         "{msg}"
     );
     let msg = one(&DATA.replace("hit_ratio: 0.9", "hit_ratio: 0.9, ttl: 1m"));
@@ -324,6 +324,74 @@ fn data_tier_references_and_combinations_are_checked() {
     let msg = one(&DATA.replace("primary: { cores: 4 }", "primary: { cores: 4, max_conections: 10 }"));
     assert!(
         msg.starts_with("bad.yaml:22:26: databases.main.primary.max_conections: unknown field"),
+        "{msg}"
+    );
+}
+
+/// `DATA` with a CDN in front: `page` is cacheable at the edge.
+fn with_cdn(cdn: &str, path: &str) -> String {
+    DATA.replace("[local, redis]", path)
+        .replace("caches:\n", &format!("caches:\n  cdn: {cdn}\n"))
+}
+
+const CDN: &str = "{ edge: { pops: 4, latency: { constant: 2ms }, origin_rtt: 30ms }, capacity: 1000, ttl: 1m }";
+
+#[test]
+fn cdn_settings_and_placement_are_checked() {
+    scenario::load(
+        &with_cdn(CDN, "[cdn, local, redis]"),
+        "good.yaml",
+        Format::Yaml,
+        &NoFiles,
+    )
+    .unwrap();
+    let msg = one(&with_cdn(CDN, "[local, cdn, redis]"));
+    assert_eq!(
+        msg,
+        "bad.yaml:9:31: traffic.classes[0].data.caches[1]: `cdn` is a CDN, in front of the load balancer: list it first"
+    );
+    let msg = one(&with_cdn(&CDN.replace("pops: 4", "pops: 0"), "[cdn]"));
+    assert!(
+        msg.contains("caches.cdn.edge.pops: must be between 1 and 1024, got 0"),
+        "{msg}"
+    );
+    let msg = one(&with_cdn(&CDN.replace("ttl: 1m", "ttl: 1m, on_write: update"), "[cdn]"));
+    assert!(
+        msg.contains("caches.cdn.on_write: a CDN is purged, not written to"),
+        "{msg}"
+    );
+    let msg = one(&with_cdn(
+        &CDN.replace(
+            "origin_rtt: 30ms",
+            "origin_rtt: 30ms, shield: { capacity: 10, rtt: 5ms }",
+        )
+        .replace("capacity: 1000, ttl: 1m", "hit_ratio: 0.9"),
+        "[cdn]",
+    ));
+    assert!(
+        msg.contains("caches.cdn.edge.shield: a shield keeps per-key state"),
+        "{msg}"
+    );
+    let msg = one(&with_cdn(&CDN.replace("origin_rtt: 30ms", "origin_rtt: -1ms"), "[cdn]"));
+    assert!(
+        msg.contains("caches.cdn.edge.origin_rtt: invalid duration `-1ms`: must not be negative"),
+        "{msg}"
+    );
+    let msg = one(&with_cdn(&CDN.replace(", origin_rtt: 30ms", ""), "[cdn]"));
+    assert!(msg.contains("caches.cdn.edge: missing field `origin_rtt`"), "{msg}");
+    // A cacheable class needs no database; a write behind the CDN does.
+    scenario::load(
+        &with_cdn(CDN, "[cdn]").replace(", database: main }", " }"),
+        "good.yaml",
+        Format::Yaml,
+        &NoFiles,
+    )
+    .unwrap();
+    let msg = one(&with_cdn(CDN, "[cdn]")
+        .replace(", database: main }", " }")
+        .replace("    - name: a\n", "    - name: a\n      kind: write\n"));
+    assert!(
+        msg.contains("traffic.classes[0].data.database: a write behind a CDN purges the key it writes"),
         "{msg}"
     );
 }

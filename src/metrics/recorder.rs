@@ -224,9 +224,28 @@ impl Recorder {
         self.in_system.sub(now, 1);
     }
 
-    /// A response reached its client.
+    /// A response reached its client: one an app instance computed, which
+    /// reached it at `reached` (its arrival, or later when it came through
+    /// a CDN) and got its first core at `service_start`.
     #[inline]
-    pub fn completed(&mut self, now: SimTime, arrival: SimTime, service_start: SimTime, class: usize) {
+    pub fn completed(
+        &mut self,
+        now: SimTime,
+        arrival: SimTime,
+        reached: SimTime,
+        service_start: SimTime,
+        class: usize,
+    ) {
+        self.responded(now, arrival, class);
+        if arrival >= self.warmup {
+            self.queueing.record((service_start - reached).0);
+            self.service.record((now - service_start).0);
+        }
+    }
+
+    /// A response reached its client (from an app instance or the edge).
+    #[inline]
+    pub fn responded(&mut self, now: SimTime, arrival: SimTime, class: usize) {
         self.totals.completed += 1;
         self.current.completed += 1;
         self.in_system.sub(now, 1);
@@ -235,8 +254,6 @@ impl Recorder {
         if arrival >= self.warmup {
             self.latency.record(latency);
             self.class_latency[class].record(latency);
-            self.queueing.record((service_start - arrival).0);
-            self.service.record((now - service_start).0);
         }
     }
 

@@ -259,6 +259,24 @@ pub struct CacheSummary {
     pub invalidations: u64,
     /// Misses that waited for another request's fill of the same key.
     pub coalesced: u64,
+    /// A CDN's shield and origin traffic (for `scope: edge`; the counts
+    /// above are its PoPs').
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub edge: Option<EdgeSummary>,
+}
+
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct EdgeSummary {
+    pub pops: u32,
+    /// Lookups at the shield after a PoP miss (all zero without one).
+    pub shield_hits: u64,
+    pub shield_misses: u64,
+    pub shield_hit_ratio: f64,
+    /// Reads the edge sent on to the origin.
+    pub origin_requests: u64,
+    /// 1 − origin requests / lookups: the share of cacheable reads the
+    /// origin never saw.
+    pub offload: f64,
 }
 
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]

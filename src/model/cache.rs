@@ -58,6 +58,14 @@ pub struct CacheStats {
 }
 
 impl CacheStats {
+    pub fn add(&mut self, x: &CacheStats) {
+        self.hits += x.hits;
+        self.misses += x.misses;
+        self.evictions += x.evictions;
+        self.expirations += x.expirations;
+        self.invalidations += x.invalidations;
+    }
+
     pub fn hit_ratio(&self) -> f64 {
         let reads = self.hits + self.misses;
         if reads == 0 {
@@ -138,10 +146,22 @@ impl Cache {
     }
 
     /// Writes `key` (a fill after a miss, or an update on write), evicting
-    /// the lowest-ranked entry when full.
+    /// the lowest-ranked entry when full. It expires its TTL from now.
     pub fn put(&mut self, now: SimTime, key: u64, version: u64) {
-        self.clock += 1;
         let expires = self.config.ttl.map(|ttl| now + ttl);
+        self.put_until(key, version, expires);
+    }
+
+    /// When `key`'s entry expires (`None`: absent, or no TTL).
+    pub fn expires(&self, key: u64) -> Option<SimTime> {
+        self.entries.get(&key).and_then(|e| e.expires)
+    }
+
+    /// Writes `key` with a given expiry: a copy of another cache's entry
+    /// that keeps its age (HTTP's `Age`: a CDN's PoP filled from its shield
+    /// holds the object only as long as the shield would).
+    pub fn put_until(&mut self, key: u64, version: u64, expires: Option<SimTime>) {
+        self.clock += 1;
         if let Some(e) = self.entries.get_mut(&key) {
             e.version = e.version.max(version);
             e.expires = expires;
@@ -217,6 +237,23 @@ pub fn che_lru_hit_ratio(p: &[f64], capacity: u64) -> f64 {
     }
     let t = 0.5 * (lo + hi);
     p.iter().map(|pi| pi * (1.0 - (-pi * t).exp())).sum()
+}
+
+/// The hit ratio of a TTL cache of unlimited capacity whose entries live
+/// `ttl` seconds from their fill (a hit does not renew them), for Poisson
+/// requests at `rate` per second with popularities `p`. A key requested at
+/// `λ = rate·p_k` alternates a TTL window (λ·ttl hits on average) with an
+/// exponential wait for the miss that refills it (mean 1/λ), so its hit
+/// ratio is `λ·ttl / (1 + λ·ttl)`: a renewal argument, exact for Poisson
+/// requests (Jung, Berger and Balakrishnan, INFOCOM 2003, for HTTP caches
+/// and DNS). Spreading `rate` over N CDN PoPs divides λ by N.
+pub fn ttl_hit_ratio(p: &[f64], rate: f64, ttl: f64) -> f64 {
+    p.iter()
+        .map(|pi| {
+            let x = rate * pi * ttl;
+            pi * x / (1.0 + x)
+        })
+        .sum()
 }
 
 /// Zipf popularities `p_k ∝ k^(−s)` for ranks `1..=n`.

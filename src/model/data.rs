@@ -14,8 +14,8 @@ use std::collections::{BTreeMap, VecDeque};
 
 use crate::engine::{SimDuration, SimTime, splitmix64};
 use crate::metrics::{
-    CacheSummary, DataSummary, DatabaseSummary, IntervalRow, QueueSummary, ReplicaSummary, ServerSummary, ShardSummary,
-    TierSummary, TimeIntegral,
+    CacheSummary, DataSummary, DatabaseSummary, EdgeSummary, IntervalRow, QueueSummary, ReplicaSummary, ServerSummary,
+    ShardSummary, TierSummary, TimeIntegral,
 };
 
 use super::cache::{Cache, CacheConfig, CacheStats};
@@ -44,6 +44,11 @@ impl DataSpec {
 /// invalidate each cache. Either kind may then enqueue a message.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DataPath {
+    /// The CDN tier in front of the load balancer, when the class is
+    /// cacheable there: reads may be answered at the edge, writes pass
+    /// through it and purge their key.
+    pub edge: Option<usize>,
+    /// The cache tiers behind the app, in lookup order.
     pub caches: Vec<usize>,
     pub database: Option<usize>,
     /// The read must see the latest write: it goes to the primary.
@@ -79,6 +84,27 @@ pub enum CacheScope {
         /// Network round trip to a node.
         rtt: SimDuration,
     },
+    /// A CDN in front of the load balancer: `pops` points of presence,
+    /// each its own cache (capacity is per PoP), every client served by
+    /// one of them. A hit is answered at the edge after `latency`; a miss
+    /// goes on to the origin, optionally through a shield cache shared by
+    /// every PoP, and fills both on its way back.
+    Edge {
+        pops: u32,
+        /// A PoP's time to answer (a hit), or to pass a request on.
+        latency: Distribution,
+        /// Round trip from a PoP (or the shield) to the origin.
+        origin_rtt: SimDuration,
+        shield: Option<ShieldSpec>,
+    },
+}
+
+/// A mid-tier cache every PoP asks before the origin (origin shield).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ShieldSpec {
+    pub config: CacheConfig,
+    /// Round trip from a PoP to the shield.
+    pub rtt: SimDuration,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -92,7 +118,8 @@ pub enum CacheMode {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum OnWrite {
-    /// The write deletes the key (cache-aside); the next read refills it.
+    /// The write deletes the key (cache-aside; a purge at every PoP of a
+    /// CDN); the next read refills it.
     Delete,
     /// The write stores the new value (write-through).
     Update,
@@ -471,8 +498,11 @@ pub const CACHE_VNODES: u32 = 160;
 /// A cache tier's runtime state.
 pub struct CacheTier {
     pub spec: CacheTierSpec,
-    /// A shared cache's nodes (their per-key state) and servers.
+    /// A shared cache's nodes or a CDN's PoPs (their per-key state), and
+    /// a shared cache's servers.
     pub nodes: Vec<Cache>,
+    /// A CDN's shield, when it has one.
+    pub shield: Option<Cache>,
     pub servers: Vec<usize>,
     pub ring: Option<HashRing>,
     /// Nodes taken down by a fault (their keys go to the others).
@@ -490,15 +520,30 @@ pub struct TierCounts {
     pub stats: CacheStats,
     /// Misses that waited for another request's fill instead of reading the database.
     pub coalesced: u64,
+    /// A CDN's shield lookups (after a PoP miss), and the reads it sent on
+    /// to the origin (neither a PoP nor the shield had the key, and none
+    /// was already on its way).
+    pub shield: CacheStats,
+    pub origin: u64,
 }
 
 impl TierCounts {
-    pub fn add(&mut self, s: &CacheStats) {
-        self.stats.hits += s.hits;
-        self.stats.misses += s.misses;
-        self.stats.evictions += s.evictions;
-        self.stats.expirations += s.expirations;
-        self.stats.invalidations += s.invalidations;
+    pub fn add(&mut self, x: &TierCounts) {
+        self.stats.add(&x.stats);
+        self.coalesced += x.coalesced;
+        self.shield.add(&x.shield);
+        self.origin += x.origin;
+    }
+
+    /// The fraction of a CDN's read lookups answered at the edge (a PoP
+    /// or the shield) or by a fill already on its way: what it spares the origin.
+    pub fn offload(&self) -> f64 {
+        let lookups = self.stats.hits + self.stats.misses;
+        if lookups == 0 {
+            f64::NAN
+        } else {
+            1.0 - self.origin as f64 / lookups as f64
+        }
     }
 }
 
@@ -513,12 +558,20 @@ impl CacheTier {
                 let servers = (0..*nodes as usize).map(|n| first_server + n).collect();
                 (caches, servers, Some(HashRing::new(0..*nodes, CACHE_VNODES)))
             }
-            (CacheScope::Local { .. }, _) => (Vec::new(), Vec::new(), None),
+            (CacheScope::Edge { pops, .. }, CacheMode::Emergent(config)) => {
+                ((0..*pops).map(|_| Cache::new(config)).collect(), Vec::new(), None)
+            }
+            (CacheScope::Local { .. } | CacheScope::Edge { .. }, _) => (Vec::new(), Vec::new(), None),
+        };
+        let shield = match &spec.scope {
+            CacheScope::Edge { shield: Some(s), .. } => Some(Cache::new(s.config)),
+            _ => None,
         };
         let count = servers.len();
         CacheTier {
             spec,
             nodes,
+            shield,
             servers,
             ring,
             down: vec![false; count],
@@ -540,6 +593,17 @@ impl CacheTier {
         // With every node down, keys stay where they were (and find them empty).
         if !up.is_empty() {
             self.ring = Some(HashRing::new(up, CACHE_VNODES));
+        }
+    }
+
+    /// The PoP serving `client` (clients are spread evenly over the PoPs).
+    #[inline]
+    pub fn pop_of(&self, client: u32) -> u32 {
+        match self.spec.scope {
+            CacheScope::Edge { pops, .. } => {
+                (splitmix64(u64::from(client) ^ 0x2545_f491_4f6c_dd1d) % u64::from(pops)) as u32
+            }
+            _ => 0,
         }
     }
 
@@ -773,7 +837,7 @@ impl DataTier {
     pub fn gather_local(&mut self, instance: &mut super::instance::Instance) {
         for (tier, cache) in instance.caches.iter_mut().enumerate() {
             if let Some(cache) = cache {
-                self.caches[tier].interval.add(&cache.take_stats());
+                self.caches[tier].interval.stats.add(&cache.take_stats());
             }
         }
     }
@@ -872,6 +936,7 @@ impl DataTier {
                 kind: match cache.spec.scope {
                     CacheScope::Local { .. } => "local_cache",
                     CacheScope::Shared { .. } => "shared_cache",
+                    CacheScope::Edge { .. } => "edge",
                 },
                 ms_per_request: per_request(&|d| d.tier_ms[t]),
                 per_call: Some(self.tier_calls[t].summary()),
@@ -902,8 +967,7 @@ impl DataTier {
             .map(|(t, cache)| {
                 let mut sum = TierCounts::default();
                 for (_, d) in &measured {
-                    sum.add(&d.caches[t].stats);
-                    sum.coalesced += d.caches[t].coalesced;
+                    sum.add(&d.caches[t]);
                 }
                 let s = sum.stats;
                 CacheSummary {
@@ -911,6 +975,7 @@ impl DataTier {
                     scope: match cache.spec.scope {
                         CacheScope::Local { .. } => "local",
                         CacheScope::Shared { .. } => "shared",
+                        CacheScope::Edge { .. } => "edge",
                     },
                     hits: s.hits,
                     misses: s.misses,
@@ -919,6 +984,17 @@ impl DataTier {
                     expirations: s.expirations,
                     invalidations: s.invalidations,
                     coalesced: sum.coalesced,
+                    edge: match cache.spec.scope {
+                        CacheScope::Edge { pops, .. } => Some(EdgeSummary {
+                            pops,
+                            shield_hits: sum.shield.hits,
+                            shield_misses: sum.shield.misses,
+                            shield_hit_ratio: sum.shield.hit_ratio(),
+                            origin_requests: sum.origin,
+                            offload: sum.offload(),
+                        }),
+                        _ => None,
+                    },
                 }
             })
             .collect();

@@ -42,6 +42,9 @@ pub enum Phase {
 #[derive(Clone, Copy, Debug)]
 pub struct Request {
     pub arrival: SimTime,
+    /// When it reached the load balancer: its arrival, or later by the
+    /// edge's time and round trip when it missed a CDN.
+    pub reached: SimTime,
     /// When it first got a core (valid once computing).
     pub service_start: SimTime,
     /// CPU demand on a reference core, in seconds.
@@ -77,6 +80,7 @@ impl Request {
     pub fn new(arrival: SimTime, demand_s: f64, client: u32, key: u64, class: u16) -> Request {
         Request {
             arrival,
+            reached: arrival,
             service_start: arrival,
             demand_s,
             instance: 0,

@@ -3,6 +3,7 @@
 
 mod data_faults;
 mod data_path;
+mod edge;
 mod queues;
 
 use crate::engine::{self, Limits, Model, RngStream, RunOutcome, Scheduler, SimDuration, SimTime, StreamId};
@@ -104,6 +105,10 @@ pub enum Event {
     CacheFaultDue { tier: u16, fault: u16, end: bool },
     /// The earliest visibility deadline of a queue's received messages has come.
     VisibilityDue { queue: u16 },
+    /// A CDN's answer (a hit at a PoP or the shield) reaches its client.
+    EdgeAnswered { arrival: SimTime, class: u16 },
+    /// A request the CDN passed on reaches the load balancer.
+    EdgeForwardDue { request: RequestId, generation: u32 },
     /// A time-series interval ends.
     IntervalDue,
 }
@@ -187,6 +192,7 @@ pub struct System {
     /// Requests a cache fill woke, moved on once the filler is done.
     pending_wakes: Vec<(RequestId, u32)>,
     queue_rng: RngStream,
+    edge_rng: RngStream,
     /// Per pool, the queue its instances consume (if any).
     consumer_queue: Vec<Option<usize>>,
 }
@@ -243,6 +249,7 @@ impl System {
             data_rng: stream("data"),
             pending_wakes: Vec::new(),
             queue_rng: stream("queues"),
+            edge_rng: stream("edge"),
             consumer_queue: (0..spec.pools.len())
                 .map(|p| spec.data.queues.iter().position(|q| q.consumers == p))
                 .collect(),
@@ -949,7 +956,18 @@ impl System {
             scheduler.schedule(SimTime::ZERO + SimDuration::from_secs_f64(t), Event::ArrivalDue);
         }
         self.recorder.arrived(now);
+        let request = Request::new(now, demand_s, client, key, class as u16);
+        if let Some(tier) = self.spec.traffic.classes[class].data.as_ref().and_then(|p| p.edge) {
+            return self.at_edge(now, request, tier, scheduler);
+        }
+        let id = self.requests.insert(request);
+        self.route(now, id, scheduler);
+    }
 
+    /// Sends a request through the traffic's load balancer to an instance.
+    fn route(&mut self, now: SimTime, id: RequestId, scheduler: &mut Scheduler<Event>) {
+        let r = self.requests.get(id);
+        let (client, key, generation) = (r.client, r.key, r.generation);
         let lb = &mut self.load_balancers[self.spec.traffic.target];
         let Some(instance_id) = lb.choose(client, key, &self.instances) else {
             // A balancer in front of one pool still counts the request as
@@ -958,16 +976,15 @@ impl System {
                 self.pools[only.pool].routed += 1;
             }
             self.recorder.rejected(now, true);
+            self.release_fills(now, id);
+            self.requests.remove(id);
             return;
         };
         let pool_id = self.instances[instance_id.0 as usize].pool;
         self.pools[pool_id.0 as usize].routed += 1;
-        let id = self.requests.insert(Request {
-            instance: instance_id.0,
-            pool: pool_id.0,
-            ..Request::new(now, demand_s, client, key, class as u16)
-        });
-        let generation = self.requests.get(id).generation;
+        let r = self.requests.get_mut(id);
+        r.instance = instance_id.0;
+        r.pool = pool_id.0;
         let instance = &mut self.instances[instance_id.0 as usize];
         let waiting_before = instance.waiting();
         let admission = instance.admit(now, id, generation);
@@ -975,8 +992,9 @@ impl System {
         let pool = &mut self.pools[pool_id.0 as usize];
         match admission {
             Admission::Rejected => {
-                self.requests.remove(id);
                 self.recorder.rejected(now, false);
+                self.release_fills(now, id);
+                self.requests.remove(id);
                 return;
             }
             Admission::Started => {
@@ -1038,15 +1056,20 @@ impl System {
             return self.on_job_done(now, instance_id, id, scheduler);
         }
         if !self.spec.data.is_empty() {
-            self.data.app_ns += u128::from((now - request.arrival).0);
+            self.data.app_ns += u128::from((now - request.reached).0);
             if self.spec.traffic.classes[usize::from(request.class)].data.is_some() {
                 self.after_compute(now, instance_id, id, scheduler);
                 return;
             }
         }
         if request.state == RequestState::Working {
-            self.recorder
-                .completed(now, request.arrival, request.service_start, usize::from(request.class));
+            self.recorder.completed(
+                now,
+                request.arrival,
+                request.reached,
+                request.service_start,
+                usize::from(request.class),
+            );
         }
         self.requests.remove(id);
         self.free_core(now, instance_id, scheduler);
@@ -1115,6 +1138,7 @@ impl System {
             self.recorder.timed_out(now);
             if request.state == RequestState::Queued {
                 // Mark it dead before freeing, so the accept queue skips it.
+                self.release_fills(now, id);
                 self.requests.get_mut(id).state = RequestState::Abandoned;
                 self.requests.remove(id);
                 let requests = &self.requests;
@@ -1201,8 +1225,10 @@ impl System {
             .iter_mut()
             .map(|tier| {
                 for node in &mut tier.nodes {
-                    let stats = node.take_stats();
-                    tier.interval.add(&stats);
+                    tier.interval.stats.add(&node.take_stats());
+                }
+                if let Some(shield) = &mut tier.shield {
+                    tier.interval.shield.add(&shield.take_stats());
                 }
                 std::mem::take(&mut tier.interval)
             })
@@ -1522,6 +1548,10 @@ impl Model for System {
             Event::DbFaultDue { database, fault, end } => self.on_db_fault(now, database, fault, end, scheduler),
             Event::CacheFaultDue { tier, fault, end } => self.on_cache_fault(now, tier, fault, end, scheduler),
             Event::VisibilityDue { queue } => self.on_visibility_due(now, usize::from(queue), scheduler),
+            Event::EdgeAnswered { arrival, class } => self.recorder.responded(now, arrival, usize::from(class)),
+            Event::EdgeForwardDue { request, generation } => {
+                self.on_edge_forward_due(now, request, generation, scheduler)
+            }
             Event::IntervalDue => self.on_interval_due(now, scheduler),
         }
         // Requests a cache fill woke (in any handler: a stopped instance's

@@ -21,6 +21,9 @@ pub const CHARTS: [&str; 6] = [
     "queue-age",
 ];
 
+/// The per-interval columns a CDN adds to its cache columns in `data.csv`.
+const EDGE_COLUMNS: [&str; 4] = ["shield_hits", "shield_misses", "origin_requests", "offload"];
+
 /// The per-interval columns of each queue in `data.csv`.
 const QUEUE_COLUMNS: [&str; 13] = [
     "depth",
@@ -61,6 +64,11 @@ pub fn data_csv(result: &RunResult) -> Option<String> {
         ] {
             write!(out, ",{}.{col}", c.name).unwrap();
         }
+        if c.edge.is_some() {
+            for col in EDGE_COLUMNS {
+                write!(out, ",{}.{col}", c.name).unwrap();
+            }
+        }
     }
     for d in &summary.databases {
         for col in [
@@ -96,7 +104,7 @@ pub fn data_csv(result: &RunResult) -> Option<String> {
         for ms in std::iter::once(&d.app_ms).chain(&d.tier_ms) {
             write!(out, ",{}", num(*ms)).unwrap();
         }
-        for c in &d.caches {
+        for (c, cache) in d.caches.iter().zip(&summary.caches) {
             let s = &c.stats;
             write!(
                 out,
@@ -110,6 +118,17 @@ pub fn data_csv(result: &RunResult) -> Option<String> {
                 c.coalesced
             )
             .unwrap();
+            if cache.edge.is_some() {
+                write!(
+                    out,
+                    ",{},{},{},{}",
+                    c.shield.hits,
+                    c.shield.misses,
+                    c.origin,
+                    num(c.offload())
+                )
+                .unwrap();
+            }
         }
         for db in &d.databases {
             let c = &db.counts;
@@ -208,7 +227,15 @@ pub fn charts(result: &RunResult) -> Vec<(&'static str, LineChart)> {
                     .caches
                     .iter()
                     .enumerate()
-                    .map(|(c, cache)| series(cache.name.clone(), &|d| d.caches[c].stats.hit_ratio() * 100.0))
+                    .flat_map(|(c, cache)| {
+                        let hits = series(cache.name.clone(), &|d| d.caches[c].stats.hit_ratio() * 100.0);
+                        // A CDN's offload: PoP and shield hits and collapsed misses.
+                        let offload = cache
+                            .edge
+                            .as_ref()
+                            .map(|_| series(format!("{} offload", cache.name), &|d| d.caches[c].offload() * 100.0));
+                        std::iter::once(hits).chain(offload)
+                    })
                     .collect(),
                 ..LineChart::default()
             },
@@ -295,6 +322,9 @@ pub fn headline(data: &DataSummary) -> Vec<(String, f64)> {
     }
     for c in &data.caches {
         m.push((format!("caches.{}.hit_ratio", c.name), c.hit_ratio));
+        if let Some(e) = &c.edge {
+            m.push((format!("caches.{}.offload", c.name), e.offload));
+        }
     }
     for d in &data.databases {
         // Comparable across cache designs whatever their caches are called.
@@ -340,7 +370,7 @@ pub fn human(data: &DataSummary) -> String {
         .collect();
     writeln!(out, "time:     {} ms per request", parts.join(" + ")).unwrap();
     for c in &data.caches {
-        writeln!(
+        write!(
             out,
             "cache {}: hit ratio {:.1}% ({} hits, {} misses, {} evictions{})",
             c.name,
@@ -355,6 +385,20 @@ pub fn human(data: &DataSummary) -> String {
             }
         )
         .unwrap();
+        if let Some(e) = &c.edge {
+            write!(out, "; {} PoPs", e.pops).unwrap();
+            if e.shield_hits + e.shield_misses > 0 {
+                write!(out, ", shield hit ratio {:.1}%", e.shield_hit_ratio * 100.0).unwrap();
+            }
+            write!(
+                out,
+                "; {} reads to the origin, offload {:.1}%",
+                e.origin_requests,
+                e.offload * 100.0
+            )
+            .unwrap();
+        }
+        out.push('\n');
     }
     for d in &data.databases {
         write!(

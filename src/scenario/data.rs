@@ -8,7 +8,7 @@ use crate::engine::{SimDuration, SimTime};
 use crate::model::cache::{CacheConfig, Eviction};
 use crate::model::data::{
     CacheFault, CacheMode, CacheScope, CacheTierSpec, DataPath, DataSpec, DatabaseSpec, DbFault, DbFaultKind, OnWrite,
-    PoolerSpec, ServerSpec, ShardPlacement, Sharding,
+    PoolerSpec, ServerSpec, ShardPlacement, Sharding, ShieldSpec,
 };
 use crate::model::queue::QueueSpec;
 use crate::model::{Distribution, RequestKind};
@@ -34,6 +34,7 @@ pub const DEFAULT_REPLICATION_DELAY_S: f64 = 1e-3;
 /// Cache tiers a scenario may declare (a request tracks its fills in a 16-bit mask).
 pub const MAX_CACHES: usize = 16;
 pub const MAX_CACHE_NODES: u32 = 1024;
+pub const MAX_POPS: u32 = 1024;
 pub const MAX_REPLICAS: u32 = 64;
 pub const MAX_SHARDS: u32 = 256;
 /// SQS's default visibility timeout.
@@ -173,12 +174,28 @@ fn cache(c: &mut Checker, name: &str, raw: &RawCache) -> Option<CacheTierSpec> {
     let path = format!("caches.{name}");
     let before = c.problems.len();
     check_name(c, &path, name);
-    let scope = match (&raw.local, &raw.shared) {
-        (Some(local), None) => {
+    let places = [raw.local.is_some(), raw.shared.is_some(), raw.edge.is_some()];
+    match places.iter().filter(|&&p| p).count() {
+        0 => {
+            c.problem(
+                &path,
+                "say where the cache lives: `local: {}` (in each app instance), `shared: {nodes: N}` \
+                 or `edge: {pops: N, latency, origin_rtt}` (a CDN in front of the load balancer)",
+            );
+            return None;
+        }
+        1 => {}
+        _ => {
+            c.problem(&path, "give one of `local`, `shared` or `edge`, not several");
+            return None;
+        }
+    }
+    let scope = match (&raw.local, &raw.shared, &raw.edge) {
+        (Some(local), ..) => {
             let lookup = secs(local.lookup, DEFAULT_LOCAL_LOOKUP_S);
             CacheScope::Local { lookup }
         }
-        (None, Some(shared)) => {
+        (_, Some(shared), _) => {
             let spath = format!("{path}.shared");
             if !(1..=MAX_CACHE_NODES).contains(&shared.nodes) {
                 c.problem(
@@ -201,20 +218,24 @@ fn cache(c: &mut Checker, name: &str, raw: &RawCache) -> Option<CacheTierSpec> {
                 rtt: secs(shared.rtt, DEFAULT_CACHE_RTT_S),
             }
         }
-        (Some(_), Some(_)) => {
-            c.problem(
-                &path,
-                "give either `local` (in each instance) or `shared` (cache nodes), not both",
-            );
-            return None;
+        (_, _, Some(edge)) => {
+            let epath = format!("{path}.edge");
+            if !(1..=MAX_POPS).contains(&edge.pops) {
+                c.problem(
+                    format!("{epath}.pops"),
+                    format!("must be between 1 and {MAX_POPS}, got {}", edge.pops),
+                );
+            }
+            let latency = distribution(c, &format!("{epath}.latency"), &edge.latency);
+            CacheScope::Edge {
+                pops: edge.pops,
+                latency: latency.unwrap_or(Distribution::constant(0.0)),
+                origin_rtt: SimDuration::from_secs_f64(edge.origin_rtt.0),
+                // Filled in below, once the PoPs' eviction and TTL are known.
+                shield: None,
+            }
         }
-        (None, None) => {
-            c.problem(
-                &path,
-                "say where the cache lives: `local: {}` (in each app instance) or `shared: {nodes: N}`",
-            );
-            return None;
-        }
+        (None, None, None) => unreachable!("counted above"),
     };
     let mode = match (raw.capacity, raw.hit_ratio) {
         (Some(capacity), None) => {
@@ -268,9 +289,39 @@ fn cache(c: &mut Checker, name: &str, raw: &RawCache) -> Option<CacheTierSpec> {
             return None;
         }
     };
+    let mut scope = scope;
+    if let (CacheScope::Edge { shield, .. }, Some(raw_shield)) =
+        (&mut scope, raw.edge.as_ref().and_then(|e| e.shield.as_ref()))
+    {
+        let spath = format!("{path}.edge.shield");
+        match mode {
+            CacheMode::Emergent(config) => {
+                if raw_shield.capacity == 0 {
+                    c.problem(format!("{spath}.capacity"), "must be ≥ 1 entry");
+                }
+                *shield = Some(ShieldSpec {
+                    config: CacheConfig {
+                        capacity: raw_shield.capacity.max(1),
+                        ..config
+                    },
+                    rtt: SimDuration::from_secs_f64(raw_shield.rtt.0),
+                });
+            }
+            CacheMode::Fixed { .. } => c.problem(
+                &spath,
+                "a shield keeps per-key state: give the CDN a `capacity` per PoP, or fold the shield into one fixed `hit_ratio`",
+            ),
+        }
+    }
+    if matches!(scope, CacheScope::Edge { .. }) && raw.on_write == Some(RawOnWrite::Update) {
+        c.problem(
+            format!("{path}.on_write"),
+            "a CDN is purged, not written to: `delete` (a write purges its key at every PoP)",
+        );
+    }
     let nodes = match scope {
         CacheScope::Shared { nodes, .. } => nodes,
-        CacheScope::Local { .. } => 0,
+        CacheScope::Local { .. } | CacheScope::Edge { .. } => 0,
     };
     let mut faults = Vec::new();
     for (i, f) in raw.faults.iter().enumerate() {
@@ -522,10 +573,21 @@ pub(super) fn data_path(
         );
     }
     let mut caches = Vec::new();
+    let mut edge = None;
     for (i, name) in raw.caches.iter().enumerate() {
         match cache_index.get(name) {
-            Some(&k) if caches.contains(&k) => {
+            Some(&k) if caches.contains(&k) || edge == Some(k) => {
                 c.problem(format!("{path}.caches[{i}]"), format!("`{name}` is listed twice"))
+            }
+            Some(&k) if scenario.caches[name].edge.is_some() => {
+                if i == 0 {
+                    edge = Some(k);
+                } else {
+                    c.problem(
+                        format!("{path}.caches[{i}]"),
+                        format!("`{name}` is a CDN, in front of the load balancer: list it first"),
+                    );
+                }
             }
             Some(&k) => caches.push(k),
             None => c.problem(
@@ -547,10 +609,15 @@ pub(super) fn data_path(
             None
         }
     });
-    if !raw.caches.is_empty() && raw.database.is_none() {
+    if !caches.is_empty() && raw.database.is_none() {
         c.problem(
             format!("{path}.database"),
             "a class that uses caches needs the database behind them (where misses read and writes go)",
+        );
+    } else if edge.is_some() && kind == RequestKind::Write && raw.database.is_none() {
+        c.problem(
+            format!("{path}.database"),
+            "a write behind a CDN purges the key it writes: give the `database` it writes to",
         );
     }
     let fresh = raw.fresh.unwrap_or(false);
@@ -574,6 +641,7 @@ pub(super) fn data_path(
             }
         });
     (c.problems.len() == before).then_some(DataPath {
+        edge,
         caches,
         database,
         fresh,

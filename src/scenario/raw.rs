@@ -59,8 +59,8 @@ pub struct RawQueue {
     pub max_depth: Option<u64>,
 }
 
-/// A cache tier: where it lives (`local` or `shared`) and either per-key
-/// state (`capacity`, …) or a fixed `hit_ratio`.
+/// A cache tier: where it lives (`local`, `shared` or at the `edge`) and
+/// either per-key state (`capacity`, …) or a fixed `hit_ratio`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawCache {
@@ -68,6 +68,8 @@ pub struct RawCache {
     pub local: Option<RawLocalCache>,
     #[serde(default)]
     pub shared: Option<RawSharedCache>,
+    #[serde(default)]
+    pub edge: Option<RawEdgeCache>,
     #[serde(default)]
     pub capacity: Option<u64>,
     #[serde(default)]
@@ -103,6 +105,27 @@ pub struct RawSharedCache {
     pub rtt: Option<Duration>,
 }
 
+/// A CDN in front of the load balancer.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawEdgeCache {
+    pub pops: u32,
+    /// A PoP's time to answer a hit (or pass a request on).
+    pub latency: RawDistribution,
+    /// Round trip from a PoP (or the shield) to the origin.
+    pub origin_rtt: Duration,
+    #[serde(default)]
+    pub shield: Option<RawShield>,
+}
+
+/// An origin shield: one cache every PoP asks before the origin.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawShield {
+    pub capacity: u64,
+    pub rtt: Duration,
+}
+
 #[derive(Debug, Deserialize, Clone, Copy)]
 #[serde(rename_all = "snake_case")]
 pub enum RawEviction {
@@ -111,7 +134,7 @@ pub enum RawEviction {
     Fifo,
 }
 
-#[derive(Debug, Deserialize, Clone, Copy)]
+#[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
 pub enum RawOnWrite {
     Delete,

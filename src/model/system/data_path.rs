@@ -20,6 +20,7 @@ use crate::model::instance::{InstanceId, InstanceState};
 use crate::model::request::{Phase, RequestId, RequestState};
 use crate::model::traffic::RequestKind;
 
+use super::edge::AT_EDGE;
 use super::{Event, System};
 
 /// The step of a request that has its answer.
@@ -214,6 +215,8 @@ impl System {
                 let node = t.ring.as_ref().expect("a shared cache has a ring").owner(key);
                 t.nodes.get_mut(node as usize)
             }
+            // A CDN is never on the path behind the app (see `edge.rs`).
+            CacheScope::Edge { .. } => None,
         }
     }
 
@@ -405,7 +408,7 @@ impl System {
         let service_s = match kind {
             OpKind::CacheGet { tier, .. } => match &self.data.caches[usize::from(tier)].spec.scope {
                 CacheScope::Shared { service, .. } => service.sample(&mut self.data_rng),
-                CacheScope::Local { .. } => unreachable!("local caches have no server"),
+                CacheScope::Local { .. } | CacheScope::Edge { .. } => unreachable!("only shared caches have servers"),
             },
             OpKind::Read { database, .. } => self.data.databases[usize::from(database)]
                 .spec
@@ -657,9 +660,13 @@ impl System {
 
     /// Hands the value `id` fetched to the requests waiting on its fill of
     /// `tier` (or, with `None`, sends them on to fetch it themselves).
-    fn wake(&mut self, now: SimTime, id: RequestId, tier: usize, version: Option<u64>) {
+    pub(super) fn wake(&mut self, now: SimTime, id: RequestId, tier: usize, version: Option<u64>) {
         let r = *self.requests.get(id);
-        let scope = if self.is_local(tier) { r.instance } else { 0 };
+        let scope = match self.data.caches[tier].spec.scope {
+            CacheScope::Local { .. } => r.instance,
+            CacheScope::Shared { .. } => 0,
+            CacheScope::Edge { .. } => self.data.caches[tier].pop_of(r.client),
+        };
         let waiters = self.data.caches[tier]
             .filling
             .remove(&(scope, r.key))
@@ -671,6 +678,10 @@ impl System {
                 continue;
             }
             let waiter = *self.requests.get(w);
+            if waiter.instance == AT_EDGE {
+                self.woken_at_edge(now, w, tier, version);
+                continue;
+            }
             self.account(tier, (now - waiter.mark).0, waiter.arrival);
             self.requests.get_mut(w).phase = Phase::Moving;
             match version {
@@ -690,6 +701,13 @@ impl System {
     /// until it expires).
     fn apply_write(&mut self, now: SimTime, id: RequestId) {
         let r = *self.requests.get(id);
+        if let Some(edge) = self.spec.traffic.classes[usize::from(r.class)]
+            .data
+            .as_ref()
+            .and_then(|p| p.edge)
+        {
+            self.purge(edge, r.key);
+        }
         let path = self.spec.traffic.classes[usize::from(r.class)].data.as_ref();
         for i in 0..path.map_or(0, |p| p.caches.len()) {
             let tier = self.path_cache(r.class, i);
@@ -710,22 +728,15 @@ impl System {
     fn answer(&mut self, now: SimTime, id: RequestId, scheduler: &mut Scheduler<Event>) {
         let r = *self.requests.get(id);
         let class = &self.spec.traffic.classes[usize::from(r.class)];
-        if class.kind == RequestKind::Read
-            && let Some(d) = class.data.as_ref().and_then(|p| p.database)
-        {
-            let db = &mut self.data.databases[d];
-            let stale = r.version < db.latest(r.key);
-            let own_write_missed = db
-                .last_write
-                .get(&r.client)
-                .is_some_and(|&(key, version)| key == r.key && r.version < version);
-            db.interval.read_responses += 1;
-            db.interval.stale_responses += u64::from(stale);
-            db.interval.read_your_writes_violations += u64::from(own_write_missed);
+        if class.kind == RequestKind::Read {
+            if let Some(edge) = class.data.as_ref().and_then(|p| p.edge) {
+                self.fill_edge(now, id, edge);
+            }
+            self.count_read_response(&r);
         }
         if r.state == RequestState::Working {
             self.recorder
-                .completed(now, r.arrival, r.service_start, usize::from(r.class));
+                .completed(now, r.arrival, r.reached, r.service_start, usize::from(r.class));
         }
         self.requests.remove(id);
         self.free_worker(now, InstanceId(r.instance), scheduler);
@@ -759,10 +770,34 @@ impl System {
     /// is handled (see `handle`).
     pub(super) fn run_pending_wakes(&mut self, now: SimTime, scheduler: &mut Scheduler<Event>) {
         while let Some((w, generation)) = self.pending_wakes.pop() {
-            if self.requests.is_current(w, generation) {
+            if !self.requests.is_current(w, generation) {
+                continue;
+            }
+            if self.requests.get(w).instance == AT_EDGE {
+                self.forward_from_edge(now, w, scheduler);
+            } else {
                 self.advance(now, w, scheduler);
             }
         }
+    }
+
+    /// Counts a read's response against its class's database: stale when
+    /// the version it returns is older than the latest write, a
+    /// read-your-writes violation when that write was its own client's.
+    pub(super) fn count_read_response(&mut self, r: &crate::model::request::Request) {
+        let class = &self.spec.traffic.classes[usize::from(r.class)];
+        let Some(d) = class.data.as_ref().and_then(|p| p.database) else {
+            return;
+        };
+        let db = &mut self.data.databases[d];
+        let stale = r.version < db.latest(r.key);
+        let own_write_missed = db
+            .last_write
+            .get(&r.client)
+            .is_some_and(|&(key, version)| key == r.key && r.version < version);
+        db.interval.read_responses += 1;
+        db.interval.stale_responses += u64::from(stale);
+        db.interval.read_your_writes_violations += u64::from(own_write_missed);
     }
 
     /// Adds a call's time to its tier.
