@@ -61,7 +61,7 @@ fn run_prints_a_summary_and_the_seed() {
     assert!(stdout.contains("latency:"), "{stdout}");
     let events = std::fs::read_to_string(dir.path().join("events.csv")).unwrap();
     assert!(
-        events.starts_with("time_s,event,pool,instance\n0,instance_launched,cache-api,0\n"),
+        events.starts_with("time_s,event,component,instance\n0,instance_launched,cache-api,0\n"),
         "{events}"
     );
 }

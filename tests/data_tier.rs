@@ -534,6 +534,20 @@ fn a_replica_down_sends_reads_to_the_other_and_catches_up() {
     // Only the reads it held when it failed were lost.
     assert!(db.unavailable < 10, "{}", db.unavailable);
     assert_eq!(r.summary.requests.failed_downstream, db.unavailable);
+    assert_eq!(
+        server_events(&r),
+        ["100,server_down,db.replica-1,", "160,server_up,db.replica-1,"]
+    );
+}
+
+/// The data-tier servers' rows of `events.csv`.
+fn server_events(r: &RunResult) -> Vec<String> {
+    capsim::report::events_csv(r)
+        .unwrap_or_default()
+        .lines()
+        .filter(|l| l.contains(",server_"))
+        .map(str::to_string)
+        .collect()
 }
 
 #[test]
@@ -558,6 +572,10 @@ fn a_primary_failover_fails_writes_while_promoting_and_loses_unapplied_writes() 
     // 60 writes/s fail for 5 s; reads keep going to the replicas.
     assert!(db.unavailable.abs_diff(300) < 60, "{}", db.unavailable);
     assert_eq!(failed(160.0), 0, "the promoted replica takes the writes");
+    assert_eq!(
+        server_events(&r),
+        ["100,server_down,db.primary,", "105,server_promoted,db.replica-1,"]
+    );
     assert!(db.lost_writes.abs_diff(750) < 100, "{}", db.lost_writes);
     // The old primary serves nothing; replica 1 (now the primary) takes the writes.
     let d = interval_at(&r, 250.0).data.as_ref().unwrap();
@@ -579,4 +597,8 @@ fn a_lost_cache_node_takes_its_keys_and_the_hit_ratio_recovers() {
     assert!(hit(160.0) < hit(140.0) - 0.05);
     assert!(hit(220.0) < hit(200.0), "back empty: its keys miss again");
     assert!(hit(300.0) > hit(220.0));
+    assert_eq!(
+        server_events(&r),
+        ["150,server_down,redis-2,", "210,server_up,redis-2,"]
+    );
 }

@@ -11,7 +11,7 @@ mod summary;
 
 pub use integral::TimeIntegral;
 pub use latency::{LatencyRecorder, LatencySummary};
-pub use recorder::{CapacityRecord, Counters, EventKind, EventRecord, IntervalRow, PoolRow, Recorder};
+pub use recorder::{CapacityRecord, Counters, EventKind, EventRecord, IntervalRow, PoolRow, Recorder, Subject};
 pub use slo::{SloSpec, SloSummary};
 pub use summary::{
     CacheSummary, CapacityStats, ClassSummary, CostSummary, DataSummary, DatabaseSummary, EdgeSummary, NodeSummary,

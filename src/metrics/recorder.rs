@@ -89,6 +89,11 @@ pub enum EventKind {
     NodeRemoved,
     /// A vertical resize began (the `instance` column holds its index).
     ResizeStarted,
+    /// A data-tier server failed (a scheduled replica, primary or cache
+    /// node fault), came back, or a replica became its shard's primary.
+    ServerDown,
+    ServerUp,
+    ServerPromoted,
 }
 
 /// Where the time went between load showing up in a metric and the
@@ -123,8 +128,17 @@ impl CapacityRecord {
 pub struct EventRecord {
     pub time: SimTime,
     pub kind: EventKind,
-    pub pool: usize,
+    pub subject: Subject,
     pub instance: u32,
+}
+
+/// What an event happened to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Subject {
+    /// A pool (and, for instance events, one of its instances).
+    Pool(usize),
+    /// A data-tier server, by index (as `summary.json` lists them).
+    Server(usize),
 }
 
 /// Collects everything a run reports.
@@ -261,8 +275,18 @@ impl Recorder {
         self.events.push(EventRecord {
             time,
             kind,
-            pool,
+            subject: Subject::Pool(pool),
             instance,
+        });
+    }
+
+    /// Something happened to data-tier server `server`.
+    pub fn server_event(&mut self, time: SimTime, kind: EventKind, server: usize) {
+        self.events.push(EventRecord {
+            time,
+            kind,
+            subject: Subject::Server(server),
+            instance: 0,
         });
     }
 

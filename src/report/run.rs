@@ -8,6 +8,7 @@ use anyhow::{Context, Result};
 use serde_json::{Value, json};
 
 use crate::engine::StopReason;
+use crate::metrics::Subject;
 use crate::metrics::stats::estimate;
 use crate::model::{RunResult, SystemSpec};
 
@@ -95,21 +96,18 @@ pub fn events_csv(result: &RunResult) -> Option<String> {
     if result.events.is_empty() {
         return None;
     }
-    let mut out = String::from("time_s,event,pool,instance\n");
+    let mut out = String::from("time_s,event,component,instance\n");
+    let servers = result.summary.data.as_ref().map_or(&[][..], |d| &d.servers[..]);
     for e in &result.events {
         let kind = serde_json::to_value(e.kind)
             .ok()
             .and_then(|v| v.as_str().map(str::to_string))
             .unwrap_or_default();
-        writeln!(
-            out,
-            "{},{},{},{}",
-            num(e.time.as_secs_f64()),
-            kind,
-            result.pool_names[e.pool],
-            e.instance
-        )
-        .unwrap();
+        let (component, instance) = match e.subject {
+            Subject::Pool(p) => (result.pool_names[p].as_str(), e.instance.to_string()),
+            Subject::Server(s) => (servers[s].name.as_str(), String::new()),
+        };
+        writeln!(out, "{},{},{},{}", num(e.time.as_secs_f64()), kind, component, instance).unwrap();
     }
     Some(out)
 }

@@ -2,6 +2,7 @@
 //! failing over to a replica, a shared cache node lost and brought back.
 
 use crate::engine::{Scheduler, SimTime};
+use crate::metrics::EventKind;
 use crate::model::data::DbFaultKind;
 
 use super::{Event, System};
@@ -62,6 +63,7 @@ impl System {
                 if end {
                     self.data.servers[server].down = false;
                     db.replica_up[k] = true;
+                    self.recorder.server_event(now, EventKind::ServerUp, server);
                     return;
                 }
                 if !db.replica_up[k] {
@@ -69,6 +71,7 @@ impl System {
                 }
                 db.replica_up[k] = false;
                 db.replication[k].pause_until(now + duration);
+                self.recorder.server_event(now, EventKind::ServerDown, server);
                 self.fail_server(now, server, scheduler);
                 scheduler.schedule(now + duration, ends);
             }
@@ -80,6 +83,7 @@ impl System {
                     }
                     db.promoting[shard] = true;
                     let primary = db.primaries[shard];
+                    self.recorder.server_event(now, EventKind::ServerDown, primary);
                     self.fail_server(now, primary, scheduler);
                     scheduler.schedule(now + promotion, ends);
                     return;
@@ -90,6 +94,7 @@ impl System {
                     // No replica to promote: the primary restarts.
                     let primary = db.primaries[shard];
                     self.data.servers[primary].down = false;
+                    self.recorder.server_event(now, EventKind::ServerUp, primary);
                     return;
                 };
                 // Writes it had not applied are lost: their keys go back to
@@ -104,6 +109,8 @@ impl System {
                 }
                 db.primaries[shard] = db.replicas[k];
                 db.replica_up[k] = false;
+                self.recorder
+                    .server_event(now, EventKind::ServerPromoted, db.replicas[k]);
             }
         }
     }
@@ -126,6 +133,12 @@ impl System {
         let t = &mut self.data.caches[usize::from(tier)];
         let spec = t.spec.faults[usize::from(fault)];
         t.set_down(spec.node as usize, !end);
+        let kind = if end {
+            EventKind::ServerUp
+        } else {
+            EventKind::ServerDown
+        };
+        self.recorder.server_event(now, kind, t.servers[spec.node as usize]);
         if !end {
             let event = Event::CacheFaultDue { tier, fault, end: true };
             scheduler.schedule(now + spec.duration, event);
