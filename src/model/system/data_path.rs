@@ -651,10 +651,18 @@ impl System {
             if let Some(cache) = self.cache_for(tier, r.instance, r.key) {
                 cache.put(now, r.key, r.version);
             }
-            if r.leading & (1 << tier) != 0 {
-                self.requests.get_mut(id).leading &= !(1 << tier);
-                self.wake(now, id, tier, Some(r.version));
-            }
+            self.filled(now, id, tier);
+        }
+    }
+
+    /// When `id` leads the fill of `tier`, hands the version it carries to
+    /// the requests waiting on it.
+    pub(super) fn filled(&mut self, now: SimTime, id: RequestId, tier: usize) {
+        let r = self.requests.get_mut(id);
+        if r.leading & (1 << tier) != 0 {
+            r.leading &= !(1 << tier);
+            let version = r.version;
+            self.wake(now, id, tier, Some(version));
         }
     }
 

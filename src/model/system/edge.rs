@@ -179,10 +179,7 @@ impl System {
         if let Some(shield) = &mut t.shield {
             shield.put(now, r.key, r.version);
         }
-        if r.leading & (1 << tier) != 0 {
-            self.requests.get_mut(id).leading &= !(1 << tier);
-            self.wake(now, id, tier, Some(r.version));
-        }
+        self.filled(now, id, tier);
     }
 
     /// A read collapsed at the edge gets the version its leader brought
