@@ -161,7 +161,7 @@ fn a_spent_event_budget_is_reported() {
     let stdout = String::from_utf8(output.stdout).unwrap();
     assert!(stdout.contains("stopped: event_budget"), "{stdout}");
     assert!(
-        stdout.contains("warning:  the event budget (5000 events) ran out at"),
+        stdout.contains("warning:  the event budget (`max_events`) ran out at"),
         "{stdout}"
     );
     let summary: serde_json::Value =

@@ -9,6 +9,12 @@ pub trait Model {
 
     /// Handles one event at `now`, scheduling follow-ups on `scheduler`.
     fn handle(&mut self, now: SimTime, event: Self::Event, scheduler: &mut Scheduler<Self::Event>);
+
+    /// Work the model did that made no event (e.g. rejected arrival
+    /// candidates); it counts against the event budget with the events.
+    fn wasted_work(&self) -> u64 {
+        0
+    }
 }
 
 /// Every run has an end time and an event budget.
@@ -16,7 +22,8 @@ pub trait Model {
 pub struct Limits {
     /// Events after this time are not handled.
     pub end: SimTime,
-    /// The run stops after handling this many events.
+    /// The run stops after handling this many events (with the model's
+    /// wasted work).
     pub max_events: u64,
 }
 
@@ -73,7 +80,7 @@ pub fn run<M: Model>(
             Some(t) if t > limits.end => break StopReason::EndTime,
             Some(_) => {}
         }
-        if events == limits.max_events {
+        if events.saturating_add(model.wasted_work()) >= limits.max_events {
             break StopReason::EventBudget;
         }
         let (now, event) = scheduler.pop().expect("peeked an event");

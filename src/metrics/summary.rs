@@ -168,6 +168,9 @@ pub struct RunSummary {
     pub warmup_s: f64,
     pub interval_s: f64,
     pub events: u64,
+    /// Arrival candidates the rate curve's thinning rejected: work that
+    /// made no event, counted against the event budget with the events.
+    pub rejected_arrival_draws: u64,
     pub stop_reason: StopReason,
     pub requests: RequestCounts,
     /// Completed requests per second of simulated time.

@@ -214,7 +214,8 @@ impl System {
             seed,
             replication,
             end,
-            arrivals: ArrivalProcess::new(curve, spec.traffic.arrivals, spec.duration.as_secs_f64()),
+            arrivals: ArrivalProcess::new(curve, spec.traffic.arrivals, spec.duration.as_secs_f64())
+                .with_budget(spec.max_events),
             arrival_rng: stream("traffic.arrivals"),
             class_rng: stream("traffic.classes"),
             client_rng: stream("traffic.clients"),
@@ -1441,6 +1442,7 @@ impl System {
             warmup_s: self.spec.warmup.as_secs_f64(),
             interval_s: self.spec.interval.as_secs_f64(),
             events: outcome.events,
+            rejected_arrival_draws: self.arrivals.wasted,
             stop_reason: outcome.stop_reason,
             throughput_rps: requests.completed as f64 / now.as_secs_f64().max(f64::MIN_POSITIVE),
             requests,
@@ -1512,6 +1514,10 @@ impl System {
 
 impl Model for System {
     type Event = Event;
+
+    fn wasted_work(&self) -> u64 {
+        self.arrivals.wasted
+    }
 
     #[inline]
     fn handle(&mut self, now: SimTime, event: Event, scheduler: &mut Scheduler<Event>) {

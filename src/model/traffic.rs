@@ -253,6 +253,12 @@ pub struct ArrivalProcess {
     t: f64,
     window_end: f64,
     bound: f64,
+    /// Candidates thinning rejected and windows skipped: work that makes
+    /// no arrival. It counts against the run's event budget, and the
+    /// process stops once it reaches `budget` (a curve whose bound is far
+    /// above its rate would otherwise spin without an event).
+    pub wasted: u64,
+    budget: u64,
 }
 
 impl ArrivalProcess {
@@ -264,7 +270,15 @@ impl ArrivalProcess {
             t: 0.0,
             window_end: 0.0,
             bound: 0.0,
+            wasted: 0,
+            budget: u64::MAX,
         }
+    }
+
+    /// Stops the process (no more arrivals) once `budget` draws were wasted.
+    pub fn with_budget(mut self, budget: u64) -> ArrivalProcess {
+        self.budget = budget;
+        self
     }
 
     pub fn curve(&self) -> &RateCurve {
@@ -274,7 +288,7 @@ impl ArrivalProcess {
     /// The next arrival instant, or `None` past the horizon.
     pub fn next(&mut self, rng: &mut RngStream) -> Option<f64> {
         loop {
-            if self.t >= self.horizon {
+            if self.t >= self.horizon || self.wasted >= self.budget {
                 return None;
             }
             if self.t >= self.window_end {
@@ -283,6 +297,7 @@ impl ArrivalProcess {
             }
             if self.bound <= 0.0 {
                 self.t = self.window_end;
+                self.wasted += 1;
                 continue;
             }
             match self.mode {
@@ -297,12 +312,14 @@ impl ArrivalProcess {
                     if rng.open01() * self.bound <= self.curve.rate_at(candidate) {
                         return Some(candidate);
                     }
+                    self.wasted += 1;
                 }
                 ArrivalMode::Deterministic => {
                     let rate = self.curve.rate_at(self.t);
                     if rate <= 0.0 {
                         // Skip ahead to where the curve is positive again.
                         self.t = self.window_end;
+                        self.wasted += 1;
                         continue;
                     }
                     let at = self.t;

@@ -302,11 +302,20 @@ pub fn human_summary(results: &[RunResult]) -> String {
     if s.stop_reason == StopReason::EventBudget {
         writeln!(
             out,
-            "warning:  the event budget ({} events) ran out at {} s of {} s: every figure covers only the simulated part; \
+            "warning:  the event budget (`max_events`) ran out at {} s of {} s: every figure covers only the simulated part; \
              raise `max_events` or shorten `duration`",
-            s.events, s.simulated_s, s.duration_s
+            s.simulated_s, s.duration_s
         )
         .unwrap();
+        if s.rejected_arrival_draws > s.events {
+            writeln!(
+                out,
+                "          {} of it went to arrival candidates the rate curve rejected, {} to events: the curve's peak \
+                 over some 10 s window is far above its rate there (a very short, very high step or spike?)",
+                s.rejected_arrival_draws, s.events
+            )
+            .unwrap();
+        }
     }
     writeln!(
         out,

@@ -702,14 +702,38 @@ pub(super) fn check_name(c: &mut Checker, path: &str, name: &str) {
     }
 }
 
+/// The longest duration a distribution may produce or average, in seconds
+/// (about 31.7 years; the clock counts nanoseconds in 64 bits, 584 years).
+pub const MAX_DISTRIBUTION_S: f64 = 1e9;
+/// A distribution's mean: at least the clock's resolution, 1 ns.
+pub const MIN_MEAN_S: f64 = 1e-9;
+pub const MIN_CV: f64 = 1e-3;
+pub const MAX_CV: f64 = 100.0;
+
+fn mean_in_range(c: &mut Checker, path: &str, mean: f64) {
+    if !(MIN_MEAN_S..=MAX_DISTRIBUTION_S).contains(&mean) {
+        c.problem(
+            path,
+            format!("must be between 1ns (the clock's resolution) and {MAX_DISTRIBUTION_S:e}s, got {mean} s"),
+        );
+    }
+}
+
+fn at_most_max_duration(c: &mut Checker, path: &str, value: f64) {
+    if value > MAX_DISTRIBUTION_S {
+        c.problem(path, format!("must be at most {MAX_DISTRIBUTION_S:e}s, got {value} s"));
+    }
+}
+
 pub(super) fn distribution(c: &mut Checker, path: &str, d: &RawDistribution) -> Option<Distribution> {
     let before = c.problems.len();
     let built = match d {
-        RawDistribution::Constant(v) => Distribution::constant(v.0),
+        RawDistribution::Constant(v) => {
+            at_most_max_duration(c, &format!("{path}.constant"), v.0);
+            Distribution::constant(v.0)
+        }
         RawDistribution::Exponential { mean } => {
-            if mean.0 <= 0.0 {
-                c.problem(format!("{path}.exponential.mean"), "must be > 0");
-            }
+            mean_in_range(c, &format!("{path}.exponential.mean"), mean.0);
             Distribution::exponential(mean.0)
         }
         RawDistribution::Lognormal { mean, cv } | RawDistribution::Gamma { mean, cv } => {
@@ -718,11 +742,12 @@ pub(super) fn distribution(c: &mut Checker, path: &str, d: &RawDistribution) -> 
             } else {
                 "gamma"
             };
-            if mean.0 <= 0.0 {
-                c.problem(format!("{path}.{kind}.mean"), "must be > 0");
-            }
-            if !(cv.is_finite() && *cv > 0.0 && *cv <= 100.0) {
-                c.problem(format!("{path}.{kind}.cv"), format!("must be > 0 and ≤ 100, got {cv}"));
+            mean_in_range(c, &format!("{path}.{kind}.mean"), mean.0);
+            if !(cv.is_finite() && (MIN_CV..=MAX_CV).contains(cv)) {
+                c.problem(
+                    format!("{path}.{kind}.cv"),
+                    format!("must be between {MIN_CV} and {MAX_CV} (`constant` has none), got {cv}"),
+                );
             }
             if c.problems.len() > before {
                 return None;
@@ -734,6 +759,7 @@ pub(super) fn distribution(c: &mut Checker, path: &str, d: &RawDistribution) -> 
             }
         }
         RawDistribution::Uniform { min, max } => {
+            at_most_max_duration(c, &format!("{path}.uniform.max"), max.0);
             if min.0 > max.0 {
                 c.problem(
                     format!("{path}.uniform"),
@@ -842,8 +868,13 @@ fn rate(c: &mut Checker, path: &str, r: &RawRate, top: bool) -> Option<RateCurve
         }
         RawRate::Noise { sd, interval } => {
             c.non_negative(&format!("{path}.noise.sd"), *sd);
-            if interval.0 <= 0.0 {
-                c.problem(format!("{path}.noise.interval"), "must be > 0");
+            if interval.0 < 1e-3 {
+                // Finer noise is invisible at any interval a scenario reports,
+                // and each draw costs work when arrivals are generated.
+                c.problem(
+                    format!("{path}.noise.interval"),
+                    format!("must be at least 1ms, got {} s", interval.0),
+                );
             }
             RateCurve::Noise {
                 sd: *sd,

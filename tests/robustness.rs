@@ -1,0 +1,132 @@
+//! capsim at the edges of what it accepts: a runaway rate curve stops at
+//! the event budget and says why, ten times overload runs in bounded
+//! memory, extreme but valid values run, out-of-range ones are refused
+//! with the range.
+
+mod common;
+
+use capsim::engine::StopReason;
+use capsim::model::simulate;
+use capsim::report::{human_summary, summary_json};
+use capsim::scenario::{self, Format, NoFiles};
+
+fn scenario(duration: &str, rate: &str, count: u32, extra_pool: &str) -> String {
+    format!(
+        r#"
+name: edge
+duration: {duration}
+traffic:
+  rate: {rate}
+  classes:
+    - name: a
+      cpu: {{ exponential: {{ mean: 20ms }} }}
+  target: lb
+load_balancers:
+  lb: {{ policy: round_robin, pool: web }}
+pools:
+  web:
+    instance_type: c6i.large
+    count: {count}
+{extra_pool}
+"#
+    )
+}
+
+#[test]
+fn a_rate_curve_far_above_its_rate_stops_at_the_event_budget() {
+    // A one-nanosecond step of 10¹⁵ req/s in a curve of 10⁻⁹ req/s: the
+    // thinning bound of its window is 10¹⁵, the rate almost never. Without
+    // a budget on rejected draws this spins forever making no event.
+    let yaml = scenario(
+        "1h",
+        "{ steps: [ { at: 0s, rate: 0.000000001 }, { at: 5s, rate: 1000000000000000 }, { at: 5.000000001s, rate: 0.000000001 } ] }",
+        2,
+        "",
+    )
+    .replace("duration: 1h", "duration: 1h\nmax_events: 100000");
+    let r = simulate(&common::spec(&yaml), 1, 0, &mut |_| {});
+    let s = &r.summary;
+    assert_eq!(s.stop_reason, StopReason::EventBudget);
+    assert!(s.events + s.rejected_arrival_draws >= 100_000);
+    assert!(s.rejected_arrival_draws > s.events);
+    let text = human_summary(std::slice::from_ref(&r));
+    assert!(
+        text.contains("went to arrival candidates the rate curve rejected"),
+        "{text}"
+    );
+}
+
+#[test]
+fn ten_times_overload_keeps_what_is_in_flight_bounded() {
+    // 4 two-core instances (8 workers and a queue of 128 each) serve
+    // 400 req/s of 20 ms requests; 4,000 arrive. The excess is refused at
+    // the queues and counted; nothing accumulates.
+    let yaml = scenario("10m", "{ constant: 4000 }", 4, "    timeout: 10s");
+    let r = simulate(&common::spec(&yaml), 1, 0, &mut |_| {});
+    let q = &r.summary.requests;
+    assert!(q.conserved(), "{q:?}");
+    let bound = 4 * (8 + 128);
+    println!(
+        "10× overload: {} arrived, {} completed, {} refused, {} in flight at the end (bound {bound}), {:.1} in the system on average",
+        q.arrived, q.completed, q.rejected_queue_full, q.in_flight, r.summary.in_system_mean
+    );
+    assert!(q.in_flight <= bound, "{}", q.in_flight);
+    assert!(r.summary.in_system_mean <= bound as f64);
+    assert!(q.rejected_queue_full as f64 > 0.85 * q.arrived as f64);
+    let served = q.completed as f64 / 600.0;
+    assert!((served - 400.0).abs() < 20.0, "{served}");
+}
+
+#[test]
+fn extreme_but_valid_values_run() {
+    // One request a million seconds, for a year, in hourly intervals.
+    let yaml =
+        scenario("365d", "{ constant: 0.000001 }", 2, "").replace("duration: 365d", "duration: 365d\ninterval: 1h");
+    let r = simulate(&common::spec(&yaml), 1, 0, &mut |_| {});
+    assert_eq!(r.summary.stop_reason, StopReason::EndTime);
+    assert!(r.summary.requests.arrived < 100);
+    assert_eq!(r.rows.len(), 365 * 24);
+    let json: serde_json::Value = serde_json::from_str(&summary_json(std::slice::from_ref(&r))).expect("valid JSON");
+    assert!(json["latency"].is_object());
+    // Ten thousand instances.
+    let yaml = scenario("10s", "{ constant: 20000 }", 10_000, "");
+    let r = simulate(&common::spec(&yaml), 1, 0, &mut |_| {});
+    assert!(r.summary.requests.conserved());
+    assert_eq!(r.summary.pools[0].instances_peak, 10_000);
+}
+
+fn problems(yaml: &str) -> String {
+    match scenario::load(yaml, "edge.yaml", Format::Yaml, &NoFiles) {
+        Ok(_) => panic!("accepted"),
+        Err(e) => e.to_string(),
+    }
+}
+
+#[test]
+fn values_beyond_the_model_are_refused_with_the_range() {
+    let base = scenario("1m", "{ constant: 10 }", 2, "");
+    let msg = problems(&base.replace("exponential: { mean: 20ms }", "exponential: { mean: 0.0000000000001s }"));
+    assert!(
+        msg.contains("traffic.classes[0].cpu.exponential.mean: must be between 1ns (the clock's resolution) and 1e9s"),
+        "{msg}"
+    );
+    let msg = problems(&base.replace("exponential: { mean: 20ms }", "gamma: { mean: 20ms, cv: 0.0000001 }"));
+    assert!(
+        msg.contains("traffic.classes[0].cpu.gamma.cv: must be between 0.001 and 100"),
+        "{msg}"
+    );
+    let msg = problems(&base.replace("exponential: { mean: 20ms }", "constant: 100000000000s"));
+    assert!(
+        msg.contains("traffic.classes[0].cpu.constant: must be at most 1e9s"),
+        "{msg}"
+    );
+    let msg = problems(&base.replace(
+        "{ constant: 10 }",
+        "{ product: [ { constant: 10 }, { noise: { sd: 0.1, interval: 1ns } } ] }",
+    ));
+    assert!(msg.contains("noise.interval: must be at least 1ms"), "{msg}");
+    let msg = problems(&base.replace("duration: 1m", "duration: 100000d"));
+    assert!(msg.contains("duration: must be at most 3650d"), "{msg}");
+    let msg = problems(&base.replace("count: 2", "count: 1000000"));
+    assert!(msg.contains("pools.web.count"), "{msg}");
+}
