@@ -47,6 +47,57 @@ fn run_writes_every_output() {
     assert!(leftovers.is_empty(), "{leftovers:?}");
 }
 
+/// Hidden entries (staging or set-aside folders) in `dir`.
+fn hidden(dir: &Path) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with('.'))
+        .collect()
+}
+
+#[test]
+fn a_previous_result_is_replaced_only_with_force() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("q");
+    let run = |extra: &[&str]| {
+        capsim()
+            .args(["run", "scenarios/quickstart.yaml", "--quiet", "--out"])
+            .arg(&out)
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    assert!(run(&[]).status.success());
+    let first = std::fs::read(out.join("summary.json")).unwrap();
+    // Again: refused, and the previous result is untouched.
+    let again = run(&["--seed", "7"]);
+    assert_eq!(again.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&again.stderr);
+    assert!(
+        stderr.contains("already holds a result; pass --force to replace it"),
+        "{stderr}"
+    );
+    assert_eq!(std::fs::read(out.join("summary.json")).unwrap(), first);
+    // With --force the new result replaces it whole.
+    assert!(run(&["--seed", "7", "--force"]).status.success());
+    assert_ne!(std::fs::read(out.join("summary.json")).unwrap(), first);
+    assert!(hidden(dir.path()).is_empty(), "{:?}", hidden(dir.path()));
+    // A folder capsim did not write is never replaced, even with --force.
+    let mine = dir.path().join("mine");
+    std::fs::create_dir(&mine).unwrap();
+    std::fs::write(mine.join("notes.txt"), "keep me").unwrap();
+    let refused = capsim()
+        .args(["run", "scenarios/quickstart.yaml", "--quiet", "--force", "--out"])
+        .arg(&mine)
+        .output()
+        .unwrap();
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("holds no capsim result; refusing to replace it"));
+    assert_eq!(std::fs::read_to_string(mine.join("notes.txt")).unwrap(), "keep me");
+    assert!(hidden(dir.path()).is_empty(), "{:?}", hidden(dir.path()));
+}
+
 #[test]
 fn run_prints_a_summary_and_the_seed() {
     let dir = tempfile::tempdir().unwrap();

@@ -230,7 +230,23 @@ fn an_interrupted_sweep_resumes_with_only_the_missing_runs() {
         SWEEP.replace("replications: 2", "replications: 1"),
     )
     .unwrap();
-    let changed = run(dir.path(), "2", "out");
+    // A changed sweep does not replace the old result unless asked, and
+    // then reuses none of its units.
+    let refused = run(dir.path(), "2", "out");
+    assert!(!refused.status.success());
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("already holds a result; pass --force to replace it"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+    assert_eq!(std::fs::read(dir.path().join("out/sweep.csv")).unwrap(), before);
+    let changed = capsim()
+        .arg("sweep")
+        .arg(dir.path().join("sweep.yaml"))
+        .args(["--jobs", "2", "--force", "--out"])
+        .arg(dir.path().join("out"))
+        .output()
+        .unwrap();
     assert!(
         String::from_utf8(changed.stdout)
             .unwrap()

@@ -6,6 +6,7 @@ use anyhow::Result;
 use clap::Args;
 
 use crate::report::compare::{Contender, compare_table, difference_line, write_compare};
+use crate::report::files::OutputFolder;
 use crate::report::write_run;
 
 use super::{exit, load_scenario, report_load_error, run_replications};
@@ -33,6 +34,9 @@ pub struct CompareArgs {
     /// Print nothing but errors.
     #[arg(long)]
     pub quiet: bool,
+    /// Replace the output folder when it holds a previous result.
+    #[arg(long)]
+    pub force: bool,
 }
 
 pub fn compare(args: CompareArgs) -> Result<u8> {
@@ -59,10 +63,11 @@ pub fn compare(args: CompareArgs) -> Result<u8> {
         .out
         .clone()
         .unwrap_or_else(|| PathBuf::from("output").join(format!("compare-{}", names.join("-vs-"))));
+    let folder = OutputFolder::create(&out, args.force)?;
     let specs: Vec<_> = scenarios.iter().map(|s| (s.spec.clone(), seed)).collect();
     let per_scenario = run_replications(&specs, args.replications, args.jobs, args.quiet)?;
     for ((name, runs), scenario) in names.iter().zip(&per_scenario).zip(&scenarios) {
-        write_run(&out.join(name), &scenario.spec, runs)?;
+        write_run(&folder.path().join(name), &scenario.spec, runs)?;
     }
     let contenders: Vec<Contender> = names
         .iter()
@@ -74,10 +79,11 @@ pub fn compare(args: CompareArgs) -> Result<u8> {
             results: runs,
         })
         .collect();
-    let rows = write_compare(&out, seed, args.replications, &contenders)?;
+    let rows = write_compare(folder.path(), seed, args.replications, &contenders)?;
     if args.report {
-        crate::report::review::write_report(&out)?;
+        crate::report::review::write_report(folder.path())?;
     }
+    folder.publish(&[])?;
     if !args.quiet {
         println!(
             "{} scenarios × {} paired replications (seed {seed}, common random numbers); mean ± 95% CI",

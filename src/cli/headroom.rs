@@ -56,6 +56,9 @@ pub struct HeadroomArgs {
     /// Print nothing but errors.
     #[arg(long)]
     pub quiet: bool,
+    /// Replace the output folder when it holds a previous result.
+    #[arg(long)]
+    pub force: bool,
 }
 
 fn usage(message: &str) -> Result<u8> {
@@ -102,15 +105,16 @@ pub fn headroom(args: HeadroomArgs) -> Result<u8> {
     }
     let seed = args.seed.unwrap_or(scenario.seed);
     let ms = multipliers(args.from, args.to, args.step);
-    let specs: Vec<_> = ms.iter().map(|&m| (scaled(spec, m, slo), seed)).collect();
-    let runs = run_replications(&specs, args.replications, args.jobs, args.quiet)?;
     let out = args
         .out
         .clone()
         .unwrap_or_else(|| PathBuf::from("output").join(format!("{}-headroom", spec.name)));
+    let folder = crate::report::files::OutputFolder::create(&out, args.force)?;
+    let specs: Vec<_> = ms.iter().map(|&m| (scaled(spec, m, slo), seed)).collect();
+    let runs = run_replications(&specs, args.replications, args.jobs, args.quiet)?;
     let scaled_specs: Vec<_> = specs.iter().map(|(s, _)| s.clone()).collect();
     let today = ms.iter().position(|m| *m == 1.0).expect("×1 is always a step");
-    crate::report::write_run(&out.join("base"), &scaled_specs[today], &runs[today])?;
+    crate::report::write_run(&folder.path().join("base"), &scaled_specs[today], &runs[today])?;
     let mut judged = steps(&scaled_specs, &ms, &runs, args.compliance);
     // Narrow the break down: bisect between the last step that holds and the first that breaks.
     for _ in 0..args.refine {
@@ -128,7 +132,7 @@ pub fn headroom(args: HeadroomArgs) -> Result<u8> {
     let text = slo_text(&slo, args.compliance);
     let pools: Vec<String> = spec.pools.iter().map(|p| p.name.clone()).collect();
     let verdict = write_headroom(
-        &out,
+        folder.path(),
         &spec.name,
         &pools,
         (args.from, args.to, args.step),
@@ -138,8 +142,9 @@ pub fn headroom(args: HeadroomArgs) -> Result<u8> {
         &judged,
     )?;
     if args.report {
-        crate::report::review::write_report(&out)?;
+        crate::report::review::write_report(folder.path())?;
     }
+    folder.publish(&[])?;
     if !args.quiet {
         println!("{verdict}");
         for s in &judged {

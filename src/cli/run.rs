@@ -35,6 +35,9 @@ pub struct RunArgs {
     /// No progress bar and no summary on the terminal.
     #[arg(long)]
     pub quiet: bool,
+    /// Replace the output folder when it holds a previous result.
+    #[arg(long)]
+    pub force: bool,
 }
 
 pub fn run(args: RunArgs) -> Result<u8> {
@@ -49,6 +52,8 @@ pub fn run(args: RunArgs) -> Result<u8> {
         .clone()
         .unwrap_or_else(|| PathBuf::from("output").join(&spec.name));
     let show_progress = !args.quiet && std::io::stderr().is_terminal();
+    // Refused before simulating: a long run must not end on a folder it may not replace.
+    let folder = report::files::OutputFolder::create(&out, args.force)?;
 
     let results = if args.replications == 1 {
         let bar = show_progress.then(|| {
@@ -77,11 +82,12 @@ pub fn run(args: RunArgs) -> Result<u8> {
         pool.install(|| replicate(spec, seed, args.replications))
     };
 
-    let mut written = report::write_run(&out, spec, &results)?;
+    let mut written = report::write_run(folder.path(), spec, &results)?;
     if args.report {
-        report::review::write_report(&out)?;
+        report::review::write_report(folder.path())?;
         written.extend(["report.md".to_string(), "report.html".to_string()]);
     }
+    folder.publish(&[])?;
     if !args.quiet {
         print!("{}", report::human_summary(&results));
         println!("wrote {} files to {}", written.len(), out.display());

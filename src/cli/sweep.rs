@@ -12,7 +12,7 @@ use crate::scenario::{self, Format};
 use crate::sweep::grid::{MAX_RUNS, RawSweep, expand};
 use std::collections::BTreeMap;
 
-use crate::report::files::write_atomic;
+use crate::report::files::{OutputFolder, write_atomic};
 use crate::sweep::{point_seed, run_units_with, shard_units, swept_hpa};
 
 use super::{FsFiles, exit, runs_bar};
@@ -43,6 +43,10 @@ pub struct SweepArgs {
     /// Print nothing but errors.
     #[arg(long)]
     pub quiet: bool,
+    /// Replace the output folder when it holds another sweep's result
+    /// (a folder of this same sweep is resumed, or rerun with --fresh).
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// `I/N` with `I < N`.
@@ -60,10 +64,15 @@ pub struct MergeArgs {
     /// Where the merged sweep goes.
     #[arg(long)]
     pub out: PathBuf,
+    /// Replace the output folder when it holds a previous result.
+    #[arg(long)]
+    pub force: bool,
 }
 
 pub fn merge(args: MergeArgs) -> Result<u8> {
-    let n = crate::report::shard::merge(&args.shards, &args.out)?;
+    let folder = OutputFolder::create(&args.out, args.force)?;
+    let n = crate::report::shard::merge(&args.shards, folder.path())?;
+    folder.publish(&[])?;
     println!("merged {n} shards into {}", args.out.display());
     Ok(exit::OK)
 }
@@ -188,7 +197,9 @@ pub fn sweep(args: SweepArgs) -> Result<u8> {
                 .join(&stem)
                 .join(format!("shard-{index}-of-{count}"))
         });
-        write_shard(&out, &shard_file)?;
+        let folder = OutputFolder::create(&out, args.force)?;
+        write_shard(folder.path(), &shard_file)?;
+        folder.publish(&[])?;
         if !args.quiet {
             println!(
                 "shard {index}/{count}: {} runs written to {}",
@@ -210,7 +221,9 @@ pub fn sweep(args: SweepArgs) -> Result<u8> {
     );
     let mut done: BTreeMap<(usize, u32), ShardUnit> = BTreeMap::new();
     let key_file = checkpoint.join("key");
-    if !args.fresh && std::fs::read_to_string(&key_file).is_ok_and(|k| k == key) {
+    let same_sweep = std::fs::read_to_string(&key_file).is_ok_and(|k| k == key);
+    let folder = OutputFolder::create(&out, args.force || same_sweep)?;
+    if !args.fresh && same_sweep {
         for entry in std::fs::read_dir(&checkpoint)? {
             let path = entry?.path();
             if path.extension().is_some_and(|e| e == "json")
@@ -261,7 +274,7 @@ pub fn sweep(args: SweepArgs) -> Result<u8> {
         .map(|(p, (spec, _))| swept_hpa(spec, &p.settings))
         .collect();
     let recommended = write_sweep(
-        &out,
+        folder.path(),
         &raw.base,
         replications,
         crn,
@@ -270,8 +283,10 @@ pub fn sweep(args: SweepArgs) -> Result<u8> {
         raw.objective.as_ref(),
     )?;
     if args.report {
-        crate::report::review::write_report(&out)?;
+        crate::report::review::write_report(folder.path())?;
     }
+    // The checkpoint stays with the result: rerunning the same sweep reuses every run.
+    folder.publish(&[".units"])?;
     if !args.quiet {
         println!(
             "{} points × {replications} replications written to {} ({} runs computed, {reused} reused)",

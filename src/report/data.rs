@@ -11,16 +11,6 @@ use crate::model::data::DataRow;
 use super::charts::{LineChart, Series};
 use super::format::num;
 
-/// Charts only a run with a data tier draws.
-pub const CHARTS: [&str; 6] = [
-    "tiers",
-    "cache-hit-ratio",
-    "replica-lag",
-    "data-utilization",
-    "queue-depth",
-    "queue-age",
-];
-
 /// The per-interval columns a CDN adds to its cache columns in `data.csv`.
 const EDGE_COLUMNS: [&str; 4] = ["shield_hits", "shield_misses", "origin_requests", "offload"];
 

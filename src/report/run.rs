@@ -419,12 +419,8 @@ pub fn write_run(dir: &Path, spec: &SystemSpec, results: &[RunResult]) -> Result
         ("data.csv", super::data::data_csv(first)),
     ];
     for (name, text) in optional {
-        let path = dir.join(name);
-        match text {
-            Some(text) => put(name, &text)?,
-            // A previous run's file must not pass for this run's.
-            None if path.exists() => fs::remove_file(&path).with_context(|| format!("removing {}", path.display()))?,
-            None => {}
+        if let Some(text) = text {
+            put(name, &text)?;
         }
     }
     // Each autoscaled pool's HPA, ready to apply.
@@ -440,18 +436,6 @@ pub fn write_run(dir: &Path, spec: &SystemSpec, results: &[RunResult]) -> Result
         write_chart(dir, base, chart)?;
         written.push(format!("{base}.png"));
         written.push(format!("{base}.svg"));
-    }
-    // A chart this run did not draw must not pass for this run's.
-    for base in std::iter::once("capacity").chain(super::data::CHARTS) {
-        if charts.iter().any(|(b, _)| *b == base) {
-            continue;
-        }
-        for ext in ["png", "svg"] {
-            let path = dir.join(format!("{base}.{ext}"));
-            if path.exists() {
-                fs::remove_file(&path).with_context(|| format!("removing {}", path.display()))?;
-            }
-        }
     }
     Ok(written)
 }

@@ -334,17 +334,7 @@ pub fn write_sweep(
     text.push('\n');
     write_atomic(&dir.join("runs.json"), text.as_bytes())?;
     let recommended = recommended.map(|p| p.point.index);
-    // The recommended point's HPA, ready to apply; a previous sweep's must not linger.
-    for entry in fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))? {
-        let path = entry?.path();
-        let name = path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        if name.starts_with("recommended-hpa-") && name.ends_with(".yaml") {
-            fs::remove_file(&path).with_context(|| format!("removing {}", path.display()))?;
-        }
-    }
+    // The recommended point's HPA, ready to apply.
     if let Some(i) = recommended {
         for (pool, yaml) in manifests.get(i).into_iter().flatten() {
             write_atomic(&dir.join(format!("recommended-hpa-{pool}.yaml")), yaml.as_bytes())?;
