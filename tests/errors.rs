@@ -516,3 +516,40 @@ fn data_faults_are_checked() {
         "{msg}"
     );
 }
+
+#[test]
+fn instance_faults_are_checked() {
+    let with = |faults: &str| format!("{DATA}faults:\n{faults}\n");
+    scenario::load(
+        &with("  - { at: 10s, crash: { pool: web } }\n  - { at: 20s, slowdown: { pool: web, factor: 2, for: 5s } }"),
+        "good.yaml",
+        Format::Yaml,
+        &NoFiles,
+    )
+    .unwrap();
+    let msg = one(&with("  - { at: 10s, crash: { pool: api } }"));
+    assert!(
+        msg.contains("faults[0].crash.pool: unknown pool `api`; known: web"),
+        "{msg}"
+    );
+    let msg = one(&with("  - { at: 2m, crash: { pool: web } }"));
+    assert!(
+        msg.contains("faults[0].at: must be within the run (0 to 60 s), got 120 s"),
+        "{msg}"
+    );
+    let msg = one(&with("  - { at: 10s }"));
+    assert!(
+        msg.contains("faults[0]: give one of `crash: { pool }` or `slowdown: { pool, factor, for }`"),
+        "{msg}"
+    );
+    let msg = one(&with("  - { at: 10s, slowdown: { pool: web, factor: 0.5, for: 5s } }"));
+    assert!(
+        msg.contains("faults[0].slowdown.factor: must be between 1 and 1000"),
+        "{msg}"
+    );
+    let msg = one(&with("  - { at: 10s, crash: { pool: web, instances: 0 } }"));
+    assert!(
+        msg.contains("faults[0].crash.instances: must be between 1 and 100000, got 0"),
+        "{msg}"
+    );
+}

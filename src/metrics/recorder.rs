@@ -94,6 +94,10 @@ pub enum EventKind {
     ServerDown,
     ServerUp,
     ServerPromoted,
+    /// A scheduled fault: an instance crashed, slowed down, or got its speed back.
+    InstanceCrashed,
+    InstanceSlowed,
+    InstanceRestored,
 }
 
 /// Where the time went between load showing up in a metric and the

@@ -190,6 +190,9 @@ pub struct RunSummary {
     /// SLO accounting, when the scenario declares an SLO.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub slo: Option<SloSummary>,
+    /// What each scheduled fault cost, when the scenario has any.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub faults: Vec<FaultSummary>,
     /// Caches, databases and their servers, when the scenario has a data tier.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub data: Option<DataSummary>,
@@ -266,6 +269,24 @@ pub struct CacheSummary {
     /// above are its PoPs').
     #[serde(skip_serializing_if = "Option::is_none")]
     pub edge: Option<EdgeSummary>,
+}
+
+/// One scheduled fault and what it cost.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct FaultSummary {
+    pub at_s: f64,
+    pub kind: &'static str,
+    pub pool: String,
+    /// Instances it hit (fewer than asked when fewer were ready).
+    pub instances: u32,
+    /// Requests the crashed instances held, failed with them.
+    pub requests_failed: u64,
+    /// Errors of every kind from the fault until the pool was whole again
+    /// (or the run's end, if it never was).
+    pub errors_until_recovered: u64,
+    /// From the fault until the pool had its ready instances back (a
+    /// crash) or the slowdown ended; null if not by the run's end.
+    pub time_to_recover_s: Option<f64>,
 }
 
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]

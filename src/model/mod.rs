@@ -10,6 +10,7 @@ pub mod cache;
 pub mod cost;
 pub mod data;
 pub mod distribution;
+pub mod fault;
 pub mod instance;
 pub mod instance_type;
 pub mod load_balancer;

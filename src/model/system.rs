@@ -4,6 +4,7 @@
 mod data_faults;
 mod data_path;
 mod edge;
+mod faults;
 mod queues;
 
 use crate::engine::{self, Limits, Model, RngStream, RunOutcome, Scheduler, SimDuration, SimTime, StreamId};
@@ -22,6 +23,7 @@ use super::autoscaler::pipeline::{PodCounters, PodView};
 use super::autoscaler::{DecisionRecord, HpaConfig};
 use super::cost::{Billing, HOURS_PER_MONTH};
 use super::data::{ConnPool, DataRow, DataSpec, DataTier, DbRow, QueueRow};
+use super::fault::{FaultRecord, FaultSpec};
 use super::instance::{Admission, Instance, InstanceId, InstanceState, Pool, PoolId, ScaleUpOrigin};
 use super::instance_type::InstanceType;
 use super::load_balancer::{LoadBalancer, LoadBalancerSpec};
@@ -45,6 +47,8 @@ pub struct SystemSpec {
     pub load_balancers: Vec<LoadBalancerSpec>,
     pub pools: Vec<PoolSpec>,
     pub data: DataSpec,
+    /// Scheduled faults on app instances, in time order.
+    pub faults: Vec<FaultSpec>,
     pub slo: Option<SloSpec>,
 }
 
@@ -109,6 +113,12 @@ pub enum Event {
     EdgeAnswered { arrival: SimTime, class: u16 },
     /// A request the CDN passed on reaches the load balancer.
     EdgeForwardDue { request: RequestId, generation: u32 },
+    /// A scheduled fault strikes.
+    FaultDue { fault: u16 },
+    /// A pool's controller notices crashed instances and replaces them.
+    ReplaceDue { pool: PoolId },
+    /// A slowdown of one instance ends.
+    SlowdownEnds { fault: u16, instance: InstanceId },
     /// A time-series interval ends.
     IntervalDue,
 }
@@ -164,6 +174,10 @@ struct PoolBook {
     last_direction: i8,
     /// 1 while the desired size equals max replicas.
     at_max: TimeIntegral,
+    /// The size its controller keeps it at (a Deployment's replicas, an
+    /// Auto Scaling group's desired capacity): booting + ready, except
+    /// while crashed instances wait to be replaced. Autoscalers read it.
+    desired: u32,
 }
 
 /// A whole simulated system.
@@ -193,6 +207,8 @@ pub struct System {
     pending_wakes: Vec<(RequestId, u32)>,
     queue_rng: RngStream,
     edge_rng: RngStream,
+    fault_rng: RngStream,
+    fault_records: Vec<FaultRecord>,
     /// Per pool, the queue its instances consume (if any).
     consumer_queue: Vec<Option<usize>>,
 }
@@ -242,6 +258,7 @@ impl System {
                     direction_changes: 0,
                     last_direction: 0,
                     at_max: TimeIntegral::default(),
+                    desired: 0,
                 })
                 .collect(),
             instances: Vec::new(),
@@ -251,6 +268,8 @@ impl System {
             pending_wakes: Vec::new(),
             queue_rng: stream("queues"),
             edge_rng: stream("edge"),
+            fault_rng: stream("faults"),
+            fault_records: Vec::new(),
             consumer_queue: (0..spec.pools.len())
                 .map(|p| spec.data.queues.iter().position(|q| q.consumers == p))
                 .collect(),
@@ -264,6 +283,7 @@ impl System {
         // The initial fleet: already serving (warm start, no events), or booting from time 0.
         for p in 0..system.pools.len() {
             let pool = PoolId(p as u16);
+            system.books[p].desired = system.pools[p].spec.count;
             for _ in 0..system.pools[p].spec.count {
                 if system.pools[p].spec.warm_start {
                     let id = system.add_instance(SimTime::ZERO, pool);
@@ -283,6 +303,7 @@ impl System {
         }
         scheduler.schedule(system.next_interval_end(SimTime::ZERO), Event::IntervalDue);
         system.schedule_data_faults(scheduler);
+        system.schedule_faults(scheduler);
         // Autoscaled pools: the pipeline scrapes from time 0 and the
         // controller's first reconcile (which records the initial size) is at 0 too.
         for (p, pool) in system.pools.iter().enumerate() {
@@ -453,8 +474,7 @@ impl System {
     /// it created scales in between.
     fn on_keda_poll_due(&mut self, now: SimTime, pool: PoolId, scheduler: &mut Scheduler<Event>) {
         let p = pool.0 as usize;
-        let book = &self.books[p];
-        let replicas = (book.booting + book.ready) as i32;
+        let replicas = self.books[p].desired as i32;
         let queue_depths = self.queue_depths();
         let value = self.pools[p]
             .autoscaler
@@ -563,6 +583,9 @@ impl System {
                 lb.add(id, weight);
             }
         }
+        if !self.fault_records.is_empty() {
+            self.check_recovery(now, pool);
+        }
     }
 
     fn on_instance_booted(&mut self, now: SimTime, id: InstanceId, scheduler: &mut Scheduler<Event>) {
@@ -630,6 +653,7 @@ impl System {
         scheduler: &mut Scheduler<Event>,
     ) -> Vec<InstanceId> {
         let p = pool.0 as usize;
+        self.books[p].desired = desired;
         let book = &self.books[p];
         let current = book.booting + book.ready;
         if desired > current {
@@ -787,8 +811,7 @@ impl System {
         let p = pool.0 as usize;
         let action = self.pools[p].spec.schedule[usize::from(k)];
         self.recorder.event(now, EventKind::ScheduledAction, p, u32::from(k));
-        let book = &self.books[p];
-        let current = (book.booting + book.ready) as i32;
+        let current = self.books[p].desired as i32;
         let pool_state = &mut self.pools[p];
         let size = if let Some(a) = &mut pool_state.autoscaler {
             a.set_bounds(action.min, action.max);
@@ -840,8 +863,7 @@ impl System {
                 requests.push((i.routed - routed0) as f64);
             }
         }
-        let book = &self.books[p];
-        let desired = i64::from(book.booting + book.ready);
+        let desired = i64::from(self.books[p].desired);
         let group = aws::GroupState {
             desired,
             warm,
@@ -907,8 +929,7 @@ impl System {
                 },
             })
             .collect();
-        let book = &self.books[p];
-        let current = (book.booting + book.ready) as i32;
+        let current = self.books[p].desired as i32;
         let queue_depths = self.queue_depths();
         let Some(autoscaler) = &mut self.pools[p].autoscaler else {
             return;
@@ -1486,6 +1507,7 @@ impl System {
                     compliance: if total_s > 0.0 { 1.0 - lost_s / total_s } else { 1.0 },
                 }
             }),
+            faults: self.fault_summaries(now),
             data: (!self.spec.data.is_empty()).then(|| {
                 let names: Vec<String> = self.spec.pools.iter().map(|p| p.name.clone()).collect();
                 self.data
@@ -1558,6 +1580,9 @@ impl Model for System {
             Event::EdgeForwardDue { request, generation } => {
                 self.on_edge_forward_due(now, request, generation, scheduler)
             }
+            Event::FaultDue { fault } => self.on_fault_due(now, fault, scheduler),
+            Event::ReplaceDue { pool } => self.on_replace_due(now, pool, scheduler),
+            Event::SlowdownEnds { fault, instance } => self.on_slowdown_ends(now, fault, instance),
             Event::IntervalDue => self.on_interval_due(now, scheduler),
         }
         // Requests a cache fill woke (in any handler: a stopped instance's

@@ -379,6 +379,23 @@ pub fn human_summary(results: &[RunResult]) -> String {
         )
         .unwrap();
     }
+    for f in &s.faults {
+        writeln!(
+            out,
+            "fault:    {} of {} instance(s) of {} at {} s: {} requests failed, {} errors until {}",
+            f.kind,
+            f.instances,
+            f.pool,
+            num(f.at_s),
+            f.requests_failed,
+            f.errors_until_recovered,
+            match f.time_to_recover_s {
+                Some(t) => format!("recovered {t:.1} s later"),
+                None => "the end (not recovered)".to_string(),
+            }
+        )
+        .unwrap();
+    }
     if let Some(data) = &s.data {
         out.push_str(&super::data::human(data));
     }

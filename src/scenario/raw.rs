@@ -37,7 +37,41 @@ pub struct RawScenario {
     #[serde(default)]
     pub queues: BTreeMap<String, RawQueue>,
     #[serde(default)]
+    pub faults: Vec<RawFault>,
+    #[serde(default)]
     pub slo: Option<RawSlo>,
+}
+
+/// A fault at a fixed time: `{ at: 5m, crash: { pool: web } }`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawFault {
+    pub at: Duration,
+    #[serde(default)]
+    pub crash: Option<RawCrash>,
+    #[serde(default)]
+    pub slowdown: Option<RawSlowdown>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawCrash {
+    pub pool: String,
+    #[serde(default)]
+    pub instances: Option<u32>,
+    #[serde(default)]
+    pub detected_after: Option<Duration>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSlowdown {
+    pub pool: String,
+    #[serde(default)]
+    pub instances: Option<u32>,
+    pub factor: f64,
+    #[serde(rename = "for")]
+    pub duration: Duration,
 }
 
 /// A message queue and the pool that consumes it.

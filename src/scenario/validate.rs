@@ -7,6 +7,7 @@ use crate::engine::{SimDuration, SimTime};
 use crate::metrics::SloSpec;
 use crate::model::autoscaler::PodResources;
 use crate::model::autoscaler::schedule::ScheduledAction;
+use crate::model::fault::{FaultKind, FaultSpec};
 use crate::model::instance::Resize;
 use crate::model::node_pool::NodePoolSpec;
 use crate::model::{
@@ -657,6 +658,7 @@ pub fn validate(
         }
     });
     let data = super::data::data_tier(&mut c, raw);
+    let faults = instance_faults(&mut c, raw, duration);
     let arrivals = match traffic.arrivals {
         Some(RawArrivals::Deterministic) => ArrivalMode::Deterministic,
         _ => ArrivalMode::Poisson,
@@ -683,9 +685,87 @@ pub fn validate(
         load_balancers,
         pools,
         data,
+        faults,
         slo,
     };
     Ok((spec, raw.seed.unwrap_or(DEFAULT_SEED)))
+}
+
+/// The scheduled faults on app instances, in time order.
+fn instance_faults(c: &mut Checker, raw: &RawScenario, duration: f64) -> Vec<FaultSpec> {
+    let mut faults = Vec::new();
+    for (i, f) in raw.faults.iter().enumerate() {
+        let path = format!("faults[{i}]");
+        if !(0.0..=duration).contains(&f.at.0) {
+            c.problem(
+                format!("{path}.at"),
+                format!("must be within the run (0 to {duration} s), got {} s", f.at.0),
+            );
+        }
+        let (kind, pool, instances, kpath) = match (&f.crash, &f.slowdown) {
+            (Some(crash), None) => (
+                FaultKind::Crash {
+                    detected_after: SimDuration::from_secs_f64(crash.detected_after.map_or(0.0, |d| d.0)),
+                },
+                &crash.pool,
+                crash.instances,
+                format!("{path}.crash"),
+            ),
+            (None, Some(slow)) => {
+                let spath = format!("{path}.slowdown");
+                if !(slow.factor.is_finite() && (1.0..=1000.0).contains(&slow.factor)) {
+                    c.problem(
+                        format!("{spath}.factor"),
+                        format!(
+                            "must be between 1 and 1000 (service times are multiplied by it), got {}",
+                            slow.factor
+                        ),
+                    );
+                }
+                if slow.duration.0 <= 0.0 {
+                    c.problem(format!("{spath}.for"), "must be > 0");
+                }
+                (
+                    FaultKind::Slowdown {
+                        factor: slow.factor,
+                        duration: SimDuration::from_secs_f64(slow.duration.0),
+                    },
+                    &slow.pool,
+                    slow.instances,
+                    spath,
+                )
+            }
+            _ => {
+                c.problem(
+                    &path,
+                    "give one of `crash: { pool }` or `slowdown: { pool, factor, for }`",
+                );
+                continue;
+            }
+        };
+        let instances = instances.unwrap_or(1);
+        if !(1..=MAX_INSTANCES).contains(&instances) {
+            c.problem(
+                format!("{kpath}.instances"),
+                format!("must be between 1 and {MAX_INSTANCES}, got {instances}"),
+            );
+        }
+        let Some(p) = raw.pools.keys().position(|k| k == pool) else {
+            c.problem(
+                format!("{kpath}.pool"),
+                format!("unknown pool `{pool}`; known: {}", known_list(raw.pools.keys())),
+            );
+            continue;
+        };
+        faults.push(FaultSpec {
+            at: SimTime::ZERO + SimDuration::from_secs_f64(f.at.0),
+            pool: p,
+            instances,
+            kind,
+        });
+    }
+    faults.sort_by_key(|f| f.at);
+    faults
 }
 
 pub(super) fn check_name(c: &mut Checker, path: &str, name: &str) {

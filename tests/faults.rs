@@ -1,0 +1,150 @@
+//! Scheduled instance faults: a crash fails what the instance held and its
+//! replacement restores the pool after detection, boot and readiness; an
+//! outage of a pool's only instance costs every request until then; a
+//! slowdown multiplies service times while it lasts. Each fault's cost is
+//! in `summary.json` → `faults` and its instants in `events.csv`.
+
+mod common;
+
+use capsim::metrics::FaultSummary;
+use capsim::model::{RunResult, simulate};
+use capsim::report::events_csv;
+
+fn pool(count: u32, rate: &str, service: &str, faults: &str) -> String {
+    format!(
+        r#"
+name: faults
+duration: 5m
+traffic:
+  rate: {rate}
+  classes:
+    - name: a
+      cpu: {service}
+  target: lb
+load_balancers:
+  lb: {{ policy: round_robin, pool: web }}
+pools:
+  web:
+    instance_type: c6i.2xlarge
+    count: {count}
+    boot_time: {{ constant: 20s }}
+    readiness_delay: 5s
+    timeout: 1h
+faults:
+{faults}
+"#
+    )
+}
+
+fn run(yaml: &str) -> RunResult {
+    let r = simulate(&common::spec(yaml), 3, 0, &mut |_| {});
+    assert!(r.summary.requests.conserved(), "{:?}", r.summary.requests);
+    r
+}
+
+fn fault(r: &RunResult) -> &FaultSummary {
+    &r.summary.faults[0]
+}
+
+fn fault_events(r: &RunResult) -> Vec<String> {
+    events_csv(r)
+        .unwrap_or_default()
+        .lines()
+        .filter(|l| l.contains("crashed") || l.contains("slowed") || l.contains("restored") || l.contains("launched"))
+        .map(|l| l.split(',').take(3).collect::<Vec<_>>().join(","))
+        .collect()
+}
+
+#[test]
+fn a_crash_fails_what_it_held_and_the_replacement_restores_the_pool() {
+    // 4 instances of 8 cores, 160 req/s of 100 ms: each holds about 4
+    // requests; the 3 left run at 67%.
+    let r = run(&pool(
+        4,
+        "{ constant: 160 }",
+        "{ constant: 100ms }",
+        "  - { at: 60s, crash: { pool: web, detected_after: 10s } }",
+    ));
+    let f = fault(&r);
+    println!("crash: {f:?}");
+    assert_eq!(f.kind, "crash");
+    assert_eq!(f.instances, 1);
+    // Only the crash fails requests: everything it held, nothing else.
+    assert_eq!(f.requests_failed, r.summary.requests.failed);
+    assert!((1..=12).contains(&f.requests_failed), "{}", f.requests_failed);
+    // Noticed after 10 s, booted in 20 s, ready 5 s later.
+    assert_eq!(f.time_to_recover_s, Some(35.0));
+    // Three instances take the load meanwhile: no more errors.
+    assert_eq!(f.errors_until_recovered, f.requests_failed);
+    assert_eq!(fault_events(&r)[0].split(',').nth(1), Some("instance_crashed"));
+    assert!(
+        fault_events(&r).contains(&"70,instance_launched,web".to_string()),
+        "{:?}",
+        fault_events(&r)
+    );
+}
+
+#[test]
+fn losing_the_only_instance_costs_every_request_until_it_is_replaced() {
+    // Scale-up's single point of failure: 10 req/s, nothing to fail over to
+    // for 5 s of detection, 20 s of boot and 5 s of readiness.
+    let r = run(&pool(
+        1,
+        "{ constant: 10 }",
+        "{ constant: 10ms }",
+        "  - { at: 100s, crash: { pool: web, detected_after: 5s } }",
+    ));
+    let f = fault(&r);
+    println!("single instance: {f:?}");
+    assert_eq!(f.time_to_recover_s, Some(30.0));
+    let refused = r.summary.requests.rejected_no_instance;
+    assert!((240..=360).contains(&refused), "{refused}");
+    assert_eq!(f.errors_until_recovered, f.requests_failed + refused);
+}
+
+#[test]
+fn a_crash_noticed_after_the_run_never_recovers() {
+    let r = run(&pool(
+        2,
+        "{ constant: 20 }",
+        "{ constant: 10ms }",
+        "  - { at: 4m, crash: { pool: web, instances: 5, detected_after: 10m } }",
+    ));
+    let f = fault(&r);
+    assert_eq!(f.instances, 2, "only two were ready");
+    assert_eq!(f.time_to_recover_s, None);
+    assert!(f.errors_until_recovered >= 1000, "{}", f.errors_until_recovered);
+}
+
+#[test]
+fn a_slowdown_multiplies_service_time_while_it_lasts() {
+    // One instance, 10 ms requests well apart: 10 ms, then 30 ms for a minute.
+    let r = run(&pool(
+        1,
+        "{ constant: 2 }",
+        "{ constant: 10ms }",
+        "  - { at: 100s, slowdown: { pool: web, factor: 3, for: 60s } }",
+    ));
+    let f = fault(&r);
+    let latency = &r.summary.latency;
+    println!(
+        "slowdown: {f:?}; latency p50 {} ms, max {} ms",
+        latency.p50_ms, latency.max_ms
+    );
+    assert_eq!(f.kind, "slowdown");
+    assert_eq!(f.time_to_recover_s, Some(60.0));
+    assert_eq!(f.requests_failed, 0);
+    assert!((latency.p50_ms - 10.0).abs() < 0.01);
+    assert!((latency.max_ms - 30.0).abs() < 0.5, "{}", latency.max_ms);
+    // About a fifth of the requests came during the slowdown.
+    let slow = r
+        .rows
+        .iter()
+        .filter(|row| row.start.as_secs_f64() >= 100.0 && row.end.as_secs_f64() <= 160.0)
+        .count();
+    assert!(slow > 0);
+    assert_eq!(
+        fault_events(&r),
+        ["100,instance_slowed,web", "160,instance_restored,web"]
+    );
+}
