@@ -539,7 +539,7 @@ fn instance_faults_are_checked() {
     );
     let msg = one(&with("  - { at: 10s }"));
     assert!(
-        msg.contains("faults[0]: give one of `crash: { pool }` or `slowdown: { pool, factor, for }`"),
+        msg.contains("faults[0]: give one of `crash: { pool }`, `slowdown: { pool, factor, for }` or `zone_outage"),
         "{msg}"
     );
     let msg = one(&with("  - { at: 10s, slowdown: { pool: web, factor: 0.5, for: 5s } }"));
@@ -547,6 +547,13 @@ fn instance_faults_are_checked() {
         msg.contains("faults[0].slowdown.factor: must be between 1 and 1000"),
         "{msg}"
     );
+    let msg = one(&with("  - { at: 10s, zone_outage: { zone: eu-west-1a, for: 1m } }"));
+    assert!(
+        msg.contains("faults[0].zone_outage.zone: unknown zone `eu-west-1a`; the pools' `zones` name: none"),
+        "{msg}"
+    );
+    let msg = one(&DATA.replace("    count: 2", "    count: 2\n    zones: [a, a]"));
+    assert!(msg.contains("pools.web.zones[1]: `a` is listed twice"), "{msg}");
     let msg = one(&with("  - { at: 10s, crash: { pool: web, instances: 0 } }"));
     assert!(
         msg.contains("faults[0].crash.instances: must be between 1 and 100000, got 0"),

@@ -1,7 +1,8 @@
 //! Scheduled instance faults: a crash fails what the instance held and its
 //! replacement restores the pool after detection, boot and readiness; an
 //! outage of a pool's only instance costs every request until then; a
-//! slowdown multiplies service times while it lasts. Each fault's cost is
+//! slowdown multiplies service times while it lasts; a zone outage takes
+//! every instance there and replacements go to the other zones. Each fault's cost is
 //! in `summary.json` → `faults` and its instants in `events.csv`.
 
 mod common;
@@ -11,6 +12,10 @@ use capsim::model::{RunResult, simulate};
 use capsim::report::events_csv;
 
 fn pool(count: u32, rate: &str, service: &str, faults: &str) -> String {
+    zoned(count, "", rate, service, faults)
+}
+
+fn zoned(count: u32, zones: &str, rate: &str, service: &str, faults: &str) -> String {
     format!(
         r#"
 name: faults
@@ -27,6 +32,7 @@ pools:
   web:
     instance_type: c6i.2xlarge
     count: {count}
+{zones}
     boot_time: {{ constant: 20s }}
     readiness_delay: 5s
     timeout: 1h
@@ -147,4 +153,50 @@ fn a_slowdown_multiplies_service_time_while_it_lasts() {
         fault_events(&r),
         ["100,instance_slowed,web", "160,instance_restored,web"]
     );
+}
+
+#[test]
+fn a_zone_outage_takes_its_instances_and_replacements_go_elsewhere() {
+    // 6 instances over 3 zones; zone b goes dark for 2 minutes. Its 2
+    // instances are replaced in a and c after 10 s and serve 25 s later.
+    let r = run(&zoned(
+        6,
+        "    zones: [a, b, c]",
+        "{ constant: 240 }",
+        "{ constant: 100ms }",
+        "  - { at: 60s, zone_outage: { zone: b, for: 2m, detected_after: 10s } }",
+    ));
+    let f = fault(&r);
+    println!("zone outage: {f:?}");
+    assert_eq!(f.kind, "zone_outage");
+    assert_eq!(f.zone.as_deref(), Some("b"));
+    assert_eq!(f.pools, ["web"]);
+    assert_eq!(f.instances, 2);
+    assert_eq!(f.time_to_recover_s, Some(35.0));
+    assert_eq!(f.requests_failed, r.summary.requests.failed);
+    let launched = fault_events(&r)
+        .iter()
+        .filter(|e| e.starts_with("70,instance_launched"))
+        .count();
+    assert_eq!(launched, 2);
+    // The zone's return launches nothing: the pool is whole elsewhere.
+    assert!(!fault_events(&r).iter().any(|e| e.starts_with("180,instance_launched")));
+}
+
+#[test]
+fn a_pool_in_one_zone_waits_for_the_zone_to_come_back() {
+    let r = run(&zoned(
+        2,
+        "    zones: [a]",
+        "{ constant: 10 }",
+        "{ constant: 10ms }",
+        "  - { at: 60s, zone_outage: { zone: a, for: 60s } }",
+    ));
+    let f = fault(&r);
+    println!("single zone: {f:?}");
+    // Nothing can launch until 120 s; then 20 s of boot and 5 of readiness.
+    assert_eq!(f.time_to_recover_s, Some(85.0));
+    let refused = r.summary.requests.rejected_no_instance;
+    assert!((750..=950).contains(&refused), "{refused}");
+    assert!(fault_events(&r).contains(&"120,instance_launched,web".to_string()));
 }

@@ -276,7 +276,10 @@ pub struct CacheSummary {
 pub struct FaultSummary {
     pub at_s: f64,
     pub kind: &'static str,
-    pub pool: String,
+    /// The pools it hit, and for a zone outage the zone.
+    pub pools: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub zone: Option<String>,
     /// Instances it hit (fewer than asked when fewer were ready).
     pub instances: u32,
     /// Requests the crashed instances held, failed with them.
@@ -284,8 +287,9 @@ pub struct FaultSummary {
     /// Errors of every kind from the fault until the pool was whole again
     /// (or the run's end, if it never was).
     pub errors_until_recovered: u64,
-    /// From the fault until the pool had its ready instances back (a
-    /// crash) or the slowdown ended; null if not by the run's end.
+    /// From the fault until every pool it hit had its ready instances back
+    /// (a crash, a zone outage) or the slowdown ended; null if not by the
+    /// run's end.
     pub time_to_recover_s: Option<f64>,
 }
 

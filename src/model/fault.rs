@@ -1,31 +1,45 @@
-//! Faults a scenario schedules on its app instances: crashes and
-//! slowdowns, with what each cost the system (requests lost, time to
-//! recover) recorded as it happens.
+//! Faults a scenario schedules on its app instances: crashes, slowdowns
+//! and zone outages, with what each cost the system (requests lost, time
+//! to recover) recorded as it happens.
 
 use crate::engine::{SimDuration, SimTime};
 
-/// A fault at a fixed time on some instances of a pool.
+/// A fault at a fixed time.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct FaultSpec {
     pub at: SimTime,
-    pub pool: usize,
-    /// Ready instances it hits (chosen at random among those ready then;
-    /// all of them if fewer are ready).
-    pub instances: u32,
     pub kind: FaultKind,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum FaultKind {
-    /// The instance dies: the requests it holds fail, it leaves every
-    /// rotation, and the pool's controller launches a replacement once it
-    /// notices, `detected_after` later (a Deployment's ReplicaSet at once
-    /// for a deleted pod; minutes for a lost node or an EC2 status check).
-    Crash { detected_after: SimDuration },
-    /// The instance computes `factor` times slower for `duration` (a noisy
-    /// neighbour, a bad disk, a GC storm); requests already computing keep
-    /// the speed they started with.
-    Slowdown { factor: f64, duration: SimDuration },
+    /// `instances` ready instances of `pool` (drawn at random; all of them
+    /// if fewer are ready) die: the requests they hold fail, they leave
+    /// every rotation, and the pool's controller launches replacements once
+    /// it notices, `detected_after` later (a Deployment's ReplicaSet at
+    /// once for a deleted pod; minutes for a lost node or an EC2 status check).
+    Crash {
+        pool: usize,
+        instances: u32,
+        detected_after: SimDuration,
+    },
+    /// `instances` ready instances of `pool` compute `factor` times slower
+    /// for `duration` (a noisy neighbour, a bad disk, a GC storm); requests
+    /// already computing keep the speed they started with.
+    Slowdown {
+        pool: usize,
+        instances: u32,
+        factor: f64,
+        duration: SimDuration,
+    },
+    /// Every instance in `zone`, of every pool, dies; for `duration` no
+    /// instance is launched there, so replacements (after `detected_after`)
+    /// go to the pools' other zones.
+    ZoneOutage {
+        zone: u16,
+        duration: SimDuration,
+        detected_after: SimDuration,
+    },
 }
 
 impl FaultKind {
@@ -33,6 +47,7 @@ impl FaultKind {
         match self {
             FaultKind::Crash { .. } => "crash",
             FaultKind::Slowdown { .. } => "slowdown",
+            FaultKind::ZoneOutage { .. } => "zone_outage",
         }
     }
 }
@@ -44,18 +59,18 @@ pub struct FaultRecord {
     pub fault: u16,
     pub at: SimTime,
     pub kind: FaultKind,
-    pub pool: usize,
+    /// The pools it hit, each with its ready instances just before.
+    pub pools: Vec<(usize, u32)>,
     /// The instances it hit.
     pub hit: Vec<u32>,
-    /// The pool's ready instances just before it.
-    pub ready_before: u32,
     /// Requests the crashed instances held, failed with them.
     pub requests_failed: u64,
-    /// Errors of any kind counted from the fault until its recovery (or the
-    /// run's end), and the run's error total when it struck.
+    /// The run's error total when it struck, and the errors counted from
+    /// then until its recovery.
     pub errors_at_start: u64,
     pub errors: u64,
-    /// When the pool was whole again: as many ready instances as before a
-    /// crash, the end of a slowdown.
+    /// When every pool it hit was whole again (as many ready instances as
+    /// before, or as its controller then wanted if fewer), or when a
+    /// slowdown ended.
     pub recovered_at: Option<SimTime>,
 }

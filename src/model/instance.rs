@@ -48,6 +48,9 @@ pub enum InstanceState {
 #[derive(Clone, Debug)]
 pub struct PoolSpec {
     pub name: String,
+    /// Availability zones it spreads over (indices into the system's zones;
+    /// empty: zones are not modelled for it).
+    pub zones: Vec<u16>,
     /// Index into the run's instance-type catalogue.
     pub instance_type: usize,
     pub count: u32,
@@ -95,6 +98,7 @@ impl PoolSpec {
     pub fn fixed(count: u32, workers: u32, cores: u32, queue_capacity: u32) -> PoolSpec {
         PoolSpec {
             name: "p".into(),
+            zones: Vec::new(),
             instance_type: 0,
             count,
             workers,
@@ -138,6 +142,8 @@ pub enum Admission {
 #[derive(Debug)]
 pub struct Instance {
     pub pool: PoolId,
+    /// The availability zone it runs in, when its pool spreads over zones.
+    pub zone: Option<u16>,
     /// Index into the run's instance-type catalogue (a pool's type can change by resize).
     pub instance_type: usize,
     pub state: InstanceState,
@@ -192,6 +198,7 @@ impl Instance {
     pub fn new(pool: PoolId, spec: &PoolSpec, speed: f64, now: SimTime) -> Instance {
         Instance {
             pool,
+            zone: None,
             instance_type: spec.instance_type,
             state: InstanceState::Booting,
             cores: spec.cores,

@@ -49,6 +49,8 @@ pub struct SystemSpec {
     pub data: DataSpec,
     /// Scheduled faults on app instances, in time order.
     pub faults: Vec<FaultSpec>,
+    /// Availability zones the pools spread over (pools refer to them by index).
+    pub zones: Vec<String>,
     pub slo: Option<SloSpec>,
 }
 
@@ -119,6 +121,8 @@ pub enum Event {
     ReplaceDue { pool: PoolId },
     /// A slowdown of one instance ends.
     SlowdownEnds { fault: u16, instance: InstanceId },
+    /// A zone's outage ends.
+    ZoneBack { zone: u16 },
     /// A time-series interval ends.
     IntervalDue,
 }
@@ -209,6 +213,8 @@ pub struct System {
     edge_rng: RngStream,
     fault_rng: RngStream,
     fault_records: Vec<FaultRecord>,
+    /// Zones out of service.
+    zone_down: Vec<bool>,
     /// Per pool, the queue its instances consume (if any).
     consumer_queue: Vec<Option<usize>>,
 }
@@ -270,6 +276,7 @@ impl System {
             edge_rng: stream("edge"),
             fault_rng: stream("faults"),
             fault_records: Vec::new(),
+            zone_down: vec![false; spec.zones.len()],
             consumer_queue: (0..spec.pools.len())
                 .map(|p| spec.data.queues.iter().position(|q| q.consumers == p))
                 .collect(),
@@ -354,10 +361,13 @@ impl System {
 
     /// Adds an instance to `pool` in the booting state.
     fn add_instance(&mut self, now: SimTime, pool: PoolId) -> InstanceId {
+        let zone = self.zone_for(pool.0 as usize);
         let p = &mut self.pools[pool.0 as usize];
         let speed = self.spec.instance_types[p.spec.instance_type].speed;
         let id = InstanceId(self.instances.len() as u32);
-        self.instances.push(Instance::new(pool, &p.spec, speed, now));
+        let mut instance = Instance::new(pool, &p.spec, speed, now);
+        instance.zone = zone;
+        self.instances.push(instance);
         p.instances.push(id);
         let book = &mut self.books[pool.0 as usize];
         book.booting += 1;
@@ -462,6 +472,9 @@ impl System {
                 InstanceState::Booting | InstanceState::Ready
             ) {
                 continue; // Already removed by scaling.
+            }
+            if !self.can_launch(p) {
+                return; // No zone to launch in: keep the old one for now.
             }
             self.remove_instance(now, old, scheduler);
             let new = self.launch(now, pool, scheduler);
@@ -584,7 +597,7 @@ impl System {
             }
         }
         if !self.fault_records.is_empty() {
-            self.check_recovery(now, pool);
+            self.check_recovery(now);
         }
     }
 
@@ -659,6 +672,9 @@ impl System {
         if desired > current {
             let mut launched = Vec::new();
             for _ in current..desired {
+                if !self.can_launch(p) {
+                    break; // Every zone of the pool is out: it stays short.
+                }
                 let id = self.launch(now, pool, scheduler);
                 self.instances[id.0 as usize].origin = origin;
                 launched.push(id);
@@ -1583,6 +1599,7 @@ impl Model for System {
             Event::FaultDue { fault } => self.on_fault_due(now, fault, scheduler),
             Event::ReplaceDue { pool } => self.on_replace_due(now, pool, scheduler),
             Event::SlowdownEnds { fault, instance } => self.on_slowdown_ends(now, fault, instance),
+            Event::ZoneBack { zone } => self.on_zone_back(now, zone, scheduler),
             Event::IntervalDue => self.on_interval_due(now, scheduler),
         }
         // Requests a cache fill woke (in any handler: a stopped instance's

@@ -382,10 +382,11 @@ pub fn human_summary(results: &[RunResult]) -> String {
     for f in &s.faults {
         writeln!(
             out,
-            "fault:    {} of {} instance(s) of {} at {} s: {} requests failed, {} errors until {}",
+            "fault:    {}{} of {} instance(s) of {} at {} s: {} requests failed, {} errors until {}",
             f.kind,
+            f.zone.as_ref().map(|z| format!(" in {z}")).unwrap_or_default(),
             f.instances,
-            f.pool,
+            f.pools.join(", "),
             num(f.at_s),
             f.requests_failed,
             f.errors_until_recovered,

@@ -51,6 +51,18 @@ pub struct RawFault {
     pub crash: Option<RawCrash>,
     #[serde(default)]
     pub slowdown: Option<RawSlowdown>,
+    #[serde(default)]
+    pub zone_outage: Option<RawZoneOutage>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawZoneOutage {
+    pub zone: String,
+    #[serde(rename = "for")]
+    pub duration: Duration,
+    #[serde(default)]
+    pub detected_after: Option<Duration>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -556,6 +568,9 @@ pub struct RawPool {
     pub node_pool: Option<RawNodePool>,
     #[serde(default)]
     pub resize: Vec<RawResize>,
+    /// Availability zones its instances spread over.
+    #[serde(default)]
+    pub zones: Option<Vec<String>>,
 }
 
 /// `{ at: 2h, instance_type: c6i.2xlarge, cores: 8, workers: 32 }`.

@@ -180,6 +180,7 @@ pub fn validate(
     let mut instance_types: Vec<InstanceType> = Vec::new();
     let pool_index: BTreeMap<&String, usize> = raw.pools.keys().enumerate().map(|(i, k)| (k, i)).collect();
     let mut pools = Vec::new();
+    let zones = zones(&mut c, raw);
     if raw.pools.is_empty() {
         c.problem("pools", "at least one pool is required");
     }
@@ -460,6 +461,12 @@ pub fn validate(
             .collect();
         pools.push(PoolSpec {
             name: name.clone(),
+            zones: p
+                .zones
+                .iter()
+                .flatten()
+                .filter_map(|z| zones.iter().position(|k| k == z).map(|i| i as u16))
+                .collect(),
             instance_type: type_index,
             count: p.count,
             workers,
@@ -658,7 +665,7 @@ pub fn validate(
         }
     });
     let data = super::data::data_tier(&mut c, raw);
-    let faults = instance_faults(&mut c, raw, duration);
+    let faults = instance_faults(&mut c, raw, duration, &zones);
     let arrivals = match traffic.arrivals {
         Some(RawArrivals::Deterministic) => ArrivalMode::Deterministic,
         _ => ArrivalMode::Poisson,
@@ -686,13 +693,37 @@ pub fn validate(
         pools,
         data,
         faults,
+        zones,
         slo,
     };
     Ok((spec, raw.seed.unwrap_or(DEFAULT_SEED)))
 }
 
+/// Availability zones, from the pools that name them: sorted, each once.
+fn zones(c: &mut Checker, raw: &RawScenario) -> Vec<String> {
+    let mut all = std::collections::BTreeSet::new();
+    for (name, p) in &raw.pools {
+        let Some(zones) = &p.zones else { continue };
+        let path = format!("pools.{name}.zones");
+        if zones.is_empty() || zones.len() > MAX_ZONES {
+            c.problem(&path, format!("give 1 to {MAX_ZONES} zones, or leave it out"));
+        }
+        for (i, z) in zones.iter().enumerate() {
+            check_name(c, &format!("{path}[{i}]"), z);
+            if zones[..i].contains(z) {
+                c.problem(format!("{path}[{i}]"), format!("`{z}` is listed twice"));
+            }
+            all.insert(z.clone());
+        }
+    }
+    all.into_iter().collect()
+}
+
+/// Zones a scenario may name, in all.
+pub const MAX_ZONES: usize = 64;
+
 /// The scheduled faults on app instances, in time order.
-fn instance_faults(c: &mut Checker, raw: &RawScenario, duration: f64) -> Vec<FaultSpec> {
+fn instance_faults(c: &mut Checker, raw: &RawScenario, duration: f64, zones: &[String]) -> Vec<FaultSpec> {
     let mut faults = Vec::new();
     for (i, f) in raw.faults.iter().enumerate() {
         let path = format!("faults[{i}]");
@@ -702,16 +733,37 @@ fn instance_faults(c: &mut Checker, raw: &RawScenario, duration: f64) -> Vec<Fau
                 format!("must be within the run (0 to {duration} s), got {} s", f.at.0),
             );
         }
-        let (kind, pool, instances, kpath) = match (&f.crash, &f.slowdown) {
-            (Some(crash), None) => (
-                FaultKind::Crash {
-                    detected_after: SimDuration::from_secs_f64(crash.detected_after.map_or(0.0, |d| d.0)),
-                },
-                &crash.pool,
-                crash.instances,
-                format!("{path}.crash"),
-            ),
-            (None, Some(slow)) => {
+        let secs = |d: Option<super::units::Duration>| SimDuration::from_secs_f64(d.map_or(0.0, |d| d.0));
+        let pool = |c: &mut Checker, kpath: &str, name: &str, instances: Option<u32>| {
+            let instances = instances.unwrap_or(1);
+            if !(1..=MAX_INSTANCES).contains(&instances) {
+                c.problem(
+                    format!("{kpath}.instances"),
+                    format!("must be between 1 and {MAX_INSTANCES}, got {instances}"),
+                );
+            }
+            match raw.pools.keys().position(|k| k == name) {
+                Some(p) => Some((p, instances)),
+                None => {
+                    c.problem(
+                        format!("{kpath}.pool"),
+                        format!("unknown pool `{name}`; known: {}", known_list(raw.pools.keys())),
+                    );
+                    None
+                }
+            }
+        };
+        let kind = match (&f.crash, &f.slowdown, &f.zone_outage) {
+            (Some(crash), None, None) => {
+                pool(c, &format!("{path}.crash"), &crash.pool, crash.instances).map(|(pool, instances)| {
+                    FaultKind::Crash {
+                        pool,
+                        instances,
+                        detected_after: secs(crash.detected_after),
+                    }
+                })
+            }
+            (None, Some(slow), None) => {
                 let spath = format!("{path}.slowdown");
                 if !(slow.factor.is_finite() && (1.0..=1000.0).contains(&slow.factor)) {
                     c.problem(
@@ -725,44 +777,55 @@ fn instance_faults(c: &mut Checker, raw: &RawScenario, duration: f64) -> Vec<Fau
                 if slow.duration.0 <= 0.0 {
                     c.problem(format!("{spath}.for"), "must be > 0");
                 }
-                (
-                    FaultKind::Slowdown {
-                        factor: slow.factor,
-                        duration: SimDuration::from_secs_f64(slow.duration.0),
-                    },
-                    &slow.pool,
-                    slow.instances,
-                    spath,
-                )
+                pool(c, &spath, &slow.pool, slow.instances).map(|(pool, instances)| FaultKind::Slowdown {
+                    pool,
+                    instances,
+                    factor: slow.factor,
+                    duration: SimDuration::from_secs_f64(slow.duration.0),
+                })
+            }
+            (None, None, Some(outage)) => {
+                let opath = format!("{path}.zone_outage");
+                if outage.duration.0 <= 0.0 {
+                    c.problem(format!("{opath}.for"), "must be > 0");
+                }
+                match zones.iter().position(|z| *z == outage.zone) {
+                    Some(z) => Some(FaultKind::ZoneOutage {
+                        zone: z as u16,
+                        duration: SimDuration::from_secs_f64(outage.duration.0),
+                        detected_after: secs(outage.detected_after),
+                    }),
+                    None => {
+                        c.problem(
+                            format!("{opath}.zone"),
+                            format!(
+                                "unknown zone `{}`; the pools' `zones` name: {}",
+                                outage.zone,
+                                if zones.is_empty() {
+                                    "none".to_string()
+                                } else {
+                                    known_list(zones.iter())
+                                }
+                            ),
+                        );
+                        None
+                    }
+                }
             }
             _ => {
                 c.problem(
                     &path,
-                    "give one of `crash: { pool }` or `slowdown: { pool, factor, for }`",
+                    "give one of `crash: { pool }`, `slowdown: { pool, factor, for }` or `zone_outage: { zone, for }`",
                 );
-                continue;
+                None
             }
         };
-        let instances = instances.unwrap_or(1);
-        if !(1..=MAX_INSTANCES).contains(&instances) {
-            c.problem(
-                format!("{kpath}.instances"),
-                format!("must be between 1 and {MAX_INSTANCES}, got {instances}"),
-            );
+        if let Some(kind) = kind {
+            faults.push(FaultSpec {
+                at: SimTime::ZERO + SimDuration::from_secs_f64(f.at.0),
+                kind,
+            });
         }
-        let Some(p) = raw.pools.keys().position(|k| k == pool) else {
-            c.problem(
-                format!("{kpath}.pool"),
-                format!("unknown pool `{pool}`; known: {}", known_list(raw.pools.keys())),
-            );
-            continue;
-        };
-        faults.push(FaultSpec {
-            at: SimTime::ZERO + SimDuration::from_secs_f64(f.at.0),
-            pool: p,
-            instances,
-            kind,
-        });
     }
     faults.sort_by_key(|f| f.at);
     faults

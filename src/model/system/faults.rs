@@ -1,8 +1,9 @@
 //! Scheduled faults on app instances: a crash (its requests fail, the
-//! pool's controller replaces it once it notices) and a slowdown (it
-//! computes slower for a while). Each fault's record follows it to its
-//! recovery: the requests it failed, the errors until the pool was whole
-//! again, and when that was.
+//! pool's controller replaces it once it notices), a slowdown (it computes
+//! slower for a while), a zone outage (every instance in the zone dies and
+//! nothing is launched there until it is back). Each fault's record
+//! follows it to its recovery: the requests it failed, the errors until
+//! its pools were whole again, and when that was.
 
 use crate::engine::{Scheduler, SimTime};
 use crate::metrics::{EventKind, FaultSummary};
@@ -21,66 +22,161 @@ impl System {
         }
     }
 
-    pub(super) fn on_fault_due(&mut self, now: SimTime, f: u16, scheduler: &mut Scheduler<Event>) {
-        let spec = self.spec.faults[usize::from(f)];
-        let p = spec.pool;
-        // The instances it hits: drawn without replacement among the ready ones.
-        let mut ready: Vec<InstanceId> = self.pools[p]
+    fn ready_of(&self, pool: usize) -> Vec<InstanceId> {
+        self.pools[pool]
             .instances
             .iter()
             .copied()
             .filter(|id| self.instances[id.0 as usize].state == InstanceState::Ready)
-            .collect();
-        let ready_before = ready.len() as u32;
-        let n = (spec.instances as usize).min(ready.len());
+            .collect()
+    }
+
+    /// `n` of `pool`'s ready instances, drawn without replacement.
+    fn draw_ready(&mut self, pool: usize, n: u32) -> Vec<InstanceId> {
+        let mut ready = self.ready_of(pool);
+        let n = (n as usize).min(ready.len());
         for i in 0..n {
             let j = i + self.fault_rng.below((ready.len() - i) as u64) as usize;
             ready.swap(i, j);
         }
         ready.truncate(n);
+        ready
+    }
+
+    /// Crashes instances: their requests fail and they leave every rotation.
+    fn crash(&mut self, now: SimTime, ids: &[InstanceId], scheduler: &mut Scheduler<Event>) {
+        for &id in ids {
+            let pool = self.instances[id.0 as usize].pool.0 as usize;
+            self.recorder.event(now, EventKind::InstanceCrashed, pool, id.0);
+            self.stop_instance(now, id, scheduler);
+        }
+    }
+
+    pub(super) fn on_fault_due(&mut self, now: SimTime, f: u16, scheduler: &mut Scheduler<Event>) {
+        let kind = self.spec.faults[usize::from(f)].kind;
         let totals = &self.recorder.totals;
         let (errors_at_start, failed_before) = (totals.errors(), totals.failed);
-        match spec.kind {
-            FaultKind::Crash { detected_after } => {
-                for &id in &ready {
-                    self.recorder.event(now, EventKind::InstanceCrashed, p, id.0);
-                    self.stop_instance(now, id, scheduler);
-                }
-                scheduler.schedule(now + detected_after, Event::ReplaceDue { pool: PoolId(p as u16) });
+        let (pools, hit, recovered_at) = match kind {
+            FaultKind::Crash {
+                pool,
+                instances,
+                detected_after,
+            } => {
+                let before = self.books[pool].ready;
+                let hit = self.draw_ready(pool, instances);
+                self.crash(now, &hit, scheduler);
+                let event = Event::ReplaceDue {
+                    pool: PoolId(pool as u16),
+                };
+                scheduler.schedule(now + detected_after, event);
+                (vec![(pool, before)], hit, None)
             }
-            FaultKind::Slowdown { factor, duration } => {
-                for &id in &ready {
-                    self.recorder.event(now, EventKind::InstanceSlowed, p, id.0);
+            FaultKind::Slowdown {
+                pool,
+                instances,
+                factor,
+                duration,
+            } => {
+                let before = self.books[pool].ready;
+                let hit = self.draw_ready(pool, instances);
+                for &id in &hit {
+                    self.recorder.event(now, EventKind::InstanceSlowed, pool, id.0);
                     self.instances[id.0 as usize].speed /= factor;
                     scheduler.schedule(now + duration, Event::SlowdownEnds { fault: f, instance: id });
                 }
+                (vec![(pool, before)], hit, Some(now + duration))
             }
-        }
+            FaultKind::ZoneOutage {
+                zone,
+                duration,
+                detected_after,
+            } => {
+                self.zone_down[usize::from(zone)] = true;
+                let pools: Vec<(usize, u32)> = (0..self.pools.len())
+                    .filter(|&p| self.pools[p].spec.zones.contains(&zone))
+                    .map(|p| (p, self.books[p].ready))
+                    .collect();
+                // Every instance there, in any state, is lost.
+                let hit: Vec<InstanceId> = pools
+                    .iter()
+                    .flat_map(|&(p, _)| self.pools[p].instances.iter().copied())
+                    .filter(|id| {
+                        let i = &self.instances[id.0 as usize];
+                        i.zone == Some(zone) && i.state != InstanceState::Stopped
+                    })
+                    .collect();
+                self.crash(now, &hit, scheduler);
+                for &(p, _) in &pools {
+                    let pool = PoolId(p as u16);
+                    scheduler.schedule(now + detected_after, Event::ReplaceDue { pool });
+                }
+                scheduler.schedule(now + duration, Event::ZoneBack { zone });
+                (pools, hit, None)
+            }
+        };
         self.fault_records.push(FaultRecord {
             fault: f,
             at: now,
-            kind: spec.kind,
-            pool: p,
-            hit: ready.iter().map(|id| id.0).collect(),
-            ready_before,
+            kind,
+            pools,
+            hit: hit.iter().map(|id| id.0).collect(),
             requests_failed: self.recorder.totals.failed - failed_before,
             errors_at_start,
             errors: 0,
-            recovered_at: match spec.kind {
-                FaultKind::Slowdown { duration, .. } => Some(now + duration),
-                FaultKind::Crash { .. } => None,
-            },
+            recovered_at,
         });
-        self.check_recovery(now, p);
+        self.check_recovery(now);
+    }
+
+    /// Whether `pool` may launch an instance: it has no zones, or one is up.
+    pub(super) fn can_launch(&self, pool: usize) -> bool {
+        let zones = &self.pools[pool].spec.zones;
+        zones.is_empty() || zones.iter().any(|&z| !self.zone_down[usize::from(z)])
+    }
+
+    /// The zone a new instance of `pool` goes to: the one of its zones that
+    /// is up and has the fewest of its live instances (first on ties), as
+    /// an Auto Scaling group balances its zones and a topology spread
+    /// constraint spreads pods.
+    pub(super) fn zone_for(&self, pool: usize) -> Option<u16> {
+        let zones = &self.pools[pool].spec.zones;
+        let live = |z: u16| {
+            self.pools[pool]
+                .instances
+                .iter()
+                .filter(|id| {
+                    let i = &self.instances[id.0 as usize];
+                    i.zone == Some(z) && i.state != InstanceState::Stopped
+                })
+                .count()
+        };
+        zones
+            .iter()
+            .copied()
+            .filter(|&z| !self.zone_down[usize::from(z)])
+            .min_by_key(|&z| live(z))
     }
 
     /// The pool's controller notices its lost instances and brings the
-    /// pool back to the size it wants.
+    /// pool back to the size it wants (where it can launch).
     pub(super) fn on_replace_due(&mut self, now: SimTime, pool: PoolId, scheduler: &mut Scheduler<Event>) {
         let book = &self.books[pool.0 as usize];
         let live = book.booting + book.ready;
         for _ in live..book.desired {
+            if !self.can_launch(pool.0 as usize) {
+                break;
+            }
             self.launch(now, pool, scheduler);
+        }
+    }
+
+    /// A zone is back: pools that could not launch there fill up again.
+    pub(super) fn on_zone_back(&mut self, now: SimTime, zone: u16, scheduler: &mut Scheduler<Event>) {
+        self.zone_down[usize::from(zone)] = false;
+        for p in 0..self.pools.len() {
+            if self.pools[p].spec.zones.contains(&zone) {
+                self.on_replace_due(now, PoolId(p as u16), scheduler);
+            }
         }
     }
 
@@ -100,14 +196,18 @@ impl System {
         }
     }
 
-    /// Closes the crash records of `pool` whose pool is whole again: as
-    /// many ready instances as before the crash, or as its controller now
-    /// wants if that is fewer.
-    pub(super) fn check_recovery(&mut self, now: SimTime, pool: usize) {
-        let book = &self.books[pool];
+    /// Closes the records of crashes and outages whose pools are all whole
+    /// again: as many ready instances as before, or as their controllers
+    /// now want if that is fewer.
+    pub(super) fn check_recovery(&mut self, now: SimTime) {
         let errors = self.recorder.totals.errors();
+        let books = &self.books;
         for r in &mut self.fault_records {
-            if r.pool == pool && r.recovered_at.is_none() && book.ready >= r.ready_before.min(book.desired) {
+            let whole = r
+                .pools
+                .iter()
+                .all(|&(p, before)| books[p].ready >= before.min(books[p].desired));
+            if r.recovered_at.is_none() && whole {
                 r.recovered_at = Some(now);
                 r.errors = errors - r.errors_at_start;
             }
@@ -124,7 +224,11 @@ impl System {
                 FaultSummary {
                     at_s: r.at.as_secs_f64(),
                     kind: r.kind.name(),
-                    pool: self.spec.pools[r.pool].name.clone(),
+                    pools: r.pools.iter().map(|&(p, _)| self.spec.pools[p].name.clone()).collect(),
+                    zone: match r.kind {
+                        FaultKind::ZoneOutage { zone, .. } => Some(self.spec.zones[usize::from(zone)].clone()),
+                        _ => None,
+                    },
                     instances: r.hit.len() as u32,
                     requests_failed: r.requests_failed,
                     errors_until_recovered: if closed { r.errors } else { errors - r.errors_at_start },
