@@ -173,7 +173,11 @@ fn a_scenario_compared_with_itself_differs_by_exactly_nothing() {
 #[test]
 fn pairing_sharpens_the_scale_up_against_scale_out_difference() {
     let dir = tempfile::tempdir().unwrap();
-    let shorter = |text: &str| text.replace("duration: 30m", "duration: 4m");
+    // Four minutes, without the examples' crash: this is about pairing.
+    let shorter = |text: &str| {
+        let without_fault = text.split("\n# One instance dies").next().unwrap_or(text);
+        without_fault.replace("duration: 30m", "duration: 4m") + "\n"
+    };
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
     let up = write(
         dir.path(),

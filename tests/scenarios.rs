@@ -56,9 +56,20 @@ fn scale_up_and_scale_out_cost_the_same_and_share_traffic() {
     let b = simulate(&out.spec, out.seed, 0, &mut |_| {});
     // Same seed, same traffic streams: the same requests arrive.
     assert_eq!(a.summary.requests.arrived, b.summary.requests.arrived);
-    assert!((a.summary.cost.total_usd - b.summary.cost.total_usd).abs() < 1e-6);
+    // Same price: they differ only by what the crashed instance did not
+    // bill until its replacement was launched, 30 s later (one big one, or
+    // one of eight; a booting instance bills).
+    let hourly = 1.36;
+    let gap_h = 30.0 / 3600.0;
+    let diff = b.summary.cost.total_usd - a.summary.cost.total_usd;
+    assert!((diff - hourly * gap_h * 7.0 / 8.0).abs() < 0.005, "{diff}");
     // One shared queue over 32 cores waits less than eight separate ones.
     assert!(a.summary.queueing.mean_ms < b.summary.queueing.mean_ms);
+    // But one failure costs scale-up every request until the replacement
+    // serves, and scale-out only what the lost instance held.
+    let (fa, fb) = (&a.summary.faults[0], &b.summary.faults[0]);
+    assert!(fa.errors_until_recovered > 60_000, "{fa:?}");
+    assert!(fb.errors_until_recovered < 50, "{fb:?}");
 }
 
 #[test]

@@ -196,6 +196,9 @@ pub fn difference_line(rows: &[MetricComparison], i: usize) -> String {
     if let Some(d) = find("slo_minutes_lost") {
         parts.push(format!("SLO minutes lost {}", with_ci(&d, true)));
     }
+    if let Some(d) = find("faults.errors_until_recovered") {
+        parts.push(format!("errors from faults {}", with_ci(&d, true)));
+    }
     if let Some(d) = find("cost_per_month_usd") {
         parts.push(format!("cost {} $/month", with_ci(&d, true)));
     }

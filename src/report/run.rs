@@ -234,6 +234,19 @@ pub(crate) fn headline(result: &RunResult) -> Vec<(String, f64)> {
     if let Some(slo) = &s.slo {
         m.push(("slo_minutes_lost".to_string(), slo.minutes_lost));
     }
+    if !s.faults.is_empty() {
+        // What the scheduled faults cost, comparable across designs.
+        let errors: u64 = s.faults.iter().map(|f| f.errors_until_recovered).sum();
+        m.push(("faults.errors_until_recovered".to_string(), errors as f64));
+        // Undefined (left out) when a fault never recovered.
+        let slowest = s
+            .faults
+            .iter()
+            .map(|f| f.time_to_recover_s)
+            .try_fold(0.0, |m: f64, t| t.map(|t| m.max(t)))
+            .unwrap_or(f64::NAN);
+        m.push(("faults.time_to_recover_max_s".to_string(), slowest));
+    }
     for p in &s.pools {
         m.push((format!("pools.{}.cpu_utilization", p.name), p.cpu_utilization));
     }
