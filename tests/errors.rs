@@ -539,7 +539,7 @@ fn instance_faults_are_checked() {
     );
     let msg = one(&with("  - { at: 10s }"));
     assert!(
-        msg.contains("faults[0]: give one of `crash: { pool }`, `slowdown: { pool, factor, for }` or `zone_outage"),
+        msg.contains("faults[0]: give one of `crash: { pool }`, `slowdown: { pool, factor, for }`, `zone_outage"),
         "{msg}"
     );
     let msg = one(&with("  - { at: 10s, slowdown: { pool: web, factor: 0.5, for: 5s } }"));
@@ -557,6 +557,17 @@ fn instance_faults_are_checked() {
     let msg = one(&with("  - { at: 10s, crash: { pool: web, instances: 0 } }"));
     assert!(
         msg.contains("faults[0].crash.instances: must be between 1 and 100000, got 0"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn spot_interruptions_need_spot_instances() {
+    let msg = one(&format!(
+        "{DATA}faults:\n  - {{ at: 10s, spot_interruption: {{ pool: web }} }}\n"
+    ));
+    assert!(
+        msg.contains("faults[0].spot_interruption.pool: pool `web` runs on-demand instances; only spot instances"),
         "{msg}"
     );
 }

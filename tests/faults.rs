@@ -200,3 +200,65 @@ fn a_pool_in_one_zone_waits_for_the_zone_to_come_back() {
     assert!((750..=950).contains(&refused), "{refused}");
     assert!(fault_events(&r).contains(&"120,instance_launched,web".to_string()));
 }
+
+fn spot_fleet(service: &str, timeout: &str, notice: &str) -> String {
+    format!(
+        r#"
+name: spot
+duration: 10m
+traffic:
+  rate: {{ constant: 40 }}
+  classes:
+    - name: a
+      cpu: {service}
+  target: lb
+instance_types:
+  c6i.xlarge-spot: {{ vcpu: 4, memory_gib: 8, hourly_usd: 0.07, market: spot }}
+load_balancers:
+  lb:
+    policy: least_connections
+    backends:
+      - {{ pool: spot, weight: 3 }}
+      - {{ pool: base, weight: 1 }}
+pools:
+  spot:
+    instance_type: c6i.xlarge-spot
+    count: 6
+    boot_time: {{ constant: 20s }}
+    readiness_delay: 5s
+    timeout: {timeout}
+  base:
+    instance_type: c6i.xlarge
+    count: 2
+    timeout: {timeout}
+faults:
+  - {{ at: 2m, spot_interruption: {{ pool: spot, instances: 2{notice} }} }}
+"#
+    )
+}
+
+#[test]
+fn a_spot_interruption_drains_through_its_notice_and_is_replaced_at_once() {
+    // Short requests finish well inside the two-minute notice: nothing fails.
+    let r = run(&spot_fleet("{ constant: 50ms }", "1h", ""));
+    let f = fault(&r);
+    println!("spot, short requests: {f:?}");
+    assert_eq!(f.kind, "spot_interruption");
+    assert_eq!(f.instances, 2);
+    assert_eq!(f.requests_failed, 0);
+    assert_eq!(r.summary.requests.failed, 0);
+    // Replacements launched on the notice: ready 20 s + 5 s later.
+    assert_eq!(f.time_to_recover_s, Some(25.0));
+    let launched = fault_events(&r)
+        .iter()
+        .filter(|e| e.starts_with("120,instance_launched,spot"))
+        .count();
+    assert_eq!(launched, 2);
+    // Requests of 3 minutes outlive a 30 s notice: what the instances
+    // still hold when it runs out fails, on the interruption's account.
+    let r = run(&spot_fleet("{ constant: 180s }", "1h", ", notice: 30s"));
+    let f = fault(&r);
+    println!("spot, long requests: {f:?}");
+    assert!(f.requests_failed > 0);
+    assert_eq!(f.requests_failed, r.summary.requests.failed);
+}

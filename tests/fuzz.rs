@@ -7,6 +7,8 @@
 //! `CAPSIM_FUZZ_CASES` sets how many scenarios to try (256 by default, what
 //! CI runs) and `CAPSIM_FUZZ_SEED` where to start (fixed by default, so CI
 //! is repeatable); failures print the mutations, and proptest shrinks them.
+//! `CAPSIM_FUZZ_TRACE=1` prints every scenario before it runs, to find one
+//! that aborts the process instead of panicking.
 
 use capsim::model::simulate;
 use capsim::report::{
@@ -228,6 +230,7 @@ fn no_scenario_makes_capsim_panic() {
         rng_seed: RngSeed::Fixed(seed),
         ..Config::default()
     });
+    let trace = std::env::var_os("CAPSIM_FUZZ_TRACE").is_some();
     let strategy = (0..examples.len(), proptest::collection::vec(mutation(), 1..4));
     runner
         .run(&strategy, |(e, mutations)| {
@@ -235,6 +238,10 @@ fn no_scenario_makes_capsim_panic() {
             let mut mutated = text.clone();
             for m in &mutations {
                 mutated = apply(&mutated, m, &vocabulary);
+            }
+            if trace {
+                // An abort (e.g. an allocation failure) prints nothing: this does.
+                eprintln!("--- scenario ---\n{mutated}\n---");
             }
             let outcome = std::panic::catch_unwind(|| check(&mutated, *json));
             if let Err(panic) = outcome {

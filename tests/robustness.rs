@@ -130,3 +130,21 @@ fn values_beyond_the_model_are_refused_with_the_range() {
     let msg = problems(&base.replace("count: 2", "count: 1000000"));
     assert!(msg.contains("pools.web.count"), "{msg}");
 }
+
+#[test]
+fn sizes_that_would_exhaust_memory_are_refused() {
+    // Found by the fuzz test: both allocated per unit up front and aborted
+    // the process (an allocation failure is not even a panic).
+    let example = |name: &str| std::fs::read_to_string(format!("scenarios/{name}.yaml")).unwrap();
+    let msg =
+        problems(&example("aws-step-scaling").replacen("evaluation_periods: 2", "evaluation_periods: 4294967295", 1));
+    assert!(
+        msg.contains("evaluation_periods: times the period (60 s) must be at most one day (86400 s)"),
+        "{msg}"
+    );
+    let msg = problems(&example("read-replicas").replace("appliers: 1", "appliers: 4294967295"));
+    assert!(
+        msg.contains("replication.appliers: must be between 1 and 1024"),
+        "{msg}"
+    );
+}

@@ -98,6 +98,8 @@ pub enum EventKind {
     InstanceCrashed,
     InstanceSlowed,
     InstanceRestored,
+    /// A spot instance got its interruption notice (it drains until the end of it).
+    InstanceInterrupted,
 }
 
 /// Where the time went between load showing up in a metric and the

@@ -32,6 +32,15 @@ pub enum FaultKind {
         factor: f64,
         duration: SimDuration,
     },
+    /// `instances` ready spot instances of `pool` get an interruption
+    /// notice: they leave the rotation and drain at once, the controller
+    /// launches their replacements at once, and whatever they still hold
+    /// when the `notice` runs out (two minutes on EC2) fails with them.
+    SpotInterruption {
+        pool: usize,
+        instances: u32,
+        notice: SimDuration,
+    },
     /// Every instance in `zone`, of every pool, dies; for `duration` no
     /// instance is launched there, so replacements (after `detected_after`)
     /// go to the pools' other zones.
@@ -47,6 +56,7 @@ impl FaultKind {
         match self {
             FaultKind::Crash { .. } => "crash",
             FaultKind::Slowdown { .. } => "slowdown",
+            FaultKind::SpotInterruption { .. } => "spot_interruption",
             FaultKind::ZoneOutage { .. } => "zone_outage",
         }
     }
@@ -63,7 +73,8 @@ pub struct FaultRecord {
     pub pools: Vec<(usize, u32)>,
     /// The instances it hit.
     pub hit: Vec<u32>,
-    /// Requests the crashed instances held, failed with them.
+    /// Requests the crashed (or interrupted, at the notice's end) instances
+    /// held, failed with them.
     pub requests_failed: u64,
     /// The run's error total when it struck, and the errors counted from
     /// then until its recovery.

@@ -708,6 +708,14 @@ impl System {
     /// Takes an instance out: a booting one stops at once; a ready one
     /// leaves every rotation and drains until idle or its grace period ends.
     fn remove_instance(&mut self, now: SimTime, id: InstanceId, scheduler: &mut Scheduler<Event>) {
+        let grace = self.pools[self.instances[id.0 as usize].pool.0 as usize]
+            .spec
+            .termination_grace;
+        self.drain_within(now, id, grace, scheduler);
+    }
+
+    /// `remove_instance` with a given grace period (a spot notice).
+    fn drain_within(&mut self, now: SimTime, id: InstanceId, grace: SimDuration, scheduler: &mut Scheduler<Event>) {
         let instance = &mut self.instances[id.0 as usize];
         let pool = instance.pool.0 as usize;
         if instance.state == InstanceState::Booting {
@@ -726,16 +734,17 @@ impl System {
         if idle {
             self.stop_instance(now, id, scheduler);
         } else {
-            scheduler.schedule(
-                now + self.pools[pool].spec.termination_grace,
-                Event::DrainDeadlineDue { instance: id },
-            );
+            scheduler.schedule(now + grace, Event::DrainDeadlineDue { instance: id });
         }
     }
 
     fn on_drain_deadline_due(&mut self, now: SimTime, id: InstanceId, scheduler: &mut Scheduler<Event>) {
         if self.instances[id.0 as usize].state == InstanceState::Draining {
-            self.stop_instance(now, id, scheduler);
+            if self.fault_records.is_empty() {
+                self.stop_instance(now, id, scheduler);
+            } else {
+                self.stop_drained(now, id, scheduler);
+            }
         }
     }
 

@@ -387,6 +387,12 @@ fn alarm(c: &mut Checker, path: &str, a: &RawAlarm) -> AlarmSpec {
     let m = a.datapoints_to_alarm.unwrap_or(n);
     if n == 0 {
         c.problem(format!("{path}.evaluation_periods"), "must be ≥ 1");
+    } else if n as f64 * period.max(60.0) > 86_400.0 {
+        // CloudWatch's limit: an alarm looks back at most one day.
+        c.problem(
+            format!("{path}.evaluation_periods"),
+            format!("times the period ({period} s) must be at most one day (86400 s), got {n}"),
+        );
     }
     if m == 0 || m > n {
         c.problem(
@@ -531,8 +537,11 @@ pub(super) fn aws(c: &mut Checker, path: &str, raw: &RawAws, cores: u32) -> Opti
                     let out_n = scale_out_datapoints.unwrap_or(TT_SCALE_OUT_DATAPOINTS);
                     let in_n = scale_in_datapoints.unwrap_or(TT_SCALE_IN_DATAPOINTS);
                     let ratio = scale_in_ratio.unwrap_or(TT_SCALE_IN_RATIO);
-                    if out_n == 0 || in_n == 0 {
-                        c.problem(&tpath, "scale_out_datapoints and scale_in_datapoints must be ≥ 1");
+                    if !(1..=1440).contains(&out_n) || !(1..=1440).contains(&in_n) {
+                        c.problem(
+                            &tpath,
+                            "scale_out_datapoints and scale_in_datapoints must be between 1 and 1440 (a day of minutes)",
+                        );
                     }
                     if !(ratio > 0.0 && ratio <= 1.0) {
                         c.problem(

@@ -37,6 +37,7 @@ pub const MAX_CACHE_NODES: u32 = 1024;
 pub const MAX_POPS: u32 = 1024;
 pub const MAX_REPLICAS: u32 = 64;
 pub const MAX_SHARDS: u32 = 256;
+pub const MAX_APPLIERS: u32 = 1024;
 /// SQS's default visibility timeout.
 pub const DEFAULT_VISIBILITY_TIMEOUT_S: f64 = 30.0;
 /// A broker in the same zone.
@@ -477,8 +478,11 @@ fn database(c: &mut Checker, name: &str, raw: &RawDatabase) -> Option<DatabaseSp
         None => write.clone(),
     };
     let appliers = replication.and_then(|r| r.appliers).unwrap_or(1);
-    if appliers == 0 {
-        c.problem(format!("{path}.replication.appliers"), "must be ≥ 1");
+    if !(1..=MAX_APPLIERS).contains(&appliers) {
+        c.problem(
+            format!("{path}.replication.appliers"),
+            format!("must be between 1 and {MAX_APPLIERS} (MySQL's replica_parallel_workers at most), got {appliers}"),
+        );
     }
     let pool_size = raw.pool.as_ref().and_then(|p| p.size).unwrap_or(DEFAULT_POOL_SIZE);
     if pool_size == 0 {

@@ -53,6 +53,18 @@ pub struct RawFault {
     pub slowdown: Option<RawSlowdown>,
     #[serde(default)]
     pub zone_outage: Option<RawZoneOutage>,
+    #[serde(default)]
+    pub spot_interruption: Option<RawSpotInterruption>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSpotInterruption {
+    pub pool: String,
+    #[serde(default)]
+    pub instances: Option<u32>,
+    #[serde(default)]
+    pub notice: Option<Duration>,
 }
 
 #[derive(Debug, Deserialize)]

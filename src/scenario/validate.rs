@@ -665,7 +665,12 @@ pub fn validate(
         }
     });
     let data = super::data::data_tier(&mut c, raw);
-    let faults = instance_faults(&mut c, raw, duration, &zones);
+    let on_spot = |p: usize| {
+        pools
+            .get(p)
+            .is_some_and(|s: &PoolSpec| instance_types[s.instance_type].market == Market::Spot)
+    };
+    let faults = instance_faults(&mut c, raw, duration, &zones, &on_spot);
     let arrivals = match traffic.arrivals {
         Some(RawArrivals::Deterministic) => ArrivalMode::Deterministic,
         _ => ArrivalMode::Poisson,
@@ -723,7 +728,16 @@ fn zones(c: &mut Checker, raw: &RawScenario) -> Vec<String> {
 pub const MAX_ZONES: usize = 64;
 
 /// The scheduled faults on app instances, in time order.
-fn instance_faults(c: &mut Checker, raw: &RawScenario, duration: f64, zones: &[String]) -> Vec<FaultSpec> {
+/// EC2's spot interruption notice.
+pub const DEFAULT_SPOT_NOTICE_S: u64 = 120;
+
+fn instance_faults(
+    c: &mut Checker,
+    raw: &RawScenario,
+    duration: f64,
+    zones: &[String],
+    on_spot: &dyn Fn(usize) -> bool,
+) -> Vec<FaultSpec> {
     let mut faults = Vec::new();
     for (i, f) in raw.faults.iter().enumerate() {
         let path = format!("faults[{i}]");
@@ -753,6 +767,20 @@ fn instance_faults(c: &mut Checker, raw: &RawScenario, duration: f64, zones: &[S
                 }
             }
         };
+        let given = [
+            f.crash.is_some(),
+            f.slowdown.is_some(),
+            f.zone_outage.is_some(),
+            f.spot_interruption.is_some(),
+        ];
+        if given.iter().filter(|&&g| g).count() != 1 {
+            c.problem(
+                &path,
+                "give one of `crash: { pool }`, `slowdown: { pool, factor, for }`, `zone_outage: { zone, for }` \
+                 or `spot_interruption: { pool }`",
+            );
+            continue;
+        }
         let kind = match (&f.crash, &f.slowdown, &f.zone_outage) {
             (Some(crash), None, None) => {
                 pool(c, &format!("{path}.crash"), &crash.pool, crash.instances).map(|(pool, instances)| {
@@ -813,11 +841,27 @@ fn instance_faults(c: &mut Checker, raw: &RawScenario, duration: f64, zones: &[S
                 }
             }
             _ => {
-                c.problem(
-                    &path,
-                    "give one of `crash: { pool }`, `slowdown: { pool, factor, for }` or `zone_outage: { zone, for }`",
-                );
-                None
+                let spot = f.spot_interruption.as_ref().expect("exactly one kind is given");
+                let spath = format!("{path}.spot_interruption");
+                pool(c, &spath, &spot.pool, spot.instances).and_then(|(p, instances)| {
+                    if !on_spot(p) {
+                        c.problem(
+                            format!("{spath}.pool"),
+                            format!(
+                                "pool `{}` runs on-demand instances; only spot instances (`market: spot`) are interrupted",
+                                spot.pool
+                            ),
+                        );
+                        return None;
+                    }
+                    Some(FaultKind::SpotInterruption {
+                        pool: p,
+                        instances,
+                        notice: spot
+                            .notice
+                            .map_or(SimDuration::from_secs(DEFAULT_SPOT_NOTICE_S), |d| SimDuration::from_secs_f64(d.0)),
+                    })
+                })
             }
         };
         if let Some(kind) = kind {

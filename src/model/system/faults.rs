@@ -86,6 +86,20 @@ impl System {
                 }
                 (vec![(pool, before)], hit, Some(now + duration))
             }
+            FaultKind::SpotInterruption {
+                pool,
+                instances,
+                notice,
+            } => {
+                let before = self.books[pool].ready;
+                let hit = self.draw_ready(pool, instances);
+                for &id in &hit {
+                    self.recorder.event(now, EventKind::InstanceInterrupted, pool, id.0);
+                    self.drain_within(now, id, notice, scheduler);
+                }
+                self.on_replace_due(now, PoolId(pool as u16), scheduler);
+                (vec![(pool, before)], hit, None)
+            }
             FaultKind::ZoneOutage {
                 zone,
                 duration,
@@ -126,6 +140,23 @@ impl System {
             recovered_at,
         });
         self.check_recovery(now);
+    }
+
+    /// A draining instance's grace ran out: it stops, and what it still
+    /// held fails with it — on its fault's account when it was a spot
+    /// instance whose notice ran out.
+    pub(super) fn stop_drained(&mut self, now: SimTime, id: InstanceId, scheduler: &mut Scheduler<Event>) {
+        let failed_before = self.recorder.totals.failed;
+        self.stop_instance(now, id, scheduler);
+        let failed = self.recorder.totals.failed - failed_before;
+        if let Some(r) = self
+            .fault_records
+            .iter_mut()
+            .rev()
+            .find(|r| matches!(r.kind, FaultKind::SpotInterruption { .. }) && r.hit.contains(&id.0))
+        {
+            r.requests_failed += failed;
+        }
     }
 
     /// Whether `pool` may launch an instance: it has no zones, or one is up.
