@@ -740,11 +740,7 @@ impl System {
 
     fn on_drain_deadline_due(&mut self, now: SimTime, id: InstanceId, scheduler: &mut Scheduler<Event>) {
         if self.instances[id.0 as usize].state == InstanceState::Draining {
-            if self.fault_records.is_empty() {
-                self.stop_instance(now, id, scheduler);
-            } else {
-                self.stop_drained(now, id, scheduler);
-            }
+            self.stop_drained(now, id, scheduler);
         }
     }
 
