@@ -21,19 +21,11 @@ use super::{Event, System};
 /// [`Request::instance`] of a request at the edge, on no app instance yet.
 pub(super) const AT_EDGE: u32 = u32::MAX;
 
-/// A CDN tier's timing, copied out of its spec.
-struct EdgeTiming {
-    origin_rtt: SimDuration,
-    shield_rtt: Option<SimDuration>,
-}
-
 impl System {
-    fn edge_timing(&self, tier: usize) -> EdgeTiming {
+    /// The round trip from a PoP of CDN `tier` to the origin.
+    fn origin_rtt(&self, tier: usize) -> SimDuration {
         match &self.data.caches[tier].spec.scope {
-            CacheScope::Edge { origin_rtt, shield, .. } => EdgeTiming {
-                origin_rtt: *origin_rtt,
-                shield_rtt: shield.map(|s| s.rtt),
-            },
+            CacheScope::Edge { origin_rtt, .. } => *origin_rtt,
             _ => unreachable!("a class's edge is a CDN tier"),
         }
     }
@@ -46,17 +38,23 @@ impl System {
         tier: usize,
         scheduler: &mut Scheduler<Event>,
     ) {
-        let timing = self.edge_timing(tier);
-        let CacheScope::Edge { latency, .. } = &self.data.caches[tier].spec.scope else {
-            unreachable!("checked by edge_timing")
+        let CacheScope::Edge {
+            latency,
+            origin_rtt,
+            shield,
+            ..
+        } = &self.data.caches[tier].spec.scope
+        else {
+            unreachable!("a class's edge is a CDN tier")
         };
+        let (origin_rtt, shield_rtt) = (*origin_rtt, shield.map(|s| s.rtt));
         let mut at = now + SimDuration::from_secs_f64(latency.sample(&mut self.edge_rng));
         let kind = self.spec.traffic.classes[usize::from(request.class)].kind;
         if kind == RequestKind::Read {
             let pop = self.data.caches[tier].pop_of(request.client);
             let mut found = self.edge_lookup(now, tier, pop, request.key, request.class);
             if found.is_none()
-                && let Some(rtt) = timing.shield_rtt
+                && let Some(rtt) = shield_rtt
             {
                 at += rtt;
                 let t = &mut self.data.caches[tier];
@@ -108,7 +106,7 @@ impl System {
             }
             self.data.caches[tier].interval.origin += 1;
         }
-        let at = at + timing.origin_rtt;
+        let at = at + origin_rtt;
         self.account(tier, (at - now).0, request.arrival);
         let id = self.requests.insert(Request {
             instance: AT_EDGE,
@@ -211,7 +209,7 @@ impl System {
             .as_ref()
             .and_then(|p| p.edge)
             .expect("a request at the edge has a CDN on its path");
-        let at = now + self.edge_timing(tier).origin_rtt;
+        let at = now + self.origin_rtt(tier);
         self.account(tier, (at - r.arrival).0, r.arrival);
         let req = self.requests.get_mut(id);
         req.reached = at;

@@ -191,14 +191,8 @@ impl System {
     /// The pool's controller notices its lost instances and brings the
     /// pool back to the size it wants (where it can launch).
     pub(super) fn on_replace_due(&mut self, now: SimTime, pool: PoolId, scheduler: &mut Scheduler<Event>) {
-        let book = &self.books[pool.0 as usize];
-        let live = book.booting + book.ready;
-        for _ in live..book.desired {
-            if !self.can_launch(pool.0 as usize) {
-                break;
-            }
-            self.launch(now, pool, scheduler);
-        }
+        let desired = self.books[pool.0 as usize].desired;
+        self.scale_pool(now, pool, desired, None, scheduler);
     }
 
     /// A zone is back: pools that could not launch there fill up again.
