@@ -571,3 +571,32 @@ fn spot_interruptions_need_spot_instances() {
         "{msg}"
     );
 }
+
+#[test]
+fn balancer_health_and_retry_settings_are_checked() {
+    let with = |lb: &str| GOOD.replace("  lb: { pool: web }", lb);
+    let msg = one(&with("  lb: { pool: web, health_check: { interval: 2s, timeout: 5s } }"));
+    assert!(
+        msg.contains("load_balancers.lb.health_check.timeout: must be at most the interval (2 s), got 5 s"),
+        "{msg}"
+    );
+    let msg = one(&with("  lb: { pool: web, retries: { max: 2, on: [error, timeout] } }"));
+    assert!(
+        msg.contains("load_balancers.lb.retries.on: retrying on `timeout` needs a `try_timeout`"),
+        "{msg}"
+    );
+    let msg = one(&with("  lb: { pool: web, retries: { max: 50 } }"));
+    assert!(msg.contains("load_balancers.lb.retries.max: must be between 0 and 10, got 50"), "{msg}");
+    let msg = one(&with("  lb: { pool: web, policy: ip_hash, slow_start: 30s }"));
+    assert!(msg.contains("load_balancers.lb.slow_start: works with round_robin"), "{msg}");
+    let msg = one(&with("  lb: { pool: web, passive: { max_fails: 0 } }"));
+    assert!(msg.contains("load_balancers.lb.passive.max_fails: must be between 1 and 1000, got 0"), "{msg}");
+    let msg = one(&with("  lb: { pool: web, keepalive: { idle: 8 } }"));
+    assert!(msg.contains("missing field `handshake`"), "{msg}");
+    let msg = one(&with("  lb: { pool: web, connect_timeout: 2d }"));
+    assert!(msg.contains("load_balancers.lb.connect_timeout: must be more than 0 and at most 1 day"), "{msg}");
+    let msg = one(&with("  lb: { backends: [{ pool: web, backup: true }] }"));
+    assert!(msg.contains("load_balancers.lb.backends: every backend is a backup"), "{msg}");
+    let msg = one(&with("  lb: { pool: web, retries: { budget: { ratio: -1 } } }"));
+    assert!(msg.contains("load_balancers.lb.retries.budget.ratio: must be between 0 and 10, got -1"), "{msg}");
+}

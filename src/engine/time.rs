@@ -56,8 +56,12 @@ impl SimDuration {
         }
     }
 
-    pub fn from_secs(secs: u64) -> SimDuration {
+    pub const fn from_secs(secs: u64) -> SimDuration {
         SimDuration(secs.saturating_mul(1_000_000_000))
+    }
+
+    pub const fn is_zero(self) -> bool {
+        self.0 == 0
     }
 
     pub fn from_millis(ms: u64) -> SimDuration {

@@ -15,6 +15,6 @@ pub use recorder::{CapacityRecord, Counters, EventKind, EventRecord, IntervalRow
 pub use slo::{SloSpec, SloSummary};
 pub use summary::{
     CacheSummary, CapacityStats, ClassSummary, CostSummary, DataSummary, DatabaseSummary, EdgeSummary, FaultSummary,
-    NodeSummary, PoolSummary, QueueSummary, ReplicaSummary, RequestCounts, RunSummary, ScalingSummary, ServerSummary,
-    ShardSummary, TierSummary,
+    LbSummary, NodeSummary, PoolSummary, QueueSummary, ReplicaSummary, RequestCounts, RunSummary, ScalingSummary,
+    ServerSummary, ShardSummary, TierSummary,
 };

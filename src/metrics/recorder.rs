@@ -100,6 +100,11 @@ pub enum EventKind {
     InstanceRestored,
     /// A spot instance got its interruption notice (it drains until the end of it).
     InstanceInterrupted,
+    /// A load balancer's active checks took an instance out of rotation or
+    /// put it back; its passive checks took it out for `fail_timeout`.
+    BackendDown,
+    BackendUp,
+    BackendEjected,
 }
 
 /// Where the time went between load showing up in a metric and the

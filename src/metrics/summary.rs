@@ -193,6 +193,9 @@ pub struct RunSummary {
     /// What each scheduled fault cost, when the scenario has any.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub faults: Vec<FaultSummary>,
+    /// Load balancers with health checks, retries, slow start or keepalive.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub load_balancers: Vec<LbSummary>,
     /// Caches, databases and their servers, when the scenario has a data tier.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub data: Option<DataSummary>,
@@ -269,6 +272,33 @@ pub struct CacheSummary {
     /// above are its PoPs').
     #[serde(skip_serializing_if = "Option::is_none")]
     pub edge: Option<EdgeSummary>,
+}
+
+/// What a load balancer's checks, retries and connections did.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct LbSummary {
+    pub name: String,
+    /// Tries sent to backends: first tries and retries.
+    pub tries: u64,
+    pub retries: u64,
+    /// Failed tries the retry budget kept from being retried.
+    pub retries_over_budget: u64,
+    /// Tries per client request: the load amplification of retries.
+    pub tries_per_request: f64,
+    /// Failed tries by cause: a dead backend refused (or reset) them, an
+    /// unreachable one let the connect time out, a full accept queue
+    /// refused them, the try timeout ran out.
+    pub failed_tries_refused: u64,
+    pub failed_tries_unreachable: u64,
+    pub failed_tries_queue_full: u64,
+    pub failed_tries_timeout: u64,
+    /// Backends the active checks took out, and put back.
+    pub marked_down: u64,
+    pub marked_up: u64,
+    /// Backends passive marking took out for `fail_timeout`.
+    pub ejected: u64,
+    /// Tries that opened a new upstream connection (keepalive misses).
+    pub new_connections: u64,
 }
 
 /// One scheduled fault and what it cost.

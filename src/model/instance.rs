@@ -144,6 +144,9 @@ pub struct Instance {
     pub pool: PoolId,
     /// The availability zone it runs in, when its pool spreads over zones.
     pub zone: Option<u16>,
+    /// It died with its host unreachable (a zone outage): connections to it
+    /// time out rather than being refused.
+    pub unreachable: bool,
     /// Index into the run's instance-type catalogue (a pool's type can change by resize).
     pub instance_type: usize,
     pub state: InstanceState,
@@ -199,6 +202,7 @@ impl Instance {
         Instance {
             pool,
             zone: None,
+            unreachable: false,
             instance_type: spec.instance_type,
             state: InstanceState::Booting,
             cores: spec.cores,
@@ -231,6 +235,12 @@ impl Instance {
     #[inline]
     pub fn outstanding(&self) -> u32 {
         self.working + self.queued
+    }
+
+    /// Whether a new connection would find its accept queue full.
+    #[inline]
+    pub fn is_full(&self) -> bool {
+        self.working >= self.workers && self.queued >= self.queue_capacity
     }
 
     /// Requests waiting for a worker or a core.

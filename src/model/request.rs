@@ -70,6 +70,8 @@ pub struct Request {
     /// queue and the receipt it holds; `NO_MESSAGE` for a client's request.
     pub message: u32,
     pub receipt: u32,
+    /// Tries its load balancer has made before the current one (retries so far).
+    pub tries: u8,
 }
 
 /// [`Request::message`] of a client's request.
@@ -98,6 +100,7 @@ impl Request {
             leading: 0,
             message: NO_MESSAGE,
             receipt: 0,
+            tries: 0,
         }
     }
 }

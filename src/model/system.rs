@@ -1,6 +1,7 @@
 //! The system: every component of a run, the event enum, and the one
 //! `match` that routes each event to its handler.
 
+mod balancing;
 mod data_faults;
 mod data_path;
 mod edge;
@@ -24,7 +25,7 @@ use super::autoscaler::{DecisionRecord, HpaConfig};
 use super::cost::{Billing, HOURS_PER_MONTH};
 use super::data::{ConnPool, DataRow, DataSpec, DataTier, DbRow, QueueRow};
 use super::fault::{FaultRecord, FaultSpec};
-use super::instance::{Admission, Instance, InstanceId, InstanceState, Pool, PoolId, ScaleUpOrigin};
+use super::instance::{Instance, InstanceId, InstanceState, Pool, PoolId, ScaleUpOrigin};
 use super::instance_type::InstanceType;
 use super::load_balancer::{LoadBalancer, LoadBalancerSpec};
 use super::node_pool::{Node, NodeState};
@@ -123,6 +124,26 @@ pub enum Event {
     SlowdownEnds { fault: u16, instance: InstanceId },
     /// A zone's outage ends.
     ZoneBack { zone: u16 },
+    /// A balancer's active health check probes its backends.
+    HealthCheckDue { lb: u16 },
+    /// The probes of that check that got no answer time out.
+    ProbeTimeoutsDue { lb: u16 },
+    /// A try's new upstream connection is open: it reaches its backend.
+    TryConnected {
+        request: RequestId,
+        generation: u32,
+        instance: InstanceId,
+    },
+    /// A try's connect to an unreachable backend timed out.
+    TryUnreachable {
+        request: RequestId,
+        generation: u32,
+        instance: InstanceId,
+    },
+    /// The earliest try deadline of a balancer has come.
+    TryDeadlinesDue { lb: u16 },
+    /// A retried request's client deadline has come.
+    ClientDeadlineDue { request: RequestId, generation: u32 },
     /// A time-series interval ends.
     IntervalDue,
 }
@@ -217,6 +238,13 @@ pub struct System {
     zone_down: Vec<bool>,
     /// Per pool, the queue its instances consume (if any).
     consumer_queue: Vec<Option<usize>>,
+    /// Per balancer, the probes of its last health check still waiting for an answer.
+    probe_timeouts: Vec<Vec<InstanceId>>,
+    /// Per balancer, its tries' deadlines in the order they were sent.
+    try_deadlines: Vec<std::collections::VecDeque<(SimTime, RequestId, u32)>>,
+    /// Retries decided during the current event (a fresh try each, and the
+    /// backend to avoid), sent once it is handled.
+    pending_retries: Vec<(RequestId, InstanceId)>,
 }
 
 impl System {
@@ -280,6 +308,9 @@ impl System {
             consumer_queue: (0..spec.pools.len())
                 .map(|p| spec.data.queues.iter().position(|q| q.consumers == p))
                 .collect(),
+            probe_timeouts: vec![Vec::new(); spec.load_balancers.len()],
+            try_deadlines: vec![std::collections::VecDeque::new(); spec.load_balancers.len()],
+            pending_retries: Vec::new(),
             recorder: Recorder::new(
                 spec.interval,
                 SimTime::ZERO + spec.warmup,
@@ -311,6 +342,7 @@ impl System {
         scheduler.schedule(system.next_interval_end(SimTime::ZERO), Event::IntervalDue);
         system.schedule_data_faults(scheduler);
         system.schedule_faults(scheduler);
+        system.schedule_health_checks(scheduler);
         // Autoscaled pools: the pipeline scrapes from time 0 and the
         // controller's first reconcile (which records the initial size) is at 0 too.
         for (p, pool) in system.pools.iter().enumerate() {
@@ -591,9 +623,12 @@ impl System {
             instance.caches = caches;
             instance.connections = connections;
         }
+        // The initial fleet is in rotation from the start; later instances
+        // ramp up under slow start.
+        let ramp = self.instances[id.0 as usize].launched_at > SimTime::ZERO;
         for lb in &mut self.load_balancers {
-            if let Some(weight) = lb.weight_for(pool) {
-                lb.add(id, weight);
+            if let Some((weight, backup)) = lb.serves(pool) {
+                lb.add(now, id, weight, backup, ramp);
             }
         }
         if !self.fault_records.is_empty() {
@@ -745,20 +780,22 @@ impl System {
     }
 
     /// Stops an instance: it stops billing, and every request it still
-    /// holds is lost (counted as failed unless its client already gave up).
+    /// holds is lost (retried by the balancer if its policy allows, counted
+    /// as failed otherwise, unless its client already gave up). It stays
+    /// registered with the balancers until they or its controller notice.
     fn stop_instance(&mut self, now: SimTime, id: InstanceId, scheduler: &mut Scheduler<Event>) {
         let instance = &self.instances[id.0 as usize];
         let pool = instance.pool.0 as usize;
         let (state, cores, busy, waiting) = (instance.state, instance.cores, instance.busy_cores, instance.waiting());
         if !instance.is_idle() {
             for r in self.requests.held_by(id.0) {
-                let request = self.requests.get(r);
+                let request = *self.requests.get(r);
                 if request.message != NO_MESSAGE {
                     // A job's message waits for its visibility timeout.
                     let q = self.consumer_queue[pool].expect("a job runs on a consumer pool");
                     self.data.queues[q].abandon(now);
                 } else if request.state != RequestState::Abandoned {
-                    self.recorder.failed(now);
+                    self.held_try_failed(now, &request, id, balancing::TryFailure::Refused);
                 }
                 self.release_fills(now, r);
                 self.requests.remove(r);
@@ -784,11 +821,6 @@ impl System {
         }
         p.busy_cores.sub(now, u64::from(busy));
         p.waiting.sub(now, u64::from(waiting));
-        if state == InstanceState::Ready {
-            for lb in &mut self.load_balancers {
-                lb.remove(id);
-            }
-        }
         let node = self.instances[id.0 as usize].node;
         self.instances[id.0 as usize].stop(now);
         self.recorder.event(now, EventKind::InstanceStopped, pool, id.0);
@@ -1007,59 +1039,6 @@ impl System {
         self.route(now, id, scheduler);
     }
 
-    /// Sends a request through the traffic's load balancer to an instance.
-    fn route(&mut self, now: SimTime, id: RequestId, scheduler: &mut Scheduler<Event>) {
-        let r = self.requests.get(id);
-        let (client, key, generation) = (r.client, r.key, r.generation);
-        let lb = &mut self.load_balancers[self.spec.traffic.target];
-        let Some(instance_id) = lb.choose(client, key, &self.instances) else {
-            // A balancer in front of one pool still counts the request as
-            // offered to it: what a scaler from zero reads.
-            if let [only] = lb.spec.backends.as_slice() {
-                self.pools[only.pool].routed += 1;
-            }
-            self.recorder.rejected(now, true);
-            self.release_fills(now, id);
-            self.requests.remove(id);
-            return;
-        };
-        let pool_id = self.instances[instance_id.0 as usize].pool;
-        self.pools[pool_id.0 as usize].routed += 1;
-        let r = self.requests.get_mut(id);
-        r.instance = instance_id.0;
-        r.pool = pool_id.0;
-        let instance = &mut self.instances[instance_id.0 as usize];
-        let waiting_before = instance.waiting();
-        let admission = instance.admit(now, id, generation);
-        let waiting_after = instance.waiting();
-        let pool = &mut self.pools[pool_id.0 as usize];
-        match admission {
-            Admission::Rejected => {
-                self.recorder.rejected(now, false);
-                self.release_fills(now, id);
-                self.requests.remove(id);
-                return;
-            }
-            Admission::Started => {
-                pool.busy_cores.add(now, 1);
-                let speed = instance.speed;
-                self.start_service(now, instance_id, id, speed, scheduler);
-            }
-            Admission::WaitingForCore => {}
-            Admission::Queued => self.requests.get_mut(id).state = RequestState::Queued,
-        }
-        let pool = &mut self.pools[pool_id.0 as usize];
-        if waiting_after != waiting_before {
-            pool.waiting.add(now, u64::from(waiting_after - waiting_before));
-        }
-        if let Some(timeout) = pool.spec.timeout {
-            if pool.deadlines.is_empty() {
-                scheduler.schedule(now + timeout, Event::DeadlinesDue { pool: pool_id });
-            }
-            pool.deadlines.push_back((now + timeout, id, generation));
-        }
-    }
-
     #[inline]
     fn start_service(
         &mut self,
@@ -1177,22 +1156,10 @@ impl System {
                 break;
             }
             self.pools[p].deadlines.pop_front();
-            let request = *self.requests.get(id);
             self.recorder.timed_out(now);
-            if request.state == RequestState::Queued {
-                // Mark it dead before freeing, so the accept queue skips it.
-                self.release_fills(now, id);
-                self.requests.get_mut(id).state = RequestState::Abandoned;
-                self.requests.remove(id);
-                let requests = &self.requests;
-                self.instances[request.instance as usize].abandon_queued(now, |r, g| {
-                    requests.is_current(r, g) && requests.get(r).state == RequestState::Queued
-                });
-                self.pools[p].waiting.sub(now, 1);
-            } else {
-                // The server keeps working on it; the response will be discarded.
-                self.requests.get_mut(id).state = RequestState::Abandoned;
-            }
+            // The server keeps working on one it holds a worker for; the
+            // response will be discarded.
+            self.abandon(now, id);
         }
     }
 
@@ -1529,6 +1496,7 @@ impl System {
                 }
             }),
             faults: self.fault_summaries(now),
+            load_balancers: self.lb_summaries(),
             data: (!self.spec.data.is_empty()).then(|| {
                 let names: Vec<String> = self.spec.pools.iter().map(|p| p.name.clone()).collect();
                 self.data
@@ -1605,12 +1573,29 @@ impl Model for System {
             Event::ReplaceDue { pool } => self.on_replace_due(now, pool, scheduler),
             Event::SlowdownEnds { fault, instance } => self.on_slowdown_ends(now, fault, instance),
             Event::ZoneBack { zone } => self.on_zone_back(now, zone, scheduler),
+            Event::HealthCheckDue { lb } => self.on_health_check_due(now, lb, scheduler),
+            Event::ProbeTimeoutsDue { lb } => self.on_probe_timeouts_due(now, lb),
+            Event::TryConnected {
+                request,
+                generation,
+                instance,
+            } => self.on_try_connected(now, request, generation, instance, scheduler),
+            Event::TryUnreachable {
+                request,
+                generation,
+                instance,
+            } => self.on_try_unreachable(now, request, generation, instance, scheduler),
+            Event::TryDeadlinesDue { lb } => self.on_try_deadlines_due(now, lb, scheduler),
+            Event::ClientDeadlineDue { request, generation } => self.on_client_deadline_due(now, request, generation),
             Event::IntervalDue => self.on_interval_due(now, scheduler),
         }
         // Requests a cache fill woke (in any handler: a stopped instance's
         // requests give up their fills too) move on once the event is done.
         if !self.pending_wakes.is_empty() {
             self.run_pending_wakes(now, scheduler);
+        }
+        if !self.pending_retries.is_empty() {
+            self.run_pending_retries(now, scheduler);
         }
     }
 }

@@ -250,6 +250,17 @@ pub(crate) fn headline(result: &RunResult) -> Vec<(String, f64)> {
     for p in &s.pools {
         m.push((format!("pools.{}.cpu_utilization", p.name), p.cpu_utilization));
     }
+    for lb in &s.load_balancers {
+        m.push((
+            format!("load_balancers.{}.tries_per_request", lb.name),
+            lb.tries_per_request,
+        ));
+        let failed = lb.failed_tries_refused
+            + lb.failed_tries_unreachable
+            + lb.failed_tries_queue_full
+            + lb.failed_tries_timeout;
+        m.push((format!("load_balancers.{}.failed_tries", lb.name), failed as f64));
+    }
     if let Some(data) = &s.data {
         m.extend(super::data::headline(data));
     }
@@ -407,6 +418,27 @@ pub fn human_summary(results: &[RunResult]) -> String {
                 Some(t) => format!("recovered {t:.1} s later"),
                 None => "the end (not recovered)".to_string(),
             }
+        )
+        .unwrap();
+    }
+    for lb in &s.load_balancers {
+        writeln!(
+            out,
+            "balancer: {}: {:.3} tries per request ({} retries, {} refused by the budget); failed tries: \
+             {} refused, {} unreachable, {} queue full, {} timed out; checks: {} down, {} up, {} ejected; \
+             {} new connections",
+            lb.name,
+            lb.tries_per_request,
+            lb.retries,
+            lb.retries_over_budget,
+            lb.failed_tries_refused,
+            lb.failed_tries_unreachable,
+            lb.failed_tries_queue_full,
+            lb.failed_tries_timeout,
+            lb.marked_down,
+            lb.marked_up,
+            lb.ejected,
+            lb.new_connections
         )
         .unwrap();
     }

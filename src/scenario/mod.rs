@@ -6,6 +6,7 @@
 //! what is allowed.
 
 mod autoscaler;
+mod balancer;
 mod data;
 mod error;
 mod locate;

@@ -513,6 +513,81 @@ pub struct RawLoadBalancer {
     pub pool: Option<String>,
     #[serde(default)]
     pub backends: Option<Vec<RawBackend>>,
+    #[serde(default)]
+    pub health_check: Option<RawHealthCheck>,
+    #[serde(default)]
+    pub passive: Option<RawPassive>,
+    #[serde(default)]
+    pub retries: Option<RawRetries>,
+    #[serde(default)]
+    pub slow_start: Option<Duration>,
+    #[serde(default)]
+    pub keepalive: Option<RawKeepalive>,
+    #[serde(default)]
+    pub connect_timeout: Option<Duration>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawHealthCheck {
+    #[serde(default)]
+    pub interval: Option<Duration>,
+    #[serde(default)]
+    pub timeout: Option<Duration>,
+    #[serde(default)]
+    pub fails: Option<u32>,
+    #[serde(default)]
+    pub passes: Option<u32>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPassive {
+    #[serde(default)]
+    pub max_fails: Option<u32>,
+    #[serde(default)]
+    pub fail_timeout: Option<Duration>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRetries {
+    #[serde(default)]
+    pub max: Option<u32>,
+    #[serde(default)]
+    pub on: Option<Vec<RawRetryOn>>,
+    #[serde(default)]
+    pub try_timeout: Option<Duration>,
+    #[serde(default)]
+    pub budget: Option<RawRetryBudget>,
+}
+
+#[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum RawRetryOn {
+    Error,
+    Timeout,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRetryBudget {
+    #[serde(default)]
+    pub ratio: Option<f64>,
+    #[serde(default)]
+    pub min_per_second: Option<f64>,
+    #[serde(default)]
+    pub window: Option<Duration>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawKeepalive {
+    #[serde(default)]
+    pub idle: Option<u32>,
+    pub handshake: Duration,
+    #[serde(default)]
+    pub idle_timeout: Option<Duration>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -545,6 +620,8 @@ pub struct RawBackend {
     pub pool: String,
     #[serde(default)]
     pub weight: Option<u32>,
+    #[serde(default)]
+    pub backup: Option<bool>,
 }
 
 #[derive(Debug, Deserialize)]

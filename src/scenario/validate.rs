@@ -577,12 +577,15 @@ pub fn validate(
                 }
             }
         };
-        let raw_backends: Vec<(String, &str, Option<u32>)> = match (&lb.pool, &lb.backends) {
-            (Some(pool), None) => vec![(format!("{path}.pool"), pool.as_str(), None)],
+        let raw_backends: Vec<(String, &str, Option<u32>, bool)> = match (&lb.pool, &lb.backends) {
+            (Some(pool), None) => vec![(format!("{path}.pool"), pool.as_str(), None, false)],
             (None, Some(list)) => list
                 .iter()
                 .enumerate()
-                .map(|(i, b)| (format!("{path}.backends[{i}]"), b.pool.as_str(), b.weight))
+                .map(|(i, b)| {
+                    let bpath = format!("{path}.backends[{i}]");
+                    (bpath, b.pool.as_str(), b.weight, b.backup.unwrap_or(false))
+                })
                 .collect(),
             (Some(_), Some(_)) => {
                 c.problem(&path, "give either `pool` or `backends`, not both");
@@ -597,7 +600,13 @@ pub fn validate(
             c.problem(format!("{path}.backends"), "must list at least one pool");
         }
         let mut backends: Vec<LbBackendSpec> = Vec::new();
-        for (bpath, pool, weight) in raw_backends {
+        if !raw_backends.is_empty() && raw_backends.iter().all(|b| b.3) {
+            c.problem(
+                format!("{path}.backends"),
+                "every backend is a backup: at least one must not be (backups serve only while no primary can)",
+            );
+        }
+        for (bpath, pool, weight, backup) in raw_backends {
             let weight = weight.unwrap_or(1);
             if weight == 0 {
                 c.problem(format!("{bpath}.weight"), "must be ≥ 1");
@@ -606,7 +615,11 @@ pub fn validate(
                 Some(&i) if backends.iter().any(|b| b.pool == i) => {
                     c.problem(bpath, format!("pool `{pool}` is listed twice"));
                 }
-                Some(&i) => backends.push(LbBackendSpec { pool: i, weight }),
+                Some(&i) => backends.push(LbBackendSpec {
+                    pool: i,
+                    weight,
+                    backup,
+                }),
                 None => c.problem(
                     if bpath.ends_with(".pool") {
                         bpath
@@ -617,10 +630,17 @@ pub fn validate(
                 ),
             }
         }
+        let r = super::balancer::resilience(&mut c, &path, lb, policy);
         load_balancers.push(LoadBalancerSpec {
             name: name.clone(),
             policy,
             backends,
+            health_check: r.health_check,
+            passive: r.passive,
+            retries: r.retries,
+            slow_start: r.slow_start,
+            keepalive: r.keepalive,
+            connect_timeout: r.connect_timeout,
         });
     }
     let target = lb_index.get(&traffic.target).copied();

@@ -110,7 +110,7 @@ impl System {
                     .filter(|&p| self.pools[p].spec.zones.contains(&zone))
                     .map(|p| (p, self.books[p].ready))
                     .collect();
-                // Every instance there, in any state, is lost.
+                // Every instance there, in any state, is lost, its host unreachable.
                 let hit: Vec<InstanceId> = pools
                     .iter()
                     .flat_map(|&(p, _)| self.pools[p].instances.iter().copied())
@@ -119,6 +119,9 @@ impl System {
                         i.zone == Some(zone) && i.state != InstanceState::Stopped
                     })
                     .collect();
+                for &id in &hit {
+                    self.instances[id.0 as usize].unreachable = true;
+                }
                 self.crash(now, &hit, scheduler);
                 for &(p, _) in &pools {
                     let pool = PoolId(p as u16);
@@ -191,6 +194,7 @@ impl System {
     /// The pool's controller notices its lost instances and brings the
     /// pool back to the size it wants (where it can launch).
     pub(super) fn on_replace_due(&mut self, now: SimTime, pool: PoolId, scheduler: &mut Scheduler<Event>) {
+        self.deregister_dead(pool);
         let desired = self.books[pool.0 as usize].desired;
         self.scale_pool(now, pool, desired, None, scheduler);
     }
