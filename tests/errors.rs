@@ -575,7 +575,9 @@ fn spot_interruptions_need_spot_instances() {
 #[test]
 fn balancer_health_and_retry_settings_are_checked() {
     let with = |lb: &str| GOOD.replace("  lb: { pool: web }", lb);
-    let msg = one(&with("  lb: { pool: web, health_check: { interval: 2s, timeout: 5s } }"));
+    let msg = one(&with(
+        "  lb: { pool: web, health_check: { interval: 2s, timeout: 5s } }",
+    ));
     assert!(
         msg.contains("load_balancers.lb.health_check.timeout: must be at most the interval (2 s), got 5 s"),
         "{msg}"
@@ -586,17 +588,65 @@ fn balancer_health_and_retry_settings_are_checked() {
         "{msg}"
     );
     let msg = one(&with("  lb: { pool: web, retries: { max: 50 } }"));
-    assert!(msg.contains("load_balancers.lb.retries.max: must be between 0 and 10, got 50"), "{msg}");
+    assert!(
+        msg.contains("load_balancers.lb.retries.max: must be between 0 and 10, got 50"),
+        "{msg}"
+    );
     let msg = one(&with("  lb: { pool: web, policy: ip_hash, slow_start: 30s }"));
-    assert!(msg.contains("load_balancers.lb.slow_start: works with round_robin"), "{msg}");
+    assert!(
+        msg.contains("load_balancers.lb.slow_start: works with round_robin"),
+        "{msg}"
+    );
     let msg = one(&with("  lb: { pool: web, passive: { max_fails: 0 } }"));
-    assert!(msg.contains("load_balancers.lb.passive.max_fails: must be between 1 and 1000, got 0"), "{msg}");
+    assert!(
+        msg.contains("load_balancers.lb.passive.max_fails: must be between 1 and 1000, got 0"),
+        "{msg}"
+    );
     let msg = one(&with("  lb: { pool: web, keepalive: { idle: 8 } }"));
     assert!(msg.contains("missing field `handshake`"), "{msg}");
     let msg = one(&with("  lb: { pool: web, connect_timeout: 2d }"));
-    assert!(msg.contains("load_balancers.lb.connect_timeout: must be more than 0 and at most 1 day"), "{msg}");
+    assert!(
+        msg.contains("load_balancers.lb.connect_timeout: must be more than 0 and at most 1 day"),
+        "{msg}"
+    );
     let msg = one(&with("  lb: { backends: [{ pool: web, backup: true }] }"));
-    assert!(msg.contains("load_balancers.lb.backends: every backend is a backup"), "{msg}");
+    assert!(
+        msg.contains("load_balancers.lb.backends: every backend is a backup"),
+        "{msg}"
+    );
     let msg = one(&with("  lb: { pool: web, retries: { budget: { ratio: -1 } } }"));
-    assert!(msg.contains("load_balancers.lb.retries.budget.ratio: must be between 0 and 10, got -1"), "{msg}");
+    assert!(
+        msg.contains("load_balancers.lb.retries.budget.ratio: must be between 0 and 10, got -1"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn deploys_and_start_up_cpu_are_checked() {
+    let with = |tail: &str| format!("{GOOD}{tail}");
+    let msg = one(&with("deploys:\n  - { at: 10s, pool: api, rolling: {} }\n"));
+    assert!(msg.contains("deploys[0].pool: unknown pool `api`; known: web"), "{msg}");
+    let msg = one(&with(
+        "deploys:\n  - { at: 10s, pool: web, rolling: { max_surge: 0, max_unavailable: 0% } }\n",
+    ));
+    assert!(
+        msg.contains("deploys[0].rolling: max_surge and max_unavailable cannot both be 0"),
+        "{msg}"
+    );
+    let msg = one(&with(
+        "deploys:\n  - { at: 10s, pool: web, rolling: { max_surge: lots } }\n",
+    ));
+    assert!(
+        msg.contains("deploys[0].rolling.max_surge: must be a count or a percentage from 0% to 100%, got `lots`"),
+        "{msg}"
+    );
+    let msg = one(&with("deploys:\n  - { at: 10s, pool: web }\n"));
+    assert!(msg.contains("deploys[0]: give one of `rolling"), "{msg}");
+    let msg = one(&with("deploys:\n  - { at: 2m, pool: web, blue_green: {} }\n"));
+    assert!(msg.contains("deploys[0].at: must be within the run"), "{msg}");
+    let msg = one(&GOOD.replace("    count: 2", "    count: 2\n    startup_cpu: { cores: 9, for: 1m }"));
+    assert!(
+        msg.contains("pools.web.startup_cpu.cores: must be between 1 and the instance's 2 cores, got 9"),
+        "{msg}"
+    );
 }

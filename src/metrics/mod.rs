@@ -14,7 +14,7 @@ pub use latency::{LatencyRecorder, LatencySummary};
 pub use recorder::{CapacityRecord, Counters, EventKind, EventRecord, IntervalRow, PoolRow, Recorder, Subject};
 pub use slo::{SloSpec, SloSummary};
 pub use summary::{
-    CacheSummary, CapacityStats, ClassSummary, CostSummary, DataSummary, DatabaseSummary, EdgeSummary, FaultSummary,
-    LbSummary, NodeSummary, PoolSummary, QueueSummary, ReplicaSummary, RequestCounts, RunSummary, ScalingSummary,
-    ServerSummary, ShardSummary, TierSummary,
+    CacheSummary, CapacityStats, ClassSummary, CostSummary, DataSummary, DatabaseSummary, DeploySummary, EdgeSummary,
+    FaultSummary, LbSummary, NodeSummary, PoolSummary, QueueSummary, ReplicaSummary, RequestCounts, RunSummary,
+    ScalingSummary, ServerSummary, ShardSummary, TierSummary,
 };

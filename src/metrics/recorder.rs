@@ -105,6 +105,11 @@ pub enum EventKind {
     BackendDown,
     BackendUp,
     BackendEjected,
+    /// A deploy began, switched traffic to its new set (blue-green), or
+    /// finished (the `instance` column holds the deploy's index).
+    DeployStarted,
+    DeploySwitched,
+    DeployFinished,
 }
 
 /// Where the time went between load showing up in a metric and the

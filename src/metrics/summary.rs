@@ -193,6 +193,9 @@ pub struct RunSummary {
     /// What each scheduled fault cost, when the scenario has any.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub faults: Vec<FaultSummary>,
+    /// What each scheduled deploy cost, when the scenario has any.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub deploys: Vec<DeploySummary>,
     /// Load balancers with health checks, retries, slow start or keepalive.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub load_balancers: Vec<LbSummary>,
@@ -272,6 +275,33 @@ pub struct CacheSummary {
     /// above are its PoPs').
     #[serde(skip_serializing_if = "Option::is_none")]
     pub edge: Option<EdgeSummary>,
+}
+
+/// One deploy and what it cost.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct DeploySummary {
+    pub at_s: f64,
+    pub pool: String,
+    /// `rolling` or `blue_green`.
+    pub strategy: &'static str,
+    /// The version it rolled out (the pool starts at 0).
+    pub version: u32,
+    /// From its start until no old instance was left; null if not by the run's end.
+    pub duration_s: Option<f64>,
+    /// Blue-green: from its start until traffic moved to the new set.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub switched_after_s: Option<f64>,
+    /// The pool's desired size when it began, and the most its autoscaler
+    /// asked for from then until 10 minutes after its end (above
+    /// `desired_before` with steady traffic: the deploy inflated it).
+    pub desired_before: u32,
+    pub desired_peak: u32,
+    /// Live instances (booting, ready, draining) at most: the surge's cost.
+    pub instances_peak: u32,
+    /// Ready instances at least: the capacity dip.
+    pub ready_min: u32,
+    /// Errors of every kind from its start to its end (or the run's end).
+    pub errors: u64,
 }
 
 /// What a load balancer's checks, retries and connections did.

@@ -20,6 +20,7 @@ use super::autoscaler::schedule::ScheduledAction;
 use super::autoscaler::{HpaConfig, PodResources, PoolAutoscaler};
 use super::cache::Cache;
 use super::data::ConnPool;
+use super::deploy::StartupCpu;
 use super::distribution::Distribution;
 use super::node_pool::{NodePool, NodePoolSpec};
 use super::request::RequestId;
@@ -78,6 +79,8 @@ pub struct PoolSpec {
     pub keda: Option<KedaSpec>,
     /// Vertical resizes: at a time, replace every instance, one at a time.
     pub resizes: Vec<Resize>,
+    /// Start-up work of a new instance once ready.
+    pub startup_cpu: Option<StartupCpu>,
 }
 
 /// A vertical resize (VPA-like): from `at`, instances are recreated with a
@@ -121,6 +124,7 @@ impl PoolSpec {
             node_pool: None,
             keda: None,
             resizes: Vec::new(),
+            startup_cpu: None,
         }
     }
 }
@@ -147,6 +151,14 @@ pub struct Instance {
     /// It died with its host unreachable (a zone outage): connections to it
     /// time out rather than being refused.
     pub unreachable: bool,
+    /// The pool's version it runs (deploys roll out new versions).
+    pub version: u32,
+    /// Booted out of rotation (a blue-green deploy's new set before the switch).
+    pub held: bool,
+    /// Cores its start-up work keeps busy until `StartupEnds`.
+    pub startup_cores: u32,
+    /// Out of rotation after a blue-green switch, waiting to be removed.
+    pub retiring: bool,
     /// Index into the run's instance-type catalogue (a pool's type can change by resize).
     pub instance_type: usize,
     pub state: InstanceState,
@@ -203,6 +215,10 @@ impl Instance {
             pool,
             zone: None,
             unreachable: false,
+            version: 0,
+            held: false,
+            startup_cores: 0,
+            retiring: false,
             instance_type: spec.instance_type,
             state: InstanceState::Booting,
             cores: spec.cores,
@@ -399,6 +415,8 @@ pub struct Pool {
     /// The replacement a resize is waiting on, and the instances left to replace.
     pub resizing: Option<InstanceId>,
     pub to_replace: VecDeque<InstanceId>,
+    /// The version new instances run.
+    pub version: u32,
 }
 
 impl Pool {
@@ -423,6 +441,7 @@ impl Pool {
             keda,
             resizing: None,
             to_replace: VecDeque::new(),
+            version: 0,
             autoscaler,
         }
     }

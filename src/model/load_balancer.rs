@@ -375,10 +375,16 @@ impl LoadBalancer {
     }
 
     /// Backends whose passive `fail_timeout` has run out go back in rotation.
+    #[inline]
     fn return_passive(&mut self, now: SimTime) {
         if now < self.next_return {
             return;
         }
+        self.return_passive_now(now);
+    }
+
+    #[cold]
+    fn return_passive_now(&mut self, now: SimTime) {
         let mut next = SimTime::MAX;
         let mut back = Vec::new();
         self.passive_out.retain(|&i| {
@@ -499,6 +505,7 @@ impl LoadBalancer {
 
     /// Takes a connection to `instance` for a try: `true` when none was
     /// idle and the try must open one (and pay the handshake).
+    #[inline]
     pub fn connect(&mut self, now: SimTime, instance: InstanceId, outstanding: u32) -> bool {
         let Some(k) = self.spec.keepalive else { return false };
         let m = self.member(instance);
@@ -521,6 +528,7 @@ impl LoadBalancer {
     }
 
     /// A client's request arrives (a deposit in the retry budget).
+    #[inline]
     pub fn first_try(&mut self, now: SimTime) {
         self.counters.tries += 1;
         if let Some(b) = &mut self.budget {
@@ -591,6 +599,7 @@ impl LoadBalancer {
         }
     }
 
+    #[inline]
     fn pick(&mut self, now: SimTime, client: u32, key: u64, instances: &[Instance]) -> InstanceId {
         let use_backups = self.backends.is_empty();
         let slow_start = self.spec.slow_start;

@@ -9,6 +9,7 @@ pub mod autoscaler;
 pub mod cache;
 pub mod cost;
 pub mod data;
+pub mod deploy;
 pub mod distribution;
 pub mod fault;
 pub mod instance;

@@ -4,6 +4,7 @@
 mod balancing;
 mod data_faults;
 mod data_path;
+mod deploys;
 mod edge;
 mod faults;
 mod queues;
@@ -24,6 +25,7 @@ use super::autoscaler::pipeline::{PodCounters, PodView};
 use super::autoscaler::{DecisionRecord, HpaConfig};
 use super::cost::{Billing, HOURS_PER_MONTH};
 use super::data::{ConnPool, DataRow, DataSpec, DataTier, DbRow, QueueRow};
+use super::deploy::{DeployRecord, DeploySpec};
 use super::fault::{FaultRecord, FaultSpec};
 use super::instance::{Instance, InstanceId, InstanceState, Pool, PoolId, ScaleUpOrigin};
 use super::instance_type::InstanceType;
@@ -50,6 +52,8 @@ pub struct SystemSpec {
     pub data: DataSpec,
     /// Scheduled faults on app instances, in time order.
     pub faults: Vec<FaultSpec>,
+    /// Scheduled deploys, in time order.
+    pub deploys: Vec<DeploySpec>,
     /// Availability zones the pools spread over (pools refer to them by index).
     pub zones: Vec<String>,
     pub slo: Option<SloSpec>,
@@ -144,6 +148,12 @@ pub enum Event {
     TryDeadlinesDue { lb: u16 },
     /// A retried request's client deadline has come.
     ClientDeadlineDue { request: RequestId, generation: u32 },
+    /// A scheduled deploy starts.
+    DeployDue { deploy: u16 },
+    /// A blue-green deploy's old set is removed.
+    RetireDue { pool: PoolId },
+    /// A new instance's start-up work is done.
+    StartupEnds { instance: InstanceId },
     /// A time-series interval ends.
     IntervalDue,
 }
@@ -245,6 +255,9 @@ pub struct System {
     /// Retries decided during the current event (a fresh try each, and the
     /// backend to avoid), sent once it is handled.
     pending_retries: Vec<(RequestId, InstanceId)>,
+    /// Per pool, the deploy under way (an index into `deploy_records`).
+    rollouts: Vec<Option<usize>>,
+    deploy_records: Vec<DeployRecord>,
 }
 
 impl System {
@@ -311,6 +324,8 @@ impl System {
             probe_timeouts: vec![Vec::new(); spec.load_balancers.len()],
             try_deadlines: vec![std::collections::VecDeque::new(); spec.load_balancers.len()],
             pending_retries: Vec::new(),
+            rollouts: vec![None; spec.pools.len()],
+            deploy_records: Vec::new(),
             recorder: Recorder::new(
                 spec.interval,
                 SimTime::ZERO + spec.warmup,
@@ -343,6 +358,7 @@ impl System {
         system.schedule_data_faults(scheduler);
         system.schedule_faults(scheduler);
         system.schedule_health_checks(scheduler);
+        system.schedule_deploys(scheduler);
         // Autoscaled pools: the pipeline scrapes from time 0 and the
         // controller's first reconcile (which records the initial size) is at 0 too.
         for (p, pool) in system.pools.iter().enumerate() {
@@ -399,6 +415,7 @@ impl System {
         let id = InstanceId(self.instances.len() as u32);
         let mut instance = Instance::new(pool, &p.spec, speed, now);
         instance.zone = zone;
+        instance.version = p.version;
         self.instances.push(instance);
         p.instances.push(id);
         let book = &mut self.books[pool.0 as usize];
@@ -624,9 +641,11 @@ impl System {
             instance.connections = connections;
         }
         // The initial fleet is in rotation from the start; later instances
-        // ramp up under slow start.
-        let ramp = self.instances[id.0 as usize].launched_at > SimTime::ZERO;
-        for lb in &mut self.load_balancers {
+        // ramp up under slow start. A blue-green deploy's new set waits.
+        let instance = &self.instances[id.0 as usize];
+        let ramp = instance.launched_at > SimTime::ZERO;
+        let held = instance.held;
+        for lb in self.load_balancers.iter_mut().filter(|_| !held) {
             if let Some((weight, backup)) = lb.serves(pool) {
                 lb.add(now, id, weight, backup, ramp);
             }
@@ -660,9 +679,13 @@ impl System {
             return;
         }
         self.make_ready(now, id);
+        self.start_up(now, id, scheduler);
         let instance = &self.instances[id.0 as usize];
         let pool = instance.pool.0 as usize;
         self.recorder.event(now, EventKind::InstanceReady, pool, id.0);
+        if self.rollouts[pool].is_some() {
+            self.rollout_step(now, PoolId(pool as u16), scheduler);
+        }
         if self.pools[pool].resizing == Some(id) {
             self.replace_next(now, PoolId(pool as u16), scheduler);
         }
@@ -702,6 +725,13 @@ impl System {
     ) -> Vec<InstanceId> {
         let p = pool.0 as usize;
         self.books[p].desired = desired;
+        if !self.deploy_records.is_empty() {
+            self.note_desired(now, p);
+        }
+        if self.rollouts[p].is_some() {
+            // A deploy under way sizes both versions.
+            return self.rollout_step(now, pool, scheduler);
+        }
         let book = &self.books[p];
         let current = book.booting + book.ready;
         if desired > current {
@@ -1496,6 +1526,7 @@ impl System {
                 }
             }),
             faults: self.fault_summaries(now),
+            deploys: self.deploy_summaries(now),
             load_balancers: self.lb_summaries(),
             data: (!self.spec.data.is_empty()).then(|| {
                 let names: Vec<String> = self.spec.pools.iter().map(|p| p.name.clone()).collect();
@@ -1587,6 +1618,9 @@ impl Model for System {
             } => self.on_try_unreachable(now, request, generation, instance, scheduler),
             Event::TryDeadlinesDue { lb } => self.on_try_deadlines_due(now, lb, scheduler),
             Event::ClientDeadlineDue { request, generation } => self.on_client_deadline_due(now, request, generation),
+            Event::DeployDue { deploy } => self.on_deploy_due(now, deploy, scheduler),
+            Event::RetireDue { pool } => self.on_retire_due(now, pool, scheduler),
+            Event::StartupEnds { instance } => self.on_startup_ends(now, instance, scheduler),
             Event::IntervalDue => self.on_interval_due(now, scheduler),
         }
         // Requests a cache fill woke (in any handler: a stopped instance's

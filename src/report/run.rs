@@ -250,6 +250,10 @@ pub(crate) fn headline(result: &RunResult) -> Vec<(String, f64)> {
     for p in &s.pools {
         m.push((format!("pools.{}.cpu_utilization", p.name), p.cpu_utilization));
     }
+    for (k, d) in s.deploys.iter().enumerate() {
+        m.push((format!("deploys.{k}.desired_peak"), f64::from(d.desired_peak)));
+        m.push((format!("deploys.{k}.errors"), d.errors as f64));
+    }
     for lb in &s.load_balancers {
         m.push((
             format!("load_balancers.{}.tries_per_request", lb.name),
@@ -418,6 +422,25 @@ pub fn human_summary(results: &[RunResult]) -> String {
                 Some(t) => format!("recovered {t:.1} s later"),
                 None => "the end (not recovered)".to_string(),
             }
+        )
+        .unwrap();
+    }
+    for d in &s.deploys {
+        writeln!(
+            out,
+            "deploy:   {} of {} at {} s: {}; desired {} → up to {}, at most {} instances, at least {} ready, {} errors",
+            d.strategy,
+            d.pool,
+            num(d.at_s),
+            match d.duration_s {
+                Some(t) => format!("done in {t:.1} s"),
+                None => "not done by the end".to_string(),
+            },
+            d.desired_before,
+            d.desired_peak,
+            d.instances_peak,
+            d.ready_min,
+            d.errors
         )
         .unwrap();
     }

@@ -8,6 +8,7 @@
 mod autoscaler;
 mod balancer;
 mod data;
+mod deploy;
 mod error;
 mod locate;
 mod manifest;

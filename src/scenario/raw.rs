@@ -39,6 +39,8 @@ pub struct RawScenario {
     #[serde(default)]
     pub faults: Vec<RawFault>,
     #[serde(default)]
+    pub deploys: Vec<RawDeploy>,
+    #[serde(default)]
     pub slo: Option<RawSlo>,
 }
 
@@ -660,6 +662,53 @@ pub struct RawPool {
     /// Availability zones its instances spread over.
     #[serde(default)]
     pub zones: Option<Vec<String>>,
+    #[serde(default)]
+    pub startup_cpu: Option<RawStartupCpu>,
+}
+
+/// `{ cores: 1, for: 2m }`: a new instance's start-up work once ready.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawStartupCpu {
+    pub cores: u32,
+    #[serde(rename = "for")]
+    pub duration: Duration,
+}
+
+/// A deploy at a fixed time: `{ at: 20m, pool: web, rolling: { max_surge: 25% } }`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDeploy {
+    pub at: Duration,
+    pub pool: String,
+    #[serde(default)]
+    pub rolling: Option<RawRolling>,
+    #[serde(default)]
+    pub blue_green: Option<RawBlueGreen>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRolling {
+    #[serde(default)]
+    pub max_surge: Option<RawShare>,
+    #[serde(default)]
+    pub max_unavailable: Option<RawShare>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawBlueGreen {
+    #[serde(default)]
+    pub scale_down_delay: Option<Duration>,
+}
+
+/// A count (`2`) or a percentage of the desired size (`25%`).
+#[derive(Debug, Deserialize, Clone)]
+#[serde(untagged)]
+pub enum RawShare {
+    Count(u32),
+    Text(String),
 }
 
 /// `{ at: 2h, instance_type: c6i.2xlarge, cores: 8, workers: 32 }`.

@@ -486,6 +486,7 @@ pub fn validate(
             node_pool,
             keda,
             resizes,
+            startup_cpu: super::deploy::startup_cpu(&mut c, &path, p.startup_cpu.as_ref(), cores),
         });
     }
 
@@ -691,6 +692,7 @@ pub fn validate(
             .is_some_and(|s: &PoolSpec| instance_types[s.instance_type].market == Market::Spot)
     };
     let faults = instance_faults(&mut c, raw, duration, &zones, &on_spot);
+    let deploys = super::deploy::deploys(&mut c, raw, duration);
     let arrivals = match traffic.arrivals {
         Some(RawArrivals::Deterministic) => ArrivalMode::Deterministic,
         _ => ArrivalMode::Poisson,
@@ -718,6 +720,7 @@ pub fn validate(
         pools,
         data,
         faults,
+        deploys,
         zones,
         slo,
     };
