@@ -135,15 +135,13 @@ impl LoadBalancerSpec {
         }
     }
 
-    /// Whether the balancer finds out about dead backends by itself
-    /// (active or passive checks) rather than only when they are deregistered.
-    pub fn checks_health(&self) -> bool {
-        self.health_check.is_some() || self.passive.is_some()
-    }
-
     /// Whether it reports its own figures (anything beyond plain routing).
     pub fn is_plain(&self) -> bool {
-        !self.checks_health() && self.retries.is_none() && self.keepalive.is_none() && self.slow_start.is_zero()
+        self.health_check.is_none()
+            && self.passive.is_none()
+            && self.retries.is_none()
+            && self.keepalive.is_none()
+            && self.slow_start.is_zero()
     }
 }
 
@@ -230,6 +228,8 @@ pub struct LoadBalancer {
     ring: Vec<(u64, InstanceId)>,
     rng: RngStream,
     members: Vec<Member>,
+    /// How many members are registered.
+    registered: usize,
     /// Per instance, tries connecting to it (a handshake, or a connect to an
     /// unreachable host): connections least-connections counts too.
     connecting: Vec<u32>,
@@ -257,6 +257,7 @@ impl LoadBalancer {
             ring: Vec::new(),
             rng,
             members: Vec::new(),
+            registered: 0,
             connecting: Vec::new(),
             passive_out: Vec::new(),
             next_return: SimTime::MAX,
@@ -293,6 +294,9 @@ impl LoadBalancer {
     /// Registers an instance that became ready and puts it in rotation;
     /// `ramp`: it starts its slow start now (not for the initial fleet).
     pub fn add(&mut self, now: SimTime, instance: InstanceId, weight: u32, backup: bool, ramp: bool) {
+        if !self.is_registered(instance) {
+            self.registered += 1;
+        }
         *self.member(instance) = Member {
             registered: true,
             backup,
@@ -358,6 +362,7 @@ impl LoadBalancer {
         self.leave(instance);
         self.passive_out.retain(|&i| i != instance);
         self.members[instance.0 as usize] = Member::default();
+        self.registered -= 1;
     }
 
     fn rebuild_ring(&mut self) {
@@ -417,7 +422,7 @@ impl LoadBalancer {
     pub fn try_failed(&mut self, now: SimTime, instance: InstanceId) -> Option<Transition> {
         let passive = self.spec.passive?;
         // nginx never marks the only server of a group unavailable.
-        if self.spec_backend_count() <= 1 || !self.is_registered(instance) {
+        if self.registered <= 1 || !self.is_registered(instance) {
             return None;
         }
         let m = self.member(instance);
@@ -442,11 +447,6 @@ impl LoadBalancer {
         }
         self.counters.ejected += 1;
         Some(Transition::Ejected)
-    }
-
-    /// Registered instances, counted as nginx counts a group's servers.
-    fn spec_backend_count(&self) -> usize {
-        self.members.iter().filter(|m| m.registered).count()
     }
 
     /// Registered instances, for the active checks to probe.

@@ -640,18 +640,25 @@ impl System {
             instance.caches = caches;
             instance.connections = connections;
         }
-        // The initial fleet is in rotation from the start; later instances
-        // ramp up under slow start. A blue-green deploy's new set waits.
-        let instance = &self.instances[id.0 as usize];
-        let ramp = instance.launched_at > SimTime::ZERO;
-        let held = instance.held;
-        for lb in self.load_balancers.iter_mut().filter(|_| !held) {
-            if let Some((weight, backup)) = lb.serves(pool) {
-                lb.add(now, id, weight, backup, ramp);
-            }
+        // A blue-green deploy's new set waits for its switch.
+        if !self.instances[id.0 as usize].held {
+            self.register(now, id);
         }
         if !self.fault_records.is_empty() {
             self.check_recovery(now);
+        }
+    }
+
+    /// Registers a ready instance with every balancer that serves its pool.
+    /// The initial fleet is in rotation from the start; later instances
+    /// ramp up under slow start.
+    fn register(&mut self, now: SimTime, id: InstanceId) {
+        let instance = &self.instances[id.0 as usize];
+        let (pool, ramp) = (instance.pool.0 as usize, instance.launched_at > SimTime::ZERO);
+        for lb in &mut self.load_balancers {
+            if let Some((weight, backup)) = lb.serves(pool) {
+                lb.add(now, id, weight, backup, ramp);
+            }
         }
     }
 

@@ -3,10 +3,10 @@
 //! budget, nginx's upstream keepalive) and the ranges each field allows.
 
 use crate::engine::SimDuration;
-use crate::model::LbPolicy;
 use crate::model::load_balancer::{
     DEFAULT_CONNECT_TIMEOUT, HealthCheck, Keepalive, PassiveHealth, RetryBudgetSpec, RetryPolicy,
 };
+use crate::model::{LbPolicy, LoadBalancerSpec};
 
 use super::raw::{RawLoadBalancer, RawRetryOn};
 use super::units::Duration;
@@ -14,16 +14,6 @@ use super::validate::Checker;
 
 /// The longest any of these durations may be: one day.
 const MAX_S: f64 = 86_400.0;
-
-/// What a balancer adds to plain routing.
-pub(super) struct Resilience {
-    pub health_check: Option<HealthCheck>,
-    pub passive: Option<PassiveHealth>,
-    pub retries: Option<RetryPolicy>,
-    pub slow_start: SimDuration,
-    pub keepalive: Option<Keepalive>,
-    pub connect_timeout: SimDuration,
-}
 
 /// A duration in (0, one day], or `default` when not given.
 fn duration(c: &mut Checker, path: &str, d: Option<Duration>, default: f64) -> SimDuration {
@@ -44,7 +34,9 @@ fn count(c: &mut Checker, path: &str, n: Option<u32>, default: u32, max: u32) ->
     n
 }
 
-pub(super) fn resilience(c: &mut Checker, path: &str, raw: &RawLoadBalancer, policy: LbPolicy) -> Resilience {
+/// Sets what a balancer adds to plain routing on `spec`.
+pub(super) fn resilience(c: &mut Checker, path: &str, raw: &RawLoadBalancer, spec: &mut LoadBalancerSpec) {
+    let policy = spec.policy;
     let health_check = raw.health_check.as_ref().map(|h| {
         let hpath = format!("{path}.health_check");
         let interval = duration(c, &format!("{hpath}.interval"), h.interval, 2.0);
@@ -171,12 +163,10 @@ pub(super) fn resilience(c: &mut Checker, path: &str, raw: &RawLoadBalancer, pol
         raw.connect_timeout,
         DEFAULT_CONNECT_TIMEOUT.as_secs_f64(),
     );
-    Resilience {
-        health_check,
-        passive,
-        retries,
-        slow_start,
-        keepalive,
-        connect_timeout,
-    }
+    spec.health_check = health_check;
+    spec.passive = passive;
+    spec.retries = retries;
+    spec.slow_start = slow_start;
+    spec.keepalive = keepalive;
+    spec.connect_timeout = connect_timeout;
 }

@@ -631,18 +631,9 @@ pub fn validate(
                 ),
             }
         }
-        let r = super::balancer::resilience(&mut c, &path, lb, policy);
-        load_balancers.push(LoadBalancerSpec {
-            name: name.clone(),
-            policy,
-            backends,
-            health_check: r.health_check,
-            passive: r.passive,
-            retries: r.retries,
-            slow_start: r.slow_start,
-            keepalive: r.keepalive,
-            connect_timeout: r.connect_timeout,
-        });
+        let mut spec = LoadBalancerSpec::plain(name, policy, backends);
+        super::balancer::resilience(&mut c, &path, lb, &mut spec);
+        load_balancers.push(spec);
     }
     let target = lb_index.get(&traffic.target).copied();
     if target.is_none() {

@@ -217,12 +217,7 @@ impl System {
             let instance = &mut self.instances[id.0 as usize];
             instance.held = false;
             if instance.state == InstanceState::Ready {
-                let ramp = instance.launched_at > SimTime::ZERO;
-                for lb in &mut self.load_balancers {
-                    if let Some((weight, backup)) = lb.serves(p) {
-                        lb.add(now, id, weight, backup, ramp);
-                    }
-                }
+                self.register(now, id);
             }
         }
         for &id in &c.old_ready {
