@@ -17,7 +17,15 @@ fn run_writes_every_output() {
         .status()
         .unwrap();
     assert!(status.success());
-    for chart in ["latency", "throughput", "utilization", "queue", "instances", "cost"] {
+    for chart in [
+        "latency",
+        "throughput",
+        "errors",
+        "utilization",
+        "queue",
+        "instances",
+        "cost",
+    ] {
         let png = std::fs::read(out.join(format!("{chart}.png"))).unwrap();
         assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n", "{chart}.png");
         let svg = std::fs::read_to_string(out.join(format!("{chart}.svg"))).unwrap();

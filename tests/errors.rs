@@ -559,6 +559,31 @@ fn instance_faults_are_checked() {
         msg.contains("faults[0].crash.instances: must be between 1 and 100000, got 0"),
         "{msg}"
     );
+    // Random faults: `mtbf` instead of `at`, per instance.
+    scenario::load(
+        &with("  - { mtbf: 30d, crash: { pool: web, detected_after: 40s } }"),
+        "good.yaml",
+        Format::Yaml,
+        &NoFiles,
+    )
+    .unwrap();
+    let msg = one(&with("  - { at: 10s, mtbf: 1h, crash: { pool: web } }"));
+    assert!(
+        msg.contains("faults[0]: give `at` (a fixed time) or `mtbf` (the mean time between failures"),
+        "{msg}"
+    );
+    let msg = one(&with("  - { crash: { pool: web } }"));
+    assert!(msg.contains("faults[0]: give `at`"), "{msg}");
+    let msg = one(&with("  - { mtbf: 0.5s, crash: { pool: web } }"));
+    assert!(
+        msg.contains("faults[0].mtbf: must be between 1s and 1000 years, got 0.5 s"),
+        "{msg}"
+    );
+    let msg = one(&with("  - { mtbf: 1h, crash: { pool: web, instances: 2 } }"));
+    assert!(
+        msg.contains("faults[0].crash.instances: a fault drawn at random strikes each instance on its own"),
+        "{msg}"
+    );
 }
 
 #[test]

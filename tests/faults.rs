@@ -9,7 +9,7 @@ mod common;
 
 use capsim::metrics::FaultSummary;
 use capsim::model::{RunResult, simulate};
-use capsim::report::events_csv;
+use capsim::report::{events_csv, write_run};
 
 fn pool(count: u32, rate: &str, service: &str, faults: &str) -> String {
     zoned(count, "", rate, service, faults)
@@ -271,4 +271,142 @@ fn a_spot_interruption_drains_through_its_notice_and_is_replaced_at_once() {
     println!("spot, long requests: {f:?}");
     assert!(f.requests_failed > 0);
     assert_eq!(f.requests_failed, r.summary.requests.failed);
+}
+
+/// A long, lightly loaded run of `count` instances in zones a, b, c.
+fn long_fleet(count: u32, duration: &str, faults: &str) -> String {
+    format!(
+        r#"
+name: random-faults
+duration: {duration}
+traffic:
+  rate: {{ constant: 2 }}
+  classes:
+    - name: a
+      cpu: {{ constant: 10ms }}
+  target: lb
+load_balancers:
+  lb: {{ policy: round_robin, pool: web }}
+pools:
+  web:
+    instance_type: c6i.large
+    count: {count}
+    zones: [a, b, c]
+    boot_time: {{ constant: 20s }}
+    readiness_delay: 5s
+faults:
+{faults}
+"#
+    )
+}
+
+#[test]
+fn random_crashes_come_at_the_rate_of_the_instances_serving() {
+    // 100 instances, each failing after an exponential life of mean 10
+    // minutes and back 25 s later (detected at once, 20 s boot, 5 s
+    // readiness): each instance slot is an alternating renewal process of
+    // mean cycle 625 s, so 10 hours hold 100 × 36,000 / 625 = 5,760 crashes
+    // (Poisson-like, standard deviation about 76).
+    let r = run(&long_fleet(100, "10h", "  - { mtbf: 10m, crash: { pool: web } }"));
+    assert!(r.summary.faults.is_empty(), "random faults are aggregated, not listed");
+    let f = &r.summary.random_faults[0];
+    println!("random crashes: {f:?}");
+    assert_eq!((f.kind, f.pool.as_deref(), f.mtbf_s), ("crash", Some("web"), 600.0));
+    assert_eq!(f.instances, f.occurrences);
+    assert!((5_760.0 - f.occurrences as f64).abs() < 300.0, "{}", f.occurrences);
+    // Each crash is over when its replacement serves, 25 s later (or when
+    // an earlier crash's replacement, crediting the oldest first, does).
+    assert!(f.not_recovered <= 5, "{}", f.not_recovered);
+    let (mean, max) = (f.time_to_recover_mean_s.unwrap(), f.time_to_recover_max_s.unwrap());
+    assert!((24.0..=25.0).contains(&mean) && max <= 25.0 + 1e-9, "{mean} {max}");
+    // The pool holds its desired size on average but for the repairs:
+    // 100 × 600 / 625 = 96 ready.
+    let ready = r.summary.pools[0].instances_mean;
+    assert!((95.0..=100.0).contains(&ready), "{ready}");
+}
+
+#[test]
+fn a_zone_failing_at_random_is_out_for_the_share_its_mttr_predicts() {
+    // Zone b fails every 2 hours on average and stays out 30 minutes on
+    // average (both exponential): 300 hours hold 300 / 2.5 = 120 outages
+    // (standard deviation about 8.5), each taking its 2 instances.
+    let r = run(&long_fleet(
+        6,
+        "300h",
+        "  - { mtbf: 2h, zone_outage: { zone: b, for: 30m, detected_after: 1m } }",
+    ));
+    let f = &r.summary.random_faults[0];
+    println!("random zone outages: {f:?}");
+    assert_eq!((f.kind, f.zone.as_deref()), ("zone_outage", Some("b")));
+    assert!((120.0 - f.occurrences as f64).abs() < 30.0, "{}", f.occurrences);
+    // The first outage takes b's 2 instances; replacements go to a and c
+    // a minute later and serve 25 s after that. The zone's return launches
+    // nothing (the pool is whole elsewhere) and nothing moves instances
+    // back (an Auto Scaling group without AZ rebalancing), so later
+    // outages find b empty and cost nothing.
+    assert_eq!(f.instances, 2);
+    assert_eq!(f.time_to_recover_max_s, Some(85.0));
+    let launched = events_csv(&r)
+        .unwrap()
+        .lines()
+        .filter(|l| l.contains("instance_launched"))
+        .count();
+    assert_eq!(launched, 2);
+}
+
+#[test]
+fn random_spot_interruptions_and_slowdowns_recur_per_instance() {
+    // 20 instances, interrupted every 6 hours each on average, over 30
+    // hours: 20 × 30 / 6 = 100 interruptions (the replacement launches at
+    // the notice, so slots are never empty). Slowdowns every hour per
+    // instance lasting 1 minute on average: 20 × 30 × 60 / 61 ≈ 590.
+    let yaml = long_fleet(
+        20,
+        "30h",
+        "  - { mtbf: 6h, spot_interruption: { pool: web } }\n  - { mtbf: 1h, slowdown: { pool: web, factor: 2, for: 1m } }",
+    )
+    .replace("instance_type: c6i.large", "instance_type: c6i.large-spot")
+    .replace(
+        "load_balancers:",
+        "instance_types:\n  c6i.large-spot: { vcpu: 2, memory_gib: 4, hourly_usd: 0.035, market: spot }\nload_balancers:",
+    );
+    let r = run(&yaml);
+    let spot = &r.summary.random_faults[0];
+    let slow = &r.summary.random_faults[1];
+    println!("random spot: {spot:?}\nrandom slowdowns: {slow:?}");
+    assert_eq!((spot.kind, slow.kind), ("spot_interruption", "slowdown"));
+    assert!((100.0 - spot.occurrences as f64).abs() < 40.0, "{}", spot.occurrences);
+    assert!((590.0 - slow.occurrences as f64).abs() < 100.0, "{}", slow.occurrences);
+    // A slowdown recovers when it ends: its mean is the mean repair time.
+    let mean = slow.time_to_recover_mean_s.unwrap();
+    assert!((45.0..75.0).contains(&mean), "{mean}");
+    assert_eq!(r.summary.requests.failed, 0, "10 ms requests finish inside the notice");
+}
+
+#[test]
+fn the_errors_chart_marks_each_fault_and_deploy() {
+    let yaml = pool(
+        4,
+        "{ constant: 160 }",
+        "{ constant: 100ms }",
+        "  - { at: 60s, crash: { pool: web, detected_after: 10s } }\n  - { at: 2m, zone_outage: { zone: a, for: 30s } }",
+    )
+    .replace("    boot_time:", "    zones: [a, b]\n    boot_time:")
+    + "deploys:\n  - { at: 3m, pool: web, rolling: {} }\n";
+    let spec = common::spec(&yaml);
+    let r = simulate(&spec, 3, 0, &mut |_| {});
+    assert_eq!(r.faults.len(), 2);
+    let dir = tempfile::tempdir().unwrap();
+    write_run(dir.path(), &spec, &[r]).unwrap();
+    let svg = std::fs::read_to_string(dir.path().join("errors.svg")).unwrap();
+    for legend in ["refused", "timed out", "failed", "crash", "zone outage"] {
+        assert!(svg.contains(legend), "{legend}");
+    }
+    // Once in the title, once in the legend.
+    assert_eq!(svg.matches("deploy").count(), 2);
+    let quiet = tempfile::tempdir().unwrap();
+    let spec = common::spec(&pool(4, "{ constant: 160 }", "{ constant: 100ms }", "  []"));
+    write_run(quiet.path(), &spec, &[simulate(&spec, 3, 0, &mut |_| {})]).unwrap();
+    let svg = std::fs::read_to_string(quiet.path().join("errors.svg")).unwrap();
+    assert!(!svg.contains("crash") && svg.matches("deploy").count() == 1);
 }

@@ -193,6 +193,9 @@ pub struct RunSummary {
     /// What each scheduled fault cost, when the scenario has any.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub faults: Vec<FaultSummary>,
+    /// Faults drawn at random, each over all its occurrences.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub random_faults: Vec<RandomFaultSummary>,
     /// What each scheduled deploy cost, when the scenario has any.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub deploys: Vec<DeploySummary>,
@@ -351,6 +354,29 @@ pub struct FaultSummary {
     /// (a crash, a zone outage) or the slowdown ended; null if not by the
     /// run's end.
     pub time_to_recover_s: Option<f64>,
+}
+
+/// A fault drawn at random, over all its occurrences in the run.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct RandomFaultSummary {
+    pub kind: &'static str,
+    /// Mean time between failures, per instance (per zone for an outage).
+    pub mtbf_s: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pool: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub zone: Option<String>,
+    pub occurrences: u64,
+    /// Instances hit, over all occurrences.
+    pub instances: u64,
+    pub requests_failed: u64,
+    /// Summed over occurrences (errors while two overlap count for both).
+    pub errors_until_recovered: u64,
+    /// Occurrences not recovered by the run's end.
+    pub not_recovered: u64,
+    /// Over the recovered occurrences; null if none recovered.
+    pub time_to_recover_mean_s: Option<f64>,
+    pub time_to_recover_max_s: Option<f64>,
 }
 
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]

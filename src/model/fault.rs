@@ -1,14 +1,44 @@
-//! Faults a scenario schedules on its app instances: crashes, slowdowns
-//! and zone outages, with what each cost the system (requests lost, time
-//! to recover) recorded as it happens.
+//! Faults a scenario schedules on its app instances and zones — crashes,
+//! slowdowns, spot interruptions, zone outages — at fixed times or drawn at
+//! random, with what each cost the system (requests lost, time to recover)
+//! recorded as it happens.
 
 use crate::engine::{SimDuration, SimTime};
 
-/// A fault at a fixed time.
+/// A fault and when it strikes.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct FaultSpec {
-    pub at: SimTime,
+    pub when: When,
     pub kind: FaultKind,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum When {
+    /// Once, at a fixed time.
+    At(SimTime),
+    /// Over and over, with exponential times between failures of mean
+    /// `mtbf`: each instance of the pool independently from its readiness
+    /// (so a pool of n fails n times as often), or the zone from the start
+    /// of the run and again from each recovery. A duration (`for`) is then
+    /// the mean time to repair, each one an exponential draw.
+    Random { mtbf: SimDuration },
+}
+
+impl FaultSpec {
+    pub fn is_random(&self) -> bool {
+        matches!(self.when, When::Random { .. })
+    }
+
+    /// The pool whose instances it strikes one by one, for a random fault
+    /// on instances.
+    pub fn random_pool(&self) -> Option<usize> {
+        match (self.when, self.kind) {
+            (When::At(_), _) | (_, FaultKind::ZoneOutage { .. }) => None,
+            (_, FaultKind::Crash { pool, .. })
+            | (_, FaultKind::Slowdown { pool, .. })
+            | (_, FaultKind::SpotInterruption { pool, .. }) => Some(pool),
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -73,6 +103,9 @@ pub struct FaultRecord {
     pub pools: Vec<(usize, u32)>,
     /// The instances it hit.
     pub hit: Vec<u32>,
+    /// Instances of its pools launched after it that have become ready,
+    /// each credited to the oldest open fault still short of replacements.
+    pub replaced: u32,
     /// Requests the crashed (or interrupted, at the notice's end) instances
     /// held, failed with them.
     pub requests_failed: u64,
@@ -81,7 +114,8 @@ pub struct FaultRecord {
     pub errors_at_start: u64,
     pub errors: u64,
     /// When every pool it hit was whole again (as many ready instances as
-    /// before, or as its controller then wanted if fewer), or when a
+    /// before, or as its controller then wanted if fewer) or as many
+    /// instances as it hit were replaced, whichever came first; or when a
     /// slowdown ended.
     pub recovered_at: Option<SimTime>,
 }

@@ -120,14 +120,16 @@ pub enum Event {
     EdgeAnswered { arrival: SimTime, class: u16 },
     /// A request the CDN passed on reaches the load balancer.
     EdgeForwardDue { request: RequestId, generation: u32 },
-    /// A scheduled fault strikes.
+    /// A fault strikes (at its fixed time, or a zone's drawn one).
     FaultDue { fault: u16 },
+    /// A random fault's drawn time for one instance has come.
+    InstanceFaultDue { fault: u16, instance: InstanceId },
     /// A pool's controller notices crashed instances and replaces them.
     ReplaceDue { pool: PoolId },
     /// A slowdown of one instance ends.
     SlowdownEnds { fault: u16, instance: InstanceId },
-    /// A zone's outage ends.
-    ZoneBack { zone: u16 },
+    /// A zone outage ends.
+    ZoneBack { fault: u16 },
     /// A balancer's active health check probes its backends.
     HealthCheckDue { lb: u16 },
     /// The probes of that check that got no answer time out.
@@ -172,6 +174,8 @@ pub struct RunResult {
     pub scaler_rows: Vec<ScalerLogRow>,
     /// Every response after the warm-up, for pooling runs exactly.
     pub latency: LatencyRecorder,
+    /// Every occurrence of an instance or zone fault (fixed or random), by kind.
+    pub faults: Vec<(SimTime, &'static str)>,
 }
 
 impl PoolBook {
@@ -243,9 +247,13 @@ pub struct System {
     queue_rng: RngStream,
     edge_rng: RngStream,
     fault_rng: RngStream,
+    /// Times between failures and to repair of random faults.
+    random_fault_rng: RngStream,
     fault_records: Vec<FaultRecord>,
-    /// Zones out of service.
-    zone_down: Vec<bool>,
+    /// The records of crashes and outages whose pools are not whole yet.
+    open_faults: Vec<usize>,
+    /// Per zone, the outages holding it out of service.
+    zone_down: Vec<u16>,
     /// Per pool, the queue its instances consume (if any).
     consumer_queue: Vec<Option<usize>>,
     /// Per balancer, the probes of its last health check still waiting for an answer.
@@ -316,8 +324,10 @@ impl System {
             queue_rng: stream("queues"),
             edge_rng: stream("edge"),
             fault_rng: stream("faults"),
+            random_fault_rng: stream("faults.random"),
             fault_records: Vec::new(),
-            zone_down: vec![false; spec.zones.len()],
+            open_faults: Vec::new(),
+            zone_down: vec![0; spec.zones.len()],
             consumer_queue: (0..spec.pools.len())
                 .map(|p| spec.data.queues.iter().position(|q| q.consumers == p))
                 .collect(),
@@ -345,7 +355,7 @@ impl System {
                     let instance = &mut system.instances[id.0 as usize];
                     instance.node = node;
                     instance.scheduled_at = Some(SimTime::ZERO);
-                    system.make_ready(SimTime::ZERO, id);
+                    system.make_ready(SimTime::ZERO, id, scheduler);
                 } else {
                     system.launch(SimTime::ZERO, pool, scheduler);
                 }
@@ -616,7 +626,7 @@ impl System {
     }
 
     /// Puts a booting instance in service: in every rotation that serves its pool.
-    fn make_ready(&mut self, now: SimTime, id: InstanceId) {
+    fn make_ready(&mut self, now: SimTime, id: InstanceId, scheduler: &mut Scheduler<Event>) {
         let instance = &mut self.instances[id.0 as usize];
         instance.running_at.get_or_insert(now);
         instance.state = InstanceState::Ready;
@@ -644,9 +654,10 @@ impl System {
         if !self.instances[id.0 as usize].held {
             self.register(now, id);
         }
-        if !self.fault_records.is_empty() {
-            self.check_recovery(now);
+        if !self.open_faults.is_empty() {
+            self.check_recovery(now, Some(id));
         }
+        self.arm_random_faults(now, id, scheduler);
     }
 
     /// Registers a ready instance with every balancer that serves its pool.
@@ -685,7 +696,7 @@ impl System {
         if self.instances[id.0 as usize].state != InstanceState::Booting {
             return;
         }
-        self.make_ready(now, id);
+        self.make_ready(now, id, scheduler);
         self.start_up(now, id, scheduler);
         let instance = &self.instances[id.0 as usize];
         let pool = instance.pool.0 as usize;
@@ -1533,6 +1544,7 @@ impl System {
                 }
             }),
             faults: self.fault_summaries(now),
+            random_faults: self.random_fault_summaries(now),
             deploys: self.deploy_summaries(now),
             load_balancers: self.lb_summaries(),
             data: (!self.spec.data.is_empty()).then(|| {
@@ -1541,8 +1553,10 @@ impl System {
                     .summarize(&rec.rows, SimTime::ZERO + self.spec.warmup, &names, &self.spec.traffic)
             }),
         };
+        let faults = self.fault_records.iter().map(|r| (r.at, r.kind.name())).collect();
         let recorder = self.recorder;
         RunResult {
+            faults,
             summary,
             rows: recorder.rows,
             events: recorder.events,
@@ -1609,8 +1623,9 @@ impl Model for System {
             }
             Event::FaultDue { fault } => self.on_fault_due(now, fault, scheduler),
             Event::ReplaceDue { pool } => self.on_replace_due(now, pool, scheduler),
-            Event::SlowdownEnds { fault, instance } => self.on_slowdown_ends(now, fault, instance),
-            Event::ZoneBack { zone } => self.on_zone_back(now, zone, scheduler),
+            Event::InstanceFaultDue { fault, instance } => self.on_instance_fault_due(now, fault, instance, scheduler),
+            Event::SlowdownEnds { fault, instance } => self.on_slowdown_ends(now, fault, instance, scheduler),
+            Event::ZoneBack { fault } => self.on_zone_back(now, fault, scheduler),
             Event::HealthCheckDue { lb } => self.on_health_check_due(now, lb, scheduler),
             Event::ProbeTimeoutsDue { lb } => self.on_probe_timeouts_due(now, lb),
             Event::TryConnected {

@@ -43,6 +43,11 @@ pub struct LineChart {
     /// Series are parts of a whole: drawn as filled bands, each on top of
     /// the ones before (all series share their x values).
     pub stacked: bool,
+    /// Instants drawn as vertical lines across the plot, one colour per
+    /// name (e.g. the faults of a run).
+    pub instants: Vec<(String, Vec<f64>)>,
+    /// Periods shaded across the plot, one colour per name (e.g. deploys).
+    pub periods: Vec<(String, Vec<(f64, f64)>)>,
 }
 
 const SIZE: (u32, u32) = (1000, 560);
@@ -246,6 +251,22 @@ fn draw_lines<DB: DrawingBackend>(
         .light_line_style(RGBColor(235, 235, 235))
         .draw()?;
     let mut color_index = 0;
+    // Shaded periods under the series, instants as lines over them; their
+    // colours come after the series' in the palette.
+    let mut overlay_index = lines.len() + chart.markers.len();
+    for (name, spans) in &chart.periods {
+        let color = PALETTE[overlay_index % PALETTE.len()];
+        overlay_index += 1;
+        let style = color.mix(0.15).filled();
+        ctx.draw_series(
+            spans
+                .iter()
+                .filter(|(a, b)| a.is_finite() && b.is_finite())
+                .map(move |&(a, b)| Rectangle::new([(a, 0.0), (b, y1)], style)),
+        )?
+        .label(name.as_str())
+        .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 18, y + 5)], style));
+    }
     if let Some((label, series)) = &chart.secondary {
         ctx.configure_secondary_axes()
             .y_desc(label.as_str())
@@ -279,6 +300,18 @@ fn draw_lines<DB: DrawingBackend>(
                 .label(s.name.as_str())
                 .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(3)));
         }
+    }
+    for (name, at) in &chart.instants {
+        let color = PALETTE[overlay_index % PALETTE.len()];
+        overlay_index += 1;
+        let style = color.mix(0.7).stroke_width(1);
+        ctx.draw_series(
+            at.iter()
+                .filter(|x| x.is_finite())
+                .map(move |&x| PathElement::new(vec![(x, 0.0), (x, y1)], style)),
+        )?
+        .label(name.as_str())
+        .legend(move |(x, y)| PathElement::new(vec![(x + 9, y - 6), (x + 9, y + 6)], color.stroke_width(2)));
     }
     for s in &chart.markers {
         let color = PALETTE[color_index % PALETTE.len()];

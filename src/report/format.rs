@@ -36,6 +36,18 @@ pub(crate) fn short(x: f64) -> String {
     }
 }
 
+/// A duration for people, in the largest unit it fills: `30 d`, `1.5 h`,
+/// `10 min`, `45 s`.
+pub(crate) fn duration_words(secs: f64) -> String {
+    let (value, unit) = match secs {
+        s if s >= 86_400.0 => (s / 86_400.0, "d"),
+        s if s >= 3_600.0 => (s / 3_600.0, "h"),
+        s if s >= 60.0 => (s / 60.0, "min"),
+        s => (s, "s"),
+    };
+    format!("{} {unit}", short(value))
+}
+
 /// `mean ± ci`: the interval to 2 significant digits and the mean to the
 /// same decimal place (the ± left out when undefined, as with one replication).
 pub(crate) fn with_ci(e: &Estimate, signed: bool) -> String {
@@ -54,6 +66,14 @@ pub(crate) fn with_ci(e: &Estimate, signed: bool) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn durations_read_in_the_largest_unit_they_fill() {
+        assert_eq!(duration_words(30.0 * 86_400.0), "30 d");
+        assert_eq!(duration_words(5_400.0), "1.5 h");
+        assert_eq!(duration_words(600.0), "10 min");
+        assert_eq!(duration_words(45.0), "45 s");
+    }
 
     #[test]
     fn human_numbers_keep_four_significant_digits() {

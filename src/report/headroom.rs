@@ -235,7 +235,7 @@ pub fn write_headroom(
         .filter(|s| !s.points.is_empty())
         .collect(),
         secondary: None,
-        stacked: false,
+        ..LineChart::default()
     };
     write_chart(dir, "headroom-latency", &latency)?;
     let utilization = LineChart {

@@ -325,20 +325,23 @@ fn run_sections(doc: &mut Doc, dir: &Path, prefix: &str, level: u8) -> Result<()
     );
 
     doc.h(level, "Charts");
-    charts(
-        doc,
-        dir,
-        prefix,
-        &[
-            ("latency", "Response time per interval"),
-            ("throughput", "Throughput and errors against offered load"),
-            ("utilization", "CPU utilization per pool"),
-            ("instances", "Instances against traffic, with scaling actions"),
-            ("queue", "Requests waiting per pool"),
-            ("capacity", "Time to capacity per added instance"),
-            ("cost", "Cumulative cost"),
-        ],
-    );
+    let mut list = vec![
+        ("latency", "Response time per interval"),
+        ("throughput", "Throughput and errors against offered load"),
+        ("utilization", "CPU utilization per pool"),
+        ("instances", "Instances against traffic, with scaling actions"),
+        ("queue", "Requests waiting per pool"),
+        ("capacity", "Time to capacity per added instance"),
+        ("cost", "Cumulative cost"),
+    ];
+    // The errors chart earns its place when something was done to the run.
+    if ["faults", "random_faults", "deploys"]
+        .iter()
+        .any(|k| summary[*k].as_array().is_some_and(|a| !a.is_empty()))
+    {
+        list.insert(2, ("errors", "Error rate per interval, with faults and deploys"));
+    }
+    charts(doc, dir, prefix, &list);
     Ok(())
 }
 

@@ -14,9 +14,8 @@ use crate::model::{RunResult, SystemSpec};
 
 use super::charts::{LineChart, Series, write_chart};
 use super::files::write_atomic;
-use super::format::num;
+use super::format::{duration_words, num};
 
-/// Formats a number for CSV: shortest round-trip form, empty when undefined.
 /// `timeseries.csv`: one row per interval.
 pub fn timeseries_csv(result: &RunResult) -> String {
     let mut out = String::from(
@@ -234,15 +233,22 @@ pub(crate) fn headline(result: &RunResult) -> Vec<(String, f64)> {
     if let Some(slo) = &s.slo {
         m.push(("slo_minutes_lost".to_string(), slo.minutes_lost));
     }
-    if !s.faults.is_empty() {
-        // What the scheduled faults cost, comparable across designs.
-        let errors: u64 = s.faults.iter().map(|f| f.errors_until_recovered).sum();
+    if !s.faults.is_empty() || !s.random_faults.is_empty() {
+        // What the faults cost, comparable across designs.
+        let errors: u64 = s.faults.iter().map(|f| f.errors_until_recovered).sum::<u64>()
+            + s.random_faults.iter().map(|f| f.errors_until_recovered).sum::<u64>();
         m.push(("faults.errors_until_recovered".to_string(), errors as f64));
-        // Undefined (left out) when a fault never recovered.
+        // Undefined (left out) when a fixed-time fault never recovered; a
+        // random one still open at the run's end is not counted.
         let slowest = s
             .faults
             .iter()
             .map(|f| f.time_to_recover_s)
+            .chain(
+                s.random_faults
+                    .iter()
+                    .map(|f| Some(f.time_to_recover_max_s.unwrap_or(0.0))),
+            )
             .try_fold(0.0, |m: f64, t| t.map(|t| m.max(t)))
             .unwrap_or(f64::NAN);
         m.push(("faults.time_to_recover_max_s".to_string(), slowest));
@@ -425,6 +431,28 @@ pub fn human_summary(results: &[RunResult]) -> String {
         )
         .unwrap();
     }
+    for f in &s.random_faults {
+        writeln!(
+            out,
+            "fault:    {} at random (mtbf {}) {}: {} occurrences, {} instance(s), {} requests failed, {} errors until recovered{}",
+            f.kind,
+            duration_words(f.mtbf_s),
+            match (&f.pool, &f.zone) {
+                (Some(p), _) => format!("per instance of {p}"),
+                (_, Some(z)) => format!("of zone {z}"),
+                _ => String::new(),
+            },
+            f.occurrences,
+            f.instances,
+            f.requests_failed,
+            f.errors_until_recovered,
+            match (f.time_to_recover_mean_s, f.time_to_recover_max_s) {
+                (Some(mean), Some(max)) => format!(", in {mean:.1} s on average (max {max:.1} s)"),
+                _ => String::new(),
+            }
+        )
+        .unwrap();
+    }
     for d in &s.deploys {
         writeln!(
             out,
@@ -526,6 +554,44 @@ pub fn write_run(dir: &Path, spec: &SystemSpec, results: &[RunResult]) -> Result
     Ok(written)
 }
 
+/// The run's fault occurrences by kind (minutes), for the errors chart:
+/// instance and zone faults, fixed or random, and data-tier servers lost.
+fn fault_instants(result: &RunResult) -> Vec<(String, Vec<f64>)> {
+    let mut by_kind: Vec<(String, Vec<f64>)> = Vec::new();
+    let mut add = |kind: &str, at: f64| match by_kind.iter_mut().find(|(k, _)| k == kind) {
+        Some((_, times)) => times.push(at),
+        None => by_kind.push((kind.to_string(), vec![at])),
+    };
+    for &(at, kind) in &result.faults {
+        add(&kind.replace('_', " "), at.as_secs_f64() / 60.0);
+    }
+    for e in &result.events {
+        if e.kind == crate::metrics::EventKind::ServerDown {
+            add("data-tier server down", e.time.as_secs_f64() / 60.0);
+        }
+    }
+    for (_, times) in &mut by_kind {
+        times.dedup();
+    }
+    by_kind
+}
+
+/// Each deploy from its start to its end (or the run's), in minutes.
+fn deploy_periods(result: &RunResult) -> Vec<(String, Vec<(f64, f64)>)> {
+    let end = result.rows.last().map_or(0.0, |r| r.end.as_secs_f64());
+    let spans: Vec<(f64, f64)> = result
+        .summary
+        .deploys
+        .iter()
+        .map(|d| (d.at_s / 60.0, d.duration_s.map_or(end, |t| d.at_s + t) / 60.0))
+        .collect();
+    if spans.is_empty() {
+        Vec::new()
+    } else {
+        vec![("deploy".to_string(), spans)]
+    }
+}
+
 fn run_charts(result: &RunResult) -> Vec<(&'static str, LineChart)> {
     let rows = &result.rows;
     let minutes = |r: &crate::metrics::IntervalRow| r.end.as_secs_f64() / 60.0;
@@ -535,7 +601,35 @@ fn run_charts(result: &RunResult) -> Vec<(&'static str, LineChart)> {
     };
     let span = |r: &crate::metrics::IntervalRow| (r.end - r.start).as_secs_f64();
     let x_label = "simulated time (min)".to_string();
+    let share = |r: &crate::metrics::IntervalRow, n: u64| {
+        if r.counters.arrived == 0 {
+            0.0
+        } else {
+            100.0 * n as f64 / r.counters.arrived as f64
+        }
+    };
     let mut charts = vec![
+        (
+            "errors",
+            LineChart {
+                title: "Error rate per interval, with faults and deploys".into(),
+                x_label: x_label.clone(),
+                y_label: "errors, % of the requests that arrived".into(),
+                series: vec![
+                    line("refused (queue full, no instance)", &|r| {
+                        share(r, r.counters.rejected_queue_full + r.counters.rejected_no_instance)
+                    }),
+                    line("timed out", &|r| share(r, r.counters.timed_out)),
+                    line("failed (instance lost, data tier)", &|r| {
+                        share(r, r.counters.failed + r.counters.failed_downstream)
+                    }),
+                ],
+                stacked: true,
+                instants: fault_instants(result),
+                periods: deploy_periods(result),
+                ..LineChart::default()
+            },
+        ),
         (
             "latency",
             LineChart {
@@ -653,7 +747,7 @@ fn run_charts(result: &RunResult) -> Vec<(&'static str, LineChart)> {
             series: instances,
             markers,
             secondary: Some(("requests per second".into(), vec![traffic])),
-            stacked: false,
+            ..LineChart::default()
         },
     ));
     charts.push((

@@ -274,7 +274,7 @@ fn sweep_charts(dir: &Path, points: &[PointSummary], recommended: Option<usize>)
         }],
         markers,
         secondary: None,
-        stacked: false,
+        ..LineChart::default()
     };
     write_chart(dir, "pareto", &pareto)?;
     written.push("pareto".into());

@@ -44,11 +44,15 @@ pub struct RawScenario {
     pub slo: Option<RawSlo>,
 }
 
-/// A fault at a fixed time: `{ at: 5m, crash: { pool: web } }`.
+/// A fault at a fixed time, `{ at: 5m, crash: { pool: web } }`, or drawn
+/// at random, `{ mtbf: 30d, crash: { pool: web } }`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawFault {
-    pub at: Duration,
+    #[serde(default)]
+    pub at: Option<Duration>,
+    #[serde(default)]
+    pub mtbf: Option<Duration>,
     #[serde(default)]
     pub crash: Option<RawCrash>,
     #[serde(default)]

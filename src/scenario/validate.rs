@@ -7,7 +7,7 @@ use crate::engine::{SimDuration, SimTime};
 use crate::metrics::SloSpec;
 use crate::model::autoscaler::PodResources;
 use crate::model::autoscaler::schedule::ScheduledAction;
-use crate::model::fault::{FaultKind, FaultSpec};
+use crate::model::fault::{FaultKind, FaultSpec, When};
 use crate::model::instance::Resize;
 use crate::model::node_pool::NodePoolSpec;
 use crate::model::{
@@ -741,10 +741,15 @@ fn zones(c: &mut Checker, raw: &RawScenario) -> Vec<String> {
 /// Zones a scenario may name, in all.
 pub const MAX_ZONES: usize = 64;
 
-/// The scheduled faults on app instances, in time order.
 /// EC2's spot interruption notice.
 pub const DEFAULT_SPOT_NOTICE_S: u64 = 120;
 
+/// The bounds of a random fault's mean time between failures: a second to
+/// a thousand years.
+const MTBF_RANGE_S: std::ops::RangeInclusive<f64> = 1.0..=1000.0 * 365.0 * 86_400.0;
+
+/// The faults on app instances and zones: fixed-time ones in time order,
+/// then random ones in the scenario's order.
 fn instance_faults(
     c: &mut Checker,
     raw: &RawScenario,
@@ -755,14 +760,46 @@ fn instance_faults(
     let mut faults = Vec::new();
     for (i, f) in raw.faults.iter().enumerate() {
         let path = format!("faults[{i}]");
-        if !(0.0..=duration).contains(&f.at.0) {
-            c.problem(
-                format!("{path}.at"),
-                format!("must be within the run (0 to {duration} s), got {} s", f.at.0),
-            );
-        }
+        let when = match (f.at, f.mtbf) {
+            (Some(at), None) => {
+                if !(0.0..=duration).contains(&at.0) {
+                    c.problem(
+                        format!("{path}.at"),
+                        format!("must be within the run (0 to {duration} s), got {} s", at.0),
+                    );
+                }
+                When::At(SimTime::ZERO + SimDuration::from_secs_f64(at.0.clamp(0.0, duration)))
+            }
+            (None, Some(mtbf)) => {
+                if !MTBF_RANGE_S.contains(&mtbf.0) {
+                    c.problem(
+                        format!("{path}.mtbf"),
+                        format!("must be between 1s and 1000 years, got {} s", mtbf.0),
+                    );
+                }
+                When::Random {
+                    mtbf: SimDuration::from_secs_f64(mtbf.0.clamp(*MTBF_RANGE_S.start(), *MTBF_RANGE_S.end())),
+                }
+            }
+            _ => {
+                c.problem(
+                    &path,
+                    "give `at` (a fixed time) or `mtbf` (the mean time between failures of a fault drawn at random), \
+                     not both",
+                );
+                continue;
+            }
+        };
+        let random = f.mtbf.is_some();
         let secs = |d: Option<super::units::Duration>| SimDuration::from_secs_f64(d.map_or(0.0, |d| d.0));
         let pool = |c: &mut Checker, kpath: &str, name: &str, instances: Option<u32>| {
+            if random && instances.is_some() {
+                c.problem(
+                    format!("{kpath}.instances"),
+                    "a fault drawn at random strikes each instance on its own (`mtbf` is per instance); \
+                     give `instances` only with `at`",
+                );
+            }
             let instances = instances.unwrap_or(1);
             if !(1..=MAX_INSTANCES).contains(&instances) {
                 c.problem(
@@ -879,13 +916,13 @@ fn instance_faults(
             }
         };
         if let Some(kind) = kind {
-            faults.push(FaultSpec {
-                at: SimTime::ZERO + SimDuration::from_secs_f64(f.at.0),
-                kind,
-            });
+            faults.push(FaultSpec { when, kind });
         }
     }
-    faults.sort_by_key(|f| f.at);
+    faults.sort_by_key(|f| match f.when {
+        When::At(at) => (0, at),
+        When::Random { .. } => (1, SimTime::ZERO),
+    });
     faults
 }
 
