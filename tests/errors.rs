@@ -675,3 +675,57 @@ fn deploys_and_start_up_cpu_are_checked() {
         "{msg}"
     );
 }
+
+#[test]
+fn regions_and_their_dns_are_checked() {
+    let regions = GOOD.replace("  target: lb\n", "").replace(
+        "load_balancers:\n  lb: { pool: web }\n",
+        "load_balancers:\n  lb: { pool: web }\n  lb2: { pool: web2 }\n\
+         regions:\n  us: { balancer: lb }\n  eu: { balancer: lb2 }\n\
+         dns:\n  populations:\n    all: { share: 1, rtt: { us: 10ms, eu: 80ms } }\n",
+    ) + "  web2:\n    instance_type: c6i.large\n    count: 2\n";
+    scenario::load(&regions, "good.yaml", Format::Yaml, &NoFiles).unwrap();
+    let msg = one(&regions.replace("  classes:", "  target: lb\n  classes:"));
+    assert!(
+        msg.contains("traffic.target: with `regions`, the DNS sends each client to a region's balancer"),
+        "{msg}"
+    );
+    let msg = one(&GOOD.replace("  target: lb\n", ""));
+    assert!(msg.contains("traffic.target: missing"), "{msg}");
+    let msg = one(&regions.replace("rtt: { us: 10ms, eu: 80ms }", "rtt: { us: 10ms }"));
+    assert!(
+        msg.contains("dns.populations.all.rtt: missing region `eu`: give the round trip to every region"),
+        "{msg}"
+    );
+    let msg = one(&regions.replace("eu: 80ms", "eu: 80ms, ap: 150ms"));
+    assert!(
+        msg.contains("dns.populations.all.rtt.ap: unknown region `ap`; known: eu, us"),
+        "{msg}"
+    );
+    let msg = one(&regions.replace("share: 1,", "share: -1,"));
+    assert!(msg.contains("dns.populations.all.share: must be > 0, got -1"), "{msg}");
+    let msg = one(&regions.replace("eu: { balancer: lb2 }", "eu: { balancer: lb }"));
+    assert!(
+        msg.contains("regions.us.balancer: `lb` is already region `eu`'s balancer"),
+        "{msg}"
+    );
+    let msg = one(&regions.replace("lb2: { pool: web2 }", "lb2: { pool: web }"));
+    assert!(
+        msg.contains("regions.us.balancer: serves a pool of region `eu` too: a pool lives in one region"),
+        "{msg}"
+    );
+    let msg = one(&regions.replace(
+        "dns:\n  populations:\n    all: { share: 1, rtt: { us: 10ms, eu: 80ms } }\n",
+        "",
+    ));
+    assert!(msg.contains("dns: missing: with `regions`"), "{msg}");
+    let msg = one(&format!(
+        "{regions}faults:\n  - {{ at: 10s, region_outage: {{ region: ap, for: 1m }} }}\n"
+    ));
+    assert!(
+        msg.contains("faults[0].region_outage.region: unknown region `ap`; known: eu, us"),
+        "{msg}"
+    );
+    let msg = one(&regions.replace("dns:\n", "dns:\n  ttl: 2d\n"));
+    assert!(msg.contains("dns.ttl: must be between 0 s and 86400 s"), "{msg}");
+}

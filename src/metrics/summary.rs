@@ -193,6 +193,12 @@ pub struct RunSummary {
     /// What each scheduled fault cost, when the scenario has any.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub faults: Vec<FaultSummary>,
+    /// With regions: each region's traffic and DNS status changes, and each
+    /// client population's requests.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub regions: Vec<RegionSummary>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub populations: Vec<PopulationSummary>,
     /// Faults drawn at random, each over all its occurrences.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub random_faults: Vec<RandomFaultSummary>,
@@ -343,6 +349,8 @@ pub struct FaultSummary {
     pub pools: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub zone: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
     /// Instances it hit (fewer than asked when fewer were ready).
     pub instances: u32,
     /// Requests the crashed instances held, failed with them.
@@ -356,6 +364,32 @@ pub struct FaultSummary {
     pub time_to_recover_s: Option<f64>,
 }
 
+/// One region over the whole run.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct RegionSummary {
+    pub name: String,
+    pub balancer: String,
+    /// Requests the DNS sent here, and their share of all.
+    pub requests: u64,
+    pub share: f64,
+    /// Of them, sent while it was dark: their clients could not connect.
+    pub lost_while_dark: u64,
+    /// When the DNS health checks took it out, and put it back.
+    pub dns_marked_down_at_s: Vec<f64>,
+    pub dns_marked_up_at_s: Vec<f64>,
+}
+
+/// One client population over the whole run.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct PopulationSummary {
+    pub name: String,
+    pub requests: u64,
+    /// Sent to a region other than its nearest (failed over).
+    pub not_nearest: u64,
+    /// The round trip its requests' response times include.
+    pub rtt_mean_ms: f64,
+}
+
 /// A fault drawn at random, over all its occurrences in the run.
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct RandomFaultSummary {
@@ -366,6 +400,8 @@ pub struct RandomFaultSummary {
     pub pool: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub zone: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
     pub occurrences: u64,
     /// Instances hit, over all occurrences.
     pub instances: u64,

@@ -33,7 +33,7 @@ impl FaultSpec {
     /// on instances.
     pub fn random_pool(&self) -> Option<usize> {
         match (self.when, self.kind) {
-            (When::At(_), _) | (_, FaultKind::ZoneOutage { .. }) => None,
+            (When::At(_), _) | (_, FaultKind::ZoneOutage { .. } | FaultKind::RegionOutage { .. }) => None,
             (_, FaultKind::Crash { pool, .. })
             | (_, FaultKind::Slowdown { pool, .. })
             | (_, FaultKind::SpotInterruption { pool, .. }) => Some(pool),
@@ -79,6 +79,14 @@ pub enum FaultKind {
         duration: SimDuration,
         detected_after: SimDuration,
     },
+    /// The whole region goes dark for `duration`: its balancer cannot be
+    /// reached, every instance of its pools dies, nothing launches there;
+    /// the DNS health checks move its clients to the next region.
+    RegionOutage {
+        region: u16,
+        duration: SimDuration,
+        detected_after: SimDuration,
+    },
 }
 
 impl FaultKind {
@@ -88,6 +96,7 @@ impl FaultKind {
             FaultKind::Slowdown { .. } => "slowdown",
             FaultKind::SpotInterruption { .. } => "spot_interruption",
             FaultKind::ZoneOutage { .. } => "zone_outage",
+            FaultKind::RegionOutage { .. } => "region_outage",
         }
     }
 }

@@ -17,6 +17,7 @@ pub mod instance_type;
 pub mod load_balancer;
 pub mod node_pool;
 pub mod queue;
+pub mod region;
 pub mod replication;
 pub mod request;
 pub mod system;

@@ -72,6 +72,8 @@ pub struct Request {
     pub receipt: u32,
     /// Tries its load balancer has made before the current one (retries so far).
     pub tries: u8,
+    /// Its load balancer: the traffic's target, or its region's.
+    pub lb: u8,
 }
 
 /// [`Request::message`] of a client's request.
@@ -101,6 +103,7 @@ impl Request {
             message: NO_MESSAGE,
             receipt: 0,
             tries: 0,
+            lb: 0,
         }
     }
 }

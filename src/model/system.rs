@@ -8,6 +8,7 @@ mod deploys;
 mod edge;
 mod faults;
 mod queues;
+mod regions;
 
 use crate::engine::{self, Limits, Model, RngStream, RunOutcome, Scheduler, SimDuration, SimTime, StreamId};
 use crate::metrics::{
@@ -31,6 +32,7 @@ use super::instance::{Instance, InstanceId, InstanceState, Pool, PoolId, ScaleUp
 use super::instance_type::InstanceType;
 use super::load_balancer::{LoadBalancer, LoadBalancerSpec};
 use super::node_pool::{Node, NodeState};
+use super::region::{Dns, GeoSpec};
 use super::request::{NO_MESSAGE, Request, RequestId, RequestState, Requests};
 use super::traffic::{ArrivalProcess, ClassPicker, KeyPicker, TrafficSpec};
 
@@ -56,6 +58,8 @@ pub struct SystemSpec {
     pub deploys: Vec<DeploySpec>,
     /// Availability zones the pools spread over (pools refer to them by index).
     pub zones: Vec<String>,
+    /// Regions, each behind its own balancer, and the DNS in front of them.
+    pub geo: Option<GeoSpec>,
     pub slo: Option<SloSpec>,
 }
 
@@ -128,8 +132,10 @@ pub enum Event {
     ReplaceDue { pool: PoolId },
     /// A slowdown of one instance ends.
     SlowdownEnds { fault: u16, instance: InstanceId },
-    /// A zone outage ends.
-    ZoneBack { fault: u16 },
+    /// A zone or region outage ends.
+    OutageEnds { fault: u16 },
+    /// The DNS health checkers probe a region's endpoint.
+    DnsCheckDue { region: u16 },
     /// A balancer's active health check probes its backends.
     HealthCheckDue { lb: u16 },
     /// The probes of that check that got no answer time out.
@@ -139,12 +145,14 @@ pub enum Event {
         request: RequestId,
         generation: u32,
         instance: InstanceId,
+        lb: u8,
     },
     /// A try's connect to an unreachable backend timed out.
     TryUnreachable {
         request: RequestId,
         generation: u32,
         instance: InstanceId,
+        lb: u8,
     },
     /// The earliest try deadline of a balancer has come.
     TryDeadlinesDue { lb: u16 },
@@ -254,6 +262,12 @@ pub struct System {
     open_faults: Vec<usize>,
     /// Per zone, the outages holding it out of service.
     zone_down: Vec<u16>,
+    /// What the DNS answers, with regions.
+    dns: Option<Dns>,
+    /// Per region, the outages holding it dark, and what happened to it.
+    region_down: Vec<u16>,
+    region_books: Vec<regions::RegionBook>,
+    population_books: Vec<regions::PopulationBook>,
     /// Per pool, the queue its instances consume (if any).
     consumer_queue: Vec<Option<usize>>,
     /// Per balancer, the probes of its last health check still waiting for an answer.
@@ -328,6 +342,10 @@ impl System {
             fault_records: Vec::new(),
             open_faults: Vec::new(),
             zone_down: vec![0; spec.zones.len()],
+            dns: spec.geo.clone().map(Dns::new),
+            region_down: vec![0; spec.geo.as_ref().map_or(0, |g| g.regions.len())],
+            region_books: vec![Default::default(); spec.geo.as_ref().map_or(0, |g| g.regions.len())],
+            population_books: vec![Default::default(); spec.geo.as_ref().map_or(0, |g| g.populations.len())],
             consumer_queue: (0..spec.pools.len())
                 .map(|p| spec.data.queues.iter().position(|q| q.consumers == p))
                 .collect(),
@@ -367,6 +385,7 @@ impl System {
         scheduler.schedule(system.next_interval_end(SimTime::ZERO), Event::IntervalDue);
         system.schedule_data_faults(scheduler);
         system.schedule_faults(scheduler);
+        system.schedule_dns_checks(scheduler);
         system.schedule_health_checks(scheduler);
         system.schedule_deploys(scheduler);
         // Autoscaled pools: the pipeline scrapes from time 0 and the
@@ -1079,7 +1098,11 @@ impl System {
             scheduler.schedule(SimTime::ZERO + SimDuration::from_secs_f64(t), Event::ArrivalDue);
         }
         self.recorder.arrived(now);
-        let request = Request::new(now, demand_s, client, key, class as u16);
+        let mut request = Request::new(now, demand_s, client, key, class as u16);
+        request.lb = self.spec.traffic.target as u8;
+        if !self.geo_route(now, &mut request) {
+            return;
+        }
         if let Some(tier) = self.spec.traffic.classes[class].data.as_ref().and_then(|p| p.edge) {
             return self.at_edge(now, request, tier, scheduler);
         }
@@ -1489,6 +1512,7 @@ impl System {
                 f64::NAN
             },
         };
+        let (regions, populations) = self.region_summaries();
         let summary = RunSummary {
             capsim_version: env!("CARGO_PKG_VERSION"),
             scenario: self.spec.name.clone(),
@@ -1547,6 +1571,8 @@ impl System {
             random_faults: self.random_fault_summaries(now),
             deploys: self.deploy_summaries(now),
             load_balancers: self.lb_summaries(),
+            regions,
+            populations,
             data: (!self.spec.data.is_empty()).then(|| {
                 let names: Vec<String> = self.spec.pools.iter().map(|p| p.name.clone()).collect();
                 self.data
@@ -1625,19 +1651,22 @@ impl Model for System {
             Event::ReplaceDue { pool } => self.on_replace_due(now, pool, scheduler),
             Event::InstanceFaultDue { fault, instance } => self.on_instance_fault_due(now, fault, instance, scheduler),
             Event::SlowdownEnds { fault, instance } => self.on_slowdown_ends(now, fault, instance, scheduler),
-            Event::ZoneBack { fault } => self.on_zone_back(now, fault, scheduler),
+            Event::OutageEnds { fault } => self.on_outage_ends(now, fault, scheduler),
+            Event::DnsCheckDue { region } => self.on_dns_check(now, region, scheduler),
             Event::HealthCheckDue { lb } => self.on_health_check_due(now, lb, scheduler),
             Event::ProbeTimeoutsDue { lb } => self.on_probe_timeouts_due(now, lb),
             Event::TryConnected {
                 request,
                 generation,
                 instance,
-            } => self.on_try_connected(now, request, generation, instance, scheduler),
+                lb,
+            } => self.on_try_connected(now, (request, generation), instance, usize::from(lb), scheduler),
             Event::TryUnreachable {
                 request,
                 generation,
                 instance,
-            } => self.on_try_unreachable(now, request, generation, instance, scheduler),
+                lb,
+            } => self.on_try_unreachable(now, (request, generation), instance, usize::from(lb), scheduler),
             Event::TryDeadlinesDue { lb } => self.on_try_deadlines_due(now, lb, scheduler),
             Event::ClientDeadlineDue { request, generation } => self.on_client_deadline_due(now, request, generation),
             Event::DeployDue { deploy } => self.on_deploy_due(now, deploy, scheduler),

@@ -271,6 +271,10 @@ pub(crate) fn headline(result: &RunResult) -> Vec<(String, f64)> {
             + lb.failed_tries_timeout;
         m.push((format!("load_balancers.{}.failed_tries", lb.name), failed as f64));
     }
+    for r in &s.regions {
+        m.push((format!("regions.{}.share", r.name), r.share));
+        m.push((format!("regions.{}.lost_while_dark", r.name), r.lost_while_dark as f64));
+    }
     if let Some(data) = &s.data {
         m.extend(super::data::headline(data));
     }
@@ -418,7 +422,11 @@ pub fn human_summary(results: &[RunResult]) -> String {
             out,
             "fault:    {}{} of {} instance(s) of {} at {} s: {} requests failed, {} errors until {}",
             f.kind,
-            f.zone.as_ref().map(|z| format!(" in {z}")).unwrap_or_default(),
+            f.zone
+                .as_ref()
+                .or(f.region.as_ref())
+                .map(|z| format!(" in {z}"))
+                .unwrap_or_default(),
             f.instances,
             f.pools.join(", "),
             num(f.at_s),
@@ -437,9 +445,10 @@ pub fn human_summary(results: &[RunResult]) -> String {
             "fault:    {} at random (mtbf {}) {}: {} occurrences, {} instance(s), {} requests failed, {} errors until recovered{}",
             f.kind,
             duration_words(f.mtbf_s),
-            match (&f.pool, &f.zone) {
-                (Some(p), _) => format!("per instance of {p}"),
-                (_, Some(z)) => format!("of zone {z}"),
+            match (&f.pool, &f.zone, &f.region) {
+                (Some(p), _, _) => format!("per instance of {p}"),
+                (_, Some(z), _) => format!("of zone {z}"),
+                (_, _, Some(r)) => format!("of region {r}"),
                 _ => String::new(),
             },
             f.occurrences,
@@ -469,6 +478,35 @@ pub fn human_summary(results: &[RunResult]) -> String {
             d.instances_peak,
             d.ready_min,
             d.errors
+        )
+        .unwrap();
+    }
+    for r in &s.regions {
+        let marks = |label: &str, at: &[f64]| {
+            if at.is_empty() {
+                String::new()
+            } else {
+                let times: Vec<String> = at.iter().map(|t| format!("{} s", num(*t))).collect();
+                format!("; DNS marked it {label} at {}", times.join(", "))
+            }
+        };
+        writeln!(
+            out,
+            "region:   {} (via {}): {:.1}% of requests, {} lost while dark{}{}",
+            r.name,
+            r.balancer,
+            r.share * 100.0,
+            r.lost_while_dark,
+            marks("down", &r.dns_marked_down_at_s),
+            marks("up", &r.dns_marked_up_at_s),
+        )
+        .unwrap();
+    }
+    for p in &s.populations {
+        writeln!(
+            out,
+            "clients:  {}: {} requests, {} to a region not their nearest, {:.1} ms round trip on average",
+            p.name, p.requests, p.not_nearest, p.rtt_mean_ms
         )
         .unwrap();
     }

@@ -13,6 +13,7 @@ mod error;
 mod locate;
 mod manifest;
 pub mod raw;
+mod region;
 pub mod units;
 mod validate;
 

@@ -41,7 +41,48 @@ pub struct RawScenario {
     #[serde(default)]
     pub deploys: Vec<RawDeploy>,
     #[serde(default)]
+    pub regions: BTreeMap<String, RawRegion>,
+    #[serde(default)]
+    pub dns: Option<RawDns>,
+    #[serde(default)]
     pub slo: Option<RawSlo>,
+}
+
+/// A region: `{ balancer: alb-east }`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRegion {
+    pub balancer: String,
+}
+
+/// How clients find a region: `{ ttl: 60s, health_check: {…}, populations: {…} }`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDns {
+    #[serde(default)]
+    pub ttl: Option<Duration>,
+    #[serde(default)]
+    pub health_check: Option<RawDnsCheck>,
+    pub populations: BTreeMap<String, RawPopulation>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDnsCheck {
+    #[serde(default)]
+    pub interval: Option<Duration>,
+    #[serde(default)]
+    pub fails: Option<u32>,
+    #[serde(default)]
+    pub passes: Option<u32>,
+}
+
+/// `{ share: 0.6, rtt: { us-east: 20ms, eu-west: 95ms } }`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPopulation {
+    pub share: f64,
+    pub rtt: BTreeMap<String, Duration>,
 }
 
 /// A fault at a fixed time, `{ at: 5m, crash: { pool: web } }`, or drawn
@@ -61,6 +102,18 @@ pub struct RawFault {
     pub zone_outage: Option<RawZoneOutage>,
     #[serde(default)]
     pub spot_interruption: Option<RawSpotInterruption>,
+    #[serde(default)]
+    pub region_outage: Option<RawRegionOutage>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRegionOutage {
+    pub region: String,
+    #[serde(rename = "for")]
+    pub duration: Duration,
+    #[serde(default)]
+    pub detected_after: Option<Duration>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -392,7 +445,8 @@ pub struct RawTraffic {
     pub clients: Option<u64>,
     #[serde(default)]
     pub keys: Option<RawKeys>,
-    pub target: String,
+    #[serde(default)]
+    pub target: Option<String>,
 }
 
 #[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq)]

@@ -635,17 +635,44 @@ pub fn validate(
         super::balancer::resilience(&mut c, &path, lb, &mut spec);
         load_balancers.push(spec);
     }
-    let target = lb_index.get(&traffic.target).copied();
-    if target.is_none() {
-        c.problem(
-            "traffic.target",
-            format!(
-                "unknown load balancer `{}`; known: {}",
-                traffic.target,
-                known_list(raw.load_balancers.keys())
-            ),
-        );
+    if load_balancers.len() > MAX_LOAD_BALANCERS {
+        c.problem("load_balancers", format!("at most {MAX_LOAD_BALANCERS} load balancers"));
     }
+    let geo = super::region::geo(&mut c, raw, &lb_index, &load_balancers, raw.pools.len());
+    // Without regions the traffic goes to its target; with them, the DNS
+    // sends each client to a region's balancer.
+    let target = match (&traffic.target, &geo) {
+        (Some(name), None) => {
+            let target = lb_index.get(name).copied();
+            if target.is_none() {
+                c.problem(
+                    "traffic.target",
+                    format!(
+                        "unknown load balancer `{name}`; known: {}",
+                        known_list(raw.load_balancers.keys())
+                    ),
+                );
+            }
+            target
+        }
+        (None, None) => {
+            if raw.regions.is_empty() {
+                c.problem(
+                    "traffic.target",
+                    "missing: name the load balancer that receives the traffic",
+                );
+            }
+            None
+        }
+        (Some(_), Some(_)) => {
+            c.problem(
+                "traffic.target",
+                "with `regions`, the DNS sends each client to a region's balancer: leave `target` out",
+            );
+            None
+        }
+        (None, Some(geo)) => geo.regions.first().map(|r| r.balancer),
+    };
 
     let slo = raw.slo.as_ref().map(|s| {
         if s.latency.is_none() && s.error_rate.is_none() {
@@ -706,6 +733,7 @@ pub fn validate(
             keys,
             target: target.expect("checked"),
         },
+        geo,
         instance_types,
         load_balancers,
         pools,
@@ -740,6 +768,9 @@ fn zones(c: &mut Checker, raw: &RawScenario) -> Vec<String> {
 
 /// Zones a scenario may name, in all.
 pub const MAX_ZONES: usize = 64;
+
+/// Load balancers a scenario may have (a request names its own in a byte).
+pub const MAX_LOAD_BALANCERS: usize = 255;
 
 /// EC2's spot interruption notice.
 pub const DEFAULT_SPOT_NOTICE_S: u64 = 120;
@@ -823,13 +854,43 @@ fn instance_faults(
             f.slowdown.is_some(),
             f.zone_outage.is_some(),
             f.spot_interruption.is_some(),
+            f.region_outage.is_some(),
         ];
         if given.iter().filter(|&&g| g).count() != 1 {
             c.problem(
                 &path,
-                "give one of `crash: { pool }`, `slowdown: { pool, factor, for }`, `zone_outage: { zone, for }` \
-                 or `spot_interruption: { pool }`",
+                "give one of `crash: { pool }`, `slowdown: { pool, factor, for }`, `zone_outage: { zone, for }`, \
+                 `spot_interruption: { pool }` or `region_outage: { region, for }`",
             );
+            continue;
+        }
+        if let Some(outage) = &f.region_outage {
+            let opath = format!("{path}.region_outage");
+            if outage.duration.0 <= 0.0 {
+                c.problem(format!("{opath}.for"), "must be > 0");
+            }
+            match raw.regions.keys().position(|r| *r == outage.region) {
+                Some(r) => faults.push(FaultSpec {
+                    when,
+                    kind: FaultKind::RegionOutage {
+                        region: r as u16,
+                        duration: SimDuration::from_secs_f64(outage.duration.0.max(0.0)),
+                        detected_after: secs(outage.detected_after),
+                    },
+                }),
+                None => c.problem(
+                    format!("{opath}.region"),
+                    format!(
+                        "unknown region `{}`; known: {}",
+                        outage.region,
+                        if raw.regions.is_empty() {
+                            "none".to_string()
+                        } else {
+                            known_list(raw.regions.keys())
+                        }
+                    ),
+                ),
+            }
             continue;
         }
         let kind = match (&f.crash, &f.slowdown, &f.zone_outage) {

@@ -30,9 +30,10 @@ pub(super) enum TryFailure {
 }
 
 impl System {
-    /// A client's request reaches the traffic's load balancer: its first try.
+    /// A client's request reaches its load balancer (the traffic's target,
+    /// or its region's): its first try.
     pub(super) fn route(&mut self, now: SimTime, id: RequestId, scheduler: &mut Scheduler<Event>) {
-        self.load_balancers[self.spec.traffic.target].first_try(now);
+        self.load_balancers[usize::from(self.requests.get(id).lb)].first_try(now);
         self.send_try(now, id, None, scheduler);
     }
 
@@ -40,8 +41,8 @@ impl System {
     /// (`avoid`: the one its previous try failed on).
     fn send_try(&mut self, now: SimTime, id: RequestId, avoid: Option<InstanceId>, scheduler: &mut Scheduler<Event>) {
         let r = self.requests.get(id);
-        let (client, key, generation) = (r.client, r.key, r.generation);
-        let lb = &mut self.load_balancers[self.spec.traffic.target];
+        let (client, key, generation, l) = (r.client, r.key, r.generation, r.lb);
+        let lb = &mut self.load_balancers[usize::from(l)];
         let Some(instance_id) = lb.choose(now, client, key, &self.instances, avoid) else {
             // A balancer in front of one pool still counts the request as
             // offered to it: what a scaler from zero reads.
@@ -67,6 +68,7 @@ impl System {
                     request: id,
                     generation,
                     instance: instance_id,
+                    lb: l,
                 };
                 scheduler.schedule(now + lb.spec.connect_timeout, event);
             } else {
@@ -83,6 +85,7 @@ impl System {
                 request: id,
                 generation,
                 instance: instance_id,
+                lb: l,
             };
             scheduler.schedule(now + handshake, event);
             return;
@@ -95,28 +98,29 @@ impl System {
     pub(super) fn on_try_connected(
         &mut self,
         now: SimTime,
-        id: RequestId,
-        generation: u32,
+        (id, generation): (RequestId, u32),
         instance: InstanceId,
+        l: usize,
         scheduler: &mut Scheduler<Event>,
     ) {
         let i = &self.instances[instance.0 as usize];
         if i.state == InstanceState::Stopped && i.unreachable {
             // Its host went dark during the handshake: it waits out the
             // rest of the connect timeout.
-            let lb = &self.load_balancers[self.spec.traffic.target];
+            let lb = &self.load_balancers[l];
             let handshake = lb.spec.keepalive.map(|k| k.handshake).unwrap_or_default();
             let left = crate::engine::SimDuration(lb.spec.connect_timeout.0.saturating_sub(handshake.0));
             let event = Event::TryUnreachable {
                 request: id,
                 generation,
                 instance,
+                lb: l as u8,
             };
             scheduler.schedule(now + left, event);
             return;
         }
         let dead = i.state == InstanceState::Stopped;
-        self.load_balancers[self.spec.traffic.target].connecting(instance, false);
+        self.load_balancers[l].connecting(instance, false);
         if !self.requests.is_current(id, generation) {
             return;
         }
@@ -131,12 +135,12 @@ impl System {
     pub(super) fn on_try_unreachable(
         &mut self,
         now: SimTime,
-        id: RequestId,
-        generation: u32,
+        (id, generation): (RequestId, u32),
         instance: InstanceId,
+        l: usize,
         scheduler: &mut Scheduler<Event>,
     ) {
-        self.load_balancers[self.spec.traffic.target].connecting(instance, false);
+        self.load_balancers[l].connecting(instance, false);
         if self.requests.is_current(id, generation) {
             self.try_failed(now, id, instance, TryFailure::Unreachable, scheduler);
         }
@@ -191,7 +195,7 @@ impl System {
                 pool.deadlines.push_back((now + timeout, id, generation));
             }
         }
-        let lb = self.spec.traffic.target;
+        let lb = usize::from(self.requests.get(id).lb);
         if let Some(limit) = self.spec.load_balancers[lb].retries.and_then(|r| r.try_timeout) {
             let deadlines = &mut self.try_deadlines[lb];
             if deadlines.is_empty() {
@@ -211,8 +215,9 @@ impl System {
         cause: TryFailure,
         scheduler: &mut Scheduler<Event>,
     ) {
-        let tries = u32::from(self.requests.get(id).tries) + 1;
-        if self.retry_allowed(now, tries, instance, cause) {
+        let r = self.requests.get(id);
+        let (tries, lb) = (u32::from(r.tries) + 1, usize::from(r.lb));
+        if self.retry_allowed(now, lb, tries, instance, cause) {
             self.requests.get_mut(id).tries += 1;
             self.send_try(now, id, Some(instance), scheduler);
         } else {
@@ -227,10 +232,11 @@ impl System {
     /// a fresh copy of the request sent once the current event is done.
     pub(super) fn held_try_failed(&mut self, now: SimTime, r: &Request, instance: InstanceId, cause: TryFailure) {
         let tries = u32::from(r.tries) + 1;
-        if self.retry_allowed(now, tries, instance, cause) {
+        if self.retry_allowed(now, usize::from(r.lb), tries, instance, cause) {
             let mut copy = Request::new(r.arrival, r.demand_s, r.client, r.key, r.class);
             copy.reached = r.reached;
             copy.tries = r.tries + 1;
+            copy.lb = r.lb;
             let id = self.requests.insert(copy);
             self.pending_retries.push((id, instance));
         } else {
@@ -240,8 +246,8 @@ impl System {
 
     /// Counts a failed try, lets passive health see it, and says whether the
     /// request gets another try.
-    fn retry_allowed(&mut self, now: SimTime, tries: u32, instance: InstanceId, cause: TryFailure) -> bool {
-        let lb = &mut self.load_balancers[self.spec.traffic.target];
+    fn retry_allowed(&mut self, now: SimTime, l: usize, tries: u32, instance: InstanceId, cause: TryFailure) -> bool {
+        let lb = &mut self.load_balancers[l];
         let c = &mut lb.counters;
         match cause {
             TryFailure::Refused => c.refused += 1,
@@ -250,9 +256,9 @@ impl System {
             TryFailure::Timeout => c.try_timeouts += 1,
         }
         if let Some(t) = lb.try_failed(now, instance) {
-            self.record_transition(now, self.spec.traffic.target, instance, t);
+            self.record_transition(now, l, instance, t);
         }
-        let lb = &mut self.load_balancers[self.spec.traffic.target];
+        let lb = &mut self.load_balancers[l];
         lb.may_retry(now, tries, cause == TryFailure::Timeout)
     }
 

@@ -130,34 +130,57 @@ impl System {
                 duration,
                 detected_after,
             } => {
-                let (errors_at_start, failed_before) = (self.recorder.totals.errors(), self.recorder.totals.failed);
                 self.zone_down[usize::from(zone)] += 1;
-                let pools: Vec<(usize, u32)> = (0..self.pools.len())
+                let pools: Vec<usize> = (0..self.pools.len())
                     .filter(|&p| self.pools[p].spec.zones.contains(&zone))
-                    .map(|p| (p, self.books[p].ready))
                     .collect();
-                // Every instance there, in any state, is lost, its host unreachable.
-                let hit: Vec<InstanceId> = pools
-                    .iter()
-                    .flat_map(|&(p, _)| self.pools[p].instances.iter().copied())
-                    .filter(|id| {
-                        let i = &self.instances[id.0 as usize];
-                        i.zone == Some(zone) && i.state != InstanceState::Stopped
-                    })
-                    .collect();
-                for &id in &hit {
-                    self.instances[id.0 as usize].unreachable = true;
-                }
-                self.crash(now, &hit, scheduler);
-                for &(p, _) in &pools {
-                    let pool = PoolId(p as u16);
-                    scheduler.schedule(now + detected_after, Event::ReplaceDue { pool });
-                }
-                let duration = self.repair_time(usize::from(f), duration);
-                scheduler.schedule(now + duration, Event::ZoneBack { fault: f });
-                self.record(now, f, pools, &hit, (errors_at_start, failed_before), None);
+                self.go_dark(now, f, pools, Some(zone), (duration, detected_after), scheduler);
+            }
+            FaultKind::RegionOutage {
+                region,
+                duration,
+                detected_after,
+            } => {
+                self.region_down[usize::from(region)] += 1;
+                let pools = self.region_pools(usize::from(region));
+                self.go_dark(now, f, pools, None, (duration, detected_after), scheduler);
             }
         }
+    }
+
+    /// An outage strikes: every instance of `pools` (in `zone`, if given),
+    /// in any state, is lost and its host unreachable; the pools' controllers
+    /// notice after `detected_after`; the outage ends after `duration`.
+    fn go_dark(
+        &mut self,
+        now: SimTime,
+        f: u16,
+        pools: Vec<usize>,
+        zone: Option<u16>,
+        (duration, detected_after): (SimDuration, SimDuration),
+        scheduler: &mut Scheduler<Event>,
+    ) {
+        let (errors_at_start, failed_before) = (self.recorder.totals.errors(), self.recorder.totals.failed);
+        let hit: Vec<InstanceId> = pools
+            .iter()
+            .flat_map(|&p| self.pools[p].instances.iter().copied())
+            .filter(|id| {
+                let i = &self.instances[id.0 as usize];
+                zone.is_none_or(|z| i.zone == Some(z)) && i.state != InstanceState::Stopped
+            })
+            .collect();
+        for &id in &hit {
+            self.instances[id.0 as usize].unreachable = true;
+        }
+        self.crash(now, &hit, scheduler);
+        for &p in &pools {
+            let pool = PoolId(p as u16);
+            scheduler.schedule(now + detected_after, Event::ReplaceDue { pool });
+        }
+        let duration = self.repair_time(usize::from(f), duration);
+        scheduler.schedule(now + duration, Event::OutageEnds { fault: f });
+        let pools = pools.into_iter().map(|p| (p, self.books[p].ready)).collect();
+        self.record(now, f, pools, &hit, (errors_at_start, failed_before), None);
     }
 
     /// A fault on instances strikes `hit`, all of one pool.
@@ -198,7 +221,9 @@ impl System {
                 self.on_replace_due(now, PoolId(pool as u16), scheduler);
                 (pool, before)
             }
-            FaultKind::ZoneOutage { .. } => unreachable!("a zone outage strikes a zone"),
+            FaultKind::ZoneOutage { .. } | FaultKind::RegionOutage { .. } => {
+                unreachable!("an outage strikes a zone or a region")
+            }
         };
         self.record(now, f, vec![pool], &hit, (errors_at_start, failed_before), recovered_at);
     }
@@ -249,10 +274,11 @@ impl System {
         }
     }
 
-    /// Whether `pool` may launch an instance: it has no zones, or one is up.
+    /// Whether `pool` may launch an instance: its region is not dark, and
+    /// it has no zones or one is up.
     pub(super) fn can_launch(&self, pool: usize) -> bool {
         let zones = &self.pools[pool].spec.zones;
-        zones.is_empty() || zones.iter().any(|&z| self.zone_down[usize::from(z)] == 0)
+        !self.region_dark(pool) && (zones.is_empty() || zones.iter().any(|&z| self.zone_down[usize::from(z)] == 0))
     }
 
     /// The zone a new instance of `pool` goes to: the one of its zones that
@@ -286,19 +312,19 @@ impl System {
         self.scale_pool(now, pool, desired, None, scheduler);
     }
 
-    /// A zone outage ends (the zone is back once no other outage holds it
-    /// out): pools that could not launch there fill up again. A zone that
-    /// fails at random draws its next outage.
-    pub(super) fn on_zone_back(&mut self, now: SimTime, f: u16, scheduler: &mut Scheduler<Event>) {
-        let FaultKind::ZoneOutage { zone, .. } = self.spec.faults[usize::from(f)].kind else {
-            unreachable!("only zone outages end with their zone back")
-        };
-        if self.spec.faults[usize::from(f)].is_random() {
-            let at = self.next_failure(now, usize::from(f));
-            if at <= self.end {
-                scheduler.schedule(at, Event::FaultDue { fault: f });
+    /// A zone or region outage ends (the zone or region is back once no
+    /// other outage holds it out): pools that could not launch there fill up
+    /// again. A zone or region that fails at random draws its next outage.
+    pub(super) fn on_outage_ends(&mut self, now: SimTime, f: u16, scheduler: &mut Scheduler<Event>) {
+        let zone = match self.spec.faults[usize::from(f)].kind {
+            FaultKind::ZoneOutage { zone, .. } => zone,
+            FaultKind::RegionOutage { region, .. } => {
+                self.rearm_outage(now, f, scheduler);
+                return self.region_back(now, usize::from(region), scheduler);
             }
-        }
+            _ => unreachable!("only outages end"),
+        };
+        self.rearm_outage(now, f, scheduler);
         self.zone_down[usize::from(zone)] -= 1;
         if self.zone_down[usize::from(zone)] > 0 {
             return;
@@ -306,6 +332,15 @@ impl System {
         for p in 0..self.pools.len() {
             if self.pools[p].spec.zones.contains(&zone) {
                 self.on_replace_due(now, PoolId(p as u16), scheduler);
+            }
+        }
+    }
+
+    fn rearm_outage(&mut self, now: SimTime, f: u16, scheduler: &mut Scheduler<Event>) {
+        if self.spec.faults[usize::from(f)].is_random() {
+            let at = self.next_failure(now, usize::from(f));
+            if at <= self.end {
+                scheduler.schedule(at, Event::FaultDue { fault: f });
             }
         }
     }
@@ -390,6 +425,13 @@ impl System {
         }
     }
 
+    fn region_name(&self, kind: FaultKind) -> Option<String> {
+        match (kind, &self.spec.geo) {
+            (FaultKind::RegionOutage { region, .. }, Some(geo)) => Some(geo.regions[usize::from(region)].name.clone()),
+            _ => None,
+        }
+    }
+
     /// The fixed-time faults' part of `summary.json`, one entry each.
     pub(super) fn fault_summaries(&self, end: SimTime) -> Vec<FaultSummary> {
         self.fault_records
@@ -402,6 +444,7 @@ impl System {
                     kind: r.kind.name(),
                     pools: r.pools.iter().map(|&(p, _)| self.spec.pools[p].name.clone()).collect(),
                     zone: self.zone_name(r.kind),
+                    region: self.region_name(r.kind),
                     instances: r.hit.len() as u32,
                     requests_failed: r.requests_failed,
                     errors_until_recovered: errors,
@@ -422,6 +465,7 @@ impl System {
                 mtbf_s: mtbf.as_secs_f64(),
                 pool: spec.random_pool().map(|p| self.spec.pools[p].name.clone()),
                 zone: self.zone_name(spec.kind),
+                region: self.region_name(spec.kind),
                 occurrences: 0,
                 instances: 0,
                 requests_failed: 0,

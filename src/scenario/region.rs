@@ -1,0 +1,161 @@
+//! Regions and the DNS that spreads clients over them, with Route 53's
+//! defaults: a 60 s TTL, health checks every 30 s, a region out after 3
+//! failed checks and back after 3 passing ones.
+
+use std::collections::BTreeMap;
+
+use crate::engine::SimDuration;
+use crate::model::LoadBalancerSpec;
+use crate::model::region::{DnsCheck, GeoSpec, Population, RegionSpec};
+
+use super::raw::RawScenario;
+use super::units::Duration;
+use super::validate::{Checker, check_name, known_list};
+
+/// Regions a scenario may have.
+pub const MAX_REGIONS: usize = 32;
+
+fn secs(c: &mut Checker, path: &str, d: Option<Duration>, default: f64, allowed: (f64, f64)) -> SimDuration {
+    let s = d.map_or(default, |d| d.0);
+    if !(allowed.0..=allowed.1).contains(&s) {
+        c.problem(
+            path,
+            format!("must be between {} s and {} s, got {s} s", allowed.0, allowed.1),
+        );
+        return SimDuration::from_secs_f64(default);
+    }
+    SimDuration::from_secs_f64(s)
+}
+
+fn count(c: &mut Checker, path: &str, n: Option<u32>, default: u32) -> u32 {
+    let n = n.unwrap_or(default);
+    if !(1..=10).contains(&n) {
+        c.problem(path, format!("must be between 1 and 10, got {n}"));
+        return default;
+    }
+    n
+}
+
+/// The regions and their DNS, when the scenario has any; `balancers` are
+/// the validated load balancers, by name.
+pub(super) fn geo(
+    c: &mut Checker,
+    raw: &RawScenario,
+    balancers: &BTreeMap<&String, usize>,
+    specs: &[LoadBalancerSpec],
+    pools: usize,
+) -> Option<GeoSpec> {
+    let dns = match (&raw.dns, raw.regions.is_empty()) {
+        (None, true) => return None,
+        (Some(_), true) => {
+            c.problem("dns", "routes clients to `regions`; give them, or leave `dns` out");
+            return None;
+        }
+        (None, false) => {
+            c.problem(
+                "dns",
+                "missing: with `regions`, give `dns: { populations: { <name>: { share, rtt: { <region>: <time> } } } }`",
+            );
+            return None;
+        }
+        (Some(dns), false) => dns,
+    };
+    if raw.regions.len() > MAX_REGIONS {
+        c.problem("regions", format!("at most {MAX_REGIONS} regions"));
+    }
+    let mut regions = Vec::new();
+    let mut pool_region = vec![None; pools];
+    for (r, (name, region)) in raw.regions.iter().enumerate() {
+        let path = format!("regions.{name}");
+        check_name(c, &path, name);
+        let Some(&lb) = balancers.get(&region.balancer) else {
+            c.problem(
+                format!("{path}.balancer"),
+                format!(
+                    "unknown load balancer `{}`; known: {}",
+                    region.balancer,
+                    known_list(balancers.keys().copied())
+                ),
+            );
+            continue;
+        };
+        if let Some(other) = regions.iter().find(|o: &&RegionSpec| o.balancer == lb) {
+            c.problem(
+                format!("{path}.balancer"),
+                format!("`{}` is already region `{}`'s balancer", region.balancer, other.name),
+            );
+            continue;
+        }
+        for b in &specs[lb].backends {
+            match pool_region[b.pool] {
+                Some(o) if o != r => c.problem(
+                    format!("{path}.balancer"),
+                    format!(
+                        "serves a pool of region `{}` too: a pool lives in one region",
+                        raw.regions.keys().nth(o).expect("an earlier region")
+                    ),
+                ),
+                _ => pool_region[b.pool] = Some(r),
+            }
+        }
+        regions.push(RegionSpec {
+            name: name.clone(),
+            balancer: lb,
+        });
+    }
+    if dns.populations.is_empty() {
+        c.problem("dns.populations", "list at least one population of clients");
+    }
+    let mut populations = Vec::new();
+    for (name, p) in &dns.populations {
+        let path = format!("dns.populations.{name}");
+        check_name(c, &path, name);
+        if !(p.share.is_finite() && p.share > 0.0) {
+            c.problem(format!("{path}.share"), format!("must be > 0, got {}", p.share));
+        }
+        for region in p.rtt.keys().filter(|k| !raw.regions.contains_key(*k)) {
+            c.problem(
+                format!("{path}.rtt.{region}"),
+                format!("unknown region `{region}`; known: {}", known_list(raw.regions.keys())),
+            );
+        }
+        let mut rtt = Vec::new();
+        for region in raw.regions.keys() {
+            match p.rtt.get(region) {
+                Some(d) => rtt.push(secs(c, &format!("{path}.rtt.{region}"), Some(*d), 0.0, (0.0, 10.0))),
+                None => {
+                    c.problem(
+                        format!("{path}.rtt"),
+                        format!("missing region `{region}`: give the round trip to every region"),
+                    );
+                    rtt.push(SimDuration::ZERO);
+                }
+            }
+        }
+        populations.push(Population {
+            name: name.clone(),
+            share: p.share,
+            rtt,
+        });
+    }
+    let ttl = secs(c, "dns.ttl", dns.ttl, 60.0, (0.0, 86_400.0));
+    let check = dns.health_check.as_ref();
+    let check = DnsCheck {
+        interval: secs(
+            c,
+            "dns.health_check.interval",
+            check.and_then(|h| h.interval),
+            30.0,
+            (1.0, 3_600.0),
+        ),
+        fails: count(c, "dns.health_check.fails", check.and_then(|h| h.fails), 3),
+        passes: count(c, "dns.health_check.passes", check.and_then(|h| h.passes), 3),
+    };
+    Some(GeoSpec {
+        regions,
+        populations,
+        ttl,
+        check,
+        pool_region,
+    })
+}
