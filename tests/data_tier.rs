@@ -602,3 +602,69 @@ fn a_lost_cache_node_takes_its_keys_and_the_hit_ratio_recovers() {
         ["150,server_down,redis-2,", "210,server_up,redis-2,"]
     );
 }
+
+#[test]
+fn a_replica_that_stops_applying_serves_ever_staler_reads_then_catches_up() {
+    // 60 writes/s; replica 1 stops applying at 100 s for 30 s but keeps
+    // serving reads: its lag grows to 30 s, the stale share of reads grows
+    // with it, and at 3 ms per write against the 16.7 ms between writes it
+    // drains the 1,800 waiting in about 1,800 × 3 ms / (1 − 0.18) ≈ 6.6 s.
+    let r = run(&with_faults(
+        "[ { at: 100s, replica_lag: { replica: 1, for: 30s } } ]",
+        "[]",
+        "3ms",
+    ));
+    let db = &data(&r).databases[0];
+    let row = |t: f64| interval_at(&r, t).data.as_ref().unwrap().databases[0].clone();
+    let stale = |t: f64| {
+        let c = row(t).counts;
+        c.stale_reads as f64 / c.replica_reads.max(1) as f64
+    };
+    let lag = |t: f64| row(t).lag_max_ms[0];
+    println!(
+        "replica 1 paused 100–130 s: lag max {:.0} / {:.0} / {:.0} ms, stale replica reads {:.3} / {:.3} / {:.3}",
+        lag(90.0),
+        lag(129.0),
+        lag(200.0),
+        stale(90.0),
+        stale(129.0),
+        stale(200.0)
+    );
+    assert!(lag(90.0) < 100.0);
+    assert!((28_000.0..=31_000.0).contains(&lag(129.0)), "{}", lag(129.0));
+    assert!(lag(200.0) < 100.0, "caught up");
+    assert!(db.replicas[0].lag_max_ms > 28_000.0 && db.replicas[1].lag_max_ms < 1_000.0);
+    assert!(stale(129.0) > 5.0 * stale(90.0).max(0.001));
+    // It never stopped serving: nothing failed.
+    assert_eq!(db.unavailable, 0);
+    let events: Vec<String> = capsim::report::events_csv(&r)
+        .unwrap()
+        .lines()
+        .filter(|l| l.contains("apply_"))
+        .map(str::to_string)
+        .collect();
+    assert_eq!(
+        events,
+        ["100,apply_paused,db.replica-1,", "130,apply_resumed,db.replica-1,"]
+    );
+}
+
+#[test]
+fn a_flushed_cache_starts_cold_everywhere() {
+    let r = run(&with_faults("[]", "[ { at: 150s, flush: true } ]", "3ms"));
+    let hit = |t: f64| interval_at(&r, t).data.as_ref().unwrap().caches[0].stats.hit_ratio();
+    println!(
+        "cache flushed at 150 s: hit ratio {:.3} before, {:.3} just after, {:.3} at the end",
+        hit(140.0),
+        hit(160.0),
+        hit(300.0)
+    );
+    // Every node loses its keys (a node loss takes a quarter of them).
+    assert!(hit(160.0) < hit(140.0) - 0.15, "{} {}", hit(140.0), hit(160.0));
+    assert!(hit(300.0) > hit(160.0) + 0.1);
+    assert!(
+        capsim::report::events_csv(&r)
+            .unwrap()
+            .contains("150,cache_flushed,redis,")
+    );
+}

@@ -504,7 +504,9 @@ fn data_faults_are_checked() {
     );
     let msg = one(&DATA.replace("replicas: 1", "replicas: 1\n    faults: [ { at: 1m } ]"));
     assert!(
-        msg.contains("databases.main.faults[0]: give exactly one of `replica_down` or `primary_failover`"),
+        msg.contains(
+            "databases.main.faults[0]: give exactly one of `replica_down`, `replica_lag` or `primary_failover`"
+        ),
         "{msg}"
     );
     let msg = one(&DATA.replace(
@@ -513,6 +515,16 @@ fn data_faults_are_checked() {
     ));
     assert!(
         msg.contains("caches.local.faults[0]: only a shared cache has nodes to lose"),
+        "{msg}"
+    );
+    let msg = one(&DATA.replace(
+        "local: {}, capacity: 100",
+        "local: {}, capacity: 100, faults: [ { at: 1m, flush: true, node_down: 1 } ]",
+    ));
+    assert!(
+        msg.contains(
+            "caches.local.faults[0]: give `node_down: <node>, for: <time>` (a shared cache node lost) or `flush: true`"
+        ),
         "{msg}"
     );
 }

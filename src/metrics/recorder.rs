@@ -94,6 +94,12 @@ pub enum EventKind {
     ServerDown,
     ServerUp,
     ServerPromoted,
+    /// A replica stopped applying writes (a scheduled `replica_lag`), and
+    /// started again.
+    ApplyPaused,
+    ApplyResumed,
+    /// Every copy a cache tier held was dropped (a scheduled `flush`).
+    CacheFlushed,
     /// A scheduled fault: an instance crashed, slowed down, or got its speed back.
     InstanceCrashed,
     InstanceSlowed,
@@ -155,6 +161,8 @@ pub enum Subject {
     Pool(usize),
     /// A data-tier server, by index (as `summary.json` lists them).
     Server(usize),
+    /// A cache tier, by index (as `summary.json` lists them).
+    Cache(usize),
 }
 
 /// Collects everything a run reports.
@@ -302,6 +310,16 @@ impl Recorder {
             time,
             kind,
             subject: Subject::Server(server),
+            instance: 0,
+        });
+    }
+
+    /// Something happened to cache tier `tier` as a whole.
+    pub fn cache_event(&mut self, time: SimTime, kind: EventKind, tier: usize) {
+        self.events.push(EventRecord {
+            time,
+            kind,
+            subject: Subject::Cache(tier),
             instance: 0,
         });
     }

@@ -177,6 +177,11 @@ pub enum DbFaultKind {
     /// Replica `replica` (0-based) stops for `duration`: its queries fail,
     /// reads go to the other replicas, it catches up on return.
     ReplicaDown { replica: u32, duration: SimDuration },
+    /// Replica `replica` stops applying writes for `duration` (a long query
+    /// holding back replay, a vacuum conflict, a stalled disk) but keeps
+    /// serving reads: its lag grows with the write rate, its reads go
+    /// stale, and it catches up afterwards.
+    ReplicaLag { replica: u32, duration: SimDuration },
     /// The primary fails; after `promotion` its first healthy replica is
     /// the primary (writes not yet applied there are lost). Meanwhile
     /// writes and fresh reads fail. Without a healthy replica the primary
@@ -184,13 +189,22 @@ pub enum DbFaultKind {
     PrimaryFailover { promotion: SimDuration },
 }
 
-/// A shared cache node a scenario takes down for a while: it loses its
-/// keys, and the ring sends them to the other nodes until it is back (empty).
+/// A failure a scenario schedules on a cache tier.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct CacheFault {
     pub at: SimTime,
-    pub node: u32,
-    pub duration: SimDuration,
+    pub kind: CacheFaultKind,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum CacheFaultKind {
+    /// A shared cache node goes down for a while: it loses its keys, and
+    /// the ring sends them to the other nodes until it is back (empty).
+    NodeDown { node: u32, duration: SimDuration },
+    /// Every copy the tier holds is gone at once (a `FLUSHALL`, a restart
+    /// of every node, a CDN purge-all): every node, every instance's local
+    /// cache, every PoP and the shield start empty.
+    Flush,
 }
 
 /// How a database's keys are spread over its shards, each a primary with

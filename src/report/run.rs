@@ -97,6 +97,7 @@ pub fn events_csv(result: &RunResult) -> Option<String> {
     }
     let mut out = String::from("time_s,event,component,instance\n");
     let servers = result.summary.data.as_ref().map_or(&[][..], |d| &d.servers[..]);
+    let caches = result.summary.data.as_ref().map_or(&[][..], |d| &d.caches[..]);
     for e in &result.events {
         let kind = serde_json::to_value(e.kind)
             .ok()
@@ -105,6 +106,7 @@ pub fn events_csv(result: &RunResult) -> Option<String> {
         let (component, instance) = match e.subject {
             Subject::Pool(p) => (result.pool_names[p].as_str(), e.instance.to_string()),
             Subject::Server(s) => (servers[s].name.as_str(), String::new()),
+            Subject::Cache(t) => (caches[t].name.as_str(), String::new()),
         };
         writeln!(out, "{},{},{},{}", num(e.time.as_secs_f64()), kind, component, instance).unwrap();
     }
@@ -604,9 +606,14 @@ fn fault_instants(result: &RunResult) -> Vec<(String, Vec<f64>)> {
         add(&kind.replace('_', " "), at.as_secs_f64() / 60.0);
     }
     for e in &result.events {
-        if e.kind == crate::metrics::EventKind::ServerDown {
-            add("data-tier server down", e.time.as_secs_f64() / 60.0);
-        }
+        use crate::metrics::EventKind;
+        let kind = match e.kind {
+            EventKind::ServerDown => "data-tier server down",
+            EventKind::ApplyPaused => "replica apply paused",
+            EventKind::CacheFlushed => "cache flushed",
+            _ => continue,
+        };
+        add(kind, e.time.as_secs_f64() / 60.0);
     }
     for (_, times) in &mut by_kind {
         times.dedup();

@@ -7,8 +7,8 @@ use std::collections::BTreeMap;
 use crate::engine::{SimDuration, SimTime};
 use crate::model::cache::{CacheConfig, Eviction};
 use crate::model::data::{
-    CacheFault, CacheMode, CacheScope, CacheTierSpec, DataPath, DataSpec, DatabaseSpec, DbFault, DbFaultKind, OnWrite,
-    PoolerSpec, ServerSpec, ShardPlacement, Sharding, ShieldSpec,
+    CacheFault, CacheFaultKind, CacheMode, CacheScope, CacheTierSpec, DataPath, DataSpec, DatabaseSpec, DbFault,
+    DbFaultKind, OnWrite, PoolerSpec, ServerSpec, ShardPlacement, Sharding, ShieldSpec,
 };
 use crate::model::queue::QueueSpec;
 use crate::model::{Distribution, RequestKind};
@@ -327,20 +327,42 @@ fn cache(c: &mut Checker, name: &str, raw: &RawCache) -> Option<CacheTierSpec> {
     let mut faults = Vec::new();
     for (i, f) in raw.faults.iter().enumerate() {
         let fpath = format!("{path}.faults[{i}]");
-        if nodes == 0 {
-            c.problem(&fpath, "only a shared cache has nodes to lose");
-            break;
-        }
-        if !(1..=nodes).contains(&f.node_down) {
-            c.problem(
-                format!("{fpath}.node_down"),
-                format!("must be between 1 and the cache's {nodes} node(s), got {}", f.node_down),
-            );
-        }
+        let kind = match (f.node_down, f.duration, f.flush) {
+            (None, None, true) if matches!(mode, CacheMode::Fixed { .. }) => {
+                c.problem(
+                    format!("{fpath}.flush"),
+                    "a cache with a fixed `hit_ratio` keeps no keys to flush",
+                );
+                continue;
+            }
+            (None, None, true) => CacheFaultKind::Flush,
+            (Some(node), Some(duration), false) => {
+                if nodes == 0 {
+                    c.problem(&fpath, "only a shared cache has nodes to lose");
+                    break;
+                }
+                if !(1..=nodes).contains(&node) {
+                    c.problem(
+                        format!("{fpath}.node_down"),
+                        format!("must be between 1 and the cache's {nodes} node(s), got {node}"),
+                    );
+                }
+                CacheFaultKind::NodeDown {
+                    node: node.saturating_sub(1),
+                    duration: positive_duration(c, &format!("{fpath}.for"), duration),
+                }
+            }
+            _ => {
+                c.problem(
+                    &fpath,
+                    "give `node_down: <node>, for: <time>` (a shared cache node lost) or `flush: true` (every copy gone)",
+                );
+                continue;
+            }
+        };
         faults.push(CacheFault {
             at: fault_time(c, &fpath, f.at),
-            node: f.node_down.saturating_sub(1),
-            duration: positive_duration(c, &format!("{fpath}.for"), f.duration),
+            kind,
         });
     }
     (c.problems.len() == before).then(|| CacheTierSpec {
@@ -383,27 +405,36 @@ fn db_faults(c: &mut Checker, path: &str, raw: &RawDatabase, shards: u32, replic
                 format!("must be between 1 and the database's {shards} shard(s), got {shard}"),
             );
         }
-        let kind = match (&f.replica_down, &f.primary_failover) {
-            (Some(r), None) => {
-                if !(1..=replicas).contains(&r.replica) {
-                    c.problem(
-                        format!("{fpath}.replica_down.replica"),
-                        format!(
-                            "must be between 1 and the shard's {replicas} replica(s), got {}",
-                            r.replica
-                        ),
-                    );
-                }
-                DbFaultKind::ReplicaDown {
-                    replica: r.replica.saturating_sub(1),
-                    duration: positive_duration(c, &format!("{fpath}.replica_down.for"), r.duration),
-                }
+        let replica = |c: &mut Checker, field: &str, r: &super::raw::RawReplicaDown| {
+            if !(1..=replicas).contains(&r.replica) {
+                c.problem(
+                    format!("{fpath}.{field}.replica"),
+                    format!(
+                        "must be between 1 and the shard's {replicas} replica(s), got {}",
+                        r.replica
+                    ),
+                );
             }
-            (None, Some(p)) => DbFaultKind::PrimaryFailover {
+            let duration = positive_duration(c, &format!("{fpath}.{field}.for"), r.duration);
+            (r.replica.saturating_sub(1), duration)
+        };
+        let kind = match (&f.replica_down, &f.replica_lag, &f.primary_failover) {
+            (Some(r), None, None) => {
+                let (replica, duration) = replica(c, "replica_down", r);
+                DbFaultKind::ReplicaDown { replica, duration }
+            }
+            (None, Some(r), None) => {
+                let (replica, duration) = replica(c, "replica_lag", r);
+                DbFaultKind::ReplicaLag { replica, duration }
+            }
+            (None, None, Some(p)) => DbFaultKind::PrimaryFailover {
                 promotion: positive_duration(c, &format!("{fpath}.primary_failover.promotion"), p.promotion),
             },
             _ => {
-                c.problem(&fpath, "give exactly one of `replica_down` or `primary_failover`");
+                c.problem(
+                    &fpath,
+                    "give exactly one of `replica_down`, `replica_lag` or `primary_failover`",
+                );
                 continue;
             }
         };

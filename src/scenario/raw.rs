@@ -300,6 +300,8 @@ pub struct RawDbFault {
     #[serde(default)]
     pub replica_down: Option<RawReplicaDown>,
     #[serde(default)]
+    pub replica_lag: Option<RawReplicaDown>,
+    #[serde(default)]
     pub primary_failover: Option<RawFailover>,
 }
 
@@ -324,9 +326,12 @@ pub struct RawFailover {
 pub struct RawCacheFault {
     pub at: Duration,
     /// 1-based, as the server names show it.
-    pub node_down: u32,
-    #[serde(rename = "for")]
-    pub duration: Duration,
+    #[serde(default)]
+    pub node_down: Option<u32>,
+    #[serde(default, rename = "for")]
+    pub duration: Option<Duration>,
+    #[serde(default)]
+    pub flush: bool,
 }
 
 #[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq)]

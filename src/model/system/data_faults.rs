@@ -1,9 +1,10 @@
-//! Scheduled data-tier failures: a replica down for a while, a primary
-//! failing over to a replica, a shared cache node lost and brought back.
+//! Scheduled data-tier failures: a replica down for a while, a replica
+//! that stops applying writes for a while, a primary failing over to a
+//! replica, a shared cache node lost and brought back, a cache flushed.
 
 use crate::engine::{Scheduler, SimTime};
 use crate::metrics::EventKind;
-use crate::model::data::DbFaultKind;
+use crate::model::data::{CacheFaultKind, DbFaultKind};
 
 use super::{Event, System};
 
@@ -75,6 +76,18 @@ impl System {
                 self.fail_server(now, server, scheduler);
                 scheduler.schedule(now + duration, ends);
             }
+            DbFaultKind::ReplicaLag { replica, duration } => {
+                let db = &mut self.data.databases[d];
+                let k = db.shard_replicas(shard).start + replica as usize;
+                let server = db.replicas[k];
+                if end {
+                    self.recorder.server_event(now, EventKind::ApplyResumed, server);
+                    return;
+                }
+                db.replication[k].pause_until(now + duration);
+                self.recorder.server_event(now, EventKind::ApplyPaused, server);
+                scheduler.schedule(now + duration, ends);
+            }
             DbFaultKind::PrimaryFailover { promotion } => {
                 let db = &mut self.data.databases[d];
                 if !end {
@@ -131,17 +144,35 @@ impl System {
         scheduler: &mut Scheduler<Event>,
     ) {
         let t = &mut self.data.caches[usize::from(tier)];
-        let spec = t.spec.faults[usize::from(fault)];
-        t.set_down(spec.node as usize, !end);
-        let kind = if end {
-            EventKind::ServerUp
-        } else {
-            EventKind::ServerDown
-        };
-        self.recorder.server_event(now, kind, t.servers[spec.node as usize]);
-        if !end {
-            let event = Event::CacheFaultDue { tier, fault, end: true };
-            scheduler.schedule(now + spec.duration, event);
+        match t.spec.faults[usize::from(fault)].kind {
+            CacheFaultKind::NodeDown { node, duration } => {
+                t.set_down(node as usize, !end);
+                let kind = if end {
+                    EventKind::ServerUp
+                } else {
+                    EventKind::ServerDown
+                };
+                self.recorder.server_event(now, kind, t.servers[node as usize]);
+                if !end {
+                    let event = Event::CacheFaultDue { tier, fault, end: true };
+                    scheduler.schedule(now + duration, event);
+                }
+            }
+            CacheFaultKind::Flush => {
+                for node in &mut t.nodes {
+                    node.clear();
+                }
+                if let Some(shield) = &mut t.shield {
+                    shield.clear();
+                }
+                let t = usize::from(tier);
+                for instance in &mut self.instances {
+                    if let Some(Some(cache)) = instance.caches.get_mut(t) {
+                        cache.clear();
+                    }
+                }
+                self.recorder.cache_event(now, EventKind::CacheFlushed, t);
+            }
         }
     }
 }
