@@ -740,4 +740,33 @@ fn regions_and_their_dns_are_checked() {
     );
     let msg = one(&regions.replace("dns:\n", "dns:\n  ttl: 2d\n"));
     assert!(msg.contains("dns.ttl: must be between 0 s and 86400 s"), "{msg}");
+    // Databases placed in regions.
+    let db = "databases:\n  main:\n    region: us\n    regional_replicas: { eu: 1 }\n    primary: { cores: 4 }\n    replicas: 1\n    read: { constant: 1ms }\n    write: { constant: 1ms }\n";
+    let placed = format!(
+        "{}{db}",
+        regions.replace("us: { balancer: lb }", "us: { balancer: lb, rtt: { eu: 80ms } }")
+    );
+    scenario::load(&placed, "good.yaml", Format::Yaml, &NoFiles).unwrap();
+    let msg = one(&format!("{regions}{db}"));
+    assert!(
+        msg.contains(
+            "regions.eu.rtt: missing the round trip to `us`: a database placed in regions is read from every region"
+        ),
+        "{msg}"
+    );
+    let msg = one(&placed.replace("regional_replicas: { eu: 1 }", "regional_replicas: { us: 1 }"));
+    assert!(
+        msg.contains("databases.main.regional_replicas.us: is the home region: count them in `replicas`"),
+        "{msg}"
+    );
+    let msg = one(&format!("{GOOD}{db}"));
+    assert!(
+        msg.contains("databases.main.region: places the database in `regions`; the scenario has none"),
+        "{msg}"
+    );
+    let msg = one(&placed.replace("eu: { balancer: lb2 }", "eu: { balancer: lb2, rtt: { us: 90ms } }"));
+    assert!(
+        msg.contains("regions.us.rtt.eu: differs from `regions.eu.rtt.us`: give each pair once"),
+        "{msg}"
+    );
 }

@@ -122,3 +122,93 @@ fn without_a_ttl_clients_follow_the_dns_at_once() {
     // Only the 20 s of detection: 360 × 20 = 7,200.
     assert!((lost - 7_200.0).abs() < 300.0, "{lost}");
 }
+
+/// The two regions with a database homed in us: one replica there, one in
+/// eu, 80 ms between the regions. Reads go to a replica, writes (20%) to
+/// the primary.
+fn regional_database(faults: &str) -> String {
+    two_regions("60s", faults)
+        .replace("regions:\n  us: { balancer: lb-us }", "regions:\n  us: { balancer: lb-us, rtt: { eu: 80ms } }")
+        .replace(
+            "    - name: a\n      cpu: { constant: 10ms }",
+            "    - name: read\n      weight: 0.8\n      cpu: { constant: 10ms }\n      data: { database: db }\n\
+             \x20   - name: write\n      kind: write\n      weight: 0.2\n      cpu: { constant: 10ms }\n      data: { database: db }",
+        )
+        .replace("  rate: { constant: 600 }", "  rate: { constant: 600 }\n  keys: { count: 1000 }")
+        .replace(
+            "faults:",
+            "databases:\n  db:\n    region: us\n    regional_replicas: { eu: 1 }\n\
+             \x20   primary: { cores: 16, max_connections: 10000 }\n    replicas: 1\n\
+             \x20   replica: { cores: 16, max_connections: 10000 }\n\
+             \x20   read: { constant: 1ms }\n    write: { constant: 1ms }\n    rtt: 1ms\n\
+             \x20   pool: { size: 100 }\nfaults:",
+        )
+}
+
+#[test]
+fn a_database_across_regions_reads_locally_writes_home_and_replicates_over_the_link() {
+    let r = run(&regional_database("  []"));
+    let data = r.summary.data.as_ref().unwrap();
+    let db = &data.databases[0];
+    println!("{:?}\n{:?}", db.replicas, data.servers);
+    let region = |name: &str| data.servers.iter().find(|s| s.name == name).unwrap().region.clone();
+    assert_eq!(region("db.primary").as_deref(), Some("us"));
+    assert_eq!(region("db.replica-2").as_deref(), Some("eu"));
+    // The eu replica's stream crosses the link: 1 ms delay + 40 ms (half
+    // of 80) + 1 ms apply = D = 42 ms from commit to visible. Lag (the age
+    // of the oldest invisible write) under Poisson writes at λ = 120/s is
+    // D − (1 − e^(−λD)) / λ = 42 − 8.27 = 33.7 ms on average (sampled at
+    // each 10 s interval's end), never above D but for apply queueing.
+    let (us, eu) = (&db.replicas[0], &db.replicas[1]);
+    let d: f64 = 0.042;
+    let theory = (d - (1.0 - (-120.0 * d).exp()) / 120.0) * 1e3;
+    assert!(
+        (eu.lag_mean_ms - theory).abs() < 3.0,
+        "eu {} vs {theory}",
+        eu.lag_mean_ms
+    );
+    assert!((41.0..=46.0).contains(&eu.lag_max_ms), "{}", eu.lag_max_ms);
+    assert!(us.lag_max_ms < 6.0, "{}", us.lag_max_ms);
+    // Each instance reads its own region's replica: both replicas serve
+    // their region's reads (60% and 40% of 480 reads/s).
+    let ops = |name: &str| data.servers.iter().find(|s| s.name == name).unwrap().operations as f64;
+    let share = ops("db.replica-1") / (ops("db.replica-1") + ops("db.replica-2"));
+    assert!((share - 0.6).abs() < 0.01, "{share}");
+    // Latency: 10 ms + 1 ms query + 1 ms database round trip, plus the
+    // client's round trip (30 or 20 ms), plus 80 ms for eu's writes: the
+    // mean is 0.6 × 42 + 0.4 × (32 + 0.2 × 80) = 44.4 ms.
+    let mean = r.summary.latency.mean_ms;
+    assert!((mean - 44.4).abs() < 0.5, "{mean}");
+}
+
+#[test]
+fn a_dark_home_region_fails_the_databases_writes_but_not_the_other_regions_reads() {
+    let r = run(&regional_database(
+        "  - { at: 60s, region_outage: { region: us, for: 2m, detected_after: 30s } }",
+    ));
+    let data = r.summary.data.as_ref().unwrap();
+    let db = &data.databases[0];
+    // The primary is dark from 60 to 180 s (no promotion across regions):
+    // Europe's writes (48/s) fail for 120 s, the Americas' (72/s) once they
+    // have moved to eu — from 80 s, spread over the 60 s TTL, so for 70 s
+    // on average: 5,760 + 5,040 = 10,800. Reads go on from the eu replica.
+    println!("unavailable {}, {:?}", db.unavailable, r.summary.requests);
+    let writes_lost = r.summary.requests.failed_downstream as f64;
+    assert!((writes_lost - 10_800.0).abs() < 500.0, "{writes_lost}");
+    assert_eq!(db.unavailable, r.summary.requests.failed_downstream);
+    let events: Vec<String> = capsim::report::events_csv(&r)
+        .unwrap()
+        .lines()
+        .filter(|l| l.contains(",server_"))
+        .map(str::to_string)
+        .collect();
+    assert_eq!(
+        events,
+        [
+            "60,server_down,db.primary,",
+            "60,server_down,db.replica-1,",
+            "180,server_up,db.primary,",
+            "180,server_up,db.replica-1,"
+        ]
+    );
+}

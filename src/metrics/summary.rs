@@ -495,4 +495,7 @@ pub struct ServerSummary {
     pub wait_mean_ms: f64,
     pub connections_open: u32,
     pub max_connections: Option<u32>,
+    /// Its region, for a database placed in regions.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
 }

@@ -162,6 +162,18 @@ pub struct DatabaseSpec {
     pub shards: Sharding,
     /// Scheduled failures, in time order.
     pub faults: Vec<DbFault>,
+    /// Where its servers are, when the scenario has regions and places it.
+    pub regional: Option<Regional>,
+}
+
+/// A database placed in regions: its primaries (and first replicas) in its
+/// home region, read replicas in others replicating over the link between.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Regional {
+    pub home: usize,
+    /// Per replica of a shard, in order (the home ones first): its region
+    /// and the one-way network time its replication stream adds.
+    pub replicas: Vec<(usize, SimDuration)>,
 }
 
 /// A failure a scenario schedules on a database shard.
@@ -713,7 +725,13 @@ impl Database {
                 .flat_map(|s| (1..=per).map(move |k| first + s * (per + 1) + k))
                 .collect(),
             replication: (0..n)
-                .map(|_| Replica::new(spec.replication_delay, spec.appliers))
+                .map(|k| {
+                    let link = spec
+                        .regional
+                        .as_ref()
+                        .map_or(SimDuration::ZERO, |r| r.replicas[k % per].1);
+                    Replica::new(spec.replication_delay + link, spec.appliers)
+                })
                 .collect(),
             shard_map: ShardMap::new(spec.shards.placement, spec.shards.count),
             shard_reads: vec![0; shards],
@@ -762,9 +780,11 @@ pub struct DataTier {
     pub databases: Vec<Database>,
     pub queues: Vec<MessageQueue>,
     pub servers: Vec<Server>,
-    /// Per server: the round trip to it and the database it belongs to.
+    /// Per server: the round trip to it, the database it belongs to, and
+    /// its region (for a database placed in regions).
     pub server_rtt: Vec<SimDuration>,
     pub server_database: Vec<Option<usize>>,
+    pub server_region: Vec<Option<usize>>,
     /// Time spent in each tier this interval (ns): caches, databases, then queues;
     /// and on the app instances (arrival to the end of computing).
     pub tier_ns: Vec<u128>,
@@ -778,6 +798,7 @@ impl DataTier {
         let mut servers = Vec::new();
         let mut server_rtt = Vec::new();
         let mut server_database = Vec::new();
+        let mut server_region = Vec::new();
         let caches = spec
             .caches
             .iter()
@@ -791,6 +812,7 @@ impl DataTier {
                         servers.push(Server::new(format!("{}-{}", c.name, n + 1), threads, u32::MAX));
                         server_rtt.push(rtt);
                         server_database.push(None);
+                        server_region.push(None);
                     }
                 }
                 tier
@@ -803,12 +825,19 @@ impl DataTier {
             .map(|(index, d)| {
                 let db = Database::new(d.clone(), servers.len());
                 let sharded = d.shards.count > 1;
+                let region = |k: Option<usize>| {
+                    let r = d.regional.as_ref()?;
+                    Some(k.map_or(r.home, |k| r.replicas[k].0))
+                };
                 let shapes = (1..=d.shards.count).flat_map(|s| {
                     let prefix = if sharded { format!("shard-{s}.") } else { String::new() };
-                    std::iter::once((format!("{prefix}primary"), d.primary))
-                        .chain((1..=d.replicas).map(move |k| (format!("{prefix}replica-{k}"), d.replica)))
+                    std::iter::once((format!("{prefix}primary"), d.primary, region(None))).chain(
+                        (1..=d.replicas)
+                            .map(move |k| (format!("{prefix}replica-{k}"), d.replica, region(Some(k as usize - 1)))),
+                    )
                 });
-                for (role, shape) in shapes {
+                for (role, shape, region) in shapes {
+                    server_region.push(region);
                     let mut server = Server::new(format!("{}.{role}", d.name), shape.cores, shape.max_connections);
                     // With a pooler, app connections end there: its client
                     // limit is what they count against.
@@ -836,6 +865,7 @@ impl DataTier {
             servers,
             server_rtt,
             server_database,
+            server_region,
             tier_ns: vec![0; tiers],
             app_ns: 0,
             tier_calls: vec![crate::metrics::LatencyRecorder::default(); tiers],
@@ -927,6 +957,7 @@ impl DataTier {
         warmup: SimTime,
         pool_names: &[String],
         traffic: &super::traffic::TrafficSpec,
+        region_names: &[String],
     ) -> DataSummary {
         let measured: Vec<(&IntervalRow, &DataRow)> = rows
             .iter()
@@ -1086,6 +1117,7 @@ impl DataTier {
                 wait_mean_ms: ratio(s.wait_ns as f64 / 1e6, s.ops),
                 connections_open: s.open_connections,
                 max_connections: self.server_database[i].map(|_| s.max_connections),
+                region: self.server_region[i].map(|r| region_names[r].clone()),
             })
             .collect();
         let queues = self

@@ -41,6 +41,20 @@ pub struct GeoSpec {
     pub check: DnsCheck,
     /// Per pool, the region whose balancer serves it.
     pub pool_region: Vec<Option<usize>>,
+    /// Round trips between regions, where given (`[a][b] == [b][a]`).
+    pub region_rtt: Vec<Vec<Option<SimDuration>>>,
+}
+
+impl GeoSpec {
+    /// The round trip between two regions (none within one; zero where the
+    /// scenario gave none, which it must when a database spans regions).
+    pub fn between(&self, a: usize, b: usize) -> SimDuration {
+        if a == b {
+            SimDuration::ZERO
+        } else {
+            self.region_rtt[a][b].unwrap_or(SimDuration::ZERO)
+        }
+    }
 }
 
 impl GeoSpec {
@@ -194,6 +208,7 @@ mod tests {
                 passes: 2,
             },
             pool_region: vec![],
+            region_rtt: vec![vec![None; 2]; 2],
         }
     }
 

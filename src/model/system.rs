@@ -1513,6 +1513,7 @@ impl System {
             },
         };
         let (regions, populations) = self.region_summaries();
+        let region_names: Vec<String> = regions.iter().map(|r| r.name.clone()).collect();
         let summary = RunSummary {
             capsim_version: env!("CARGO_PKG_VERSION"),
             scenario: self.spec.name.clone(),
@@ -1575,8 +1576,13 @@ impl System {
             populations,
             data: (!self.spec.data.is_empty()).then(|| {
                 let names: Vec<String> = self.spec.pools.iter().map(|p| p.name.clone()).collect();
-                self.data
-                    .summarize(&rec.rows, SimTime::ZERO + self.spec.warmup, &names, &self.spec.traffic)
+                self.data.summarize(
+                    &rec.rows,
+                    SimTime::ZERO + self.spec.warmup,
+                    &names,
+                    &self.spec.traffic,
+                    &region_names,
+                )
             }),
         };
         let faults = self.fault_records.iter().map(|r| (r.at, r.kind.name())).collect();

@@ -580,6 +580,7 @@ fn database(c: &mut Checker, name: &str, raw: &RawDatabase) -> Option<DatabaseSp
             },
             by_client: raw.shard_by == Some(RawShardBy::Client),
         },
+        regional: None,
     })
 }
 

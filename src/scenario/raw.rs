@@ -53,6 +53,9 @@ pub struct RawScenario {
 #[serde(deny_unknown_fields)]
 pub struct RawRegion {
     pub balancer: String,
+    /// Round trips to other regions (each pair given once, on either side).
+    #[serde(default)]
+    pub rtt: BTreeMap<String, Duration>,
 }
 
 /// How clients find a region: `{ ttl: 60s, health_check: {…}, populations: {…} }`.
@@ -287,6 +290,12 @@ pub struct RawDatabase {
     pub shard_by: Option<RawShardBy>,
     #[serde(default)]
     pub faults: Vec<RawDbFault>,
+    /// With regions: where its primaries (and `replicas`) are, and read
+    /// replicas per shard in other regions.
+    #[serde(default)]
+    pub region: Option<String>,
+    #[serde(default)]
+    pub regional_replicas: BTreeMap<String, u32>,
 }
 
 /// One scheduled database failure: exactly one of the kinds.

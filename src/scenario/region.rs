@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 
 use crate::engine::SimDuration;
 use crate::model::LoadBalancerSpec;
+use crate::model::data::{DataSpec, Regional};
 use crate::model::region::{DnsCheck, GeoSpec, Population, RegionSpec};
 
 use super::raw::RawScenario;
@@ -138,6 +139,33 @@ pub(super) fn geo(
             rtt,
         });
     }
+    let names: Vec<&String> = raw.regions.keys().collect();
+    let mut region_rtt = vec![vec![None; names.len()]; names.len()];
+    for (a, (name, region)) in raw.regions.iter().enumerate() {
+        for (other, d) in &region.rtt {
+            let path = format!("regions.{name}.rtt.{other}");
+            let Some(b) = names.iter().position(|n| *n == other) else {
+                c.problem(
+                    &path,
+                    format!("unknown region `{other}`; known: {}", known_list(raw.regions.keys())),
+                );
+                continue;
+            };
+            if a == b {
+                c.problem(&path, "a region's round trip to itself is not given");
+                continue;
+            }
+            let rtt = secs(c, &path, Some(*d), 0.0, (0.0, 10.0));
+            if region_rtt[b][a].is_some_and(|r| r != rtt) {
+                c.problem(
+                    &path,
+                    format!("differs from `regions.{other}.rtt.{name}`: give each pair once"),
+                );
+            }
+            region_rtt[a][b] = Some(rtt);
+            region_rtt[b][a] = Some(rtt);
+        }
+    }
     let ttl = secs(c, "dns.ttl", dns.ttl, 60.0, (0.0, 86_400.0));
     let check = dns.health_check.as_ref();
     let check = DnsCheck {
@@ -157,5 +185,95 @@ pub(super) fn geo(
         ttl,
         check,
         pool_region,
+        region_rtt,
     })
+}
+
+/// Places databases in regions: `region` (its primaries and `replicas`)
+/// and `regional_replicas` (read replicas per shard elsewhere, each
+/// replicating over the link, half its round trip one way). Every pair of
+/// regions then needs its round trip: any region's instances may read it.
+pub(super) fn place_databases(c: &mut Checker, raw: &RawScenario, geo: Option<&GeoSpec>, data: &mut DataSpec) {
+    let placed = raw
+        .databases
+        .values()
+        .any(|d| d.region.is_some() || !d.regional_replicas.is_empty());
+    if !placed {
+        return;
+    }
+    let Some(geo) = geo else {
+        for (name, d) in &raw.databases {
+            if d.region.is_some() || !d.regional_replicas.is_empty() {
+                c.problem(
+                    format!("databases.{name}.region"),
+                    "places the database in `regions`; the scenario has none",
+                );
+            }
+        }
+        return;
+    };
+    let names: Vec<&String> = raw.regions.keys().collect();
+    for a in 0..names.len() {
+        for b in a + 1..names.len() {
+            if geo.region_rtt[a][b].is_none() {
+                c.problem(
+                    format!("regions.{}.rtt", names[a]),
+                    format!(
+                        "missing the round trip to `{}`: a database placed in regions is read from every region",
+                        names[b]
+                    ),
+                );
+            }
+        }
+    }
+    let index = |c: &mut Checker, path: &str, region: &String| {
+        let r = names.iter().position(|n| *n == region);
+        if r.is_none() {
+            c.problem(
+                path,
+                format!("unknown region `{region}`; known: {}", known_list(raw.regions.keys())),
+            );
+        }
+        r
+    };
+    for (name, d) in &raw.databases {
+        let path = format!("databases.{name}");
+        let Some(region) = &d.region else {
+            if !d.regional_replicas.is_empty() {
+                c.problem(format!("{path}.region"), "missing: the home region of its primaries");
+            }
+            continue;
+        };
+        let Some(home) = index(c, &format!("{path}.region"), region) else {
+            continue;
+        };
+        let Some(spec) = data.databases.iter_mut().find(|s| s.name == *name) else {
+            continue;
+        };
+        let mut replicas: Vec<(usize, SimDuration)> = vec![(home, SimDuration::ZERO); spec.replicas as usize];
+        for (other, &n) in &d.regional_replicas {
+            let rpath = format!("{path}.regional_replicas.{other}");
+            let Some(r) = index(c, &rpath, other) else { continue };
+            if r == home {
+                c.problem(&rpath, "is the home region: count them in `replicas`");
+                continue;
+            }
+            if !(1..=16).contains(&n) {
+                c.problem(&rpath, format!("must be between 1 and 16, got {n}"));
+                continue;
+            }
+            let link = SimDuration(geo.between(home, r).0 / 2);
+            replicas.extend(std::iter::repeat_n((r, link), n as usize));
+        }
+        spec.replicas = replicas.len() as u32;
+        spec.regional = Some(Regional { home, replicas });
+    }
+    let servers: u64 = data
+        .databases
+        .iter()
+        .map(|d| u64::from(d.shards.count) * (1 + u64::from(d.replicas)))
+        .sum();
+    if servers > u64::from(u16::MAX) {
+        c.problem("databases", "more than 65535 database servers in all");
+    }
 }

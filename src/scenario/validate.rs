@@ -703,7 +703,8 @@ pub fn validate(
             error_rate_max: s.error_rate,
         }
     });
-    let data = super::data::data_tier(&mut c, raw);
+    let mut data = super::data::data_tier(&mut c, raw);
+    super::region::place_databases(&mut c, raw, geo.as_ref(), &mut data);
     let on_spot = |p: usize| {
         pools
             .get(p)

@@ -129,7 +129,7 @@ impl System {
     }
 
     /// A server fails: the operations it held fail with their requests.
-    fn fail_server(&mut self, now: SimTime, server: usize, scheduler: &mut Scheduler<Event>) {
+    pub(super) fn fail_server(&mut self, now: SimTime, server: usize, scheduler: &mut Scheduler<Event>) {
         for op in self.data.servers[server].fail(now) {
             self.drop_op(now, server, op, scheduler);
         }

@@ -144,17 +144,26 @@ impl System {
                     return self.travel(now, id, server, scheduler);
                 }
                 Step::Read { database, fresh } => {
+                    let here = self.region_of(r.instance);
                     let db = &mut self.data.databases[database];
                     let shard = db.shard_of(r.key, r.client);
                     let replicas = db.shard_replicas(shard);
                     let mut server = None;
                     if !fresh && db.spec.read_from_replicas {
-                        // Round robin over the replicas serving reads.
+                        // Round robin over the replicas serving reads: those
+                        // in the instance's region first, when the database
+                        // is placed in regions.
+                        let local = |k: usize| match (&db.spec.regional, here) {
+                            (Some(regional), Some(here)) => regional.replicas[k].0 == here,
+                            _ => true,
+                        };
+                        let any_local = (0..replicas.len()).any(|k| db.replica_up[replicas.start + k] && local(k));
                         for _ in 0..replicas.len() {
                             let next = &mut db.next_replica[shard];
                             *next = (*next + 1) % replicas.len();
-                            if db.replica_up[replicas.start + *next] {
-                                server = Some(db.replicas[replicas.start + *next]);
+                            let k = *next;
+                            if db.replica_up[replicas.start + k] && (!any_local || local(k)) {
+                                server = Some(db.replicas[replicas.start + k]);
                                 break;
                             }
                         }
@@ -185,6 +194,25 @@ impl System {
                     self.requests.get_mut(id).step = DONE;
                 }
             }
+        }
+    }
+
+    /// The region of an app instance, when the scenario has regions.
+    fn region_of(&self, instance: u32) -> Option<usize> {
+        let geo = self.spec.geo.as_ref()?;
+        geo.pool_region[self.instances[instance as usize].pool.0 as usize]
+    }
+
+    /// The round trip between an instance's region and a server's, added
+    /// to the server's own.
+    fn cross_region(&self, instance: u32, server: usize) -> SimDuration {
+        match (
+            self.data.server_region[server],
+            self.region_of(instance),
+            &self.spec.geo,
+        ) {
+            (Some(there), Some(here), Some(geo)) => geo.between(here, there),
+            _ => SimDuration::ZERO,
         }
     }
 
@@ -372,7 +400,8 @@ impl System {
             counts.connection_waits += 1;
             counts.connection_wait_ns += u128::from(waited.0);
         }
-        let rtt = self.data.server_rtt[server];
+        let instance = self.requests.get(id).instance;
+        let rtt = self.data.server_rtt[server] + self.cross_region(instance, server);
         let r = self.requests.get_mut(id);
         if rtt == SimDuration::ZERO {
             return self.submit(now, id, server, scheduler);

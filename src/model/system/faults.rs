@@ -134,6 +134,7 @@ impl System {
                 let pools: Vec<usize> = (0..self.pools.len())
                     .filter(|&p| self.pools[p].spec.zones.contains(&zone))
                     .collect();
+                let duration = self.repair_time(usize::from(f), duration);
                 self.go_dark(now, f, pools, Some(zone), (duration, detected_after), scheduler);
             }
             FaultKind::RegionOutage {
@@ -143,6 +144,8 @@ impl System {
             } => {
                 self.region_down[usize::from(region)] += 1;
                 let pools = self.region_pools(usize::from(region));
+                let duration = self.repair_time(usize::from(f), duration);
+                self.region_servers(now, usize::from(region), Some(now + duration), scheduler);
                 self.go_dark(now, f, pools, None, (duration, detected_after), scheduler);
             }
         }
@@ -177,7 +180,6 @@ impl System {
             let pool = PoolId(p as u16);
             scheduler.schedule(now + detected_after, Event::ReplaceDue { pool });
         }
-        let duration = self.repair_time(usize::from(f), duration);
         scheduler.schedule(now + duration, Event::OutageEnds { fault: f });
         let pools = pools.into_iter().map(|p| (p, self.books[p].ready)).collect();
         self.record(now, f, pools, &hit, (errors_at_start, failed_before), None);

@@ -4,7 +4,7 @@
 //! DNS health checks of each region's endpoint, and a region's outage.
 
 use crate::engine::{Scheduler, SimDuration, SimTime};
-use crate::metrics::{PopulationSummary, RegionSummary};
+use crate::metrics::{EventKind, PopulationSummary, RegionSummary};
 use crate::model::instance::PoolId;
 use crate::model::request::Request;
 
@@ -103,12 +103,56 @@ impl System {
             .is_some_and(|r| self.region_down[r] > 0)
     }
 
-    /// A region is back: its pools fill up again.
+    /// A region is back: its database servers serve again and its pools
+    /// fill up.
     pub(super) fn region_back(&mut self, now: SimTime, region: usize, scheduler: &mut Scheduler<Event>) {
         self.region_down[region] -= 1;
         if self.region_down[region] == 0 {
+            self.region_servers(now, region, None, scheduler);
             for p in self.region_pools(region) {
                 self.on_replace_due(now, PoolId(p as u16), scheduler);
+            }
+        }
+    }
+
+    /// The database servers in `region` go down until `until` (`Some`), or
+    /// come back (`None`). A primary down fails its shard's writes and
+    /// fresh reads (there is no promotion across regions); a replica down
+    /// fails what it held, its reads go to the others, and it applies
+    /// nothing until it is back.
+    pub(super) fn region_servers(
+        &mut self,
+        now: SimTime,
+        region: usize,
+        until: Option<SimTime>,
+        scheduler: &mut Scheduler<Event>,
+    ) {
+        let mut changed = Vec::new();
+        for db in &mut self.data.databases {
+            let Some(regional) = &db.spec.regional else { continue };
+            for shard in 0..db.spec.shards.count as usize {
+                if regional.home == region {
+                    db.promoting[shard] = until.is_some();
+                    changed.push(db.primaries[shard]);
+                }
+                for k in db.shard_replicas(shard) {
+                    if regional.replicas[k % regional.replicas.len()].0 == region {
+                        db.replica_up[k] = until.is_none();
+                        if let Some(until) = until {
+                            db.replication[k].pause_until(until);
+                        }
+                        changed.push(db.replicas[k]);
+                    }
+                }
+            }
+        }
+        for server in changed {
+            if until.is_some() {
+                self.recorder.server_event(now, EventKind::ServerDown, server);
+                self.fail_server(now, server, scheduler);
+            } else {
+                self.data.servers[server].down = false;
+                self.recorder.server_event(now, EventKind::ServerUp, server);
             }
         }
     }
