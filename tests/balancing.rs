@@ -272,3 +272,29 @@ pools:
     assert!(lb(&warm).new_connections < 20, "{:?}", lb(&warm));
     assert!(warm.summary.latency.mean_ms < 10.01, "{}", warm.summary.latency.mean_ms);
 }
+
+#[test]
+fn a_failed_balancer_node_loses_its_clients_until_they_move() {
+    // 4 nodes, each reached by a quarter of the 10,000 clients. Node 2
+    // fails at 60 s for a minute; its clients move to the other nodes 20 s
+    // later: a quarter of 400 req/s for 20 s = 2,000 requests fail.
+    let r = run(&scenario(
+        "    nodes: 4",
+        "  - { at: 60s, lb_node_failure: { balancer: lb, node: 2, for: 1m, detected_after: 20s } }",
+    ));
+    let lost = lb(&r).failed_at_dead_node as f64;
+    println!("{:?}\n{:?}", lb(&r), r.summary.faults);
+    assert!((lost - 2_000.0).abs() < 150.0, "{lost}");
+    assert_eq!(r.summary.requests.failed as f64, lost);
+    let f = &r.summary.faults[0];
+    assert_eq!((f.kind, f.time_to_recover_s), ("lb_node_failure", Some(60.0)));
+    assert_eq!(f.errors_until_recovered as f64, lost);
+    // A single node has nowhere to send its clients: everything fails
+    // while it is down (400 req/s for 60 s).
+    let r = run(&scenario(
+        "",
+        "  - { at: 60s, lb_node_failure: { balancer: lb, for: 1m, detected_after: 20s } }",
+    ));
+    let failed = r.summary.requests.failed as f64;
+    assert!((failed - 24_000.0).abs() < 600.0, "{failed}");
+}

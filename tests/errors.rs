@@ -591,6 +591,18 @@ fn instance_faults_are_checked() {
         msg.contains("faults[0].mtbf: must be between 1s and 1000 years, got 0.5 s"),
         "{msg}"
     );
+    let msg = one(&with(
+        "  - { at: 10s, lb_node_failure: { balancer: lb, node: 2, for: 1m } }",
+    ));
+    assert!(
+        msg.contains("faults[0].lb_node_failure.node: must be between 1 and the balancer's 1 node(s) (`nodes`), got 2"),
+        "{msg}"
+    );
+    let msg = one(&with("  - { at: 10s, lb_node_failure: { balancer: alb, for: 1m } }"));
+    assert!(
+        msg.contains("faults[0].lb_node_failure.balancer: unknown load balancer `alb`; known: lb"),
+        "{msg}"
+    );
     let msg = one(&with("  - { mtbf: 1h, crash: { pool: web, instances: 2 } }"));
     assert!(
         msg.contains("faults[0].crash.instances: a fault drawn at random strikes each instance on its own"),

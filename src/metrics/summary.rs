@@ -338,6 +338,8 @@ pub struct LbSummary {
     pub ejected: u64,
     /// Tries that opened a new upstream connection (keepalive misses).
     pub new_connections: u64,
+    /// Requests whose client reached a failed node before moving away.
+    pub failed_at_dead_node: u64,
 }
 
 /// One scheduled fault and what it cost.

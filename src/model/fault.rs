@@ -33,7 +33,10 @@ impl FaultSpec {
     /// on instances.
     pub fn random_pool(&self) -> Option<usize> {
         match (self.when, self.kind) {
-            (When::At(_), _) | (_, FaultKind::ZoneOutage { .. } | FaultKind::RegionOutage { .. }) => None,
+            (When::At(_), _)
+            | (_, FaultKind::ZoneOutage { .. } | FaultKind::RegionOutage { .. } | FaultKind::LbNodeFailure { .. }) => {
+                None
+            }
             (_, FaultKind::Crash { pool, .. })
             | (_, FaultKind::Slowdown { pool, .. })
             | (_, FaultKind::SpotInterruption { pool, .. }) => Some(pool),
@@ -87,6 +90,16 @@ pub enum FaultKind {
         duration: SimDuration,
         detected_after: SimDuration,
     },
+    /// Node `node` of balancer `balancer` fails for `duration`: requests
+    /// of the clients that reach it fail until, `detected_after` later
+    /// (the balancer's DNS drops the node and cached answers expire), they
+    /// move to its other nodes.
+    LbNodeFailure {
+        balancer: u16,
+        node: u32,
+        duration: SimDuration,
+        detected_after: SimDuration,
+    },
 }
 
 impl FaultKind {
@@ -97,6 +110,7 @@ impl FaultKind {
             FaultKind::SpotInterruption { .. } => "spot_interruption",
             FaultKind::ZoneOutage { .. } => "zone_outage",
             FaultKind::RegionOutage { .. } => "region_outage",
+            FaultKind::LbNodeFailure { .. } => "lb_node_failure",
         }
     }
 }

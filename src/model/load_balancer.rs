@@ -117,6 +117,9 @@ pub struct LoadBalancerSpec {
     pub keepalive: Option<Keepalive>,
     /// How long a try to an unreachable backend waits before it fails.
     pub connect_timeout: SimDuration,
+    /// Its nodes (an ALB's per-zone nodes, an HAProxy pair): each client
+    /// reaches one, and a node's failure fails its clients' requests.
+    pub nodes: u32,
 }
 
 impl LoadBalancerSpec {
@@ -132,7 +135,13 @@ impl LoadBalancerSpec {
             slow_start: SimDuration::ZERO,
             keepalive: None,
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+            nodes: 1,
         }
+    }
+
+    /// The node `client` reaches when every node is up: spread evenly.
+    pub fn node_of(&self, client: u32) -> u32 {
+        (crate::engine::splitmix64(u64::from(client) ^ 0x5851_f42d_4c95_7f2d) % u64::from(self.nodes)) as u32
     }
 
     /// Whether it reports its own figures (anything beyond plain routing).
@@ -142,6 +151,7 @@ impl LoadBalancerSpec {
             && self.retries.is_none()
             && self.keepalive.is_none()
             && self.slow_start.is_zero()
+            && self.nodes == 1
     }
 }
 
@@ -198,6 +208,9 @@ pub struct LbCounters {
     pub ejected: u64,
     /// Tries that opened a new connection (and paid its handshake).
     pub handshakes: u64,
+    /// Requests whose client reached a failed node before its clients
+    /// moved to the others.
+    pub dead_node: u64,
 }
 
 /// How a probe of a backend went.

@@ -186,6 +186,14 @@ pub struct RunResult {
     pub faults: Vec<(SimTime, &'static str)>,
 }
 
+/// A balancer node's failures: how many hold it down, and when its
+/// clients move to the other nodes.
+#[derive(Clone, Copy, Debug, Default)]
+struct NodeOutage {
+    down: u16,
+    moved_at: SimTime,
+}
+
 impl PoolBook {
     /// A scaler changed the size from `current` to `desired`: counts the
     /// action and a direction change (flapping) when it reverses the last.
@@ -264,6 +272,10 @@ pub struct System {
     zone_down: Vec<u16>,
     /// What the DNS answers, with regions.
     dns: Option<Dns>,
+    /// Per balancer, the failures holding each of its nodes down and when
+    /// their clients move away, and how many of its nodes are down.
+    lb_nodes: Vec<Vec<NodeOutage>>,
+    lb_nodes_down: Vec<u16>,
     /// Per region, the outages holding it dark, and what happened to it.
     region_down: Vec<u16>,
     region_books: Vec<regions::RegionBook>,
@@ -343,6 +355,12 @@ impl System {
             open_faults: Vec::new(),
             zone_down: vec![0; spec.zones.len()],
             dns: spec.geo.clone().map(Dns::new),
+            lb_nodes: spec
+                .load_balancers
+                .iter()
+                .map(|lb| vec![NodeOutage::default(); lb.nodes as usize])
+                .collect(),
+            lb_nodes_down: vec![0; spec.load_balancers.len()],
             region_down: vec![0; spec.geo.as_ref().map_or(0, |g| g.regions.len())],
             region_books: vec![Default::default(); spec.geo.as_ref().map_or(0, |g| g.regions.len())],
             population_books: vec![Default::default(); spec.geo.as_ref().map_or(0, |g| g.populations.len())],

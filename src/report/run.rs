@@ -517,7 +517,7 @@ pub fn human_summary(results: &[RunResult]) -> String {
             out,
             "balancer: {}: {:.3} tries per request ({} retries, {} refused by the budget); failed tries: \
              {} refused, {} unreachable, {} queue full, {} timed out; checks: {} down, {} up, {} ejected; \
-             {} new connections",
+             {} new connections{}",
             lb.name,
             lb.tries_per_request,
             lb.retries,
@@ -529,7 +529,12 @@ pub fn human_summary(results: &[RunResult]) -> String {
             lb.marked_down,
             lb.marked_up,
             lb.ejected,
-            lb.new_connections
+            lb.new_connections,
+            if lb.failed_at_dead_node > 0 {
+                format!("; {} requests lost at a dead node", lb.failed_at_dead_node)
+            } else {
+                String::new()
+            }
         )
         .unwrap();
     }

@@ -59,6 +59,7 @@ pub(super) fn resilience(c: &mut Checker, path: &str, raw: &RawLoadBalancer, spe
             passes: count(c, &format!("{hpath}.passes"), h.passes, 2, 100),
         }
     });
+    spec.nodes = count(c, &format!("{path}.nodes"), raw.nodes, 1, 64);
     let passive = raw.passive.as_ref().map(|p| PassiveHealth {
         max_fails: count(c, &format!("{path}.passive.max_fails"), p.max_fails, 1, 1000),
         fail_timeout: duration(c, &format!("{path}.passive.fail_timeout"), p.fail_timeout, 10.0),

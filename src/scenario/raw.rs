@@ -107,6 +107,21 @@ pub struct RawFault {
     pub spot_interruption: Option<RawSpotInterruption>,
     #[serde(default)]
     pub region_outage: Option<RawRegionOutage>,
+    #[serde(default)]
+    pub lb_node_failure: Option<RawLbNodeFailure>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawLbNodeFailure {
+    pub balancer: String,
+    /// 1-based; the first when left out.
+    #[serde(default)]
+    pub node: Option<u32>,
+    #[serde(rename = "for")]
+    pub duration: Duration,
+    #[serde(default)]
+    pub detected_after: Option<Duration>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -599,6 +614,8 @@ pub struct RawLoadBalancer {
     pub keepalive: Option<RawKeepalive>,
     #[serde(default)]
     pub connect_timeout: Option<Duration>,
+    #[serde(default)]
+    pub nodes: Option<u32>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -856,13 +856,55 @@ fn instance_faults(
             f.zone_outage.is_some(),
             f.spot_interruption.is_some(),
             f.region_outage.is_some(),
+            f.lb_node_failure.is_some(),
         ];
         if given.iter().filter(|&&g| g).count() != 1 {
             c.problem(
                 &path,
                 "give one of `crash: { pool }`, `slowdown: { pool, factor, for }`, `zone_outage: { zone, for }`, \
-                 `spot_interruption: { pool }` or `region_outage: { region, for }`",
+                 `spot_interruption: { pool }`, `region_outage: { region, for }` or `lb_node_failure: { balancer, for }`",
             );
+            continue;
+        }
+        if let Some(failure) = &f.lb_node_failure {
+            let fpath = format!("{path}.lb_node_failure");
+            if failure.duration.0 <= 0.0 {
+                c.problem(format!("{fpath}.for"), "must be > 0");
+            }
+            let Some((b, lb)) = raw
+                .load_balancers
+                .iter()
+                .enumerate()
+                .find(|(_, (k, _))| **k == failure.balancer)
+            else {
+                c.problem(
+                    format!("{fpath}.balancer"),
+                    format!(
+                        "unknown load balancer `{}`; known: {}",
+                        failure.balancer,
+                        known_list(raw.load_balancers.keys())
+                    ),
+                );
+                continue;
+            };
+            let nodes = lb.1.nodes.unwrap_or(1);
+            let node = failure.node.unwrap_or(1);
+            if !(1..=nodes).contains(&node) {
+                c.problem(
+                    format!("{fpath}.node"),
+                    format!("must be between 1 and the balancer's {nodes} node(s) (`nodes`), got {node}"),
+                );
+                continue;
+            }
+            faults.push(FaultSpec {
+                when,
+                kind: FaultKind::LbNodeFailure {
+                    balancer: b as u16,
+                    node: node - 1,
+                    duration: SimDuration::from_secs_f64(failure.duration.0.max(0.0)),
+                    detected_after: secs(failure.detected_after),
+                },
+            });
             continue;
         }
         if let Some(outage) = &f.region_outage {

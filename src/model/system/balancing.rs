@@ -33,8 +33,26 @@ impl System {
     /// A client's request reaches its load balancer (the traffic's target,
     /// or its region's): its first try.
     pub(super) fn route(&mut self, now: SimTime, id: RequestId, scheduler: &mut Scheduler<Event>) {
-        self.load_balancers[usize::from(self.requests.get(id).lb)].first_try(now);
+        let l = usize::from(self.requests.get(id).lb);
+        if self.lb_nodes_down[l] > 0 && !self.node_reachable(now, l, self.requests.get(id).client) {
+            // Its client's node is dead and it has not moved yet: the
+            // connection fails.
+            self.load_balancers[l].counters.dead_node += 1;
+            self.recorder.failed(now);
+            self.release_fills(now, id);
+            self.requests.remove(id);
+            return;
+        }
+        self.load_balancers[l].first_try(now);
         self.send_try(now, id, None, scheduler);
+    }
+
+    /// Whether `client` reaches a live node of balancer `l`: its own node,
+    /// or, once that one's failure is detected, any other that is up.
+    fn node_reachable(&self, now: SimTime, l: usize, client: u32) -> bool {
+        let nodes = &self.lb_nodes[l];
+        let own = nodes[self.load_balancers[l].spec.node_of(client) as usize];
+        own.down == 0 || (now >= own.moved_at && nodes.iter().any(|n| n.down == 0))
     }
 
     /// Sends one try of a request to the backend its balancer chooses
@@ -445,6 +463,7 @@ impl System {
                     marked_up: c.marked_up,
                     ejected: c.ejected,
                     new_connections: c.handshakes,
+                    failed_at_dead_node: c.dead_node,
                 }
             })
             .collect()

@@ -137,6 +137,22 @@ impl System {
                 let duration = self.repair_time(usize::from(f), duration);
                 self.go_dark(now, f, pools, Some(zone), (duration, detected_after), scheduler);
             }
+            FaultKind::LbNodeFailure {
+                balancer,
+                node,
+                duration,
+                detected_after,
+            } => {
+                let errors_at_start = self.recorder.totals.errors();
+                let duration = self.repair_time(usize::from(f), duration);
+                let state = &mut self.lb_nodes[usize::from(balancer)][node as usize];
+                state.down += 1;
+                state.moved_at = now + detected_after;
+                self.lb_nodes_down[usize::from(balancer)] += 1;
+                scheduler.schedule(now + duration, Event::OutageEnds { fault: f });
+                let failed = self.recorder.totals.failed;
+                self.record(now, f, Vec::new(), &[], (errors_at_start, failed), Some(now + duration));
+            }
             FaultKind::RegionOutage {
                 region,
                 duration,
@@ -223,8 +239,8 @@ impl System {
                 self.on_replace_due(now, PoolId(pool as u16), scheduler);
                 (pool, before)
             }
-            FaultKind::ZoneOutage { .. } | FaultKind::RegionOutage { .. } => {
-                unreachable!("an outage strikes a zone or a region")
+            FaultKind::ZoneOutage { .. } | FaultKind::RegionOutage { .. } | FaultKind::LbNodeFailure { .. } => {
+                unreachable!("an outage strikes a zone, a region or a balancer's node")
             }
         };
         self.record(now, f, vec![pool], &hit, (errors_at_start, failed_before), recovered_at);
@@ -323,6 +339,16 @@ impl System {
             FaultKind::RegionOutage { region, .. } => {
                 self.rearm_outage(now, f, scheduler);
                 return self.region_back(now, usize::from(region), scheduler);
+            }
+            FaultKind::LbNodeFailure { balancer, node, .. } => {
+                self.rearm_outage(now, f, scheduler);
+                let errors = self.recorder.totals.errors();
+                if let Some(r) = self.fault_records.iter_mut().rev().find(|r| r.fault == f) {
+                    r.errors = errors - r.errors_at_start;
+                }
+                self.lb_nodes[usize::from(balancer)][node as usize].down -= 1;
+                self.lb_nodes_down[usize::from(balancer)] -= 1;
+                return;
             }
             _ => unreachable!("only outages end"),
         };
