@@ -668,3 +668,30 @@ fn a_flushed_cache_starts_cold_everywhere() {
             .contains("150,cache_flushed,redis,")
     );
 }
+
+#[test]
+fn data_tier_faults_drawn_at_random_recur_at_their_rate() {
+    // Replica 1 fails every 60 s on average (from when it is back) and is
+    // down 30 s on average: an alternating renewal of mean cycle 90 s, 40
+    // outages in an hour (standard deviation about 4.7). The cache is
+    // flushed every 5 minutes on average: 12 flushes (about 3.5).
+    let yaml = with_faults(
+        "[ { mtbf: 60s, replica_down: { replica: 1, for: 30s } } ]",
+        "[ { mtbf: 5m, flush: true } ]",
+        "3ms",
+    )
+    .replace("duration: 300s", "duration: 3600s")
+    .replace("warmup: 30s", "warmup: 360s");
+    let r = run(&yaml);
+    let events = capsim::report::events_csv(&r).unwrap();
+    let count = |what: &str| events.lines().filter(|l| l.contains(what)).count();
+    let (down, up, flushes) = (
+        count(",server_down,db.replica-1"),
+        count(",server_up,db.replica-1"),
+        count(",cache_flushed,"),
+    );
+    println!("replica 1 down {down} times (back {up}), cache flushed {flushes} times in an hour");
+    assert!((down as f64 - 40.0).abs() < 15.0, "{down}");
+    assert!(up == down || up + 1 == down, "{up} {down}");
+    assert!((4..=24).contains(&flushes), "{flushes}");
+}

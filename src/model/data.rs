@@ -12,6 +12,7 @@
 
 use std::collections::{BTreeMap, VecDeque};
 
+use super::fault::When;
 use crate::engine::{SimDuration, SimTime, splitmix64};
 use crate::metrics::{
     CacheSummary, DataSummary, DatabaseSummary, EdgeSummary, IntervalRow, QueueSummary, ReplicaSummary, ServerSummary,
@@ -179,7 +180,7 @@ pub struct Regional {
 /// A failure a scenario schedules on a database shard.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct DbFault {
-    pub at: SimTime,
+    pub when: When,
     pub shard: u32,
     pub kind: DbFaultKind,
 }
@@ -204,7 +205,7 @@ pub enum DbFaultKind {
 /// A failure a scenario schedules on a cache tier.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct CacheFault {
-    pub at: SimTime,
+    pub when: When,
     pub kind: CacheFaultKind,
 }
 

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::engine::{SimDuration, SimTime};
+use crate::engine::SimDuration;
 use crate::model::cache::{CacheConfig, Eviction};
 use crate::model::data::{
     CacheFault, CacheFaultKind, CacheMode, CacheScope, CacheTierSpec, DataPath, DataSpec, DatabaseSpec, DbFault,
@@ -14,7 +14,7 @@ use crate::model::queue::QueueSpec;
 use crate::model::{Distribution, RequestKind};
 
 use super::raw::*;
-use super::validate::{Checker, check_name, distribution, known_list};
+use super::validate::{Checker, check_name, distribution, fault_when, known_list};
 
 pub const DEFAULT_LOCAL_LOOKUP_S: f64 = 20e-6;
 pub const DEFAULT_CACHE_THREADS: u32 = 1;
@@ -360,10 +360,10 @@ fn cache(c: &mut Checker, name: &str, raw: &RawCache) -> Option<CacheTierSpec> {
                 continue;
             }
         };
-        faults.push(CacheFault {
-            at: fault_time(c, &fpath, f.at),
-            kind,
-        });
+        let Some(when) = fault_when(c, &fpath, f.at, f.mtbf, None) else {
+            continue;
+        };
+        faults.push(CacheFault { when, kind });
     }
     (c.problems.len() == before).then(|| CacheTierSpec {
         name: name.to_string(),
@@ -378,14 +378,6 @@ fn cache(c: &mut Checker, name: &str, raw: &RawCache) -> Option<CacheTierSpec> {
     })
 }
 
-/// A fault's time: within the run is checked against the duration by the caller.
-fn fault_time(c: &mut Checker, path: &str, at: super::units::Duration) -> SimTime {
-    if at.0 < 0.0 {
-        c.problem(format!("{path}.at"), "must be ≥ 0");
-    }
-    SimTime::ZERO + SimDuration::from_secs_f64(at.0.max(0.0))
-}
-
 fn positive_duration(c: &mut Checker, path: &str, d: super::units::Duration) -> SimDuration {
     if d.0 <= 0.0 {
         c.problem(path, "must be > 0");
@@ -397,7 +389,9 @@ fn db_faults(c: &mut Checker, path: &str, raw: &RawDatabase, shards: u32, replic
     let mut faults: Vec<DbFault> = Vec::new();
     for (i, f) in raw.faults.iter().enumerate() {
         let fpath = format!("{path}.faults[{i}]");
-        let at = fault_time(c, &fpath, f.at);
+        let Some(when) = fault_when(c, &fpath, f.at, f.mtbf, None) else {
+            continue;
+        };
         let shard = f.shard.unwrap_or(1);
         if !(1..=shards).contains(&shard) {
             c.problem(
@@ -439,12 +433,11 @@ fn db_faults(c: &mut Checker, path: &str, raw: &RawDatabase, shards: u32, replic
             }
         };
         faults.push(DbFault {
-            at,
+            when,
             shard: shard.saturating_sub(1),
             kind,
         });
     }
-    faults.sort_by_key(|f| f.at);
     faults
 }
 

@@ -317,7 +317,10 @@ pub struct RawDatabase {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawDbFault {
-    pub at: Duration,
+    #[serde(default)]
+    pub at: Option<Duration>,
+    #[serde(default)]
+    pub mtbf: Option<Duration>,
     /// 1-based; the first shard when left out.
     #[serde(default)]
     pub shard: Option<u32>,
@@ -348,7 +351,10 @@ pub struct RawFailover {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawCacheFault {
-    pub at: Duration,
+    #[serde(default)]
+    pub at: Option<Duration>,
+    #[serde(default)]
+    pub mtbf: Option<Duration>,
     /// 1-based, as the server names show it.
     #[serde(default)]
     pub node_down: Option<u32>,

@@ -780,6 +780,50 @@ pub const DEFAULT_SPOT_NOTICE_S: u64 = 120;
 /// a thousand years.
 const MTBF_RANGE_S: std::ops::RangeInclusive<f64> = 1.0..=1000.0 * 365.0 * 86_400.0;
 
+/// When a fault strikes: at a fixed time (`at`, within the run when its
+/// `duration` is given) or at random (`mtbf`); `None` when neither or both.
+pub(super) fn fault_when(
+    c: &mut Checker,
+    path: &str,
+    at: Option<super::units::Duration>,
+    mtbf: Option<super::units::Duration>,
+    duration: Option<f64>,
+) -> Option<When> {
+    match (at, mtbf) {
+        (Some(at), None) => {
+            let end = duration.unwrap_or(f64::INFINITY);
+            if !(0.0..=end).contains(&at.0) {
+                let allowed = duration.map_or("must be ≥ 0".to_string(), |d| {
+                    format!("must be within the run (0 to {d} s)")
+                });
+                c.problem(format!("{path}.at"), format!("{allowed}, got {} s", at.0));
+            }
+            Some(When::At(
+                SimTime::ZERO + SimDuration::from_secs_f64(at.0.clamp(0.0, end.min(1e15))),
+            ))
+        }
+        (None, Some(mtbf)) => {
+            if !MTBF_RANGE_S.contains(&mtbf.0) {
+                c.problem(
+                    format!("{path}.mtbf"),
+                    format!("must be between 1s and 1000 years, got {} s", mtbf.0),
+                );
+            }
+            Some(When::Random {
+                mtbf: SimDuration::from_secs_f64(mtbf.0.clamp(*MTBF_RANGE_S.start(), *MTBF_RANGE_S.end())),
+            })
+        }
+        _ => {
+            c.problem(
+                path,
+                "give `at` (a fixed time) or `mtbf` (the mean time between failures of a fault drawn at random), \
+                 not both",
+            );
+            None
+        }
+    }
+}
+
 /// The faults on app instances and zones: fixed-time ones in time order,
 /// then random ones in the scenario's order.
 fn instance_faults(
@@ -792,35 +836,8 @@ fn instance_faults(
     let mut faults = Vec::new();
     for (i, f) in raw.faults.iter().enumerate() {
         let path = format!("faults[{i}]");
-        let when = match (f.at, f.mtbf) {
-            (Some(at), None) => {
-                if !(0.0..=duration).contains(&at.0) {
-                    c.problem(
-                        format!("{path}.at"),
-                        format!("must be within the run (0 to {duration} s), got {} s", at.0),
-                    );
-                }
-                When::At(SimTime::ZERO + SimDuration::from_secs_f64(at.0.clamp(0.0, duration)))
-            }
-            (None, Some(mtbf)) => {
-                if !MTBF_RANGE_S.contains(&mtbf.0) {
-                    c.problem(
-                        format!("{path}.mtbf"),
-                        format!("must be between 1s and 1000 years, got {} s", mtbf.0),
-                    );
-                }
-                When::Random {
-                    mtbf: SimDuration::from_secs_f64(mtbf.0.clamp(*MTBF_RANGE_S.start(), *MTBF_RANGE_S.end())),
-                }
-            }
-            _ => {
-                c.problem(
-                    &path,
-                    "give `at` (a fixed time) or `mtbf` (the mean time between failures of a fault drawn at random), \
-                     not both",
-                );
-                continue;
-            }
+        let Some(when) = fault_when(c, &path, f.at, f.mtbf, Some(duration)) else {
+            continue;
         };
         let random = f.mtbf.is_some();
         let secs = |d: Option<super::units::Duration>| SimDuration::from_secs_f64(d.map_or(0.0, |d| d.0));

@@ -1,39 +1,62 @@
-//! Scheduled data-tier failures: a replica down for a while, a replica
-//! that stops applying writes for a while, a primary failing over to a
-//! replica, a shared cache node lost and brought back, a cache flushed.
+//! Data-tier failures, at fixed times or drawn at random: a replica down
+//! for a while, a replica that stops applying writes for a while, a
+//! primary failing over to a replica, a shared cache node lost and brought
+//! back, a cache flushed.
 
-use crate::engine::{Scheduler, SimTime};
+use crate::engine::{Scheduler, SimDuration, SimTime};
 use crate::metrics::EventKind;
 use crate::model::data::{CacheFaultKind, DbFaultKind};
+use crate::model::fault::When;
 
 use super::{Event, System};
 
 impl System {
-    /// Schedules the start of every fault within the run.
-    pub(super) fn schedule_data_faults(&self, scheduler: &mut Scheduler<Event>) {
-        for (d, db) in self.data.databases.iter().enumerate() {
-            for (f, fault) in db.spec.faults.iter().enumerate() {
-                if fault.at <= self.end {
-                    let event = Event::DbFaultDue {
-                        database: d as u16,
-                        fault: f as u16,
-                        end: false,
-                    };
-                    scheduler.schedule(fault.at, event);
-                }
+    /// Schedules the first start of every fault within the run.
+    pub(super) fn schedule_data_faults(&mut self, scheduler: &mut Scheduler<Event>) {
+        for d in 0..self.data.databases.len() {
+            for f in 0..self.data.databases[d].spec.faults.len() {
+                let when = self.data.databases[d].spec.faults[f].when;
+                let event = Event::DbFaultDue {
+                    database: d as u16,
+                    fault: f as u16,
+                    end: false,
+                };
+                self.schedule_data_fault(SimTime::ZERO, when, event, scheduler);
             }
         }
-        for (t, tier) in self.data.caches.iter().enumerate() {
-            for (f, fault) in tier.spec.faults.iter().enumerate() {
-                if fault.at <= self.end {
-                    let event = Event::CacheFaultDue {
-                        tier: t as u16,
-                        fault: f as u16,
-                        end: false,
-                    };
-                    scheduler.schedule(fault.at, event);
-                }
+        for t in 0..self.data.caches.len() {
+            for f in 0..self.data.caches[t].spec.faults.len() {
+                let when = self.data.caches[t].spec.faults[f].when;
+                let event = Event::CacheFaultDue {
+                    tier: t as u16,
+                    fault: f as u16,
+                    end: false,
+                };
+                self.schedule_data_fault(SimTime::ZERO, when, event, scheduler);
             }
+        }
+    }
+
+    /// Schedules a data-tier fault's (next) start: its fixed time, seen from
+    /// the start of the run, or an exponential draw from `now` for one that
+    /// recurs at random.
+    fn schedule_data_fault(&mut self, now: SimTime, when: When, event: Event, scheduler: &mut Scheduler<Event>) {
+        let at = match when {
+            When::At(at) if now == SimTime::ZERO => at,
+            When::At(_) => return,
+            When::Random { mtbf } => now + SimDuration::from_secs_f64(self.random_fault_rng.exp(mtbf.as_secs_f64())),
+        };
+        if at <= self.end {
+            scheduler.schedule(at, event);
+        }
+    }
+
+    /// How long an occurrence lasts: `mean`, or an exponential draw with
+    /// that mean for a fault that recurs at random.
+    fn data_repair_time(&mut self, when: When, mean: SimDuration) -> SimDuration {
+        match when {
+            When::At(_) => mean,
+            When::Random { .. } => SimDuration::from_secs_f64(self.random_fault_rng.exp(mean.as_secs_f64())),
         }
     }
 
@@ -53,7 +76,26 @@ impl System {
             fault,
             end: true,
         };
-        match spec.kind {
+        if end && matches!(spec.when, When::Random { .. }) {
+            let next = Event::DbFaultDue {
+                database,
+                fault,
+                end: false,
+            };
+            self.schedule_data_fault(now, spec.when, next, scheduler);
+        }
+        let kind = match spec.kind {
+            DbFaultKind::ReplicaDown { replica, duration } if !end => DbFaultKind::ReplicaDown {
+                replica,
+                duration: self.data_repair_time(spec.when, duration),
+            },
+            DbFaultKind::ReplicaLag { replica, duration } if !end => DbFaultKind::ReplicaLag {
+                replica,
+                duration: self.data_repair_time(spec.when, duration),
+            },
+            kind => kind,
+        };
+        match kind {
             DbFaultKind::ReplicaDown { replica, duration } => {
                 let db = &mut self.data.databases[d];
                 let k = db.shard_replicas(shard).start + replica as usize;
@@ -143,9 +185,26 @@ impl System {
         end: bool,
         scheduler: &mut Scheduler<Event>,
     ) {
+        let spec = self.data.caches[usize::from(tier)].spec.faults[usize::from(fault)];
+        // A random fault draws its next start when this one is over (a
+        // flush is over at once).
+        if matches!(spec.when, When::Random { .. }) && (end || spec.kind == CacheFaultKind::Flush) {
+            let next = Event::CacheFaultDue {
+                tier,
+                fault,
+                end: false,
+            };
+            self.schedule_data_fault(now, spec.when, next, scheduler);
+        }
         let t = &mut self.data.caches[usize::from(tier)];
-        match t.spec.faults[usize::from(fault)].kind {
+        match spec.kind {
             CacheFaultKind::NodeDown { node, duration } => {
+                let duration = if end {
+                    duration
+                } else {
+                    self.data_repair_time(spec.when, duration)
+                };
+                let t = &mut self.data.caches[usize::from(tier)];
                 t.set_down(node as usize, !end);
                 let kind = if end {
                     EventKind::ServerUp
