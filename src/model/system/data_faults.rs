@@ -3,7 +3,7 @@
 //! primary failing over to a replica, a shared cache node lost and brought
 //! back, a cache flushed.
 
-use crate::engine::{Scheduler, SimDuration, SimTime};
+use crate::engine::{Scheduler, SimTime};
 use crate::metrics::EventKind;
 use crate::model::data::{CacheFaultKind, DbFaultKind};
 use crate::model::fault::When;
@@ -44,19 +44,10 @@ impl System {
         let at = match when {
             When::At(at) if now == SimTime::ZERO => at,
             When::At(_) => return,
-            When::Random { mtbf } => now + SimDuration::from_secs_f64(self.random_fault_rng.exp(mtbf.as_secs_f64())),
+            When::Random { mtbf } => now + self.draw_exponential(mtbf),
         };
         if at <= self.end {
             scheduler.schedule(at, event);
-        }
-    }
-
-    /// How long an occurrence lasts: `mean`, or an exponential draw with
-    /// that mean for a fault that recurs at random.
-    fn data_repair_time(&mut self, when: When, mean: SimDuration) -> SimDuration {
-        match when {
-            When::At(_) => mean,
-            When::Random { .. } => SimDuration::from_secs_f64(self.random_fault_rng.exp(mean.as_secs_f64())),
         }
     }
 
@@ -87,11 +78,11 @@ impl System {
         let kind = match spec.kind {
             DbFaultKind::ReplicaDown { replica, duration } if !end => DbFaultKind::ReplicaDown {
                 replica,
-                duration: self.data_repair_time(spec.when, duration),
+                duration: self.repair_time(spec.when, duration),
             },
             DbFaultKind::ReplicaLag { replica, duration } if !end => DbFaultKind::ReplicaLag {
                 replica,
-                duration: self.data_repair_time(spec.when, duration),
+                duration: self.repair_time(spec.when, duration),
             },
             kind => kind,
         };
@@ -202,7 +193,7 @@ impl System {
                 let duration = if end {
                     duration
                 } else {
-                    self.data_repair_time(spec.when, duration)
+                    self.repair_time(spec.when, duration)
                 };
                 let t = &mut self.data.caches[usize::from(tier)];
                 t.set_down(node as usize, !end);

@@ -36,16 +36,21 @@ impl System {
         let When::Random { mtbf } = self.spec.faults[f].when else {
             unreachable!("only random faults recur")
         };
-        now + SimDuration::from_secs_f64(self.random_fault_rng.exp(mtbf.as_secs_f64()))
+        now + self.draw_exponential(mtbf)
     }
 
-    /// How long an occurrence of fault `f` lasts: its `for`, or an
-    /// exponential draw with that mean for a random fault.
-    fn repair_time(&mut self, f: usize, mean: SimDuration) -> SimDuration {
-        if self.spec.faults[f].is_random() {
-            SimDuration::from_secs_f64(self.random_fault_rng.exp(mean.as_secs_f64()))
-        } else {
-            mean
+    /// An exponential draw with mean `mean` (stream `faults.random`).
+    pub(super) fn draw_exponential(&mut self, mean: SimDuration) -> SimDuration {
+        SimDuration::from_secs_f64(self.random_fault_rng.exp(mean.as_secs_f64()))
+    }
+
+    /// How long an occurrence of a fault lasts: its `for` (`mean`) when it
+    /// strikes at a fixed time, an exponential draw with that mean when it
+    /// recurs at random (any fault: instances', zones', the data tier's).
+    pub(super) fn repair_time(&mut self, when: When, mean: SimDuration) -> SimDuration {
+        match when {
+            When::At(_) => mean,
+            When::Random { .. } => self.draw_exponential(mean),
         }
     }
 
@@ -134,7 +139,7 @@ impl System {
                 let pools: Vec<usize> = (0..self.pools.len())
                     .filter(|&p| self.pools[p].spec.zones.contains(&zone))
                     .collect();
-                let duration = self.repair_time(usize::from(f), duration);
+                let duration = self.repair_time(self.spec.faults[usize::from(f)].when, duration);
                 self.go_dark(now, f, pools, Some(zone), (duration, detected_after), scheduler);
             }
             FaultKind::LbNodeFailure {
@@ -144,7 +149,7 @@ impl System {
                 detected_after,
             } => {
                 let errors_at_start = self.recorder.totals.errors();
-                let duration = self.repair_time(usize::from(f), duration);
+                let duration = self.repair_time(self.spec.faults[usize::from(f)].when, duration);
                 let state = &mut self.lb_nodes[usize::from(balancer)][node as usize];
                 state.down += 1;
                 state.moved_at = now + detected_after;
@@ -160,7 +165,7 @@ impl System {
             } => {
                 self.region_down[usize::from(region)] += 1;
                 let pools = self.region_pools(usize::from(region));
-                let duration = self.repair_time(usize::from(f), duration);
+                let duration = self.repair_time(self.spec.faults[usize::from(f)].when, duration);
                 self.region_servers(now, usize::from(region), Some(now + duration), scheduler);
                 self.go_dark(now, f, pools, None, (duration, detected_after), scheduler);
             }
@@ -221,7 +226,7 @@ impl System {
                 pool, factor, duration, ..
             } => {
                 let before = self.books[pool].ready;
-                let duration = self.repair_time(usize::from(f), duration);
+                let duration = self.repair_time(self.spec.faults[usize::from(f)].when, duration);
                 for &id in &hit {
                     self.recorder.event(now, EventKind::InstanceSlowed, pool, id.0);
                     self.instances[id.0 as usize].speed /= factor;
