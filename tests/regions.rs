@@ -72,6 +72,14 @@ fn clients_go_to_their_nearest_region_and_pay_its_round_trip() {
     );
     assert!((r.summary.latency.mean_ms - (0.6 * 40.0 + 0.4 * 30.0)).abs() < 0.3);
     assert_eq!(r.summary.requests.error_rate, 0.0);
+    // The architecture sketch shows clients entering at every region's balancer.
+    let spec = common::spec(&two_regions("60s", "  []"));
+    let topology = capsim::report::analysis::analyze(&spec, &r).topology.join("\n");
+    assert!(
+        topology.contains("[lb-us: least connections]  region us (DNS)"),
+        "{topology}"
+    );
+    assert_eq!(topology.matches('▼').count(), 2, "{topology}");
 }
 
 #[test]

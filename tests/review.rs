@@ -349,3 +349,35 @@ fn bad_input_to_the_new_commands_is_refused_plainly() {
         assert_eq!(r.status.code(), Some(2), "{args:?}");
     }
 }
+
+#[test]
+fn the_report_shows_what_faults_and_regions_cost() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let run = capsim()
+        .args(["run", "scenarios/region-failover.yaml", "--quiet", "--out"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    let report = capsim().arg("report").arg(&out).output().unwrap();
+    assert!(report.status.success(), "{}", String::from_utf8_lossy(&report.stderr));
+    let md = std::fs::read_to_string(out.join("report.md")).unwrap();
+    let section = &md[md.find("## Resilience").expect("a resilience section")..];
+    let summary = json(&out.join("summary.json"));
+    let lost = summary["regions"][1]["lost_while_dark"].as_u64().unwrap();
+    assert!(section.contains("**region_outage at 900.0 s** | us-east"), "{section}");
+    assert!(section.contains(&format!("| **us-east** | 35.1% | {lost} | 920.0 s |")), "{section}");
+    assert!(md.contains("errors.svg"), "the errors chart is in the report");
+    // A run with nothing done to it has no such section.
+    let quiet = dir.path().join("quiet");
+    let run = capsim()
+        .args(["run", "scenarios/quickstart.yaml", "--quiet", "--out"])
+        .arg(&quiet)
+        .output()
+        .unwrap();
+    assert!(run.status.success());
+    assert!(capsim().arg("report").arg(&quiet).output().unwrap().status.success());
+    let md = std::fs::read_to_string(quiet.join("report.md")).unwrap();
+    assert!(!md.contains("## Resilience") && !md.contains("errors.svg"));
+}

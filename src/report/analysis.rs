@@ -226,9 +226,26 @@ fn topology(spec: &SystemSpec, peak_rps: f64, components: &[Component]) -> Vec<S
         "   │".into(),
     ];
     for (l, lb) in spec.load_balancers.iter().enumerate() {
-        let entry = if l == spec.traffic.target { "▼" } else { " " };
+        // With regions, the DNS sends clients to every region's balancer.
+        let region = spec
+            .geo
+            .as_ref()
+            .and_then(|g| g.regions.iter().find(|r| r.balancer == l));
+        let entry = match (&spec.geo, region) {
+            (None, _) if l == spec.traffic.target => "▼",
+            (Some(_), Some(_)) => "▼",
+            _ => " ",
+        };
         lines.push(format!("   {entry}"));
-        lines.push(format!("[{}: {}]", lb.name, policy_name(lb.policy)));
+        match region {
+            Some(r) => lines.push(format!(
+                "[{}: {}]  region {} (DNS)",
+                lb.name,
+                policy_name(lb.policy),
+                r.name
+            )),
+            None => lines.push(format!("[{}: {}]", lb.name, policy_name(lb.policy))),
+        }
         for (i, backend) in lb.backends.iter().enumerate() {
             let pool = &spec.pools[backend.pool];
             let c = &components[backend.pool];

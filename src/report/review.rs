@@ -16,7 +16,7 @@ use serde_json::Value;
 
 use super::analysis::{Analysis, HORIZONS};
 use super::files::write_atomic;
-use super::format::{human, short, with_ci};
+use super::format::{duration_words, human, short, with_ci};
 use crate::metrics::stats::Estimate;
 
 /// A block of the report.
@@ -258,6 +258,8 @@ fn run_sections(doc: &mut Doc, dir: &Path, prefix: &str, level: u8) -> Result<()
     doc.h(level, "Architecture");
     doc.blocks.push(Block::Pre(analysis.topology.clone()));
 
+    resilience(doc, &summary, level);
+
     doc.h(level, "Scaling plan");
     let mut order: Vec<_> = analysis.components.iter().filter(|c| c.ceiling_at.is_some()).collect();
     order.sort_by(|a, b| a.ceiling_at.unwrap().total_cmp(&b.ceiling_at.unwrap()));
@@ -343,6 +345,124 @@ fn run_sections(doc: &mut Doc, dir: &Path, prefix: &str, level: u8) -> Result<()
     }
     charts(doc, dir, prefix, &list);
     Ok(())
+}
+
+/// What the run's faults, regions and deploys cost, when it had any.
+fn resilience(doc: &mut Doc, summary: &Value, level: u8) {
+    let list = |key: &str| summary[key].as_array().cloned().unwrap_or_default();
+    let (faults, random, regions, deploys) = (list("faults"), list("random_faults"), list("regions"), list("deploys"));
+    if faults.is_empty() && random.is_empty() && regions.is_empty() && deploys.is_empty() {
+        return;
+    }
+    doc.h(level, "Resilience");
+    let seconds = |v: &Value| {
+        v.as_f64()
+            .map_or("not by the end".to_string(), |t| format!("{} s", human(t)))
+    };
+    let place = |v: &Value| {
+        [&v["zone"], &v["region"], &v["pool"]]
+            .into_iter()
+            .find_map(|x| x.as_str().map(str::to_string))
+            .unwrap_or_else(|| {
+                let pools: Vec<String> = v["pools"].as_array().into_iter().flatten().map(s).collect();
+                pools.join(", ")
+            })
+    };
+    let mut rows: Vec<Vec<String>> = faults
+        .iter()
+        .map(|x| {
+            vec![
+                format!("{} at {} s", s(&x["kind"]), human(f(&x["at_s"]))),
+                place(x),
+                s(&x["requests_failed"]),
+                s(&x["errors_until_recovered"]),
+                seconds(&x["time_to_recover_s"]),
+            ]
+        })
+        .collect();
+    rows.extend(random.iter().map(|x| {
+        let recover = if x["occurrences"].as_u64() == Some(0) {
+            "–".to_string()
+        } else {
+            format!(
+                "{} mean, {} max",
+                seconds(&x["time_to_recover_mean_s"]),
+                seconds(&x["time_to_recover_max_s"])
+            )
+        };
+        vec![
+            format!(
+                "{} × {} at random (mtbf {})",
+                s(&x["occurrences"]),
+                s(&x["kind"]),
+                duration_words(f(&x["mtbf_s"]))
+            ),
+            place(x),
+            s(&x["requests_failed"]),
+            s(&x["errors_until_recovered"]),
+            recover,
+        ]
+    }));
+    rows.extend(deploys.iter().map(|x| {
+        vec![
+            format!("{} deploy at {} s", s(&x["strategy"]), human(f(&x["at_s"]))),
+            s(&x["pool"]),
+            "–".into(),
+            s(&x["errors"]),
+            seconds(&x["duration_s"]),
+        ]
+    }));
+    if !rows.is_empty() {
+        doc.blocks.push(Block::Table {
+            header: vec![
+                "event".into(),
+                "where".into(),
+                "requests failed".into(),
+                "errors until over".into(),
+                "time to recover".into(),
+            ],
+            rows,
+            strong: Some(0),
+        });
+    }
+    if !regions.is_empty() {
+        let rows = regions
+            .iter()
+            .map(|r| {
+                let at = |key: &str| {
+                    let times: Vec<String> = r[key]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .map(|t| format!("{} s", human(f(t))))
+                        .collect();
+                    if times.is_empty() {
+                        "–".to_string()
+                    } else {
+                        times.join(", ")
+                    }
+                };
+                vec![
+                    s(&r["name"]),
+                    pct(f(&r["share"])),
+                    s(&r["lost_while_dark"]),
+                    at("dns_marked_down_at_s"),
+                    at("dns_marked_up_at_s"),
+                ]
+            })
+            .collect();
+        doc.blocks.push(Block::Table {
+            header: vec![
+                "region".into(),
+                "share of requests".into(),
+                "lost while dark".into(),
+                "DNS took it out".into(),
+                "DNS put it back".into(),
+            ],
+            rows,
+            strong: Some(0),
+        });
+    }
 }
 
 fn capitalize(text: &str) -> String {
