@@ -367,7 +367,10 @@ fn the_report_shows_what_faults_and_regions_cost() {
     let summary = json(&out.join("summary.json"));
     let lost = summary["regions"][1]["lost_while_dark"].as_u64().unwrap();
     assert!(section.contains("**region_outage at 900.0 s** | us-east"), "{section}");
-    assert!(section.contains(&format!("| **us-east** | 35.1% | {lost} | 920.0 s |")), "{section}");
+    assert!(
+        section.contains(&format!("| **us-east** | 35.1% | {lost} | 920.0 s |")),
+        "{section}"
+    );
     assert!(md.contains("errors.svg"), "the errors chart is in the report");
     // A run with nothing done to it has no such section.
     let quiet = dir.path().join("quiet");
