@@ -57,23 +57,6 @@ impl GeoSpec {
     }
 }
 
-impl GeoSpec {
-    /// The population of `client`: clients split by their shares, each
-    /// always in the same one.
-    pub fn population_of(&self, client: u32) -> usize {
-        let u = unit(splitmix64(u64::from(client) ^ 0x9e37_79b9_7f4a_7c15));
-        let total: f64 = self.populations.iter().map(|p| p.share).sum();
-        let mut acc = 0.0;
-        for (k, p) in self.populations.iter().enumerate() {
-            acc += p.share / total;
-            if u < acc {
-                return k;
-            }
-        }
-        self.populations.len() - 1
-    }
-}
-
 /// A hash as a number in [0, 1).
 fn unit(h: u64) -> f64 {
     (h >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
@@ -82,6 +65,10 @@ fn unit(h: u64) -> f64 {
 /// What the DNS answers as the run goes.
 pub struct Dns {
     pub spec: GeoSpec,
+    /// The populations' shares of the clients, accumulated.
+    cumulative: Vec<f64>,
+    /// Per population, its nearest region of all.
+    pub nearest: Vec<usize>,
     /// Per region: whether its health checks pass, and how many checks in a
     /// row have disagreed with that.
     pub healthy: Vec<bool>,
@@ -96,7 +83,18 @@ pub struct Dns {
 impl Dns {
     pub fn new(spec: GeoSpec) -> Dns {
         let regions = spec.regions.len();
+        let total: f64 = spec.populations.iter().map(|p| p.share).sum();
+        let cumulative = spec
+            .populations
+            .iter()
+            .scan(0.0, |acc, p| {
+                *acc += p.share / total;
+                Some(*acc)
+            })
+            .collect();
         let mut dns = Dns {
+            cumulative,
+            nearest: Vec::new(),
             healthy: vec![true; regions],
             streak: vec![0; regions],
             answer: Vec::new(),
@@ -104,9 +102,21 @@ impl Dns {
             changed_at: vec![SimTime::ZERO; spec.populations.len()],
             spec,
         };
-        dns.answer = (0..dns.spec.populations.len()).map(|p| dns.best(p)).collect();
-        dns.previous = dns.answer.clone();
+        // Every region starts healthy: each population's first answer is its nearest.
+        dns.nearest = (0..dns.spec.populations.len()).map(|p| dns.best(p)).collect();
+        dns.answer = dns.nearest.clone();
+        dns.previous = dns.nearest.clone();
         dns
+    }
+
+    /// The population of `client`: clients split by their shares, each
+    /// always in the same one.
+    pub fn population_of(&self, client: u32) -> usize {
+        let u = unit(splitmix64(u64::from(client) ^ 0x9e37_79b9_7f4a_7c15));
+        self.cumulative
+            .iter()
+            .position(|&c| u < c)
+            .unwrap_or(self.cumulative.len() - 1)
     }
 
     /// The nearest healthy region of population `p`; when none is healthy,
@@ -214,7 +224,7 @@ mod tests {
 
     #[test]
     fn clients_split_by_share_and_stay_in_their_population() {
-        let g = geo(60);
+        let g = Dns::new(geo(60));
         let americas = (0..100_000).filter(|&c| g.population_of(c) == 0).count();
         assert!((74_000..76_000).contains(&americas), "{americas}");
         assert_eq!(g.population_of(7), g.population_of(7));

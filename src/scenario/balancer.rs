@@ -25,7 +25,8 @@ fn duration(c: &mut Checker, path: &str, d: Option<Duration>, default: f64) -> S
     SimDuration::from_secs_f64(s)
 }
 
-fn count(c: &mut Checker, path: &str, n: Option<u32>, default: u32, max: u32) -> u32 {
+/// A count in 1..=`max`, or `default` when not given.
+pub(super) fn count(c: &mut Checker, path: &str, n: Option<u32>, default: u32, max: u32) -> u32 {
     let n = n.unwrap_or(default);
     if !(1..=max).contains(&n) {
         c.problem(path, format!("must be between 1 and {max}, got {n}"));

@@ -9,6 +9,7 @@ use crate::model::LoadBalancerSpec;
 use crate::model::data::{DataSpec, Regional};
 use crate::model::region::{DnsCheck, GeoSpec, Population, RegionSpec};
 
+use super::balancer::count;
 use super::raw::RawScenario;
 use super::units::Duration;
 use super::validate::{Checker, check_name, known_list};
@@ -26,15 +27,6 @@ fn secs(c: &mut Checker, path: &str, d: Option<Duration>, default: f64, allowed:
         return SimDuration::from_secs_f64(default);
     }
     SimDuration::from_secs_f64(s)
-}
-
-fn count(c: &mut Checker, path: &str, n: Option<u32>, default: u32) -> u32 {
-    let n = n.unwrap_or(default);
-    if !(1..=10).contains(&n) {
-        c.problem(path, format!("must be between 1 and 10, got {n}"));
-        return default;
-    }
-    n
 }
 
 /// The regions and their DNS, when the scenario has any; `balancers` are
@@ -176,8 +168,8 @@ pub(super) fn geo(
             30.0,
             (1.0, 3_600.0),
         ),
-        fails: count(c, "dns.health_check.fails", check.and_then(|h| h.fails), 3),
-        passes: count(c, "dns.health_check.passes", check.and_then(|h| h.passes), 3),
+        fails: count(c, "dns.health_check.fails", check.and_then(|h| h.fails), 3, 10),
+        passes: count(c, "dns.health_check.passes", check.and_then(|h| h.passes), 3, 10),
     };
     Some(GeoSpec {
         regions,

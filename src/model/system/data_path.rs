@@ -157,12 +157,13 @@ impl System {
                             (Some(regional), Some(here)) => regional.replicas[k].0 == here,
                             _ => true,
                         };
-                        let any_local = (0..replicas.len()).any(|k| db.replica_up[replicas.start + k] && local(k));
+                        let prefer_local = db.spec.regional.is_some()
+                            && (0..replicas.len()).any(|k| db.replica_up[replicas.start + k] && local(k));
                         for _ in 0..replicas.len() {
                             let next = &mut db.next_replica[shard];
                             *next = (*next + 1) % replicas.len();
                             let k = *next;
-                            if db.replica_up[replicas.start + k] && (!any_local || local(k)) {
+                            if db.replica_up[replicas.start + k] && (!prefer_local || local(k)) {
                                 server = Some(db.replicas[replicas.start + k]);
                                 break;
                             }

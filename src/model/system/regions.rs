@@ -66,14 +66,12 @@ impl System {
     /// connection that fails. Whether it goes on.
     pub(super) fn geo_route(&mut self, now: SimTime, request: &mut Request) -> bool {
         let Some(dns) = &self.dns else { return true };
-        let p = dns.spec.population_of(request.client);
+        let p = dns.population_of(request.client);
         let r = dns.resolve(now, p, request.client);
-        let population = &dns.spec.populations[p];
-        let rtt = population.rtt[r];
-        let nearest = (0..population.rtt.len()).min_by_key(|&k| population.rtt[k]) != Some(r);
+        let rtt = dns.spec.populations[p].rtt[r];
         let book = &mut self.population_books[p];
         book.requests += 1;
-        book.elsewhere += u64::from(nearest);
+        book.elsewhere += u64::from(r != dns.nearest[p]);
         book.rtt_ns += u128::from(rtt.0);
         self.region_books[r].requests += 1;
         if self.region_down[r] > 0 {
