@@ -50,9 +50,11 @@ fn run_writes_every_output() {
     let leftovers: Vec<_> = std::fs::read_dir(&out)
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|n| n.starts_with('.'))
+        .filter(|n| n.starts_with('.') && n != ".capsim")
         .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
+    // capsim's mark, which lets a later --force replace the folder.
+    assert!(out.join(".capsim").is_file());
 }
 
 /// Hidden entries (staging or set-aside folders) in `dir`.
@@ -101,7 +103,10 @@ fn a_previous_result_is_replaced_only_with_force() {
         .output()
         .unwrap();
     assert_eq!(refused.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&refused.stderr).contains("holds no capsim result; refusing to replace it"));
+    assert!(
+        String::from_utf8_lossy(&refused.stderr)
+            .contains("holds no capsim result; refusing to replace it (capsim replaces only folders it wrote")
+    );
     assert_eq!(std::fs::read_to_string(mine.join("notes.txt")).unwrap(), "keep me");
     assert!(hidden(dir.path()).is_empty(), "{:?}", hidden(dir.path()));
 }

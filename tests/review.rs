@@ -93,9 +93,12 @@ fn analysis_measures_headroom_from_the_load() {
 #[test]
 fn the_html_report_is_self_contained_and_escapes_names() {
     let dir = tempfile::tempdir().unwrap();
-    let hostile = STEADY
-        .replace("name: steady", "name: \"<script>alert('x')</script>\"")
-        .replace("{ name: a,", "{ name: \"a&b\",");
+    // Class names are free text: markup, a code fence and line breaks in one
+    // must stay text in both reports.
+    let hostile = STEADY.replace(
+        "{ name: a,",
+        "{ name: \"a&b<script>alert('x')</script>\\n```\\n<img src=x onerror=alert(1)>\\n# owned\",",
+    );
     let scenario = write(dir.path(), "hostile.yaml", &hostile);
     let out = dir.path().join("out");
     let run = capsim()
@@ -112,17 +115,44 @@ fn the_html_report_is_self_contained_and_escapes_names() {
     assert!(report.status.success(), "{}", String::from_utf8_lossy(&report.stderr));
     let html = std::fs::read_to_string(out.join("report.html")).unwrap();
     assert!(!html.contains("<script"), "an unescaped script tag");
+    assert!(!html.contains("<img src=x"), "an unescaped image tag");
     assert!(html.contains("&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;"));
-    assert!(html.contains("a&amp;b 100%"));
+    assert!(html.contains("a&amp;b&lt;script&gt;"));
+    // Markdown: no raw tag outside a code block, no heading or fence made by the name.
+    let md = std::fs::read_to_string(out.join("report.md")).unwrap();
+    let mut fence: Option<String> = None;
+    for line in md.lines() {
+        let ticks: String = line.chars().take_while(|c| *c == '`').collect();
+        match &fence {
+            Some(open) if ticks.len() >= open.len() && line.trim_end() == ticks => fence = None,
+            Some(_) => {}
+            None if ticks.len() >= 3 => fence = Some(ticks),
+            None => {
+                assert!(!line.contains("<script") && !line.contains("<img"), "live HTML: {line}");
+                assert!(!line.starts_with("# owned"), "a heading made by a name: {line}");
+            }
+        }
+    }
+    assert!(fence.is_none(), "a code block left open");
     // Nothing is fetched: no external URL anywhere but the SVG namespace inside data: images.
     for needle in ["src=\"http", "href=\"http", "<link", "@import", "url("] {
         assert!(!html.contains(needle), "external reference {needle}");
     }
     assert!(html.matches("src=\"data:image/svg+xml;base64,").count() >= 5);
-    // A folder with no capsim output is refused plainly.
+    // A folder capsim did not write is refused plainly, and nothing is written into it.
     let empty = capsim().arg("report").arg(dir.path()).output().unwrap();
     assert_eq!(empty.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&empty.stderr).contains("holds no capsim output"));
+    assert!(String::from_utf8_lossy(&empty.stderr).contains("is not a capsim output folder"));
+    assert!(!dir.path().join("report.md").exists());
+    // A scenario name becomes a folder name: markup and paths are refused there.
+    let named = write(
+        dir.path(),
+        "named.yaml",
+        &STEADY.replace("name: steady", "name: \"<script>\""),
+    );
+    let refused = capsim().arg("validate").arg(&named).output().unwrap();
+    assert_eq!(refused.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("names become file and folder names"));
 }
 
 fn compare(dir: &Path, files: &[&Path], out: &str, jobs: &str) -> std::process::Output {

@@ -59,10 +59,14 @@ pub fn compare(args: CompareArgs) -> Result<u8> {
         }
         names.push(name);
     }
-    let out = args
-        .out
-        .clone()
-        .unwrap_or_else(|| PathBuf::from("output").join(format!("compare-{}", names.join("-vs-"))));
+    let out = args.out.clone().unwrap_or_else(|| {
+        let mut folder = format!("compare-{}", names.join("-vs-"));
+        // Every system accepts 255 bytes a name, the staging prefix included.
+        if folder.len() > 200 {
+            folder = format!("compare-{}-and-{}-more", names[0], names.len() - 1);
+        }
+        PathBuf::from("output").join(folder)
+    });
     let folder = OutputFolder::create(&out, args.force)?;
     let specs: Vec<_> = scenarios.iter().map(|s| (s.spec.clone(), seed)).collect();
     let per_scenario = run_replications(&specs, args.replications, args.jobs, args.quiet)?;

@@ -14,6 +14,14 @@ pub struct ReportArgs {
 }
 
 pub fn report(args: ReportArgs) -> Result<u8> {
+    // report.md and report.html go into the folder itself: only into one capsim wrote.
+    if !crate::report::files::is_capsim_output(&args.dir) {
+        anyhow::bail!(
+            "{} is not a capsim output folder (it has no {} marker: an older capsim's result lacks it, run the command again); refusing to write a report into it",
+            args.dir.display(),
+            crate::report::files::MARKER
+        );
+    }
     crate::report::review::write_report(&args.dir)?;
     println!(
         "wrote {} and {}",

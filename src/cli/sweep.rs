@@ -12,7 +12,7 @@ use crate::scenario::{self, Format};
 use crate::sweep::grid::{MAX_RUNS, RawSweep, expand};
 use std::collections::BTreeMap;
 
-use crate::report::files::{OutputFolder, write_atomic};
+use crate::report::files::{self, OutputFolder, write_atomic};
 use crate::sweep::{point_seed, run_units_with, shard_units, swept_hpa};
 
 use super::{FsFiles, exit, runs_bar};
@@ -212,7 +212,6 @@ pub fn sweep(args: SweepArgs) -> Result<u8> {
     let out = args.out.clone().unwrap_or_else(|| PathBuf::from("output").join(stem));
     // Every finished unit is checkpointed in `.units/`, so a killed sweep
     // resumes where it stopped; the key keeps another sweep's units out.
-    let checkpoint = out.join(".units");
     let key = format!(
         "{} {:016x} {:016x} {crn} {replications}",
         env!("CARGO_PKG_VERSION"),
@@ -220,9 +219,13 @@ pub fn sweep(args: SweepArgs) -> Result<u8> {
         stable_hash(base_text.as_bytes())
     );
     let mut done: BTreeMap<(usize, u32), ShardUnit> = BTreeMap::new();
+    // Only a folder capsim wrote can hold this sweep's checkpoint.
+    let resolved = files::resolve(&out)?;
+    let same_sweep = files::is_capsim_output(&resolved)
+        && std::fs::read_to_string(resolved.join(".units").join("key")).is_ok_and(|k| k == key);
+    let folder = OutputFolder::create(&resolved, args.force || same_sweep)?;
+    let checkpoint = folder.live_subfolder(".units")?;
     let key_file = checkpoint.join("key");
-    let same_sweep = std::fs::read_to_string(&key_file).is_ok_and(|k| k == key);
-    let folder = OutputFolder::create(&out, args.force || same_sweep)?;
     if !args.fresh && same_sweep {
         for entry in std::fs::read_dir(&checkpoint)? {
             let path = entry?.path();
@@ -233,10 +236,8 @@ pub fn sweep(args: SweepArgs) -> Result<u8> {
             }
         }
     } else {
-        if checkpoint.exists() {
-            std::fs::remove_dir_all(&checkpoint).with_context(|| format!("clearing {}", checkpoint.display()))?;
-        }
-        std::fs::create_dir_all(&checkpoint).with_context(|| format!("creating {}", checkpoint.display()))?;
+        std::fs::remove_dir_all(&checkpoint).with_context(|| format!("clearing {}", checkpoint.display()))?;
+        std::fs::create_dir(&checkpoint).with_context(|| format!("creating {}", checkpoint.display()))?;
         write_atomic(&key_file, key.as_bytes())?;
     }
     let todo: Vec<(usize, u32)> = shard_units(points.len(), replications, 0, 1)

@@ -759,17 +759,18 @@ fn headroom_doc(dir: &Path) -> Result<Doc> {
 
 /// Markdown: tables as pipes, charts as links to the SVG files beside it.
 fn markdown(doc: &Doc) -> String {
-    let cell = |t: &str| t.replace('|', "\\|").replace('\n', " ");
-    let mut out = format!("# {}\n\n", doc.title);
+    let text = |t: &str| md_inline(t);
+    let cell = |t: &str| md_inline(t).replace('|', "\\|");
+    let mut out = format!("# {}\n\n", text(&doc.title));
     for b in &doc.blocks {
         match b {
-            Block::Heading(level, text) => {
-                writeln!(out, "{} {text}\n", "#".repeat(*level as usize)).unwrap();
+            Block::Heading(level, t) => {
+                writeln!(out, "{} {}\n", "#".repeat(*level as usize), text(t)).unwrap();
             }
-            Block::Para(text) => writeln!(out, "{text}\n").unwrap(),
+            Block::Para(t) => writeln!(out, "{}\n", text(t)).unwrap(),
             Block::List(items) => {
                 for i in items {
-                    writeln!(out, "- {i}").unwrap();
+                    writeln!(out, "- {}", text(i)).unwrap();
                 }
                 out.push('\n');
             }
@@ -790,10 +791,53 @@ fn markdown(doc: &Doc) -> String {
                 out.push('\n');
             }
             Block::Pre(lines) => {
-                writeln!(out, "```\n{}\n```\n", lines.join("\n")).unwrap();
+                // Names inside stay on their line, and the fence is longer
+                // than any run of backticks in them, so nothing closes it early.
+                let lines: Vec<String> = lines.iter().map(|l| one_line(l)).collect();
+                let longest = lines.iter().map(|l| longest_run(l, '`')).max().unwrap_or(0);
+                let fence = "`".repeat(longest.max(2) + 1);
+                writeln!(out, "{fence}\n{}\n{fence}\n", lines.join("\n")).unwrap();
             }
             Block::Chart(file, caption) => writeln!(out, "![{caption}]({file})\n").unwrap(),
         }
+    }
+    out
+}
+
+/// Text as one line: line breaks and other control characters become spaces.
+fn one_line(text: &str) -> String {
+    text.chars().map(|c| if c.is_control() { ' ' } else { c }).collect()
+}
+
+fn longest_run(text: &str, of: char) -> usize {
+    let (mut longest, mut run) = (0, 0);
+    for c in text.chars() {
+        run = if c == of { run + 1 } else { 0 };
+        longest = longest.max(run);
+    }
+    longest
+}
+
+/// Markdown inline text that shows names as written and cannot start a
+/// block, a link or raw HTML: one line, `<`, `>` and `&` as entities,
+/// brackets and a leading `#` escaped. (capsim's own emphasis and code
+/// spans pass through.)
+fn md_inline(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in one_line(text).chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '[' | ']' | '\\' => {
+                out.push('\\');
+                out.push(c);
+            }
+            c => out.push(c),
+        }
+    }
+    if out.starts_with('#') {
+        out.insert(0, '\\');
     }
     out
 }

@@ -102,9 +102,8 @@ pub fn validate(
         queues: raw.queues.keys().cloned().collect(),
     };
 
-    if raw.name.trim().is_empty() {
-        c.problem("name", "must not be empty");
-    }
+    // The name becomes the output folder's name (`output/<name>`).
+    check_name(&mut c, "name", &raw.name);
     let duration = raw.duration.0;
     if duration <= 0.0 {
         c.problem("duration", "must be > 0 (e.g. 10m)");
@@ -1054,9 +1053,13 @@ pub(super) fn check_name(c: &mut Checker, path: &str, name: &str) {
             .chars()
             .all(|ch| ch.is_ascii_alphanumeric() || ch == '-' || ch == '_');
     if !ok {
+        let shown: String = name.chars().take(40).flat_map(char::escape_debug).collect();
+        let more = if name.chars().count() > 40 { "…" } else { "" };
         c.problem(
             path,
-            format!("name `{name}` must be 1–64 characters of a-z, A-Z, 0-9, `-` or `_`"),
+            format!(
+                "name `{shown}{more}` must be 1–64 characters of a-z, A-Z, 0-9, `-` or `_` (names become file and folder names)"
+            ),
         );
     }
 }
