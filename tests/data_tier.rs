@@ -204,6 +204,54 @@ fn new_instances_start_with_cold_local_caches() {
 }
 
 #[test]
+fn commit_to_visible_delay_follows_pollaczek_khinchine_end_to_end() {
+    // Writes only, Poisson at 50/s through app and primary (infinite-server
+    // stages keep the stream Poisson), one applier at a constant 10 ms:
+    // the apply queue is M/D/1 at ρ = 0.5, so a write is visible on the
+    // replica after δ + ρd/(2(1 − ρ)) + d = 2 + 5 + 10 = 17 ms on average.
+    let yaml = service(
+        "{ constant: 50 }",
+        "{ count: 100000 }",
+        "    - name: write\n      kind: write\n      cpu: { constant: 1ms }\n      data: { database: db }",
+        APP,
+        r#"databases:
+  db:
+    primary: { cores: 64 }
+    replicas: 1
+    read: { constant: 1ms }
+    write: { constant: 1ms }
+    replication: { delay: 2ms, apply: { constant: 10ms } }"#,
+        1600,
+    );
+    let r = run(&yaml);
+    let db = &r.summary.data.as_ref().unwrap().databases[0];
+    let delay = &db.replicas[0].replication_delay;
+    let theory = 17.0;
+    println!(
+        "commit to visible: {} writes, mean {:.3} ms (M/D/1 theory {theory} ms), p99 {:.2} ms; lag_mean_ms {:.3}",
+        delay.count, delay.mean_ms, delay.p99_ms, db.replicas[0].lag_mean_ms
+    );
+    // 72,000 writes; at ρ = 0.5 the sojourn's relative standard error is
+    // about 0.4%, so 2% is five of them.
+    assert!(
+        (delay.count as f64 - 72_000.0).abs() < 5.0 * 72_000f64.sqrt(),
+        "{}",
+        delay.count
+    );
+    assert!(
+        (delay.mean_ms - theory).abs() / theory < 0.02,
+        "{} vs {theory}",
+        delay.mean_ms
+    );
+    // Never less than the round trip plus one apply; the tail is queueing.
+    assert!(delay.p50_ms >= 11.99 && delay.p99_ms > 2.0 * theory, "{delay:?}");
+    let json: serde_json::Value =
+        serde_json::from_str(&capsim::report::summary_json(std::slice::from_ref(&r))).unwrap();
+    let written = &json["data"]["databases"][0]["replicas"][0]["replication_delay"];
+    assert_eq!(written["mean_ms"].as_f64(), Some(delay.mean_ms), "{written}");
+}
+
+#[test]
 fn a_write_burst_builds_replica_lag_and_stale_reads_that_drain() {
     // Half the requests write; one applier at 5 ms a write applies 200/s.
     // 200 req/s (100 writes/s) triples for a minute: 300 writes/s outpace

@@ -484,6 +484,10 @@ pub struct ReplicaSummary {
     /// Mean of the lag at each interval's end, and the largest lag seen.
     pub lag_mean_ms: f64,
     pub lag_max_ms: f64,
+    /// Each write's delay from commit on the primary to visible on this
+    /// replica (writes committed after the warm-up): what "replication
+    /// lag" means to a reader.
+    pub replication_delay: crate::metrics::LatencySummary,
 }
 
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]

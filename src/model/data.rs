@@ -665,6 +665,9 @@ pub struct Database {
     pub interval: DbCounts,
     /// Per replica, the largest lag seen by an operation this interval (ns).
     pub lag_max: Vec<u64>,
+    /// Per replica, each write's delay from commit on the primary to
+    /// visible there (writes committed after the warm-up).
+    pub replication_delay: Vec<crate::metrics::LatencyRecorder>,
     /// Per replica: serving reads (not down, not promoted to primary).
     pub replica_up: Vec<bool>,
     /// Per shard: its primary failed and no new one serves yet.
@@ -744,6 +747,7 @@ impl Database {
             last_write: BTreeMap::new(),
             interval: DbCounts::default(),
             lag_max: vec![0; n],
+            replication_delay: vec![crate::metrics::LatencyRecorder::default(); n],
             replica_up: vec![true; n],
             promoting: vec![false; shards],
             lost_writes: 0,
@@ -1092,6 +1096,7 @@ impl DataTier {
                                 .iter()
                                 .map(|(_, d)| d.databases[k].lag_max_ms[i])
                                 .fold(0.0, f64::max),
+                            replication_delay: db.replication_delay[i].summary(),
                         })
                         .collect(),
                 }

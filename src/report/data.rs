@@ -327,6 +327,13 @@ pub fn headline(data: &DataSummary) -> Vec<(String, f64)> {
             m.push((format!("databases.{}.stale_read_rate", d.name), d.stale_read_rate));
             let lag = d.replicas.iter().map(|r| r.lag_max_ms).fold(0.0, f64::max);
             m.push((format!("databases.{}.replica_lag_max_ms", d.name), lag));
+            let delay = d
+                .replicas
+                .iter()
+                .filter(|r| r.replication_delay.count > 0)
+                .map(|r| r.replication_delay.p99_ms)
+                .fold(f64::NAN, f64::max);
+            m.push((format!("databases.{}.replication_delay_p99_ms", d.name), delay));
         }
         if let Some(hot) = hottest(d) {
             m.push((format!("databases.{}.hottest_shard_share", d.name), hot.share));
@@ -411,6 +418,18 @@ pub fn human(data: &DataSummary) -> String {
                 lag
             )
             .unwrap();
+            let delays: Vec<_> = d
+                .replicas
+                .iter()
+                .map(|r| &r.replication_delay)
+                .filter(|x| x.count > 0)
+                .collect();
+            if !delays.is_empty() {
+                let mean = delays.iter().map(|x| x.mean_ms * x.count as f64).sum::<f64>()
+                    / delays.iter().map(|x| x.count as f64).sum::<f64>();
+                let p99 = delays.iter().map(|x| x.p99_ms).fold(0.0, f64::max);
+                write!(out, "; commit to visible mean {mean:.2} ms, p99 {p99:.2} ms").unwrap();
+            }
         }
         if let Some(hot) = hottest(d) {
             write!(

@@ -562,8 +562,11 @@ impl System {
                 db.versions.insert(r.key, version);
                 for (k, apply) in replicas.zip(apply) {
                     let replica = &mut db.replication[k];
-                    replica.commit(now, r.key, version, SimDuration::from_secs_f64(apply));
+                    let visible = replica.commit(now, r.key, version, SimDuration::from_secs_f64(apply));
                     db.lag_max[k] = db.lag_max[k].max(replica.lag(now).0);
+                    if now >= self.recorder.warmup {
+                        db.replication_delay[k].record((visible - now).0);
+                    }
                 }
                 if r.arrival >= self.recorder.warmup {
                     db.shard_writes[shard] += 1;
