@@ -57,6 +57,74 @@ fn a_rate_curve_far_above_its_rate_stops_at_the_event_budget() {
 }
 
 #[test]
+fn a_valid_scenario_cannot_hold_unbounded_requests() {
+    // A queue of four billion and a one-day timeout at 10× overload: every
+    // request waits, and what is held grows with arrivals (4,000/s, 3,600/s
+    // more than are served). Each waiting request is held twice — itself
+    // and its deadline — so a budget of 200,000 stops the run once about
+    // 100,000 wait, near 28 s, and it says why.
+    let yaml = scenario(
+        "1h",
+        "{ constant: 4000 }",
+        4,
+        "    queue_capacity: 4000000000\n    timeout: 1d",
+    )
+    .replace("duration: 1h", "duration: 1h\nmax_requests_held: 200000");
+    let r = simulate(&common::spec(&yaml), 1, 0, &mut |_| {});
+    let s = &r.summary;
+    assert_eq!(s.stop_reason, StopReason::RequestBudget);
+    let held = s.requests.in_flight;
+    println!("stopped at {} s holding {held} requests", s.simulated_s);
+    // Checked every 65,536 events (about three per request here), so it
+    // stops within ~22,000 arrivals of the budget.
+    assert!((100_000..=115_000).contains(&held), "{held}");
+    assert!(s.simulated_s < 35.0, "{}", s.simulated_s);
+    let text = human_summary(std::slice::from_ref(&r));
+    assert!(text.contains("more requests than `max_requests_held` allows"), "{text}");
+    let json: serde_json::Value = serde_json::from_str(&summary_json(std::slice::from_ref(&r))).unwrap();
+    assert_eq!(json["stop_reason"], "request_budget");
+    // The default budget is there without the field, and a scenario may
+    // not set it beyond what request ids can name.
+    let plain = common::spec(&scenario("1m", "{ constant: 10 }", 1, ""));
+    assert_eq!(plain.max_requests_held, capsim::scenario::DEFAULT_MAX_REQUESTS_HELD);
+    let err = scenario::load(
+        &scenario("1m", "{ constant: 10 }", 1, "")
+            .replace("duration: 1m", "duration: 1m\nmax_requests_held: 99999999999"),
+        "x.yaml",
+        Format::Yaml,
+        &NoFiles,
+    )
+    .err()
+    .unwrap()
+    .to_string();
+    assert!(
+        err.contains("max_requests_held") && err.contains("between 1000 and"),
+        "{err}"
+    );
+}
+
+#[test]
+fn time_series_are_bounded_by_intervals_times_series() {
+    // A year of 1 s intervals is 31.5M rows: refused, with the interval
+    // that fits; the same year at 30 s fits.
+    let year = |interval: &str| {
+        scenario::load(
+            &scenario("365d", "{ constant: 10 }", 1, "")
+                .replace("duration: 365d", &format!("duration: 365d\ninterval: {interval}")),
+            "x.yaml",
+            Format::Yaml,
+            &NoFiles,
+        )
+    };
+    let err = year("1s").err().unwrap().to_string();
+    assert!(
+        err.contains("interval") && err.contains("make the interval at least 29 s"),
+        "{err}"
+    );
+    assert!(year("30s").is_ok());
+}
+
+#[test]
 fn ten_times_overload_keeps_what_is_in_flight_bounded() {
     // 4 two-core instances (8 workers and a queue of 128 each) serve
     // 400 req/s of 20 ms requests; 4,000 arrive. The excess is refused at

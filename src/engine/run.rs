@@ -15,6 +15,12 @@ pub trait Model {
     fn wasted_work(&self) -> u64 {
         0
     }
+
+    /// Requests (or other items) the model holds in memory now; checked
+    /// against [`Limits::max_held`] every 65,536 events.
+    fn held(&self) -> u64 {
+        0
+    }
 }
 
 /// Every run has an end time and an event budget.
@@ -25,6 +31,9 @@ pub struct Limits {
     /// The run stops after handling this many events (with the model's
     /// wasted work).
     pub max_events: u64,
+    /// The run stops when the model holds more than this (checked every
+    /// 65,536 events, so at fixed points: the stop is deterministic).
+    pub max_held: u64,
 }
 
 /// Why a run stopped.
@@ -37,6 +46,8 @@ pub enum StopReason {
     EventBudget,
     /// Nothing was left to happen.
     NoMoreEvents,
+    /// The model held more requests than its budget allows.
+    RequestBudget,
 }
 
 impl std::fmt::Display for StopReason {
@@ -45,6 +56,7 @@ impl std::fmt::Display for StopReason {
             StopReason::EndTime => "end_time",
             StopReason::EventBudget => "event_budget",
             StopReason::NoMoreEvents => "no_more_events",
+            StopReason::RequestBudget => "request_budget",
         })
     }
 }
@@ -88,11 +100,14 @@ pub fn run<M: Model>(
         events += 1;
         if events.is_multiple_of(PROGRESS_EVERY) {
             progress(now);
+            if model.held() > limits.max_held {
+                break StopReason::RequestBudget;
+            }
         }
     };
     let reached = match stop_reason {
         StopReason::EndTime => limits.end,
-        StopReason::EventBudget | StopReason::NoMoreEvents => scheduler.now(),
+        StopReason::EventBudget | StopReason::NoMoreEvents | StopReason::RequestBudget => scheduler.now(),
     };
     RunOutcome {
         events,
@@ -130,6 +145,7 @@ mod tests {
             Limits {
                 end: SimTime::from_secs(10),
                 max_events: 1000,
+                max_held: u64::MAX,
             },
             &mut |_| {},
         );
@@ -146,6 +162,7 @@ mod tests {
             Limits {
                 end: SimTime::from_secs(10),
                 max_events: 3,
+                max_held: u64::MAX,
             },
             &mut |_| {},
         );

@@ -45,6 +45,8 @@ pub struct SystemSpec {
     pub warmup: SimDuration,
     pub interval: SimDuration,
     pub max_events: u64,
+    /// The most requests (and their deadlines) a run may hold in memory.
+    pub max_requests_held: u64,
     pub billing: Billing,
     pub traffic: TrafficSpec,
     /// The instance types the pools use (pools refer to them by index).
@@ -1632,6 +1634,14 @@ impl Model for System {
         self.arrivals.wasted
     }
 
+    /// Requests stored, and the deadlines kept for them (a pool keeps one
+    /// per request admitted within its timeout, answered or not).
+    fn held(&self) -> u64 {
+        let deadlines: usize = self.pools.iter().map(|p| p.deadlines.len()).sum::<usize>()
+            + self.try_deadlines.iter().map(|d| d.len()).sum::<usize>();
+        (self.requests.live() + deadlines) as u64
+    }
+
     #[inline]
     fn handle(&mut self, now: SimTime, event: Event, scheduler: &mut Scheduler<Event>) {
         match event {
@@ -1718,6 +1728,7 @@ pub fn simulate(spec: &SystemSpec, seed: u64, replication: u32, progress: &mut d
     let limits = Limits {
         end: SimTime::ZERO + spec.duration,
         max_events: spec.max_events,
+        max_held: spec.max_requests_held,
     };
     let outcome = engine::run(&mut system, &mut scheduler, limits, progress);
     system.finish(outcome)

@@ -339,6 +339,16 @@ pub fn human_summary(results: &[RunResult]) -> String {
         s.scenario, s.simulated_s, s.events, s.stop_reason
     )
     .unwrap();
+    if s.stop_reason == StopReason::RequestBudget {
+        writeln!(
+            out,
+            "warning:  the run held more requests than `max_requests_held` allows at {} s of {} s and stopped \
+             (the system is far past its capacity and its queues or timeouts let requests pile up); \
+             every figure covers only the simulated part: shorten the queues or timeouts, or raise `max_requests_held`",
+            s.simulated_s, s.duration_s
+        )
+        .unwrap();
+    }
     if s.stop_reason == StopReason::EventBudget {
         writeln!(
             out,

@@ -18,7 +18,7 @@ pub mod units;
 mod validate;
 
 pub use error::{Problem, ScenarioError};
-pub use validate::{SourceFiles, parse_replay};
+pub use validate::{DEFAULT_MAX_REQUESTS_HELD, SourceFiles, parse_replay};
 
 use crate::model::SystemSpec;
 use locate::Locator;

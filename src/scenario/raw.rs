@@ -24,6 +24,8 @@ pub struct RawScenario {
     #[serde(default)]
     pub max_events: Option<u64>,
     #[serde(default)]
+    pub max_requests_held: Option<u64>,
+    #[serde(default)]
     pub billing: Option<RawBilling>,
     #[serde(default)]
     pub instance_types: BTreeMap<String, RawInstanceType>,

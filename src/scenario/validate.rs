@@ -28,6 +28,13 @@ pub trait SourceFiles {
 pub const DEFAULT_SEED: u64 = 42;
 pub const DEFAULT_INTERVAL_S: f64 = 10.0;
 pub const DEFAULT_MAX_EVENTS: u64 = 2_000_000_000;
+/// Requests (with their deadlines) a run may hold at once: about 200 bytes
+/// each, so the default stays under 1 GiB of memory.
+pub const DEFAULT_MAX_REQUESTS_HELD: u64 = 4_000_000;
+/// Time-series cells (intervals × series) a run may record: a plain
+/// scenario's row takes about 800 bytes, so this bounds the time series
+/// near 1 GiB.
+pub const MAX_INTERVAL_CELLS: f64 = 10_000_000.0;
 pub const DEFAULT_CLIENTS: u64 = 10_000;
 pub const DEFAULT_QUEUE_CAPACITY: u32 = 128;
 pub const DEFAULT_TIMEOUT_S: f64 = 30.0;
@@ -135,6 +142,33 @@ pub fn validate(
     let max_events = raw.max_events.unwrap_or(DEFAULT_MAX_EVENTS);
     if max_events == 0 {
         c.problem("max_events", "must be ≥ 1");
+    }
+    let max_requests_held = raw.max_requests_held.unwrap_or(DEFAULT_MAX_REQUESTS_HELD);
+    if !(1_000..=u64::from(u32::MAX / 2)).contains(&max_requests_held) {
+        c.problem(
+            "max_requests_held",
+            format!("must be between 1000 and {} (about 200 bytes each)", u32::MAX / 2),
+        );
+    }
+    // Each interval records a row of series: the run's own, and per pool,
+    // class, balancer, cache, database and queue.
+    let series = 6
+        + raw.pools.len()
+        + raw.traffic.classes.len()
+        + raw.load_balancers.len()
+        + raw.caches.len()
+        + raw.databases.len()
+        + raw.queues.len();
+    if interval > 0.0 && duration > 0.0 && duration / interval * series as f64 > MAX_INTERVAL_CELLS {
+        c.problem(
+            "interval",
+            format!(
+                "gives {:.0} intervals of {series} series each; at most {MAX_INTERVAL_CELLS:.0} values are kept in memory: \
+                 make the interval at least {} s",
+                duration / interval,
+                (duration * series as f64 / MAX_INTERVAL_CELLS).ceil()
+            ),
+        );
     }
     let billing = match &raw.billing {
         None => Billing::PerSecond {
@@ -724,6 +758,7 @@ pub fn validate(
         warmup: SimDuration::from_secs_f64(warmup),
         interval: SimDuration::from_secs_f64(interval),
         max_events,
+        max_requests_held,
         billing,
         traffic: TrafficSpec {
             curve: curve.expect("no problems, so the curve was built"),
