@@ -67,13 +67,18 @@ pub struct MergeArgs {
     /// Replace the output folder when it holds a previous result.
     #[arg(long)]
     pub force: bool,
+    /// Print nothing but errors.
+    #[arg(long)]
+    pub quiet: bool,
 }
 
 pub fn merge(args: MergeArgs) -> Result<u8> {
     let folder = OutputFolder::create(&args.out, args.force)?;
     let n = crate::report::shard::merge(&args.shards, folder.path())?;
     folder.publish(&[])?;
-    println!("merged {n} shards into {}", args.out.display());
+    if !args.quiet {
+        println!("merged {n} shards into {}", args.out.display());
+    }
     Ok(exit::OK)
 }
 
