@@ -332,3 +332,78 @@ fn pooled_latency_merges_the_histograms_of_every_replication() {
         "{all} responses pooled, {one} in replication 0"
     );
 }
+
+/// The cells of one CSV line, quotes removed.
+fn cells(line: &str) -> Vec<String> {
+    let mut out = vec![String::new()];
+    let mut quoted = false;
+    for c in line.chars() {
+        match c {
+            '"' => quoted = !quoted,
+            ',' if !quoted => out.push(String::new()),
+            c => out.last_mut().unwrap().push(c),
+        }
+    }
+    out
+}
+
+#[test]
+fn points_that_report_different_metrics_keep_their_columns() {
+    // Only the second variant has an SLO, so only it reports `slo_minutes_lost`.
+    let sweep = r#"
+base: base.yaml
+replications: 2
+variants:
+  - name: plain
+    set: { pools.web.count: 2 }
+  - name: with-slo
+    set: { slo: { latency: { percentile: 99, threshold: 100ms } } }
+"#;
+    let dir = setup(sweep);
+    let whole = run(dir.path(), "2", "whole");
+    assert!(whole.status.success(), "{}", String::from_utf8_lossy(&whole.stderr));
+    let csv = std::fs::read_to_string(dir.path().join("whole/sweep.csv")).unwrap();
+    let rows: Vec<Vec<String>> = csv.lines().map(cells).collect();
+    assert_eq!(rows.len(), 3);
+    for row in &rows[1..] {
+        assert_eq!(row.len(), rows[0].len(), "{csv}");
+    }
+    let column = |name: &str| rows[0].iter().position(|c| c == name).unwrap();
+    let slo = column("slo_minutes_lost_mean");
+    assert_eq!(rows[1][slo], "", "{csv}");
+    assert!(rows[2][slo].parse::<f64>().is_ok(), "{csv}");
+    // The same traffic on the same pool: every other metric agrees.
+    for name in [
+        "pools.web.cpu_utilization_mean",
+        "latency_p99_ms_mean",
+        "pooled_latency_p99_ms_mean",
+    ] {
+        let c = column(name);
+        assert_eq!(rows[1][c], rows[2][c], "{name}: {csv}");
+        assert!(rows[1][c].parse::<f64>().is_ok(), "{name}: {csv}");
+    }
+    // Sharded and merged, the same bytes.
+    for i in 0..2 {
+        let out = capsim()
+            .arg("sweep")
+            .arg(dir.path().join("sweep.yaml"))
+            .args(["--quiet", "--shard", &format!("{i}/2"), "--out"])
+            .arg(dir.path().join("shards").join(format!("s{i}")))
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    }
+    let merged = capsim()
+        .arg("merge")
+        .arg(dir.path().join("shards"))
+        .arg("--out")
+        .arg(dir.path().join("merged"))
+        .output()
+        .unwrap();
+    assert!(merged.status.success(), "{}", String::from_utf8_lossy(&merged.stderr));
+    for file in ["sweep.csv", "sweep.json", "runs.json"] {
+        let x = std::fs::read(dir.path().join("whole").join(file)).unwrap();
+        let y = std::fs::read(dir.path().join("merged").join(file)).unwrap();
+        assert_eq!(x, y, "{file}");
+    }
+}

@@ -22,6 +22,8 @@ pub mod exit {
     pub const RUNTIME: u8 = 1;
     /// Clap's own code for bad usage.
     pub const USAGE: u8 = 2;
+    /// An invalid scenario or sweep, or a shard or sweep checkpoint that
+    /// fails its checks: running again will not help.
     pub const INVALID_SCENARIO: u8 = 3;
 }
 
@@ -100,7 +102,11 @@ pub fn main(cli: Cli) -> u8 {
         Ok(code) => code,
         Err(err) => {
             eprintln!("error: {err:#}");
-            exit::RUNTIME
+            if err.downcast_ref::<crate::report::shard::InvalidRecord>().is_some() {
+                exit::INVALID_SCENARIO
+            } else {
+                exit::RUNTIME
+            }
         }
     }
 }

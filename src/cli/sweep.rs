@@ -12,6 +12,7 @@ use crate::scenario::{self, Format};
 use crate::sweep::grid::{MAX_RUNS, RawSweep, expand};
 use std::collections::BTreeMap;
 
+use crate::report::checkpoint::{check_points, load_units, save_unit};
 use crate::report::files::{self, OutputFolder, write_atomic};
 use crate::sweep::{point_seed, run_units_with, shard_units, swept_hpa};
 
@@ -67,13 +68,18 @@ pub struct MergeArgs {
     /// Replace the output folder when it holds a previous result.
     #[arg(long)]
     pub force: bool,
+    /// Print nothing but errors.
+    #[arg(long)]
+    pub quiet: bool,
 }
 
 pub fn merge(args: MergeArgs) -> Result<u8> {
     let folder = OutputFolder::create(&args.out, args.force)?;
     let n = crate::report::shard::merge(&args.shards, folder.path())?;
     folder.publish(&[])?;
-    println!("merged {n} shards into {}", args.out.display());
+    if !args.quiet {
+        println!("merged {n} shards into {}", args.out.display());
+    }
     Ok(exit::OK)
 }
 
@@ -191,7 +197,9 @@ pub fn sweep(args: SweepArgs) -> Result<u8> {
                 })
                 .collect(),
             units: records,
-        };
+            hash: String::new(),
+        }
+        .seal();
         let out = args.out.clone().unwrap_or_else(|| {
             PathBuf::from("output")
                 .join(&stem)
@@ -218,7 +226,8 @@ pub fn sweep(args: SweepArgs) -> Result<u8> {
         stable_hash(text.as_bytes()),
         stable_hash(base_text.as_bytes())
     );
-    let mut done: BTreeMap<(usize, u32), ShardUnit> = BTreeMap::new();
+    // Each unit with the checkpoint file it was read from (none when computed now).
+    let mut done: BTreeMap<(usize, u32), (ShardUnit, Option<PathBuf>)> = BTreeMap::new();
     // Only a folder capsim wrote can hold this sweep's checkpoint.
     let resolved = files::resolve(&out)?;
     let same_sweep = files::is_capsim_output(&resolved)
@@ -227,13 +236,8 @@ pub fn sweep(args: SweepArgs) -> Result<u8> {
     let checkpoint = folder.live_subfolder(".units")?;
     let key_file = checkpoint.join("key");
     if !args.fresh && same_sweep {
-        for entry in std::fs::read_dir(&checkpoint)? {
-            let path = entry?.path();
-            if path.extension().is_some_and(|e| e == "json")
-                && let Ok(unit) = serde_json::from_str::<ShardUnit>(&std::fs::read_to_string(&path)?)
-            {
-                done.insert((unit.point, unit.replication), unit);
-            }
+        for (unit, (record, file)) in load_units(&checkpoint, points.len(), replications)? {
+            done.insert(unit, (record, Some(file)));
         }
     } else {
         std::fs::remove_dir_all(&checkpoint).with_context(|| format!("clearing {}", checkpoint.display()))?;
@@ -248,9 +252,8 @@ pub fn sweep(args: SweepArgs) -> Result<u8> {
     let bar = runs_bar(todo.len(), args.quiet);
     let save = |unit: (usize, u32), r: crate::model::RunResult| {
         let record = ShardUnit::of(unit, &r);
-        let text = serde_json::to_string(&record).expect("serializes");
         // A unit that cannot be saved is simply run again on resume.
-        let _ = write_atomic(&checkpoint.join(format!("{}-{}.json", unit.0, unit.1)), text.as_bytes());
+        let _ = save_unit(&checkpoint, &record);
         if let Some(bar) = &bar {
             bar.inc(1);
         }
@@ -261,11 +264,24 @@ pub fn sweep(args: SweepArgs) -> Result<u8> {
         bar.finish_and_clear();
     }
     for (unit, record) in todo.iter().zip(records) {
-        done.insert(*unit, record);
+        done.insert(*unit, (record, None));
     }
-    // Aggregate from the recorded values, so a resumed sweep writes the same bytes.
-    let units: Vec<Vec<&ShardUnit>> = (0..points.len())
-        .map(|p| (0..replications).map(|r| &done[&(p, r)]).collect())
+    // Aggregate from the recorded values, so a resumed sweep writes the same
+    // bytes; the units read back must report their point's metrics.
+    let checked: Vec<Vec<(&ShardUnit, Option<&Path>)>> = (0..points.len())
+        .map(|p| {
+            (0..replications)
+                .map(|r| {
+                    let (unit, file) = &done[&(p, r)];
+                    (unit, file.as_deref())
+                })
+                .collect()
+        })
+        .collect();
+    check_points(&checked)?;
+    let units: Vec<Vec<&ShardUnit>> = checked
+        .iter()
+        .map(|runs| runs.iter().map(|(unit, _)| *unit).collect())
         .collect();
     let seeds: Vec<u64> = specs.iter().map(|(_, s)| *s).collect();
     let summaries = summarize(&points, &seeds, &units)?;

@@ -3,6 +3,7 @@
 
 pub mod analysis;
 pub mod charts;
+pub mod checkpoint;
 pub mod compare;
 mod data;
 pub mod files;

@@ -290,16 +290,34 @@ fn replication_estimates(results: &[RunResult]) -> Vec<(String, crate::metrics::
     estimates(&per_run)
 }
 
-/// Each metric's estimate over runs given as headline rows (same names, same order).
+/// Each metric's estimate over runs given as headline rows, by name: the
+/// first run's metrics in its order, each taken from every run that has it
+/// (runs of one scenario all do; a row read back from a file was checked).
 pub(crate) fn estimates(per_run: &[Vec<(String, f64)>]) -> Vec<(String, crate::metrics::stats::Estimate)> {
-    per_run[0]
+    let Some(first) = per_run.first() else {
+        return Vec::new();
+    };
+    first
         .iter()
         .enumerate()
         .map(|(i, (name, _))| {
-            let xs: Vec<f64> = per_run.iter().map(|m| m[i].1).filter(|x| x.is_finite()).collect();
+            let xs: Vec<f64> = per_run
+                .iter()
+                .filter_map(|row| value_of(row, i, name))
+                .filter(|x| x.is_finite())
+                .collect();
             (name.clone(), estimate(&xs))
         })
         .collect()
+}
+
+/// The value of metric `name` in a headline row, looked for at `at` first
+/// (where rows of one scenario have it), then anywhere.
+pub(crate) fn value_of<T: Copy>(row: &[(String, T)], at: usize, name: &str) -> Option<T> {
+    row.get(at)
+        .filter(|(n, _)| n == name)
+        .or_else(|| row.iter().find(|(n, _)| n == name))
+        .map(|(_, v)| *v)
 }
 
 /// `summary.json`: the first replication's summary; with several

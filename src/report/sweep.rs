@@ -1,5 +1,6 @@
 //! The files of one `capsim sweep`: `sweep.csv`, `sweep.json`, `runs.json`.
 
+use std::collections::BTreeSet;
 use std::fmt::Write as _;
 use std::fs;
 use std::path::Path;
@@ -14,7 +15,7 @@ use crate::sweep::grid::{Point, RawObjective};
 use super::charts::{Heatmap, LineChart, Series, write_chart};
 use super::files::write_atomic;
 use super::format::num;
-use super::run::estimates;
+use super::run::{estimates, value_of};
 use super::shard::ShardUnit;
 
 /// One point's headline metrics over its replications.
@@ -87,13 +88,22 @@ fn cell(v: &Value) -> String {
     }
 }
 
-/// `sweep.csv`: one row per point: its settings, then each metric's mean and 95% CI.
+/// `sweep.csv`: one row per point: its settings, then each metric's mean
+/// and 95% CI, by name (a point without a metric, where points report
+/// different ones, leaves its cells empty).
 pub fn sweep_csv(points: &[PointSummary]) -> String {
     let mut paths: Vec<&str> = Vec::new();
+    let mut names: Vec<&str> = Vec::new();
+    let mut seen = BTreeSet::new();
     for p in points {
         for (path, _) in &p.point.settings {
             if !paths.contains(&path.as_str()) {
                 paths.push(path);
+            }
+        }
+        for (name, _) in &p.metrics {
+            if seen.insert(name.as_str()) {
+                names.push(name);
             }
         }
     }
@@ -101,7 +111,7 @@ pub fn sweep_csv(points: &[PointSummary]) -> String {
     for path in &paths {
         write!(out, ",{path}").unwrap();
     }
-    for (name, _) in &points[0].metrics {
+    for name in &names {
         write!(out, ",{name}_mean,{name}_ci95").unwrap();
     }
     out.push('\n');
@@ -117,8 +127,11 @@ pub fn sweep_csv(points: &[PointSummary]) -> String {
                 .unwrap_or_default();
             write!(out, ",\"{}\"", v.replace('"', "'")).unwrap();
         }
-        for (_, e) in &p.metrics {
-            write!(out, ",{},{}", num(e.mean), num(e.ci95)).unwrap();
+        for (i, name) in names.iter().enumerate() {
+            match value_of(&p.metrics, i, name) {
+                Some(e) => write!(out, ",{},{}", num(e.mean), num(e.ci95)).unwrap(),
+                None => out.push_str(",,"),
+            }
         }
         out.push('\n');
     }
