@@ -101,6 +101,81 @@ fn simple_scaling_waits_for_its_cooldown() {
     assert!(r.scaler_rows.iter().any(|row| row.reason == "Cooldown"));
 }
 
+fn scale_ins(r: &capsim::model::RunResult) -> Vec<(f64, i64, i64)> {
+    r.scaler_rows
+        .iter()
+        .filter(|row| row.reason == "ScaleIn")
+        .map(|row| (row.time.as_secs_f64(), row.current, row.desired))
+        .collect()
+}
+
+#[test]
+fn simple_scale_in_walks_down_to_the_minimum_one_cooldown_apart() {
+    // Four idle instances (10 req/s × 25 ms on 8 cores: 3% CPU), `-1 when
+    // CPU < 30%`, cooldown 300 s, min 2. The activity completes when the
+    // removed instance has finished the request it held (milliseconds), and
+    // the cooldown runs from there: 4 → 3 at 420 s, the cooldown ends just
+    // after 720 s, so the next evaluation (every minute, on the minute)
+    // takes 3 → 2 at 780 s; then nothing: the minimum.
+    let policies = "          - simple:
+              alarm: { metric: cpu_utilization, threshold: 30, comparison: less_than }
+              adjustment_type: change_in_capacity
+              adjustment: -1
+              cooldown: 300s";
+    let yaml = scenario(policies, "")
+        .replace(
+            "{ steps: [ { at: 0s, rate: 100 }, { at: 1h, rate: 400 } ] }",
+            "{ constant: 10 }",
+        )
+        .replace("count: 3", "count: 4")
+        .replace("duration: 2h", "duration: 1h");
+    let r = simulate(&common::spec(&yaml), 1, 0, &mut |_| {});
+    let ins = scale_ins(&r);
+    assert_eq!(ins.len(), 2, "{ins:?}");
+    assert_eq!((ins[0].1, ins[0].2, ins[1].1, ins[1].2), (4, 3, 3, 2), "{ins:?}");
+    assert_eq!((ins[0].0, ins[1].0), (420.0, 780.0), "{ins:?}");
+    assert_eq!(r.rows.last().unwrap().pools[0].ready, 2);
+}
+
+#[test]
+fn the_guides_classic_simple_policies_return_to_the_minimum_after_a_peak() {
+    // `+2 above 70%, -1 below 30%, cooldown 300 s` (the scaling guides'
+    // classic pair): 30 req/s, an hour at 400 req/s (10 cores of work), then
+    // 30 req/s again. It must grow to 8 instances and, an hour after the
+    // peak, be back at its minimum of 2. (The step from 2 instances to 13×
+    // their load refuses about 2% of the day's requests while the +2 steps
+    // catch up, one cooldown apart.)
+    let policies = "          - simple:
+              alarm: { metric: cpu_utilization, threshold: 70, comparison: greater_than }
+              adjustment_type: change_in_capacity
+              adjustment: 2
+              cooldown: 300s
+          - simple:
+              alarm: { metric: cpu_utilization, threshold: 30, comparison: less_than }
+              adjustment_type: change_in_capacity
+              adjustment: -1
+              cooldown: 300s";
+    let yaml = scenario(policies, "")
+        .replace(
+            "{ steps: [ { at: 0s, rate: 100 }, { at: 1h, rate: 400 } ] }",
+            "{ steps: [ { at: 0s, rate: 30 }, { at: 1h, rate: 400 }, { at: 2h, rate: 30 } ] }",
+        )
+        .replace("duration: 2h", "duration: 3h");
+    let r = simulate(&common::spec(&yaml), 1, 0, &mut |_| {});
+    let peak = r.rows.iter().map(|row| row.pools[0].ready).max().unwrap();
+    let end = r.rows.last().unwrap().pools[0].ready;
+    let ins = scale_ins(&r);
+    println!("peak {peak} instances, {} scale-ins, {end} at the end", ins.len());
+    assert!(peak >= 8, "{peak}");
+    assert_eq!(end, 2, "{ins:?}");
+    for w in ins.windows(2) {
+        assert!(w[1].0 - w[0].0 >= 300.0, "{ins:?}");
+    }
+    let q = &r.summary.requests;
+    let errors = q.rejected_queue_full + q.rejected_no_instance + q.timed_out + q.failed;
+    assert!((errors as f64) < 0.03 * q.arrived as f64, "{q:?}");
+}
+
 #[test]
 fn aws_settings_are_validated() {
     let bad = |yaml: String| {

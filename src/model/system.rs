@@ -1035,7 +1035,15 @@ impl System {
             };
             let changed = self.scale_pool(now, pool, new_desired as u32, Some(origin), scheduler);
             if let (Some(cooldown), Some(aws)) = (cooldown, self.pools[p].aws.as_mut()) {
-                aws.start_activity(changed.iter().map(|id| id.0).collect(), cooldown);
+                // Instances stopped inside the scale call (idle ones, at once)
+                // have settled already: the activity waits only for the rest.
+                let instances = &self.instances;
+                let unsettled = changed
+                    .iter()
+                    .filter(|id| instances[id.0 as usize].state != InstanceState::Stopped)
+                    .map(|id| id.0)
+                    .collect();
+                aws.start_activity(now, unsettled, cooldown);
             }
         }
         if now + SimDuration::from_secs(60) <= self.end {

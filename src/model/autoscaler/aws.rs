@@ -314,7 +314,12 @@ pub fn step_or_simple_target(policy: &AwsPolicy, value: f64, group: GroupState) 
             min_adjustment_magnitude,
         } => {
             let step = find_step(steps, alarm.threshold, value, alarm.comparison)?;
-            let scale_out = step.adjustment > 0.0 || *adjustment_type == AdjustmentType::ExactCapacity;
+            // ExactCapacity scales out or in by where the capacity it names
+            // lies against the desired capacity.
+            let scale_out = match adjustment_type {
+                AdjustmentType::ExactCapacity => step.adjustment as i64 > group.desired,
+                _ => step.adjustment > 0.0,
+            };
             // Warming instances count toward capacity for the next scale-out:
             // the step applies to the warm capacity, and a breach in the same
             // step asks for no more than what is already on its way.
@@ -402,6 +407,77 @@ mod tests {
         assert_eq!(step_or_simple_target(&out, 70.0, warm(11)), Some(14));
         assert_eq!(step_or_simple_target(&inn, 40.0, warm(14)), Some(13));
         assert_eq!(step_or_simple_target(&inn, 30.0, warm(13)), Some(10));
+    }
+
+    #[test]
+    fn exact_capacity_below_desired_scales_in() {
+        // PutScalingPolicy, AdjustmentType ExactCapacity: the group goes to the
+        // capacity the step names, in either direction.
+        let policy = AwsPolicy::Step {
+            alarm: alarm(30.0, Comparison::LessThan, 1, 1),
+            adjustment_type: AdjustmentType::ExactCapacity,
+            steps: vec![Step {
+                lower: None,
+                upper: Some(0.0),
+                adjustment: 3.0,
+            }],
+            min_adjustment_magnitude: None,
+        };
+        let group = |desired, warming| GroupState {
+            desired,
+            warm: desired - warming,
+            warming,
+        };
+        assert_eq!(step_or_simple_target(&policy, 10.0, group(8, 0)), Some(3));
+        assert_eq!(step_or_simple_target(&policy, 10.0, group(3, 0)), Some(3));
+        // Above the desired capacity it is a scale-out, from warm capacity.
+        assert_eq!(step_or_simple_target(&policy, 10.0, group(2, 0)), Some(3));
+    }
+
+    #[test]
+    fn a_simple_activity_that_completed_at_once_starts_its_cooldown_at_once() {
+        let spec_policy = AwsPolicy::Simple {
+            alarm: alarm(30.0, Comparison::LessThan, 1, 1),
+            adjustment_type: AdjustmentType::ChangeInCapacity,
+            adjustment: -1.0,
+            cooldown: Some(SimDuration::from_secs(300)),
+        };
+        let mut g = AwsGroup::new(AwsSpec {
+            min_size: 1,
+            max_size: 10,
+            default_cooldown: SimDuration::from_secs(300),
+            instance_warmup: SimDuration::from_secs(300),
+            metric_delay: SimDuration::ZERO,
+            policies: vec![spec_policy],
+            predictive: None,
+        });
+        let now = SimTime::from_secs(420);
+        g.start_activity(now, Vec::new(), SimDuration::from_secs(300));
+        for minute in 0..=6u64 {
+            let t = now + SimDuration::from_secs(60 * minute);
+            g.record_minute(t, vec![5.0, 5.0, 5.0], vec![1.0, 1.0, 1.0]);
+        }
+        let group = GroupState {
+            desired: 3,
+            warm: 3,
+            warming: 0,
+        };
+        // Inside the cooldown: blocked; at its end exactly: scales in.
+        let (_, _, row) = g.evaluate(now + SimDuration::from_secs(240), 0, group);
+        assert_eq!(row.reason, "Cooldown");
+        let (desired, simple, row) = g.evaluate(now + SimDuration::from_secs(300), 0, group);
+        assert_eq!((desired, simple, row.reason), (2, Some(0), "ScaleIn"));
+        // An activity still waiting for an instance keeps the cooldown from starting.
+        // (Its cooldown would be over by 360 s were it started at once.)
+        g.start_activity(now, vec![7], SimDuration::from_secs(300));
+        let (_, _, row) = g.evaluate(now + SimDuration::from_secs(360), 0, group);
+        assert_eq!(row.reason, "Cooldown");
+        // Settled 30 s later: the cooldown runs to 330 s.
+        g.settled(now + SimDuration::from_secs(30), 7);
+        let (_, _, row) = g.evaluate(now + SimDuration::from_secs(300), 0, group);
+        assert_eq!(row.reason, "Cooldown");
+        let (_, _, row) = g.evaluate(now + SimDuration::from_secs(360), 0, group);
+        assert_eq!(row.reason, "ScaleIn");
     }
 
     #[test]
@@ -663,10 +739,15 @@ impl AwsGroup {
         }
     }
 
-    /// A simple policy scaled: its instances must settle, then the cooldown runs.
-    pub fn start_activity(&mut self, instances: Vec<u32>, cooldown: SimDuration) {
-        self.activity = instances;
+    /// A simple policy scaled at `now`: the instances still launching or
+    /// terminating must settle, then the cooldown runs (at once when the
+    /// activity already completed, as an idle instance's termination does).
+    pub fn start_activity(&mut self, now: SimTime, unsettled: Vec<u32>, cooldown: SimDuration) {
+        self.activity = unsettled;
         self.activity_cooldown = cooldown;
+        if self.activity.is_empty() {
+            self.cooldown_until = now + cooldown;
+        }
     }
 
     /// An instance finished launching (in service) or terminating.

@@ -317,9 +317,14 @@ pub fn plain_replicas(
         }
         return Ok(proposal(ceil_times(ratio, ready)));
     }
-    // Scale-down: a missing pod counts as exactly at target; otherwise as zero.
-    let fill = if ratio < 1.0 { target_milli } else { 0 };
-    values.extend(std::iter::repeat_n(fill, missing));
+    // Scale-down: a missing pod counts as exactly at target; scale-up: as
+    // zero; at a ratio of exactly 1 it is left out (upstream since the
+    // missing-pods fill-in became direction-only, as `resource_replicas` does).
+    if ratio < 1.0 {
+        values.extend(std::iter::repeat_n(target_milli, missing));
+    } else if ratio > 1.0 {
+        values.extend(std::iter::repeat_n(0, missing));
+    }
     if scale_up_with_unready {
         values.extend(std::iter::repeat_n(0, unready));
     }

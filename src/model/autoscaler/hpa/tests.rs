@@ -316,6 +316,37 @@ fn plain_metric_average_value() {
 }
 
 #[test]
+fn plain_metric_with_missing_pods_at_a_ratio_of_exactly_one_keeps_current() {
+    // replica_calculator.go, calcPlainMetricReplicas: missing pods are filled
+    // with the target only when usageRatio < 1.0 and with 0 only when it is
+    // > 1.0; at exactly 1.0 nothing is filled, the ratio stays 1 and the
+    // current count is kept. (Filling with 0 would give 3 here.)
+    let pods = [pod(1000); 5];
+    let samples = [sample(9_000), sample(10_000), sample(11_000), None, None];
+    let m = PodMetrics {
+        pods: &pods,
+        samples: &samples,
+        cpu: false,
+    };
+    let p = plain_replicas(5, 10_000, &m, Tolerances::DEFAULT, t(NOW), &test_cfg()).unwrap();
+    assert_eq!((p.current, p.ratio, p.replicas), (10_000, 1.0, 5));
+    // Just above 1 (outside the tolerance), the missing pods count as zero:
+    // 3 × 12 / 5 = 7.2 → 0.72 flips the direction → keep 5.
+    let samples = [sample(12_000), sample(12_000), sample(12_000), None, None];
+    let m = PodMetrics {
+        pods: &pods,
+        samples: &samples,
+        cpu: false,
+    };
+    assert_eq!(
+        plain_replicas(5, 10_000, &m, Tolerances::DEFAULT, t(NOW), &test_cfg())
+            .unwrap()
+            .replicas,
+        5
+    );
+}
+
+#[test]
 fn e12_object_and_external_metrics() {
     // Value target 5, 3 ready replicas, metric 20 → ceil(4 × 3) = 12.
     assert_eq!(
