@@ -363,9 +363,9 @@ pub fn object_value_replicas(
 
 /// `GetObjectPerPodMetricReplicas` / `GetExternalPerPodMetricReplicas`: an
 /// Object or External metric with an `averageValue` target; `status_replicas`
-/// is the workload's current pod count (`status.replicas`).
+/// is the workload's current pod count (`status.replicas`), which is also
+/// what it proposes inside the tolerance (not the spec's replicas).
 pub fn object_average_replicas(
-    current: i32,
     status_replicas: i32,
     total_milli: i64,
     target_average_milli: i64,
@@ -373,7 +373,7 @@ pub fn object_average_replicas(
 ) -> Result<Proposal, MetricError> {
     let ratio = total_milli as f64 / (target_average_milli as f64 * f64::from(status_replicas));
     let replicas = if tolerances.is_within(ratio) {
-        current
+        status_replicas
     } else {
         (total_milli as f64 / target_average_milli as f64).ceil() as i32
     };

@@ -270,9 +270,7 @@ impl PoolAutoscaler {
                 MetricSpec::External { name, target } => match self.external(now, name, queue_depths) {
                     None => Err(MetricError::NoMetrics),
                     Some(total) => match target {
-                        Target::AverageValue(v) => {
-                            hpa::object_average_replicas(current, status_replicas, total, v, tolerances)
-                        }
+                        Target::AverageValue(v) => hpa::object_average_replicas(status_replicas, total, v, tolerances),
                         Target::Value(v) => hpa::object_value_replicas(current, total, v, ready_pods, tolerances),
                         Target::Utilization(_) => unreachable!("validated: external metrics have no utilization"),
                     },

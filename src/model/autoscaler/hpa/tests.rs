@@ -357,12 +357,22 @@ fn e12_object_and_external_metrics() {
     );
     // AverageValue target 5, queue 20 → 4, whatever the current count.
     for current in [1, 2, 9] {
-        let p = object_average_replicas(current, current, 20_000, 5_000, Tolerances::DEFAULT).unwrap();
+        let p = object_average_replicas(current, 20_000, 5_000, Tolerances::DEFAULT).unwrap();
         assert_eq!(p.replicas, 4, "current {current}");
     }
     // Inside the tolerance: 20 against 5 × 4 pods = ratio 1.
     assert_eq!(
-        object_average_replicas(4, 4, 20_000, 5_000, Tolerances::DEFAULT)
+        object_average_replicas(4, 20_000, 5_000, Tolerances::DEFAULT)
+            .unwrap()
+            .replicas,
+        4
+    );
+    // GetObjectPerPodMetricReplicas / GetExternalPerPodMetricReplicas return
+    // statusReplicas inside the tolerance, whatever the spec says: 4 pods
+    // running (spec 6, two still being created) at 21 against 5 each →
+    // ratio 1.05 → 4.
+    assert_eq!(
+        object_average_replicas(4, 21_000, 5_000, Tolerances::DEFAULT)
             .unwrap()
             .replicas,
         4
