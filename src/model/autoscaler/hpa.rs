@@ -592,8 +592,21 @@ impl Decision {
 pub struct Hpa {
     pub spec: HpaSpec,
     recommendations: Vec<(i32, SimTime)>,
-    up_events: Vec<(i32, SimTime)>,
-    down_events: Vec<(i32, SimTime)>,
+    up_events: Vec<ScaleEvent>,
+    down_events: Vec<ScaleEvent>,
+}
+
+/// `timestampedScaleEvent`: a change of the replica count in one direction.
+/// An event older than its direction's longest policy period is marked
+/// outdated when the next event of that direction is stored, and the
+/// newest outdated slot is then reused; until reused it still counts for
+/// any period it falls in (a scale-down period longer than every scale-up
+/// one counts old up-events too), exactly as upstream.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ScaleEvent {
+    pub change: i32,
+    pub at: SimTime,
+    pub outdated: bool,
 }
 
 /// `t.After(now − window)`, without underflow at the start of a run.
@@ -623,12 +636,26 @@ impl Hpa {
         up_events: Vec<(i32, SimTime)>,
         down_events: Vec<(i32, SimTime)>,
     ) -> Hpa {
+        let events = |v: Vec<(i32, SimTime)>| {
+            v.into_iter()
+                .map(|(change, at)| ScaleEvent {
+                    change,
+                    at,
+                    outdated: false,
+                })
+                .collect()
+        };
         Hpa {
             spec,
             recommendations,
-            up_events,
-            down_events,
+            up_events: events(up_events),
+            down_events: events(down_events),
         }
+    }
+
+    /// The stored scale events, up then down (for tests and inspection).
+    pub fn scale_events(&self) -> (&[ScaleEvent], &[ScaleEvent]) {
+        (&self.up_events, &self.down_events)
     }
 
     /// `reconcileAutoscaler`: `current` is `scale.spec.replicas`; `propose`
@@ -800,8 +827,11 @@ impl Hpa {
         (stabilized, stabilized, Reason::DesiredWithinRange)
     }
 
-    /// `storeScaleEvent`: only with a behavior; events older than the
-    /// direction's longest policy period can no longer count and are dropped.
+    /// `storeScaleEvent` with `markScaleEventsOutdated`: only with a
+    /// behavior; events of the direction older than its longest policy
+    /// period are marked outdated, and the new event takes the last outdated
+    /// slot, else is appended. Outdated events are not dropped: they still
+    /// count for any period they fall in until their slot is reused.
     fn store_scale_event(&mut self, now: SimTime, previous: i32, new: i32) {
         let Some(behavior) = &self.spec.behavior else { return };
         let (events, rules, change) = if new > previous {
@@ -810,17 +840,30 @@ impl Hpa {
             (&mut self.down_events, &behavior.scale_down, previous - new)
         };
         let longest = rules.longest_period();
-        events.retain(|(_, t)| !before_cutoff(*t, now, longest));
-        events.push((change, now));
+        for e in events.iter_mut() {
+            if before_cutoff(e.at, now, longest) {
+                e.outdated = true;
+            }
+        }
+        let event = ScaleEvent {
+            change,
+            at: now,
+            outdated: false,
+        };
+        match events.iter().rposition(|e| e.outdated) {
+            Some(i) => events[i] = event,
+            None => events.push(event),
+        }
     }
 }
 
-/// `getReplicasChangePerPeriod`: the change recorded strictly within the last `period`.
-fn change_in_period(events: &[(i32, SimTime)], now: SimTime, period: SimDuration) -> i32 {
+/// `getReplicasChangePerPeriod`: the change recorded strictly within the
+/// last `period`, outdated or not.
+fn change_in_period(events: &[ScaleEvent], now: SimTime, period: SimDuration) -> i32 {
     events
         .iter()
-        .filter(|(_, t)| after_cutoff(*t, now, period))
-        .map(|(c, _)| c)
+        .filter(|e| after_cutoff(e.at, now, period))
+        .map(|e| e.change)
         .sum()
 }
 
@@ -831,8 +874,8 @@ fn change_in_period(events: &[(i32, SimTime)], now: SimTime, period: SimDuration
 fn rate_limit(
     current: i32,
     now: SimTime,
-    up_events: &[(i32, SimTime)],
-    down_events: &[(i32, SimTime)],
+    up_events: &[ScaleEvent],
+    down_events: &[ScaleEvent],
     rules: &ScalingRules,
     up: bool,
 ) -> i32 {

@@ -692,3 +692,41 @@ fn stabilization_condition_names_the_window_that_held() {
         (12, Some(Stabilization::ReadyForNewScale))
     );
 }
+
+#[test]
+fn outdated_scale_events_are_reused_not_dropped_and_count_for_longer_periods() {
+    // horizontal.go, storeScaleEvent / markScaleEventsOutdated: events older
+    // than the direction's longest period are marked outdated when the next
+    // event of that direction is stored, and only the newest outdated slot
+    // is overwritten; getReplicasChangePerPeriod counts every event in the
+    // period, outdated or not. Scale-up periods 60 s, scale-down 600 s.
+    let mut b = default_behavior();
+    b.scale_up.policies = vec![Policy::Pods {
+        value: 10,
+        period: s(60),
+    }];
+    b.scale_down = ScalingRules {
+        stabilization_window: s(0),
+        select_policy: SelectPolicy::Max,
+        policies: vec![Policy::Pods {
+            value: 2,
+            period: s(600),
+        }],
+        tolerance: None,
+    };
+    let mut hpa = Hpa::new(spec(1, 100, Some(b)));
+    hpa.store_scale_event(t(1000), 10, 15); // +5
+    hpa.store_scale_event(t(1030), 15, 19); // +4
+    // 100 s later both are outdated for scale-up; the newer slot (t 1030)
+    // is reused, the older (+5 at t 1000) stays.
+    hpa.store_scale_event(t(1100), 19, 20); // +1
+    let (up, _) = hpa.scale_events();
+    let changes: Vec<(i32, bool)> = up.iter().map(|e| (e.change, e.outdated)).collect();
+    assert_eq!(changes, vec![(5, true), (1, false)]);
+    // At t 1200 with 20 replicas, the 600 s scale-down period starts from
+    // 20 − (5 + 1) = 14 replicas: the limit is 14 − 2 = 12. (Dropping the
+    // outdated +5 would start from 19 and allow 17.)
+    let rules = &hpa.spec.behavior.as_ref().unwrap().scale_down;
+    let (up, down) = hpa.scale_events();
+    assert_eq!(rate_limit(20, t(1200), up, down, rules, false), 12);
+}
