@@ -284,3 +284,78 @@ fn publishing_survives_a_kill_at_every_step() {
     assert_eq!(summary(), fourth);
     assert!(hidden_beside(&out).is_empty(), "{:?}", hidden_beside(&out));
 }
+
+#[test]
+fn records_that_are_not_plain_text_files_are_invalid_input() {
+    // A shard whose shard.json is a link to an endless device, a pipe, a
+    // folder or not UTF-8: refused at once with exit 3 (never read forever).
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("tiny.yaml"), SCENARIO).unwrap();
+    std::fs::write(dir.path().join("sweep.yaml"), SWEEP).unwrap();
+    let shard = dir.path().join("s0");
+    let made = capsim(dir.path())
+        .args(["sweep", "sweep.yaml", "--quiet", "--shard", "0/1", "--out"])
+        .arg(&shard)
+        .output()
+        .unwrap();
+    assert!(made.status.success(), "{}", stderr(&made));
+    let file = shard.join("shard.json");
+    let mut cases: Vec<(&str, Box<dyn Fn()>)> = vec![
+        (
+            "a folder",
+            Box::new(|| std::fs::create_dir(shard.join("shard.json")).unwrap()),
+        ),
+        (
+            "not UTF-8",
+            Box::new(|| std::fs::write(shard.join("shard.json"), b"{\"capsim_version\": \"\xff\xfe\"}").unwrap()),
+        ),
+    ];
+    #[cfg(unix)]
+    cases.push((
+        "a link to /dev/zero",
+        Box::new(|| std::os::unix::fs::symlink("/dev/zero", shard.join("shard.json")).unwrap()),
+    ));
+    #[cfg(target_os = "linux")]
+    cases.push((
+        "a pipe",
+        Box::new(|| {
+            assert!(
+                Command::new("mkfifo")
+                    .arg(shard.join("shard.json"))
+                    .status()
+                    .unwrap()
+                    .success()
+            );
+        }),
+    ));
+    for (what, make) in cases {
+        let _ = std::fs::remove_file(&file);
+        let _ = std::fs::remove_dir(&file);
+        make();
+        let o = capsim(dir.path())
+            .arg("merge")
+            .arg(&shard)
+            .args(["--quiet", "--out"])
+            .arg(dir.path().join("merged"))
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(3), "{what}: {}", stderr(&o));
+        assert!(stderr(&o).contains("shard.json"), "{what}: {}", stderr(&o));
+        assert!(!dir.path().join("merged").exists());
+    }
+}
+
+#[test]
+fn a_sweep_file_name_becomes_a_safe_folder_name() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("tiny.yaml"), SCENARIO).unwrap();
+    for (file, folder) in [("..yaml", "sweep"), ("x y.yaml", "x_y")] {
+        std::fs::write(dir.path().join(file), SWEEP).unwrap();
+        let o = capsim(dir.path()).args(["sweep", file, "--quiet"]).output().unwrap();
+        assert!(o.status.success(), "{file}: {}", stderr(&o));
+        assert!(
+            dir.path().join("output").join(folder).join("sweep.csv").exists(),
+            "{file}"
+        );
+    }
+}

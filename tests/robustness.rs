@@ -118,7 +118,7 @@ fn time_series_are_bounded_by_intervals_times_series() {
     };
     let err = year("1s").err().unwrap().to_string();
     assert!(
-        err.contains("interval") && err.contains("make the interval at least 29 s"),
+        err.contains("interval") && err.contains("make the interval at least 28.383 s"),
         "{err}"
     );
     assert!(year("30s").is_ok());

@@ -149,11 +149,22 @@ pub fn sweep(args: SweepArgs) -> Result<u8> {
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(args.jobs.unwrap_or(0))
         .build()?;
-    let stem = args
+    // The default folder is named after the file, in the characters a
+    // scenario name may use (anything else becomes `_`); `sweep` when none is left.
+    let stem: String = args
         .sweep
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "sweep".into());
+        .unwrap_or_default()
+        .chars()
+        .take(64)
+        .map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '_' })
+        .collect();
+    let stem = if stem.chars().all(|c| c == '_') {
+        "sweep".to_string()
+    } else {
+        stem
+    };
     let shard = args.shard.clone().or_else(|| std::env::var("CAPSIM_SHARD").ok());
     if let Some(shard_text) = shard {
         let Some((index, count)) = parse_shard(&shard_text) else {
@@ -232,7 +243,7 @@ pub fn sweep(args: SweepArgs) -> Result<u8> {
     let resolved = files::resolve(&out)?;
     let same_sweep = files::is_capsim_output(&resolved)
         && std::fs::read_to_string(resolved.join(".units").join("key")).is_ok_and(|k| k == key);
-    let folder = OutputFolder::create(&resolved, args.force || same_sweep)?;
+    let mut folder = OutputFolder::create(&resolved, args.force || same_sweep)?;
     let checkpoint = folder.live_subfolder(".units")?;
     let key_file = checkpoint.join("key");
     if !args.fresh && same_sweep {

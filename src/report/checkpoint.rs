@@ -55,7 +55,7 @@ pub fn load_units(
         let Some(named) = path.file_name().and_then(|n| unit_of(&n.to_string_lossy())) else {
             continue;
         };
-        let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+        let text = super::shard::read_record(&path, super::shard::MAX_UNIT_BYTES)?;
         let unit: ShardUnit =
             serde_json::from_str(&text).map_err(|e| invalid(&path, format!("not a capsim sweep unit: {e}")))?;
         if let Some(problem) = unit.problem() {

@@ -163,6 +163,10 @@ pub struct OutputFolder {
     dest: PathBuf,
     staging: PathBuf,
     published: bool,
+    /// What the destination may hold when it is replaced: the entries it
+    /// held when it was judged replaceable, and those capsim wrote into it
+    /// since. Anything else means it changed under capsim: not replaced.
+    known: std::collections::BTreeSet<std::ffi::OsString>,
 }
 
 /// The folder a user-given output path names, resolved (links and `..`
@@ -239,10 +243,13 @@ impl OutputFolder {
             fs::remove_dir_all(&staging).with_context(|| format!("clearing {}", staging.display()))?;
         }
         fs::create_dir(&staging).with_context(|| format!("creating {}", staging.display()))?;
+        let mut known = entries(&dest)?;
+        known.insert(MARKER.into());
         let folder = OutputFolder {
             dest,
             staging,
             published: false,
+            known,
         };
         write_marker(&folder.staging)?;
         Ok(folder)
@@ -261,7 +268,7 @@ impl OutputFolder {
     /// A folder inside the destination itself, written while the command
     /// runs (a sweep's checkpoint): the destination is created, marked as
     /// capsim's, if it is not there yet.
-    pub fn live_subfolder(&self, name: &str) -> Result<PathBuf> {
+    pub fn live_subfolder(&mut self, name: &str) -> Result<PathBuf> {
         match inspect(&self.dest)? {
             Found::Nothing => {
                 fs::create_dir(&self.dest).with_context(|| format!("creating {}", self.dest.display()))?;
@@ -272,7 +279,15 @@ impl OutputFolder {
             Found::Foreign(why) => anyhow::bail!("{} {why}; refusing to write into it", self.dest.display()),
         }
         let sub = self.dest.join(name);
-        fs::create_dir_all(&sub).with_context(|| format!("creating {}", sub.display()))?;
+        match fs::symlink_metadata(&sub) {
+            Ok(m) if m.is_dir() => {}
+            Ok(_) => anyhow::bail!(
+                "{} is not a folder (a link or a file); refusing to write into it",
+                sub.display()
+            ),
+            Err(_) => fs::create_dir(&sub).with_context(|| format!("creating {}", sub.display()))?,
+        }
+        self.known.insert(name.into());
         Ok(sub)
     }
 
@@ -296,6 +311,7 @@ impl OutputFolder {
                 self.dest.display()
             ),
         }
+        self.check_unchanged(&self.dest)?;
         for entry in keep {
             let from = self.dest.join(entry);
             if fs::symlink_metadata(&from).is_ok() {
@@ -306,7 +322,7 @@ impl OutputFolder {
             self.published = true;
             // The staging name now holds the previous result: check it is
             // what was inspected (capsim's, or empty) before removing it.
-            if matches!(inspect(&self.staging)?, Found::Foreign(_)) {
+            if matches!(inspect(&self.staging)?, Found::Foreign(_)) || self.check_unchanged(&self.staging).is_err() {
                 exchange(&self.staging, &self.dest)?;
                 self.published = false;
                 anyhow::bail!(
@@ -339,10 +355,34 @@ impl OutputFolder {
         Ok(())
     }
 
+    /// Refuses when `dir` (the destination, or where it was moved) holds an
+    /// entry that was neither there when capsim judged it nor written by
+    /// capsim since: someone else is writing there.
+    fn check_unchanged(&self, dir: &Path) -> Result<()> {
+        let found = entries(dir)?;
+        if let Some(new) = found.iter().find(|e| !self.known.contains(*e)) {
+            anyhow::bail!(
+                "{} changed while capsim ran (`{}` appeared in it); refusing to replace it",
+                self.dest.display(),
+                new.to_string_lossy()
+            );
+        }
+        Ok(())
+    }
+
     /// Where the previous result waits while the new one moves in, on file
     /// systems without an atomic exchange.
     fn aside(&self) -> PathBuf {
         aside_path(&self.dest, std::process::id())
+    }
+}
+
+impl Drop for OutputFolder {
+    /// A command that fails (or refuses) before publishing leaves nothing.
+    fn drop(&mut self) {
+        if !self.published {
+            let _ = fs::remove_dir_all(&self.staging);
+        }
     }
 }
 
@@ -352,6 +392,17 @@ fn aside_path(dest: &Path, pid: u32) -> PathBuf {
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     dest.with_file_name(format!(".{name}.old-{pid}"))
+}
+
+/// The names in folder `dir` (none when it does not exist).
+fn entries(dir: &Path) -> Result<std::collections::BTreeSet<std::ffi::OsString>> {
+    match fs::read_dir(dir) {
+        Ok(list) => Ok(list.filter_map(|e| e.ok().map(|e| e.file_name())).collect()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound || e.kind() == std::io::ErrorKind::NotADirectory => {
+            Ok(Default::default())
+        }
+        Err(e) => Err(e).with_context(|| format!("reading {}", dir.display())),
+    }
 }
 
 /// Cleans up after commands that died while writing `dest`: a previous
@@ -399,4 +450,47 @@ fn clean_stale(parent: &Path, name: &str, dest: &Path) -> Result<()> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_folder_that_changes_while_capsim_writes_is_not_replaced() {
+        let root = tempfile::tempdir().unwrap();
+        let dest = root.path().join("sweep");
+        // A sweep writes its checkpoint into the destination as it runs.
+        let mut folder = OutputFolder::create(&dest, false).unwrap();
+        folder.live_subfolder(".units").unwrap();
+        fs::write(folder.path().join("sweep.csv"), "new").unwrap();
+        // Meanwhile someone else puts a file there.
+        fs::write(dest.join("notes.txt"), "mine").unwrap();
+        let err = folder.publish(&[".units"]).unwrap_err().to_string();
+        assert!(err.contains("changed while capsim ran (`notes.txt` appeared"), "{err}");
+        assert_eq!(fs::read_to_string(dest.join("notes.txt")).unwrap(), "mine");
+        // Nothing of capsim's is left beside it.
+        let hidden: Vec<_> = fs::read_dir(root.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .filter(|n| n.to_string_lossy().starts_with('.'))
+            .collect();
+        assert!(hidden.is_empty(), "{hidden:?}");
+    }
+
+    #[test]
+    fn a_checkpoint_folder_that_is_a_link_is_refused() {
+        let root = tempfile::tempdir().unwrap();
+        let dest = root.path().join("sweep");
+        let theirs = root.path().join("theirs");
+        fs::create_dir_all(&theirs).unwrap();
+        fs::create_dir_all(&dest).unwrap();
+        write_marker(&dest).unwrap();
+        #[cfg(unix)]
+        std::os::unix::fs::symlink(&theirs, dest.join(".units")).unwrap();
+        let mut folder = OutputFolder::create(&dest, true).unwrap();
+        let err = folder.live_subfolder(".units").unwrap_err().to_string();
+        assert!(err.contains("is not a folder (a link or a file)"), "{err}");
+        assert_eq!(fs::read_dir(&theirs).unwrap().count(), 0);
+    }
 }

@@ -296,10 +296,48 @@ pub fn write_shard(dir: &Path, shard: &ShardFile) -> Result<()> {
     write_atomic(&dir.join("shard.json"), text.as_bytes())
 }
 
+/// The most a `shard.json` may weigh (its units carry their latency
+/// histograms: a few kB each).
+pub const MAX_SHARD_BYTES: u64 = 1 << 30;
+/// The most one checkpoint unit file may weigh.
+pub const MAX_UNIT_BYTES: u64 = 64 << 20;
+
+/// The text of a record capsim wrote (a shard or a checkpoint unit): a
+/// regular file (not a link to a device or a pipe, which could be endless),
+/// at most `limit` bytes, UTF-8. Anything else is an invalid record.
+pub fn read_record(file: &Path, limit: u64) -> Result<String> {
+    use std::io::Read;
+    let meta = std::fs::metadata(file).with_context(|| format!("reading {}", file.display()))?;
+    if !meta.is_file() {
+        return Err(InvalidRecord::new(file, "is not a regular file").into());
+    }
+    if meta.len() > limit {
+        return Err(InvalidRecord::new(
+            file,
+            format!("is {} bytes; a capsim record is at most {limit}", meta.len()),
+        )
+        .into());
+    }
+    let mut bytes = Vec::new();
+    std::fs::File::open(file)
+        .and_then(|f| f.take(limit + 1).read_to_end(&mut bytes))
+        .with_context(|| format!("reading {}", file.display()))?;
+    if bytes.len() as u64 > limit {
+        return Err(InvalidRecord::new(file, format!("is more than {limit} bytes")).into());
+    }
+    String::from_utf8(bytes).map_err(|e| {
+        InvalidRecord::new(
+            file,
+            format!("is not UTF-8 text (bad byte at {})", e.utf8_error().valid_up_to()),
+        )
+        .into()
+    })
+}
+
 /// Reads and checks one `shard.json`: written by this capsim, whole, and
 /// consistent with itself.
 fn read_shard(file: &Path) -> Result<ShardFile> {
-    let text = std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
+    let text = read_record(file, MAX_SHARD_BYTES)?;
     /// The version alone, read first: another version's shard may have other fields.
     #[derive(Deserialize)]
     struct Version {

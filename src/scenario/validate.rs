@@ -166,7 +166,8 @@ pub fn validate(
                 "gives {:.0} intervals of {series} series each; at most {MAX_INTERVAL_CELLS:.0} values are kept in memory: \
                  make the interval at least {} s",
                 duration / interval,
-                (duration * series as f64 / MAX_INTERVAL_CELLS).ceil()
+                // Rounded up to the millisecond.
+                (duration * series as f64 / MAX_INTERVAL_CELLS * 1000.0).ceil() / 1000.0
             ),
         );
     }
