@@ -300,7 +300,8 @@ fn records_that_are_not_plain_text_files_are_invalid_input() {
         .unwrap();
     assert!(made.status.success(), "{}", stderr(&made));
     let file = shard.join("shard.json");
-    let mut cases: Vec<(&str, Box<dyn Fn()>)> = vec![
+    type Make<'a> = Box<dyn Fn() + 'a>;
+    let mut cases: Vec<(&str, Make)> = vec![
         (
             "a folder",
             Box::new(|| std::fs::create_dir(shard.join("shard.json")).unwrap()),
