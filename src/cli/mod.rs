@@ -4,6 +4,7 @@
 mod compare;
 mod export_hpa;
 mod headroom;
+mod input;
 mod report;
 mod run;
 mod sweep;
@@ -11,10 +12,11 @@ mod validate;
 
 use std::path::Path;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use clap::{Parser, Subcommand};
 
-use crate::scenario::{self, Format, Scenario, ScenarioError, SourceFiles};
+use crate::scenario::{self, Format, Problem, Scenario, ScenarioError, SourceFiles, SourceKind};
+use input::{InputKind, ReadError, read_input};
 
 /// Exit codes (documented in README.md).
 pub mod exit {
@@ -57,15 +59,49 @@ pub enum Command {
     Report(report::ReportArgs),
 }
 
-/// Reads replay files relative to the scenario's folder.
+/// Reads the files a scenario refers to relative to its folder, each
+/// within its kind's limit.
 struct FsFiles<'a> {
     base: &'a Path,
 }
 
 impl SourceFiles for FsFiles<'_> {
+    /// A file of unknown kind gets the largest limit.
     fn read(&self, path: &str) -> Result<String, String> {
-        std::fs::read_to_string(self.base.join(path)).map_err(|e| e.to_string())
+        self.read_as(path, SourceKind::Replay)
     }
+
+    fn read_as(&self, path: &str, kind: SourceKind) -> Result<String, String> {
+        let kind = match kind {
+            SourceKind::Replay => InputKind::Replay,
+            SourceKind::Manifest => InputKind::Manifest,
+        };
+        read_input(&self.base.join(path), kind).map_err(|e| e.to_string())
+    }
+}
+
+/// An input file that cannot be used: as a problem (exit 3) when the file
+/// itself is unacceptable (too large, not UTF-8), else as an error (exit 1).
+fn unreadable(path: &Path, what: &str, err: ReadError) -> LoadError {
+    if err.is_invalid_input() {
+        let at = err.position();
+        LoadError::Invalid(ScenarioError {
+            problems: vec![Problem {
+                file: path.display().to_string(),
+                line: at.map(|p| p.0),
+                column: at.map(|p| p.1),
+                path: String::new(),
+                message: err.unplaced(),
+            }],
+        })
+    } else {
+        LoadError::Io(anyhow::Error::new(err).context(format!("reading {what} {}", path.display())))
+    }
+}
+
+/// Reads an input file of `kind`, for commands that parse it themselves.
+fn read_text(path: &Path, what: &str, kind: InputKind) -> Result<String, LoadError> {
+    read_input(path, kind).map_err(|e| unreadable(path, what, e))
 }
 
 /// A scenario that could not be read or is invalid.
@@ -76,9 +112,7 @@ pub enum LoadError {
 
 /// Reads and validates a scenario file.
 pub fn load_scenario(path: &Path) -> Result<Scenario, LoadError> {
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("reading scenario {}", path.display()))
-        .map_err(LoadError::Io)?;
+    let text = read_text(path, "scenario", InputKind::Scenario)?;
     let name = path.display().to_string();
     let base = path.parent().unwrap_or(Path::new("."));
     scenario::load(&text, &name, Format::for_path(&name), &FsFiles { base }).map_err(LoadError::Invalid)

@@ -15,7 +15,8 @@ use std::collections::BTreeMap;
 use crate::report::files::{OutputFolder, write_atomic};
 use crate::sweep::{point_seed, run_units_with, shard_units, swept_hpa};
 
-use super::{FsFiles, exit, runs_bar};
+use super::input::InputKind;
+use super::{FsFiles, exit, read_text, report_load_error, runs_bar};
 
 #[derive(Args, Debug)]
 pub struct SweepArgs {
@@ -78,13 +79,15 @@ pub fn merge(args: MergeArgs) -> Result<u8> {
 }
 
 fn invalid(file: &Path, message: String) -> u8 {
-    eprintln!("error: {}: {message}", file.display());
+    eprintln!("error: {}: {}", file.display(), scenario::quote_safely(&message));
     exit::INVALID_SCENARIO
 }
 
 pub fn sweep(args: SweepArgs) -> Result<u8> {
-    let text =
-        std::fs::read_to_string(&args.sweep).with_context(|| format!("reading sweep {}", args.sweep.display()))?;
+    let text = match read_text(&args.sweep, "sweep", InputKind::Sweep) {
+        Ok(text) => text,
+        Err(e) => return report_load_error(e),
+    };
     let name = args.sweep.display().to_string();
     let raw: RawSweep = match scenario::parse_file(&text, &name, Format::for_path(&name)) {
         Ok(raw) => raw,
@@ -95,8 +98,10 @@ pub fn sweep(args: SweepArgs) -> Result<u8> {
     };
     let dir = args.sweep.parent().unwrap_or(Path::new("."));
     let base_path = dir.join(&raw.base);
-    let base_text = std::fs::read_to_string(&base_path)
-        .with_context(|| format!("reading base scenario {}", base_path.display()))?;
+    let base_text = match read_text(&base_path, "base scenario", InputKind::Scenario) {
+        Ok(text) => text,
+        Err(e) => return report_load_error(e),
+    };
     let base_name = base_path.display().to_string();
     let base = match scenario::document(&base_text, &base_name, Format::for_path(&base_name)) {
         Ok(doc) => doc,

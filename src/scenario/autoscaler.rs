@@ -59,7 +59,7 @@ pub(super) fn hpa(c: &mut Checker, path: &str, raw: &RawHpa) -> Option<HpaConfig
                     "a manifest supplies min_replicas, max_replicas, metrics and behavior: leave those out here",
                 );
             }
-            match c.files.read(file) {
+            match c.files.read_as(file, super::validate::SourceKind::Manifest) {
                 Err(why) => {
                     c.problem(format!("{path}.manifest"), format!("cannot read `{file}`: {why}"));
                     return None;

@@ -17,8 +17,8 @@ mod region;
 pub mod units;
 mod validate;
 
-pub use error::{Problem, ScenarioError};
-pub use validate::{SourceFiles, parse_replay};
+pub use error::{EXCERPT_CHARS, Problem, ScenarioError, excerpt, quote_safely};
+pub use validate::{SourceFiles, SourceKind, parse_replay};
 
 use crate::model::SystemSpec;
 use locate::Locator;

@@ -18,10 +18,27 @@ use crate::model::{
 use super::error::Problem;
 use super::raw::*;
 
-/// Reads files a scenario refers to (replay CSVs), relative to the scenario.
+/// Reads files a scenario refers to (replay CSVs, HPA manifests), relative
+/// to the scenario.
 pub trait SourceFiles {
     /// The text of `path`, or a message saying why it cannot be read.
     fn read(&self, path: &str) -> Result<String, String>;
+
+    /// The text of `path` read as a file of `kind`: a reader that bounds
+    /// sizes per kind (the command line's does) overrides this.
+    fn read_as(&self, path: &str, kind: SourceKind) -> Result<String, String> {
+        let _ = kind;
+        self.read(path)
+    }
+}
+
+/// What a file a scenario refers to holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SourceKind {
+    /// A replay CSV (`traffic.rate.replay.file`).
+    Replay,
+    /// A Kubernetes HPA manifest (`autoscaler.hpa.manifest`).
+    Manifest,
 }
 
 /// Defaults, documented in docs/scenario.md.
@@ -1211,7 +1228,7 @@ fn rate(c: &mut Checker, path: &str, r: &RawRate, top: bool) -> Option<RateCurve
         }
         RawRate::Replay { file, interpolate } => {
             let linear = *interpolate == Some(RawInterpolate::Linear);
-            match c.files.read(file) {
+            match c.files.read_as(file, SourceKind::Replay) {
                 Err(why) => {
                     c.problem(format!("{path}.replay.file"), format!("cannot read `{file}`: {why}"));
                     RateCurve::Constant(0.0)
@@ -1279,8 +1296,10 @@ pub fn parse_replay(text: &str) -> Result<Vec<(f64, f64)>, String> {
         }
         let mut cells = line.split(',').map(str::trim);
         let (Some(t), Some(r), None) = (cells.next(), cells.next(), cells.next()) else {
+            // The line itself is not quoted: the file may be anything.
+            let found = line.split(',').count();
             return Err(format!(
-                "line {}: expected two columns `time,rate`, got `{line}`",
+                "line {}: expected two columns `time,rate`, found {found}",
                 n + 1
             ));
         };
@@ -1290,7 +1309,7 @@ pub fn parse_replay(text: &str) -> Result<Vec<(f64, f64)>, String> {
         let time = super::units::parse_duration(t).map_err(|e| format!("line {}: {e}", n + 1))?;
         let rate: f64 = r
             .parse()
-            .map_err(|_| format!("line {}: rate `{r}` is not a number", n + 1))?;
+            .map_err(|_| format!("line {}: rate `{}` is not a number", n + 1, super::error::excerpt(r)))?;
         if !(rate.is_finite() && rate >= 0.0) {
             return Err(format!("line {}: rate must be a finite number ≥ 0, got {rate}", n + 1));
         }
