@@ -393,3 +393,73 @@ fn a_scenario_that_is_not_utf8_exits_3_naming_the_first_bad_byte() {
         .unwrap();
     assert_eq!(output.status.code(), Some(3));
 }
+
+/// Runs `command`, failing the test (and killing it) if it has not
+/// finished within `limit`: for commands that used never to end.
+fn output_within(command: &mut Command, limit: std::time::Duration) -> std::process::Output {
+    let mut child = command
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let start = std::time::Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if start.elapsed() > limit {
+            child.kill().unwrap();
+            panic!("{command:?} still running after {limit:?}");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn jobs_beyond_the_machine_are_lowered_to_it() {
+    let dir = tempfile::tempdir().unwrap();
+    // Before the bound, this started 13,292 threads and never finished.
+    let output = output_within(
+        capsim()
+            .args([
+                "run",
+                "scenarios/quickstart.yaml",
+                "--replications",
+                "2",
+                "--jobs",
+                "100000",
+                "--out",
+            ])
+            .arg(dir.path().join("run"))
+            .env_remove("CAPSIM_OVERSUBSCRIBE"),
+        std::time::Duration::from_secs(120),
+    );
+    assert!(output.status.success());
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(
+        stderr.starts_with("note: --jobs 100000 is more than the ")
+            && stderr.contains(" threads this machine runs at once; using "),
+        "{stderr}"
+    );
+    // Oversubscribing is asked for explicitly, and bounded even then.
+    for command in [
+        vec!["run", "scenarios/quickstart.yaml", "--replications", "2"],
+        vec!["sweep", "scenarios/sweeps/hpa-target.yaml"],
+        vec!["compare", "scenarios/scale-up.yaml", "scenarios/scale-out.yaml"],
+        vec!["headroom", "scenarios/quickstart.yaml"],
+    ] {
+        let output = capsim()
+            .args(&command)
+            .args(["--jobs", "100000", "--quiet", "--out"])
+            .arg(dir.path().join("never"))
+            .env("CAPSIM_OVERSUBSCRIBE", "1")
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(2), "{command:?}");
+        assert!(
+            String::from_utf8(output.stderr)
+                .unwrap()
+                .contains("error: --jobs 100000: at most 1024 threads, even with CAPSIM_OVERSUBSCRIBE=1"),
+            "{command:?}"
+        );
+    }
+    assert!(!dir.path().join("never").exists());
+}

@@ -47,7 +47,7 @@ pub struct HeadroomArgs {
     /// Share of intervals that must meet the SLO for a multiplier to pass.
     #[arg(long, default_value_t = 0.99)]
     pub compliance: f64,
-    /// Threads [default: all cores]. Never changes results.
+    /// Threads [default: all cores; at most the machine's, see README]. Never changes results.
     #[arg(long)]
     pub jobs: Option<usize>,
     /// Also write report.md and report.html.
@@ -80,6 +80,10 @@ pub fn headroom(args: HeadroomArgs) -> Result<u8> {
     if args.p99_ms.is_some_and(|p| !ok(p)) || args.max_error_rate.is_some_and(|e| !(0.0..1.0).contains(&e)) {
         return usage("--p99-ms must be > 0 and --max-error-rate in [0, 1)");
     }
+    let jobs = match super::jobs(args.jobs, args.quiet) {
+        Ok(jobs) => jobs,
+        Err(code) => return Ok(code),
+    };
     let scenario = match load_scenario(&args.scenario) {
         Ok(s) => s,
         Err(e) => return report_load_error(e),
@@ -111,7 +115,7 @@ pub fn headroom(args: HeadroomArgs) -> Result<u8> {
         .unwrap_or_else(|| PathBuf::from("output").join(format!("{}-headroom", spec.name)));
     let folder = crate::report::files::OutputFolder::create(&out, args.force)?;
     let specs: Vec<_> = ms.iter().map(|&m| (scaled(spec, m, slo), seed)).collect();
-    let runs = run_replications(&specs, args.replications, args.jobs, args.quiet)?;
+    let runs = run_replications(&specs, args.replications, jobs, args.quiet)?;
     let scaled_specs: Vec<_> = specs.iter().map(|(s, _)| s.clone()).collect();
     let today = ms.iter().position(|m| *m == 1.0).expect("×1 is always a step");
     crate::report::write_run(&folder.path().join("base"), &scaled_specs[today], &runs[today])?;
@@ -125,7 +129,7 @@ pub fn headroom(args: HeadroomArgs) -> Result<u8> {
             break;
         };
         let probe = [(scaled(spec, mid, slo), seed)];
-        let runs = run_replications(&probe, args.replications, args.jobs, args.quiet)?;
+        let runs = run_replications(&probe, args.replications, jobs, args.quiet)?;
         let step = steps(&[probe[0].0.clone()], &[mid], &runs, args.compliance);
         judged.splice(i..i, step);
     }

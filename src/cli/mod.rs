@@ -139,6 +139,41 @@ pub fn main(cli: Cli) -> u8 {
     }
 }
 
+/// Set to `1` to let `--jobs` start more threads than the machine runs at once.
+pub const OVERSUBSCRIBE_VAR: &str = "CAPSIM_OVERSUBSCRIBE";
+
+/// The most threads `--jobs` starts, even when oversubscribing.
+pub const MAX_JOBS: usize = 1024;
+
+/// The thread count for `--jobs` (0: rayon's default, one per hardware
+/// thread), or the exit code of a usage error. Results never depend on the
+/// thread count, so more threads than the machine runs at once are lowered
+/// to that with a note, unless `CAPSIM_OVERSUBSCRIBE=1` asks for them (up
+/// to [`MAX_JOBS`]).
+pub fn jobs(requested: Option<usize>, quiet: bool) -> Result<usize, u8> {
+    let Some(n) = requested.filter(|&n| n > 0) else {
+        return Ok(0);
+    };
+    let cores = std::thread::available_parallelism().map_or(1, |c| c.get());
+    if n <= cores {
+        return Ok(n);
+    }
+    if std::env::var(OVERSUBSCRIBE_VAR).is_ok_and(|v| v == "1") {
+        if n > MAX_JOBS {
+            eprintln!("error: --jobs {n}: at most {MAX_JOBS} threads, even with {OVERSUBSCRIBE_VAR}=1");
+            return Err(exit::USAGE);
+        }
+        return Ok(n);
+    }
+    if !quiet {
+        eprintln!(
+            "note: --jobs {n} is more than the {cores} threads this machine runs at once; using {cores} \
+             (results are the same at any thread count; {OVERSUBSCRIBE_VAR}=1 starts more)"
+        );
+    }
+    Ok(cores)
+}
+
 /// A bar counting finished runs (with an ETA), shown only on a terminal and
 /// never with `--quiet`. It draws on stderr, so files and stdout are unchanged.
 pub fn runs_bar(runs: usize, quiet: bool) -> Option<indicatif::ProgressBar> {
@@ -155,18 +190,18 @@ pub fn runs_bar(runs: usize, quiet: bool) -> Option<indicatif::ProgressBar> {
 }
 
 /// Runs `replications` replications of every `(spec, seed)` in parallel on
-/// `jobs` threads (a runs bar on a terminal) and returns them grouped by
-/// spec, in replication order.
+/// `jobs` threads (see [`jobs`]; a runs bar on a terminal) and returns them
+/// grouped by spec, in replication order.
 pub fn run_replications(
     specs: &[(crate::model::SystemSpec, u64)],
     replications: u32,
-    jobs: Option<usize>,
+    jobs: usize,
     quiet: bool,
 ) -> Result<Vec<Vec<crate::model::RunResult>>> {
     let units: Vec<(usize, u32)> = (0..specs.len())
         .flat_map(|s| (0..replications).map(move |r| (s, r)))
         .collect();
-    let pool = rayon::ThreadPoolBuilder::new().num_threads(jobs.unwrap_or(0)).build()?;
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(jobs).build()?;
     let bar = runs_bar(units.len(), quiet);
     let tick = |_: (usize, u32), r: crate::model::RunResult| {
         if let Some(bar) = &bar {

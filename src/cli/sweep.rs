@@ -25,7 +25,7 @@ pub struct SweepArgs {
     /// Output folder [default: output/<sweep file name>].
     #[arg(long)]
     pub out: Option<PathBuf>,
-    /// Threads [default: all cores]. Never changes results.
+    /// Threads [default: all cores; at most the machine's, see README]. Never changes results.
     #[arg(long)]
     pub jobs: Option<usize>,
     /// Give every point its own random numbers instead of common ones.
@@ -84,6 +84,10 @@ fn invalid(file: &Path, message: String) -> u8 {
 }
 
 pub fn sweep(args: SweepArgs) -> Result<u8> {
+    let jobs = match super::jobs(args.jobs, args.quiet) {
+        Ok(jobs) => jobs,
+        Err(code) => return Ok(code),
+    };
     let text = match read_text(&args.sweep, "sweep", InputKind::Sweep) {
         Ok(text) => text,
         Err(e) => return report_load_error(e),
@@ -145,9 +149,7 @@ pub fn sweep(args: SweepArgs) -> Result<u8> {
         }
         return Ok(exit::INVALID_SCENARIO);
     }
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(args.jobs.unwrap_or(0))
-        .build()?;
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(jobs).build()?;
     let stem = args
         .sweep
         .file_stem()
