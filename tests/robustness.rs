@@ -34,12 +34,13 @@ pools:
 
 #[test]
 fn a_rate_curve_far_above_its_rate_stops_at_the_event_budget() {
-    // A one-nanosecond step of 10¹⁵ req/s in a curve of 10⁻⁹ req/s: the
-    // thinning bound of its window is 10¹⁵, the rate almost never. Without
-    // a budget on rejected draws this spins forever making no event.
+    // A one-nanosecond step of 10⁹ req/s (the highest rate allowed) in a
+    // curve of 10⁻⁹ req/s: the thinning bound of its window is 10⁹, the
+    // rate almost never. Without a budget on rejected draws this spins
+    // forever making no event.
     let yaml = scenario(
         "1h",
-        "{ steps: [ { at: 0s, rate: 0.000000001 }, { at: 5s, rate: 1000000000000000 }, { at: 5.000000001s, rate: 0.000000001 } ] }",
+        "{ steps: [ { at: 0s, rate: 0.000000001 }, { at: 5s, rate: 1000000000 }, { at: 5.000000001s, rate: 0.000000001 } ] }",
         2,
         "",
     )
@@ -146,5 +147,40 @@ fn sizes_that_would_exhaust_memory_are_refused() {
     assert!(
         msg.contains("replication.appliers: must be between 1 and 1024"),
         "{msg}"
+    );
+}
+
+#[test]
+fn rates_beyond_the_clock_are_refused() {
+    // 10³⁰⁸ req/s once burned the whole event budget at simulated time 0.
+    let msg = problems(&scenario("1m", "{ constant: 1e308 }", 2, ""));
+    assert!(
+        msg.contains(
+            "traffic.rate.constant: must be at most 1e9 req/s (one arrival per nanosecond, the clock's resolution), got 1e308"
+        ),
+        "{msg}"
+    );
+    // Pieces within the limit can combine beyond it.
+    let msg = problems(&scenario(
+        "1m",
+        "{ product: [ { constant: 1000000000 }, { spike: { start: 10s, duration: 5s, multiplier: 2 } } ] }",
+        2,
+        "",
+    ));
+    assert!(
+        msg.contains("traffic.rate: can reach 2e9 req/s (its pieces' highest values combined); at most 1e9 req/s"),
+        "{msg}"
+    );
+    let msg = problems(&scenario(
+        "1m",
+        "{ ramp: { from: 0, to: 5e9, start: 0s, end: 1m } }",
+        2,
+        "",
+    ));
+    assert!(msg.contains("traffic.rate.ramp.to: must be at most 1e9 req/s"), "{msg}");
+    assert!(
+        scenario::parse_replay("0,2000000000\n")
+            .unwrap_err()
+            .contains("line 1: rate must be at most 1e9 req/s")
     );
 }

@@ -275,7 +275,8 @@ fn external_name(
             );
             None
         }
-        (RawExternalMetric::QueueDepth, Some(q)) => match c.queues.iter().position(|n| n == q) {
+        // The names are a map's keys, in order.
+        (RawExternalMetric::QueueDepth, Some(q)) => match c.queues.binary_search_by(|n| n.as_str().cmp(q)).ok() {
             Some(i) => Some(ExternalMetricName::QueueDepth { queue: i as u16 }),
             None => {
                 let known = queue_list(c);
