@@ -463,3 +463,57 @@ fn jobs_beyond_the_machine_are_lowered_to_it() {
     }
     assert!(!dir.path().join("never").exists());
 }
+
+#[test]
+fn a_run_stopped_at_once_reports_undefined_figures_as_n_a() {
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = dir.path().join("stopped.yaml");
+    let text = std::fs::read_to_string("scenarios/quickstart.yaml")
+        .unwrap()
+        .replace("seed: 42", "seed: 42\nmax_events: 1");
+    std::fs::write(&scenario, text).unwrap();
+    let out = dir.path().join("out");
+    let output = capsim()
+        .arg("run")
+        .arg(&scenario)
+        .arg("--report")
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    // The review report used to fail on the nulls of analysis.json.
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    assert!(stdout.contains("latency:  mean n/a ms"), "{stdout}");
+    for file in [
+        "summary.json",
+        "analysis.json",
+        "timeseries.csv",
+        "report.md",
+        "report.html",
+    ] {
+        let text = std::fs::read_to_string(out.join(file)).unwrap();
+        assert!(!text.contains("NaN") && !text.contains("inf,"), "{file}");
+    }
+    assert!(!stdout.contains("NaN"), "{stdout}");
+    // Scaling the traffic beyond the highest rate is refused up front.
+    let output = capsim()
+        .args([
+            "headroom",
+            "scenarios/quickstart.yaml",
+            "--to",
+            "1e10",
+            "--step",
+            "1e8",
+            "--out",
+        ])
+        .arg(dir.path().join("headroom"))
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        String::from_utf8(output.stderr)
+            .unwrap()
+            .contains("a rate is at most 1e9 req/s")
+    );
+}

@@ -184,3 +184,35 @@ fn rates_beyond_the_clock_are_refused() {
             .contains("line 1: rate must be at most 1e9 req/s")
     );
 }
+
+#[test]
+fn a_run_that_stops_at_once_prints_no_nan() {
+    // One event, inside the warm-up: nothing completes, no interval is measured.
+    let yaml = scenario("1h", "{ constant: 10 }", 2, "").replace(
+        "duration: 1h",
+        "duration: 1h\nwarmup: 30m\nmax_events: 1\nslo: { error_rate: 0.01 }",
+    );
+    let r = simulate(&common::spec(&yaml), 1, 0, &mut |_| {});
+    assert_eq!(r.summary.stop_reason, StopReason::EventBudget);
+    let results = [r];
+    let text = human_summary(&results);
+    for undefined in ["NaN", "inf"] {
+        assert!(!text.contains(undefined), "{text}");
+    }
+    assert!(
+        text.contains("latency:  mean n/a ms  p50 n/a  p90 n/a  p99 n/a  p99.9 n/a  max n/a ms"),
+        "{text}"
+    );
+    assert!(text.contains(", n/a per million requests"), "{text}");
+    assert!(text.contains("0 of 0 intervals (n/a% compliant)"), "{text}");
+    // Undefined is null in JSON, never 0: a latency of nothing is not 0 ms.
+    let json: serde_json::Value = serde_json::from_str(&summary_json(&results)).unwrap();
+    let latency = &json["latency"];
+    assert_eq!(latency["count"], 0);
+    for field in ["mean_ms", "p50_ms", "p99_ms", "max_ms"] {
+        assert!(latency[field].is_null(), "{field}: {latency}");
+    }
+    assert!(json["classes"][0]["latency"]["p99_ms"].is_null());
+    assert!(json["cost"]["per_million_requests_usd"].is_null());
+    assert!(json["slo"]["compliance"].is_null());
+}

@@ -7,6 +7,7 @@ use clap::Args;
 
 use crate::engine::SimDuration;
 use crate::metrics::SloSpec;
+use crate::report::Figure;
 use crate::report::headroom::{slo_text, steps, write_headroom};
 use crate::sweep::headroom::{midpoint, multipliers, scaled};
 
@@ -89,6 +90,15 @@ pub fn headroom(args: HeadroomArgs) -> Result<u8> {
         Err(e) => return report_load_error(e),
     };
     let spec = &scenario.spec;
+    let peak = spec.traffic.curve.peak_bound() * args.to;
+    if peak > crate::scenario::MAX_RATE_RPS {
+        return usage(&format!(
+            "--to {} would take the traffic to {peak:e} req/s at its peak; a rate is at most {:e} req/s \
+             (one arrival per nanosecond, the clock's resolution)",
+            args.to,
+            crate::scenario::MAX_RATE_RPS
+        ));
+    }
     let base_slo = spec.slo.unwrap_or(SloSpec {
         latency: None,
         error_rate_max: None,
@@ -155,10 +165,10 @@ pub fn headroom(args: HeadroomArgs) -> Result<u8> {
             println!(
                 "  ×{:<5} peak {:>8.1} req/s  p99 {:>9.2} ms  errors {:>7.3}%  SLO {:>6.2}% of intervals  {}",
                 s.multiplier,
-                s.peak_rps.mean,
-                s.latency_p99_ms.mean,
-                s.error_rate.mean * 100.0,
-                s.compliance.mean * 100.0,
+                Figure(s.peak_rps.mean),
+                Figure(s.latency_p99_ms.mean),
+                Figure(s.error_rate.mean * 100.0),
+                Figure(s.compliance.mean * 100.0),
                 if s.meets_slo { "ok" } else { "BROKEN" }
             );
         }
