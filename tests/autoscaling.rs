@@ -345,6 +345,52 @@ fn manifest_problems_point_into_the_manifest() {
 }
 
 #[test]
+fn manifests_are_checked_as_the_api_server_checks_them() {
+    let text = std::fs::read_to_string("scenarios/k8s/checkout-hpa.yaml").unwrap();
+    let problems = |manifest: String| with_manifest(&manifest).unwrap_err().to_string();
+    // Kubernetes refuses these; capsim read them (a negative window exported as 0).
+    let e = problems(
+        text.replace("stabilizationWindowSeconds: 30", "stabilizationWindowSeconds: -30")
+            .replace("stabilizationWindowSeconds: 600", "stabilizationWindowSeconds: 3601")
+            .replace("periodSeconds: 30", "periodSeconds: 1801")
+            .replace("minReplicas: 3", "minReplicas: 0")
+            .replace("averageUtilization: 65", "averageUtilization: 0")
+            .replace("value: 2\n", "value: 0\n"),
+    );
+    for expected in [
+        "hpa.yaml:17:16: spec.minReplicas: must be ≥ 1, got 0",
+        "hpa.yaml:25:29: spec.metrics[0].resource.target.averageUtilization: must be ≥ 1, got 0",
+        "hpa.yaml:35:35: spec.behavior.scaleUp.stabilizationWindowSeconds: must be between 0 and 3600, got -30",
+        "hpa.yaml:39:24: spec.behavior.scaleUp.policies[0].periodSeconds: must be between 1 and 1800, got 1801",
+        "hpa.yaml:41:35: spec.behavior.scaleDown.stabilizationWindowSeconds: must be between 0 and 3600, got 3601",
+        "hpa.yaml:45:16: spec.behavior.scaleDown.policies[0].value: must be ≥ 1, got 0",
+    ] {
+        assert!(e.contains(expected), "{expected}\n{e}");
+    }
+    assert!(!e.contains("s.yaml"), "located in the manifest, not the scenario: {e}");
+    // The API's integers are written as numbers: a quoted one is a string.
+    let e = problems(text.replace("averageUtilization: 65", "averageUtilization: \"65\""));
+    assert!(
+        e.contains(
+            "hpa.yaml:25:29: spec.metrics[0].resource.target.averageUtilization: expected a number, found the string `65`"
+        ),
+        "{e}"
+    );
+    let e = problems(text.replace("maxReplicas: 24", "maxReplicas: 24.5"));
+    assert!(
+        e.contains("hpa.yaml:18:16: spec.maxReplicas: expected a whole number"),
+        "{e}"
+    );
+    let e = problems(text.replace("maxReplicas: 24", "maxReplicas: 3000000000"));
+    assert!(e.contains("spec.maxReplicas: 3000000000 is out of range"), "{e}");
+    let e = problems(text.replace("minReplicas: 3", "minReplicas: 30"));
+    assert!(
+        e.contains("hpa.yaml:18:16: spec.maxReplicas: must be ≥ minReplicas (30), got 24"),
+        "{e}"
+    );
+}
+
+#[test]
 fn time_to_capacity_is_broken_down() {
     let yaml = scenario(
         "{ constant: 200 }",

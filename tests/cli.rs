@@ -270,3 +270,255 @@ fn export_hpa_prints_an_applicable_manifest() {
     let log = std::fs::read_to_string(dir.path().join("scaling.csv")).unwrap();
     assert!(log.starts_with("time_s,pool,current,metrics,proposed,stabilized,stabilization,desired,reason\n"));
 }
+
+/// A copy of quickstart in `dir` with the rate curve `rate` (YAML).
+fn quickstart_with_rate(dir: &Path, name: &str, rate: &str) -> std::path::PathBuf {
+    let text = std::fs::read_to_string("scenarios/quickstart.yaml").unwrap();
+    let curve = "    product:\n      - constant: 400                 # requests per second\n      - spike: { start: 6m, duration: 2m, multiplier: 1.6, rise: 30s, decay: 1m }\n";
+    assert!(text.contains(curve));
+    let path = dir.join(name);
+    std::fs::write(&path, text.replacen(curve, &format!("    {rate}\n"), 1)).unwrap();
+    path
+}
+
+/// The exit code and stderr of `capsim validate FILE`.
+fn validate(file: &Path) -> (Option<i32>, String) {
+    let output = capsim().arg("validate").arg(file).output().unwrap();
+    (output.status.code(), String::from_utf8(output.stderr).unwrap())
+}
+
+#[test]
+fn endless_input_files_are_refused_at_their_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    // Before the limits, this replay read 12 GB and the manifest 7.6 GB.
+    let replay = quickstart_with_rate(dir.path(), "replay.yaml", "replay: { file: /dev/zero }");
+    let (code, stderr) = validate(&replay);
+    assert_eq!(code, Some(3), "{stderr}");
+    assert!(
+        stderr.contains(
+            "traffic.rate.replay.file: cannot read `/dev/zero`: larger than 256 MiB, the limit for replay files"
+        ),
+        "{stderr}"
+    );
+    let hpa = std::fs::read_to_string("scenarios/hpa-manifest.yaml")
+        .unwrap()
+        .replace("manifest: k8s/checkout-hpa.yaml", "manifest: /dev/zero");
+    std::fs::write(dir.path().join("hpa.yaml"), hpa).unwrap();
+    let (code, stderr) = validate(&dir.path().join("hpa.yaml"));
+    assert_eq!(code, Some(3), "{stderr}");
+    assert!(
+        stderr.contains("manifest: cannot read `/dev/zero`: larger than 1.5 MiB, the limit for HPA manifest files"),
+        "{stderr}"
+    );
+    let (code, stderr) = validate(Path::new("/dev/zero"));
+    assert_eq!(code, Some(3), "{stderr}");
+    assert!(
+        stderr.contains("/dev/zero: larger than 64 MiB, the limit for scenario files"),
+        "{stderr}"
+    );
+    // A sweep file and the base scenario it names are read the same way.
+    let output = capsim().args(["sweep", "/dev/zero", "--quiet"]).output().unwrap();
+    assert_eq!(output.status.code(), Some(3));
+    assert!(
+        String::from_utf8(output.stderr)
+            .unwrap()
+            .contains("the limit for sweep files")
+    );
+    let sweep = dir.path().join("sweep.yaml");
+    std::fs::write(
+        &sweep,
+        "base: /dev/zero\nparameters:\n  - { path: seed, values: [1, 2] }\n",
+    )
+    .unwrap();
+    let output = capsim().arg("sweep").arg(&sweep).arg("--quiet").output().unwrap();
+    assert_eq!(output.status.code(), Some(3));
+    assert!(
+        String::from_utf8(output.stderr)
+            .unwrap()
+            .contains("the limit for scenario files")
+    );
+}
+
+#[test]
+fn errors_never_echo_an_arbitrary_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let secret = "s3cr3t:x:0:0:the-whole-line-of-someone-elses-file";
+    let csv = dir.path().join("not-a-replay.txt");
+    std::fs::write(&csv, format!("{secret}\nmore\n")).unwrap();
+    let replay = format!("replay: {{ file: {} }}", csv.display());
+    let scenario = quickstart_with_rate(dir.path(), "replay.yaml", &replay);
+    let (code, stderr) = validate(&scenario);
+    assert_eq!(code, Some(3));
+    assert!(
+        stderr.contains("line 1: expected two columns `time,rate`, found 1"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("s3cr3t"), "{stderr}");
+    // A quoted cell is cut to a short excerpt, its control characters escaped.
+    std::fs::write(&csv, format!("0,{secret}\u{1b}[2J\n")).unwrap();
+    let (_, stderr) = validate(&scenario);
+    let excerpt = format!("line 1: rate `{}…` is not a number", &secret[..40]);
+    assert!(stderr.contains(&excerpt), "{stderr}");
+    assert!(!stderr.contains(secret) && !stderr.contains('\u{1b}'), "{stderr}");
+    // A file that is not a scenario is quoted no further than an excerpt either.
+    let passwd = dir.path().join("passwd");
+    std::fs::write(&passwd, format!("{secret}\n{secret}\n")).unwrap();
+    let (code, stderr) = validate(&passwd);
+    assert_eq!(code, Some(3));
+    assert!(!stderr.contains(secret), "{stderr}");
+}
+
+#[test]
+fn a_scenario_that_is_not_utf8_exits_3_naming_the_first_bad_byte() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string("scenarios/quickstart.yaml").unwrap();
+    let mut bytes = text
+        .replacen("name: quickstart", "name: quick\u{e9}start", 1)
+        .into_bytes();
+    // Latin-1 é: one byte 0xe9 where UTF-8 has two.
+    let at = bytes.windows(2).position(|w| w == [0xc3, 0xa9]).unwrap();
+    bytes.splice(at..at + 2, [0xe9]);
+    let file = dir.path().join("latin1.yaml");
+    std::fs::write(&file, &bytes).unwrap();
+    let line = 1 + text[..at].matches('\n').count();
+    let (code, stderr) = validate(&file);
+    assert_eq!(code, Some(3), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "latin1.yaml:{line}:12: not UTF-8 text: byte 0xe9 (offset {at}) is not valid UTF-8"
+        )),
+        "{stderr}"
+    );
+    let output = capsim()
+        .arg("run")
+        .arg(&file)
+        .arg("--out")
+        .arg(dir.path().join("out"))
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(3));
+}
+
+/// Runs `command`, failing the test (and killing it) if it has not
+/// finished within `limit`: for commands that used never to end.
+fn output_within(command: &mut Command, limit: std::time::Duration) -> std::process::Output {
+    let mut child = command
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let start = std::time::Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if start.elapsed() > limit {
+            child.kill().unwrap();
+            panic!("{command:?} still running after {limit:?}");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn jobs_beyond_the_machine_are_lowered_to_it() {
+    let dir = tempfile::tempdir().unwrap();
+    // Before the bound, this started 13,292 threads and never finished.
+    let output = output_within(
+        capsim()
+            .args([
+                "run",
+                "scenarios/quickstart.yaml",
+                "--replications",
+                "2",
+                "--jobs",
+                "100000",
+                "--out",
+            ])
+            .arg(dir.path().join("run"))
+            .env_remove("CAPSIM_OVERSUBSCRIBE"),
+        std::time::Duration::from_secs(120),
+    );
+    assert!(output.status.success());
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(
+        stderr.starts_with("note: --jobs 100000 is more than the ")
+            && stderr.contains(" threads this machine runs at once; using "),
+        "{stderr}"
+    );
+    // Oversubscribing is asked for explicitly, and bounded even then.
+    for command in [
+        vec!["run", "scenarios/quickstart.yaml", "--replications", "2"],
+        vec!["sweep", "scenarios/sweeps/hpa-target.yaml"],
+        vec!["compare", "scenarios/scale-up.yaml", "scenarios/scale-out.yaml"],
+        vec!["headroom", "scenarios/quickstart.yaml"],
+    ] {
+        let output = capsim()
+            .args(&command)
+            .args(["--jobs", "100000", "--quiet", "--out"])
+            .arg(dir.path().join("never"))
+            .env("CAPSIM_OVERSUBSCRIBE", "1")
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(2), "{command:?}");
+        assert!(
+            String::from_utf8(output.stderr)
+                .unwrap()
+                .contains("error: --jobs 100000: at most 1024 threads, even with CAPSIM_OVERSUBSCRIBE=1"),
+            "{command:?}"
+        );
+    }
+    assert!(!dir.path().join("never").exists());
+}
+
+#[test]
+fn a_run_stopped_at_once_reports_undefined_figures_as_n_a() {
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = dir.path().join("stopped.yaml");
+    let text = std::fs::read_to_string("scenarios/quickstart.yaml")
+        .unwrap()
+        .replace("seed: 42", "seed: 42\nmax_events: 1");
+    std::fs::write(&scenario, text).unwrap();
+    let out = dir.path().join("out");
+    let output = capsim()
+        .arg("run")
+        .arg(&scenario)
+        .arg("--report")
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    // The review report used to fail on the nulls of analysis.json.
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    assert!(stdout.contains("latency:  mean n/a ms"), "{stdout}");
+    for file in [
+        "summary.json",
+        "analysis.json",
+        "timeseries.csv",
+        "report.md",
+        "report.html",
+    ] {
+        let text = std::fs::read_to_string(out.join(file)).unwrap();
+        assert!(!text.contains("NaN") && !text.contains("inf,"), "{file}");
+    }
+    assert!(!stdout.contains("NaN"), "{stdout}");
+    // Scaling the traffic beyond the highest rate is refused up front.
+    let output = capsim()
+        .args([
+            "headroom",
+            "scenarios/quickstart.yaml",
+            "--to",
+            "1e10",
+            "--step",
+            "1e8",
+            "--out",
+        ])
+        .arg(dir.path().join("headroom"))
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        String::from_utf8(output.stderr)
+            .unwrap()
+            .contains("a rate is at most 1e9 req/s")
+    );
+}

@@ -782,3 +782,132 @@ fn regions_and_their_dns_are_checked() {
         "{msg}"
     );
 }
+
+#[test]
+fn parser_messages_speak_the_format_not_the_program() {
+    let msg = one(&GOOD.replace("name: t", "name: ~"));
+    assert_eq!(
+        msg,
+        "bad.yaml:1:7: name: expected a value, found none (an empty value or `~` is null)"
+    );
+    let msg = one(&GOOD.replace("  lb: { pool: web }", "  lb: { pool: web }\n  lb: { pool: web }"));
+    assert_eq!(
+        msg,
+        "bad.yaml:11:3: load_balancers: duplicate key `lb`: each key may appear once in a mapping"
+    );
+    let msg = one(&GOOD.replace("count: 2", "count: two"));
+    assert_eq!(
+        msg,
+        "bad.yaml:14:12: pools.web.count: invalid value: expected a whole number ≥ 0, at most 4294967295"
+    );
+    let msg = one("just a line of text\n");
+    assert_eq!(msg, "bad.yaml:1:1: expected a mapping of fields (`field: value`)");
+    let json = |text: &str| match scenario::load(text, "bad.json", Format::Json, &NoFiles) {
+        Ok(_) => panic!("accepted"),
+        Err(e) => e.problems[0].to_string(),
+    };
+    assert_eq!(
+        json("42"),
+        "bad.json:1:2: invalid type: integer `42`, expected a mapping of fields"
+    );
+    let msg = json(r#"{"name": "t", "seed": "x"}"#);
+    assert_eq!(
+        msg,
+        r#"bad.json:1:25: seed: invalid type: string "x", expected a whole number ≥ 0, at most 18446744073709551615"#
+    );
+    for msg in [
+        one(&GOOD.replace("name: t", "name: ~")),
+        one(&GOOD.replace("  target: lb", "  target: lb\n  target: lb")),
+        json(r#"{"name": "t",}"#),
+    ] {
+        for internal in ["Option<", "DuplicateKeyPolicy", "struct Raw", "u32", ".?", ": ?:"] {
+            assert!(!msg.contains(internal), "{msg}");
+        }
+    }
+}
+
+/// A scenario with `classes` request classes, in YAML or JSON.
+fn many_classes(classes: usize, json: bool) -> String {
+    if json {
+        let list: Vec<String> = (0..classes)
+            .map(|i| format!(r#"{{"name": "c{i}", "cpu": {{"constant": "1ms"}}}}"#))
+            .collect();
+        format!(
+            r#"{{"name": "t", "duration": "1m", "traffic": {{"rate": {{"constant": 10}}, "target": "lb", "classes": [
+{}]}}, "load_balancers": {{"lb": {{"pool": "web"}}}}, "pools": {{"web": {{"instance_type": "c6i.large", "count": 2}}}}}}"#,
+            list.join(",\n")
+        )
+    } else {
+        let list: String = (0..classes)
+            .map(|i| format!("    - {{ name: c{i}, cpu: {{ constant: 1ms }} }}\n"))
+            .collect();
+        GOOD.replace(
+            "  classes:\n    - name: a\n      cpu: { exponential: { mean: 10ms } }\n",
+            &format!("  classes:\n{list}"),
+        )
+    }
+}
+
+#[test]
+fn json_has_the_same_node_budget_as_yaml() {
+    // 40,000 classes of 7 nodes each: more than the 250,000 nodes a file may hold.
+    let yaml = problems(&many_classes(40_000, false));
+    let json = match scenario::load(&many_classes(40_000, true), "big.json", Format::Json, &NoFiles) {
+        Ok(_) => panic!("accepted"),
+        Err(e) => e.problems,
+    };
+    let budget = "the file is too large: more than 250,000 nodes (each key, value, list and mapping counts one); \
+                  capsim reads at most 250,000";
+    assert_eq!((yaml.len(), json.len()), (1, 1));
+    assert_eq!(yaml[0].message, budget);
+    assert_eq!(json[0].message, budget);
+    // Where the budget ran out: the class that crossed it (class 35,712).
+    assert_eq!((json[0].line, json[0].column), (Some(35_714), Some(2)), "{}", json[0]);
+    assert_eq!(yaml[0].path, "traffic.classes[35712]", "{}", yaml[0]);
+    // Nesting is bounded alike.
+    let deep = format!("{}{}", "[".repeat(65), "]".repeat(65));
+    let e = scenario::load(&deep, "deep.json", Format::Json, &NoFiles).unwrap_err();
+    assert_eq!(
+        e.problems[0].to_string(),
+        "deep.json:1:65: the file nests lists and mappings more than 64 levels deep; capsim reads at most 64"
+    );
+    // Within the budget, every class is checked, duplicates found once each.
+    let text = many_classes(30_000, true).replace(r#""name": "c29999""#, r#""name": "c7""#);
+    let e = scenario::load(&text, "big.json", Format::Json, &NoFiles).unwrap_err();
+    assert_eq!(e.problems.len(), 1, "{e}");
+    assert_eq!(
+        e.problems[0].to_string(),
+        "big.json:30001:10: traffic.classes[29999].name: duplicate class name `c7`"
+    );
+}
+
+#[test]
+fn a_rate_curve_has_at_most_a_thousand_pieces() {
+    let sum = |n: usize| vec!["{ constant: 0.01 }"; n].join(", ");
+    let msg = one(&GOOD.replace("rate: { constant: 10 }", &format!("rate: {{ sum: [ {} ] }}", sum(1000))));
+    assert_eq!(
+        msg,
+        "bad.yaml:4:9: traffic.rate: has 1001 pieces (sums and products included); at most 1000: every arrival \
+         evaluates each piece, so give a long recorded curve as `steps` or a `replay` CSV"
+    );
+    let fits = GOOD.replace("rate: { constant: 10 }", &format!("rate: {{ sum: [ {} ] }}", sum(999)));
+    scenario::load(&fits, "ok.yaml", Format::Yaml, &NoFiles).unwrap();
+}
+
+#[test]
+fn known_names_are_listed_up_to_twenty() {
+    let pools: String = (0..30)
+        .map(|i| format!("  p{i:02}: {{ instance_type: c6i.large, count: 1 }}\n"))
+        .collect();
+    let yaml = GOOD
+        .replace("lb: { pool: web }", "lb: { pool: api }")
+        .replace("pools:\n", &format!("pools:\n{pools}"));
+    let known: Vec<String> = (0..20).map(|i| format!("p{i:02}")).collect();
+    assert_eq!(
+        one(&yaml),
+        format!(
+            "bad.yaml:10:15: load_balancers.lb.pool: unknown pool `api`; known: {}, … (11 more)",
+            known.join(", ")
+        )
+    );
+}

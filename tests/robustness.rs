@@ -34,12 +34,13 @@ pools:
 
 #[test]
 fn a_rate_curve_far_above_its_rate_stops_at_the_event_budget() {
-    // A one-nanosecond step of 10¹⁵ req/s in a curve of 10⁻⁹ req/s: the
-    // thinning bound of its window is 10¹⁵, the rate almost never. Without
-    // a budget on rejected draws this spins forever making no event.
+    // A one-nanosecond step of 10⁹ req/s (the highest rate allowed) in a
+    // curve of 10⁻⁹ req/s: the thinning bound of its window is 10⁹, the
+    // rate almost never. Without a budget on rejected draws this spins
+    // forever making no event.
     let yaml = scenario(
         "1h",
-        "{ steps: [ { at: 0s, rate: 0.000000001 }, { at: 5s, rate: 1000000000000000 }, { at: 5.000000001s, rate: 0.000000001 } ] }",
+        "{ steps: [ { at: 0s, rate: 0.000000001 }, { at: 5s, rate: 1000000000 }, { at: 5.000000001s, rate: 0.000000001 } ] }",
         2,
         "",
     )
@@ -215,4 +216,71 @@ fn sizes_that_would_exhaust_memory_are_refused() {
         msg.contains("replication.appliers: must be between 1 and 1024"),
         "{msg}"
     );
+}
+
+#[test]
+fn rates_beyond_the_clock_are_refused() {
+    // 10³⁰⁸ req/s once burned the whole event budget at simulated time 0.
+    let msg = problems(&scenario("1m", "{ constant: 1e308 }", 2, ""));
+    assert!(
+        msg.contains(
+            "traffic.rate.constant: must be at most 1e9 req/s (one arrival per nanosecond, the clock's resolution), got 1e308"
+        ),
+        "{msg}"
+    );
+    // Pieces within the limit can combine beyond it.
+    let msg = problems(&scenario(
+        "1m",
+        "{ product: [ { constant: 1000000000 }, { spike: { start: 10s, duration: 5s, multiplier: 2 } } ] }",
+        2,
+        "",
+    ));
+    assert!(
+        msg.contains("traffic.rate: can reach 2e9 req/s (its pieces' highest values combined); at most 1e9 req/s"),
+        "{msg}"
+    );
+    let msg = problems(&scenario(
+        "1m",
+        "{ ramp: { from: 0, to: 5e9, start: 0s, end: 1m } }",
+        2,
+        "",
+    ));
+    assert!(msg.contains("traffic.rate.ramp.to: must be at most 1e9 req/s"), "{msg}");
+    assert!(
+        scenario::parse_replay("0,2000000000\n")
+            .unwrap_err()
+            .contains("line 1: rate must be at most 1e9 req/s")
+    );
+}
+
+#[test]
+fn a_run_that_stops_at_once_prints_no_nan() {
+    // One event, inside the warm-up: nothing completes, no interval is measured.
+    let yaml = scenario("1h", "{ constant: 10 }", 2, "").replace(
+        "duration: 1h",
+        "duration: 1h\nwarmup: 30m\nmax_events: 1\nslo: { error_rate: 0.01 }",
+    );
+    let r = simulate(&common::spec(&yaml), 1, 0, &mut |_| {});
+    assert_eq!(r.summary.stop_reason, StopReason::EventBudget);
+    let results = [r];
+    let text = human_summary(&results);
+    for undefined in ["NaN", "inf"] {
+        assert!(!text.contains(undefined), "{text}");
+    }
+    assert!(
+        text.contains("latency:  mean n/a ms  p50 n/a  p90 n/a  p99 n/a  p99.9 n/a  max n/a ms"),
+        "{text}"
+    );
+    assert!(text.contains(", n/a per million requests"), "{text}");
+    assert!(text.contains("0 of 0 intervals (n/a% compliant)"), "{text}");
+    // Undefined is null in JSON, never 0: a latency of nothing is not 0 ms.
+    let json: serde_json::Value = serde_json::from_str(&summary_json(&results)).unwrap();
+    let latency = &json["latency"];
+    assert_eq!(latency["count"], 0);
+    for field in ["mean_ms", "p50_ms", "p99_ms", "max_ms"] {
+        assert!(latency[field].is_null(), "{field}: {latency}");
+    }
+    assert!(json["classes"][0]["latency"]["p99_ms"].is_null());
+    assert!(json["cost"]["per_million_requests_usd"].is_null());
+    assert!(json["slo"]["compliance"].is_null());
 }

@@ -25,7 +25,7 @@ pub struct CompareArgs {
     /// Paired replications per scenario.
     #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=10_000))]
     pub replications: u32,
-    /// Threads [default: all cores]. Never changes results.
+    /// Threads [default: all cores; at most the machine's, see README]. Never changes results.
     #[arg(long)]
     pub jobs: Option<usize>,
     /// Also write report.md and report.html into the output folder.
@@ -40,6 +40,10 @@ pub struct CompareArgs {
 }
 
 pub fn compare(args: CompareArgs) -> Result<u8> {
+    let jobs = match super::jobs(args.jobs, args.quiet) {
+        Ok(jobs) => jobs,
+        Err(code) => return Ok(code),
+    };
     let mut scenarios = Vec::new();
     for path in &args.scenarios {
         match load_scenario(path) {
@@ -69,7 +73,7 @@ pub fn compare(args: CompareArgs) -> Result<u8> {
     });
     let folder = OutputFolder::create(&out, args.force)?;
     let specs: Vec<_> = scenarios.iter().map(|s| (s.spec.clone(), seed)).collect();
-    let per_scenario = run_replications(&specs, args.replications, args.jobs, args.quiet)?;
+    let per_scenario = run_replications(&specs, args.replications, jobs, args.quiet)?;
     for ((name, runs), scenario) in names.iter().zip(&per_scenario).zip(&scenarios) {
         write_run(&folder.path().join(name), &scenario.spec, runs)?;
     }

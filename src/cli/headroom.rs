@@ -7,6 +7,7 @@ use clap::Args;
 
 use crate::engine::SimDuration;
 use crate::metrics::SloSpec;
+use crate::report::Figure;
 use crate::report::headroom::{slo_text, steps, write_headroom};
 use crate::sweep::headroom::{midpoint, multipliers, scaled};
 
@@ -47,7 +48,7 @@ pub struct HeadroomArgs {
     /// Share of intervals that must meet the SLO for a multiplier to pass.
     #[arg(long, default_value_t = 0.99)]
     pub compliance: f64,
-    /// Threads [default: all cores]. Never changes results.
+    /// Threads [default: all cores; at most the machine's, see README]. Never changes results.
     #[arg(long)]
     pub jobs: Option<usize>,
     /// Also write report.md and report.html.
@@ -80,11 +81,24 @@ pub fn headroom(args: HeadroomArgs) -> Result<u8> {
     if args.p99_ms.is_some_and(|p| !ok(p)) || args.max_error_rate.is_some_and(|e| !(0.0..1.0).contains(&e)) {
         return usage("--p99-ms must be > 0 and --max-error-rate in [0, 1)");
     }
+    let jobs = match super::jobs(args.jobs, args.quiet) {
+        Ok(jobs) => jobs,
+        Err(code) => return Ok(code),
+    };
     let scenario = match load_scenario(&args.scenario) {
         Ok(s) => s,
         Err(e) => return report_load_error(e),
     };
     let spec = &scenario.spec;
+    let peak = spec.traffic.curve.peak_bound() * args.to;
+    if peak > crate::scenario::MAX_RATE_RPS {
+        return usage(&format!(
+            "--to {} would take the traffic to {peak:e} req/s at its peak; a rate is at most {:e} req/s \
+             (one arrival per nanosecond, the clock's resolution)",
+            args.to,
+            crate::scenario::MAX_RATE_RPS
+        ));
+    }
     let base_slo = spec.slo.unwrap_or(SloSpec {
         latency: None,
         error_rate_max: None,
@@ -111,7 +125,7 @@ pub fn headroom(args: HeadroomArgs) -> Result<u8> {
         .unwrap_or_else(|| PathBuf::from("output").join(format!("{}-headroom", spec.name)));
     let folder = crate::report::files::OutputFolder::create(&out, args.force)?;
     let specs: Vec<_> = ms.iter().map(|&m| (scaled(spec, m, slo), seed)).collect();
-    let runs = run_replications(&specs, args.replications, args.jobs, args.quiet)?;
+    let runs = run_replications(&specs, args.replications, jobs, args.quiet)?;
     let scaled_specs: Vec<_> = specs.iter().map(|(s, _)| s.clone()).collect();
     let today = ms.iter().position(|m| *m == 1.0).expect("×1 is always a step");
     crate::report::write_run(&folder.path().join("base"), &scaled_specs[today], &runs[today])?;
@@ -125,7 +139,7 @@ pub fn headroom(args: HeadroomArgs) -> Result<u8> {
             break;
         };
         let probe = [(scaled(spec, mid, slo), seed)];
-        let runs = run_replications(&probe, args.replications, args.jobs, args.quiet)?;
+        let runs = run_replications(&probe, args.replications, jobs, args.quiet)?;
         let step = steps(&[probe[0].0.clone()], &[mid], &runs, args.compliance);
         judged.splice(i..i, step);
     }
@@ -151,10 +165,10 @@ pub fn headroom(args: HeadroomArgs) -> Result<u8> {
             println!(
                 "  ×{:<5} peak {:>8.1} req/s  p99 {:>9.2} ms  errors {:>7.3}%  SLO {:>6.2}% of intervals  {}",
                 s.multiplier,
-                s.peak_rps.mean,
-                s.latency_p99_ms.mean,
-                s.error_rate.mean * 100.0,
-                s.compliance.mean * 100.0,
+                Figure(s.peak_rps.mean),
+                Figure(s.latency_p99_ms.mean),
+                Figure(s.error_rate.mean * 100.0),
+                Figure(s.compliance.mean * 100.0),
                 if s.meets_slo { "ok" } else { "BROKEN" }
             );
         }

@@ -4,6 +4,7 @@
 mod compare;
 mod export_hpa;
 mod headroom;
+mod input;
 mod report;
 mod run;
 mod sweep;
@@ -11,10 +12,11 @@ mod validate;
 
 use std::path::Path;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use clap::{Parser, Subcommand};
 
-use crate::scenario::{self, Format, Scenario, ScenarioError, SourceFiles};
+use crate::scenario::{self, Format, Problem, Scenario, ScenarioError, SourceFiles, SourceKind};
+use input::{InputKind, ReadError, read_input};
 
 /// Exit codes (documented in README.md).
 pub mod exit {
@@ -59,15 +61,49 @@ pub enum Command {
     Report(report::ReportArgs),
 }
 
-/// Reads replay files relative to the scenario's folder.
+/// Reads the files a scenario refers to relative to its folder, each
+/// within its kind's limit.
 struct FsFiles<'a> {
     base: &'a Path,
 }
 
 impl SourceFiles for FsFiles<'_> {
+    /// A file of unknown kind gets the largest limit.
     fn read(&self, path: &str) -> Result<String, String> {
-        std::fs::read_to_string(self.base.join(path)).map_err(|e| e.to_string())
+        self.read_as(path, SourceKind::Replay)
     }
+
+    fn read_as(&self, path: &str, kind: SourceKind) -> Result<String, String> {
+        let kind = match kind {
+            SourceKind::Replay => InputKind::Replay,
+            SourceKind::Manifest => InputKind::Manifest,
+        };
+        read_input(&self.base.join(path), kind).map_err(|e| e.to_string())
+    }
+}
+
+/// An input file that cannot be used: as a problem (exit 3) when the file
+/// itself is unacceptable (too large, not UTF-8), else as an error (exit 1).
+fn unreadable(path: &Path, what: &str, err: ReadError) -> LoadError {
+    if err.is_invalid_input() {
+        let at = err.position();
+        LoadError::Invalid(ScenarioError {
+            problems: vec![Problem {
+                file: path.display().to_string(),
+                line: at.map(|p| p.0),
+                column: at.map(|p| p.1),
+                path: String::new(),
+                message: err.unplaced(),
+            }],
+        })
+    } else {
+        LoadError::Io(anyhow::Error::new(err).context(format!("reading {what} {}", path.display())))
+    }
+}
+
+/// Reads an input file of `kind`, for commands that parse it themselves.
+fn read_text(path: &Path, what: &str, kind: InputKind) -> Result<String, LoadError> {
+    read_input(path, kind).map_err(|e| unreadable(path, what, e))
 }
 
 /// A scenario that could not be read or is invalid.
@@ -78,9 +114,7 @@ pub enum LoadError {
 
 /// Reads and validates a scenario file.
 pub fn load_scenario(path: &Path) -> Result<Scenario, LoadError> {
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("reading scenario {}", path.display()))
-        .map_err(LoadError::Io)?;
+    let text = read_text(path, "scenario", InputKind::Scenario)?;
     let name = path.display().to_string();
     let base = path.parent().unwrap_or(Path::new("."));
     scenario::load(&text, &name, Format::for_path(&name), &FsFiles { base }).map_err(LoadError::Invalid)
@@ -111,6 +145,41 @@ pub fn main(cli: Cli) -> u8 {
     }
 }
 
+/// Set to `1` to let `--jobs` start more threads than the machine runs at once.
+pub const OVERSUBSCRIBE_VAR: &str = "CAPSIM_OVERSUBSCRIBE";
+
+/// The most threads `--jobs` starts, even when oversubscribing.
+pub const MAX_JOBS: usize = 1024;
+
+/// The thread count for `--jobs` (0: rayon's default, one per hardware
+/// thread), or the exit code of a usage error. Results never depend on the
+/// thread count, so more threads than the machine runs at once are lowered
+/// to that with a note, unless `CAPSIM_OVERSUBSCRIBE=1` asks for them (up
+/// to [`MAX_JOBS`]).
+pub fn jobs(requested: Option<usize>, quiet: bool) -> Result<usize, u8> {
+    let Some(n) = requested.filter(|&n| n > 0) else {
+        return Ok(0);
+    };
+    let cores = std::thread::available_parallelism().map_or(1, |c| c.get());
+    if n <= cores {
+        return Ok(n);
+    }
+    if std::env::var(OVERSUBSCRIBE_VAR).is_ok_and(|v| v == "1") {
+        if n > MAX_JOBS {
+            eprintln!("error: --jobs {n}: at most {MAX_JOBS} threads, even with {OVERSUBSCRIBE_VAR}=1");
+            return Err(exit::USAGE);
+        }
+        return Ok(n);
+    }
+    if !quiet {
+        eprintln!(
+            "note: --jobs {n} is more than the {cores} threads this machine runs at once; using {cores} \
+             (results are the same at any thread count; {OVERSUBSCRIBE_VAR}=1 starts more)"
+        );
+    }
+    Ok(cores)
+}
+
 /// A bar counting finished runs (with an ETA), shown only on a terminal and
 /// never with `--quiet`. It draws on stderr, so files and stdout are unchanged.
 pub fn runs_bar(runs: usize, quiet: bool) -> Option<indicatif::ProgressBar> {
@@ -127,18 +196,18 @@ pub fn runs_bar(runs: usize, quiet: bool) -> Option<indicatif::ProgressBar> {
 }
 
 /// Runs `replications` replications of every `(spec, seed)` in parallel on
-/// `jobs` threads (a runs bar on a terminal) and returns them grouped by
-/// spec, in replication order.
+/// `jobs` threads (see [`jobs`]; a runs bar on a terminal) and returns them
+/// grouped by spec, in replication order.
 pub fn run_replications(
     specs: &[(crate::model::SystemSpec, u64)],
     replications: u32,
-    jobs: Option<usize>,
+    jobs: usize,
     quiet: bool,
 ) -> Result<Vec<Vec<crate::model::RunResult>>> {
     let units: Vec<(usize, u32)> = (0..specs.len())
         .flat_map(|s| (0..replications).map(move |r| (s, r)))
         .collect();
-    let pool = rayon::ThreadPoolBuilder::new().num_threads(jobs.unwrap_or(0)).build()?;
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(jobs).build()?;
     let bar = runs_bar(units.len(), quiet);
     let tick = |_: (usize, u32), r: crate::model::RunResult| {
         if let Some(bar) = &bar {

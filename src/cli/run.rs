@@ -26,7 +26,7 @@ pub struct RunArgs {
     /// Independent replications; headline metrics get 95% confidence intervals.
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=10_000))]
     pub replications: u32,
-    /// Threads for replications [default: all cores]. Never changes results.
+    /// Threads for replications [default: all cores; at most the machine's, see README]. Never changes results.
     #[arg(long)]
     pub jobs: Option<usize>,
     /// Also write report.md and report.html (the capacity review).
@@ -41,6 +41,10 @@ pub struct RunArgs {
 }
 
 pub fn run(args: RunArgs) -> Result<u8> {
+    let jobs = match super::jobs(args.jobs, args.quiet) {
+        Ok(jobs) => jobs,
+        Err(code) => return Ok(code),
+    };
     let scenario = match load_scenario(&args.scenario) {
         Ok(s) => s,
         Err(e) => return report_load_error(e),
@@ -76,9 +80,7 @@ pub fn run(args: RunArgs) -> Result<u8> {
         }
         vec![result]
     } else {
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(args.jobs.unwrap_or(0))
-            .build()?;
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(jobs).build()?;
         pool.install(|| replicate(spec, seed, args.replications))
     };
 

@@ -16,7 +16,8 @@ use crate::report::checkpoint::{check_points, load_units, save_unit};
 use crate::report::files::{self, OutputFolder, write_atomic};
 use crate::sweep::{point_seed, run_units_with, shard_units, swept_hpa};
 
-use super::{FsFiles, exit, runs_bar};
+use super::input::InputKind;
+use super::{FsFiles, exit, read_text, report_load_error, runs_bar};
 
 #[derive(Args, Debug)]
 pub struct SweepArgs {
@@ -25,7 +26,7 @@ pub struct SweepArgs {
     /// Output folder [default: output/<sweep file name>].
     #[arg(long)]
     pub out: Option<PathBuf>,
-    /// Threads [default: all cores]. Never changes results.
+    /// Threads [default: all cores; at most the machine's, see README]. Never changes results.
     #[arg(long)]
     pub jobs: Option<usize>,
     /// Give every point its own random numbers instead of common ones.
@@ -84,13 +85,19 @@ pub fn merge(args: MergeArgs) -> Result<u8> {
 }
 
 fn invalid(file: &Path, message: String) -> u8 {
-    eprintln!("error: {}: {message}", file.display());
+    eprintln!("error: {}: {}", file.display(), scenario::quote_safely(&message));
     exit::INVALID_SCENARIO
 }
 
 pub fn sweep(args: SweepArgs) -> Result<u8> {
-    let text =
-        std::fs::read_to_string(&args.sweep).with_context(|| format!("reading sweep {}", args.sweep.display()))?;
+    let jobs = match super::jobs(args.jobs, args.quiet) {
+        Ok(jobs) => jobs,
+        Err(code) => return Ok(code),
+    };
+    let text = match read_text(&args.sweep, "sweep", InputKind::Sweep) {
+        Ok(text) => text,
+        Err(e) => return report_load_error(e),
+    };
     let name = args.sweep.display().to_string();
     let raw: RawSweep = match scenario::parse_file(&text, &name, Format::for_path(&name)) {
         Ok(raw) => raw,
@@ -101,8 +108,10 @@ pub fn sweep(args: SweepArgs) -> Result<u8> {
     };
     let dir = args.sweep.parent().unwrap_or(Path::new("."));
     let base_path = dir.join(&raw.base);
-    let base_text = std::fs::read_to_string(&base_path)
-        .with_context(|| format!("reading base scenario {}", base_path.display()))?;
+    let base_text = match read_text(&base_path, "base scenario", InputKind::Scenario) {
+        Ok(text) => text,
+        Err(e) => return report_load_error(e),
+    };
     let base_name = base_path.display().to_string();
     let base = match scenario::document(&base_text, &base_name, Format::for_path(&base_name)) {
         Ok(doc) => doc,
@@ -146,9 +155,7 @@ pub fn sweep(args: SweepArgs) -> Result<u8> {
         }
         return Ok(exit::INVALID_SCENARIO);
     }
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(args.jobs.unwrap_or(0))
-        .build()?;
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(jobs).build()?;
     // The default folder is named after the file, in the characters a
     // scenario name may use (anything else becomes `_`); `sweep` when none is left.
     let stem: String = args

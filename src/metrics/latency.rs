@@ -82,10 +82,9 @@ impl LatencyRecorder {
         }
     }
 
+    /// The headline statistics; with no response, every one is undefined
+    /// (NaN, `null` in JSON) but the count.
     pub fn summary(&self) -> LatencySummary {
-        if self.count == 0 {
-            return LatencySummary::default();
-        }
         LatencySummary {
             count: self.count,
             mean_ms: self.mean_ms(),

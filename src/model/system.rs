@@ -1593,7 +1593,12 @@ impl System {
                     intervals,
                     intervals_violated: violated,
                     minutes_lost: lost_s / 60.0,
-                    compliance: if total_s > 0.0 { 1.0 - lost_s / total_s } else { 1.0 },
+                    // No measured interval: nothing to be compliant with.
+                    compliance: if total_s > 0.0 {
+                        1.0 - lost_s / total_s
+                    } else {
+                        f64::NAN
+                    },
                 }
             }),
             faults: self.fault_summaries(now),

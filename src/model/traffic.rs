@@ -118,7 +118,20 @@ impl RateCurve {
     pub fn max_over(&self, t0: f64, t1: f64) -> f64 {
         match self {
             RateCurve::Constant(r) => *r,
-            RateCurve::Ramp { .. } | RateCurve::Spike { .. } | RateCurve::Steps(_) => {
+            RateCurve::Steps(levels) => {
+                // The new levels that start inside the window, found by search:
+                // a long list is not scanned for every window.
+                let mut m = self.rate_at(t0).max(self.rate_at(t1));
+                let from = levels.partition_point(|(at, _)| *at <= t0);
+                for (at, rate) in &levels[from..] {
+                    if *at >= t1 {
+                        break;
+                    }
+                    m = m.max(*rate);
+                }
+                m
+            }
+            RateCurve::Ramp { .. } | RateCurve::Spike { .. } => {
                 // Piecewise linear or constant: the maximum is at an end or a breakpoint.
                 let mut m = self.rate_at(t0).max(self.rate_at(t1));
                 for b in self.breakpoints() {
@@ -179,8 +192,25 @@ impl RateCurve {
             } => {
                 vec![*start, start + rise, start + duration, start + duration + decay]
             }
-            RateCurve::Steps(levels) => levels.iter().map(|(at, _)| *at).collect(),
             _ => Vec::new(),
+        }
+    }
+
+    /// An upper bound on the rate at any time, without scanning time (as
+    /// [`RateCurve::max_over`] does).
+    pub fn peak_bound(&self) -> f64 {
+        let highest = |rates: &mut dyn Iterator<Item = f64>| rates.fold(0.0, f64::max);
+        match self {
+            RateCurve::Constant(r) => *r,
+            RateCurve::Ramp { from, to, .. } => from.max(*to),
+            RateCurve::Steps(levels) => highest(&mut levels.iter().map(|l| l.1)),
+            RateCurve::Diurnal { peak, .. } => *peak,
+            RateCurve::Spike { multiplier, .. } => multiplier.max(1.0),
+            RateCurve::Replay { points, .. } => highest(&mut points.iter().map(|p| p.1)),
+            // The largest normal draw `noise_factor` can make: its smallest u1 is 2⁻⁵⁴.
+            RateCurve::Noise { sd, .. } => 1.0 + sd * (-2.0 * (0.5f64 / (1u64 << 53) as f64).ln()).sqrt(),
+            RateCurve::Sum(parts) => parts.iter().map(RateCurve::peak_bound).sum(),
+            RateCurve::Product(parts) => parts.iter().map(RateCurve::peak_bound).product(),
         }
     }
 
@@ -396,10 +426,10 @@ impl ClassPicker {
             return 0;
         }
         let u = rng.open01();
+        // The first share above `u`, by search: a scenario may have thousands of classes.
         self.cumulative
-            .iter()
-            .position(|c| u < *c)
-            .unwrap_or(self.cumulative.len() - 1)
+            .partition_point(|c| *c <= u)
+            .min(self.cumulative.len() - 1)
     }
 }
 

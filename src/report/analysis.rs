@@ -26,6 +26,12 @@ pub const HORIZONS: [(&str, f64); 3] = [("short term", 1.5), ("medium term", 2.0
 
 const HOURS_PER_MONTH: f64 = 730.0;
 
+/// A number that `analysis.json` holds as `null` when undefined (NaN when
+/// written), read back as NaN.
+fn nan_if_null<'de, D: serde::Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+    Ok(Option::<f64>::deserialize(d)?.unwrap_or(f64::NAN))
+}
+
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
 pub struct Analysis {
     pub scenario: String,
@@ -42,10 +48,15 @@ pub struct Analysis {
 
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
 pub struct Peak {
+    #[serde(deserialize_with = "nan_if_null")]
     pub start_s: f64,
+    #[serde(deserialize_with = "nan_if_null")]
     pub end_s: f64,
+    #[serde(deserialize_with = "nan_if_null")]
     pub offered_rps: f64,
+    #[serde(deserialize_with = "nan_if_null")]
     pub latency_p99_ms: f64,
+    #[serde(deserialize_with = "nan_if_null")]
     pub error_rate: f64,
 }
 
@@ -55,6 +66,7 @@ pub struct Component {
     pub name: String,
     pub instance_type: String,
     pub cores_per_instance: u32,
+    #[serde(deserialize_with = "nan_if_null")]
     pub hourly_usd: f64,
     pub instances_initial: u32,
     pub instances_min: u32,
@@ -65,13 +77,18 @@ pub struct Component {
     /// e.g. `HPA 2–30, CPU 60%`; absent for fixed pools.
     pub autoscaler: Option<String>,
     /// CPU share per instance it is planned to run at.
+    #[serde(deserialize_with = "nan_if_null")]
     pub ceiling: f64,
     /// Busy cores in the pool's busiest interval after the warm-up.
+    #[serde(deserialize_with = "nan_if_null")]
     pub peak_busy_cores: f64,
     /// Busy core-time over serving core-time in that interval.
+    #[serde(deserialize_with = "nan_if_null")]
     pub peak_utilization: f64,
+    #[serde(deserialize_with = "nan_if_null")]
     pub peak_queue: f64,
     /// How long its autoscaler sat at its maximum.
+    #[serde(deserialize_with = "nan_if_null")]
     pub time_at_max_s: f64,
     /// Traffic multiple at which the peak demand fills `instances_max` (null: no demand).
     pub headroom: Option<f64>,
@@ -81,6 +98,7 @@ pub struct Component {
     pub instances_needed: u32,
     pub verdict: String,
     pub fix: String,
+    #[serde(deserialize_with = "nan_if_null")]
     pub cost_per_month_usd: f64,
 }
 
@@ -115,11 +133,14 @@ impl Component {
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
 pub struct PlanStep {
     pub term: String,
+    #[serde(deserialize_with = "nan_if_null")]
     pub growth: f64,
+    #[serde(deserialize_with = "nan_if_null")]
     pub peak_rps: f64,
     /// One line per component that needs a change at this growth.
     pub actions: Vec<String>,
     /// Estimated $/month of the whole system at this growth.
+    #[serde(deserialize_with = "nan_if_null")]
     pub cost_per_month_usd: f64,
 }
 

@@ -9,7 +9,7 @@ use crate::model::RunResult;
 use crate::model::data::DataRow;
 
 use super::charts::{LineChart, Series};
-use super::format::num;
+use super::format::{Figure, num};
 
 /// The per-interval columns a CDN adds to its cache columns in `data.csv`.
 const EDGE_COLUMNS: [&str; 4] = ["shield_hits", "shield_misses", "origin_requests", "offload"];
@@ -363,7 +363,7 @@ pub fn human(data: &DataSummary) -> String {
     let parts: Vec<String> = data
         .tiers
         .iter()
-        .map(|t| format!("{} {:.2}", t.name, t.ms_per_request))
+        .map(|t| format!("{} {:.2}", t.name, Figure(t.ms_per_request)))
         .collect();
     writeln!(out, "time:     {} ms per request", parts.join(" + ")).unwrap();
     for c in &data.caches {
@@ -371,7 +371,7 @@ pub fn human(data: &DataSummary) -> String {
             out,
             "cache {}: hit ratio {:.1}% ({} hits, {} misses, {} evictions{})",
             c.name,
-            c.hit_ratio * 100.0,
+            Figure(c.hit_ratio * 100.0),
             c.hits,
             c.misses,
             c.evictions,
@@ -385,13 +385,13 @@ pub fn human(data: &DataSummary) -> String {
         if let Some(e) = &c.edge {
             write!(out, "; {} PoPs", e.pops).unwrap();
             if e.shield_hits + e.shield_misses > 0 {
-                write!(out, ", shield hit ratio {:.1}%", e.shield_hit_ratio * 100.0).unwrap();
+                write!(out, ", shield hit ratio {:.1}%", Figure(e.shield_hit_ratio * 100.0)).unwrap();
             }
             write!(
                 out,
                 "; {} reads to the origin, offload {:.1}%",
                 e.origin_requests,
-                e.offload * 100.0
+                Figure(e.offload * 100.0)
             )
             .unwrap();
         }
@@ -405,7 +405,7 @@ pub fn human(data: &DataSummary) -> String {
             d.reads,
             d.replica_reads,
             d.writes,
-            d.stale_response_rate * 100.0,
+            Figure(d.stale_response_rate * 100.0),
             d.read_your_writes_violations
         )
         .unwrap();
@@ -414,8 +414,8 @@ pub fn human(data: &DataSummary) -> String {
             write!(
                 out,
                 "; stale replica reads {:.3}%, lag max {:.2} ms",
-                d.stale_read_rate * 100.0,
-                lag
+                Figure(d.stale_read_rate * 100.0),
+                Figure(lag)
             )
             .unwrap();
             let delays: Vec<_> = d
@@ -437,9 +437,9 @@ pub fn human(data: &DataSummary) -> String {
                 "; hottest of {} shards: {} with {:.1}% of queries, primary {:.1}% busy, p99 {:.2} ms",
                 d.shards.len(),
                 hot.name,
-                hot.share * 100.0,
-                hot.primary_utilization * 100.0,
-                hot.per_call.p99_ms
+                Figure(hot.share * 100.0),
+                Figure(hot.primary_utilization * 100.0),
+                Figure(hot.per_call.p99_ms)
             )
             .unwrap();
         }
@@ -447,8 +447,8 @@ pub fn human(data: &DataSummary) -> String {
             write!(
                 out,
                 "; a shard more moves {:.1}% of keys by modulo, {:.1}% by consistent hashing",
-                r.ids_moved_modulo * 100.0,
-                r.ids_moved_consistent_hash * 100.0
+                Figure(r.ids_moved_modulo * 100.0),
+                Figure(r.ids_moved_consistent_hash * 100.0)
             )
             .unwrap();
         }
@@ -478,11 +478,11 @@ pub fn human(data: &DataSummary) -> String {
             q.consumers,
             q.enqueued,
             q.deleted,
-            q.end_to_end.p50_ms,
-            q.end_to_end.p99_ms,
+            Figure(q.end_to_end.p50_ms),
+            Figure(q.end_to_end.p99_ms),
             q.depth_max,
-            q.oldest_age_max_s,
-            q.consumer_utilization * 100.0
+            Figure(q.oldest_age_max_s),
+            Figure(q.consumer_utilization * 100.0)
         )
         .unwrap();
         if q.rejected + q.failed + q.timed_out + q.dead_lettered + q.stale > 0 {
@@ -505,9 +505,9 @@ pub fn human(data: &DataSummary) -> String {
             out,
             "busiest data server: {} at {:.1}% ({} threads, mean wait {:.3} ms)",
             s.name,
-            s.utilization * 100.0,
+            Figure(s.utilization * 100.0),
             s.threads,
-            s.wait_mean_ms
+            Figure(s.wait_mean_ms)
         )
         .unwrap();
     }

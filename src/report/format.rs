@@ -1,7 +1,26 @@
 //! Numbers as text: exact for machines (`num`), rounded for people
 //! (`human`, `short`, `with_ci`).
 
+use std::fmt;
+
 use crate::metrics::stats::Estimate;
+
+/// A number in a line for people, `n/a` when undefined (a percentile of
+/// nothing, a share of no time): `format!("{:.2}", Figure(x))` keeps the
+/// format's precision and width, and never prints `NaN` or `inf`.
+#[derive(Clone, Copy, Debug)]
+pub struct Figure(pub f64);
+
+impl fmt::Display for Figure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.0.is_finite() {
+            fmt::Display::fmt(&self.0, f)
+        } else {
+            // `pad` would cut the text to the precision meant for digits.
+            write!(f, "{:>width$}", "n/a", width = f.width().unwrap_or(0))
+        }
+    }
+}
 
 /// A number for CSV: exact (shortest round-trip), empty when undefined.
 pub(crate) fn num(x: f64) -> String {
@@ -66,6 +85,14 @@ pub(crate) fn with_ci(e: &Estimate, signed: bool) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn undefined_figures_read_n_a() {
+        assert_eq!(format!("{:.2}", Figure(1.0 / 3.0)), "0.33");
+        assert_eq!(format!("{:.2}", Figure(f64::NAN)), "n/a");
+        assert_eq!(format!("{:>7.1}", Figure(f64::INFINITY)), "    n/a");
+        assert_eq!(format!("{:>7.1}", Figure(2.25)), "    2.2");
+    }
 
     #[test]
     fn durations_read_in_the_largest_unit_they_fill() {

@@ -16,4 +16,5 @@ pub mod shard;
 pub mod sweep;
 
 pub use data::data_csv;
+pub use format::Figure;
 pub use run::{capacity_csv, events_csv, human_summary, scaling_csv, summary_json, timeseries_csv, write_run};

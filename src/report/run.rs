@@ -14,7 +14,7 @@ use crate::model::{RunResult, SystemSpec};
 
 use super::charts::{LineChart, Series, write_chart};
 use super::files::write_atomic;
-use super::format::{duration_words, num};
+use super::format::{Figure, duration_words, num};
 
 /// `timeseries.csv`: one row per interval.
 pub fn timeseries_csv(result: &RunResult) -> String {
@@ -394,14 +394,19 @@ pub fn human_summary(results: &[RunResult]) -> String {
         r.timed_out,
         r.failed + r.failed_downstream,
         r.in_flight,
-        r.error_rate * 100.0
+        Figure(r.error_rate * 100.0)
     )
     .unwrap();
     let l = &s.latency;
     writeln!(
         out,
         "latency:  mean {:.2} ms  p50 {:.2}  p90 {:.2}  p99 {:.2}  p99.9 {:.2}  max {:.2} ms",
-        l.mean_ms, l.p50_ms, l.p90_ms, l.p99_ms, l.p999_ms, l.max_ms
+        Figure(l.mean_ms),
+        Figure(l.p50_ms),
+        Figure(l.p90_ms),
+        Figure(l.p99_ms),
+        Figure(l.p999_ms),
+        Figure(l.max_ms)
     )
     .unwrap();
     if s.classes.len() > 1 {
@@ -410,7 +415,10 @@ pub fn human_summary(results: &[RunResult]) -> String {
             writeln!(
                 out,
                 "  class {}: {} completed, mean {:.2} ms, p99 {:.2} ms",
-                c.name, l.count, l.mean_ms, l.p99_ms
+                c.name,
+                l.count,
+                Figure(l.mean_ms),
+                Figure(l.p99_ms)
             )
             .unwrap();
         }
@@ -422,9 +430,9 @@ pub fn human_summary(results: &[RunResult]) -> String {
             p.name,
             p.instances_initial,
             p.instance_type,
-            p.cpu_utilization * 100.0,
-            p.queue_length_mean,
-            p.cost_usd
+            Figure(p.cpu_utilization * 100.0),
+            Figure(p.queue_length_mean),
+            Figure(p.cost_usd)
         )
         .unwrap();
     }
@@ -440,10 +448,10 @@ pub fn human_summary(results: &[RunResult]) -> String {
             out,
             "slo:      {}: {:.2} minutes lost in {} of {} intervals ({:.2}% compliant)",
             objective.join(", "),
-            slo.minutes_lost,
+            Figure(slo.minutes_lost),
             slo.intervals_violated,
             slo.intervals,
-            slo.compliance * 100.0
+            Figure(slo.compliance * 100.0)
         )
         .unwrap();
     }
@@ -463,7 +471,7 @@ pub fn human_summary(results: &[RunResult]) -> String {
             f.requests_failed,
             f.errors_until_recovered,
             match f.time_to_recover_s {
-                Some(t) => format!("recovered {t:.1} s later"),
+                Some(t) => format!("recovered {:.1} s later", Figure(t)),
                 None => "the end (not recovered)".to_string(),
             }
         )
@@ -486,7 +494,9 @@ pub fn human_summary(results: &[RunResult]) -> String {
             f.requests_failed,
             f.errors_until_recovered,
             match (f.time_to_recover_mean_s, f.time_to_recover_max_s) {
-                (Some(mean), Some(max)) => format!(", in {mean:.1} s on average (max {max:.1} s)"),
+                (Some(mean), Some(max)) => {
+                    format!(", in {:.1} s on average (max {:.1} s)", Figure(mean), Figure(max))
+                }
                 _ => String::new(),
             }
         )
@@ -500,7 +510,7 @@ pub fn human_summary(results: &[RunResult]) -> String {
             d.pool,
             num(d.at_s),
             match d.duration_s {
-                Some(t) => format!("done in {t:.1} s"),
+                Some(t) => format!("done in {:.1} s", Figure(t)),
                 None => "not done by the end".to_string(),
             },
             d.desired_before,
@@ -525,7 +535,7 @@ pub fn human_summary(results: &[RunResult]) -> String {
             "region:   {} (via {}): {:.1}% of requests, {} lost while dark{}{}",
             r.name,
             r.balancer,
-            r.share * 100.0,
+            Figure(r.share * 100.0),
             r.lost_while_dark,
             marks("down", &r.dns_marked_down_at_s),
             marks("up", &r.dns_marked_up_at_s),
@@ -536,7 +546,10 @@ pub fn human_summary(results: &[RunResult]) -> String {
         writeln!(
             out,
             "clients:  {}: {} requests, {} to a region not their nearest, {:.1} ms round trip on average",
-            p.name, p.requests, p.not_nearest, p.rtt_mean_ms
+            p.name,
+            p.requests,
+            p.not_nearest,
+            Figure(p.rtt_mean_ms)
         )
         .unwrap();
     }
@@ -547,7 +560,7 @@ pub fn human_summary(results: &[RunResult]) -> String {
              {} refused, {} unreachable, {} queue full, {} timed out; checks: {} down, {} up, {} ejected; \
              {} new connections{}",
             lb.name,
-            lb.tries_per_request,
+            Figure(lb.tries_per_request),
             lb.retries,
             lb.retries_over_budget,
             lb.failed_tries_refused,
@@ -569,16 +582,25 @@ pub fn human_summary(results: &[RunResult]) -> String {
     if let Some(data) = &s.data {
         out.push_str(&super::data::human(data));
     }
+    let dollars = |x: f64, decimals: usize| {
+        if x.is_finite() {
+            format!("${x:.decimals$}")
+        } else {
+            "n/a".to_string()
+        }
+    };
     writeln!(
         out,
-        "cost:     ${:.2} total, ${:.0}/month, ${:.4} per million requests",
-        s.cost.total_usd, s.cost.per_month_usd, s.cost.per_million_requests_usd
+        "cost:     {} total, {}/month, {} per million requests",
+        dollars(s.cost.total_usd, 2),
+        dollars(s.cost.per_month_usd, 0),
+        dollars(s.cost.per_million_requests_usd, 4)
     )
     .unwrap();
     if results.len() > 1 {
         writeln!(out, "over {} replications (mean ± 95% CI):", results.len()).unwrap();
         for (name, e) in replication_estimates(results) {
-            writeln!(out, "  {name}: {:.4} ± {:.4}", e.mean, e.ci95).unwrap();
+            writeln!(out, "  {name}: {:.4} ± {:.4}", Figure(e.mean), Figure(e.ci95)).unwrap();
         }
     }
     out

@@ -59,7 +59,7 @@ pub(super) fn hpa(c: &mut Checker, path: &str, raw: &RawHpa) -> Option<HpaConfig
                     "a manifest supplies min_replicas, max_replicas, metrics and behavior: leave those out here",
                 );
             }
-            match c.files.read(file) {
+            match c.files.read_as(file, super::validate::SourceKind::Manifest) {
                 Err(why) => {
                     c.problem(format!("{path}.manifest"), format!("cannot read `{file}`: {why}"));
                     return None;
@@ -275,7 +275,8 @@ fn external_name(
             );
             None
         }
-        (RawExternalMetric::QueueDepth, Some(q)) => match c.queues.iter().position(|n| n == q) {
+        // The names are a map's keys, in order.
+        (RawExternalMetric::QueueDepth, Some(q)) => match c.queues.binary_search_by(|n| n.as_str().cmp(q)).ok() {
             Some(i) => Some(ExternalMetricName::QueueDepth { queue: i as u16 }),
             None => {
                 let known = queue_list(c);

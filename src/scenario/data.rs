@@ -14,7 +14,7 @@ use crate::model::queue::QueueSpec;
 use crate::model::{Distribution, RequestKind};
 
 use super::raw::*;
-use super::validate::{Checker, check_name, distribution, fault_when, known_list};
+use super::validate::{Checker, KeyIndex, check_name, distribution, fault_when, known_list};
 
 pub const DEFAULT_LOCAL_LOOKUP_S: f64 = 20e-6;
 pub const DEFAULT_CACHE_THREADS: u32 = 1;
@@ -75,10 +75,11 @@ pub(super) fn data_tier(c: &mut Checker, raw: &RawScenario) -> DataSpec {
     if servers > u64::from(u16::MAX) {
         c.problem("databases", "more than 65535 cache nodes and database servers in all");
     }
+    let consumers = Consumers::of(raw);
     let queues = raw
         .queues
         .iter()
-        .filter_map(|(name, q)| queue(c, name, q, raw))
+        .filter_map(|(name, q)| queue(c, name, q, raw, &consumers))
         .collect();
     DataSpec {
         caches,
@@ -87,14 +88,50 @@ pub(super) fn data_tier(c: &mut Checker, raw: &RawScenario) -> DataSpec {
     }
 }
 
+/// Who takes work from each pool, looked up once for every queue.
+struct Consumers<'a> {
+    pools: KeyIndex<'a>,
+    /// Each pool behind a load balancer: the first balancer (by name) that sends to it.
+    balanced: BTreeMap<&'a str, &'a String>,
+    /// Each consumer pool: the first queue (by name) it consumes.
+    first_queue: BTreeMap<&'a str, &'a String>,
+}
+
+impl<'a> Consumers<'a> {
+    fn of(scenario: &'a RawScenario) -> Consumers<'a> {
+        let mut balanced = BTreeMap::new();
+        for (name, lb) in &scenario.load_balancers {
+            let backends = lb.backends.iter().flatten().map(|b| b.pool.as_str());
+            for pool in lb.pool.as_deref().into_iter().chain(backends) {
+                balanced.entry(pool).or_insert(name);
+            }
+        }
+        let mut first_queue = BTreeMap::new();
+        for (name, q) in &scenario.queues {
+            first_queue.entry(q.consumers.as_str()).or_insert(name);
+        }
+        Consumers {
+            pools: KeyIndex::of(&scenario.pools),
+            balanced,
+            first_queue,
+        }
+    }
+}
+
 /// A queue and its consumers: a pool that takes no traffic from a load
 /// balancer and consumes no other queue.
-fn queue(c: &mut Checker, name: &str, raw: &RawQueue, scenario: &RawScenario) -> Option<QueueSpec> {
+fn queue(
+    c: &mut Checker,
+    name: &str,
+    raw: &RawQueue,
+    scenario: &RawScenario,
+    consumers: &Consumers,
+) -> Option<QueueSpec> {
     let path = format!("queues.{name}");
     let before = c.problems.len();
     check_name(c, &path, name);
-    let consumers = scenario.pools.keys().position(|p| *p == raw.consumers);
-    match consumers {
+    let consumer_pool = consumers.pools.get(&raw.consumers);
+    match consumer_pool {
         None => c.problem(
             format!("{path}.consumers"),
             format!(
@@ -105,11 +142,7 @@ fn queue(c: &mut Checker, name: &str, raw: &RawQueue, scenario: &RawScenario) ->
         ),
         Some(_) => {
             let pool = raw.consumers.as_str();
-            let balanced = scenario.load_balancers.iter().find(|(_, lb)| {
-                lb.pool.as_deref() == Some(pool)
-                    || lb.backends.as_ref().is_some_and(|b| b.iter().any(|b| b.pool == pool))
-            });
-            if let Some((lb, _)) = balanced {
+            if let Some(lb) = consumers.balanced.get(pool) {
                 c.problem(
                     format!("{path}.consumers"),
                     format!(
@@ -117,11 +150,7 @@ fn queue(c: &mut Checker, name: &str, raw: &RawQueue, scenario: &RawScenario) ->
                     ),
                 );
             }
-            if let Some((other, _)) = scenario
-                .queues
-                .iter()
-                .find(|(other, q)| q.consumers == pool && other.as_str() < name)
-            {
+            if let Some(other) = consumers.first_queue.get(pool).filter(|other| other.as_str() < name) {
                 c.problem(
                     format!("{path}.consumers"),
                     format!("pool `{pool}` already consumes queue `{other}`: a pool consumes one queue"),
@@ -161,7 +190,7 @@ fn queue(c: &mut Checker, name: &str, raw: &RawQueue, scenario: &RawScenario) ->
     }
     Some(QueueSpec {
         name: name.to_string(),
-        consumers: consumers?,
+        consumers: consumer_pool?,
         job: job?,
         rtt: secs(raw.rtt, DEFAULT_QUEUE_RTT_S),
         visibility_timeout,
@@ -577,6 +606,23 @@ fn database(c: &mut Checker, name: &str, raw: &RawDatabase) -> Option<DatabaseSp
     })
 }
 
+/// The data tier's names, indexed once for every class's path.
+pub(super) struct DataNames<'a> {
+    caches: KeyIndex<'a>,
+    databases: KeyIndex<'a>,
+    queues: KeyIndex<'a>,
+}
+
+impl<'a> DataNames<'a> {
+    pub(super) fn of(scenario: &'a RawScenario) -> DataNames<'a> {
+        DataNames {
+            caches: KeyIndex::of(&scenario.caches),
+            databases: KeyIndex::of(&scenario.databases),
+            queues: KeyIndex::of(&scenario.queues),
+        }
+    }
+}
+
 /// Checks a class's `data` path against the declared caches and databases.
 pub(super) fn data_path(
     c: &mut Checker,
@@ -584,10 +630,9 @@ pub(super) fn data_path(
     raw: &RawDataPath,
     kind: RequestKind,
     scenario: &RawScenario,
+    names: &DataNames,
 ) -> Option<DataPath> {
     let before = c.problems.len();
-    let cache_index: BTreeMap<&String, usize> = scenario.caches.keys().enumerate().map(|(i, k)| (k, i)).collect();
-    let db_index: BTreeMap<&String, usize> = scenario.databases.keys().enumerate().map(|(i, k)| (k, i)).collect();
     if raw.caches.is_empty() && raw.database.is_none() && raw.enqueue.is_none() {
         c.problem(
             path,
@@ -602,13 +647,14 @@ pub(super) fn data_path(
         );
     }
     let mut caches = Vec::new();
+    let mut listed = std::collections::BTreeSet::new();
     let mut edge = None;
     for (i, name) in raw.caches.iter().enumerate() {
-        match cache_index.get(name) {
-            Some(&k) if caches.contains(&k) || edge == Some(k) => {
+        match names.caches.get(name) {
+            Some(k) if !listed.insert(k) => {
                 c.problem(format!("{path}.caches[{i}]"), format!("`{name}` is listed twice"))
             }
-            Some(&k) if scenario.caches[name].edge.is_some() => {
+            Some(k) if scenario.caches[name].edge.is_some() => {
                 if i == 0 {
                     edge = Some(k);
                 } else {
@@ -618,15 +664,15 @@ pub(super) fn data_path(
                     );
                 }
             }
-            Some(&k) => caches.push(k),
+            Some(k) => caches.push(k),
             None => c.problem(
                 format!("{path}.caches[{i}]"),
                 format!("unknown cache `{name}`; known: {}", known_list(scenario.caches.keys())),
             ),
         }
     }
-    let database = raw.database.as_ref().and_then(|name| match db_index.get(name) {
-        Some(&d) => Some(d),
+    let database = raw.database.as_ref().and_then(|name| match names.databases.get(name) {
+        Some(d) => Some(d),
         None => {
             c.problem(
                 format!("{path}.database"),
@@ -656,19 +702,16 @@ pub(super) fn data_path(
             "only applies to reads (writes always go to the primary)",
         );
     }
-    let enqueue = raw
-        .enqueue
-        .as_ref()
-        .and_then(|name| match scenario.queues.keys().position(|q| q == name) {
-            Some(q) => Some(q),
-            None => {
-                c.problem(
-                    format!("{path}.enqueue"),
-                    format!("unknown queue `{name}`; known: {}", known_list(scenario.queues.keys())),
-                );
-                None
-            }
-        });
+    let enqueue = raw.enqueue.as_ref().and_then(|name| match names.queues.get(name) {
+        Some(q) => Some(q),
+        None => {
+            c.problem(
+                format!("{path}.enqueue"),
+                format!("unknown queue `{name}`; known: {}", known_list(scenario.queues.keys())),
+            );
+            None
+        }
+    });
     (c.problems.len() == before).then_some(DataPath {
         edge,
         caches,

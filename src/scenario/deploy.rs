@@ -32,6 +32,7 @@ fn share(c: &mut Checker, path: &str, raw: Option<&RawShare>, default: Share) ->
 
 pub(super) fn deploys(c: &mut Checker, raw: &RawScenario, duration: f64) -> Vec<DeploySpec> {
     let mut deploys = Vec::new();
+    let pools = super::validate::KeyIndex::of(&raw.pools);
     for (i, d) in raw.deploys.iter().enumerate() {
         let path = format!("deploys[{i}]");
         if !(0.0..=duration).contains(&d.at.0) {
@@ -40,7 +41,7 @@ pub(super) fn deploys(c: &mut Checker, raw: &RawScenario, duration: f64) -> Vec<
                 format!("must be within the run (0 to {duration} s), got {} s", d.at.0),
             );
         }
-        let pool = raw.pools.keys().position(|k| *k == d.pool);
+        let pool = pools.get(&d.pool);
         if pool.is_none() {
             c.problem(
                 format!("{path}.pool"),

@@ -4,6 +4,7 @@
 //! The text is read a second time into a tree of spanned nodes. JSON is
 //! valid YAML, so the same reader serves both formats.
 
+use std::collections::BTreeMap;
 use std::fmt;
 
 use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
@@ -11,7 +12,8 @@ use serde_saphyr::Spanned;
 
 /// A YAML/JSON node with the positions of its children.
 enum Node {
-    Map(Vec<(String, Spanned<Node>)>),
+    /// Keyed for lookup: a scenario may have many problems in one large map.
+    Map(BTreeMap<String, Spanned<Node>>),
     Seq(Vec<Spanned<Node>>),
     Scalar,
 }
@@ -56,9 +58,9 @@ impl<'de> Deserialize<'de> for Node {
                 f.write_str("any value")
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Node, A::Error> {
-                let mut entries = Vec::new();
+                let mut entries = BTreeMap::new();
                 while let Some(Key(k)) = map.next_key()? {
-                    entries.push((k, map.next_value()?));
+                    entries.insert(k, map.next_value()?);
                 }
                 Ok(Node::Map(entries))
             }
@@ -126,17 +128,15 @@ impl Locator {
             } else {
                 match &node.value {
                     // The longest key that the path continues with: keys may contain dots.
-                    Node::Map(entries) => entries
-                        .iter()
-                        .filter(|(k, _)| {
-                            rest.starts_with(k.as_str())
-                                && matches!(rest.as_bytes().get(k.len()), None | Some(b'.') | Some(b'['))
+                    Node::Map(entries) => {
+                        let ends = rest.match_indices(['.', '[']).map(|(i, _)| i).chain([rest.len()]);
+                        let ends: Vec<usize> = ends.collect();
+                        ends.into_iter().rev().find_map(|end| {
+                            let child = entries.get(&rest[..end])?;
+                            rest = &rest[end..];
+                            Some(child)
                         })
-                        .max_by_key(|(k, _)| k.len())
-                        .map(|(k, child)| {
-                            rest = &rest[k.len()..];
-                            child
-                        }),
+                    }
                     _ => None,
                 }
             };

@@ -9,7 +9,12 @@ use serde::de::IgnoredAny;
 
 use super::raw::*;
 use super::units::{Duration, Quantity};
+use super::validate::MAX_INSTANCES;
 use super::{Format, Problem, locate, parse};
+
+/// The API server's limits on a behavior's windows and policy periods.
+const MAX_STABILIZATION_WINDOW_S: i64 = 3600;
+const MAX_PERIOD_S: i64 = 1800;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
@@ -31,8 +36,8 @@ struct Spec {
     #[serde(rename = "scaleTargetRef")]
     _scale_target_ref: IgnoredAny,
     #[serde(default)]
-    min_replicas: Option<i64>,
-    max_replicas: i64,
+    min_replicas: Option<Int32>,
+    max_replicas: Int32,
     #[serde(default)]
     metrics: Option<Vec<Metric>>,
     #[serde(default)]
@@ -84,7 +89,7 @@ struct TargetK {
     #[serde(rename = "type")]
     kind: String,
     #[serde(default)]
-    average_utilization: Option<i64>,
+    average_utilization: Option<Int32>,
     #[serde(default)]
     average_value: Option<Quantity>,
     #[serde(default)]
@@ -104,7 +109,7 @@ struct BehaviorK {
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 struct RulesK {
     #[serde(default)]
-    stabilization_window_seconds: Option<i64>,
+    stabilization_window_seconds: Option<Int32>,
     #[serde(default)]
     select_policy: Option<String>,
     #[serde(default)]
@@ -118,8 +123,56 @@ struct RulesK {
 struct PolicyK {
     #[serde(rename = "type")]
     kind: String,
-    value: i64,
-    period_seconds: i64,
+    value: Int32,
+    period_seconds: Int32,
+}
+
+/// A Kubernetes `int32` field: a whole number written as one. The API
+/// server refuses a quoted number (`"65"`) or a fraction here, and so does
+/// capsim, rather than read what Kubernetes would not.
+#[derive(Clone, Copy, Debug)]
+struct Int32(i64);
+
+impl<'de> Deserialize<'de> for Int32 {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = Int32;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a whole number (Kubernetes' int32), unquoted")
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Int32, E> {
+                if i32::try_from(v).is_ok() {
+                    Ok(Int32(v))
+                } else {
+                    Err(E::custom(format!(
+                        "{v} is out of range: Kubernetes' int32 holds {} to {}",
+                        i32::MIN,
+                        i32::MAX
+                    )))
+                }
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Int32, E> {
+                self.visit_i64(i64::try_from(v).unwrap_or(i64::MAX))
+            }
+            fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Int32, E> {
+                Err(E::custom(format!(
+                    "expected a whole number (Kubernetes' int32), found {v}"
+                )))
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Int32, E> {
+                Err(E::custom(format!(
+                    "expected a number, found the string `{v}`: Kubernetes refuses a quoted number here"
+                )))
+            }
+            fn visit_bool<E: serde::de::Error>(self, v: bool) -> Result<Int32, E> {
+                Err(E::custom(format!(
+                    "expected a whole number (Kubernetes' int32), found `{v}`"
+                )))
+            }
+        }
+        d.deserialize_any(V)
+    }
 }
 
 /// The parts of an HPA a manifest supplies.
@@ -147,6 +200,30 @@ pub(super) fn read(text: &str, file: &str) -> Result<FromManifest, Vec<Problem>>
             format!("expected HorizontalPodAutoscaler, got `{}`", m.kind),
         );
     }
+    // The API server's own checks (pkg/apis/autoscaling/validation), located
+    // here in the manifest rather than where the scenario names it.
+    let max = m.spec.max_replicas.0;
+    if let Some(Int32(min)) = m.spec.min_replicas
+        && min < 1
+    {
+        problem(
+            "spec.minReplicas".into(),
+            format!("must be ≥ 1, got {min} (0 needs the alpha HPAScaleToZero feature gate; not modelled)"),
+        );
+    }
+    if !(1..=i64::from(MAX_INSTANCES)).contains(&max) {
+        problem(
+            "spec.maxReplicas".into(),
+            format!("must be between 1 and {MAX_INSTANCES} (capsim's limit), got {max}"),
+        );
+    } else if let Some(Int32(min)) = m.spec.min_replicas
+        && max < min
+    {
+        problem(
+            "spec.maxReplicas".into(),
+            format!("must be ≥ minReplicas ({min}), got {max}"),
+        );
+    }
     let metrics = m.spec.metrics.as_ref().map(|list| {
         list.iter()
             .enumerate()
@@ -169,8 +246,22 @@ pub(super) fn read(text: &str, file: &str) -> Result<FromManifest, Vec<Problem>>
                         problem(tpath.clone(), format!("type {} needs its matching field", t.kind));
                         return None;
                     }
+                    if let Some(Int32(u)) = t.average_utilization
+                        && u < 1
+                    {
+                        problem(format!("{tpath}.averageUtilization"), format!("must be ≥ 1, got {u}"));
+                        return None;
+                    }
+                    for (field, q) in [("averageValue", t.average_value), ("value", t.value)] {
+                        if q.is_some_and(|q| q.0 <= 0) {
+                            problem(format!("{tpath}.{field}"), "must be positive".to_string());
+                            return None;
+                        }
+                    }
                     Some(RawTarget {
-                        average_utilization: (t.kind == "Utilization").then_some(t.average_utilization).flatten(),
+                        average_utilization: (t.kind == "Utilization")
+                            .then_some(t.average_utilization.map(|u| u.0))
+                            .flatten(),
                         average_value: (t.kind == "AverageValue").then_some(t.average_value).flatten(),
                         value: (t.kind == "Value").then_some(t.value).flatten(),
                     })
@@ -227,7 +318,17 @@ pub(super) fn read(text: &str, file: &str) -> Result<FromManifest, Vec<Problem>>
             .collect()
     });
     let rules = |r: &RulesK, path: String, problem: &mut dyn FnMut(String, String)| RawScalingRules {
-        stabilization_window: r.stabilization_window_seconds.map(|s| Duration(s as f64)),
+        stabilization_window: r.stabilization_window_seconds.and_then(|Int32(s)| {
+            if (0..=MAX_STABILIZATION_WINDOW_S).contains(&s) {
+                Some(Duration(s as f64))
+            } else {
+                problem(
+                    format!("{path}.stabilizationWindowSeconds"),
+                    format!("must be between 0 and {MAX_STABILIZATION_WINDOW_S}, got {s}"),
+                );
+                None
+            }
+        }),
         select_policy: r.select_policy.as_deref().and_then(|s| match s {
             "Max" => Some(RawSelectPolicy::Max),
             "Min" => Some(RawSelectPolicy::Min),
@@ -255,10 +356,22 @@ pub(super) fn read(text: &str, file: &str) -> Result<FromManifest, Vec<Problem>>
                             return None;
                         }
                     };
+                    let ppath = format!("{path}.policies[{i}]");
+                    if p.value.0 < 1 {
+                        problem(format!("{ppath}.value"), format!("must be ≥ 1, got {}", p.value.0));
+                        return None;
+                    }
+                    if !(1..=MAX_PERIOD_S).contains(&p.period_seconds.0) {
+                        problem(
+                            format!("{ppath}.periodSeconds"),
+                            format!("must be between 1 and {MAX_PERIOD_S}, got {}", p.period_seconds.0),
+                        );
+                        return None;
+                    }
                     Some(RawScalingPolicy {
                         kind,
-                        value: p.value,
-                        period: Duration(p.period_seconds as f64),
+                        value: p.value.0,
+                        period: Duration(p.period_seconds.0 as f64),
                     })
                 })
                 .collect()
@@ -279,8 +392,8 @@ pub(super) fn read(text: &str, file: &str) -> Result<FromManifest, Vec<Problem>>
         return Err(locate(text, file, problems));
     }
     Ok(FromManifest {
-        min_replicas: m.spec.min_replicas,
-        max_replicas: m.spec.max_replicas,
+        min_replicas: m.spec.min_replicas.map(|m| m.0),
+        max_replicas: max,
         metrics,
         behavior,
     })

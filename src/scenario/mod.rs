@@ -7,6 +7,7 @@
 
 mod autoscaler;
 mod balancer;
+mod budget;
 mod data;
 mod deploy;
 mod error;
@@ -17,8 +18,8 @@ mod region;
 pub mod units;
 mod validate;
 
-pub use error::{Problem, ScenarioError};
-pub use validate::{DEFAULT_MAX_REQUESTS_HELD, SourceFiles, parse_replay};
+pub use error::{EXCERPT_CHARS, Problem, ScenarioError, excerpt, quote_safely};
+pub use validate::{DEFAULT_MAX_REQUESTS_HELD, MAX_RATE_PIECES, MAX_RATE_RPS, SourceFiles, SourceKind, parse_replay};
 
 use crate::model::SystemSpec;
 use locate::Locator;
@@ -94,10 +95,10 @@ pub fn load_document(doc: &serde_json::Value, name: &str, files: &dyn SourceFile
         message,
     };
     let raw: raw::RawScenario = serde_path_to_error::deserialize(doc).map_err(|e| {
-        let path = e.path().to_string();
+        let path = known_path(&e.path().to_string());
         let message = explain(e.inner().to_string().as_str());
         ScenarioError {
-            problems: vec![problem(if path == "." { String::new() } else { path }, message)],
+            problems: vec![problem(path, message)],
         }
     })?;
     match validate::validate(&raw, files) {
@@ -132,7 +133,8 @@ fn locate(text: &str, file: &str, problems: Vec<validate::PathProblem>) -> Vec<P
 }
 
 /// Deserializes a YAML or JSON document, turning the first type error into a
-/// located problem with its field path.
+/// located problem with its field path. Both formats have the same budget
+/// of nodes and nesting (see `budget.rs`).
 fn parse<T: serde::de::DeserializeOwned>(text: &str, file: &str, format: Format) -> Result<T, ScenarioError> {
     let mut path = String::new();
     let located = match format {
@@ -144,33 +146,64 @@ fn parse<T: serde::de::DeserializeOwned>(text: &str, file: &str, format: Format)
         })
         .map_err(|e| {
             let at = e.location().filter(|l| l.line() > 0).map(|l| (l.line(), l.column()));
-            (at, e.without_snippet().to_string())
+            (at, yaml_message(e.without_snippet()))
         }),
-        Format::Json => {
-            let at = |e: &serde_json::Error| (e.line() > 0).then(|| (e.line() as u64, e.column() as u64));
-            let mut de = serde_json::Deserializer::from_str(text);
-            match serde_path_to_error::deserialize(&mut de) {
-                Err(e) => {
-                    path = e.path().to_string();
-                    let inner = e.into_inner();
-                    Err((at(&inner), inner.to_string()))
+        Format::Json => match budget::check_json(text) {
+            Err((at, message)) => Err((Some(at), message)),
+            Ok(()) => {
+                let at = |e: &serde_json::Error| (e.line() > 0).then(|| (e.line() as u64, e.column() as u64));
+                let mut de = serde_json::Deserializer::from_str(text);
+                match serde_path_to_error::deserialize(&mut de) {
+                    Err(e) => {
+                        path = e.path().to_string();
+                        let inner = e.into_inner();
+                        Err((at(&inner), explain(strip_location(&inner.to_string()))))
+                    }
+                    Ok(v) => de
+                        .end()
+                        .map(|()| v)
+                        .map_err(|e| (at(&e), explain(strip_location(&e.to_string())))),
                 }
-                Ok(v) => de.end().map(|()| v).map_err(|e| (at(&e), e.to_string())),
             }
-        }
+        },
     };
-    located.map_err(|(at, message)| {
-        let path = if path == "." { String::new() } else { path };
-        ScenarioError {
-            problems: vec![Problem {
-                file: file.to_string(),
-                line: at.map(|p| p.0),
-                column: at.map(|p| p.1),
-                path,
-                message: explain(strip_location(&message)),
-            }],
-        }
+    located.map_err(|(at, message)| ScenarioError {
+        problems: vec![Problem {
+            file: file.to_string(),
+            line: at.map(|p| p.0),
+            column: at.map(|p| p.1),
+            path: known_path(&path),
+            message,
+        }],
     })
+}
+
+/// A parser's field path without the parts it could not name (`?`): the
+/// position says where the problem is.
+fn known_path(path: &str) -> String {
+    let parts: Vec<&str> = path.split('.').filter(|p| !matches!(*p, "?" | "")).collect();
+    parts.join(".")
+}
+
+/// A YAML parser error in the words of the scenario format: its budget,
+/// nulls and duplicate keys say what the file can do about them, not what
+/// the program could.
+fn yaml_message(e: &serde_saphyr::Error) -> String {
+    use serde_saphyr::Error as E;
+    match e {
+        E::Budget { breach, .. } => budget::breach_message(breach),
+        E::NullIntoString { .. } | E::InvalidCharNull { .. } => {
+            "expected a value, found none (an empty value or `~` is null)".to_string()
+        }
+        E::DuplicateMappingKey { key: Some(k), .. } => {
+            format!("duplicate key `{k}`: each key may appear once in a mapping")
+        }
+        E::DuplicateMappingKey { key: None, .. } => "duplicate key: each key may appear once in a mapping".to_string(),
+        E::MultipleDocuments { .. } => "the file holds more than one YAML document: give one".to_string(),
+        E::Eof { .. } => "unexpected end of the file".to_string(),
+        E::AliasError { error, .. } | E::WithSnippet { error, .. } => yaml_message(error),
+        other => explain(strip_location(&other.to_string())),
+    }
 }
 
 /// Parsers append " at line N, column M"; the problem prints it up front.
@@ -183,15 +216,78 @@ fn strip_location(message: &str) -> &str {
     message
 }
 
-/// Says what is allowed where a parser's message only says what is not.
+/// A parser's message in the words of the scenario format: it names the
+/// program's types (`u32`, `struct RawPool`) where the format has numbers
+/// and mappings, and says what is not allowed where it can say what is.
 fn explain(message: &str) -> String {
-    let whole =
-        |ty: &str| message.starts_with(&format!("invalid {ty}")) || message.ends_with(&format!("expected {ty}"));
-    if whole("u32") || whole("u64") {
-        format!("{message}: expected a whole number ≥ 0")
-    } else if message.starts_with("invalid f64") {
-        format!("{message}: expected a number")
-    } else {
-        message.to_string()
+    const NUMBERS: &[(&str, &str)] = &[
+        ("u8", "a whole number ≥ 0, at most 255"),
+        ("u16", "a whole number ≥ 0, at most 65535"),
+        ("u32", "a whole number ≥ 0, at most 4294967295"),
+        ("u64", "a whole number ≥ 0, at most 18446744073709551615"),
+        ("usize", "a whole number ≥ 0, at most 18446744073709551615"),
+        ("i32", "a whole number between -2147483648 and 2147483647"),
+        (
+            "i64",
+            "a whole number between -9223372036854775808 and 9223372036854775807",
+        ),
+        ("f32", "a number"),
+        ("f64", "a number"),
+    ];
+    let mut text = message.to_string();
+    for (ty, words) in NUMBERS {
+        // YAML's own scalar check: `invalid u32`.
+        if let Some(rest) = text.strip_prefix(&format!("invalid {ty}"))
+            && !rest.starts_with(|c: char| c.is_alphanumeric())
+        {
+            text = format!("invalid value: expected {words}{rest}");
+        }
+        text = replace_word(&text, &format!("expected {ty}"), &format!("expected {words}"));
     }
+    for (named, words) in [
+        ("expected struct variant ", "expected a mapping of fields"),
+        ("expected struct ", "expected a mapping of fields"),
+        ("expected enum ", "expected one of the forms the reference documents"),
+    ] {
+        text = replace_named(&text, named, words);
+    }
+    text.replace(
+        "expected mapping start",
+        "expected a mapping of fields (`field: value`)",
+    )
+    .replace(
+        "expected string scalar",
+        "expected a single value, not a list or a mapping",
+    )
+}
+
+/// `text` with `from` replaced by `to` where it is a whole word.
+fn replace_word(text: &str, from: &str, to: &str) -> String {
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(i) = rest.find(from) {
+        let after = &rest[i + from.len()..];
+        out.push_str(&rest[..i]);
+        if after.starts_with(|c: char| c.is_alphanumeric() || c == '_') {
+            out.push_str(from);
+        } else {
+            out.push_str(to);
+        }
+        rest = after;
+    }
+    out.push_str(rest);
+    out
+}
+
+/// `text` with `prefix` and the type name after it (`RawRate::Ramp`)
+/// replaced by `to`.
+fn replace_named(text: &str, prefix: &str, to: &str) -> String {
+    let Some(i) = text.find(prefix) else {
+        return text.to_string();
+    };
+    let after = &text[i + prefix.len()..];
+    let name_len = after
+        .find(|c: char| !(c.is_alphanumeric() || c == '_' || c == ':'))
+        .unwrap_or(after.len());
+    format!("{}{to}{}", &text[..i], &after[name_len..])
 }

@@ -54,7 +54,12 @@ pub(super) fn geo(
         (Some(dns), false) => dns,
     };
     if raw.regions.len() > MAX_REGIONS {
-        c.problem("regions", format!("at most {MAX_REGIONS} regions"));
+        // The checks below pair regions up: past the limit, this is the problem.
+        c.problem(
+            "regions",
+            format!("at most {MAX_REGIONS} regions, got {}", raw.regions.len()),
+        );
+        return None;
     }
     let mut regions = Vec::new();
     let mut pool_region = vec![None; pools];
@@ -136,7 +141,7 @@ pub(super) fn geo(
     for (a, (name, region)) in raw.regions.iter().enumerate() {
         for (other, d) in &region.rtt {
             let path = format!("regions.{name}.rtt.{other}");
-            let Some(b) = names.iter().position(|n| *n == other) else {
+            let Some(b) = names.binary_search(&other).ok() else {
                 c.problem(
                     &path,
                     format!("unknown region `{other}`; known: {}", known_list(raw.regions.keys())),
@@ -194,6 +199,10 @@ pub(super) fn place_databases(c: &mut Checker, raw: &RawScenario, geo: Option<&G
         return;
     }
     let Some(geo) = geo else {
+        if !raw.regions.is_empty() {
+            // The regions have problems of their own.
+            return;
+        }
         for (name, d) in &raw.databases {
             if d.region.is_some() || !d.regional_replicas.is_empty() {
                 c.problem(
@@ -219,7 +228,7 @@ pub(super) fn place_databases(c: &mut Checker, raw: &RawScenario, geo: Option<&G
         }
     }
     let index = |c: &mut Checker, path: &str, region: &String| {
-        let r = names.iter().position(|n| *n == region);
+        let r = names.binary_search(&region).ok();
         if r.is_none() {
             c.problem(
                 path,

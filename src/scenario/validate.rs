@@ -18,10 +18,27 @@ use crate::model::{
 use super::error::Problem;
 use super::raw::*;
 
-/// Reads files a scenario refers to (replay CSVs), relative to the scenario.
+/// Reads files a scenario refers to (replay CSVs, HPA manifests), relative
+/// to the scenario.
 pub trait SourceFiles {
     /// The text of `path`, or a message saying why it cannot be read.
     fn read(&self, path: &str) -> Result<String, String>;
+
+    /// The text of `path` read as a file of `kind`: a reader that bounds
+    /// sizes per kind (the command line's does) overrides this.
+    fn read_as(&self, path: &str, kind: SourceKind) -> Result<String, String> {
+        let _ = kind;
+        self.read(path)
+    }
+}
+
+/// What a file a scenario refers to holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SourceKind {
+    /// A replay CSV (`traffic.rate.replay.file`).
+    Replay,
+    /// A Kubernetes HPA manifest (`autoscaler.hpa.manifest`).
+    Manifest,
 }
 
 /// Defaults, documented in docs/scenario.md.
@@ -54,6 +71,14 @@ pub const DEFAULT_MEMORY_PER_IN_FLIGHT_BYTES: i64 = 1 << 20;
 /// Limits that keep a run's memory and time bounded.
 pub const MAX_DURATION_S: f64 = 3650.0 * 86_400.0;
 pub const MAX_INSTANCES: u32 = 100_000;
+/// The highest rate a curve may reach: one arrival per nanosecond, the
+/// clock's resolution. Arrivals any closer would share an instant, and
+/// the run would spend its event budget without time moving.
+pub const MAX_RATE_RPS: f64 = 1e9;
+/// Pieces a rate curve may have, sums and products included: every
+/// arrival candidate evaluates them all. A long recorded curve belongs in
+/// `steps` or a replay CSV, which are searched, not scanned.
+pub const MAX_RATE_PIECES: usize = 1000;
 
 /// Collects problems while checking.
 pub struct Checker<'a> {
@@ -72,23 +97,85 @@ impl Checker<'_> {
 
     pub(super) fn positive(&mut self, path: &str, value: f64) {
         if !(value.is_finite() && value > 0.0) {
-            self.problem(path, format!("must be a finite number > 0, got {value}"));
+            self.problem(path, format!("must be a finite number > 0, got {}", number(value)));
         }
     }
 
     pub(super) fn non_negative(&mut self, path: &str, value: f64) {
         if !(value.is_finite() && value >= 0.0) {
-            self.problem(path, format!("must be a finite number ≥ 0, got {value}"));
+            self.problem(path, format!("must be a finite number ≥ 0, got {}", number(value)));
+        }
+    }
+
+    /// A rate in requests per second: ≥ 0 and at most [`MAX_RATE_RPS`].
+    fn rate_value(&mut self, path: &str, value: f64) {
+        self.non_negative(path, value);
+        if value.is_finite() && value > MAX_RATE_RPS {
+            self.problem(
+                path,
+                format!("must be at most {}, got {}", max_rate_words(), number(value)),
+            );
         }
     }
 }
 
+/// How many names a "known: …" list shows.
+const KNOWN_SHOWN: usize = 20;
+
+/// The names a reference could have used, for a problem: the first
+/// [`KNOWN_SHOWN`] and how many more, so a scenario with many names and
+/// many bad references still prints in linear size.
 pub(super) fn known_list<'k>(keys: impl Iterator<Item = &'k String>) -> String {
-    let names: Vec<&str> = keys.map(String::as_str).collect();
+    let mut names: Vec<&str> = Vec::new();
+    let mut more = 0usize;
+    for k in keys {
+        if names.len() < KNOWN_SHOWN {
+            names.push(k);
+        } else {
+            more += 1;
+        }
+    }
     if names.is_empty() {
         "(none defined)".to_string()
-    } else {
+    } else if more == 0 {
         names.join(", ")
+    } else {
+        format!("{}, … ({more} more)", names.join(", "))
+    }
+}
+
+/// A map's keys in order, so a name's index among them (what the model
+/// addresses it by) is found by binary search: a `BTreeMap` iterates its
+/// keys sorted.
+pub(super) struct KeyIndex<'a>(Vec<&'a str>);
+
+impl<'a> KeyIndex<'a> {
+    pub(super) fn of<V>(map: &'a BTreeMap<String, V>) -> KeyIndex<'a> {
+        KeyIndex(map.keys().map(String::as_str).collect())
+    }
+
+    /// The index of `name` among the keys.
+    pub(super) fn get(&self, name: &str) -> Option<usize> {
+        self.0.binary_search(&name).ok()
+    }
+}
+
+/// The instance types the pools use, each once, in order of first use.
+#[derive(Default)]
+struct TypeList {
+    types: Vec<InstanceType>,
+    index: BTreeMap<String, usize>,
+}
+
+impl TypeList {
+    /// The index of `t`, added at the end if it is new.
+    fn index_of(&mut self, t: &InstanceType) -> usize {
+        if let Some(&i) = self.index.get(&t.name) {
+            return i;
+        }
+        self.types.push(t.clone());
+        self.index.insert(t.name.clone(), self.types.len() - 1);
+        self.types.len() - 1
     }
 }
 
@@ -211,7 +298,7 @@ pub fn validate(
     }
 
     // Pools.
-    let mut instance_types: Vec<InstanceType> = Vec::new();
+    let mut instance_types = TypeList::default();
     let pool_index: BTreeMap<&String, usize> = raw.pools.keys().enumerate().map(|(i, k)| (k, i)).collect();
     let mut pools = Vec::new();
     let zones = zones(&mut c, raw);
@@ -232,13 +319,7 @@ pub fn validate(
             );
             continue;
         };
-        let type_index = match instance_types.iter().position(|x| x.name == t.name) {
-            Some(i) => i,
-            None => {
-                instance_types.push(t.clone());
-                instance_types.len() - 1
-            }
-        };
+        let type_index = instance_types.index_of(t);
         let scales_from_zero =
             matches!(&p.autoscaler, Some(RawAutoscaler::Keda(k)) if k.min_replica_count.unwrap_or(0) == 0);
         if p.count == 0 && !scales_from_zero {
@@ -425,13 +506,7 @@ pub fn validate(
                     "must be > 0 (cluster-autoscaler's default is 10s)",
                 );
             }
-            let type_index = match instance_types.iter().position(|x| x.name == nt.name) {
-                Some(i) => i,
-                None => {
-                    instance_types.push(nt.clone());
-                    instance_types.len() - 1
-                }
-            };
+            let type_index = instance_types.index_of(nt);
             Some(NodePoolSpec {
                 instance_type: type_index,
                 pods_per_node: n.pods_per_node,
@@ -475,13 +550,7 @@ pub fn validate(
                         "resizing pods on a node pool is not modelled (pods per node would change)",
                     );
                 }
-                let index = match instance_types.iter().position(|x| x.name == nt.name) {
-                    Some(i) => i,
-                    None => {
-                        instance_types.push(nt.clone());
-                        instance_types.len() - 1
-                    }
-                };
+                let index = instance_types.index_of(nt);
                 // Requests follow the cores in the same proportion (what VPA recommends).
                 let request = cpu_request_milli * i64::from(new_cores) / i64::from(cores.max(1));
                 Some(Resize {
@@ -499,7 +568,7 @@ pub fn validate(
                 .zones
                 .iter()
                 .flatten()
-                .filter_map(|z| zones.iter().position(|k| k == z).map(|i| i as u16))
+                .filter_map(|z| zones.binary_search(z).ok().map(|i| i as u16))
                 .collect(),
             instance_type: type_index,
             count: p.count,
@@ -549,9 +618,11 @@ pub fn validate(
     if traffic.classes.len() > usize::from(u16::MAX) {
         c.problem("traffic.classes", "at most 65535 classes are allowed");
     }
+    let mut class_names = std::collections::BTreeSet::new();
+    let data_names = super::data::DataNames::of(raw);
     for (i, class) in traffic.classes.iter().enumerate() {
         let path = format!("traffic.classes[{i}]");
-        if traffic.classes[..i].iter().any(|o| o.name == class.name) {
+        if !class_names.insert(class.name.as_str()) {
             c.problem(format!("{path}.name"), format!("duplicate class name `{}`", class.name));
         }
         let weight = class.weight.unwrap_or(1.0);
@@ -564,7 +635,7 @@ pub fn validate(
         let data = class
             .data
             .as_ref()
-            .and_then(|d| super::data::data_path(&mut c, &format!("{path}.data"), d, kind, raw));
+            .and_then(|d| super::data::data_path(&mut c, &format!("{path}.data"), d, kind, raw, &data_names));
         classes.push(RequestClass {
             name: class.name.clone(),
             weight,
@@ -635,6 +706,7 @@ pub fn validate(
             c.problem(format!("{path}.backends"), "must list at least one pool");
         }
         let mut backends: Vec<LbBackendSpec> = Vec::new();
+        let mut listed = std::collections::BTreeSet::new();
         if !raw_backends.is_empty() && raw_backends.iter().all(|b| b.3) {
             c.problem(
                 format!("{path}.backends"),
@@ -647,7 +719,7 @@ pub fn validate(
                 c.problem(format!("{bpath}.weight"), "must be ≥ 1");
             }
             match raw.pools.get(pool).and(pool_index.get(&pool.to_string())) {
-                Some(&i) if backends.iter().any(|b| b.pool == i) => {
+                Some(&i) if !listed.insert(i) => {
                     c.problem(bpath, format!("pool `{pool}` is listed twice"));
                 }
                 Some(&i) => backends.push(LbBackendSpec {
@@ -742,7 +814,7 @@ pub fn validate(
     let on_spot = |p: usize| {
         pools
             .get(p)
-            .is_some_and(|s: &PoolSpec| instance_types[s.instance_type].market == Market::Spot)
+            .is_some_and(|s: &PoolSpec| instance_types.types[s.instance_type].market == Market::Spot)
     };
     let faults = instance_faults(&mut c, raw, duration, &zones, &on_spot);
     let deploys = super::deploy::deploys(&mut c, raw, duration);
@@ -770,7 +842,7 @@ pub fn validate(
             target: target.expect("checked"),
         },
         geo,
-        instance_types,
+        instance_types: instance_types.types,
         load_balancers,
         pools,
         data,
@@ -791,9 +863,10 @@ fn zones(c: &mut Checker, raw: &RawScenario) -> Vec<String> {
         if zones.is_empty() || zones.len() > MAX_ZONES {
             c.problem(&path, format!("give 1 to {MAX_ZONES} zones, or leave it out"));
         }
+        let mut listed = std::collections::BTreeSet::new();
         for (i, z) in zones.iter().enumerate() {
             check_name(c, &format!("{path}[{i}]"), z);
-            if zones[..i].contains(z) {
+            if !listed.insert(z) {
                 c.problem(format!("{path}[{i}]"), format!("`{z}` is listed twice"));
             }
             all.insert(z.clone());
@@ -869,6 +942,11 @@ fn instance_faults(
     on_spot: &dyn Fn(usize) -> bool,
 ) -> Vec<FaultSpec> {
     let mut faults = Vec::new();
+    let (pools, regions, balancers) = (
+        KeyIndex::of(&raw.pools),
+        KeyIndex::of(&raw.regions),
+        KeyIndex::of(&raw.load_balancers),
+    );
     for (i, f) in raw.faults.iter().enumerate() {
         let path = format!("faults[{i}]");
         let Some(when) = fault_when(c, &path, f.at, f.mtbf, Some(duration)) else {
@@ -891,7 +969,7 @@ fn instance_faults(
                     format!("must be between 1 and {MAX_INSTANCES}, got {instances}"),
                 );
             }
-            match raw.pools.keys().position(|k| k == name) {
+            match pools.get(name) {
                 Some(p) => Some((p, instances)),
                 None => {
                     c.problem(
@@ -923,11 +1001,9 @@ fn instance_faults(
             if failure.duration.0 <= 0.0 {
                 c.problem(format!("{fpath}.for"), "must be > 0");
             }
-            let Some((b, lb)) = raw
-                .load_balancers
-                .iter()
-                .enumerate()
-                .find(|(_, (k, _))| **k == failure.balancer)
+            let Some((b, lb)) = balancers
+                .get(&failure.balancer)
+                .map(|b| (b, &raw.load_balancers[&failure.balancer]))
             else {
                 c.problem(
                     format!("{fpath}.balancer"),
@@ -939,7 +1015,7 @@ fn instance_faults(
                 );
                 continue;
             };
-            let nodes = lb.1.nodes.unwrap_or(1);
+            let nodes = lb.nodes.unwrap_or(1);
             let node = failure.node.unwrap_or(1);
             if !(1..=nodes).contains(&node) {
                 c.problem(
@@ -964,7 +1040,7 @@ fn instance_faults(
             if outage.duration.0 <= 0.0 {
                 c.problem(format!("{opath}.for"), "must be > 0");
             }
-            match raw.regions.keys().position(|r| *r == outage.region) {
+            match regions.get(&outage.region) {
                 Some(r) => faults.push(FaultSpec {
                     when,
                     kind: FaultKind::RegionOutage {
@@ -1024,7 +1100,7 @@ fn instance_faults(
                 if outage.duration.0 <= 0.0 {
                     c.problem(format!("{opath}.for"), "must be > 0");
                 }
-                match zones.iter().position(|z| *z == outage.zone) {
+                match zones.binary_search(&outage.zone).ok() {
                     Some(z) => Some(FaultKind::ZoneOutage {
                         zone: z as u16,
                         duration: SimDuration::from_secs_f64(outage.duration.0),
@@ -1170,16 +1246,49 @@ pub(super) fn distribution(c: &mut Checker, path: &str, d: &RawDistribution) -> 
     (c.problems.len() == before).then_some(built)
 }
 
+/// A number as a problem quotes it: `1e308`, not its 309 digits.
+fn number(value: f64) -> String {
+    if value != 0.0 && !(1e-6..1e15).contains(&value.abs()) {
+        format!("{value:e}")
+    } else {
+        format!("{value}")
+    }
+}
+
+/// `1e9 req/s (…)`: the rate limit and why.
+fn max_rate_words() -> String {
+    format!("{MAX_RATE_RPS:e} req/s (one arrival per nanosecond, the clock's resolution)")
+}
+
+/// The pieces of a curve, sums and products included.
+fn pieces(r: &RawRate) -> usize {
+    match r {
+        RawRate::Sum(parts) | RawRate::Product(parts) => 1 + parts.iter().map(pieces).sum::<usize>(),
+        _ => 1,
+    }
+}
+
 fn rate(c: &mut Checker, path: &str, r: &RawRate, top: bool) -> Option<RateCurve> {
     let before = c.problems.len();
+    if top && pieces(r) > MAX_RATE_PIECES {
+        c.problem(
+            path,
+            format!(
+                "has {} pieces (sums and products included); at most {MAX_RATE_PIECES}: every arrival evaluates each \
+                 piece, so give a long recorded curve as `steps` or a `replay` CSV",
+                pieces(r)
+            ),
+        );
+        return None;
+    }
     let curve = match r {
         RawRate::Constant(v) => {
-            c.non_negative(&format!("{path}.constant"), *v);
+            c.rate_value(&format!("{path}.constant"), *v);
             RateCurve::Constant(*v)
         }
         RawRate::Ramp { from, to, start, end } => {
-            c.non_negative(&format!("{path}.ramp.from"), *from);
-            c.non_negative(&format!("{path}.ramp.to"), *to);
+            c.rate_value(&format!("{path}.ramp.from"), *from);
+            c.rate_value(&format!("{path}.ramp.to"), *to);
             if end.0 <= start.0 {
                 c.problem(
                     format!("{path}.ramp.end"),
@@ -1198,7 +1307,7 @@ fn rate(c: &mut Checker, path: &str, r: &RawRate, top: bool) -> Option<RateCurve
                 c.problem(format!("{path}.steps"), "must list at least one {at, rate}");
             }
             for (i, s) in steps.iter().enumerate() {
-                c.non_negative(&format!("{path}.steps[{i}].rate"), s.rate);
+                c.rate_value(&format!("{path}.steps[{i}].rate"), s.rate);
                 if i > 0 && s.at.0 <= steps[i - 1].at.0 {
                     c.problem(
                         format!("{path}.steps[{i}].at"),
@@ -1214,7 +1323,7 @@ fn rate(c: &mut Checker, path: &str, r: &RawRate, top: bool) -> Option<RateCurve
             peak_at,
             period,
         } => {
-            c.non_negative(&format!("{path}.diurnal.peak"), *peak);
+            c.rate_value(&format!("{path}.diurnal.peak"), *peak);
             if !(peak_to_trough.is_finite() && *peak_to_trough >= 1.0) {
                 c.problem(
                     format!("{path}.diurnal.peak_to_trough"),
@@ -1250,7 +1359,7 @@ fn rate(c: &mut Checker, path: &str, r: &RawRate, top: bool) -> Option<RateCurve
         }
         RawRate::Replay { file, interpolate } => {
             let linear = *interpolate == Some(RawInterpolate::Linear);
-            match c.files.read(file) {
+            match c.files.read_as(file, SourceKind::Replay) {
                 Err(why) => {
                     c.problem(format!("{path}.replay.file"), format!("cannot read `{file}`: {why}"));
                     RateCurve::Constant(0.0)
@@ -1304,6 +1413,18 @@ fn rate(c: &mut Checker, path: &str, r: &RawRate, top: bool) -> Option<RateCurve
             "a spike or noise is a multiplier (1 outside its effect): use it inside `product` with a base rate",
         );
     }
+    // An infinite or NaN bound (10³⁰⁸ × 10³⁰⁸) is beyond it too.
+    let within = |peak: f64| peak.is_finite() && peak <= MAX_RATE_RPS;
+    if top && c.problems.len() == before && !within(curve.peak_bound()) {
+        c.problem(
+            path,
+            format!(
+                "can reach {:e} req/s (its pieces' highest values combined); at most {}",
+                curve.peak_bound(),
+                max_rate_words()
+            ),
+        );
+    }
     (c.problems.len() == before).then_some(curve)
 }
 
@@ -1318,8 +1439,10 @@ pub fn parse_replay(text: &str) -> Result<Vec<(f64, f64)>, String> {
         }
         let mut cells = line.split(',').map(str::trim);
         let (Some(t), Some(r), None) = (cells.next(), cells.next(), cells.next()) else {
+            // The line itself is not quoted: the file may be anything.
+            let found = line.split(',').count();
             return Err(format!(
-                "line {}: expected two columns `time,rate`, got `{line}`",
+                "line {}: expected two columns `time,rate`, found {found}",
                 n + 1
             ));
         };
@@ -1329,9 +1452,16 @@ pub fn parse_replay(text: &str) -> Result<Vec<(f64, f64)>, String> {
         let time = super::units::parse_duration(t).map_err(|e| format!("line {}: {e}", n + 1))?;
         let rate: f64 = r
             .parse()
-            .map_err(|_| format!("line {}: rate `{r}` is not a number", n + 1))?;
+            .map_err(|_| format!("line {}: rate `{}` is not a number", n + 1, super::error::excerpt(r)))?;
         if !(rate.is_finite() && rate >= 0.0) {
             return Err(format!("line {}: rate must be a finite number ≥ 0, got {rate}", n + 1));
+        }
+        if rate > MAX_RATE_RPS {
+            return Err(format!(
+                "line {}: rate must be at most {}, got {rate}",
+                n + 1,
+                max_rate_words()
+            ));
         }
         if points.last().is_some_and(|(prev, _)| time <= *prev) {
             return Err(format!("line {}: times must be strictly increasing", n + 1));
