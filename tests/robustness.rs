@@ -284,3 +284,26 @@ fn a_run_that_stops_at_once_prints_no_nan() {
     assert!(json["cost"]["per_million_requests_usd"].is_null());
     assert!(json["slo"]["compliance"].is_null());
 }
+
+#[test]
+fn a_run_whose_budget_would_end_before_its_first_interval_stops_early() {
+    // At the highest rate allowed, 2 × 10⁹ events would last about 2 s of
+    // simulated time and minutes of CPU, with no interval to report.
+    let r = simulate(
+        &common::spec(&scenario("1m", "{ constant: 1e9 }", 2, "")),
+        1,
+        0,
+        &mut |_| {},
+    );
+    let s = &r.summary;
+    assert_eq!(s.stop_reason, StopReason::Stalled);
+    assert_eq!(s.events + s.rejected_arrival_draws, 1 << 24);
+    assert!(s.simulated_s < 0.1, "{}", s.simulated_s);
+    assert!(s.requests.conserved());
+    let text = human_summary(std::slice::from_ref(&r));
+    assert!(
+        text.contains("stopped: stalled)\nwarning:  stopped early: ")
+            && text.contains("would run out before the first 10 s interval ends"),
+        "{text}"
+    );
+}

@@ -34,6 +34,10 @@ pub struct Limits {
     /// The run stops when the model holds more than this (checked every
     /// 65,536 events, so at fixed points: the stop is deterministic).
     pub max_held: u64,
+    /// The simulated time the budget must reach at the pace the run goes:
+    /// a run whose pace would spend it sooner stops early, stalled, rather
+    /// than spend it all on an instant. `SimTime::ZERO` never stalls.
+    pub min_reach: SimTime,
 }
 
 /// Why a run stopped.
@@ -48,6 +52,9 @@ pub enum StopReason {
     NoMoreEvents,
     /// The model held more requests than its budget allows.
     RequestBudget,
+    /// At the pace of its events so far, the budget would have run out
+    /// before simulated time reached `Limits::min_reach`: stopped early.
+    Stalled,
 }
 
 impl std::fmt::Display for StopReason {
@@ -57,6 +64,7 @@ impl std::fmt::Display for StopReason {
             StopReason::EventBudget => "event_budget",
             StopReason::NoMoreEvents => "no_more_events",
             StopReason::RequestBudget => "request_budget",
+            StopReason::Stalled => "stalled",
         })
     }
 }
@@ -73,7 +81,13 @@ pub struct RunOutcome {
 /// How often (in events) the progress callback is called.
 const PROGRESS_EVERY: u64 = 1 << 16;
 
-/// Runs `model` until the end time, the event budget or an empty event list.
+/// How much work (events and wasted draws) passes between checks of the
+/// pace: enough to measure it, little enough (a second or two) to stop a
+/// stalled run early.
+const PACE_EVERY: u64 = 1 << 24;
+
+/// Runs `model` until the end time, the event budget, a stalled pace (see
+/// [`Limits::min_reach`]) or an empty event list.
 ///
 /// `progress` is called every 65,536 events with the current time; it is the
 /// caller's hook for a progress bar and must not influence the run.
@@ -84,6 +98,7 @@ pub fn run<M: Model>(
     progress: &mut dyn FnMut(SimTime),
 ) -> RunOutcome {
     let mut events = 0u64;
+    let mut pace_check = PACE_EVERY;
     let stop_reason = loop {
         match scheduler.peek_time() {
             // An empty event list at the end time is a run that reached its end.
@@ -92,8 +107,17 @@ pub fn run<M: Model>(
             Some(t) if t > limits.end => break StopReason::EndTime,
             Some(_) => {}
         }
-        if events.saturating_add(model.wasted_work()) >= limits.max_events {
+        let spent = events.saturating_add(model.wasted_work());
+        if spent >= limits.max_events {
             break StopReason::EventBudget;
+        }
+        if spent >= pace_check {
+            pace_check = spent.saturating_add(PACE_EVERY);
+            // Where the budget runs out at this pace: now × budget / spent.
+            let reach = u128::from(scheduler.now().0) * u128::from(limits.max_events);
+            if reach < u128::from(limits.min_reach.0) * u128::from(spent) {
+                break StopReason::Stalled;
+            }
         }
         let (now, event) = scheduler.pop().expect("peeked an event");
         model.handle(now, event, scheduler);
@@ -107,7 +131,9 @@ pub fn run<M: Model>(
     };
     let reached = match stop_reason {
         StopReason::EndTime => limits.end,
-        StopReason::EventBudget | StopReason::NoMoreEvents | StopReason::RequestBudget => scheduler.now(),
+        StopReason::EventBudget | StopReason::NoMoreEvents | StopReason::RequestBudget | StopReason::Stalled => {
+            scheduler.now()
+        }
     };
     RunOutcome {
         events,
@@ -146,6 +172,7 @@ mod tests {
                 end: SimTime::from_secs(10),
                 max_events: 1000,
                 max_held: u64::MAX,
+                min_reach: SimTime::ZERO,
             },
             &mut |_| {},
         );
@@ -163,11 +190,38 @@ mod tests {
                 end: SimTime::from_secs(10),
                 max_events: 3,
                 max_held: u64::MAX,
+                min_reach: SimTime::ZERO,
             },
             &mut |_| {},
         );
         assert_eq!(out.stop_reason, StopReason::EventBudget);
         assert_eq!(out.events, 3);
         assert_eq!(out.reached, SimTime::from_secs(2));
+    }
+
+    /// A model whose events never move time.
+    struct Stuck;
+
+    impl Model for Stuck {
+        type Event = ();
+        fn handle(&mut self, now: SimTime, _: (), s: &mut Scheduler<()>) {
+            s.schedule(now, ());
+        }
+    }
+
+    #[test]
+    fn a_run_whose_time_stands_still_stops_early() {
+        let mut s = Scheduler::new();
+        s.schedule(SimTime::ZERO, ());
+        let limits = Limits {
+            end: SimTime::from_secs(10),
+            max_events: u64::MAX,
+            max_held: u64::MAX,
+            min_reach: SimTime::from_secs(1),
+        };
+        let out = run(&mut Stuck, &mut s, limits, &mut |_| {});
+        assert_eq!(out.stop_reason, StopReason::Stalled);
+        assert_eq!(out.events, PACE_EVERY);
+        assert_eq!(out.reached, SimTime::ZERO);
     }
 }

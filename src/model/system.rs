@@ -1742,6 +1742,9 @@ pub fn simulate(spec: &SystemSpec, seed: u64, replication: u32, progress: &mut d
         end: SimTime::ZERO + spec.duration,
         max_events: spec.max_events,
         max_held: spec.max_requests_held,
+        // A budget that would run out before the first interval closes
+        // would leave no interval to report.
+        min_reach: SimTime::ZERO + spec.interval.min(spec.duration),
     };
     let outcome = engine::run(&mut system, &mut scheduler, limits, progress);
     system.finish(outcome)

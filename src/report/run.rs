@@ -367,6 +367,19 @@ pub fn human_summary(results: &[RunResult]) -> String {
         )
         .unwrap();
     }
+    if s.stop_reason == StopReason::Stalled {
+        writeln!(
+            out,
+            "warning:  stopped early: {} events and {} rejected arrival draws took the run only to {} s; at that pace \
+             the event budget (`max_events`) would run out before the first {} s interval ends. Lower the traffic \
+             rate or raise `max_events`",
+            s.events,
+            s.rejected_arrival_draws,
+            s.simulated_s,
+            s.interval_s.min(s.duration_s)
+        )
+        .unwrap();
+    }
     if s.stop_reason == StopReason::EventBudget {
         writeln!(
             out,
