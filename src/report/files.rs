@@ -260,11 +260,6 @@ impl OutputFolder {
         &self.staging
     }
 
-    /// The destination, resolved.
-    pub fn dest(&self) -> &Path {
-        &self.dest
-    }
-
     /// A folder inside the destination itself, written while the command
     /// runs (a sweep's checkpoint): the destination is created, marked as
     /// capsim's, if it is not there yet.
@@ -325,6 +320,10 @@ impl OutputFolder {
             if matches!(inspect(&self.staging)?, Found::Foreign(_)) || self.check_unchanged(&self.staging).is_err() {
                 exchange(&self.staging, &self.dest)?;
                 self.published = false;
+                // What was carried over goes back with it.
+                for entry in keep {
+                    let _ = fs::rename(self.staging.join(entry), self.dest.join(entry));
+                }
                 anyhow::bail!(
                     "{} changed while capsim ran; refusing to replace it",
                     self.dest.display()
