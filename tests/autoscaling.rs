@@ -417,3 +417,67 @@ fn time_to_capacity_is_broken_down() {
         .unwrap();
     assert_eq!((stats.instances, stats.mean_s), (r.capacity.len(), 65.0));
 }
+
+/// The scaling guides' Deployment (requests 250m CPU, 256Mi memory) with
+/// their HPA (CPU 70%, memory 80%), at a light load.
+fn memory_scenario(memory_model: &str) -> String {
+    format!(
+        r#"
+name: guide-memory
+duration: 10m
+traffic:
+  rate: {{ constant: 20 }}
+  classes: [ {{ name: api, cpu: {{ exponential: {{ mean: 10ms }} }} }} ]
+  target: lb
+load_balancers:
+  lb: {{ pool: api }}
+instance_types:
+  pod: {{ vcpu: 1, memory_gib: 1, hourly_usd: 0.04 }}
+pools:
+  api:
+    instance_type: pod
+    count: 3
+    requests: {{ cpu: 250m, memory: 256Mi }}
+{memory_model}
+    autoscaler:
+      hpa:
+        min_replicas: 3
+        max_replicas: 10
+        metrics:
+          - {{ resource: {{ name: cpu, target: {{ average_utilization: 70 }} }} }}
+          - {{ resource: {{ name: memory, target: {{ average_utilization: 80 }} }} }}
+"#
+    )
+}
+
+#[test]
+fn a_memory_metric_decided_by_the_default_memory_model_is_warned_about() {
+    use capsim::scenario::{self, Format, NoFiles};
+    let yaml = memory_scenario("");
+    let s = scenario::load(&yaml, "guide.yaml", Format::Yaml, &NoFiles).unwrap();
+    let warnings: Vec<String> = s.warnings.iter().map(|w| w.to_string()).collect();
+    assert_eq!(warnings.len(), 2, "{warnings:#?}");
+    assert!(
+        warnings[0].contains("pools.api.memory_model") && warnings[0].contains("default model (baseline 256Mi"),
+        "{}",
+        warnings[0]
+    );
+    assert!(
+        warnings[1].contains("125%") && warnings[1].contains("drives the HPA to max_replicas"),
+        "{}",
+        warnings[1]
+    );
+    // What the warning says happens: memory alone takes the pool to its
+    // maximum while CPU sits far below its target.
+    let r = simulate(&common::spec(&yaml), 1, 0, &mut |_| {});
+    assert_eq!(ready_at_end(&r), 10);
+    let last = r.rows.last().unwrap();
+    assert!(last.pools[0].cpu_utilization < 0.2, "{}", last.pools[0].cpu_utilization);
+
+    // A measured model below the target: no warning, and the HPA stays at
+    // its minimum (20 req/s × 10 ms is 0.2 cores over 3 pods of 250m).
+    let measured = memory_scenario("    memory_model: { baseline: 120Mi, per_in_flight: 2Mi }");
+    let s = scenario::load(&measured, "guide.yaml", Format::Yaml, &NoFiles).unwrap();
+    assert!(s.warnings.is_empty(), "{:?}", s.warnings);
+    assert_eq!(ready_at_end(&simulate(&common::spec(&measured), 1, 0, &mut |_| {})), 3);
+}

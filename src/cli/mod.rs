@@ -117,7 +117,12 @@ pub fn load_scenario(path: &Path) -> Result<Scenario, LoadError> {
     let text = read_text(path, "scenario", InputKind::Scenario)?;
     let name = path.display().to_string();
     let base = path.parent().unwrap_or(Path::new("."));
-    scenario::load(&text, &name, Format::for_path(&name), &FsFiles { base }).map_err(LoadError::Invalid)
+    let scenario =
+        scenario::load(&text, &name, Format::for_path(&name), &FsFiles { base }).map_err(LoadError::Invalid)?;
+    for w in &scenario.warnings {
+        eprintln!("warning: {w}");
+    }
+    Ok(scenario)
 }
 
 /// Runs the parsed command line and returns the process exit code.

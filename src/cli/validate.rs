@@ -18,7 +18,19 @@ pub fn validate(args: ValidateArgs) -> Result<u8> {
     let mut code = exit::OK;
     for file in &args.files {
         match load_scenario(file) {
-            Ok(s) => println!("{}: ok ({}, {} pools)", file.display(), s.spec.name, s.spec.pools.len()),
+            Ok(s) => {
+                let warnings = match s.warnings.len() {
+                    0 => String::new(),
+                    1 => ", 1 warning".to_string(),
+                    n => format!(", {n} warnings"),
+                };
+                println!(
+                    "{}: ok ({}, {} pools{warnings})",
+                    file.display(),
+                    s.spec.name,
+                    s.spec.pools.len()
+                );
+            }
             Err(e) => code = code.max(report_load_error(e)?),
         }
     }

@@ -48,6 +48,9 @@ pub struct Scenario {
     pub spec: SystemSpec,
     /// The seed the file asks for (42 unless it says otherwise).
     pub seed: u64,
+    /// What is valid but likely not what the user meant (a default deciding
+    /// a result, say), located like problems.
+    pub warnings: Vec<Problem>,
 }
 
 /// Refers no file: for scenarios that use no replay.
@@ -63,7 +66,11 @@ impl SourceFiles for NoFiles {
 pub fn load(text: &str, file: &str, format: Format, files: &dyn SourceFiles) -> Result<Scenario, ScenarioError> {
     let raw: raw::RawScenario = parse(text, file, format)?;
     match validate::validate(&raw, files) {
-        Ok((spec, seed)) => Ok(Scenario { spec, seed }),
+        Ok(v) => Ok(Scenario {
+            spec: v.spec,
+            seed: v.seed,
+            warnings: locate(text, file, v.warnings),
+        }),
         Err((local, foreign)) => {
             let mut problems = locate(text, file, local);
             problems.extend(foreign);
@@ -102,7 +109,15 @@ pub fn load_document(doc: &serde_json::Value, name: &str, files: &dyn SourceFile
         }
     })?;
     match validate::validate(&raw, files) {
-        Ok((spec, seed)) => Ok(Scenario { spec, seed }),
+        Ok(v) => Ok(Scenario {
+            spec: v.spec,
+            seed: v.seed,
+            warnings: v
+                .warnings
+                .into_iter()
+                .map(|(path, message)| problem(path, message))
+                .collect(),
+        }),
         Err((local, mut foreign)) => {
             let mut problems: Vec<Problem> = local
                 .into_iter()

@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 
 use crate::engine::{SimDuration, SimTime};
 use crate::metrics::SloSpec;
-use crate::model::autoscaler::PodResources;
 use crate::model::autoscaler::schedule::ScheduledAction;
+use crate::model::autoscaler::{HpaConfig, MetricSpec, PodResources, ResourceName, Target};
 use crate::model::fault::{FaultKind, FaultSpec, When};
 use crate::model::instance::Resize;
 use crate::model::node_pool::NodePoolSpec;
@@ -88,11 +88,17 @@ pub struct Checker<'a> {
     pub files: &'a dyn SourceFiles,
     /// The scenario's queue names, in index order (External metrics name them).
     pub queues: Vec<String>,
+    /// What is valid but likely not what the user meant, by field path.
+    pub warnings: Vec<PathProblem>,
 }
 
 impl Checker<'_> {
     pub(super) fn problem(&mut self, path: impl Into<String>, message: impl Into<String>) {
         self.problems.push((path.into(), message.into()));
+    }
+
+    pub(super) fn warning(&mut self, path: impl Into<String>, message: impl Into<String>) {
+        self.warnings.push((path.into(), message.into()));
     }
 
     pub(super) fn positive(&mut self, path: &str, value: f64) {
@@ -182,18 +188,78 @@ impl TypeList {
 /// A problem found by validation: the field path and the message.
 pub type PathProblem = (String, String);
 
+/// A valid scenario: its spec, its seed, and its warnings by field path.
+pub struct Validated {
+    pub spec: SystemSpec,
+    pub seed: u64,
+    pub warnings: Vec<PathProblem>,
+}
+
+/// Warns where a pool's memory model, rather than its load, decides what an
+/// HPA's memory metric reads: the model is the default the user never gave,
+/// or the memory in use at idle (the baseline) already sits at the target,
+/// so the metric alone keeps the HPA from scaling in, or drives it to
+/// `max_replicas` whatever the load.
+fn memory_metric_warnings(c: &mut Checker, path: &str, hpa: &HpaConfig, resources: &PodResources, model_given: bool) {
+    let mib = |bytes: i64| format!("{}Mi", bytes as f64 / f64::from(1 << 20));
+    let tolerances = hpa.spec.tolerances();
+    for m in &hpa.metrics {
+        let MetricSpec::Resource {
+            name: ResourceName::Memory,
+            target,
+        } = *m
+        else {
+            continue;
+        };
+        let baseline = resources.memory_baseline_bytes;
+        if !model_given {
+            c.warning(
+                format!("{path}.memory_model"),
+                format!(
+                    "not given, and the HPA scales on memory: the default model (baseline {}, {} per request held) \
+                     decides what the metric reads; give the pod's measured memory at idle and per request",
+                    mib(baseline),
+                    mib(resources.memory_per_in_flight_bytes)
+                ),
+            );
+        }
+        let (idle_ratio, target_words) = match target {
+            Target::Utilization(u) => (
+                baseline as f64 / resources.memory_request_bytes as f64 * 100.0 / f64::from(u),
+                format!("{u}% of the {} memory request", mib(resources.memory_request_bytes)),
+            ),
+            Target::AverageValue(v) => (baseline as f64 * 1000.0 / v as f64, mib(v / 1000)),
+            Target::Value(_) => continue,
+        };
+        let consequence = if idle_ratio > 1.0 + tolerances.up {
+            "the memory metric alone drives the HPA to max_replicas whatever the load"
+        } else if idle_ratio > 1.0 - tolerances.down {
+            "the memory metric alone keeps the HPA from ever scaling in"
+        } else {
+            continue;
+        };
+        c.warning(
+            format!("{path}.memory_model.baseline"),
+            format!(
+                "memory in use at idle ({}) is {:.0}% of the HPA's memory target ({target_words}): {consequence}; \
+                 raise requests.memory or the target, or give the pod's real baseline",
+                mib(baseline),
+                idle_ratio * 100.0
+            ),
+        );
+    }
+}
+
 /// Checks a raw scenario and builds its spec and seed, or returns every
 /// problem: those in the scenario by field path, those in files it refers to
 /// (HPA manifests) already located.
-pub fn validate(
-    raw: &RawScenario,
-    files: &dyn SourceFiles,
-) -> Result<(SystemSpec, u64), (Vec<PathProblem>, Vec<Problem>)> {
+pub fn validate(raw: &RawScenario, files: &dyn SourceFiles) -> Result<Validated, (Vec<PathProblem>, Vec<Problem>)> {
     let mut c = Checker {
         problems: Vec::new(),
         foreign: Vec::new(),
         files,
         queues: raw.queues.keys().cloned().collect(),
+        warnings: Vec::new(),
     };
 
     // The name becomes the output folder's name (`output/<name>`).
@@ -398,6 +464,9 @@ pub fn validate(
                 super::autoscaler::aws(&mut c, &format!("{path}.autoscaler.aws"), a, cores),
             ),
         };
+        if let Some(hpa) = &autoscaler {
+            memory_metric_warnings(&mut c, &path, hpa, &resources, p.memory_model.is_some());
+        }
         let autoscaled = autoscaler.is_some() || aws.is_some() || p.autoscaler.is_some();
         let schedule = p
             .schedule
@@ -851,7 +920,11 @@ pub fn validate(
         zones,
         slo,
     };
-    Ok((spec, raw.seed.unwrap_or(DEFAULT_SEED)))
+    Ok(Validated {
+        spec,
+        seed: raw.seed.unwrap_or(DEFAULT_SEED),
+        warnings: c.warnings,
+    })
 }
 
 /// Availability zones, from the pools that name them: sorted, each once.
