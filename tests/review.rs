@@ -414,3 +414,55 @@ fn the_report_shows_what_faults_and_regions_cost() {
     let md = std::fs::read_to_string(quiet.join("report.md")).unwrap();
     assert!(!md.contains("## Resilience") && !md.contains("errors.svg"));
 }
+
+/// A pool far past saturation is sized from the work offered to it, not
+/// from its busy cores (capped at its 4 cores): 100 req/s of 30 s of CPU
+/// offer 3,000 cores of work; at the 70% ceiling on 2-core instances that
+/// is ⌈3000 / 1.4⌉ = 2,143 instances, not the 3 that busy cores suggest.
+#[test]
+fn a_saturated_pool_is_sized_from_offered_work() {
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = write(
+        dir.path(),
+        "saturated.yaml",
+        r#"
+name: saturated
+duration: 3m
+warmup: 1m
+interval: 30s
+traffic:
+  rate: { constant: 100 }
+  arrivals: deterministic
+  classes: [ { name: a, cpu: { constant: 30s } } ]
+  target: lb
+load_balancers:
+  lb: { pool: web }
+instance_types:
+  two: { vcpu: 2, memory_gib: 4, hourly_usd: 0.1 }
+pools:
+  web: { instance_type: two, count: 2, workers: 4, queue_capacity: 10, timeout: 60s }
+"#,
+    );
+    let out = dir.path().join("out");
+    let status = capsim()
+        .arg("run")
+        .arg(&scenario)
+        .arg("--out")
+        .arg(&out)
+        .arg("--quiet")
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let a = json(&out.join("analysis.json"));
+    let web = &a["components"][0];
+    let offered = web["peak_offered_cores"].as_f64().unwrap();
+    assert!((offered - 3000.0).abs() < 1e-6, "offered {offered}");
+    assert!(web["peak_busy_cores"].as_f64().unwrap() <= 4.0 + 1e-9);
+    assert_eq!(web["instances_needed"], 2143);
+    let headroom = web["headroom"].as_f64().unwrap();
+    assert!((headroom - 4.0 / 3000.0).abs() < 1e-9, "headroom {headroom}");
+    let fix = web["fix"].as_str().unwrap();
+    assert!(fix.contains("grow from 2 to 2143 instances"), "{fix}");
+    let csv = std::fs::read_to_string(out.join("timeseries.csv")).unwrap();
+    assert!(csv.lines().next().unwrap().contains("web.offered_cores"));
+}

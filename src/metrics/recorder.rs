@@ -45,6 +45,9 @@ pub struct PoolRow {
     pub cpu_utilization: f64,
     /// Time-averaged busy cores over the interval (the pool's CPU demand).
     pub busy_cores: f64,
+    /// CPU work sent to the pool in the interval (served or not) / its
+    /// length: the demand busy cores would show with no cap.
+    pub offered_cores: f64,
     /// Time-averaged requests waiting for a worker or a core.
     pub queue_length_mean: f64,
 }

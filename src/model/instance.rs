@@ -408,6 +408,10 @@ pub struct Pool {
     pub deadlines: VecDeque<(SimTime, RequestId, u32)>,
     /// Requests routed to the pool's instances.
     pub routed: u64,
+    /// CPU work (core-seconds at the instances' speed) of everything sent
+    /// to the pool, served or not: the demand its busy cores would show if
+    /// nothing capped them.
+    pub offered_work_s: f64,
     pub autoscaler: Option<PoolAutoscaler>,
     pub aws: Option<AwsGroup>,
     pub nodes: Option<NodePool>,
@@ -436,6 +440,7 @@ impl Pool {
             waiting: TimeIntegral::default(),
             deadlines: VecDeque::new(),
             routed: 0,
+            offered_work_s: 0.0,
             aws,
             nodes,
             keda,

@@ -223,6 +223,8 @@ struct PoolBook {
     live: TimeIntegral,
     /// Areas at the start of the current interval: busy, serving, waiting.
     marks: (u128, u128, u128),
+    /// The pool's offered work at the last interval's end.
+    offered_mark: f64,
     /// Serving cores' area at the last interval's end, for a consumer pool's queue.
     queue_mark: u128,
     scale_ups: u32,
@@ -335,6 +337,7 @@ impl System {
                     peak: 0,
                     live: TimeIntegral::default(),
                     marks: (0, 0, 0),
+                    offered_mark: 0.0,
                     queue_mark: 0,
                     scale_ups: 0,
                     scale_downs: 0,
@@ -1285,6 +1288,7 @@ impl System {
                 let waiting = pool.waiting.area_until(now);
                 let (b0, s0, w0) = book.marks;
                 book.marks = (busy, serving, waiting);
+                let offered = pool.offered_work_s - std::mem::replace(&mut book.offered_mark, pool.offered_work_s);
                 let span = (now - start).0 as f64;
                 let (nodes, pods_pending) = pool.nodes.as_ref().map_or((0, 0), |n| {
                     (
@@ -1307,6 +1311,7 @@ impl System {
                         f64::NAN
                     },
                     busy_cores: (busy - b0) as f64 / span,
+                    offered_cores: offered / (span / 1e9),
                     queue_length_mean: (waiting - w0) as f64 / span,
                 }
             })

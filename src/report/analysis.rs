@@ -3,9 +3,11 @@
 //! `analysis.json`; the capacity-review report is rendered from it.
 //!
 //! Everything here is derived from the run's measurements and one stated
-//! model: a pool's CPU demand (its busy cores) grows in proportion to its
-//! traffic. A pool's *headroom* is the traffic multiple at which its demand
-//! at the busiest interval would fill every core it may have (its autoscaler's
+//! model: a pool's CPU demand grows in proportion to its traffic. Demand is
+//! the work *offered* to the pool (every request sent to it, served or not),
+//! not its busy cores, which a saturated pool caps at its size. A pool's
+//! *headroom* is the traffic multiple at which its demand at the busiest
+//! interval would fill every core it may have (its autoscaler's
 //! maximum, else its fixed size): the hard limit. Its *planning ceiling* is
 //! the CPU share it is meant to run at (its HPA or target-tracking CPU
 //! target, else 70%); sizes are computed to hold the ceiling. `capsim
@@ -79,7 +81,11 @@ pub struct Component {
     /// CPU share per instance it is planned to run at.
     #[serde(deserialize_with = "nan_if_null")]
     pub ceiling: f64,
-    /// Busy cores in the pool's busiest interval after the warm-up.
+    /// CPU work offered to the pool per second in its busiest interval
+    /// after the warm-up (by offered work): its demand, served or not.
+    #[serde(deserialize_with = "nan_if_null")]
+    pub peak_offered_cores: f64,
+    /// Busy cores in that interval: at most its serving cores.
     #[serde(deserialize_with = "nan_if_null")]
     pub peak_busy_cores: f64,
     /// Busy core-time over serving core-time in that interval.
@@ -103,6 +109,12 @@ pub struct Component {
 }
 
 impl Component {
+    /// The peak CPU demand: the offered work, or the busy cores where work
+    /// was done that no request offered (a deploy's start-up work).
+    pub fn peak_demand_cores(&self) -> f64 {
+        self.peak_offered_cores.max(self.peak_busy_cores)
+    }
+
     /// Instances that hold the peak demand grown by `growth` at the ceiling.
     pub fn needed(&self, growth: f64) -> u32 {
         let cores = f64::from(self.cores_per_instance) * self.ceiling;
@@ -112,7 +124,8 @@ impl Component {
         } else {
             1
         };
-        ((self.peak_busy_cores * growth / cores - 1e-9).ceil() as u32).max(floor.max(1))
+        let n = (self.peak_demand_cores() * growth / cores - 1e-9).ceil();
+        (n.min(f64::from(u32::MAX)) as u32).max(floor.max(1))
     }
 
     /// First-order $/month at `growth` × today's traffic: fixed pools sized
@@ -352,21 +365,19 @@ pub fn analyze(spec: &SystemSpec, result: &RunResult) -> Analysis {
         .map(|(i, pool)| {
             let summary = &s.pools[i];
             // The pool's own busiest interval: its demand peaks where its traffic does.
-            let busiest = rows
-                .iter()
-                .max_by(|a, b| a.pools[i].busy_cores.total_cmp(&b.pools[i].busy_cores));
-            let (peak_busy_cores, peak_utilization, peak_queue) = busiest.map_or((0.0, f64::NAN, 0.0), |r| {
-                let p = &r.pools[i];
-                (p.busy_cores, p.cpu_utilization, p.queue_length_mean)
-            });
+            let demand = |r: &IntervalRow| r.pools[i].offered_cores.max(r.pools[i].busy_cores);
+            let busiest = rows.iter().max_by(|a, b| demand(a).total_cmp(&demand(b)));
+            let (peak_offered_cores, peak_busy_cores, peak_utilization, peak_queue) =
+                busiest.map_or((0.0, 0.0, f64::NAN, 0.0), |r| {
+                    let p = &r.pools[i];
+                    (p.offered_cores, p.busy_cores, p.cpu_utilization, p.queue_length_mean)
+                });
+            let peak_demand = peak_offered_cores.max(peak_busy_cores);
             let (instances_min, instances_max) = limits(pool);
             let ceiling = ceiling(pool);
             let capacity = f64::from(instances_max) * f64::from(pool.cores);
-            let (headroom, ceiling_at) = if peak_busy_cores > 0.0 {
-                (
-                    Some(capacity / peak_busy_cores),
-                    Some(capacity * ceiling / peak_busy_cores),
-                )
+            let (headroom, ceiling_at) = if peak_demand > 0.0 {
+                (Some(capacity / peak_demand), Some(capacity * ceiling / peak_demand))
             } else {
                 (None, None)
             };
@@ -381,6 +392,7 @@ pub fn analyze(spec: &SystemSpec, result: &RunResult) -> Analysis {
                 instances_max,
                 autoscaler: autoscaler_label(pool),
                 ceiling,
+                peak_offered_cores,
                 peak_busy_cores,
                 peak_utilization,
                 peak_queue,

@@ -225,12 +225,22 @@ fn run_sections(doc: &mut Doc, dir: &Path, prefix: &str, level: u8) -> Result<()
                     if c.cores_per_instance == 1 { "" } else { "s" },
                     c.autoscaler.clone().unwrap_or_else(|| "fixed".into())
                 ),
-                format!(
-                    "{} busy cores, {} CPU, peak size {}",
-                    human(c.peak_busy_cores),
-                    pct(c.peak_utilization),
-                    c.instances_peak
-                ),
+                if c.peak_offered_cores > c.peak_busy_cores * 1.05 {
+                    format!(
+                        "{} cores of work offered, {} done ({} CPU), peak size {}",
+                        human(c.peak_offered_cores),
+                        human(c.peak_busy_cores),
+                        pct(c.peak_utilization),
+                        c.instances_peak
+                    )
+                } else {
+                    format!(
+                        "{} busy cores, {} CPU, peak size {}",
+                        human(c.peak_busy_cores),
+                        pct(c.peak_utilization),
+                        c.instances_peak
+                    )
+                },
                 times(c.headroom),
                 c.verdict.clone(),
                 c.fix.clone(),
@@ -250,8 +260,8 @@ fn run_sections(doc: &mut Doc, dir: &Path, prefix: &str, level: u8) -> Result<()
         strong: Some(0),
     });
     doc.p(
-        "Headroom is the traffic multiple at which a pool's CPU demand in its busiest interval would fill every \
-         core it may have (its autoscaler's maximum, else its size), demand growing with traffic. Sizes hold the \
+        "Headroom is the traffic multiple at which a pool's CPU demand (the work offered to it, served or not) in \
+         its busiest interval would fill every core it may have (its autoscaler's maximum, else its size), demand growing with traffic. Sizes hold the \
          pool's planning ceiling: its CPU target, else 70%. `capsim headroom` finds where the SLO breaks by simulation.",
     );
 

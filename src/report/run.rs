@@ -30,6 +30,7 @@ pub fn timeseries_csv(result: &RunResult) -> String {
             "instances_draining",
             "cpu_utilization",
             "busy_cores",
+            "offered_cores",
             "queue_length_mean",
             "nodes",
             "pods_pending",
@@ -73,12 +74,13 @@ pub fn timeseries_csv(result: &RunResult) -> String {
         for p in &row.pools {
             write!(
                 out,
-                ",{},{},{},{},{},{},{},{}",
+                ",{},{},{},{},{},{},{},{},{}",
                 p.booting,
                 p.ready,
                 p.draining,
                 num(p.cpu_utilization),
                 num(p.busy_cores),
+                num(p.offered_cores),
                 num(p.queue_length_mean),
                 p.nodes,
                 p.pods_pending

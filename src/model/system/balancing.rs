@@ -65,7 +65,13 @@ impl System {
             // A balancer in front of one pool still counts the request as
             // offered to it: what a scaler from zero reads.
             if let [only] = lb.spec.backends.as_slice() {
-                self.pools[only.pool].routed += 1;
+                let pool = &mut self.pools[only.pool];
+                pool.routed += 1;
+                let r = self.requests.get(id);
+                if r.tries == 0 {
+                    let speed = self.spec.instance_types[pool.spec.instance_type].speed;
+                    pool.offered_work_s += r.demand_s / speed;
+                }
             }
             self.recorder.rejected(now, true);
             self.release_fills(now, id);
@@ -74,7 +80,12 @@ impl System {
         };
         let instance = &self.instances[instance_id.0 as usize];
         let pool_id = instance.pool;
-        self.pools[pool_id.0 as usize].routed += 1;
+        let pool = &mut self.pools[pool_id.0 as usize];
+        pool.routed += 1;
+        if r.tries == 0 {
+            // Retries are the system's own amplification, not demand.
+            pool.offered_work_s += r.demand_s / instance.speed;
+        }
         let r = self.requests.get_mut(id);
         r.pool = pool_id.0;
         if instance.state == InstanceState::Stopped {

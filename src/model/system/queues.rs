@@ -55,6 +55,7 @@ impl System {
             let generation = self.requests.get(id).generation;
             let consumer = &mut self.instances[instance.0 as usize];
             let speed = consumer.speed;
+            self.pools[pool].offered_work_s += demand_s / speed;
             match consumer.admit(now, id, generation) {
                 Admission::Started => {
                     self.pools[pool].busy_cores.add(now, 1);
