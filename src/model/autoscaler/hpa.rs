@@ -829,19 +829,33 @@ pub fn calculate_scale_down_limit_with_behaviors(
     result
 }
 
+/// `NormalizationArg`: what the behavior path normalizes.
+#[derive(Clone, Copy, Debug)]
+pub struct NormalizationArg<'a> {
+    pub behavior: &'a Behavior,
+    pub min: i32,
+    pub max: i32,
+    pub current: i32,
+    /// The (stabilized) recommendation.
+    pub desired: i32,
+}
+
 /// `convertDesiredReplicasWithBehaviorRate`: the stabilized recommendation
 /// `desired` clamped by the rate limits of its direction (never past
 /// `current` the wrong way) and by `[min, max]`, with the `ScalingLimited` reason.
 pub fn convert_desired_replicas_with_behavior_rate(
-    current: i32,
-    desired: i32,
-    min: i32,
-    max: i32,
-    behavior: &Behavior,
+    arg: NormalizationArg,
     up_events: &[ScaleEvent],
     down_events: &[ScaleEvent],
     now: SimTime,
 ) -> (i32, Reason) {
+    let NormalizationArg {
+        behavior,
+        min,
+        max,
+        current,
+        desired,
+    } = arg;
     if desired > current {
         let limit =
             calculate_scale_up_limit_with_scaling_rules(current, up_events, down_events, &behavior.scale_up, now)
@@ -926,6 +940,10 @@ pub struct Normalized {
 pub struct Hpa {
     pub spec: HpaSpec,
     recommendations: Vec<Recommendation>,
+    /// Whether the controller's map has an entry for this HPA (upstream's
+    /// `a.recommendations[key] != nil`); in a run it is set by the first
+    /// reconcile and the list never empties again.
+    recorded: bool,
     up_events: Vec<ScaleEvent>,
     down_events: Vec<ScaleEvent>,
 }
@@ -935,12 +953,15 @@ impl Hpa {
         Hpa {
             spec,
             recommendations: Vec::new(),
+            recorded: false,
             up_events: Vec::new(),
             down_events: Vec::new(),
         }
     }
 
-    /// An HPA with a given past, as the Kubernetes tests set one up.
+    /// An HPA with a given past, as the Kubernetes tests set one up: the
+    /// recommendation list exists even when empty, so the first reconcile
+    /// records no initial recommendation (`recommendations: []timestampedRecommendation{}`).
     pub fn with_history(
         spec: HpaSpec,
         recommendations: Vec<Recommendation>,
@@ -950,6 +971,7 @@ impl Hpa {
         Hpa {
             spec,
             recommendations,
+            recorded: true,
             up_events,
             down_events,
         }
@@ -967,7 +989,8 @@ impl Hpa {
 
     /// `recordInitialRecommendation`: the first reconcile remembers the current size.
     pub fn record_initial_recommendation(&mut self, now: SimTime, current: i32) {
-        if self.recommendations.is_empty() {
+        if !self.recorded {
+            self.recorded = true;
             self.recommendations.push(Recommendation {
                 replicas: current,
                 at: now,
@@ -1024,16 +1047,15 @@ impl Hpa {
             behavior.scale_up.stabilization_window,
             behavior.scale_down.stabilization_window,
         );
-        let (desired, reason) = convert_desired_replicas_with_behavior_rate(
-            current,
-            stabilized,
-            self.spec.min_replicas,
-            self.spec.max_replicas,
+        let arg = NormalizationArg {
             behavior,
-            &self.up_events,
-            &self.down_events,
-            now,
-        );
+            min: self.spec.min_replicas,
+            max: self.spec.max_replicas,
+            current,
+            desired: stabilized,
+        };
+        let (desired, reason) =
+            convert_desired_replicas_with_behavior_rate(arg, &self.up_events, &self.down_events, now);
         Normalized {
             stabilized,
             stabilization,

@@ -737,3 +737,25 @@ fn outdated_scale_events_are_reused_not_dropped_and_count_for_longer_periods() {
         12
     );
 }
+
+#[test]
+fn legacy_cap_follows_the_configured_factor_and_minimum() {
+    // horizontal.go, calculateScaleUpLimit: int32(max(scaleUpLimitFactor ×
+    // current, scaleUpLimitMinimum)), used by convertDesiredReplicasWithRules
+    // on the legacy path only.
+    let mut s = spec(1, 1000, None);
+    s.controller.scale_up_limit_factor = 3.0;
+    s.controller.scale_up_limit_minimum = 5.0;
+    let d = Hpa::new(s.clone()).reconcile(t(NOW), 1, proposing(100));
+    assert_eq!((d.desired, d.reason), (5, Reason::ScaleUpLimit));
+    let d = Hpa::new(s.clone()).reconcile(t(NOW), 4, proposing(100));
+    assert_eq!((d.desired, d.reason), (12, Reason::ScaleUpLimit));
+    // A fractional factor truncates as int32() does: 1.5 × 5 = 7.5 → 7.
+    s.controller.scale_up_limit_factor = 1.5;
+    let d = Hpa::new(s.clone()).reconcile(t(NOW), 5, proposing(100));
+    assert_eq!(d.desired, 7);
+    // The behavior path ignores it: the default policies allow 4 + 4 = 8 from 4.
+    s.behavior = Some(default_behavior());
+    let d = Hpa::new(s).reconcile(t(NOW), 4, proposing(100));
+    assert_eq!(d.desired, 8);
+}

@@ -4,9 +4,12 @@
 //! are upstream's, unchanged.
 //!
 //! Sources (kubernetes/kubernetes, `pkg/controller/podautoscaler/`):
-//! `replica_calculator_test.go` (the autoscaling/v2 replica calculator with
-//! ContainerResource metrics) and `horizontal_test.go` (the normalization,
-//! rate-limit and event tables).
+//! `replica_calculator_test.go` as of the release with ContainerResource
+//! metrics and the direction-only missing-pod fill-in
+//! (`TestPlainMetricReplicaCalcMissingMetricsNoChangeEq`), and
+//! `horizontal_test.go` as stored at commit 4e62298c (there the rate limits
+//! read one direction's events; current releases read both, and these rows
+//! leave the other direction's list empty, so their expectations hold for both).
 //!
 //! How upstream's fixtures map onto capsim's inputs:
 //! - every upstream test pod has two containers, each with the row's request
@@ -40,14 +43,20 @@
 //!   through the replica counts of the rows below, and requests are summed
 //!   when capsim builds a pod; their `PodSucceeded` fixtures and per-container
 //!   request plumbing have no capsim input;
-//! - the `horizontal_test.go` tests that run the whole controller through
-//!   fake API clients and informers (`TestScaleUp`, `TestScaleUpRCImmediately`,
-//!   `TestScaleDownStabilizeInitialSize`, `TestUpscaleCap`,
-//!   `TestMoreReplicasThanSpecNoScale`, `TestConditionLimited*` and the other
-//!   `testCase{...}.runTest` cases): they assert API writes, events and
-//!   status conditions as well as replica counts; the replica-count paths they
-//!   cover are in `tests.rs` (E1–E12, `min_max_and_disabled_skip_metrics`,
-//!   `first_reconcile_stabilizes_scale_down_for_a_window`), not ported row by row here.
+//! - of the `horizontal_test.go` cases that run the whole controller through
+//!   fake API clients (`testCase{...}.runTest`), the desired replica count of
+//!   30 is ported below (`horizontal_controller_cases`); their API writes,
+//!   events and status-condition messages have no capsim counterpart.
+//!   `TestScaleDownOneMetricInvalid` / `TestScaleDownOneMetricEmpty` are left
+//!   out because that file version predates the rule that an invalid metric
+//!   blocks a scale-down (`computeReplicasForMetrics`, see
+//!   `tests.rs::combining_metrics`, `TestNoScaleDownOneMetricInvalid`); the
+//!   `testCase` tests not read for this port (`TestScaleUp`,
+//!   `TestScaleUpRCImmediately`, `TestUpscaleCap`,
+//!   `TestMoreReplicasThanSpecNoScale`, `TestConditionLimited*` and the
+//!   others of the file's first part) are not ported; their paths are
+//!   covered by `tests.rs` (E1–E12, `min_max_and_disabled_skip_metrics`,
+//!   `first_reconcile_stabilizes_scale_down_for_a_window`).
 
 use super::*;
 
@@ -1524,16 +1533,14 @@ fn test_scaling_with_rules() {
                 .clone()
                 .unwrap_or_else(|| ScalingRules::default_scale_down(&ControllerConfig::DEFAULT)),
         };
-        let got = convert_desired_replicas_with_behavior_rate(
-            c.current,
-            c.proposed,
-            c.min,
-            c.max,
-            &behavior,
-            &c.up_events,
-            &c.down_events,
-            t(NOW),
-        );
+        let arg = NormalizationArg {
+            behavior: &behavior,
+            min: c.min,
+            max: c.max,
+            current: c.current,
+            desired: c.proposed,
+        };
+        let got = convert_desired_replicas_with_behavior_rate(arg, &c.up_events, &c.down_events, t(NOW));
         assert_eq!(got, c.expected, "TestScalingWithRules/{}", c.name);
     }
 }
@@ -1755,5 +1762,468 @@ fn test_normalize_desired_replicas_with_behavior() {
         assert_eq!(got, expected, "TestNormalizeDesiredReplicasWithBehavior/{name}");
         let values: Vec<i32> = log.iter().map(|r| r.replicas).collect();
         assert_eq!(values, stored, "TestNormalizeDesiredReplicasWithBehavior/{name}");
+    }
+}
+
+// ---- horizontal_test.go: whole-controller cases (`testCase{...}.runTest`) ----
+
+/// A metric of a `testCase` (the `CPUTarget` or one of `metricsTarget`).
+#[derive(Clone, Copy)]
+enum Spec {
+    /// `CPUTarget`: Resource cpu, `averageUtilization`.
+    Cpu(i32),
+    /// ContainerResource cpu of `container2`, `averageUtilization`.
+    Container2Cpu(i32),
+    /// Pods `qps`, `averageValue` (milli).
+    Qps(i64),
+    /// Object `qps`, `value` (milli).
+    ObjectValue(i64),
+    /// Object `qps`, `averageValue` (milli).
+    ObjectAverage(i64),
+    /// External `qps`, `value` (milli).
+    ExternalValue(i64),
+    /// External `qps`, `averageValue` (milli).
+    ExternalAverage(i64),
+    /// `Type: "CheddarCheese"`: an invalid metric source.
+    Invalid,
+}
+
+struct ControllerCase {
+    name: &'static str,
+    min: i32,
+    max: i32,
+    spec_replicas: i32,
+    status_replicas: i32,
+    metrics: Vec<Spec>,
+    /// `reportedLevels`: per pod for pod metrics, the object's or external value otherwise.
+    levels: Vec<i64>,
+    /// `reportedCPURequests` (milli); `None`: `statusReplicas` pods of 1.0.
+    requests: Option<Vec<i64>>,
+    pods: Pods,
+    /// `scaleUpRules` (a behavior is set when given; the scale-down rules default).
+    scale_up_rules: Option<ScalingRules>,
+    /// `recommendations`: `None` is nil (the first reconcile records the
+    /// current size), `Some` an existing list.
+    recommendations: Option<Vec<Recommendation>>,
+    expected: i32,
+}
+
+/// `prepareTestClient`'s pods: `len(reportedCPURequests)` (else
+/// `statusReplicas`) pods, each request split over two containers as
+/// `MilliValue()/2`, Ready since their start time, CPU samples of
+/// `level/2` per container taken now over a minute.
+fn run_controller(c: &ControllerCase) -> Decision {
+    let requests = c
+        .requests
+        .clone()
+        .unwrap_or_else(|| vec![1000; c.status_replicas as usize]);
+    let mut pods_spec = c.pods.clone();
+    pods_spec.current = requests.len() as i32;
+    let cfg = ControllerConfig {
+        scale_up_limit_factor: 8.0,
+        ..calc_cfg()
+    };
+    let behavior = c.scale_up_rules.clone().map(|up| Behavior {
+        scale_up: up,
+        scale_down: ScalingRules::default_scale_down(&cfg),
+    });
+    let spec = HpaSpec {
+        min_replicas: c.min,
+        max_replicas: c.max,
+        behavior,
+        controller: cfg,
+    };
+    let mut hpa = match &c.recommendations {
+        None => Hpa::new(spec.clone()),
+        Some(log) => Hpa::with_history(spec.clone(), log.clone(), vec![], vec![]),
+    };
+    let tol = spec.tolerances();
+    let propose = || {
+        c.metrics
+            .iter()
+            .map(|m| {
+                let cpu_pods = |per_container: bool| {
+                    let reqs: Vec<i64> = requests
+                        .iter()
+                        .map(|r| if per_container { r / 2 } else { r / 2 * 2 })
+                        .collect();
+                    let mut pods = pods_spec.build(&reqs);
+                    for (p, s) in pods.iter_mut().zip(&pods_spec.start) {
+                        if let Some(r) = p.ready.as_mut() {
+                            // The Ready condition's LastTransitionTime is the start time.
+                            r.last_transition = match s {
+                                Start::Zero => t(0),
+                                Start::Hot => t(NOW),
+                                Start::Cool => t(NOW - 180),
+                            };
+                        }
+                    }
+                    let samples: Vec<Option<Sample>> = (0..pods.len())
+                        .map(|i| {
+                            c.levels.get(i).map(|l| Sample {
+                                value_milli: if per_container { l / 2 } else { l / 2 * 2 },
+                                timestamp: t(NOW),
+                                window: s(60),
+                            })
+                        })
+                        .collect();
+                    (pods, samples)
+                };
+                match *m {
+                    Spec::Cpu(target) | Spec::Container2Cpu(target) => {
+                        let (pods, samples) = cpu_pods(matches!(m, Spec::Container2Cpu(_)));
+                        let pm = PodMetrics {
+                            pods: &pods,
+                            samples: &samples,
+                            cpu: true,
+                        };
+                        resource_replicas(c.spec_replicas, target, &pm, tol, t(NOW), &cfg)
+                    }
+                    Spec::Qps(target) => {
+                        let pods = pods_spec.build(&requests);
+                        let samples: Vec<Option<Sample>> = (0..pods.len())
+                            .map(|i| c.levels.get(i).copied().and_then(zero_time_sample))
+                            .collect();
+                        let pm = PodMetrics {
+                            pods: &pods,
+                            samples: &samples,
+                            cpu: false,
+                        };
+                        plain_replicas(c.spec_replicas, target, &pm, tol, t(NOW), &cfg)
+                    }
+                    Spec::ObjectValue(target) | Spec::ExternalValue(target) => object_value_replicas(
+                        c.spec_replicas,
+                        c.levels.iter().sum(),
+                        target,
+                        pods_spec.ready_count(),
+                        tol,
+                    ),
+                    Spec::ObjectAverage(target) | Spec::ExternalAverage(target) => {
+                        object_average_replicas(c.status_replicas, c.levels.iter().sum(), target, tol)
+                    }
+                    Spec::Invalid => Err(MetricError::NoMetrics),
+                }
+            })
+            .collect()
+    };
+    hpa.reconcile(t(NOW), c.spec_replicas, propose)
+}
+
+fn controller_case(
+    name: &'static str,
+    (min, max, spec_replicas, status_replicas): (i32, i32, i32, i32),
+    metrics: Vec<Spec>,
+    levels: Vec<i64>,
+    requests: Option<Vec<i64>>,
+    expected: i32,
+) -> ControllerCase {
+    ControllerCase {
+        name,
+        min,
+        max,
+        spec_replicas,
+        status_replicas,
+        metrics,
+        levels,
+        requests,
+        pods: Pods::default(),
+        scale_up_rules: None,
+        recommendations: None,
+        expected,
+    }
+}
+
+impl ControllerCase {
+    fn pods(mut self, readiness: &[bool], start: &[Start], phase: &[PodPhase], deleting: &[bool]) -> Self {
+        self.pods = pods(0, readiness, start, phase, deleting);
+        self
+    }
+
+    /// `recommendations: []timestampedRecommendation{}`.
+    fn no_history(mut self) -> Self {
+        self.recommendations = Some(vec![]);
+        self
+    }
+}
+
+fn controller_cases() -> Vec<ControllerCase> {
+    use Spec::*;
+    let r = |n: usize| Some(vec![1000; n]);
+    let down5 = vec![100, 300, 500, 250, 250];
+    vec![
+        controller_case(
+            "TestScaleUpDeployment",
+            (2, 6, 3, 3),
+            vec![Cpu(30)],
+            vec![300, 500, 700],
+            r(3),
+            5,
+        ),
+        controller_case(
+            "TestScaleUpReplicaSet",
+            (2, 6, 3, 3),
+            vec![Cpu(30)],
+            vec![300, 500, 700],
+            r(3),
+            5,
+        ),
+        controller_case(
+            "TestScaleUpIgnoresFailedPods",
+            (2, 6, 2, 2),
+            vec![Cpu(30)],
+            vec![500, 700],
+            r(4),
+            4,
+        )
+        .pods(&[T, T, F, F], &[], &[PR, PR, PF, PF], &[]),
+        controller_case(
+            "TestScaleUpIgnoresDeletionPods",
+            (2, 6, 2, 2),
+            vec![Cpu(30)],
+            vec![500, 700],
+            r(4),
+            4,
+        )
+        .pods(&[T, T, F, F], &[], &[PR, PR, PR, PR], &[F, F, T, T]),
+        controller_case(
+            "TestScaleUpCM",
+            (2, 6, 3, 3),
+            vec![Qps(15000)],
+            vec![20000, 10000, 30000],
+            r(3),
+            4,
+        ),
+        controller_case(
+            "TestScaleUpCMUnreadyAndHotCpuNoLessScale",
+            (2, 6, 3, 3),
+            vec![Qps(15000)],
+            vec![50000, 10000, 30000],
+            r(3),
+            6,
+        )
+        .pods(&[T, T, F], &[Cool, Cool, Hot], &[], &[]),
+        controller_case(
+            "TestScaleUpCMUnreadyandCpuHot",
+            (2, 6, 3, 3),
+            vec![Qps(15000)],
+            vec![50000, 15000, 30000],
+            r(3),
+            6,
+        )
+        .pods(&[F, T, F], &[Hot, Cool, Hot], &[], &[]),
+        controller_case(
+            "TestScaleUpHotCpuNoScaleWouldScaleDown",
+            (2, 6, 3, 3),
+            vec![Qps(15000)],
+            vec![50000, 15000, 30000],
+            r(3),
+            6,
+        )
+        .pods(&[], &[Hot, Cool, Hot], &[], &[]),
+        controller_case(
+            "TestScaleUpCMObject",
+            (2, 6, 3, 3),
+            vec![ObjectValue(15000)],
+            vec![20000],
+            None,
+            4,
+        ),
+        controller_case(
+            "TestScaleUpPerPodCMObject",
+            (2, 6, 3, 3),
+            vec![ObjectAverage(10000)],
+            vec![40000],
+            None,
+            4,
+        ),
+        controller_case(
+            "TestScaleUpCMExternal",
+            (2, 6, 3, 3),
+            vec![ExternalValue(6666)],
+            vec![8600],
+            None,
+            4,
+        ),
+        controller_case(
+            "TestScaleUpPerPodCMExternal",
+            (2, 6, 3, 3),
+            vec![ExternalAverage(2222)],
+            vec![8600],
+            None,
+            4,
+        ),
+        controller_case("TestScaleDown", (2, 6, 5, 5), vec![Cpu(50)], down5.clone(), r(5), 3).no_history(),
+        controller_case(
+            "TestScaleDownContainerResource",
+            (2, 6, 5, 5),
+            vec![Container2Cpu(50)],
+            down5.clone(),
+            r(5),
+            3,
+        )
+        .no_history(),
+        ControllerCase {
+            scale_up_rules: Some(generate_scaling_rules(0, 0, 100, 15, 30)),
+            ..controller_case(
+                "TestScaleDownWithScalingRules",
+                (2, 6, 5, 5),
+                vec![Cpu(50)],
+                down5.clone(),
+                r(5),
+                3,
+            )
+            .no_history()
+        },
+        controller_case(
+            "TestScaleUpOneMetricInvalid",
+            (2, 6, 3, 3),
+            vec![Cpu(30), Invalid],
+            vec![300, 400, 500],
+            r(3),
+            4,
+        ),
+        controller_case(
+            "TestScaleDownStabilizeInitialSize",
+            (2, 6, 5, 5),
+            vec![Cpu(50)],
+            down5.clone(),
+            r(5),
+            5,
+        ),
+        controller_case(
+            "TestScaleDownCM",
+            (2, 6, 5, 5),
+            vec![Qps(20000)],
+            vec![12000; 5],
+            r(5),
+            3,
+        )
+        .no_history(),
+        controller_case(
+            "TestScaleDownCMObject",
+            (2, 6, 5, 5),
+            vec![ObjectValue(20000)],
+            vec![12000],
+            r(5),
+            3,
+        )
+        .no_history(),
+        controller_case(
+            "TestScaleDownToZeroCMObject",
+            (0, 6, 5, 5),
+            vec![ObjectValue(20000)],
+            vec![0],
+            r(5),
+            0,
+        )
+        .no_history(),
+        controller_case(
+            "TestScaleDownPerPodCMObject",
+            (2, 6, 5, 5),
+            vec![ObjectAverage(20000)],
+            vec![60000],
+            r(5),
+            3,
+        )
+        .no_history(),
+        controller_case(
+            "TestScaleDownCMExternal",
+            (2, 6, 5, 5),
+            vec![ExternalValue(14400)],
+            vec![8600],
+            None,
+            3,
+        )
+        .no_history(),
+        controller_case(
+            "TestScaleDownToZeroCMExternal",
+            (0, 6, 5, 5),
+            vec![ExternalValue(14400)],
+            vec![0],
+            None,
+            0,
+        )
+        .no_history(),
+        controller_case(
+            "TestScaleDownPerPodCMExternal",
+            (2, 6, 5, 5),
+            vec![ExternalAverage(3000)],
+            vec![8600],
+            None,
+            3,
+        )
+        .no_history(),
+        controller_case(
+            "TestScaleDownIncludeUnreadyPods",
+            (2, 6, 5, 5),
+            vec![Cpu(50)],
+            down5.clone(),
+            r(5),
+            2,
+        )
+        .pods(&[T, T, T, F, F], &[], &[], &[])
+        .no_history(),
+        controller_case(
+            "TestScaleDownIgnoreHotCpuPods",
+            (2, 6, 5, 5),
+            vec![Cpu(50)],
+            down5.clone(),
+            r(5),
+            2,
+        )
+        .pods(&[], &[Cool, Cool, Cool, Hot, Hot], &[], &[])
+        .no_history(),
+        controller_case(
+            "TestScaleDownIgnoresFailedPods",
+            (2, 6, 5, 5),
+            vec![Cpu(50)],
+            down5.clone(),
+            r(7),
+            3,
+        )
+        .pods(&[T, T, T, T, T, F, F], &[], &[PR, PR, PR, PR, PR, PF, PF], &[])
+        .no_history(),
+        controller_case(
+            "TestScaleDownIgnoresDeletionPods",
+            (2, 6, 5, 5),
+            vec![Cpu(50)],
+            down5.clone(),
+            r(7),
+            3,
+        )
+        .pods(
+            &[T, T, T, T, T, F, F],
+            &[],
+            &[PR, PR, PR, PR, PR, PR, PR],
+            &[F, F, F, F, F, T, T],
+        )
+        .no_history(),
+        controller_case(
+            "TestTolerance",
+            (1, 5, 3, 3),
+            vec![Cpu(100)],
+            vec![1010, 1030, 1020],
+            Some(vec![900, 1000, 1100]),
+            3,
+        ),
+        controller_case(
+            "TestToleranceCM",
+            (1, 5, 3, 3),
+            vec![Qps(20000)],
+            vec![20000, 20001, 21000],
+            Some(vec![900, 1000, 1100]),
+            3,
+        ),
+    ]
+}
+
+#[test]
+fn horizontal_controller_cases() {
+    // testCase{...}.runTest, through Hpa::reconcile; only the desired replica
+    // count is compared (upstream also checks API writes, events and conditions).
+    let cases = controller_cases();
+    assert_eq!(cases.len(), 30);
+    for c in &cases {
+        assert_eq!(run_controller(c).desired, c.expected, "{}", c.name);
     }
 }
