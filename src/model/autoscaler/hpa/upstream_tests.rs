@@ -25,7 +25,10 @@
 //!   `defaultTestingDelayOfInitialReadinessStatus` 10 s;
 //! - `horizontal_test.go`'s `init()` sets `scaleUpLimitFactor = 8`, which is
 //!   [`ControllerConfig::scale_up_limit_factor`] here;
-//! - `time.Now().Add(-d)` is `NOW − d`.
+//! - `time.Now().Add(-d)` is `NOW − d`;
+//! - `TestReplicaCalcMissingContainerMetricScaleUpIgnoresFailedPods`' missing
+//!   container sample is on a failed pod, which is ignored before samples are
+//!   read, so it runs as the container row it then is.
 //!
 //! Left out, with the reason:
 //! - `TestReplicaCalcDisjointResourcesMetrics`, the superfluous samples of
@@ -36,26 +39,27 @@
 //! - `TestReplicaCalcEmptyCPURequest`: every capsim pod carries the request
 //!   its deployment declares (or the documented default), so a pod without
 //!   a request cannot occur;
-//! - `TestReplicaCalcMissingContainerMetricScaleUpIgnoresFailedPods`' missing
-//!   container sample is on a failed pod, which is ignored before samples
-//!   are read; it is ported as the container row it then is;
-//! - `TestGroupPods`, `TestCalculatePodRequests*`: the grouping is checked
-//!   through the replica counts of the rows below, and requests are summed
-//!   when capsim builds a pod; their `PodSucceeded` fixtures and per-container
-//!   request plumbing have no capsim input;
+//! - `TestGroupPods` and the tests after it in `replica_calculator_test.go`
+//!   (pod requests): the grouping is checked through the replica counts of
+//!   the rows below, and requests are summed when capsim builds a pod; their
+//!   `PodSucceeded` fixtures have no capsim pod phase, and they were not
+//!   ported row by row;
 //! - of the `horizontal_test.go` cases that run the whole controller through
-//!   fake API clients (`testCase{...}.runTest`), the desired replica count of
-//!   30 is ported below (`horizontal_controller_cases`); their API writes,
+//!   fake API clients (`testCase{...}.runTest`), the 37 from `TestScaleUp`
+//!   to `TestToleranceCM` are ported below (`horizontal_controller_cases`),
+//!   comparing the desired replica count; their API writes,
 //!   events and status-condition messages have no capsim counterpart.
 //!   `TestScaleDownOneMetricInvalid` / `TestScaleDownOneMetricEmpty` are left
 //!   out because that file version predates the rule that an invalid metric
 //!   blocks a scale-down (`computeReplicasForMetrics`, see
-//!   `tests.rs::combining_metrics`, `TestNoScaleDownOneMetricInvalid`); the
-//!   `testCase` tests not read for this port (`TestScaleUp`,
-//!   `TestScaleUpRCImmediately`, `TestUpscaleCap`,
-//!   `TestMoreReplicasThanSpecNoScale`, `TestConditionLimited*` and the
-//!   others of the file's first part) are not ported; their paths are
-//!   covered by `tests.rs` (E1–E12, `min_max_and_disabled_skip_metrics`,
+//!   `tests.rs::combining_metrics`, `TestNoScaleDownOneMetricInvalid`);
+//!   `TestScaleUpFromZeroCMObject`, `TestScaleUpFromZeroIgnoresToleranceCMObject`
+//!   and `TestScaleUpFromZeroOneMetricInvalid` need the alpha scale-to-zero gate capsim refuses
+//!   (`min_replicas ≥ 1`); the `testCase` tests after `TestToleranceCM`
+//!   (`TestToleranceCMObject` … `TestScaleUpRCImmediately`, `TestUpscaleCap`,
+//!   `TestMoreReplicasThanSpecNoScale`, `TestConditionLimited*`, …) were not
+//!   read for this port and are not ported; their paths are covered by
+//!   `tests.rs` (E1–E12, `min_max_and_disabled_skip_metrics`,
 //!   `first_reconcile_stabilizes_scale_down_for_a_window`).
 
 use super::*;
@@ -688,7 +692,7 @@ fn replica_calculator_resource_cases() {
 /// A `metricInfo` case (Pods, Object and External metrics).
 enum Metric {
     /// `podMetric`: `GetMetricReplicas`, one level per pod.
-    PodMetric { levels: Vec<i64>, target: i64 },
+    PerPod { levels: Vec<i64>, target: i64 },
     /// `objectMetric`: `GetObjectMetricReplicas`.
     Object { level: i64, target: i64 },
     /// `objectPerPodMetric`: `GetObjectPerPodMetricReplicas`.
@@ -715,7 +719,7 @@ fn run_metric(c: &MetricCase) -> Result<(i32, i64), MetricError> {
     };
     let current = c.pods.current;
     let p = match &c.metric {
-        Metric::PodMetric { levels, target } => {
+        Metric::PerPod { levels, target } => {
             let pods = c.pods.build(&[]);
             let samples: Vec<Option<Sample>> = (0..pods.len())
                 .map(|i| levels.get(i).copied().and_then(zero_time_sample))
@@ -747,7 +751,7 @@ fn metric_cases() -> Vec<MetricCase> {
         MetricCase {
             name: "TestReplicaCalcScaleUpCM",
             pods: Pods::n(3),
-            metric: PodMetric {
+            metric: PerPod {
                 levels: vec![20000, 10000, 30000],
                 target: 15000,
             },
@@ -756,7 +760,7 @@ fn metric_cases() -> Vec<MetricCase> {
         MetricCase {
             name: "TestReplicaCalcScaleUpCMUnreadyHotCpuNoLessScale",
             pods: pods(3, &[T, T, F], &[Cool, Cool, Hot], &[], &[]),
-            metric: PodMetric {
+            metric: PerPod {
                 levels: vec![50000, 10000, 30000],
                 target: 15000,
             },
@@ -765,7 +769,7 @@ fn metric_cases() -> Vec<MetricCase> {
         MetricCase {
             name: "TestReplicaCalcScaleUpCMUnreadyHotCpuScaleWouldScaleDown",
             pods: pods(3, &[F, T, F], &[Hot, Cool, Hot], &[], &[]),
-            metric: PodMetric {
+            metric: PerPod {
                 levels: vec![50000, 15000, 30000],
                 target: 15000,
             },
@@ -802,7 +806,7 @@ fn metric_cases() -> Vec<MetricCase> {
             // Upstream's row is a podMetric with one pod's level.
             name: "TestReplicaCalcScaleUpCMExternal",
             pods: Pods::n(1),
-            metric: PodMetric {
+            metric: PerPod {
                 levels: vec![8600],
                 target: 4400,
             },
@@ -820,7 +824,7 @@ fn metric_cases() -> Vec<MetricCase> {
         MetricCase {
             name: "TestReplicaCalcScaleUpCMExternalNoLabels",
             pods: Pods::n(1),
-            metric: PodMetric {
+            metric: PerPod {
                 levels: vec![8600],
                 target: 4400,
             },
@@ -838,7 +842,7 @@ fn metric_cases() -> Vec<MetricCase> {
         MetricCase {
             name: "TestReplicaCalcScaleDownCM",
             pods: Pods::n(5),
-            metric: PodMetric {
+            metric: PerPod {
                 levels: vec![12000; 5],
                 target: 20000,
             },
@@ -883,7 +887,7 @@ fn metric_cases() -> Vec<MetricCase> {
         MetricCase {
             name: "TestReplicaCalcToleranceCM",
             pods: Pods::n(3),
-            metric: PodMetric {
+            metric: PerPod {
                 levels: vec![20000, 21000, 21000],
                 target: 20000,
             },
@@ -928,7 +932,7 @@ fn metric_cases() -> Vec<MetricCase> {
         MetricCase {
             name: "TestPlainMetricReplicaCalcMissingMetricsNoChangeEq",
             pods: Pods::n(5),
-            metric: PodMetric {
+            metric: PerPod {
                 levels: vec![20000, 19000, 21000],
                 target: 20000,
             },
@@ -937,7 +941,7 @@ fn metric_cases() -> Vec<MetricCase> {
         MetricCase {
             name: "TestReplicaCalcDuringRollingUpdateWithMaxSurgeCM",
             pods: pods(2, &[], &[], &[PR, PR, PR], &[]),
-            metric: PodMetric {
+            metric: PerPod {
                 levels: vec![10000, 10000],
                 target: 17000,
             },
@@ -1772,8 +1776,9 @@ fn test_normalize_desired_replicas_with_behavior() {
 enum Spec {
     /// `CPUTarget`: Resource cpu, `averageUtilization`.
     Cpu(i32),
-    /// ContainerResource cpu of `container2`, `averageUtilization`.
-    Container2Cpu(i32),
+    /// ContainerResource cpu of one container, `averageUtilization` (the
+    /// harness splits each pod's request and level evenly over its two containers).
+    ContainerCpu(i32),
     /// Pods `qps`, `averageValue` (milli).
     Qps(i64),
     /// Object `qps`, `value` (milli).
@@ -1870,8 +1875,8 @@ fn run_controller(c: &ControllerCase) -> Decision {
                     (pods, samples)
                 };
                 match *m {
-                    Spec::Cpu(target) | Spec::Container2Cpu(target) => {
-                        let (pods, samples) = cpu_pods(matches!(m, Spec::Container2Cpu(_)));
+                    Spec::Cpu(target) | Spec::ContainerCpu(target) => {
+                        let (pods, samples) = cpu_pods(matches!(m, Spec::ContainerCpu(_)));
                         let pm = PodMetrics {
                             pods: &pods,
                             samples: &samples,
@@ -1951,6 +1956,51 @@ fn controller_cases() -> Vec<ControllerCase> {
     let r = |n: usize| Some(vec![1000; n]);
     let down5 = vec![100, 300, 500, 250, 250];
     vec![
+        controller_case("TestScaleUp", (2, 6, 3, 3), vec![Cpu(30)], vec![300, 500, 700], r(3), 5),
+        controller_case(
+            "TestScaleUpContainer",
+            (2, 6, 3, 3),
+            vec![ContainerCpu(30)],
+            vec![300, 500, 700],
+            r(3),
+            5,
+        ),
+        controller_case(
+            "TestScaleUpUnreadyLessScale",
+            (2, 6, 3, 3),
+            vec![Cpu(30)],
+            vec![300, 500, 700],
+            r(3),
+            4,
+        )
+        .pods(&[F, T, T], &[], &[], &[]),
+        controller_case(
+            "TestScaleUpHotCpuLessScale",
+            (2, 6, 3, 3),
+            vec![Cpu(30)],
+            vec![300, 500, 700],
+            r(3),
+            4,
+        )
+        .pods(&[], &[Hot, Cool, Cool], &[], &[]),
+        controller_case(
+            "TestScaleUpUnreadyNoScale",
+            (2, 6, 3, 3),
+            vec![Cpu(30)],
+            vec![400, 500, 700],
+            r(3),
+            3,
+        )
+        .pods(&[T, F, F], &[], &[], &[]),
+        controller_case(
+            "TestScaleUpHotCpuNoScale",
+            (2, 6, 3, 3),
+            vec![Cpu(30)],
+            vec![400, 500, 700],
+            r(3),
+            3,
+        )
+        .pods(&[T, F, F], &[Cool, Hot, Hot], &[], &[]),
         controller_case(
             "TestScaleUpDeployment",
             (2, 6, 3, 3),
@@ -2056,7 +2106,7 @@ fn controller_cases() -> Vec<ControllerCase> {
         controller_case(
             "TestScaleDownContainerResource",
             (2, 6, 5, 5),
-            vec![Container2Cpu(50)],
+            vec![ContainerCpu(50)],
             down5.clone(),
             r(5),
             3,
@@ -2081,6 +2131,15 @@ fn controller_cases() -> Vec<ControllerCase> {
             vec![300, 400, 500],
             r(3),
             4,
+        ),
+        // The only metric is an invalid source: nothing changes.
+        controller_case(
+            "TestScaleUpBothMetricsEmpty",
+            (2, 6, 3, 3),
+            vec![Invalid],
+            vec![],
+            r(3),
+            3,
         ),
         controller_case(
             "TestScaleDownStabilizeInitialSize",
@@ -2222,7 +2281,7 @@ fn horizontal_controller_cases() {
     // testCase{...}.runTest, through Hpa::reconcile; only the desired replica
     // count is compared (upstream also checks API writes, events and conditions).
     let cases = controller_cases();
-    assert_eq!(cases.len(), 30);
+    assert_eq!(cases.len(), 37);
     for c in &cases {
         assert_eq!(run_controller(c).desired, c.expected, "{}", c.name);
     }
