@@ -480,4 +480,54 @@ fn a_memory_metric_decided_by_the_default_memory_model_is_warned_about() {
     let s = scenario::load(&measured, "guide.yaml", Format::Yaml, &NoFiles).unwrap();
     assert!(s.warnings.is_empty(), "{:?}", s.warnings);
     assert_eq!(ready_at_end(&simulate(&common::spec(&measured), 1, 0, &mut |_| {})), 3);
+
+#[test]
+fn the_legacy_scale_up_cap_is_configuration() {
+    // horizontal.go, convertDesiredReplicasWithRules / calculateScaleUpLimit:
+    // without `behavior` a sync may scale up to at most
+    // int32(max(scaleUpLimitFactor × current, scaleUpLimitMinimum)), 2 and 4
+    // in production. At a 10% CPU target the saturated pods propose 20 from 2.
+    let cpu = "{ resource: { name: cpu, target: { average_utilization: 10 } } }";
+    let first_desired = |extra: &str| {
+        let yaml = scenario("{ constant: 2000 }", cpu, extra, 120);
+        let r = simulate(&common::spec(&yaml), 1, 0, &mut |_| {});
+        let first = r.decisions.iter().find(|d| d.decision.rescale()).unwrap();
+        assert_eq!(first.decision.current, 2, "{:?}", first.decision);
+        (first.decision.desired, first.decision.reason)
+    };
+    use capsim::model::autoscaler::hpa::Reason::ScaleUpLimit;
+    // The defaults: max(2 × 2, 4) = 4.
+    assert_eq!(first_desired(""), (4, ScaleUpLimit));
+    // Kubernetes' own tests run with a factor of 8: max(8 × 2, 4) = 16.
+    assert_eq!(first_desired("        scale_up_limit_factor: 8"), (16, ScaleUpLimit));
+    // The floor: max(2 × 2, 7) = 7.
+    assert_eq!(first_desired("        scale_up_limit_minimum: 7"), (7, ScaleUpLimit));
+    // With a behavior the cap is the scale-up policies' (4 pods or 100% per 15 s: 6), factor or not.
+    assert_eq!(
+        first_desired("        behavior: {}\n        scale_up_limit_factor: 8"),
+        (6, ScaleUpLimit)
+    );
+
+    let bad = |extra: &str| {
+        capsim::scenario::load(
+            &scenario("{ constant: 1 }", cpu, extra, 60),
+            "hpa.yaml",
+            capsim::scenario::Format::Yaml,
+            &capsim::scenario::NoFiles,
+        )
+        .unwrap_err()
+        .to_string()
+    };
+    let e = bad("        scale_up_limit_factor: 0.5");
+    assert!(
+        e.contains(
+            "pools.api.autoscaler.hpa.scale_up_limit_factor: must be a number from 1 to 2147483647 (Kubernetes uses 2), got 0.5"
+        ),
+        "{e}"
+    );
+    let e = bad("        scale_up_limit_minimum: .nan");
+    assert!(
+        e.contains("pools.api.autoscaler.hpa.scale_up_limit_minimum: must be a number from 1 to 2147483647 (Kubernetes uses 4), got NaN"),
+        "{e}"
+    );
 }

@@ -32,7 +32,30 @@ pub(super) fn hpa(c: &mut Checker, path: &str, raw: &RawHpa) -> Option<HpaConfig
         cpu_initialization_period: secs(raw.cpu_initialization_period, defaults.cpu_initialization_period),
         initial_readiness_delay: secs(raw.initial_readiness_delay, defaults.initial_readiness_delay),
         downscale_stabilization: secs(raw.downscale_stabilization, defaults.downscale_stabilization),
+        scale_up_limit_factor: raw.scale_up_limit_factor.unwrap_or(defaults.scale_up_limit_factor),
+        scale_up_limit_minimum: raw.scale_up_limit_minimum.unwrap_or(defaults.scale_up_limit_minimum),
     };
+    // horizontal.go's scaleUpLimitFactor / scaleUpLimitMinimum: the legacy
+    // cap max(factor × current, minimum) must never fall below the current count.
+    for (field, value, default) in [
+        (
+            "scale_up_limit_factor",
+            controller.scale_up_limit_factor,
+            defaults.scale_up_limit_factor,
+        ),
+        (
+            "scale_up_limit_minimum",
+            controller.scale_up_limit_minimum,
+            defaults.scale_up_limit_minimum,
+        ),
+    ] {
+        if !(value.is_finite() && (1.0..=f64::from(i32::MAX)).contains(&value)) {
+            c.problem(
+                format!("{path}.{field}"),
+                format!("must be a number from 1 to 2147483647 (Kubernetes uses {default}), got {value}"),
+            );
+        }
+    }
     if controller.sync_period == SimDuration::ZERO {
         c.problem(
             format!("{path}.sync_period"),
@@ -663,6 +686,8 @@ pub(super) fn keda(c: &mut Checker, path: &str, raw: &RawKeda) -> Option<(KedaSp
         cpu_initialization_period: None,
         initial_readiness_delay: None,
         downscale_stabilization: None,
+        scale_up_limit_factor: None,
+        scale_up_limit_minimum: None,
         metrics_resolution: None,
         metrics_delay: None,
         metrics_offset: None,

@@ -1065,6 +1065,12 @@ pub struct RawHpa {
     pub initial_readiness_delay: Option<Duration>,
     #[serde(default)]
     pub downscale_stabilization: Option<Duration>,
+    /// The legacy scale-up cap's factor (`scaleUpLimitFactor`, 2); only without `behavior`.
+    #[serde(default)]
+    pub scale_up_limit_factor: Option<f64>,
+    /// The legacy scale-up cap's floor (`scaleUpLimitMinimum`, 4); only without `behavior`.
+    #[serde(default)]
+    pub scale_up_limit_minimum: Option<f64>,
     #[serde(default)]
     pub metrics_resolution: Option<Duration>,
     #[serde(default)]

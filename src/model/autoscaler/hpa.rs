@@ -8,9 +8,19 @@
 //!   pods, their samples and a target in, a replica proposal out
 //!   (`replica_calculator.go`, `metrics/utilization.go`);
 //! - the **controller** ([`Hpa::reconcile`]): min/max handling, the legacy
-//!   stabilization and 2×/4 cap when `behavior` is absent, or stabilization
-//!   windows and Pods/Percent rate policies when it is present
-//!   (`horizontal.go`).
+//!   stabilization and `max(factor × current, minimum)` cap (2×/4 by
+//!   default) when `behavior` is absent, or stabilization windows and
+//!   Pods/Percent rate policies when it is present (`horizontal.go`).
+//!   Every step is a public function named after the upstream one it
+//!   mirrors ([`stabilize_recommendation`],
+//!   [`stabilize_recommendation_with_behaviors`],
+//!   [`convert_desired_replicas_with_rules`], [`calculate_scale_up_limit`],
+//!   [`convert_desired_replicas_with_behavior_rate`],
+//!   [`calculate_scale_up_limit_with_scaling_rules`],
+//!   [`calculate_scale_down_limit_with_behaviors`],
+//!   [`get_replicas_change_per_period`], [`store_scale_event`]), and
+//!   `reconcile` is only their composition, so the upstream test tables
+//!   (`hpa/upstream_tests.rs`) run against the code the simulation runs.
 //!
 //! Quantities are integers in milli-units, as Kubernetes keeps them; ratios
 //! are `f64` evaluated in the controller's order, so results match it even
@@ -85,6 +95,12 @@ pub struct ControllerConfig {
     pub initial_readiness_delay: SimDuration,
     /// `--horizontal-pod-autoscaler-downscale-stabilization`.
     pub downscale_stabilization: SimDuration,
+    /// `scaleUpLimitFactor` (horizontal.go, 2): the legacy path's per-sync
+    /// scale-up cap is `max(factor × current, minimum)`. Used only when the
+    /// HPA has no `behavior`; upstream's own tests set it to 8.
+    pub scale_up_limit_factor: f64,
+    /// `scaleUpLimitMinimum` (horizontal.go, 4), the floor of that cap.
+    pub scale_up_limit_minimum: f64,
 }
 
 impl ControllerConfig {
@@ -95,6 +111,8 @@ impl ControllerConfig {
         cpu_initialization_period: SimDuration(300_000_000_000),
         initial_readiness_delay: SimDuration(30_000_000_000),
         downscale_stabilization: SimDuration(300_000_000_000),
+        scale_up_limit_factor: 2.0,
+        scale_up_limit_minimum: 4.0,
     };
 }
 
@@ -385,7 +403,7 @@ pub fn object_average_replicas(
     })
 }
 
-/// `computeReplicasForMetrics`: the largest valid proposal, or `None` when
+/// `computeReplicasForMetrics` (after each metric's proposal): the largest valid proposal, or `None` when
 /// every metric failed, or when some failed and the rest would scale down.
 pub fn combine(proposals: &[Result<Proposal, MetricError>], spec_replicas: i32) -> Option<i32> {
     let mut replicas = 0;
@@ -412,7 +430,7 @@ pub enum Policy {
 }
 
 impl Policy {
-    fn period(self) -> SimDuration {
+    pub fn period(self) -> SimDuration {
         match self {
             Policy::Pods { period, .. } | Policy::Percent { period, .. } => period,
         }
@@ -470,7 +488,8 @@ impl ScalingRules {
         }
     }
 
-    fn longest_period(&self) -> SimDuration {
+    /// `getLongestPolicyPeriod`.
+    pub fn longest_period(&self) -> SimDuration {
         self.policies
             .iter()
             .map(|p| p.period())
@@ -586,14 +605,12 @@ impl Decision {
     }
 }
 
-/// One HPA's controller memory: recommendations and scale events. Like the
-/// real controller's, it lives only as long as the controller does.
-#[derive(Clone, Debug)]
-pub struct Hpa {
-    pub spec: HpaSpec,
-    recommendations: Vec<(i32, SimTime)>,
-    up_events: Vec<ScaleEvent>,
-    down_events: Vec<ScaleEvent>,
+/// `timestampedRecommendation`: one unstabilized metric proposal and when
+/// it was made.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Recommendation {
+    pub replicas: i32,
+    pub at: SimTime,
 }
 
 /// `timestampedScaleEvent`: a change of the replica count in one direction.
@@ -619,57 +636,459 @@ fn before_cutoff(t: SimTime, now: SimTime, window: SimDuration) -> bool {
     i128::from(t.0) < i128::from(now.0) - i128::from(window.0)
 }
 
+/// Records `proposed` in the stored recommendations: over the last record
+/// `obsolete` says may go, else appended (both stabilizations store this way).
+fn record_recommendation(
+    recommendations: &mut Vec<Recommendation>,
+    obsolete: Option<usize>,
+    proposed: i32,
+    now: SimTime,
+) {
+    let record = Recommendation {
+        replicas: proposed,
+        at: now,
+    };
+    match obsolete {
+        Some(i) => recommendations[i] = record,
+        None => recommendations.push(record),
+    }
+}
+
+/// `stabilizeRecommendation` (the legacy path, no `behavior`): the highest
+/// of `proposed` and every stored recommendation not older than `window`
+/// (the `--horizontal-pod-autoscaler-downscale-stabilization` flag); a
+/// record exactly `window` old still counts (`Before(cutoff)` drops it).
+/// Stores `proposed` over the last record older than the window, else
+/// appends it.
+pub fn stabilize_recommendation(
+    recommendations: &mut Vec<Recommendation>,
+    now: SimTime,
+    window: SimDuration,
+    proposed: i32,
+) -> i32 {
+    let mut stabilized = proposed;
+    let mut obsolete = None;
+    for (i, r) in recommendations.iter().enumerate() {
+        if before_cutoff(r.at, now, window) {
+            obsolete = Some(i);
+        } else if r.replicas > stabilized {
+            stabilized = r.replicas;
+        }
+    }
+    record_recommendation(recommendations, obsolete, proposed, now);
+    stabilized
+}
+
+/// `stabilizeRecommendationWithBehaviors`: `current` raised to at most the
+/// lowest recommendation of the scale-up window and lowered to at least the
+/// highest of the scale-down window (`proposed` included in both; a record
+/// counts while strictly newer than `now − window`). Stores `proposed` over
+/// the last record older than both windows, else appends it. The reason is
+/// `ReadyForNewScale` when the result is `proposed`, else
+/// `ScaleUpStabilized` when `proposed ≥ current`, else `ScaleDownStabilized`
+/// (as `normalizeDesiredReplicasWithBehaviors` sets the `AbleToScale` condition).
+pub fn stabilize_recommendation_with_behaviors(
+    recommendations: &mut Vec<Recommendation>,
+    now: SimTime,
+    current: i32,
+    proposed: i32,
+    up_window: SimDuration,
+    down_window: SimDuration,
+) -> (i32, Stabilization) {
+    let mut up = proposed;
+    let mut down = proposed;
+    let mut obsolete = None;
+    for (i, r) in recommendations.iter().enumerate() {
+        if after_cutoff(r.at, now, up_window) {
+            up = up.min(r.replicas);
+        }
+        if after_cutoff(r.at, now, down_window) {
+            down = down.max(r.replicas);
+        }
+        if before_cutoff(r.at, now, up_window) && before_cutoff(r.at, now, down_window) {
+            obsolete = Some(i);
+        }
+    }
+    let mut stabilized = current;
+    if stabilized < up {
+        stabilized = up;
+    }
+    if stabilized > down {
+        stabilized = down;
+    }
+    record_recommendation(recommendations, obsolete, proposed, now);
+    let reason = if stabilized == proposed {
+        Stabilization::ReadyForNewScale
+    } else if proposed >= current {
+        Stabilization::ScaleUpStabilized
+    } else {
+        Stabilization::ScaleDownStabilized
+    };
+    (stabilized, reason)
+}
+
+/// `calculateScaleUpLimit`: `int32(max(factor × current, minimum))`, the
+/// legacy per-sync cap (production `scaleUpLimitFactor` 2, `scaleUpLimitMinimum` 4).
+pub fn calculate_scale_up_limit(current: i32, cfg: &ControllerConfig) -> i32 {
+    (cfg.scale_up_limit_factor * f64::from(current)).max(cfg.scale_up_limit_minimum) as i32
+}
+
+/// `convertDesiredReplicasWithRules` (the legacy path): `desired` clamped to
+/// `[min, min(max, calculateScaleUpLimit(current))]`, with the
+/// `ScalingLimited` reason.
+pub fn convert_desired_replicas_with_rules(
+    current: i32,
+    desired: i32,
+    min: i32,
+    max: i32,
+    cfg: &ControllerConfig,
+) -> (i32, Reason) {
+    let scale_up_limit = calculate_scale_up_limit(current, cfg);
+    let (max_allowed, limit_reason) = if max > scale_up_limit {
+        (scale_up_limit, Reason::ScaleUpLimit)
+    } else {
+        (max, Reason::TooManyReplicas)
+    };
+    if desired < min {
+        (min, Reason::TooFewReplicas)
+    } else if desired > max_allowed {
+        (max_allowed, limit_reason)
+    } else {
+        (desired, Reason::DesiredWithinRange)
+    }
+}
+
+/// `getReplicasChangePerPeriod`: the change recorded strictly within the
+/// last `period`, outdated or not.
+pub fn get_replicas_change_per_period(period: SimDuration, events: &[ScaleEvent], now: SimTime) -> i32 {
+    events
+        .iter()
+        .filter(|e| after_cutoff(e.at, now, period))
+        .map(|e| e.change)
+        .sum()
+}
+
+/// The replica count at the start of `period`: the current count less what
+/// was added and plus what was removed within it.
+fn period_start(current: i32, up: &[ScaleEvent], down: &[ScaleEvent], period: SimDuration, now: SimTime) -> i32 {
+    current - get_replicas_change_per_period(period, up, now) + get_replicas_change_per_period(period, down, now)
+}
+
+/// `calculateScaleUpLimitWithScalingRules`: each policy's limit from the
+/// count at the start of its period (Pods: `+ value`; Percent:
+/// `ceil(start × (1 + value/100))`); `Max` takes the highest, `Min` the
+/// lowest, `Disabled` returns `current`.
+pub fn calculate_scale_up_limit_with_scaling_rules(
+    current: i32,
+    up_events: &[ScaleEvent],
+    down_events: &[ScaleEvent],
+    rules: &ScalingRules,
+    now: SimTime,
+) -> i32 {
+    let (mut result, pick): (i32, fn(i32, i32) -> i32) = match rules.select_policy {
+        SelectPolicy::Disabled => return current,
+        SelectPolicy::Min => (i32::MAX, i32::min),
+        SelectPolicy::Max => (i32::MIN, i32::max),
+    };
+    for policy in &rules.policies {
+        let start = period_start(current, up_events, down_events, policy.period(), now);
+        let proposed = match *policy {
+            Policy::Pods { value, .. } => start + value,
+            Policy::Percent { value, .. } => (f64::from(start) * (1.0 + f64::from(value) / 100.0)).ceil() as i32,
+        };
+        result = pick(result, proposed);
+    }
+    result
+}
+
+/// `calculateScaleDownLimitWithBehaviors`: each policy's limit from the
+/// count at the start of its period (Pods: `− value`; Percent:
+/// `int32(start × (1 − value/100))`, truncated); `Max` (the largest change)
+/// takes the lowest, `Min` the highest, `Disabled` returns `current`.
+pub fn calculate_scale_down_limit_with_behaviors(
+    current: i32,
+    up_events: &[ScaleEvent],
+    down_events: &[ScaleEvent],
+    rules: &ScalingRules,
+    now: SimTime,
+) -> i32 {
+    let (mut result, pick): (i32, fn(i32, i32) -> i32) = match rules.select_policy {
+        SelectPolicy::Disabled => return current,
+        SelectPolicy::Min => (i32::MIN, i32::max),
+        SelectPolicy::Max => (i32::MAX, i32::min),
+    };
+    for policy in &rules.policies {
+        let start = period_start(current, up_events, down_events, policy.period(), now);
+        let proposed = match *policy {
+            Policy::Pods { value, .. } => start - value,
+            // int32() truncates toward zero.
+            Policy::Percent { value, .. } => (f64::from(start) * (1.0 - f64::from(value) / 100.0)) as i32,
+        };
+        result = pick(result, proposed);
+    }
+    result
+}
+
+/// `NormalizationArg`: what the behavior path normalizes.
+#[derive(Clone, Copy, Debug)]
+pub struct NormalizationArg<'a> {
+    pub behavior: &'a Behavior,
+    pub min: i32,
+    pub max: i32,
+    pub current: i32,
+    /// The (stabilized) recommendation.
+    pub desired: i32,
+}
+
+/// `convertDesiredReplicasWithBehaviorRate`: the stabilized recommendation
+/// `desired` clamped by the rate limits of its direction (never past
+/// `current` the wrong way) and by `[min, max]`, with the `ScalingLimited` reason.
+pub fn convert_desired_replicas_with_behavior_rate(
+    arg: NormalizationArg,
+    up_events: &[ScaleEvent],
+    down_events: &[ScaleEvent],
+    now: SimTime,
+) -> (i32, Reason) {
+    let NormalizationArg {
+        behavior,
+        min,
+        max,
+        current,
+        desired,
+    } = arg;
+    if desired > current {
+        let limit =
+            calculate_scale_up_limit_with_scaling_rules(current, up_events, down_events, &behavior.scale_up, now)
+                .max(current);
+        let (allowed, reason) = if max > limit {
+            (limit, Reason::ScaleUpLimit)
+        } else {
+            (max, Reason::TooManyReplicas)
+        };
+        if desired > allowed {
+            return (allowed, reason);
+        }
+    } else if desired < current {
+        let limit =
+            calculate_scale_down_limit_with_behaviors(current, up_events, down_events, &behavior.scale_down, now)
+                .min(current);
+        let (allowed, reason) = if min < limit {
+            (limit, Reason::ScaleDownLimit)
+        } else {
+            (min, Reason::TooFewReplicas)
+        };
+        if desired < allowed {
+            return (allowed, reason);
+        }
+    }
+    (desired, Reason::DesiredWithinRange)
+}
+
+/// `markScaleEventsOutdated`: events strictly older than `now − longest` are outdated.
+pub fn mark_scale_events_outdated(events: &mut [ScaleEvent], longest: SimDuration, now: SimTime) {
+    for e in events.iter_mut() {
+        if before_cutoff(e.at, now, longest) {
+            e.outdated = true;
+        }
+    }
+}
+
+/// `storeScaleEvent`: nothing without a behavior; otherwise the events of
+/// the direction older than its longest policy period are marked outdated
+/// and `|new − previous|` takes the last outdated slot, else is appended.
+/// Outdated events are not dropped: they still count for any period they
+/// fall in until their slot is reused.
+pub fn store_scale_event(
+    behavior: Option<&Behavior>,
+    up_events: &mut Vec<ScaleEvent>,
+    down_events: &mut Vec<ScaleEvent>,
+    now: SimTime,
+    previous: i32,
+    new: i32,
+) {
+    let Some(behavior) = behavior else { return };
+    let (events, rules, change) = if new > previous {
+        (up_events, &behavior.scale_up, new - previous)
+    } else {
+        (down_events, &behavior.scale_down, previous - new)
+    };
+    mark_scale_events_outdated(events, rules.longest_period(), now);
+    let event = ScaleEvent {
+        change,
+        at: now,
+        outdated: false,
+    };
+    match events.iter().rposition(|e| e.outdated) {
+        Some(i) => events[i] = event,
+        None => events.push(event),
+    }
+}
+
+/// What one normalization did: the stabilized recommendation with the
+/// `AbleToScale` reason, then the limited count with the `ScalingLimited` reason.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Normalized {
+    pub stabilized: i32,
+    pub stabilization: Stabilization,
+    pub desired: i32,
+    pub reason: Reason,
+}
+
+/// One HPA's controller memory: recommendations and scale events. Like the
+/// real controller's, it lives only as long as the controller does.
+#[derive(Clone, Debug)]
+pub struct Hpa {
+    pub spec: HpaSpec,
+    recommendations: Vec<Recommendation>,
+    /// Whether the controller's map has an entry for this HPA (upstream's
+    /// `a.recommendations[key] != nil`); in a run it is set by the first
+    /// reconcile and the list never empties again.
+    recorded: bool,
+    up_events: Vec<ScaleEvent>,
+    down_events: Vec<ScaleEvent>,
+}
+
 impl Hpa {
     pub fn new(spec: HpaSpec) -> Hpa {
         Hpa {
             spec,
             recommendations: Vec::new(),
+            recorded: false,
             up_events: Vec::new(),
             down_events: Vec::new(),
         }
     }
 
-    /// An HPA with a given past, as the Kubernetes tests set one up.
+    /// An HPA with a given past, as the Kubernetes tests set one up: the
+    /// recommendation list exists even when empty, so the first reconcile
+    /// records no initial recommendation (`recommendations: []timestampedRecommendation{}`).
     pub fn with_history(
         spec: HpaSpec,
-        recommendations: Vec<(i32, SimTime)>,
-        up_events: Vec<(i32, SimTime)>,
-        down_events: Vec<(i32, SimTime)>,
+        recommendations: Vec<Recommendation>,
+        up_events: Vec<ScaleEvent>,
+        down_events: Vec<ScaleEvent>,
     ) -> Hpa {
-        let events = |v: Vec<(i32, SimTime)>| {
-            v.into_iter()
-                .map(|(change, at)| ScaleEvent {
-                    change,
-                    at,
-                    outdated: false,
-                })
-                .collect()
-        };
         Hpa {
             spec,
             recommendations,
-            up_events: events(up_events),
-            down_events: events(down_events),
+            recorded: true,
+            up_events,
+            down_events,
         }
     }
 
-    /// The stored scale events, up then down (for tests and inspection).
+    /// The stored recommendations (`a.recommendations[key]`), in slot order.
+    pub fn recommendations(&self) -> &[Recommendation] {
+        &self.recommendations
+    }
+
+    /// The stored scale events, up then down (`a.scaleUpEvents[key]`, `a.scaleDownEvents[key]`).
     pub fn scale_events(&self) -> (&[ScaleEvent], &[ScaleEvent]) {
         (&self.up_events, &self.down_events)
     }
 
+    /// `recordInitialRecommendation`: the first reconcile remembers the current size.
+    pub fn record_initial_recommendation(&mut self, now: SimTime, current: i32) {
+        if !self.recorded {
+            self.recorded = true;
+            self.recommendations.push(Recommendation {
+                replicas: current,
+                at: now,
+            });
+        }
+    }
+
+    /// `normalizeDesiredReplicas` (no behavior): [`stabilize_recommendation`]
+    /// over the controller's downscale stabilization window, then
+    /// [`convert_desired_replicas_with_rules`].
+    pub fn normalize_desired_replicas(&mut self, now: SimTime, current: i32, proposed: i32) -> Normalized {
+        let cfg = self.spec.controller;
+        let stabilized =
+            stabilize_recommendation(&mut self.recommendations, now, cfg.downscale_stabilization, proposed);
+        let stabilization = if stabilized == proposed {
+            Stabilization::ReadyForNewScale
+        } else {
+            Stabilization::ScaleDownStabilized
+        };
+        let (desired, reason) = convert_desired_replicas_with_rules(
+            current,
+            stabilized,
+            self.spec.min_replicas,
+            self.spec.max_replicas,
+            &cfg,
+        );
+        Normalized {
+            stabilized,
+            stabilization,
+            desired,
+            reason,
+        }
+    }
+
+    /// `normalizeDesiredReplicasWithBehaviors`:
+    /// [`stabilize_recommendation_with_behaviors`], then
+    /// [`convert_desired_replicas_with_behavior_rate`] over the stored events.
+    /// Without a behavior in the spec this is [`Hpa::normalize_desired_replicas`],
+    /// as `reconcileAutoscaler` chooses.
+    pub fn normalize_desired_replicas_with_behaviors(
+        &mut self,
+        now: SimTime,
+        current: i32,
+        proposed: i32,
+    ) -> Normalized {
+        let Some(behavior) = self.spec.behavior.as_ref() else {
+            return self.normalize_desired_replicas(now, current, proposed);
+        };
+        let (stabilized, stabilization) = stabilize_recommendation_with_behaviors(
+            &mut self.recommendations,
+            now,
+            current,
+            proposed,
+            behavior.scale_up.stabilization_window,
+            behavior.scale_down.stabilization_window,
+        );
+        let arg = NormalizationArg {
+            behavior,
+            min: self.spec.min_replicas,
+            max: self.spec.max_replicas,
+            current,
+            desired: stabilized,
+        };
+        let (desired, reason) =
+            convert_desired_replicas_with_behavior_rate(arg, &self.up_events, &self.down_events, now);
+        Normalized {
+            stabilized,
+            stabilization,
+            desired,
+            reason,
+        }
+    }
+
+    /// `storeScaleEvent` into this HPA's event lists.
+    pub fn store_scale_event(&mut self, now: SimTime, previous: i32, new: i32) {
+        store_scale_event(
+            self.spec.behavior.as_ref(),
+            &mut self.up_events,
+            &mut self.down_events,
+            now,
+            previous,
+            new,
+        );
+    }
+
     /// `reconcileAutoscaler`: `current` is `scale.spec.replicas`; `propose`
-    /// runs the metrics (only when the controller consults them).
+    /// runs the metrics (only when the controller consults them). Composed of
+    /// [`Hpa::record_initial_recommendation`], [`combine`]
+    /// (`computeReplicasForMetrics`), [`Hpa::normalize_desired_replicas`] or
+    /// [`Hpa::normalize_desired_replicas_with_behaviors`], and
+    /// [`Hpa::store_scale_event`].
     pub fn reconcile(
         &mut self,
         now: SimTime,
         current: i32,
         propose: impl FnOnce() -> Vec<Result<Proposal, MetricError>>,
     ) -> Decision {
-        if self.recommendations.is_empty() {
-            // recordInitialRecommendation: the first reconcile remembers the current size.
-            self.recommendations.push((current, now));
-        }
+        self.record_initial_recommendation(now, current);
         let min = self.spec.min_replicas;
         let max = self.spec.max_replicas;
         let fixed = |desired, reason| Decision {
@@ -690,25 +1109,18 @@ impl Hpa {
             match combine(&propose(), current) {
                 None => fixed(current, Reason::InvalidMetrics),
                 Some(proposed) => {
-                    let (stabilized, desired, reason) = if self.spec.behavior.is_some() {
-                        self.normalize_with_behaviors(now, current, proposed)
+                    let n = if self.spec.behavior.is_some() {
+                        self.normalize_desired_replicas_with_behaviors(now, current, proposed)
                     } else {
-                        self.normalize_legacy(now, current, proposed)
-                    };
-                    let stabilization = if stabilized == proposed {
-                        Stabilization::ReadyForNewScale
-                    } else if self.spec.behavior.is_some() && proposed >= current {
-                        Stabilization::ScaleUpStabilized
-                    } else {
-                        Stabilization::ScaleDownStabilized
+                        self.normalize_desired_replicas(now, current, proposed)
                     };
                     Decision {
                         current,
                         proposed: Some(proposed),
-                        stabilized: Some(stabilized),
-                        stabilization: Some(stabilization),
-                        desired,
-                        reason,
+                        stabilized: Some(n.stabilized),
+                        stabilization: Some(n.stabilization),
+                        desired: n.desired,
+                        reason: n.reason,
                     }
                 }
             }
@@ -718,191 +1130,9 @@ impl Hpa {
         }
         decision
     }
-
-    /// `normalizeDesiredReplicas` (no behavior).
-    fn normalize_legacy(&mut self, now: SimTime, current: i32, proposed: i32) -> (i32, i32, Reason) {
-        let window = self.spec.controller.downscale_stabilization;
-        let mut stabilized = proposed;
-        let mut old = None;
-        for (i, (rec, t)) in self.recommendations.iter().enumerate() {
-            if before_cutoff(*t, now, window) {
-                old = Some(i);
-            } else if *rec > stabilized {
-                stabilized = *rec;
-            }
-        }
-        match old {
-            Some(i) => self.recommendations[i] = (proposed, now),
-            None => self.recommendations.push((proposed, now)),
-        }
-        // convertDesiredReplicasWithRules: at most max(2 × current, 4) per sync.
-        let scale_up_limit = (2.0 * f64::from(current)).max(4.0) as i32;
-        let (max_allowed, limit_reason) = if self.spec.max_replicas > scale_up_limit {
-            (scale_up_limit, Reason::ScaleUpLimit)
-        } else {
-            (self.spec.max_replicas, Reason::TooManyReplicas)
-        };
-        let (desired, reason) = if stabilized < self.spec.min_replicas {
-            (self.spec.min_replicas, Reason::TooFewReplicas)
-        } else if stabilized > max_allowed {
-            (max_allowed, limit_reason)
-        } else {
-            (stabilized, Reason::DesiredWithinRange)
-        };
-        (stabilized, desired, reason)
-    }
-
-    /// `normalizeDesiredReplicasWithBehaviors`.
-    fn normalize_with_behaviors(&mut self, now: SimTime, current: i32, proposed: i32) -> (i32, i32, Reason) {
-        let behavior = self.spec.behavior.as_ref().expect("behavior path");
-        let (up_window, down_window) = (
-            behavior.scale_up.stabilization_window,
-            behavior.scale_down.stabilization_window,
-        );
-        // stabilizeRecommendationWithBehaviors
-        let mut up = proposed;
-        let mut down = proposed;
-        let mut old = None;
-        for (i, (rec, t)) in self.recommendations.iter().enumerate() {
-            if after_cutoff(*t, now, up_window) {
-                up = up.min(*rec);
-            }
-            if after_cutoff(*t, now, down_window) {
-                down = down.max(*rec);
-            }
-            if before_cutoff(*t, now, up_window) && before_cutoff(*t, now, down_window) {
-                old = Some(i);
-            }
-        }
-        let mut stabilized = current;
-        if stabilized < up {
-            stabilized = up;
-        }
-        if stabilized > down {
-            stabilized = down;
-        }
-        match old {
-            Some(i) => self.recommendations[i] = (proposed, now),
-            None => self.recommendations.push((proposed, now)),
-        }
-        // convertDesiredReplicasWithBehaviorRate
-        let (min, max) = (self.spec.min_replicas, self.spec.max_replicas);
-        if stabilized > current {
-            let limit = rate_limit(
-                current,
-                now,
-                &self.up_events,
-                &self.down_events,
-                &behavior.scale_up,
-                true,
-            )
-            .max(current);
-            let (allowed, reason) = if max > limit {
-                (limit, Reason::ScaleUpLimit)
-            } else {
-                (max, Reason::TooManyReplicas)
-            };
-            if stabilized > allowed {
-                return (stabilized, allowed, reason);
-            }
-        } else if stabilized < current {
-            let limit = rate_limit(
-                current,
-                now,
-                &self.up_events,
-                &self.down_events,
-                &behavior.scale_down,
-                false,
-            )
-            .min(current);
-            let (allowed, reason) = if min < limit {
-                (limit, Reason::ScaleDownLimit)
-            } else {
-                (min, Reason::TooFewReplicas)
-            };
-            if stabilized < allowed {
-                return (stabilized, allowed, reason);
-            }
-        }
-        (stabilized, stabilized, Reason::DesiredWithinRange)
-    }
-
-    /// `storeScaleEvent` with `markScaleEventsOutdated`: only with a
-    /// behavior; events of the direction older than its longest policy
-    /// period are marked outdated, and the new event takes the last outdated
-    /// slot, else is appended. Outdated events are not dropped: they still
-    /// count for any period they fall in until their slot is reused.
-    fn store_scale_event(&mut self, now: SimTime, previous: i32, new: i32) {
-        let Some(behavior) = &self.spec.behavior else { return };
-        let (events, rules, change) = if new > previous {
-            (&mut self.up_events, &behavior.scale_up, new - previous)
-        } else {
-            (&mut self.down_events, &behavior.scale_down, previous - new)
-        };
-        let longest = rules.longest_period();
-        for e in events.iter_mut() {
-            if before_cutoff(e.at, now, longest) {
-                e.outdated = true;
-            }
-        }
-        let event = ScaleEvent {
-            change,
-            at: now,
-            outdated: false,
-        };
-        match events.iter().rposition(|e| e.outdated) {
-            Some(i) => events[i] = event,
-            None => events.push(event),
-        }
-    }
-}
-
-/// `getReplicasChangePerPeriod`: the change recorded strictly within the
-/// last `period`, outdated or not.
-fn change_in_period(events: &[ScaleEvent], now: SimTime, period: SimDuration) -> i32 {
-    events
-        .iter()
-        .filter(|e| after_cutoff(e.at, now, period))
-        .map(|e| e.change)
-        .sum()
-}
-
-/// `calculateScaleUpLimitWithScalingRules` (`up`) and
-/// `calculateScaleDownLimitWithBehaviors`: each policy's limit from the size
-/// at the start of its period; `Max` takes the largest change, `Min` the
-/// smallest, `Disabled` allows none.
-fn rate_limit(
-    current: i32,
-    now: SimTime,
-    up_events: &[ScaleEvent],
-    down_events: &[ScaleEvent],
-    rules: &ScalingRules,
-    up: bool,
-) -> i32 {
-    let largest_change = match rules.select_policy {
-        SelectPolicy::Disabled => return current,
-        SelectPolicy::Max => true,
-        SelectPolicy::Min => false,
-    };
-    // Scaling up, the largest change is the highest limit; down, the lowest.
-    let pick: fn(i32, i32) -> i32 = if largest_change == up { i32::max } else { i32::min };
-    let mut result = if largest_change == up { i32::MIN } else { i32::MAX };
-    for policy in &rules.policies {
-        let period = policy.period();
-        let start = current - change_in_period(up_events, now, period) + change_in_period(down_events, now, period);
-        let proposed = match (policy, up) {
-            (Policy::Pods { value, .. }, true) => start + value,
-            (Policy::Pods { value, .. }, false) => start - value,
-            (Policy::Percent { value, .. }, true) => {
-                (f64::from(start) * (1.0 + f64::from(*value) / 100.0)).ceil() as i32
-            }
-            // int32() truncates toward zero.
-            (Policy::Percent { value, .. }, false) => (f64::from(start) * (1.0 - f64::from(*value) / 100.0)) as i32,
-        };
-        result = pick(result, proposed);
-    }
-    result
 }
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod upstream_tests;

@@ -23,6 +23,10 @@ fn test_cfg() -> ControllerConfig {
 
 const NOW: u64 = 36_000;
 
+fn rec(replicas: i32, at: u64) -> Recommendation {
+    Recommendation { replicas, at: t(at) }
+}
+
 /// A running pod, ready for an hour, started long ago.
 fn pod(request: i64) -> Pod {
     Pod {
@@ -481,7 +485,7 @@ fn e7_e8_stabilization_windows() {
     b.scale_down.stabilization_window = s(180);
     let mut hpa = Hpa::with_history(
         spec(1, 1000, Some(b)),
-        vec![(4, t(NOW - 120)), (5, t(NOW - 60))],
+        vec![rec(4, NOW - 120), rec(5, NOW - 60)],
         vec![],
         vec![],
     );
@@ -493,7 +497,7 @@ fn e7_e8_stabilization_windows() {
     b.scale_down.stabilization_window = s(300);
     let mut hpa = Hpa::with_history(
         spec(1, 1000, Some(b)),
-        vec![(2, t(NOW - 6000)), (3, t(NOW - 180))],
+        vec![rec(2, NOW - 6000), rec(3, NOW - 180)],
         vec![],
         vec![],
     );
@@ -728,5 +732,30 @@ fn outdated_scale_events_are_reused_not_dropped_and_count_for_longer_periods() {
     // outdated +5 would start from 19 and allow 17.)
     let rules = &hpa.spec.behavior.as_ref().unwrap().scale_down;
     let (up, down) = hpa.scale_events();
-    assert_eq!(rate_limit(20, t(1200), up, down, rules, false), 12);
+    assert_eq!(
+        calculate_scale_down_limit_with_behaviors(20, up, down, rules, t(1200)),
+        12
+    );
+}
+
+#[test]
+fn legacy_cap_follows_the_configured_factor_and_minimum() {
+    // horizontal.go, calculateScaleUpLimit: int32(max(scaleUpLimitFactor ×
+    // current, scaleUpLimitMinimum)), used by convertDesiredReplicasWithRules
+    // on the legacy path only.
+    let mut s = spec(1, 1000, None);
+    s.controller.scale_up_limit_factor = 3.0;
+    s.controller.scale_up_limit_minimum = 5.0;
+    let d = Hpa::new(s.clone()).reconcile(t(NOW), 1, proposing(100));
+    assert_eq!((d.desired, d.reason), (5, Reason::ScaleUpLimit));
+    let d = Hpa::new(s.clone()).reconcile(t(NOW), 4, proposing(100));
+    assert_eq!((d.desired, d.reason), (12, Reason::ScaleUpLimit));
+    // A fractional factor truncates as int32() does: 1.5 × 5 = 7.5 → 7.
+    s.controller.scale_up_limit_factor = 1.5;
+    let d = Hpa::new(s.clone()).reconcile(t(NOW), 5, proposing(100));
+    assert_eq!(d.desired, 7);
+    // The behavior path ignores it: the default policies allow 4 + 4 = 8 from 4.
+    s.behavior = Some(default_behavior());
+    let d = Hpa::new(s).reconcile(t(NOW), 4, proposing(100));
+    assert_eq!(d.desired, 8);
 }
