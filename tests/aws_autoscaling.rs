@@ -482,3 +482,19 @@ fn custom_metrics_are_validated() {
         assert!(e.contains(known), "{e}");
     }
 }
+
+#[test]
+fn the_sqs_example_needs_its_cpu_policy_to_hold_the_workers() {
+    // scenarios/aws-sqs-backlog.yaml: a drained queue reads a backlog of 0,
+    // which asks for no capacity; the CPU policy keeps target tracking from
+    // scaling in while the workers are busy (every policy must agree).
+    let text = std::fs::read_to_string("scenarios/aws-sqs-backlog.yaml").unwrap();
+    let cpu_line = "          - target_tracking: { metric: cpu_utilization, target: 70 }\n";
+    assert!(text.contains(cpu_line));
+    let both = simulate(&common::spec(&text), 11, 0, &mut |_| {});
+    let alone = simulate(&common::spec(&text.replace(cpu_line, "")), 11, 0, &mut |_| {});
+    let to_minimum = |r: &capsim::model::RunResult| scale_ins(r).iter().filter(|(_, _, desired)| *desired == 2).count();
+    assert_eq!((to_minimum(&alone), to_minimum(&both)), (8, 0));
+    let depth = |r: &capsim::model::RunResult| r.summary.data.as_ref().unwrap().queues[0].depth_max;
+    assert_eq!((depth(&alone), depth(&both)), (6351, 3722));
+}
