@@ -290,3 +290,211 @@ fn predictive_scaling_puts_capacity_in_place_before_the_repeat() {
         waiting(&without)
     );
 }
+
+/// The datapoint a scaling row shows for policy 0 (`policy[0] metric=V …`).
+fn datapoint(row: &capsim::model::autoscaler::ScalerLogRow) -> f64 {
+    let rest = row.policies.split("metric=").nth(1).expect("a datapoint");
+    rest.split(' ').next().unwrap().parse().expect("a number")
+}
+
+#[test]
+fn an_active_connections_policy_scales_out_when_requests_wait_longer() {
+    // 100 → 200 req/s at one hour on 3 instances of 2 cores, 25 ms each:
+    // utilisation goes from 42% to 83%, so requests queue and each instance
+    // holds more of them at once (Little: held = rate × time in system).
+    // Target: 2 requests held per instance, averaged over the minute.
+    let policies = "          - target_tracking: { metric: active_connections, target: 2 }";
+    let yaml = scenario(policies, "")
+        .replace("{ at: 1h, rate: 400 }", "{ at: 1h, rate: 200 }")
+        .replace("min_size: 2", "min_size: 3");
+    let r = simulate(&common::spec(&yaml), 1, 0, &mut |_| {});
+    let outs: Vec<_> = r.scaler_rows.iter().filter(|row| row.reason == "ScaleOut").collect();
+    // Before the step nothing breaches; the minutes ending 3660, 3720 and
+    // 3780 do, the third readable at 3840 after CloudWatch's delay.
+    let first = outs.first().expect("a scale-out");
+    assert_eq!((first.time.as_secs_f64(), first.current), (3840.0, 3), "{first:?}");
+    // Proportional to the 3 instances the datapoint averaged, rounded up.
+    let held = datapoint(first);
+    assert!(held > 2.0, "{held}");
+    assert_eq!(first.desired, (3.0 * held / 2.0).ceil() as i64, "{first:?}");
+    // Before the step the fleet sat at its minimum, within target.
+    assert!(
+        r.scaler_rows
+            .iter()
+            .filter(|row| row.time.as_secs_f64() < 3600.0)
+            .all(|row| row.desired == 3),
+        "{:?}",
+        r.scaler_rows
+    );
+}
+
+/// Producers enqueue `rate` messages/s into `jobs`; a consumer group of
+/// one-worker instances (100 ms per message) scales on the backlog per
+/// instance.
+fn backlog_scenario(rate: &str, policy: &str) -> String {
+    format!(
+        r#"
+name: sqs-consumers
+duration: 1h
+interval: 1m
+traffic:
+  rate: {rate}
+  classes:
+    - name: upload
+      kind: write
+      cpu: {{ constant: 0s }}
+      data: {{ enqueue: jobs }}
+  target: lb
+instance_types:
+  w1: {{ vcpu: 1, memory_gib: 1, hourly_usd: 0.01 }}
+load_balancers:
+  lb: {{ policy: round_robin, pool: api }}
+pools:
+  api:
+    instance_type: c6i.xlarge
+    count: 2
+    workers: 1000
+    queue_capacity: 1000
+  workers:
+    instance_type: w1
+    workers: 1
+    count: 2
+    boot_time: {{ constant: 60s }}
+    autoscaler:
+      aws:
+        min_size: 2
+        max_size: 40
+        instance_warmup: 60s
+        policies:
+          - {policy}
+queues:
+  jobs:
+    consumers: workers
+    job: {{ constant: 100ms }}
+    rtt: 0s
+    visibility_timeout: 10m
+"#
+    )
+}
+
+#[test]
+fn a_backlog_per_instance_policy_scales_consumers_with_the_queue() {
+    // as-using-sqs-queue.md: visible messages over instances in service,
+    // target = acceptable latency / time per message = 20 s / 0.1 s = 200.
+    // 10 msg/s is half of what 2 consumers do; from 10 min, 60 msg/s needs
+    // 6; from 30 min nothing more arrives.
+    let rate = "{ steps: [ { at: 0s, rate: 10 }, { at: 10m, rate: 60 }, { at: 30m, rate: 0 } ] }";
+    let policy = "target_tracking: { metric: backlog_per_instance, queue: jobs, target: 200 }";
+    let r = simulate(&common::spec(&backlog_scenario(rate, policy)), 1, 0, &mut |_| {});
+    assert!(r.summary.requests.conserved());
+    let outs: Vec<_> = r.scaler_rows.iter().filter(|row| row.reason == "ScaleOut").collect();
+    let first = outs.first().expect("a scale-out");
+    // The backlog grows 40 msg/s on 2 consumers: 1200 per instance after the
+    // first minute. Three breaching minutes (ending 660, 720, 780), readable
+    // at 840; the desired capacity is proportional to the 2 in service.
+    assert_eq!((first.time.as_secs_f64(), first.current), (840.0, 2), "{first:?}");
+    let backlog = datapoint(first);
+    assert_eq!(
+        first.desired,
+        (2.0 * backlog / 200.0).ceil().min(40.0) as i64,
+        "{first:?}"
+    );
+    // 40 msg/s for 3 minutes: about 7200 visible, 3600 per instance → 36.
+    assert!((35..=37).contains(&first.desired), "{first:?}");
+    // Nothing is left in the queue, and the group is back at its minimum.
+    let q = &r.summary.data.as_ref().unwrap().queues[0];
+    assert_eq!(q.enqueued, q.deleted, "{q:?}");
+    assert_eq!(r.rows.last().unwrap().pools[1].ready, 2);
+    // Before the burst the backlog stays far under the target: no scaling.
+    assert!(
+        r.scaler_rows
+            .iter()
+            .all(|row| row.time.as_secs_f64() >= 600.0 || row.desired == 2)
+    );
+}
+
+#[test]
+fn a_backlog_step_policy_adds_consumers_by_the_breach() {
+    // A step policy on the same metric: ≥ 100 per instance adds 2, ≥ 1100 adds 6.
+    let rate = "{ steps: [ { at: 0s, rate: 10 }, { at: 10m, rate: 60 }, { at: 30m, rate: 0 } ] }";
+    let policy = "step: { alarm: { metric: backlog_per_instance, queue: jobs, threshold: 100, comparison: greater_than_or_equal }, adjustment_type: change_in_capacity, steps: [ { lower: 0, upper: 1000, adjustment: 2 }, { lower: 1000, adjustment: 6 } ] }";
+    let r = simulate(&common::spec(&backlog_scenario(rate, policy)), 1, 0, &mut |_| {});
+    let outs: Vec<_> = r.scaler_rows.iter().filter(|row| row.reason == "ScaleOut").collect();
+    // The minute ending 660 holds about 40 × 60 / 2 = 1200 per instance,
+    // readable at 720: the +6 step on the 2 warm consumers.
+    let first = outs.first().expect("a scale-out");
+    assert_eq!(
+        (first.time.as_secs_f64(), first.current, first.desired),
+        (720.0, 2, 8),
+        "{first:?}"
+    );
+    assert!(datapoint(first) >= 1100.0, "{first:?}");
+}
+
+#[test]
+fn custom_metrics_are_validated() {
+    let bad = |yaml: String| {
+        capsim::scenario::load(
+            &yaml,
+            "asg.yaml",
+            capsim::scenario::Format::Yaml,
+            &capsim::scenario::NoFiles,
+        )
+        .unwrap_err()
+        .to_string()
+    };
+    let rate = "{ constant: 10 }";
+    let e = bad(backlog_scenario(
+        rate,
+        "target_tracking: { metric: backlog_per_instance, queue: job, target: 200 }",
+    ));
+    assert!(
+        e.contains("pools.workers.autoscaler.aws.policies[0].target_tracking.queue: unknown queue `job`; known: jobs"),
+        "{e}"
+    );
+    let e = bad(backlog_scenario(
+        rate,
+        "target_tracking: { metric: backlog_per_instance, target: 200 }",
+    ));
+    assert!(
+        e.contains("policies[0].target_tracking.queue: a `backlog_per_instance` metric names its queue; known: jobs"),
+        "{e}"
+    );
+    let e = bad(backlog_scenario(
+        rate,
+        "step: { alarm: { metric: cpu_utilization, queue: jobs, threshold: 1, comparison: greater_than }, adjustment_type: change_in_capacity, steps: [ { lower: 0, adjustment: 1 } ] }",
+    ));
+    assert!(
+        e.contains("policies[0].step.alarm.queue: only a `backlog_per_instance` metric reads a queue"),
+        "{e}"
+    );
+    let e = bad(backlog_scenario(
+        rate,
+        "target_tracking: { metric: queue_depth, target: 200 }",
+    ));
+    assert!(e.contains("unknown variant `queue_depth`"), "{e}");
+    for known in [
+        "cpu_utilization",
+        "request_count_per_target",
+        "active_connections",
+        "backlog_per_instance",
+    ] {
+        assert!(e.contains(known), "{e}");
+    }
+}
+
+#[test]
+fn the_sqs_example_needs_its_cpu_policy_to_hold_the_workers() {
+    // scenarios/aws-sqs-backlog.yaml: a drained queue reads a backlog of 0,
+    // which asks for no capacity; the CPU policy keeps target tracking from
+    // scaling in while the workers are busy (every policy must agree).
+    let text = std::fs::read_to_string("scenarios/aws-sqs-backlog.yaml").unwrap();
+    let cpu_line = "          - target_tracking: { metric: cpu_utilization, target: 70 }\n";
+    assert!(text.contains(cpu_line));
+    let both = simulate(&common::spec(&text), 11, 0, &mut |_| {});
+    let alone = simulate(&common::spec(&text.replace(cpu_line, "")), 11, 0, &mut |_| {});
+    let to_minimum = |r: &capsim::model::RunResult| scale_ins(r).iter().filter(|(_, _, desired)| *desired == 2).count();
+    assert_eq!((to_minimum(&alone), to_minimum(&both)), (8, 0));
+    let depth = |r: &capsim::model::RunResult| r.summary.data.as_ref().unwrap().queues[0].depth_max;
+    assert_eq!((depth(&alone), depth(&both)), (6351, 3722));
+}

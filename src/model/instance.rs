@@ -187,8 +187,9 @@ pub struct Instance {
     pub routed: u64,
     /// Why an autoscaler launched it, for the time-to-capacity breakdown.
     pub origin: Option<ScaleUpOrigin>,
-    /// Busy core-time and routed requests at the last CloudWatch minute.
-    pub minute_mark: (u128, u64),
+    /// Busy core-time, routed requests and requests-held time at the last
+    /// CloudWatch minute.
+    pub minute_mark: (u128, u64, u128),
     /// The node it runs on (node pools only); `None` while it waits for room.
     pub node: Option<u32>,
     /// When it got a node and started booting (launch time without node pools).
@@ -238,7 +239,7 @@ impl Instance {
             outstanding_time: TimeIntegral::default(),
             routed: 0,
             origin: None,
-            minute_mark: (0, 0),
+            minute_mark: (0, 0, 0),
             node: None,
             scheduled_at: None,
             caches: Vec::new(),

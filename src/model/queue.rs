@@ -112,6 +112,8 @@ pub struct MessageQueue {
     /// the queue, so they are sorted): `(deadline, slot, receipt)`.
     deadlines: VecDeque<(SimTime, u32, u32)>,
     next_receipt: u32,
+    /// Messages received and neither deleted nor visible again.
+    in_flight: u64,
     /// Messages in the queue (visible and in flight), over time.
     pub depth: TimeIntegral,
     pub depth_max: u64,
@@ -136,6 +138,7 @@ impl MessageQueue {
             visible: VecDeque::new(),
             deadlines: VecDeque::new(),
             next_receipt: 0,
+            in_flight: 0,
             depth: TimeIntegral::default(),
             depth_max: 0,
             processing: TimeIntegral::default(),
@@ -156,6 +159,12 @@ impl MessageQueue {
     /// `ApproximateNumberOfMessages` + `…NotVisible`).
     pub fn len(&self) -> u64 {
         self.depth.value()
+    }
+
+    /// Messages waiting to be received (SQS's
+    /// `ApproximateNumberOfMessagesVisible`).
+    pub fn visible(&self) -> u64 {
+        self.len() - self.in_flight
     }
 
     pub fn is_empty(&self) -> bool {
@@ -217,6 +226,7 @@ impl MessageQueue {
             m.receives += 1;
             m.receipt = receipt;
             m.state = MessageState::InFlight;
+            self.in_flight += 1;
             self.interval.received += 1;
             self.processing.add(now, 1);
             let first = self.deadlines.is_empty();
@@ -228,6 +238,9 @@ impl MessageQueue {
     }
 
     fn release(&mut self, now: SimTime, slot: u32) {
+        if self.messages[slot as usize].state == MessageState::InFlight {
+            self.in_flight -= 1;
+        }
         self.messages[slot as usize].state = MessageState::Free;
         self.free.push(slot);
         self.depth.sub(now, 1);
@@ -276,6 +289,7 @@ impl MessageQueue {
             self.deadlines.pop_front();
             if live {
                 m.state = MessageState::Visible;
+                self.in_flight -= 1;
                 self.visible.push_back((slot, receipt));
                 self.interval.timed_out += 1;
             }
@@ -399,6 +413,27 @@ mod tests {
         assert!(q.enqueue(t(2)));
         assert_eq!(q.interval.rejected, 2);
         assert_eq!(q.depth_max, 2);
+    }
+
+    #[test]
+    fn visible_messages_leave_out_those_in_flight() {
+        // SQS: ApproximateNumberOfMessagesVisible counts what can be received;
+        // a received message is not visible until its timeout brings it back.
+        let mut q = queue(None, None);
+        for s in 0..3 {
+            q.enqueue(t(s));
+        }
+        assert_eq!((q.len(), q.visible()), (3, 3));
+        let ((slot, r1), _) = q.receive(t(3)).expect("a message");
+        let ((slot2, r2), _) = q.receive(t(3)).expect("a message");
+        assert_eq!((q.len(), q.visible()), (3, 1));
+        q.complete(t(4), slot, r1, true);
+        assert_eq!((q.len(), q.visible()), (2, 1));
+        // The other attempt fails: in flight until its timeout, then visible.
+        q.complete(t(4), slot2, r2, false);
+        assert_eq!(q.visible(), 1);
+        q.expire(t(33));
+        assert_eq!((q.len(), q.visible()), (2, 2));
     }
 
     #[test]

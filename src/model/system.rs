@@ -982,18 +982,25 @@ impl System {
         let p = pool.0 as usize;
         let Some(aws) = &self.pools[p].aws else { return };
         let warmup = aws.spec.instance_warmup;
-        let (mut cpu, mut requests) = (Vec::new(), Vec::new());
-        let mut warm = 0i64;
+        let mut sample = aws::MinuteSample {
+            end: now,
+            ..aws::MinuteSample::default()
+        };
+        let (mut warm, mut launching) = (0i64, 0i64);
         let mut busy_cores = 0.0;
         let mut routed = 0u64;
         for id in &self.pools[p].instances {
             let i = &mut self.instances[id.0 as usize];
-            if i.state == InstanceState::Stopped {
-                continue;
+            match i.state {
+                InstanceState::Stopped => continue,
+                InstanceState::Booting => launching += 1,
+                InstanceState::Ready => sample.in_service += 1,
+                InstanceState::Draining => {}
             }
             let busy = i.busy_core_time.area_until(now);
-            let (busy0, routed0) = i.minute_mark;
-            i.minute_mark = (busy, i.routed);
+            let held = i.outstanding_time.area_until(now);
+            let (busy0, routed0, held0) = i.minute_mark;
+            i.minute_mark = (busy, i.routed, held);
             busy_cores += (busy - busy0) as f64 / 60e9;
             routed += i.routed - routed0;
             // In service and past its warm-up for the whole minute.
@@ -1002,18 +1009,23 @@ impl System {
                     .is_some_and(|r| r + warmup + SimDuration::from_secs(60) <= now);
             if is_warm {
                 warm += 1;
-                cpu.push((busy - busy0) as f64 / (f64::from(i.cores) * 60e9) * 100.0);
-                requests.push((i.routed - routed0) as f64);
+                sample
+                    .cpu
+                    .push((busy - busy0) as f64 / (f64::from(i.cores) * 60e9) * 100.0);
+                sample.requests.push((i.routed - routed0) as f64);
+                sample.connections.push((held - held0) as f64 / 60e9);
             }
         }
+        sample.queue_visible = self.data.queues.iter().map(|q| q.visible() as f64).collect();
         let desired = i64::from(self.books[p].desired);
         let group = aws::GroupState {
             desired,
             warm,
             warming: desired - warm,
+            launching,
         };
         let aws = self.pools[p].aws.as_mut().expect("checked");
-        aws.record_minute(now, cpu, requests);
+        aws.record_minute(sample);
         aws.record_load(now, routed as f64, busy_cores);
         let (new_desired, simple, row) = aws.evaluate(now, p, group);
         let cooldown = simple.map(|i| aws.cooldown_of(i));

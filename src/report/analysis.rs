@@ -16,7 +16,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::metrics::IntervalRow;
-use crate::model::autoscaler::aws::{AwsMetric, AwsPolicy};
+use crate::model::autoscaler::aws::{AwsMetric, AwsPolicy, TargetTrackingPolicy};
 use crate::model::autoscaler::{MetricSpec, ResourceName, Target};
 use crate::model::{LbPolicy, RunResult, SystemSpec};
 
@@ -203,11 +203,11 @@ fn ceiling(pool: &crate::model::PoolSpec) -> f64 {
     });
     let from_aws = pool.aws.as_ref().and_then(|a| {
         a.policies.iter().find_map(|p| match p {
-            AwsPolicy::TargetTracking {
+            AwsPolicy::TargetTracking(TargetTrackingPolicy {
                 metric: AwsMetric::CpuUtilization,
                 target,
                 ..
-            } => Some(target / 100.0),
+            }) => Some(target / 100.0),
             _ => None,
         })
     });

@@ -3,7 +3,8 @@
 
 use crate::engine::SimDuration;
 use crate::model::autoscaler::aws::{
-    AdjustmentType, AlarmSpec, AwsMetric, AwsPolicy, AwsSpec, Comparison, Predictive, Statistic, Step,
+    AdjustmentType, AlarmSpec, AwsMetric, AwsPolicy, AwsSpec, Comparison, Predictive, SimplePolicy, Statistic, Step,
+    StepPolicy, TargetTrackingPolicy,
 };
 use crate::model::autoscaler::hpa::{Behavior, ControllerConfig, HpaSpec, Policy, ScalingRules, SelectPolicy};
 use crate::model::autoscaler::keda::KedaSpec;
@@ -384,11 +385,41 @@ const TT_SCALE_IN_DATAPOINTS: usize = 15;
 const TT_SCALE_IN_RATIO: f64 = 0.9;
 const AWS_METRIC_DELAY_S: f64 = 60.0;
 
-fn aws_metric(m: RawAwsMetric) -> AwsMetric {
-    match m {
+/// A policy's metric; `path` is where it and its `queue` are written.
+fn aws_metric(c: &mut Checker, path: &str, m: RawAwsMetric, queue: Option<&str>) -> AwsMetric {
+    let metric = match m {
         RawAwsMetric::CpuUtilization => AwsMetric::CpuUtilization,
         RawAwsMetric::RequestCountPerTarget => AwsMetric::RequestCountPerTarget,
+        RawAwsMetric::ActiveConnections => AwsMetric::ActiveConnections,
+        RawAwsMetric::BacklogPerInstance => {
+            let Some(q) = queue else {
+                c.problem(
+                    format!("{path}.queue"),
+                    format!(
+                        "a `backlog_per_instance` metric names its queue; known: {}",
+                        queue_list(c)
+                    ),
+                );
+                return AwsMetric::BacklogPerInstance { queue: 0 };
+            };
+            // The names are a map's keys, in order.
+            return match c.queues.binary_search_by(|n| n.as_str().cmp(q)) {
+                Ok(i) => AwsMetric::BacklogPerInstance { queue: i as u16 },
+                Err(_) => {
+                    let known = queue_list(c);
+                    c.problem(format!("{path}.queue"), format!("unknown queue `{q}`; known: {known}"));
+                    AwsMetric::BacklogPerInstance { queue: 0 }
+                }
+            };
+        }
+    };
+    if queue.is_some() {
+        c.problem(
+            format!("{path}.queue"),
+            "only a `backlog_per_instance` metric reads a queue",
+        );
     }
+    metric
 }
 
 fn adjustment_type(t: RawAdjustmentType) -> AdjustmentType {
@@ -428,7 +459,7 @@ fn alarm(c: &mut Checker, path: &str, a: &RawAlarm) -> AlarmSpec {
         c.problem(format!("{path}.threshold"), "must be a finite number");
     }
     AlarmSpec {
-        metric: aws_metric(a.metric),
+        metric: aws_metric(c, path, a.metric, a.queue.as_deref()),
         statistic: match a.statistic.unwrap_or(RawStatistic::Average) {
             RawStatistic::Average => Statistic::Average,
             RawStatistic::Maximum => Statistic::Maximum,
@@ -489,12 +520,12 @@ pub(super) fn aws(c: &mut Checker, path: &str, raw: &RawAws, cores: u32) -> Opti
                             "must be a finite number (≥ 0 for exact_capacity)",
                         );
                     }
-                    AwsPolicy::Simple {
+                    AwsPolicy::Simple(SimplePolicy {
                         alarm: alarm(c, &format!("{ppath}.simple.alarm"), a),
                         adjustment_type: adjustment_type(*t),
                         adjustment: *adjustment,
                         cooldown: cooldown.map(|d| SimDuration::from_secs_f64(d.0)),
-                    }
+                    })
                 }
                 RawAwsPolicy::Step {
                     alarm: a,
@@ -532,7 +563,7 @@ pub(super) fn aws(c: &mut Checker, path: &str, raw: &RawAws, cores: u32) -> Opti
                             "applies only to percent_change_in_capacity",
                         );
                     }
-                    AwsPolicy::Step {
+                    AwsPolicy::Step(StepPolicy {
                         alarm: alarm(c, &format!("{ppath}.step.alarm"), a),
                         adjustment_type: adjustment_type(*t),
                         steps: steps
@@ -544,10 +575,11 @@ pub(super) fn aws(c: &mut Checker, path: &str, raw: &RawAws, cores: u32) -> Opti
                             })
                             .collect(),
                         min_adjustment_magnitude: *min_adjustment_magnitude,
-                    }
+                    })
                 }
                 RawAwsPolicy::TargetTracking {
                     metric,
+                    queue,
                     target,
                     disable_scale_in,
                     scale_out_datapoints,
@@ -573,8 +605,9 @@ pub(super) fn aws(c: &mut Checker, path: &str, raw: &RawAws, cores: u32) -> Opti
                             format!("must be in (0, 1], got {ratio}"),
                         );
                     }
+                    let metric = aws_metric(c, &tpath, *metric, queue.as_deref());
                     let shape = |n: usize, threshold: f64, comparison| AlarmSpec {
-                        metric: aws_metric(*metric),
+                        metric,
                         statistic: Statistic::Average,
                         period: SimDuration::from_secs(60),
                         evaluation_periods: n.max(1),
@@ -582,13 +615,13 @@ pub(super) fn aws(c: &mut Checker, path: &str, raw: &RawAws, cores: u32) -> Opti
                         threshold,
                         comparison,
                     };
-                    AwsPolicy::TargetTracking {
-                        metric: aws_metric(*metric),
+                    AwsPolicy::TargetTracking(TargetTrackingPolicy {
+                        metric,
                         target: *target,
                         disable_scale_in: disable_scale_in.unwrap_or(false),
                         high: shape(out_n, *target, Comparison::GreaterThan),
                         low: shape(in_n, target * ratio, Comparison::LessThan),
-                    }
+                    })
                 }
             }
         })

@@ -968,6 +968,9 @@ pub enum RawAwsPolicy {
     },
     TargetTracking {
         metric: RawAwsMetric,
+        /// The queue of a `backlog_per_instance` metric.
+        #[serde(default)]
+        queue: Option<String>,
         target: f64,
         #[serde(default)]
         disable_scale_in: Option<bool>,
@@ -984,6 +987,9 @@ pub enum RawAwsPolicy {
 #[serde(deny_unknown_fields)]
 pub struct RawAlarm {
     pub metric: RawAwsMetric,
+    /// The queue of a `backlog_per_instance` metric.
+    #[serde(default)]
+    pub queue: Option<String>,
     #[serde(default)]
     pub statistic: Option<RawStatistic>,
     #[serde(default)]
@@ -1001,6 +1007,10 @@ pub struct RawAlarm {
 pub enum RawAwsMetric {
     CpuUtilization,
     RequestCountPerTarget,
+    /// Requests each instance holds, averaged over the minute.
+    ActiveConnections,
+    /// A queue's visible messages over the instances in service.
+    BacklogPerInstance,
 }
 
 #[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq)]
