@@ -381,7 +381,7 @@ pub fn validate(
         let (autoscaler, aws) = match &p.autoscaler {
             None => (None, None),
             Some(RawAutoscaler::Keda(k)) => {
-                match super::autoscaler::keda(&mut c, &format!("{path}.autoscaler.keda"), k) {
+                match super::autoscaler::keda(&mut c, &format!("{path}.autoscaler.keda"), name, k) {
                     Some((spec, hpa)) => {
                         keda = Some(spec);
                         (Some(hpa), None)
@@ -390,7 +390,7 @@ pub fn validate(
                 }
             }
             Some(RawAutoscaler::Hpa(h)) => (
-                super::autoscaler::hpa(&mut c, &format!("{path}.autoscaler.hpa"), h),
+                super::autoscaler::hpa(&mut c, &format!("{path}.autoscaler.hpa"), name, h),
                 None,
             ),
             Some(RawAutoscaler::Aws(a)) => (
