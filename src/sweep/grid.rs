@@ -201,15 +201,25 @@ pub fn set_path_with(doc: &mut Value, path: &str, value: Value, load: &mut Manif
             node = map
                 .get_mut(key)
                 .ok_or_else(|| format!("no field `{key}` in {place}{shown}; {known}"))?;
-            if key == "manifest"
-                && idx.is_empty()
-                && let Value::String(file) = node
-            {
-                let file = file.clone();
-                *node = load(&file)?;
-                place = format!("manifest `{file}`");
-                at.clear();
-                continue;
+            if key == "manifest" && idx.is_empty() {
+                let here = if at.is_empty() {
+                    key.to_string()
+                } else {
+                    format!("{at}.{key}")
+                };
+                if let Value::String(file) = node {
+                    let file = file.clone();
+                    *node = load(&file)?;
+                    place = format!("manifest `{file}`");
+                    at.clear();
+                    continue;
+                }
+                if node.is_object() {
+                    // Given inline, or read by an earlier setting of this point.
+                    place = format!("the inline manifest `{here}`");
+                    at.clear();
+                    continue;
+                }
             }
             if !at.is_empty() {
                 at.push('.');
