@@ -395,6 +395,59 @@ mod tests {
     }
 
     #[test]
+    fn paths_through_a_manifest_file_go_on_inside_it() {
+        let mut doc = json!({"pools": {"web": {"autoscaler": {"hpa": {"manifest": "hpa.yaml"}}}}});
+        let reads = std::cell::Cell::new(0);
+        let mut load = |file: &str| {
+            reads.set(reads.get() + 1);
+            assert_eq!(file, "hpa.yaml");
+            Ok(json!({"spec": {"minReplicas": 2, "maxReplicas": 9}}))
+        };
+        set_path_with(
+            &mut doc,
+            "pools.web.autoscaler.hpa.manifest.spec.minReplicas",
+            json!(4),
+            &mut load,
+        )
+        .unwrap();
+        // The point's document now carries the edited manifest inline.
+        assert_eq!(
+            doc["pools"]["web"]["autoscaler"]["hpa"]["manifest"],
+            json!({"spec": {"minReplicas": 4, "maxReplicas": 9}})
+        );
+        set_path_with(
+            &mut doc,
+            "pools.web.autoscaler.hpa.manifest.spec.maxReplicas",
+            json!(12),
+            &mut load,
+        )
+        .unwrap();
+        assert_eq!(reads.get(), 1);
+        assert_eq!(
+            doc["pools"]["web"]["autoscaler"]["hpa"]["manifest"]["spec"]["maxReplicas"],
+            12
+        );
+        let e = set_path_with(
+            &mut doc,
+            "pools.web.autoscaler.hpa.manifest.sepc.minReplicas",
+            json!(1),
+            &mut load,
+        )
+        .unwrap_err();
+        assert_eq!(
+            e,
+            "no field `sepc` in the inline manifest `pools.web.autoscaler.hpa.manifest`; it has spec"
+        );
+        let e = set_path(&mut doc, "pools.web.autoscaler.hpa.min", json!(1)).map(|_| ());
+        assert!(e.is_ok(), "the last field may be new");
+        let e = set_path(&mut doc, "pools.web.autoscalr.hpa", json!(1)).unwrap_err();
+        assert_eq!(
+            e,
+            "no field `autoscalr` in the base scenario at `pools.web`; it has autoscaler"
+        );
+    }
+
+    #[test]
     fn grid_order_is_the_first_parameter_slowest() {
         let sweep = RawSweep {
             base: "b".into(),
