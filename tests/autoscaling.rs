@@ -528,6 +528,281 @@ fn the_legacy_scale_up_cap_is_configuration() {
     let e = bad("        scale_up_limit_minimum: .nan");
     assert!(
         e.contains("pools.api.autoscaler.hpa.scale_up_limit_minimum: must be a number from 1 to 2147483647 (Kubernetes uses 4), got NaN"),
+
+/// Loads `yaml` with `hpa.yaml` served from memory, or panics with its problems.
+fn load_with(yaml: &str, manifest: &str) -> capsim::scenario::Scenario {
+    capsim::scenario::load(
+        yaml,
+        "s.yaml",
+        capsim::scenario::Format::Yaml,
+        &Manifest(manifest.to_string()),
+    )
+    .unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn hpa_of(s: &capsim::scenario::Scenario) -> capsim::model::autoscaler::HpaConfig {
+    s.spec.pools.iter().find_map(|p| p.autoscaler.clone()).unwrap()
+}
+
+/// The exported YAML as a document, to check its fields as the API server reads them.
+fn parsed(yaml: &str) -> serde_json::Value {
+    capsim::scenario::document(yaml, "exported.yaml", capsim::scenario::Format::Yaml).unwrap()
+}
+
+#[test]
+fn queue_depth_metrics_round_trip_through_a_manifest() {
+    use capsim::model::autoscaler::{ExternalMetricName, MetricSpec, Target};
+    // An External metric selects its series by label, as external metrics
+    // adapters and KEDA do (`spec.metrics[].external.metric.selector`,
+    // autoscaling/v2 MetricIdentifier); capsim names the queue by `queue`.
+    let yaml = r#"
+name: q
+duration: 60s
+traffic:
+  rate: { constant: 50 }
+  classes: [ { name: up, kind: write, cpu: { constant: 0s }, data: { enqueue: jobs } } ]
+  target: lb
+instance_types:
+  pod: { vcpu: 1, memory_gib: 2, hourly_usd: 0.04 }
+load_balancers:
+  lb: { policy: round_robin, pool: api }
+pools:
+  api: { instance_type: pod, count: 2, workers: 100 }
+  mailers: { instance_type: pod, count: 1, workers: 1 }
+  workers:
+    instance_type: pod
+    count: 2
+    workers: 1
+    autoscaler:
+      hpa:
+        min_replicas: 2
+        max_replicas: 40
+        metrics: [ { external: { name: queue_depth, queue: jobs, target: { average_value: 5 } } } ]
+queues:
+  jobs: { consumers: workers, job: { constant: 10ms } }
+  mail: { consumers: mailers, job: { constant: 10ms } }
+"#;
+    let config = hpa_of(&load_with(yaml, ""));
+    assert_eq!(
+        config.metrics,
+        [MetricSpec::External {
+            name: ExternalMetricName::QueueDepth { queue: 0 },
+            target: Target::AverageValue(5000)
+        }]
+    );
+    let exported = capsim::report::manifest::hpa_manifest("workers", &config);
+    let doc = parsed(&exported);
+    let metric = &doc["spec"]["metrics"][0]["external"]["metric"];
+    assert_eq!(metric["name"], "queue_depth", "{exported}");
+    assert_eq!(metric["selector"]["matchLabels"]["queue"], "jobs", "{exported}");
+    let from_file = yaml.replace(
+        "        min_replicas: 2\n        max_replicas: 40\n        metrics: [ { external: { name: queue_depth, queue: jobs, target: { average_value: 5 } } } ]\n",
+        "        manifest: hpa.yaml\n",
+    );
+    assert!(from_file.contains("manifest: hpa.yaml"));
+    assert_eq!(hpa_of(&load_with(&from_file, &exported)), config);
+    // A queue the scenario lacks is named where the manifest names it.
+    let e = capsim::scenario::load(
+        &from_file,
+        "s.yaml",
+        capsim::scenario::Format::Yaml,
+        &Manifest(exported.replace("queue: jobs", "queue: jbos")),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        e.contains(
+            "spec.metrics[0].external.metric.selector.matchLabels.queue: unknown queue `jbos`; known: jobs, mail"
+        ),
+        "{e}"
+    );
+    let e = capsim::scenario::load(
+        &from_file,
+        "s.yaml",
+        capsim::scenario::Format::Yaml,
+        &Manifest(exported.replace(
+            "        selector:\n          matchLabels:\n            queue: jobs\n",
+            "",
+        )),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("a `queue_depth` metric names its queue"), "{e}");
+}
+
+#[test]
+fn exports_keep_the_manifests_metadata_and_scale_target() {
+    let text = std::fs::read_to_string("scenarios/k8s/checkout-hpa.yaml")
+        .unwrap()
+        .replace("    kind: Deployment\n    name: checkout\n", "    kind: StatefulSet\n    name: checkout-v2\n")
+        .replace(
+            "  labels:\n    app: checkout\n",
+            "  labels:\n    app: checkout\n    tier: \"1\"\n  annotations:\n    team/owner: \"payments: checkout\"\n    kubectl.kubernetes.io/last-applied-configuration: '{}'\n",
+        );
+    let config = with_manifest(&text).unwrap().spec.pools[0].autoscaler.clone().unwrap();
+    let exported = capsim::report::manifest::hpa_manifest("api", &config);
+    // What `kubectl apply` needs (autoscaling/v2 HorizontalPodAutoscaler):
+    // the object's names and the workload it scales, as the manifest said.
+    let doc = parsed(&exported);
+    assert_eq!(doc["apiVersion"], "autoscaling/v2");
+    assert_eq!(doc["kind"], "HorizontalPodAutoscaler");
+    assert_eq!(doc["metadata"]["name"], "checkout");
+    assert_eq!(doc["metadata"]["namespace"], "shop");
+    assert_eq!(
+        doc["metadata"]["labels"],
+        serde_json::json!({"app": "checkout", "tier": "1"})
+    );
+    assert_eq!(
+        doc["metadata"]["annotations"],
+        serde_json::json!({"team/owner": "payments: checkout"}),
+        "the last-applied annotation describes the old object"
+    );
+    assert_eq!(
+        doc["spec"]["scaleTargetRef"],
+        serde_json::json!({"apiVersion": "apps/v1", "kind": "StatefulSet", "name": "checkout-v2"})
+    );
+    assert_eq!(
+        (doc["spec"]["minReplicas"].as_i64(), doc["spec"]["maxReplicas"].as_i64()),
+        (Some(3), Some(24))
+    );
+    let metrics = doc["spec"]["metrics"].as_array().unwrap();
+    assert_eq!(metrics.len(), 2);
+    assert_eq!(metrics[0]["type"], "Resource");
+    assert_eq!(
+        metrics[0]["resource"],
+        serde_json::json!({"name": "cpu", "target": {"type": "Utilization", "averageUtilization": 65}})
+    );
+    assert_eq!(metrics[1]["type"], "Pods");
+    assert_eq!(
+        metrics[1]["pods"]["target"],
+        serde_json::json!({"type": "AverageValue", "averageValue": "40"})
+    );
+    assert_eq!(with_manifest(&exported).unwrap().spec.pools[0].autoscaler, Some(config));
+
+    // Inline, the scenario names them; by default after the pool.
+    let plain = hpa_of(&load_with(
+        &scenario(
+            "{ constant: 50 }",
+            "{ resource: { name: cpu, target: { average_utilization: 50 } } }",
+            "",
+            60,
+        ),
+        "",
+    ));
+    let doc = parsed(&capsim::report::manifest::hpa_manifest("api", &plain));
+    assert_eq!(doc["metadata"], serde_json::json!({"name": "api"}));
+    assert_eq!(
+        doc["spec"]["scaleTargetRef"],
+        serde_json::json!({"apiVersion": "apps/v1", "kind": "Deployment", "name": "api"})
+    );
+    let named = hpa_of(&load_with(
+        &scenario(
+            "{ constant: 50 }",
+            "{ resource: { name: cpu, target: { average_utilization: 50 } } }",
+            "        metadata: { name: api-hpa, namespace: prod, labels: { app: api } }\n        scale_target_ref: { name: api-server }",
+            60,
+        ),
+        "",
+    ));
+    let doc = parsed(&capsim::report::manifest::hpa_manifest("api", &named));
+    assert_eq!(
+        doc["metadata"],
+        serde_json::json!({"name": "api-hpa", "namespace": "prod", "labels": {"app": "api"}})
+    );
+    assert_eq!(
+        doc["spec"]["scaleTargetRef"],
+        serde_json::json!({"apiVersion": "apps/v1", "kind": "Deployment", "name": "api-server"})
+    );
+    let e = capsim::scenario::load(
+        &scenario(
+            "{ constant: 50 }",
+            "{ resource: { name: cpu, target: { average_utilization: 50 } } }",
+            "        metadata: { name: Api_HPA }",
+            60,
+        ),
+        "s.yaml",
+        capsim::scenario::Format::Yaml,
+        &Manifest(String::new()),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        e.contains("pools.api.autoscaler.hpa.metadata.name: `Api_HPA` is not a Kubernetes name"),
+        "{e}"
+    );
+}
+
+#[test]
+fn fields_beside_a_manifest_override_it_and_a_manifest_may_be_inline() {
+    let text = std::fs::read_to_string("scenarios/k8s/checkout-hpa.yaml").unwrap();
+    let from_file = with_manifest(&text).unwrap().spec.pools[0].autoscaler.clone().unwrap();
+    let yaml = scenario("{ constant: 50 }", "", "", 60).replace(
+        "        min_replicas: 2\n        max_replicas: 40\n        metrics: [  ]\n",
+        "        manifest: hpa.yaml\n        min_replicas: 5\n        scale_target_ref: { name: checkout-canary }\n",
+    );
+    let overridden = hpa_of(&load_with(&yaml, &text));
+    assert_eq!(overridden.spec.min_replicas, 5);
+    assert_eq!(overridden.object.target.name, "checkout-canary");
+    assert_eq!(overridden.object.target.kind, "Deployment");
+    let mut expected = from_file.clone();
+    expected.spec.min_replicas = 5;
+    expected.object.target.name = "checkout-canary".into();
+    assert_eq!(overridden, expected);
+
+    // The manifest pasted as a mapping under `manifest:` reads the same.
+    let indented: String = text
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .map(|l| format!("          {l}\n"))
+        .collect();
+    let inline = scenario("{ constant: 50 }", "", "", 60).replace(
+        "        min_replicas: 2\n        max_replicas: 40\n        metrics: [  ]\n",
+        &format!("        manifest:\n{indented}"),
+    );
+    assert_eq!(hpa_of(&load_with(&inline, "")), from_file);
+    // Its problems are located in the scenario, by the manifest's own path.
+    let e = capsim::scenario::load(
+        &inline.replace("averageUtilization: 65", "averageUtilization: 0"),
+        "s.yaml",
+        capsim::scenario::Format::Yaml,
+        &Manifest(String::new()),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        e.contains(
+            "pools.api.autoscaler.hpa.manifest.spec.metrics[0].resource.target.averageUtilization: must be ≥ 1, got 0"
+        ),
+        "{e}"
+    );
+    assert!(e.contains("s.yaml:"), "{e}");
+}
+
+#[test]
+fn imported_inline_form_reads_as_the_manifest_does() {
+    let text = std::fs::read_to_string("scenarios/k8s/checkout-hpa.yaml").unwrap();
+    let from_file = with_manifest(&text).unwrap().spec.pools[0].autoscaler.clone().unwrap();
+    let inline = capsim::scenario::import_hpa(&text, "k8s/checkout-hpa.yaml").unwrap();
+    assert!(
+        inline.starts_with("# The HPA of k8s/checkout-hpa.yaml in capsim's spelling"),
+        "{inline}"
+    );
+    let pasted: String = inline
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .map(|l| format!("    {l}\n"))
+        .collect();
+    let yaml = scenario("{ constant: 50 }", "", "", 60).replace(
+        "    autoscaler:\n      hpa:\n        min_replicas: 2\n        max_replicas: 40\n        metrics: [  ]\n",
+        &pasted,
+    );
+    assert!(yaml.contains("      - pods: { name: requests_per_second"), "{yaml}");
+    assert_eq!(hpa_of(&load_with(&yaml, "")), from_file);
+    let e = capsim::scenario::import_hpa(&text.replace("maxReplicas: 24", "maxReplicas: 0"), "hpa.yaml")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("hpa.yaml:18:16: spec.maxReplicas: must be between 1 and"),
         "{e}"
     );
 }

@@ -522,3 +522,36 @@ fn a_run_stopped_at_once_reports_undefined_figures_as_n_a() {
             .contains("a rate is at most 1e9 req/s")
     );
 }
+
+#[test]
+fn import_hpa_prints_the_inline_form_and_locates_problems() {
+    let output = capsim()
+        .args(["import-hpa", "scenarios/k8s/checkout-hpa.yaml"])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let text = String::from_utf8(output.stdout).unwrap();
+    assert!(
+        text.contains("autoscaler:\n  hpa:\n    metadata:\n      name: checkout\n      namespace: shop\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("      - resource: { name: cpu, target: { average_utilization: 65 } }\n"),
+        "{text}"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("hpa.yaml");
+    let manifest = std::fs::read_to_string("scenarios/k8s/checkout-hpa.yaml").unwrap();
+    std::fs::write(
+        &bad,
+        manifest.replace("averageUtilization: 65", "averageUtilization: \"65\""),
+    )
+    .unwrap();
+    let output = capsim().arg("import-hpa").arg(&bad).output().unwrap();
+    assert_eq!(output.status.code(), Some(3));
+    let err = String::from_utf8(output.stderr).unwrap();
+    assert!(
+        err.contains("hpa.yaml:25:29: spec.metrics[0].resource.target.averageUtilization"),
+        "{err}"
+    );
+}

@@ -407,3 +407,108 @@ variants:
         assert_eq!(x, y, "{file}");
     }
 }
+
+#[test]
+fn a_sweep_sets_a_manifests_fields_in_its_own_spelling() {
+    let base = r#"
+name: hpa
+duration: 10m
+traffic:
+  rate: { ramp: { from: 50, to: 250, start: 0s, end: 10m } }
+  classes: [ { name: a, cpu: { exponential: { mean: 20ms } } } ]
+  target: lb
+load_balancers:
+  lb: { policy: least_connections, pool: web }
+pools:
+  web:
+    instance_type: c6i.large
+    count: 2
+    workers: 8
+    boot_time: { constant: 20s }
+    requests: { cpu: 1000m }
+    autoscaler:
+      hpa:
+        manifest: k8s/web-hpa.yaml
+"#;
+    let manifest = r#"
+apiVersion: autoscaling/v2
+kind: HorizontalPodAutoscaler
+metadata: { name: web, namespace: prod }
+spec:
+  scaleTargetRef: { apiVersion: apps/v1, kind: Deployment, name: web-server }
+  minReplicas: 2
+  maxReplicas: 20
+  metrics:
+  - type: Resource
+    resource:
+      name: cpu
+      target: { type: Utilization, averageUtilization: 50 }
+"#;
+    let sweep = r#"
+base: base.yaml
+parameters:
+  - path: pools.web.autoscaler.hpa.manifest.spec.metrics[0].resource.target.averageUtilization
+    values: [30, 90]
+  - path: pools.web.autoscaler.hpa.manifest.spec.minReplicas
+    values: [2, 3]
+objective:
+  minimize: cost_total_usd
+  constraints: [ { metric: latency_p99_ms, max: 100000 } ]
+"#;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("k8s")).unwrap();
+    std::fs::write(dir.path().join("k8s/web-hpa.yaml"), manifest).unwrap();
+    std::fs::write(dir.path().join("base.yaml"), base).unwrap();
+    std::fs::write(dir.path().join("sweep.yaml"), sweep).unwrap();
+    let out = run(dir.path(), "2", "out");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("out/sweep.json")).unwrap()).unwrap();
+    let points = json["points"].as_array().unwrap();
+    assert_eq!(points.len(), 4);
+    let names: Vec<&str> = points.iter().map(|p| p["name"].as_str().unwrap()).collect();
+    assert_eq!(
+        names,
+        [
+            "averageUtilization=30 minReplicas=2",
+            "averageUtilization=30 minReplicas=3",
+            "averageUtilization=90 minReplicas=2",
+            "averageUtilization=90 minReplicas=3"
+        ]
+    );
+    // The targets change the runs: a higher target runs fewer, cheaper pods.
+    let cost = |i: usize| points[i]["metrics"]["cost_total_usd"]["mean"].as_f64().unwrap();
+    assert!(cost(2) < cost(0), "{} vs {}", cost(2), cost(0));
+    // The cheapest is the highest target at the lower floor; its manifest
+    // carries both swept values and keeps the manifest's names.
+    assert_eq!(json["recommendation"]["point"], 2);
+    let hpa = std::fs::read_to_string(dir.path().join("out/recommended-hpa-web.yaml")).unwrap();
+    assert!(hpa.contains("averageUtilization: 90"), "{hpa}");
+    assert!(hpa.contains("  minReplicas: 2\n"), "{hpa}");
+    assert!(hpa.contains("  namespace: prod\n"), "{hpa}");
+    assert!(hpa.contains("    name: web-server\n"), "{hpa}");
+
+    // A bad path names where it went wrong and what is there.
+    let bad = sweep.replace("manifest.spec.metrics[0]", "manifest.spec.metric[0]");
+    std::fs::write(dir.path().join("sweep.yaml"), bad).unwrap();
+    let out = run(dir.path(), "1", "bad");
+    assert_eq!(out.status.code(), Some(3));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(
+            "no field `metric` in manifest `k8s/web-hpa.yaml` at `spec`; it has maxReplicas, metrics, minReplicas, scaleTargetRef"
+        ),
+        "{err}"
+    );
+    // Once a point's manifest is read, later settings go on inside it.
+    let bad = sweep.replace("spec.minReplicas", "spec.behavior.scaleUp");
+    std::fs::write(dir.path().join("sweep.yaml"), bad).unwrap();
+    let out = run(dir.path(), "1", "bad");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(
+            "no field `behavior` in the inline manifest `pools.web.autoscaler.hpa.manifest` at `spec`; it has"
+        ),
+        "{err}"
+    );
+}

@@ -4,6 +4,7 @@
 mod compare;
 mod export_hpa;
 mod headroom;
+mod import_hpa;
 mod input;
 mod report;
 mod run;
@@ -49,6 +50,8 @@ pub enum Command {
     Validate(validate::ValidateArgs),
     /// Print a pool's HPA as a Kubernetes manifest (autoscaling/v2).
     ExportHpa(export_hpa::ExportHpaArgs),
+    /// Print a Kubernetes HPA manifest as a pool's `autoscaler:` in capsim's spelling.
+    ImportHpa(import_hpa::ImportHpaArgs),
     /// Run a scenario over a grid of settings, in parallel; write sweep.csv/json.
     Sweep(sweep::SweepArgs),
     /// Join the shards of a sweep into the files the whole sweep would write.
@@ -131,6 +134,7 @@ pub fn main(cli: Cli) -> u8 {
         Command::Run(args) => run::run(args),
         Command::Validate(args) => validate::validate(args),
         Command::ExportHpa(args) => export_hpa::export_hpa(args),
+        Command::ImportHpa(args) => import_hpa::import_hpa(args),
         Command::Sweep(args) => sweep::sweep(args),
         Command::Merge(args) => sweep::merge(args),
         Command::Compare(args) => compare::compare(args),

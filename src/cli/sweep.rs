@@ -8,8 +8,9 @@ use clap::Args;
 use crate::engine::stable_hash;
 use crate::report::shard::{ShardFile, ShardObjective, ShardPoint, ShardUnit, write_shard};
 use crate::report::sweep::{summarize, write_sweep};
+use crate::scenario::SourceFiles as _;
 use crate::scenario::{self, Format};
-use crate::sweep::grid::{MAX_RUNS, RawSweep, expand};
+use crate::sweep::grid::{MAX_RUNS, RawSweep, expand_with};
 use std::collections::BTreeMap;
 
 use crate::report::checkpoint::{check_points, load_units, save_unit};
@@ -120,7 +121,18 @@ pub fn sweep(args: SweepArgs) -> Result<u8> {
             return Ok(exit::INVALID_SCENARIO);
         }
     };
-    let points = match expand(&base, &raw) {
+    // Paths into a manifest (`…hpa.manifest.spec.minReplicas`) read it as
+    // the scenario would, relative to the base scenario.
+    let files = FsFiles {
+        base: base_path.parent().unwrap_or(Path::new(".")),
+    };
+    let mut load_manifest = |file: &str| -> Result<serde_json::Value, String> {
+        let text = files
+            .read_as(file, scenario::SourceKind::Manifest)
+            .map_err(|why| format!("cannot read manifest `{file}`: {why}"))?;
+        scenario::document(&text, file, Format::for_path(file)).map_err(|e| e.to_string())
+    };
+    let points = match expand_with(&base, &raw, &mut load_manifest) {
         Ok(p) => p,
         Err(message) => return Ok(invalid(&args.sweep, message)),
     };
@@ -135,9 +147,6 @@ pub fn sweep(args: SweepArgs) -> Result<u8> {
     }
     let crn = raw.common_random_numbers.unwrap_or(true) && !args.no_crn;
     // Every point goes through the scenario validation; a bad one is named.
-    let files = FsFiles {
-        base: base_path.parent().unwrap_or(Path::new(".")),
-    };
     let mut specs = Vec::with_capacity(points.len());
     let mut problems = Vec::new();
     for p in &points {

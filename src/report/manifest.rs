@@ -4,7 +4,24 @@
 use std::fmt::Write as _;
 
 use crate::model::autoscaler::hpa::{Policy, ScalingRules, SelectPolicy};
-use crate::model::autoscaler::{HpaConfig, MetricSpec, PodMetricName, ResourceName, Target};
+use crate::model::autoscaler::{ExternalMetricName, HpaConfig, MetricSpec, PodMetricName, ResourceName, Target};
+
+/// A string as a YAML scalar that reads back as the same string: plain when
+/// it is a name that YAML cannot take for anything else, else double-quoted
+/// (a JSON string is a YAML double-quoted scalar).
+pub fn yaml_str(s: &str) -> String {
+    let plain = s.starts_with(|c: char| c.is_ascii_alphabetic())
+        && s.chars().all(|c| c.is_ascii_alphanumeric() || "-./_".contains(c))
+        && !matches!(
+            s.to_ascii_lowercase().as_str(),
+            "true" | "false" | "yes" | "no" | "on" | "off" | "y" | "n" | "null" | "nan" | "inf"
+        );
+    if plain {
+        s.to_string()
+    } else {
+        serde_json::Value::from(s).to_string()
+    }
+}
 
 /// A milli-unit value as a Kubernetes quantity: `1500m`, `4`, `512Mi`.
 pub fn quantity(milli: i64) -> String {
@@ -78,7 +95,8 @@ fn rules(out: &mut String, name: &str, r: &ScalingRules) {
     }
 }
 
-/// The manifest of `pool`'s HPA; the Deployment it targets is named after the pool.
+/// The manifest of `pool`'s HPA, with the object's names and target as the
+/// scenario or its manifest gave them.
 pub fn hpa_manifest(pool: &str, config: &HpaConfig) -> String {
     let spec = &config.spec;
     let c = &spec.controller;
@@ -100,14 +118,30 @@ pub fn hpa_manifest(pool: &str, config: &HpaConfig) -> String {
         secs(c.downscale_stabilization)
     )
     .unwrap();
+    let o = &config.object;
     writeln!(
         out,
-        "apiVersion: autoscaling/v2\nkind: HorizontalPodAutoscaler\nmetadata:\n  name: {pool}\nspec:"
+        "apiVersion: autoscaling/v2\nkind: HorizontalPodAutoscaler\nmetadata:\n  name: {}",
+        yaml_str(&o.name)
     )
     .unwrap();
+    if let Some(ns) = &o.namespace {
+        writeln!(out, "  namespace: {}", yaml_str(ns)).unwrap();
+    }
+    for (field, map) in [("labels", &o.labels), ("annotations", &o.annotations)] {
+        if !map.is_empty() {
+            writeln!(out, "  {field}:").unwrap();
+            for (k, v) in map {
+                writeln!(out, "    {}: {}", yaml_str(k), yaml_str(v)).unwrap();
+            }
+        }
+    }
     writeln!(
         out,
-        "  scaleTargetRef:\n    apiVersion: apps/v1\n    kind: Deployment\n    name: {pool}"
+        "spec:\n  scaleTargetRef:\n    apiVersion: {}\n    kind: {}\n    name: {}",
+        yaml_str(&o.target.api_version),
+        yaml_str(&o.target.kind),
+        yaml_str(&o.target.name)
     )
     .unwrap();
     writeln!(
@@ -131,11 +165,20 @@ pub fn hpa_manifest(pool: &str, config: &HpaConfig) -> String {
                 writeln!(out, "  - type: Pods\n    pods:\n      metric:\n        name: {name}").unwrap();
                 target(&mut out, "      ", Target::AverageValue(target_average));
             }
-            MetricSpec::External { target: t, .. } => {
-                writeln!(
-                    out,
-                    "  - type: External\n    external:\n      metric:\n        name: requests_per_second"
-                )
+            MetricSpec::External { name, target: t } => {
+                match name {
+                    ExternalMetricName::RequestsPerSecond => writeln!(
+                        out,
+                        "  - type: External\n    external:\n      metric:\n        name: requests_per_second"
+                    ),
+                    // The queue as external metrics adapters and KEDA select it: by label.
+                    ExternalMetricName::QueueDepth { queue } => writeln!(
+                        out,
+                        "  - type: External\n    external:\n      metric:\n        name: queue_depth\n        \
+                         selector:\n          matchLabels:\n            queue: {}",
+                        yaml_str(o.queues.get(&queue).map_or("", String::as_str))
+                    ),
+                }
                 .unwrap();
                 target(&mut out, "      ", t);
             }

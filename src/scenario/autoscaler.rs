@@ -8,7 +8,9 @@ use crate::model::autoscaler::aws::{
 };
 use crate::model::autoscaler::hpa::{Behavior, ControllerConfig, HpaSpec, Policy, ScalingRules, SelectPolicy};
 use crate::model::autoscaler::keda::KedaSpec;
-use crate::model::autoscaler::{ExternalMetricName, HpaConfig, MetricSpec, PodMetricName, ResourceName, Target};
+use crate::model::autoscaler::{
+    ExternalMetricName, HpaConfig, HpaObject, MetricSpec, PodMetricName, ResourceName, ScaleTargetRef, Target,
+};
 
 use super::raw::*;
 use super::validate::{Checker, MAX_INSTANCES};
@@ -24,7 +26,7 @@ fn secs(d: Option<super::units::Duration>, default: SimDuration) -> SimDuration 
 }
 
 /// Checks one HPA; `None` when it has problems (recorded in `c`).
-pub(super) fn hpa(c: &mut Checker, path: &str, raw: &RawHpa) -> Option<HpaConfig> {
+pub(super) fn hpa(c: &mut Checker, path: &str, pool: &str, raw: &RawHpa) -> Option<HpaConfig> {
     let before = c.problems.len();
     let defaults = ControllerConfig::DEFAULT;
     let controller = ControllerConfig {
@@ -69,49 +71,39 @@ pub(super) fn hpa(c: &mut Checker, path: &str, raw: &RawHpa) -> Option<HpaConfig
             format!("must be ≥ 0, got {}", controller.tolerance),
         );
     }
-    // The scaling fields come from the scenario or from a manifest, never both.
+    // A manifest supplies the scaling fields and the object's names; a
+    // field also given here overrides the manifest's, whole.
     let from_manifest = match &raw.manifest {
         None => None,
-        Some(file) => {
-            if raw.min_replicas.is_some()
-                || raw.max_replicas.is_some()
-                || raw.metrics.is_some()
-                || raw.behavior.is_some()
-            {
-                c.problem(
-                    format!("{path}.manifest"),
-                    "a manifest supplies min_replicas, max_replicas, metrics and behavior: leave those out here",
-                );
+        Some(RawManifest::File(file)) => match c.files.read_as(file, super::validate::SourceKind::Manifest) {
+            Err(why) => {
+                c.problem(format!("{path}.manifest"), format!("cannot read `{file}`: {why}"));
+                return None;
             }
-            match c.files.read_as(file, super::validate::SourceKind::Manifest) {
-                Err(why) => {
-                    c.problem(format!("{path}.manifest"), format!("cannot read `{file}`: {why}"));
+            Ok(text) => match super::manifest::read(&text, file, Some(&c.queues)) {
+                Ok(m) => Some(m),
+                Err(problems) => {
+                    c.foreign.extend(problems);
                     return None;
                 }
-                Ok(text) => match super::manifest::read(&text, file) {
-                    Ok(m) => Some(m),
-                    Err(problems) => {
-                        c.foreign.extend(problems);
-                        return None;
-                    }
-                },
+            },
+        },
+        Some(RawManifest::Inline(doc)) => match super::manifest::read_inline(doc, Some(&c.queues)) {
+            Ok(m) => Some(m),
+            Err(problems) => {
+                for (p, message) in problems {
+                    c.problem(format!("{path}.manifest.{p}"), message);
+                }
+                return None;
             }
-        }
+        },
     };
-    let (min, max, raw_metrics, raw_behavior) = match &from_manifest {
-        Some(m) => (
-            m.min_replicas,
-            Some(m.max_replicas),
-            m.metrics.as_ref(),
-            m.behavior.as_ref(),
-        ),
-        None => (
-            raw.min_replicas,
-            raw.max_replicas,
-            raw.metrics.as_ref(),
-            raw.behavior.as_ref(),
-        ),
-    };
+    let m = from_manifest.as_ref();
+    let min = raw.min_replicas.or(m.and_then(|m| m.min_replicas));
+    let max = raw.max_replicas.or(m.map(|m| m.max_replicas));
+    let raw_metrics = raw.metrics.as_ref().or(m.and_then(|m| m.metrics.as_ref()));
+    let raw_behavior = raw.behavior.as_ref().or(m.and_then(|m| m.behavior.as_ref()));
+    let object = object(c, path, pool, raw, m);
     let min = min.unwrap_or(1);
     let Some(max) = max else {
         c.problem(format!("{path}.max_replicas"), "is required (or give a `manifest`)");
@@ -195,11 +187,75 @@ pub(super) fn hpa(c: &mut Checker, path: &str, raw: &RawHpa) -> Option<HpaConfig
             behavior,
             controller,
         },
+        object: HpaObject {
+            queues: metrics
+                .iter()
+                .filter_map(|m| match m {
+                    MetricSpec::External {
+                        name: ExternalMetricName::QueueDepth { queue },
+                        ..
+                    } => Some((*queue, c.queues[usize::from(*queue)].clone())),
+                    _ => None,
+                })
+                .collect(),
+            ..object
+        },
         metrics,
         resolution,
         delay,
         offset,
     })
+}
+
+/// The HPA object's names: the scenario's fields over the manifest's, field
+/// by field, over the defaults (named after the pool, scaling the
+/// Deployment named after it).
+fn object(
+    c: &mut Checker,
+    path: &str,
+    pool: &str,
+    raw: &RawHpa,
+    m: Option<&super::manifest::FromManifest>,
+) -> HpaObject {
+    let meta = raw.metadata.clone().unwrap_or_default();
+    let mmeta = m.map(|m| m.metadata.clone()).unwrap_or_default();
+    let name = meta.name.or(mmeta.name).unwrap_or_else(|| pool.to_string());
+    let namespace = meta.namespace.or(mmeta.namespace);
+    if raw.metadata.as_ref().is_some_and(|m| m.name.is_some()) && !super::manifest::is_dns_subdomain(&name) {
+        c.problem(
+            format!("{path}.metadata.name"),
+            format!("`{name}` is not a Kubernetes name: lowercase letters, digits, `-` and `.`, starting and ending with a letter or digit, at most 253"),
+        );
+    }
+    if let Some(n) = raw.metadata.as_ref().and_then(|m| m.namespace.as_ref())
+        && !super::manifest::is_dns_label(n)
+    {
+        c.problem(
+            format!("{path}.metadata.namespace"),
+            format!("`{n}` is not a Kubernetes namespace: lowercase letters, digits and `-`, starting and ending with a letter or digit, at most 63"),
+        );
+    }
+    let r = raw.scale_target_ref.clone().unwrap_or_default();
+    let mr = m.map(|m| m.scale_target_ref.clone()).unwrap_or_default();
+    let default = ScaleTargetRef::deployment(pool);
+    let target = ScaleTargetRef {
+        api_version: r.api_version.or(mr.api_version).unwrap_or(default.api_version),
+        kind: r.kind.or(mr.kind).unwrap_or(default.kind),
+        name: r.name.or(mr.name).unwrap_or(default.name),
+    };
+    for (field, v) in [("kind", &target.kind), ("name", &target.name)] {
+        if v.is_empty() {
+            c.problem(format!("{path}.scale_target_ref.{field}"), "must not be empty");
+        }
+    }
+    HpaObject {
+        name,
+        namespace,
+        labels: meta.labels.or(mmeta.labels).unwrap_or_default(),
+        annotations: meta.annotations.or(mmeta.annotations).unwrap_or_default(),
+        target,
+        queues: Default::default(),
+    }
 }
 
 fn metric(c: &mut Checker, path: &str, m: &RawMetric) -> Option<MetricSpec> {
@@ -676,7 +732,7 @@ const KEDA_MAX_REPLICAS: i64 = 100;
 
 /// Checks a KEDA ScaledObject: KEDA's own settings, and the HPA it creates
 /// (External metric on the trigger, min = max(minReplicaCount, 1)).
-pub(super) fn keda(c: &mut Checker, path: &str, raw: &RawKeda) -> Option<(KedaSpec, HpaConfig)> {
+pub(super) fn keda(c: &mut Checker, path: &str, pool: &str, raw: &RawKeda) -> Option<(KedaSpec, HpaConfig)> {
     let before = c.problems.len();
     let min = raw.min_replica_count.unwrap_or(0);
     let max = raw.max_replica_count.unwrap_or(KEDA_MAX_REPLICAS);
@@ -706,6 +762,8 @@ pub(super) fn keda(c: &mut Checker, path: &str, raw: &RawKeda) -> Option<(KedaSp
     };
     let hpa_raw = RawHpa {
         manifest: None,
+        metadata: None,
+        scale_target_ref: None,
         min_replicas: Some(min.max(1)),
         max_replicas: Some(max),
         metrics: Some(vec![RawMetric::External {
@@ -725,7 +783,7 @@ pub(super) fn keda(c: &mut Checker, path: &str, raw: &RawKeda) -> Option<(KedaSp
         metrics_delay: None,
         metrics_offset: None,
     };
-    let config = hpa(c, path, &hpa_raw);
+    let config = hpa(c, path, pool, &hpa_raw);
     if c.problems.len() > before {
         return None;
     }

@@ -4,12 +4,14 @@
 //! validation applies to both. Fields capsim cannot honour are errors that
 //! say so, never silently dropped.
 
+use std::collections::BTreeMap;
+
 use serde::Deserialize;
 use serde::de::IgnoredAny;
 
 use super::raw::*;
 use super::units::{Duration, Quantity};
-use super::validate::MAX_INSTANCES;
+use super::validate::{MAX_INSTANCES, PathProblem};
 use super::{Format, Problem, locate, parse};
 
 /// The API server's limits on a behavior's windows and policy periods.
@@ -21,20 +23,43 @@ const MAX_PERIOD_S: i64 = 1800;
 struct Manifest {
     api_version: String,
     kind: String,
-    #[serde(default, rename = "metadata")]
-    _metadata: Option<IgnoredAny>,
+    #[serde(default)]
+    metadata: Option<MetaK>,
     spec: Spec,
     /// `kubectl get -o yaml` prints the live status: read and ignored.
     #[serde(default, rename = "status")]
     _status: Option<IgnoredAny>,
 }
 
+/// `metadata`: the names are kept for export; what the server adds
+/// (`uid`, `resourceVersion`, `managedFields`, …) is read and ignored.
+#[derive(Deserialize)]
+struct MetaK {
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    namespace: Option<String>,
+    #[serde(default)]
+    labels: Option<BTreeMap<String, String>>,
+    #[serde(default)]
+    annotations: Option<BTreeMap<String, String>>,
+}
+
+/// `scaleTargetRef` (a `CrossVersionObjectReference`).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct TargetRefK {
+    #[serde(default)]
+    api_version: Option<String>,
+    kind: String,
+    name: String,
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 struct Spec {
-    /// The workload it scales: the pool stands for it.
-    #[serde(rename = "scaleTargetRef")]
-    _scale_target_ref: IgnoredAny,
+    /// The workload it scales: the pool stands for it, and an export names it again.
+    scale_target_ref: TargetRefK,
     #[serde(default)]
     min_replicas: Option<Int32>,
     max_replicas: Int32,
@@ -79,8 +104,19 @@ struct NamedSource {
 #[serde(deny_unknown_fields)]
 struct MetricId {
     name: String,
-    #[serde(default, rename = "selector")]
-    _selector: Option<IgnoredAny>,
+    #[serde(default)]
+    selector: Option<SelectorK>,
+}
+
+/// A `LabelSelector`: a `queue_depth` metric names its queue by the label
+/// `queue`, as external metrics adapters and KEDA select a queue's series.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct SelectorK {
+    #[serde(default)]
+    match_labels: Option<BTreeMap<String, String>>,
+    #[serde(default)]
+    match_expressions: Option<IgnoredAny>,
 }
 
 #[derive(Deserialize)]
@@ -175,17 +211,63 @@ impl<'de> Deserialize<'de> for Int32 {
     }
 }
 
-/// The parts of an HPA a manifest supplies.
+/// The parts of an HPA a manifest supplies, in the scenario's spelling.
+#[derive(Debug)]
 pub(super) struct FromManifest {
+    pub metadata: RawObjectMeta,
+    pub scale_target_ref: RawScaleTargetRef,
     pub min_replicas: Option<i64>,
     pub max_replicas: i64,
     pub metrics: Option<Vec<RawMetric>>,
     pub behavior: Option<RawBehavior>,
 }
 
-/// Reads `text` (the manifest at `file`) or returns its problems, located in it.
-pub(super) fn read(text: &str, file: &str) -> Result<FromManifest, Vec<Problem>> {
+/// The annotation `kubectl apply` keeps the previous object in: it
+/// describes the object it was read from, not an export, so it is dropped.
+const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
+
+/// Reads `text` (the manifest at `file`) or returns its problems, located
+/// in it. `queues` are the scenario's queue names, which a `queue_depth`
+/// metric must name (`None`: not checked, for `import-hpa`).
+pub(super) fn read(text: &str, file: &str, queues: Option<&[String]>) -> Result<FromManifest, Vec<Problem>> {
     let m: Manifest = parse(text, file, Format::for_path(file)).map_err(|e| e.problems)?;
+    check(&m, queues).map_err(|problems| locate(text, file, problems))
+}
+
+/// Reads a manifest given inline (a mapping in the scenario); problems
+/// carry paths inside the manifest (`spec.minReplicas`).
+pub(super) fn read_inline(
+    doc: &serde_json::Value,
+    queues: Option<&[String]>,
+) -> Result<FromManifest, Vec<PathProblem>> {
+    let m: Manifest = serde_path_to_error::deserialize(doc).map_err(|e| {
+        vec![(
+            super::known_path(&e.path().to_string()),
+            super::explain(e.inner().to_string().as_str()),
+        )]
+    })?;
+    check(&m, queues)
+}
+
+/// A DNS-1123 subdomain, what Kubernetes requires of an object's name.
+pub(super) fn is_dns_subdomain(s: &str) -> bool {
+    let alnum = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit();
+    !s.is_empty()
+        && s.len() <= 253
+        && s.split('.').all(|part| {
+            !part.is_empty()
+                && part.starts_with(alnum)
+                && part.ends_with(alnum)
+                && part.chars().all(|c| alnum(c) || c == '-')
+        })
+}
+
+/// A DNS-1123 label, what Kubernetes requires of a namespace.
+pub(super) fn is_dns_label(s: &str) -> bool {
+    s.len() <= 63 && !s.contains('.') && is_dns_subdomain(s)
+}
+
+fn check(m: &Manifest, queues: Option<&[String]>) -> Result<FromManifest, Vec<PathProblem>> {
     let mut problems: Vec<(String, String)> = Vec::new();
     let mut problem = |path: String, message: String| problems.push((path, message));
     if !matches!(m.api_version.as_str(), "autoscaling/v2" | "autoscaling/v2beta2") {
@@ -295,15 +377,43 @@ pub(super) fn read(text: &str, file: &str) -> Result<FromManifest, Vec<Problem>>
                         Some(RawMetric::Pods { name, target: t })
                     }
                     ("External", None, None, Some(e)) => {
-                        if e.metric.name != "requests_per_second" {
-                            problem(
-                                format!("{path}.external.metric.name"),
-                                format!("capsim has no external metric `{}`; it produces requests_per_second (the pool's request rate)", e.metric.name),
-                            );
-                            return None;
-                        }
+                        let (name, queue) = match e.metric.name.as_str() {
+                            "requests_per_second" => (RawExternalMetric::RequestsPerSecond, None),
+                            "queue_depth" => {
+                                let spath = format!("{path}.external.metric.selector");
+                                let Some(sel) = &e.metric.selector else {
+                                    problem(format!("{path}.external.metric"), "a `queue_depth` metric names its queue: `selector: { matchLabels: { queue: NAME } }`".into());
+                                    return None;
+                                };
+                                if sel.match_expressions.is_some() {
+                                    problem(format!("{spath}.matchExpressions"), "a `queue_depth` metric names its queue in `matchLabels.queue`, not by expressions".into());
+                                    return None;
+                                }
+                                let Some(q) = sel.match_labels.as_ref().and_then(|l| l.get("queue")) else {
+                                    problem(format!("{spath}.matchLabels"), "a `queue_depth` metric names its queue: `matchLabels: { queue: NAME }`".into());
+                                    return None;
+                                };
+                                if let Some(known) = queues
+                                    && !known.iter().any(|k| k == q)
+                                {
+                                    problem(
+                                        format!("{spath}.matchLabels.queue"),
+                                        format!("unknown queue `{q}`; known: {}", super::validate::known_list(known.iter())),
+                                    );
+                                    return None;
+                                }
+                                (RawExternalMetric::QueueDepth, Some(q.clone()))
+                            }
+                            other => {
+                                problem(
+                                    format!("{path}.external.metric.name"),
+                                    format!("capsim has no external metric `{other}`; it produces requests_per_second (the pool's request rate) and queue_depth (a queue's messages, named by `selector.matchLabels.queue`)"),
+                                );
+                                return None;
+                            }
+                        };
                         let t = target(&e.target, format!("{path}.external.target"), &mut problem)?;
-                        Some(RawMetric::External { name: RawExternalMetric::RequestsPerSecond, target: t, queue: None })
+                        Some(RawMetric::External { name, target: t, queue })
                     }
                     ("Object" | "ContainerResource", ..) => {
                         problem(format!("{path}.type"), format!("{} metrics are not modelled yet; known: Resource, Pods, External", metric.kind));
@@ -388,13 +498,202 @@ pub(super) fn read(text: &str, file: &str) -> Result<FromManifest, Vec<Problem>>
             .as_ref()
             .map(|r| rules(r, "spec.behavior.scaleDown".into(), &mut problem)),
     });
+    let meta = m.metadata.as_ref();
+    let name = meta.and_then(|m| m.name.clone());
+    if let Some(n) = &name
+        && !is_dns_subdomain(n)
+    {
+        problem(
+            "metadata.name".into(),
+            format!(
+                "`{n}` is not a Kubernetes name: lowercase letters, digits, `-` and `.`, starting and ending with a letter or digit, at most 253"
+            ),
+        );
+    }
+    let namespace = meta.and_then(|m| m.namespace.clone());
+    if let Some(n) = &namespace
+        && !is_dns_label(n)
+    {
+        problem(
+            "metadata.namespace".into(),
+            format!(
+                "`{n}` is not a Kubernetes namespace: lowercase letters, digits and `-`, starting and ending with a letter or digit, at most 63"
+            ),
+        );
+    }
+    let r = &m.spec.scale_target_ref;
+    for (field, v) in [("kind", &r.kind), ("name", &r.name)] {
+        if v.is_empty() {
+            problem(format!("spec.scaleTargetRef.{field}"), "must not be empty".into());
+        }
+    }
     if !problems.is_empty() {
-        return Err(locate(text, file, problems));
+        return Err(problems);
+    }
+    let mut annotations = meta.and_then(|m| m.annotations.clone());
+    if let Some(a) = &mut annotations {
+        a.remove(LAST_APPLIED);
     }
     Ok(FromManifest {
+        metadata: RawObjectMeta {
+            name,
+            namespace,
+            labels: meta.and_then(|m| m.labels.clone()),
+            annotations,
+        },
+        scale_target_ref: RawScaleTargetRef {
+            api_version: r.api_version.clone(),
+            kind: Some(r.kind.clone()),
+            name: Some(r.name.clone()),
+        },
         min_replicas: m.spec.min_replicas.map(|m| m.0),
         max_replicas: max,
         metrics,
         behavior,
     })
+}
+
+/// The HPA of the manifest `text` (at `file`) in the scenario's own
+/// spelling, the `autoscaler:` mapping a pool takes, ready to paste; or the
+/// manifest's problems, located in it. Queue names are not checked (there
+/// is no scenario to check them against).
+pub fn import(text: &str, file: &str) -> Result<String, super::ScenarioError> {
+    use crate::report::manifest::{quantity, yaml_str};
+    use std::fmt::Write as _;
+    let m = read(text, file, None).map_err(|problems| super::ScenarioError { problems })?;
+    let mut out = String::new();
+    let secs = |d: Duration| format!("{}s", d.0);
+    let _ = writeln!(
+        out,
+        "# The HPA of {} in capsim's spelling: paste it under `pools.<name>:`.",
+        file.replace(['\n', '\r'], " ")
+    );
+    out.push_str("autoscaler:\n  hpa:\n");
+    let meta = &m.metadata;
+    if meta.name.is_some() || meta.namespace.is_some() || meta.labels.is_some() || meta.annotations.is_some() {
+        out.push_str("    metadata:\n");
+        for (field, v) in [("name", &meta.name), ("namespace", &meta.namespace)] {
+            if let Some(v) = v {
+                let _ = writeln!(out, "      {field}: {}", yaml_str(v));
+            }
+        }
+        for (field, map) in [("labels", &meta.labels), ("annotations", &meta.annotations)] {
+            match map {
+                Some(map) if map.is_empty() => {
+                    let _ = writeln!(out, "      {field}: {{}}");
+                }
+                Some(map) => {
+                    let _ = writeln!(out, "      {field}:");
+                    for (k, v) in map {
+                        let _ = writeln!(out, "        {}: {}", yaml_str(k), yaml_str(v));
+                    }
+                }
+                None => {}
+            }
+        }
+    }
+    let r = &m.scale_target_ref;
+    out.push_str("    scale_target_ref:\n");
+    for (field, v) in [("api_version", &r.api_version), ("kind", &r.kind), ("name", &r.name)] {
+        if let Some(v) = v {
+            let _ = writeln!(out, "      {field}: {}", yaml_str(v));
+        }
+    }
+    if let Some(min) = m.min_replicas {
+        let _ = writeln!(out, "    min_replicas: {min}");
+    }
+    let _ = writeln!(out, "    max_replicas: {}", m.max_replicas);
+    let target = |t: &RawTarget| match (t.average_utilization, t.average_value, t.value) {
+        (Some(u), _, _) => format!("{{ average_utilization: {u} }}"),
+        (_, Some(v), _) => format!("{{ average_value: {} }}", quantity(v.0)),
+        (_, _, Some(v)) => format!("{{ value: {} }}", quantity(v.0)),
+        _ => unreachable!("the reader gives every target one field"),
+    };
+    if let Some(metrics) = &m.metrics {
+        if metrics.is_empty() {
+            out.push_str("    metrics: []\n");
+        } else {
+            out.push_str("    metrics:\n");
+        }
+        for metric in metrics {
+            let line = match metric {
+                RawMetric::Resource { name, target: t } => {
+                    let name = if *name == RawResourceName::Cpu { "cpu" } else { "memory" };
+                    format!("resource: {{ name: {name}, target: {} }}", target(t))
+                }
+                RawMetric::Pods { name, target: t } => {
+                    let name = match name {
+                        RawPodMetric::RequestsPerSecond => "requests_per_second",
+                        RawPodMetric::InFlight => "in_flight",
+                    };
+                    format!("pods: {{ name: {name}, target: {} }}", target(t))
+                }
+                RawMetric::External { name, target: t, queue } => match (name, queue) {
+                    (RawExternalMetric::QueueDepth, Some(q)) => format!(
+                        "external: {{ name: queue_depth, queue: {}, target: {} }}",
+                        yaml_str(q),
+                        target(t)
+                    ),
+                    _ => format!("external: {{ name: requests_per_second, target: {} }}", target(t)),
+                },
+            };
+            let _ = writeln!(out, "      - {line}");
+        }
+    }
+    if let Some(b) = &m.behavior {
+        let rules = |out: &mut String, name: &str, r: &Option<RawScalingRules>| {
+            let Some(r) = r else { return };
+            let _ = writeln!(out, "      {name}:");
+            if r.stabilization_window.is_none()
+                && r.select_policy.is_none()
+                && r.policies.is_none()
+                && r.tolerance.is_none()
+            {
+                out.truncate(out.len() - 1);
+                out.push_str(" {}\n");
+                return;
+            }
+            if let Some(w) = r.stabilization_window {
+                let _ = writeln!(out, "        stabilization_window: {}", secs(w));
+            }
+            if let Some(p) = r.select_policy {
+                let p = match p {
+                    RawSelectPolicy::Max => "max",
+                    RawSelectPolicy::Min => "min",
+                    RawSelectPolicy::Disabled => "disabled",
+                };
+                let _ = writeln!(out, "        select_policy: {p}");
+            }
+            match &r.policies {
+                None => {}
+                Some(list) if list.is_empty() => out.push_str("        policies: []\n"),
+                Some(list) => {
+                    out.push_str("        policies:\n");
+                    for p in list {
+                        let kind = match p.kind {
+                            RawPolicyKind::Pods => "pods",
+                            RawPolicyKind::Percent => "percent",
+                        };
+                        let _ = writeln!(
+                            out,
+                            "          - {{ type: {kind}, value: {}, period: {} }}",
+                            p.value,
+                            secs(p.period)
+                        );
+                    }
+                }
+            }
+            if let Some(t) = r.tolerance {
+                let _ = writeln!(out, "        tolerance: {t}");
+            }
+        };
+        if b.scale_up.is_none() && b.scale_down.is_none() {
+            out.push_str("    behavior: {}\n");
+        } else {
+            out.push_str("    behavior:\n");
+            rules(&mut out, "scale_up", &b.scale_up);
+            rules(&mut out, "scale_down", &b.scale_down);
+        }
+    }
+    Ok(out)
 }

@@ -19,6 +19,7 @@ pub mod units;
 mod validate;
 
 pub use error::{EXCERPT_CHARS, Problem, ScenarioError, excerpt, quote_safely};
+pub use manifest::import as import_hpa;
 pub use validate::{DEFAULT_MAX_REQUESTS_HELD, MAX_RATE_PIECES, MAX_RATE_RPS, SourceFiles, SourceKind, parse_replay};
 
 use crate::model::SystemSpec;

@@ -1054,9 +1054,16 @@ pub struct RawStepAdjustment {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawHpa {
-    /// A Kubernetes HPA manifest supplying min/max, metrics and behavior.
+    /// A Kubernetes HPA manifest supplying min/max, metrics, behavior and
+    /// the object's names: a file, or the manifest itself inline.
     #[serde(default)]
-    pub manifest: Option<String>,
+    pub manifest: Option<RawManifest>,
+    /// The HPA object's `metadata` (default: named after the pool).
+    #[serde(default)]
+    pub metadata: Option<RawObjectMeta>,
+    /// `spec.scaleTargetRef` (default: the Deployment named after the pool).
+    #[serde(default)]
+    pub scale_target_ref: Option<RawScaleTargetRef>,
     #[serde(default)]
     pub min_replicas: Option<i64>,
     #[serde(default)]
@@ -1089,7 +1096,61 @@ pub struct RawHpa {
     pub metrics_offset: Option<Duration>,
 }
 
-#[derive(Debug, Deserialize)]
+/// `manifest:` names a file (relative to the scenario) or holds the
+/// manifest as a mapping.
+#[derive(Debug, Clone)]
+pub enum RawManifest {
+    File(String),
+    Inline(serde_json::Value),
+}
+
+impl<'de> Deserialize<'de> for RawManifest {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = RawManifest;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a manifest file's path, or the manifest as a mapping")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<RawManifest, E> {
+                Ok(RawManifest::File(v.to_string()))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<RawManifest, A::Error> {
+                let value = serde_json::Value::deserialize(serde::de::value::MapAccessDeserializer::new(map))?;
+                Ok(RawManifest::Inline(value))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// An HPA object's `metadata`, in capsim's spelling.
+#[derive(Debug, Deserialize, Clone, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RawObjectMeta {
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub namespace: Option<String>,
+    #[serde(default)]
+    pub labels: Option<std::collections::BTreeMap<String, String>>,
+    #[serde(default)]
+    pub annotations: Option<std::collections::BTreeMap<String, String>>,
+}
+
+/// `spec.scaleTargetRef`, in capsim's spelling; each field defaults.
+#[derive(Debug, Deserialize, Clone, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RawScaleTargetRef {
+    #[serde(default)]
+    pub api_version: Option<String>,
+    #[serde(default)]
+    pub kind: Option<String>,
+    #[serde(default)]
+    pub name: Option<String>,
+}
+
+#[derive(Debug, Deserialize, Clone)]
 #[serde(deny_unknown_fields, rename_all = "snake_case")]
 pub enum RawMetric {
     Resource {

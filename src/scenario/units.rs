@@ -149,7 +149,16 @@ pub fn parse_quantity(text: &str) -> Result<i64, String> {
 }
 
 fn milli(value: f64, text: &str) -> Result<i64, String> {
-    let m = (value * 1000.0).ceil();
+    // `204m` is 204 × 0.001 × 1000 = 204.00000000000003 in binary floating
+    // point: a product within rounding error of a whole milli is that milli
+    // (Kubernetes parses decimals exactly); only a finer fraction rounds up.
+    let m = value * 1000.0;
+    let whole = m.round();
+    let m = if (m - whole).abs() <= 1e-9 * whole.abs().max(1.0) {
+        whole
+    } else {
+        m.ceil()
+    };
     if !m.is_finite() || m < 0.0 {
         Err(format!("invalid quantity `{text}`: must be a finite number ≥ 0"))
     } else if m > 9.0e18 {
@@ -187,6 +196,18 @@ impl<'de> Deserialize<'de> for Quantity {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn decimal_quantities_are_exact_milli_units() {
+        // Before, 204m read as 205m and 1234.567 as 1234568m (float products rounded up).
+        assert_eq!(parse_quantity("204m"), Ok(204));
+        assert_eq!(parse_quantity("1234567m"), Ok(1_234_567));
+        assert_eq!(parse_quantity("0.204"), Ok(204));
+        assert_eq!(parse_quantity("1234.567"), Ok(1_234_567));
+        // A fraction finer than a milli still rounds up, as MilliValue does.
+        assert_eq!(parse_quantity("0.0001"), Ok(1));
+        assert_eq!(parse_quantity("1.0005"), Ok(1001));
+    }
 
     #[test]
     fn parses_units() {

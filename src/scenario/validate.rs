@@ -447,7 +447,7 @@ pub fn validate(raw: &RawScenario, files: &dyn SourceFiles) -> Result<Validated,
         let (autoscaler, aws) = match &p.autoscaler {
             None => (None, None),
             Some(RawAutoscaler::Keda(k)) => {
-                match super::autoscaler::keda(&mut c, &format!("{path}.autoscaler.keda"), k) {
+                match super::autoscaler::keda(&mut c, &format!("{path}.autoscaler.keda"), name, k) {
                     Some((spec, hpa)) => {
                         keda = Some(spec);
                         (Some(hpa), None)
@@ -456,7 +456,7 @@ pub fn validate(raw: &RawScenario, files: &dyn SourceFiles) -> Result<Validated,
                 }
             }
             Some(RawAutoscaler::Hpa(h)) => (
-                super::autoscaler::hpa(&mut c, &format!("{path}.autoscaler.hpa"), h),
+                super::autoscaler::hpa(&mut c, &format!("{path}.autoscaler.hpa"), name, h),
                 None,
             ),
             Some(RawAutoscaler::Aws(a)) => (

@@ -136,9 +136,39 @@ pub fn parameter_values(p: &RawParameter) -> Result<Vec<Value>, String> {
     }
 }
 
+/// Reads the manifest file a scenario's `manifest:` names, as a document.
+pub type ManifestLoader<'a> = dyn FnMut(&str) -> Result<Value, String> + 'a;
+
 /// Sets `path` (`a.b[0].c`) in `doc`; the path's parents must exist.
 pub fn set_path(doc: &mut Value, path: &str, value: Value) -> Result<(), String> {
+    set_path_with(doc, path, value, &mut |file: &str| {
+        Err(format!("manifest `{file}` cannot be read here"))
+    })
+}
+
+/// The keys of a mapping, for a problem: what the path could have named.
+fn keys(map: &serde_json::Map<String, Value>) -> String {
+    if map.is_empty() {
+        return "no fields".to_string();
+    }
+    let names: Vec<&str> = map.keys().map(String::as_str).take(20).collect();
+    let more = map.len().saturating_sub(names.len());
+    let list = names.join(", ");
+    if more > 0 {
+        format!("it has {list}, … ({more} more)")
+    } else {
+        format!("it has {list}")
+    }
+}
+
+/// [`set_path`], where a path that goes through a `manifest` field naming a
+/// file goes on inside that manifest, in its own spelling
+/// (`…manifest.spec.minReplicas`): the file is read with `load`, the field
+/// set in it, and the scenario carries the edited manifest inline.
+pub fn set_path_with(doc: &mut Value, path: &str, value: Value, load: &mut ManifestLoader) -> Result<(), String> {
     let mut node = doc;
+    let mut place = "the base scenario".to_string();
+    let mut at = String::new();
     let segments: Vec<&str> = path.split('.').collect();
     for (k, seg) in segments.iter().enumerate() {
         let last = k + 1 == segments.len();
@@ -162,9 +192,39 @@ pub fn set_path(doc: &mut Value, path: &str, value: Value) -> Result<(), String>
                 map.insert(key.to_string(), value);
                 return Ok(());
             }
+            let shown = if at.is_empty() {
+                String::new()
+            } else {
+                format!(" at `{at}`")
+            };
+            let known = keys(map);
             node = map
                 .get_mut(key)
-                .ok_or_else(|| format!("no field `{key}` in the base scenario"))?;
+                .ok_or_else(|| format!("no field `{key}` in {place}{shown}; {known}"))?;
+            if key == "manifest" && idx.is_empty() {
+                let here = if at.is_empty() {
+                    key.to_string()
+                } else {
+                    format!("{at}.{key}")
+                };
+                if let Value::String(file) = node {
+                    let file = file.clone();
+                    *node = load(&file)?;
+                    place = format!("manifest `{file}`");
+                    at.clear();
+                    continue;
+                }
+                if node.is_object() {
+                    // Given inline, or read by an earlier setting of this point.
+                    place = format!("the inline manifest `{here}`");
+                    at.clear();
+                    continue;
+                }
+            }
+            if !at.is_empty() {
+                at.push('.');
+            }
+            at.push_str(key);
         }
         for (j, i) in idx.iter().enumerate() {
             let list = node.as_array_mut().ok_or_else(|| format!("`{seg}` is not a list"))?;
@@ -176,6 +236,7 @@ pub fn set_path(doc: &mut Value, path: &str, value: Value) -> Result<(), String>
                 *item = value;
                 return Ok(());
             }
+            at.push_str(&format!("[{i}]"));
             node = item;
         }
     }
@@ -185,6 +246,24 @@ pub fn set_path(doc: &mut Value, path: &str, value: Value) -> Result<(), String>
 /// Expands a sweep into points: the variants first, in order, then the
 /// cartesian product of the parameters (the first parameter varies slowest).
 pub fn expand(base: &Value, sweep: &RawSweep) -> Result<Vec<Point>, String> {
+    expand_with(base, sweep, &mut |file: &str| {
+        Err(format!("manifest `{file}` cannot be read here"))
+    })
+}
+
+/// [`expand`], reading the manifests that paths go into with `load` (each
+/// file once).
+pub fn expand_with(base: &Value, sweep: &RawSweep, load: &mut ManifestLoader) -> Result<Vec<Point>, String> {
+    let mut read: std::collections::BTreeMap<String, Value> = std::collections::BTreeMap::new();
+    let mut load = |file: &str| -> Result<Value, String> {
+        if let Some(doc) = read.get(file) {
+            return Ok(doc.clone());
+        }
+        let doc = load(file)?;
+        read.insert(file.to_string(), doc.clone());
+        Ok(doc)
+    };
+    let mut set_path = |doc: &mut Value, path: &str, value: Value| set_path_with(doc, path, value, &mut load);
     let mut points = Vec::new();
     for v in &sweep.variants {
         let mut doc = base.clone();
@@ -312,6 +391,59 @@ mod tests {
             set_path(&mut doc, "pools.web.metrics[3].target", json!(1))
                 .unwrap_err()
                 .contains("past the end")
+        );
+    }
+
+    #[test]
+    fn paths_through_a_manifest_file_go_on_inside_it() {
+        let mut doc = json!({"pools": {"web": {"autoscaler": {"hpa": {"manifest": "hpa.yaml"}}}}});
+        let reads = std::cell::Cell::new(0);
+        let mut load = |file: &str| {
+            reads.set(reads.get() + 1);
+            assert_eq!(file, "hpa.yaml");
+            Ok(json!({"spec": {"minReplicas": 2, "maxReplicas": 9}}))
+        };
+        set_path_with(
+            &mut doc,
+            "pools.web.autoscaler.hpa.manifest.spec.minReplicas",
+            json!(4),
+            &mut load,
+        )
+        .unwrap();
+        // The point's document now carries the edited manifest inline.
+        assert_eq!(
+            doc["pools"]["web"]["autoscaler"]["hpa"]["manifest"],
+            json!({"spec": {"minReplicas": 4, "maxReplicas": 9}})
+        );
+        set_path_with(
+            &mut doc,
+            "pools.web.autoscaler.hpa.manifest.spec.maxReplicas",
+            json!(12),
+            &mut load,
+        )
+        .unwrap();
+        assert_eq!(reads.get(), 1);
+        assert_eq!(
+            doc["pools"]["web"]["autoscaler"]["hpa"]["manifest"]["spec"]["maxReplicas"],
+            12
+        );
+        let e = set_path_with(
+            &mut doc,
+            "pools.web.autoscaler.hpa.manifest.sepc.minReplicas",
+            json!(1),
+            &mut load,
+        )
+        .unwrap_err();
+        assert_eq!(
+            e,
+            "no field `sepc` in the inline manifest `pools.web.autoscaler.hpa.manifest`; it has spec"
+        );
+        let e = set_path(&mut doc, "pools.web.autoscaler.hpa.min", json!(1)).map(|_| ());
+        assert!(e.is_ok(), "the last field may be new");
+        let e = set_path(&mut doc, "pools.web.autoscalr.hpa", json!(1)).unwrap_err();
+        assert_eq!(
+            e,
+            "no field `autoscalr` in the base scenario at `pools.web`; it has autoscaler"
         );
     }
 

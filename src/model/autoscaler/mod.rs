@@ -108,6 +108,44 @@ pub struct HpaConfig {
     /// When the first scrape happens: the pipeline's phase against the
     /// controller's syncs, which start at time 0.
     pub offset: SimDuration,
+    /// The Kubernetes object around the spec, kept for export only: the
+    /// controller never reads it.
+    pub object: HpaObject,
+}
+
+/// What names an HPA object and its target, as a manifest or the scenario
+/// gave it (the pool's name by default), and the names of the queues its
+/// External metrics read: what an export writes back.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct HpaObject {
+    /// `metadata.name`.
+    pub name: String,
+    pub namespace: Option<String>,
+    pub labels: std::collections::BTreeMap<String, String>,
+    pub annotations: std::collections::BTreeMap<String, String>,
+    /// `spec.scaleTargetRef`.
+    pub target: ScaleTargetRef,
+    /// Queue index → name, for the `queue_depth` metrics.
+    pub queues: std::collections::BTreeMap<u16, String>,
+}
+
+/// `spec.scaleTargetRef`: the workload the HPA scales (the pool stands for it).
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct ScaleTargetRef {
+    pub api_version: String,
+    pub kind: String,
+    pub name: String,
+}
+
+impl ScaleTargetRef {
+    /// A Deployment (`apps/v1`) named `name`: the default target.
+    pub fn deployment(name: &str) -> ScaleTargetRef {
+        ScaleTargetRef {
+            api_version: "apps/v1".into(),
+            kind: "Deployment".into(),
+            name: name.into(),
+        }
+    }
 }
 
 /// Pod resource requests and the memory model that feed Resource metrics.
