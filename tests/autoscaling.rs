@@ -480,6 +480,7 @@ fn a_memory_metric_decided_by_the_default_memory_model_is_warned_about() {
     let s = scenario::load(&measured, "guide.yaml", Format::Yaml, &NoFiles).unwrap();
     assert!(s.warnings.is_empty(), "{:?}", s.warnings);
     assert_eq!(ready_at_end(&simulate(&common::spec(&measured), 1, 0, &mut |_| {})), 3);
+}
 
 #[test]
 fn the_legacy_scale_up_cap_is_configuration() {
@@ -528,6 +529,9 @@ fn the_legacy_scale_up_cap_is_configuration() {
     let e = bad("        scale_up_limit_minimum: .nan");
     assert!(
         e.contains("pools.api.autoscaler.hpa.scale_up_limit_minimum: must be a number from 1 to 2147483647 (Kubernetes uses 4), got NaN"),
+        "{e}"
+    );
+}
 
 /// Loads `yaml` with `hpa.yaml` served from memory, or panics with its problems.
 fn load_with(yaml: &str, manifest: &str) -> capsim::scenario::Scenario {
