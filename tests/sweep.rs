@@ -512,3 +512,73 @@ objective:
         "{err}"
     );
 }
+
+/// A checkpoint is reused only for the same points: a file the base
+/// scenario refers to (here its HPA manifest) edited between two runs makes
+/// a new sweep, though neither the sweep nor the base file changed.
+#[test]
+fn a_resumed_sweep_notices_an_edited_manifest() {
+    let base = r#"
+name: hpa
+duration: 2m
+traffic:
+  rate: { constant: 100 }
+  classes: [ { name: a, cpu: { exponential: { mean: 20ms } } } ]
+  target: lb
+load_balancers:
+  lb: { pool: web }
+pools:
+  web:
+    instance_type: c6i.large
+    count: 2
+    autoscaler:
+      hpa:
+        manifest: hpa.yaml
+"#;
+    let manifest = r#"
+apiVersion: autoscaling/v2
+kind: HorizontalPodAutoscaler
+metadata: { name: web }
+spec:
+  scaleTargetRef: { apiVersion: apps/v1, kind: Deployment, name: web }
+  minReplicas: 2
+  maxReplicas: 20
+  metrics:
+  - type: Resource
+    resource: { name: cpu, target: { type: Utilization, averageUtilization: 50 } }
+"#;
+    let sweep = "base: base.yaml\nparameters:\n  - { path: traffic.rate.constant, values: [100, 200] }\n";
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("hpa.yaml"), manifest).unwrap();
+    std::fs::write(dir.path().join("base.yaml"), base).unwrap();
+    std::fs::write(dir.path().join("sweep.yaml"), sweep).unwrap();
+    let first = run(dir.path(), "1", "out");
+    assert!(first.status.success(), "{}", String::from_utf8_lossy(&first.stderr));
+    let again = run(dir.path(), "1", "out");
+    assert!(String::from_utf8_lossy(&again.stdout).contains("(0 runs computed, 2 reused)"));
+
+    std::fs::write(
+        dir.path().join("hpa.yaml"),
+        manifest.replace("maxReplicas: 20", "maxReplicas: 3"),
+    )
+    .unwrap();
+    let refused = run(dir.path(), "1", "out");
+    assert!(!refused.status.success());
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("already holds a result; pass --force to replace it"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+    let forced = capsim()
+        .arg("sweep")
+        .arg(dir.path().join("sweep.yaml"))
+        .args(["--jobs", "1", "--force", "--out"])
+        .arg(dir.path().join("out"))
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&forced.stdout).contains("(2 runs computed, 0 reused)"),
+        "{}",
+        String::from_utf8_lossy(&forced.stdout)
+    );
+}

@@ -5,7 +5,9 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use clap::Args;
 
-use crate::engine::stable_hash;
+use std::fmt::Write as _;
+
+use crate::engine::{StableHasher, stable_hash};
 use crate::report::shard::{ShardFile, ShardObjective, ShardPoint, ShardUnit, write_shard};
 use crate::report::sweep::{summarize, write_sweep};
 use crate::scenario::SourceFiles as _;
@@ -247,11 +249,16 @@ pub fn sweep(args: SweepArgs) -> Result<u8> {
     let out = args.out.clone().unwrap_or_else(|| PathBuf::from("output").join(stem));
     // Every finished unit is checkpointed in `.units/`, so a killed sweep
     // resumes where it stopped; the key keeps another sweep's units out.
+    // It covers the validated points too, so a file the base refers to (an
+    // HPA manifest, a replay CSV) edited between two runs is a new sweep.
+    let mut points_hash = StableHasher::default();
+    write!(points_hash, "{specs:?}").expect("hashing cannot fail");
     let key = format!(
-        "{} {:016x} {:016x} {crn} {replications}",
+        "{} {:016x} {:016x} {:016x} {crn} {replications}",
         env!("CARGO_PKG_VERSION"),
         stable_hash(text.as_bytes()),
-        stable_hash(base_text.as_bytes())
+        stable_hash(base_text.as_bytes()),
+        points_hash.0
     );
     // Each unit with the checkpoint file it was read from (none when computed now).
     let mut done: BTreeMap<(usize, u32), (ShardUnit, Option<PathBuf>)> = BTreeMap::new();

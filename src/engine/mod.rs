@@ -10,7 +10,7 @@ mod run;
 mod scheduler;
 mod time;
 
-pub use rng::{RngStream, StreamId, splitmix64, stable_hash};
+pub use rng::{RngStream, StableHasher, StreamId, splitmix64, stable_hash};
 pub use run::{Limits, Model, RunOutcome, StopReason, run};
 pub use scheduler::Scheduler;
 pub use time::{SimDuration, SimTime};

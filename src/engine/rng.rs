@@ -77,12 +77,35 @@ impl RngStream {
 
 /// FNV-1a, 64-bit: a hash that never changes between builds or platforms.
 pub fn stable_hash(bytes: &[u8]) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for &b in bytes {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    let mut h = StableHasher::default();
+    h.bytes(bytes);
+    h.0
+}
+
+/// [`stable_hash`] of everything written to it, in order: hashes a value's
+/// `Debug` text without building it.
+pub struct StableHasher(pub u64);
+
+impl Default for StableHasher {
+    fn default() -> Self {
+        StableHasher(0xcbf2_9ce4_8422_2325)
     }
-    h
+}
+
+impl StableHasher {
+    pub fn bytes(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 ^= u64::from(b);
+            self.0 = self.0.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    }
+}
+
+impl std::fmt::Write for StableHasher {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        self.bytes(s.as_bytes());
+        Ok(())
+    }
 }
 
 /// The SplitMix64 finaliser: a bijective 64-bit mixer.
