@@ -15,6 +15,6 @@ pub use recorder::{CapacityRecord, Counters, EventKind, EventRecord, IntervalRow
 pub use slo::{SloSpec, SloSummary};
 pub use summary::{
     CacheSummary, CapacityStats, ClassSummary, CostSummary, DataSummary, DatabaseSummary, DeploySummary, EdgeSummary,
-    FaultSummary, LbSummary, NodeSummary, PoolSummary, PopulationSummary, QueueSummary, RandomFaultSummary,
+    FaultSummary, LbSummary, NodeSummary, PoolSummary, PopulationSummary, QueueSummary, RandomFaultSummary, TypeCost,
     RegionSummary, ReplicaSummary, RequestCounts, RunSummary, ScalingSummary, ServerSummary, ShardSummary, TierSummary,
 };
