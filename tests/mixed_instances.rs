@@ -165,7 +165,10 @@ fn the_split_holds_at_every_size_on_the_way_up_and_down() {
             per_zone[usize::from(rec.zone.expect("zoned"))] += 1;
         }
         let spread = |v: Vec<i64>| v.iter().max().unwrap() - v.iter().min().unwrap();
-        assert!(spread(per_type.values().copied().collect()) <= 1, "at {t} s: {per_type:?}");
+        assert!(
+            spread(per_type.values().copied().collect()) <= 1,
+            "at {t} s: {per_type:?}"
+        );
         // Launches balance the zones; on scale-in the purchase option comes
         // first, so zones can drift (AWS then rebalances, launching before
         // it terminates: not modelled).
@@ -228,7 +231,12 @@ fn cost_is_each_instance_at_its_own_price() {
     let od = simulate(&common::spec(&sized(&schedule(), &all_od, "")), 1, 0, &mut |_| {});
     let od_pool = &od.summary.pools[0];
     assert_eq!(od_pool.by_instance_type.len(), 1);
-    assert!(pool.cost_usd < 0.8 * od_pool.cost_usd, "{} vs {}", pool.cost_usd, od_pool.cost_usd);
+    assert!(
+        pool.cost_usd < 0.8 * od_pool.cost_usd,
+        "{} vs {}",
+        pool.cost_usd,
+        od_pool.cost_usd
+    );
 }
 
 fn interrupted(r: &RunResult) -> Vec<u32> {
@@ -303,19 +311,35 @@ fn bad_policies_are_refused_with_the_field_and_what_is_allowed() {
         "{e}"
     );
     let e = with("          spot_instance_pools: 21\n          instance_types: [t3.medium]");
-    assert!(e.contains("spot_instance_pools") && e.contains("between 1 and 20"), "{e}");
+    assert!(
+        e.contains("spot_instance_pools") && e.contains("between 1 and 20"),
+        "{e}"
+    );
     let e = with(
         "          spot_allocation_strategy: capacity-optimized\n          spot_instance_pools: 2\n          instance_types: [t3.medium]",
     );
-    assert!(e.contains("valid only with spot_allocation_strategy: lowest-price"), "{e}");
-    let e = with("          on_demand_percentage_above_base_capacity: 50\n          instance_types: [t3.medium, c9.huge]");
-    assert!(e.contains(&format!("{base}.instance_types[1]")) && e.contains("unknown type `c9.huge`"), "{e}");
+    assert!(
+        e.contains("valid only with spot_allocation_strategy: lowest-price"),
+        "{e}"
+    );
+    let e =
+        with("          on_demand_percentage_above_base_capacity: 50\n          instance_types: [t3.medium, c9.huge]");
+    assert!(
+        e.contains(&format!("{base}.instance_types[1]")) && e.contains("unknown type `c9.huge`"),
+        "{e}"
+    );
     // m6i.large: 2 vCPU, 8 GiB; c6i.large: 2 vCPU, 4 GiB but no spot price declared.
-    let e = with("          on_demand_percentage_above_base_capacity: 50\n          instance_types: [t3.medium, m6i.large]");
+    let e = with(
+        "          on_demand_percentage_above_base_capacity: 50\n          instance_types: [t3.medium, m6i.large]",
+    );
     assert!(e.contains("must match the pool's `t3.medium`"), "{e}");
-    let e = with("          on_demand_percentage_above_base_capacity: 50\n          instance_types: [t3.medium, c6i.large]");
+    let e = with(
+        "          on_demand_percentage_above_base_capacity: 50\n          instance_types: [t3.medium, c6i.large]",
+    );
     assert!(e.contains("`c6i.large-spot: { vcpu: 2, memory_gib: 4"), "{e}");
-    let e = with("          on_demand_percentage_above_base_capacity: 50\n          instance_types: [t3.medium, t3.medium]");
+    let e = with(
+        "          on_demand_percentage_above_base_capacity: 50\n          instance_types: [t3.medium, t3.medium]",
+    );
     assert!(e.contains("listed twice"), "{e}");
     let e = with("          instance_types: [t3a.medium-spot]");
     assert!(e.contains("is a spot type"), "{e}");
@@ -323,11 +347,72 @@ fn bad_policies_are_refused_with_the_field_and_what_is_allowed() {
         "        mixed_instances:",
         "        termination_policies: [oldest_instance, sometimes]\n        mixed_instances:",
     ));
-    assert!(e.contains("termination_policies") && e.contains("oldest_instance"), "{e}");
+    assert!(
+        e.contains("termination_policies") && e.contains("oldest_instance"),
+        "{e}"
+    );
     let e = error(&sized(
         sched,
         SEED,
         "faults:\n  - { at: 30m, spot_interruption: { pool: web, instance_type: m6i.large } }",
     ));
     assert!(e.contains("runs no spot instances of `m6i.large`"), "{e}");
+}
+
+/// `termination_policies` beside capsim's own order on a plain group:
+/// `oldest_instance` removes the oldest of the zone with the most
+/// instances, where capsim's ReplicaSet-like order removes the newest.
+#[test]
+fn oldest_instance_removes_the_oldest_where_capsim_removes_the_newest() {
+    let yaml = |policies: &str| {
+        format!(
+            r#"
+name: plain
+duration: 30m
+traffic:
+  rate: {{ constant: 10 }}
+  classes: [ {{ name: page, cpu: {{ constant: 10ms }} }} ]
+  target: alb
+load_balancers:
+  alb: {{ policy: round_robin, pool: web }}
+pools:
+  web:
+    instance_type: c6i.large
+    count: 2
+    boot_time: {{ constant: 60s }}
+    termination_grace: 1s
+    schedule:
+      - {{ at: 5m, desired: 4 }}
+      - {{ at: 15m, desired: 3 }}
+    autoscaler:
+      aws:
+        min_size: 1
+        max_size: 10
+{policies}
+        policies:
+          - simple:
+              alarm: {{ metric: cpu_utilization, threshold: 99, comparison: greater_than_or_equal }}
+              adjustment_type: change_in_capacity
+              adjustment: 1
+"#
+        )
+    };
+    let removed = |r: &RunResult| -> Vec<u32> {
+        r.events
+            .iter()
+            .filter(|e| e.kind == EventKind::InstanceDraining)
+            .map(|e| e.instance)
+            .collect()
+    };
+    let capsim = simulate(&common::spec(&yaml("")), 1, 0, &mut |_| {});
+    assert_eq!(removed(&capsim), vec![3]);
+    let aws = simulate(
+        &common::spec(&yaml("        termination_policies: [oldest_instance]")),
+        1,
+        0,
+        &mut |_| {},
+    );
+    // Instances 0 and 1 both started at 0: the tie (AWS: at random) goes to
+    // the higher id.
+    assert_eq!(removed(&aws), vec![1]);
 }

@@ -15,6 +15,7 @@ pub use recorder::{CapacityRecord, Counters, EventKind, EventRecord, IntervalRow
 pub use slo::{SloSpec, SloSummary};
 pub use summary::{
     CacheSummary, CapacityStats, ClassSummary, CostSummary, DataSummary, DatabaseSummary, DeploySummary, EdgeSummary,
-    FaultSummary, LbSummary, NodeSummary, PoolSummary, PopulationSummary, QueueSummary, RandomFaultSummary, TypeCost,
+    FaultSummary, LbSummary, NodeSummary, PoolSummary, PopulationSummary, QueueSummary, RandomFaultSummary,
     RegionSummary, ReplicaSummary, RequestCounts, RunSummary, ScalingSummary, ServerSummary, ShardSummary, TierSummary,
+    TypeCost,
 };

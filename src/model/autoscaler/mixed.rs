@@ -90,7 +90,11 @@ impl MixedInstances {
         match self.on_demand_allocation {
             OnDemandAllocation::Prioritized => 0,
             OnDemandAllocation::LowestPrice => (0..self.overrides.len())
-                .min_by(|&a, &b| self.overrides[a].on_demand_usd.total_cmp(&self.overrides[b].on_demand_usd))
+                .min_by(|&a, &b| {
+                    self.overrides[a]
+                        .on_demand_usd
+                        .total_cmp(&self.overrides[b].on_demand_usd)
+                })
                 .unwrap_or(0),
         }
     }
@@ -203,7 +207,12 @@ pub fn choose_terminations(
 }
 
 /// The index in `left` of the next instance to terminate.
-fn choose_one(left: &[Candidate], policies: &[TerminationPolicy], mixed: Option<&MixedInstances>, now: SimTime) -> usize {
+fn choose_one(
+    left: &[Candidate],
+    policies: &[TerminationPolicy],
+    mixed: Option<&MixedInstances>,
+    now: SimTime,
+) -> usize {
     let mut set: Vec<usize> = (0..left.len()).collect();
     if let Some(m) = mixed {
         let on_demand = left.iter().filter(|c| c.market == Market::OnDemand).count() as u32;
@@ -230,16 +239,26 @@ fn choose_one(left: &[Candidate], policies: &[TerminationPolicy], mixed: Option<
             apply(&mut set, left, step, mixed, now);
         }
     }
-    set.into_iter().max_by_key(|&i| left[i].id).expect("a candidate is left")
+    set.into_iter()
+        .max_by_key(|&i| left[i].id)
+        .expect("a candidate is left")
 }
 
 /// Keeps the members of `set` with the largest `key`.
 fn narrow(set: &mut Vec<usize>, key: impl Fn(usize) -> i64) {
-    let Some(best) = set.iter().map(|&i| key(i)).max() else { return };
+    let Some(best) = set.iter().map(|&i| key(i)).max() else {
+        return;
+    };
     set.retain(|&i| key(i) == best);
 }
 
-fn apply(set: &mut Vec<usize>, left: &[Candidate], policy: TerminationPolicy, mixed: Option<&MixedInstances>, now: SimTime) {
+fn apply(
+    set: &mut Vec<usize>,
+    left: &[Candidate],
+    policy: TerminationPolicy,
+    mixed: Option<&MixedInstances>,
+    now: SimTime,
+) {
     match policy {
         TerminationPolicy::Default => unreachable!("expanded by the caller"),
         TerminationPolicy::AllocationStrategy => {
@@ -259,15 +278,17 @@ fn apply(set: &mut Vec<usize>, left: &[Candidate], policy: TerminationPolicy, mi
             // mirror of how launches spread).
             let fullness = |c: &Candidate, zone_only: bool| {
                 left.iter()
-                    .filter(|o| {
-                        o.market == Market::Spot && o.slot == c.slot && (!zone_only || o.zone == c.zone)
-                    })
+                    .filter(|o| o.market == Market::Spot && o.slot == c.slot && (!zone_only || o.zone == c.zone))
                     .count() as i64
             };
             for zone_only in [true, false] {
                 narrow(set, |i| {
                     let c = &left[i];
-                    if c.market == Market::OnDemand { 0 } else { fullness(c, zone_only) }
+                    if c.market == Market::OnDemand {
+                        0
+                    } else {
+                        fullness(c, zone_only)
+                    }
                 });
             }
             narrow(set, |i| {
@@ -371,7 +392,11 @@ mod tests {
             let od = live.iter().filter(|x| x.market == Market::OnDemand).count() as u32;
             assert_eq!(od, m.on_demand_target(n as u32), "at {n}");
             // Prioritized: on-demand is the first override.
-            assert!(live.iter().filter(|x| x.market == Market::OnDemand).all(|x| x.slot == 0));
+            assert!(
+                live.iter()
+                    .filter(|x| x.market == Market::OnDemand)
+                    .all(|x| x.slot == 0)
+            );
             let per_pool: Vec<usize> = (0..3)
                 .map(|s| live.iter().filter(|x| x.market == Market::Spot && x.slot == s).count())
                 .collect();
@@ -429,7 +454,13 @@ mod tests {
         let m = seed();
         let live = grow(&m, 18, &[0, 1, 2]);
         let cands = candidates(&live);
-        let order = choose_terminations(&cands, 18, &[TerminationPolicy::Default], Some(&m), SimTime::from_secs(4000));
+        let order = choose_terminations(
+            &cands,
+            18,
+            &[TerminationPolicy::Default],
+            Some(&m),
+            SimTime::from_secs(4000),
+        );
         assert_eq!(order.len(), 18);
         let mut left = cands.clone();
         for id in order {
@@ -463,14 +494,23 @@ mod tests {
         let now = SimTime::from_secs(7200);
         // Version 0 loses to nothing newer: the old version goes first.
         let old = [at(0, 0, 1), at(1, 100, 0), at(2, 200, 1)];
-        assert_eq!(choose_terminations(&old, 1, &[TerminationPolicy::Default], None, now), vec![1]);
+        assert_eq!(
+            choose_terminations(&old, 1, &[TerminationPolicy::Default], None, now),
+            vec![1]
+        );
         // Same version: launched at 600 s, it has 600 s of its hour left at
         // 7200 s; at 3500 s, 3500 s left; at 0, a whole hour.
         let same = [at(0, 0, 0), at(1, 3500, 0), at(2, 600, 0)];
-        assert_eq!(choose_terminations(&same, 1, &[TerminationPolicy::Default], None, now), vec![2]);
+        assert_eq!(
+            choose_terminations(&same, 1, &[TerminationPolicy::Default], None, now),
+            vec![2]
+        );
         // Ties (AWS: at random): the most recent launch, by id.
         let tied = [at(0, 0, 0), at(1, 3600, 0)];
-        assert_eq!(choose_terminations(&tied, 1, &[TerminationPolicy::Default], None, now), vec![1]);
+        assert_eq!(
+            choose_terminations(&tied, 1, &[TerminationPolicy::Default], None, now),
+            vec![1]
+        );
     }
 
     /// "Zone balance takes precedence over the termination policy": the
@@ -488,8 +528,14 @@ mod tests {
         };
         let group = [c(0, 0, 0), c(1, 1, 10), c(2, 1, 20), c(3, 0, 30), c(4, 1, 40)];
         let now = SimTime::from_secs(100);
-        assert_eq!(choose_terminations(&group, 1, &[TerminationPolicy::OldestInstance], None, now), vec![1]);
-        assert_eq!(choose_terminations(&group, 1, &[TerminationPolicy::NewestInstance], None, now), vec![4]);
+        assert_eq!(
+            choose_terminations(&group, 1, &[TerminationPolicy::OldestInstance], None, now),
+            vec![1]
+        );
+        assert_eq!(
+            choose_terminations(&group, 1, &[TerminationPolicy::NewestInstance], None, now),
+            vec![4]
+        );
         // Two out: one from zone 1, then the zones are even and the group's oldest goes.
         assert_eq!(
             choose_terminations(&group, 2, &[TerminationPolicy::OldestInstance], None, now),
@@ -518,7 +564,13 @@ mod tests {
         };
         // Override 2 is the dearest spot pool, outside the two cheapest.
         let group = [s(0, 0), s(1, 2), s(2, 1), s(3, 1), s(4, 0), s(5, 0)];
-        let order = choose_terminations(&group, 3, &[TerminationPolicy::AllocationStrategy], Some(&m), SimTime::ZERO);
+        let order = choose_terminations(
+            &group,
+            3,
+            &[TerminationPolicy::AllocationStrategy],
+            Some(&m),
+            SimTime::ZERO,
+        );
         // 2 (outside), then the fuller of pools 0 (3) and 1 (2): 0's newest, then 0 and 1 tie at 2: the dearer, 0.
         assert_eq!(order, vec![1, 5, 4]);
     }

@@ -8,8 +8,8 @@
 
 use crate::engine::{Scheduler, SimDuration, SimTime};
 use crate::metrics::{EventKind, FaultSummary, RandomFaultSummary};
-use crate::model::fault::{FaultKind, FaultRecord, When};
 use crate::model::Market;
+use crate::model::fault::{FaultKind, FaultRecord, When};
 use crate::model::instance::{Instance, InstanceId, InstanceState, PoolId};
 
 use super::{Event, System};
