@@ -416,3 +416,19 @@ pools:
     // the higher id.
     assert_eq!(removed(&aws), vec![1]);
 }
+
+/// analysis.json prices a mixed group's instances at what they cost on
+/// average (its types weighted by the instances each ran), not at the
+/// pool type's on-demand price.
+#[test]
+fn the_analysis_prices_a_mixed_group_at_its_mean_price() {
+    let spec = common::spec(&sized(&schedule(), SEED, ""));
+    let r = simulate(&spec, 1, 0, &mut |_| {});
+    let a = capsim::report::analysis::analyze(&spec, &r);
+    let web = &a.components[0];
+    let rows = &r.summary.pools[0].by_instance_type;
+    let hours: f64 = rows.iter().map(|t| t.instances_mean).sum();
+    let mean = rows.iter().map(|t| t.hourly_usd * t.instances_mean).sum::<f64>() / hours;
+    assert!((web.hourly_usd - mean).abs() < 1e-12, "{} vs {mean}", web.hourly_usd);
+    assert!(web.hourly_usd < 0.0416 && web.hourly_usd > 0.0113, "{}", web.hourly_usd);
+}
