@@ -17,4 +17,5 @@ pub use summary::{
     CacheSummary, CapacityStats, ClassSummary, CostSummary, DataSummary, DatabaseSummary, DeploySummary, EdgeSummary,
     FaultSummary, LbSummary, NodeSummary, PoolSummary, PopulationSummary, QueueSummary, RandomFaultSummary,
     RegionSummary, ReplicaSummary, RequestCounts, RunSummary, ScalingSummary, ServerSummary, ShardSummary, TierSummary,
+    TypeCost,
 };

@@ -67,12 +67,29 @@ pub struct PoolSummary {
     /// Time-averaged requests waiting for a worker or a core.
     pub queue_length_mean: f64,
     pub cost_usd: f64,
+    /// A mixed group's instances and cost per instance type and market
+    /// (empty, and left out, for other pools).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub by_instance_type: Vec<TypeCost>,
     /// What the pool's autoscaler did (absent for fixed pools).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scaling: Option<ScalingSummary>,
     /// The node pool under the pool, when it has one (its nodes are billed, not its pods).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub nodes: Option<NodeSummary>,
+}
+
+/// One instance type of a mixed group: what it ran and what it cost.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct TypeCost {
+    pub instance_type: String,
+    pub market: crate::model::Market,
+    pub hourly_usd: f64,
+    /// Instances of this type launched over the run (the initial ones included).
+    pub launched: u32,
+    /// Time-averaged instances of this type (any state but stopped).
+    pub instances_mean: f64,
+    pub cost_usd: f64,
 }
 
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]

@@ -69,10 +69,14 @@ pub enum FaultKind {
     /// notice: they leave the rotation and drain at once, the controller
     /// launches their replacements at once, and whatever they still hold
     /// when the `notice` runs out (two minutes on EC2) fails with them.
+    /// On-demand instances of a mixed group are never hit; with
+    /// `instance_type` (an index into the run's catalogue), only spot
+    /// instances of that type are (one spot pool reclaimed).
     SpotInterruption {
         pool: usize,
         instances: u32,
         notice: SimDuration,
+        instance_type: Option<usize>,
     },
     /// Every instance in `zone`, of every pool, dies; for `duration` no
     /// instance is launched there, so replacements (after `detected_after`)

@@ -16,6 +16,7 @@ use crate::metrics::TimeIntegral;
 
 use super::autoscaler::aws::{AwsGroup, AwsSpec};
 use super::autoscaler::keda::{Keda, KedaSpec};
+use super::autoscaler::mixed::{MixedInstances, TerminationPolicy};
 use super::autoscaler::schedule::ScheduledAction;
 use super::autoscaler::{HpaConfig, PodResources, PoolAutoscaler};
 use super::cache::Cache;
@@ -81,6 +82,11 @@ pub struct PoolSpec {
     pub resizes: Vec<Resize>,
     /// Start-up work of a new instance once ready.
     pub startup_cpu: Option<StartupCpu>,
+    /// An Auto Scaling group's mixed instances policy: each launch's market and type.
+    pub mixed: Option<MixedInstances>,
+    /// An Auto Scaling group's termination policies; empty: capsim's
+    /// ReplicaSet-like order (not ready first, then the newest).
+    pub termination: Vec<TerminationPolicy>,
 }
 
 /// A vertical resize (VPA-like): from `at`, instances are recreated with a
@@ -125,6 +131,8 @@ impl PoolSpec {
             keda: None,
             resizes: Vec::new(),
             startup_cpu: None,
+            mixed: None,
+            termination: Vec::new(),
         }
     }
 }

@@ -14,7 +14,7 @@ use crate::engine::{self, Limits, Model, RngStream, RunOutcome, Scheduler, SimDu
 use crate::metrics::{
     CapacityRecord, CapacityStats, ClassSummary, CostSummary, EventKind, EventRecord, IntervalRow, LatencyRecorder,
     NodeSummary, PoolRow, PoolSummary, Recorder, RequestCounts, RunSummary, ScalingSummary, SloSpec, SloSummary,
-    TimeIntegral,
+    TimeIntegral, TypeCost,
 };
 
 use super::PoolSpec;
@@ -22,6 +22,7 @@ use super::autoscaler::ScalerLogRow;
 use super::autoscaler::aws;
 use super::autoscaler::hpa::{self, PodPhase, ReadyCondition};
 use super::autoscaler::keda::KedaAction;
+use super::autoscaler::mixed::{Candidate, Member, MixedInstances, choose_terminations};
 use super::autoscaler::pipeline::{PodCounters, PodView};
 use super::autoscaler::{DecisionRecord, HpaConfig};
 use super::cost::{Billing, HOURS_PER_MONTH};
@@ -29,7 +30,7 @@ use super::data::{ConnPool, DataRow, DataSpec, DataTier, DbRow, QueueRow};
 use super::deploy::{DeployRecord, DeploySpec};
 use super::fault::{FaultRecord, FaultSpec};
 use super::instance::{Instance, InstanceId, InstanceState, Pool, PoolId, ScaleUpOrigin};
-use super::instance_type::InstanceType;
+use super::instance_type::{InstanceType, Market};
 use super::load_balancer::{LoadBalancer, LoadBalancerSpec};
 use super::node_pool::{Node, NodeState};
 use super::region::{Dns, GeoSpec};
@@ -186,6 +187,18 @@ pub struct RunResult {
     pub latency: LatencyRecorder,
     /// Every occurrence of an instance or zone fault (fixed or random), by kind.
     pub faults: Vec<(SimTime, &'static str)>,
+    /// Every instance launched, by id (the `instance` of its events).
+    pub instances: Vec<InstanceRecord>,
+}
+
+/// What an instance was: its pool, type, market and zone.
+#[derive(Clone, Debug, PartialEq)]
+pub struct InstanceRecord {
+    pub pool: usize,
+    pub instance_type: String,
+    pub market: Market,
+    /// Index into the pools' zones (sorted by name), when zones are modelled.
+    pub zone: Option<u16>,
 }
 
 /// A balancer node's failures: how many hold it down, and when its
@@ -462,10 +475,12 @@ impl System {
     /// Adds an instance to `pool` in the booting state.
     fn add_instance(&mut self, now: SimTime, pool: PoolId) -> InstanceId {
         let zone = self.zone_for(pool.0 as usize);
+        let instance_type = self.launch_type(pool.0 as usize, zone);
         let p = &mut self.pools[pool.0 as usize];
-        let speed = self.spec.instance_types[p.spec.instance_type].speed;
+        let speed = self.spec.instance_types[instance_type].speed;
         let id = InstanceId(self.instances.len() as u32);
         let mut instance = Instance::new(pool, &p.spec, speed, now);
+        instance.instance_type = instance_type;
         instance.zone = zone;
         instance.version = p.version;
         self.instances.push(instance);
@@ -476,6 +491,44 @@ impl System {
         book.peak = book.peak.max(live);
         book.live.set(now, u64::from(live));
         id
+    }
+
+    /// The instance type of `pool`'s next launch into `zone`: its mixed
+    /// instances policy's choice from the instances it has (booting or
+    /// ready), or the pool's type.
+    fn launch_type(&self, pool: usize, zone: Option<u16>) -> usize {
+        let spec = &self.pools[pool].spec;
+        let Some(mixed) = &spec.mixed else {
+            return spec.instance_type;
+        };
+        let live: Vec<Member> = self.pools[pool]
+            .instances
+            .iter()
+            .map(|id| &self.instances[id.0 as usize])
+            .filter(|i| matches!(i.state, InstanceState::Booting | InstanceState::Ready))
+            .map(|i| self.member(mixed, i))
+            .collect();
+        let (market, slot) = mixed.launch(&live, zone);
+        let o = &mixed.overrides[slot];
+        match market {
+            Market::OnDemand => o.on_demand,
+            Market::Spot => o.spot.expect("spot launches use overrides with a spot type"),
+        }
+    }
+
+    /// How a mixed instances policy sees one of its group's instances.
+    fn member(&self, mixed: &MixedInstances, i: &Instance) -> Member {
+        let market = self.spec.instance_types[i.instance_type].market;
+        let slot = mixed
+            .overrides
+            .iter()
+            .position(|o| o.on_demand == i.instance_type || o.spot == Some(i.instance_type))
+            .unwrap_or(0);
+        Member {
+            zone: i.zone,
+            market,
+            slot,
+        }
     }
 
     /// Launches an instance: it boots for a sampled time before it serves,
@@ -817,13 +870,41 @@ impl System {
                 )
             })
             .collect();
-        candidates.sort_by_key(|id| {
-            let i = &self.instances[id.0 as usize];
-            let ready = i.state == InstanceState::Ready;
-            let since = i.ready_at.unwrap_or(i.launched_at);
-            (ready, std::cmp::Reverse(since), std::cmp::Reverse(id.0))
-        });
-        candidates.truncate((current - desired) as usize);
+        let spec = &self.pools[p].spec;
+        if spec.termination.is_empty() {
+            candidates.sort_by_key(|id| {
+                let i = &self.instances[id.0 as usize];
+                let ready = i.state == InstanceState::Ready;
+                let since = i.ready_at.unwrap_or(i.launched_at);
+                (ready, std::cmp::Reverse(since), std::cmp::Reverse(id.0))
+            });
+            candidates.truncate((current - desired) as usize);
+        } else {
+            // The Auto Scaling group's termination policies.
+            let group: Vec<Candidate> = candidates
+                .iter()
+                .map(|id| {
+                    let i = &self.instances[id.0 as usize];
+                    let m = spec.mixed.as_ref().map(|m| self.member(m, i));
+                    Candidate {
+                        id: id.0,
+                        zone: i.zone,
+                        market: self.spec.instance_types[i.instance_type].market,
+                        slot: m.map_or(0, |m| m.slot),
+                        launched_at: i.launched_at,
+                        version: i.version,
+                    }
+                })
+                .collect();
+            let chosen = choose_terminations(
+                &group,
+                (current - desired) as usize,
+                &spec.termination,
+                spec.mixed.as_ref(),
+                now,
+            );
+            candidates = chosen.into_iter().map(InstanceId).collect();
+        }
         for &id in &candidates {
             self.remove_instance(now, id, scheduler);
         }
@@ -1457,6 +1538,44 @@ impl System {
         total
     }
 
+    /// A mixed group's instances and cost per instance type, in the
+    /// catalogue's order; empty for other pools.
+    fn type_costs(&self, now: SimTime, pool: usize) -> Vec<TypeCost> {
+        if self.pools[pool].spec.mixed.is_none() {
+            return Vec::new();
+        }
+        let span_ns = now.0.max(1) as f64;
+        let mut rows: Vec<(usize, TypeCost)> = Vec::new();
+        for id in &self.pools[pool].instances {
+            let i = &self.instances[id.0 as usize];
+            let t = &self.spec.instance_types[i.instance_type];
+            let k = match rows.iter().position(|(k, _)| *k == i.instance_type) {
+                Some(k) => k,
+                None => {
+                    rows.push((
+                        i.instance_type,
+                        TypeCost {
+                            instance_type: t.name.clone(),
+                            market: t.market,
+                            hourly_usd: t.hourly_usd,
+                            launched: 0,
+                            instances_mean: 0.0,
+                            cost_usd: 0.0,
+                        },
+                    ));
+                    rows.len() - 1
+                }
+            };
+            let row = &mut rows[k].1;
+            row.launched += 1;
+            let until = i.stopped_at.map_or(now, |s| s.min(now));
+            row.instances_mean += until.saturating_sub(i.launched_at).0 as f64 / span_ns;
+            row.cost_usd += t.hourly_usd / 3600.0 * self.spec.billing.billed_seconds(i.launched_at, i.stopped_at, now);
+        }
+        rows.sort_by_key(|(k, _)| *k);
+        rows.into_iter().map(|(_, r)| r).collect()
+    }
+
     /// Closes the books at the time the run reached and builds the result.
     pub fn finish(mut self, outcome: RunOutcome) -> RunResult {
         let now = outcome.reached;
@@ -1487,6 +1606,7 @@ impl System {
                     },
                     queue_length_mean: pool.waiting.area_until(now) as f64 / span_ns,
                     cost_usd: self.cost_until(now, Some(i)),
+                    by_instance_type: self.type_costs(now, i),
                     nodes: pool.nodes.as_ref().map(|n| {
                         // Peak nodes alive: replay launches and stops in time order.
                         let mut changes: Vec<(SimTime, i32)> = n
@@ -1636,9 +1756,23 @@ impl System {
             }),
         };
         let faults = self.fault_records.iter().map(|r| (r.at, r.kind.name())).collect();
+        let instances = self
+            .instances
+            .iter()
+            .map(|i| {
+                let t = &self.spec.instance_types[i.instance_type];
+                InstanceRecord {
+                    pool: i.pool.0 as usize,
+                    instance_type: t.name.clone(),
+                    market: t.market,
+                    zone: i.zone,
+                }
+            })
+            .collect();
         let recorder = self.recorder;
         RunResult {
             faults,
+            instances,
             summary,
             rows: recorder.rows,
             events: recorder.events,

@@ -352,6 +352,14 @@ pub fn peak(result: &RunResult) -> Peak {
     )
 }
 
+/// A mixed group's price per instance-hour over the run: its types'
+/// prices weighted by the instances each ran (`None` for other pools).
+fn mean_hourly(summary: &crate::metrics::PoolSummary) -> Option<f64> {
+    let rows = &summary.by_instance_type;
+    let hours: f64 = rows.iter().map(|t| t.instances_mean).sum();
+    (hours > 0.0).then(|| rows.iter().map(|t| t.hourly_usd * t.instances_mean).sum::<f64>() / hours)
+}
+
 /// Analyses the first replication of a run of `spec`.
 pub fn analyze(spec: &SystemSpec, result: &RunResult) -> Analysis {
     let s = &result.summary;
@@ -385,7 +393,7 @@ pub fn analyze(spec: &SystemSpec, result: &RunResult) -> Analysis {
                 name: pool.name.clone(),
                 instance_type: summary.instance_type.clone(),
                 cores_per_instance: pool.cores,
-                hourly_usd: spec.instance_types[pool.instance_type].hourly_usd,
+                hourly_usd: mean_hourly(summary).unwrap_or(spec.instance_types[pool.instance_type].hourly_usd),
                 instances_initial: pool.count,
                 instances_min,
                 instances_peak: summary.instances_peak,

@@ -13,6 +13,7 @@ mod deploy;
 mod error;
 mod locate;
 mod manifest;
+mod mixed;
 pub mod raw;
 mod region;
 pub mod units;

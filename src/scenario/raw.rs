@@ -144,6 +144,9 @@ pub struct RawSpotInterruption {
     pub instances: Option<u32>,
     #[serde(default)]
     pub notice: Option<Duration>,
+    /// Only spot instances of this type (a mixed group's spot pool).
+    #[serde(default)]
+    pub instance_type: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -936,6 +939,56 @@ pub struct RawAws {
     pub policies: Vec<RawAwsPolicy>,
     #[serde(default)]
     pub predictive: Option<RawPredictive>,
+    /// `MixedInstancesPolicy`: on-demand and spot over several instance types.
+    #[serde(default)]
+    pub mixed_instances: Option<RawMixedInstances>,
+    /// `TerminationPolicies`, applied in order.
+    #[serde(default)]
+    pub termination_policies: Option<Vec<RawTerminationPolicy>>,
+}
+
+/// A mixed instances policy: the `InstancesDistribution` and the overrides'
+/// instance types, in priority order.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawMixedInstances {
+    #[serde(default)]
+    pub on_demand_base_capacity: Option<i64>,
+    #[serde(default)]
+    pub on_demand_percentage_above_base_capacity: Option<i64>,
+    #[serde(default)]
+    pub on_demand_allocation_strategy: Option<RawOnDemandAllocation>,
+    #[serde(default)]
+    pub spot_allocation_strategy: Option<RawSpotAllocation>,
+    #[serde(default)]
+    pub spot_instance_pools: Option<i64>,
+    pub instance_types: Vec<String>,
+}
+
+#[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum RawOnDemandAllocation {
+    Prioritized,
+    LowestPrice,
+}
+
+#[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum RawSpotAllocation {
+    LowestPrice,
+    CapacityOptimized,
+    PriceCapacityOptimized,
+}
+
+#[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum RawTerminationPolicy {
+    Default,
+    AllocationStrategy,
+    OldestInstance,
+    NewestInstance,
+    OldestLaunchTemplate,
+    ClosestToNextInstanceHour,
 }
 
 /// `{ target: 50, period: 1d, lead: 10m }`.

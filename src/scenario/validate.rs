@@ -168,14 +168,14 @@ impl<'a> KeyIndex<'a> {
 
 /// The instance types the pools use, each once, in order of first use.
 #[derive(Default)]
-struct TypeList {
+pub(super) struct TypeList {
     types: Vec<InstanceType>,
     index: BTreeMap<String, usize>,
 }
 
 impl TypeList {
     /// The index of `t`, added at the end if it is new.
-    fn index_of(&mut self, t: &InstanceType) -> usize {
+    pub(super) fn index_of(&mut self, t: &InstanceType) -> usize {
         if let Some(&i) = self.index.get(&t.name) {
             return i;
         }
@@ -467,6 +467,23 @@ pub fn validate(raw: &RawScenario, files: &dyn SourceFiles) -> Result<Validated,
         if let Some(hpa) = &autoscaler {
             memory_metric_warnings(&mut c, &path, hpa, &resources, p.memory_model.is_some());
         }
+        let (mixed, termination) = match &p.autoscaler {
+            Some(RawAutoscaler::Aws(a)) => super::mixed::mixed(
+                &mut c,
+                &format!("{path}.autoscaler.aws"),
+                a,
+                t,
+                &catalogue,
+                &mut instance_types,
+            ),
+            _ => (None, Vec::new()),
+        };
+        if mixed.is_some() && !p.resize.is_empty() {
+            c.problem(
+                format!("{path}.resize"),
+                "a pool with a mixed instances policy cannot be resized (its types come from the policy)",
+            );
+        }
         let autoscaled = autoscaler.is_some() || aws.is_some() || p.autoscaler.is_some();
         let schedule = p
             .schedule
@@ -659,6 +676,8 @@ pub fn validate(raw: &RawScenario, files: &dyn SourceFiles) -> Result<Validated,
             keda,
             resizes,
             startup_cpu: super::deploy::startup_cpu(&mut c, &path, p.startup_cpu.as_ref(), cores),
+            mixed,
+            termination,
         });
     }
 
@@ -880,12 +899,23 @@ pub fn validate(raw: &RawScenario, files: &dyn SourceFiles) -> Result<Validated,
     });
     let mut data = super::data::data_tier(&mut c, raw);
     super::region::place_databases(&mut c, raw, geo.as_ref(), &mut data);
-    let on_spot = |p: usize| {
-        pools
-            .get(p)
-            .is_some_and(|s: &PoolSpec| instance_types.types[s.instance_type].market == Market::Spot)
+    // The spot types each pool can run: (a name the fault may give, its catalogue index).
+    let spot_types = |p: usize| -> Vec<(String, usize)> {
+        let Some(s) = pools.get(p) else { return Vec::new() };
+        let types = &instance_types.types;
+        let mut spot = Vec::new();
+        if types[s.instance_type].market == Market::Spot {
+            spot.push((types[s.instance_type].name.clone(), s.instance_type));
+        }
+        for o in s.mixed.iter().flat_map(|m| &m.overrides) {
+            if let Some(t) = o.spot {
+                spot.push((types[o.on_demand].name.clone(), t));
+                spot.push((types[t].name.clone(), t));
+            }
+        }
+        spot
     };
-    let faults = instance_faults(&mut c, raw, duration, &zones, &on_spot);
+    let faults = instance_faults(&mut c, raw, duration, &zones, &spot_types);
     let deploys = super::deploy::deploys(&mut c, raw, duration);
     let arrivals = match traffic.arrivals {
         Some(RawArrivals::Deterministic) => ArrivalMode::Deterministic,
@@ -1012,7 +1042,7 @@ fn instance_faults(
     raw: &RawScenario,
     duration: f64,
     zones: &[String],
-    on_spot: &dyn Fn(usize) -> bool,
+    spot_types: &dyn Fn(usize) -> Vec<(String, usize)>,
 ) -> Vec<FaultSpec> {
     let mut faults = Vec::new();
     let (pools, regions, balancers) = (
@@ -1200,19 +1230,40 @@ fn instance_faults(
                 let spot = f.spot_interruption.as_ref().expect("exactly one kind is given");
                 let spath = format!("{path}.spot_interruption");
                 pool(c, &spath, &spot.pool, spot.instances).and_then(|(p, instances)| {
-                    if !on_spot(p) {
+                    let spot_types = spot_types(p);
+                    if spot_types.is_empty() {
                         c.problem(
                             format!("{spath}.pool"),
                             format!(
-                                "pool `{}` runs on-demand instances; only spot instances (`market: spot`) are interrupted",
+                                "pool `{}` runs on-demand instances; only spot instances (`market: spot`, or a mixed group's spot share) are interrupted",
                                 spot.pool
                             ),
                         );
                         return None;
                     }
+                    let instance_type = match &spot.instance_type {
+                        None => None,
+                        Some(name) => match spot_types.iter().find(|(n, _)| n == name) {
+                            Some(&(_, t)) => Some(t),
+                            None => {
+                                let mut names: Vec<&String> = spot_types.iter().map(|(n, _)| n).collect();
+                                names.dedup();
+                                c.problem(
+                                    format!("{spath}.instance_type"),
+                                    format!(
+                                        "pool `{}` runs no spot instances of `{name}`; its spot types: {}",
+                                        spot.pool,
+                                        known_list(names.into_iter())
+                                    ),
+                                );
+                                return None;
+                            }
+                        },
+                    };
                     Some(FaultKind::SpotInterruption {
                         pool: p,
                         instances,
+                        instance_type,
                         notice: spot
                             .notice
                             .map_or(SimDuration::from_secs(DEFAULT_SPOT_NOTICE_S), |d| SimDuration::from_secs_f64(d.0)),

@@ -11,6 +11,7 @@
 pub mod aws;
 pub mod hpa;
 pub mod keda;
+pub mod mixed;
 pub mod pipeline;
 pub mod schedule;
 

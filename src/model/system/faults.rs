@@ -8,8 +8,9 @@
 
 use crate::engine::{Scheduler, SimDuration, SimTime};
 use crate::metrics::{EventKind, FaultSummary, RandomFaultSummary};
+use crate::model::Market;
 use crate::model::fault::{FaultKind, FaultRecord, When};
-use crate::model::instance::{InstanceId, InstanceState, PoolId};
+use crate::model::instance::{Instance, InstanceId, InstanceState, PoolId};
 
 use super::{Event, System};
 
@@ -99,9 +100,15 @@ impl System {
             .collect()
     }
 
-    /// `n` of `pool`'s ready instances, drawn without replacement.
-    fn draw_ready(&mut self, pool: usize, n: u32) -> Vec<InstanceId> {
+    /// `n` of `pool`'s ready instances that are `eligible`, drawn without replacement.
+    fn draw_ready(&mut self, pool: usize, n: u32, eligible: impl Fn(&Instance) -> bool) -> Vec<InstanceId> {
         let mut ready = self.ready_of(pool);
+        ready.retain(|id| eligible(&self.instances[id.0 as usize]));
+        self.draw(ready, n)
+    }
+
+    /// `n` of `ready`, drawn without replacement.
+    fn draw(&mut self, mut ready: Vec<InstanceId>, n: u32) -> Vec<InstanceId> {
         let n = (n as usize).min(ready.len());
         for i in 0..n {
             let j = i + self.fault_rng.below((ready.len() - i) as u64) as usize;
@@ -124,10 +131,24 @@ impl System {
     /// as many of its pool's ready ones as it names, a zone outage the zone.
     pub(super) fn on_fault_due(&mut self, now: SimTime, f: u16, scheduler: &mut Scheduler<Event>) {
         match self.spec.faults[usize::from(f)].kind {
-            FaultKind::Crash { pool, instances, .. }
-            | FaultKind::Slowdown { pool, instances, .. }
-            | FaultKind::SpotInterruption { pool, instances, .. } => {
-                let hit = self.draw_ready(pool, instances);
+            FaultKind::Crash { pool, instances, .. } | FaultKind::Slowdown { pool, instances, .. } => {
+                let hit = self.draw_ready(pool, instances, |_| true);
+                self.strike(now, f, hit, scheduler);
+            }
+            FaultKind::SpotInterruption {
+                pool,
+                instances,
+                instance_type,
+                ..
+            } => {
+                // Only spot instances are reclaimed (of one type, if given).
+                let types = &self.spec.instance_types;
+                let mut ready = self.ready_of(pool);
+                ready.retain(|id| {
+                    let i = &self.instances[id.0 as usize];
+                    types[i.instance_type].market == Market::Spot && instance_type.is_none_or(|t| t == i.instance_type)
+                });
+                let hit = self.draw(ready, instances);
                 self.strike(now, f, hit, scheduler);
             }
             FaultKind::ZoneOutage {
