@@ -810,3 +810,18 @@ fn imported_inline_form_reads_as_the_manifest_does() {
         "{e}"
     );
 }
+
+/// An exported manifest says which legacy scale-up cap the simulation
+/// assumed where it applies (no `behavior`): a manifest has no field for it.
+#[test]
+fn exports_state_the_legacy_scale_up_cap_they_assumed() {
+    let cpu = "{ resource: { name: cpu, target: { average_utilization: 50 } } }";
+    let export = |extra: &str| {
+        let spec = common::spec(&scenario("{ constant: 10 }", cpu, extra, 60));
+        let hpa = spec.pools[0].autoscaler.clone().unwrap();
+        capsim::report::manifest::hpa_manifest(&spec.pools[0].name, &hpa)
+    };
+    let note = "# Without `behavior`, a sync scales up to at most max(8 × current, 4) replicas";
+    assert!(export("        scale_up_limit_factor: 8").contains(note));
+    assert!(!export("        scale_up_limit_factor: 8\n        behavior: {}").contains("Without `behavior`"));
+}

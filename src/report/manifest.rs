@@ -118,6 +118,15 @@ pub fn hpa_manifest(pool: &str, config: &HpaConfig) -> String {
         secs(c.downscale_stabilization)
     )
     .unwrap();
+    if spec.behavior.is_none() {
+        writeln!(
+            out,
+            "# Without `behavior`, a sync scales up to at most max({} × current, {}) replicas \
+             (compiled into kube-controller-manager as 2 and 4).",
+            c.scale_up_limit_factor, c.scale_up_limit_minimum
+        )
+        .unwrap();
+    }
     let o = &config.object;
     writeln!(
         out,
