@@ -217,9 +217,19 @@ fn hpa_settings_are_validated() {
         60,
     ));
     assert!(
-        e.contains("behavior.scale_down.stabilization_window: must be between 0s and 3600s"),
+        e.contains("behavior.scale_down.stabilization_window: must be whole seconds between 0s and 3600s"),
         "{e}"
     );
+    // stabilizationWindowSeconds is an int32: 1.5 s could not be exported.
+    let e = bad(scenario(
+        "{ constant: 1 }",
+        cpu,
+        "        behavior: { scale_down: { stabilization_window: 1.5s } }",
+        60,
+    ));
+    assert!(e.contains("stabilization_window: must be whole seconds"), "{e}");
+    let e = bad(scenario("{ constant: 1 }", cpu, "        sync_period: 1ms", 60));
+    assert!(e.contains("sync_period: must be at least 1s"), "{e}");
     let e = bad(scenario("{ constant: 1 }", cpu, "", 60).replace("min_replicas: 2", "min_replicas: 0"));
     assert!(
         e.contains("min_replicas: must be ≥ 1, got 0 (scaling to zero needs the alpha HPAScaleToZero gate"),
@@ -232,6 +242,28 @@ fn hpa_settings_are_validated() {
         60,
     ));
     assert!(e.contains("a pods metric takes average_value only"), "{e}");
+
+    // The legacy cap beside `behavior` is valid and ignored: said so.
+    let yaml = scenario(
+        "{ constant: 1 }",
+        cpu,
+        "        scale_up_limit_factor: 3\n        behavior: {}",
+        60,
+    );
+    let s = capsim::scenario::load(
+        &yaml,
+        "hpa.yaml",
+        capsim::scenario::Format::Yaml,
+        &capsim::scenario::NoFiles,
+    )
+    .unwrap();
+    let w: Vec<String> = s.warnings.iter().map(|w| w.to_string()).collect();
+    assert_eq!(w.len(), 1, "{w:?}");
+    assert!(
+        w[0].contains("scale_up_limit_factor: has no effect: with `behavior`"),
+        "{}",
+        w[0]
+    );
 }
 
 /// Serves the scenario's manifest from memory.
@@ -632,6 +664,22 @@ queues:
     .unwrap_err()
     .to_string();
     assert!(e.contains("a `queue_depth` metric names its queue"), "{e}");
+    // Another label would select another series than the one simulated.
+    let e = capsim::scenario::load(
+        &from_file,
+        "s.yaml",
+        capsim::scenario::Format::Yaml,
+        &Manifest(exported.replace(
+            "            queue: jobs\n",
+            "            queue: jobs\n            env: prod\n",
+        )),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        e.contains("selector.matchLabels.env: capsim's queue_depth series carries only the `queue` label"),
+        "{e}"
+    );
 }
 
 #[test]

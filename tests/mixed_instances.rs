@@ -357,6 +357,15 @@ fn bad_policies_are_refused_with_the_field_and_what_is_allowed() {
         "faults:\n  - { at: 30m, spot_interruption: { pool: web, instance_type: m6i.large } }",
     ));
     assert!(e.contains("runs no spot instances of `m6i.large`"), "{e}");
+    // A policy with problems of its own leaves its spot types unknown: a
+    // spot fault on the pool is not also said to hit on-demand instances.
+    let e = error(&sized(
+        sched,
+        "          on_demand_percentage_above_base_capacity: 150\n          instance_types: [t3.medium]",
+        "faults:\n  - { at: 30m, spot_interruption: { pool: web } }",
+    ));
+    assert!(e.contains("between 0 and 100"), "{e}");
+    assert!(!e.contains("runs on-demand instances"), "{e}");
 }
 
 /// `termination_policies` beside capsim's own order on a plain group:

@@ -582,3 +582,38 @@ spec:
         String::from_utf8_lossy(&forced.stdout)
     );
 }
+
+/// A sweep prints its points' warnings, each once however many points share it.
+#[test]
+fn a_sweep_prints_each_warning_once() {
+    let base = r#"
+name: mem
+duration: 1m
+traffic:
+  rate: { constant: 10 }
+  classes: [ { name: a, cpu: { constant: 5ms } } ]
+  target: lb
+load_balancers:
+  lb: { pool: web }
+pools:
+  web:
+    instance_type: c6i.large
+    count: 2
+    autoscaler:
+      hpa:
+        max_replicas: 4
+        metrics: [ { resource: { name: memory, target: { average_utilization: 80 } } } ]
+"#;
+    let sweep = "base: base.yaml\nparameters:\n  - { path: traffic.rate.constant, values: [10, 20, 30] }\n";
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("base.yaml"), base).unwrap();
+    std::fs::write(dir.path().join("sweep.yaml"), sweep).unwrap();
+    let out = run(dir.path(), "1", "out");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.matches("warning: ").count(), 1, "{err}");
+    assert!(
+        err.contains("pools.web.memory_model: not given, and the HPA scales on memory"),
+        "{err}"
+    );
+}

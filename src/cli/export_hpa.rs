@@ -32,6 +32,14 @@ pub fn export_hpa(args: ExportHpaArgs) -> Result<u8> {
         .collect();
     if pools.is_empty() {
         match &args.pool {
+            Some(name) if scenario.spec.pools.iter().all(|p| p.name != *name) => {
+                let known: Vec<&str> = scenario.spec.pools.iter().map(|p| p.name.as_str()).collect();
+                bail!(
+                    "no pool `{name}` in {}; known: {}",
+                    args.scenario.display(),
+                    known.join(", ")
+                )
+            }
             Some(name) => bail!("pool `{name}` has no HPA in {}", args.scenario.display()),
             None => bail!("no pool in {} has an HPA", args.scenario.display()),
         }

@@ -151,9 +151,16 @@ pub fn sweep(args: SweepArgs) -> Result<u8> {
     // Every point goes through the scenario validation; a bad one is named.
     let mut specs = Vec::with_capacity(points.len());
     let mut problems = Vec::new();
+    // A warning shared by many points is printed once, for the first.
+    let mut warned = std::collections::BTreeSet::new();
     for p in &points {
         match scenario::load_document(&p.document, &format!("{name} point {} ({})", p.index, p.name), &files) {
             Ok(s) => {
+                for w in &s.warnings {
+                    if warned.insert((w.path.clone(), w.message.clone())) {
+                        eprintln!("warning: {w}");
+                    }
+                }
                 let seed = point_seed(raw.seed.unwrap_or(s.seed), p.index, crn);
                 specs.push((s.spec, seed));
             }

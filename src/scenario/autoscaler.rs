@@ -55,14 +55,20 @@ pub(super) fn hpa(c: &mut Checker, path: &str, pool: &str, raw: &RawHpa) -> Opti
         if !(value.is_finite() && (1.0..=f64::from(i32::MAX)).contains(&value)) {
             c.problem(
                 format!("{path}.{field}"),
-                format!("must be a number from 1 to 2147483647 (Kubernetes uses {default}), got {value}"),
+                format!(
+                    "must be a number from 1 to 2147483647 (Kubernetes uses {default}), got {}",
+                    super::validate::number(value)
+                ),
             );
         }
     }
-    if controller.sync_period == SimDuration::ZERO {
+    // Kubernetes takes any duration; below a second the controller would
+    // reconcile faster than metrics-server can scrape, and the run would
+    // spend its event budget on syncs.
+    if controller.sync_period < SimDuration::from_secs(1) {
         c.problem(
             format!("{path}.sync_period"),
-            "must be > 0 (Kubernetes' default is 15s)",
+            "must be at least 1s (Kubernetes' default is 15s)",
         );
     }
     if !(controller.tolerance.is_finite() && controller.tolerance >= 0.0) {
@@ -103,6 +109,19 @@ pub(super) fn hpa(c: &mut Checker, path: &str, pool: &str, raw: &RawHpa) -> Opti
     let max = raw.max_replicas.or(m.map(|m| m.max_replicas));
     let raw_metrics = raw.metrics.as_ref().or(m.and_then(|m| m.metrics.as_ref()));
     let raw_behavior = raw.behavior.as_ref().or(m.and_then(|m| m.behavior.as_ref()));
+    if raw_behavior.is_some() {
+        for (field, given) in [
+            ("scale_up_limit_factor", raw.scale_up_limit_factor),
+            ("scale_up_limit_minimum", raw.scale_up_limit_minimum),
+        ] {
+            if given.is_some() {
+                c.warning(
+                    format!("{path}.{field}"),
+                    "has no effect: with `behavior`, its scale-up policies limit each scale-up (the legacy cap applies only without `behavior`)",
+                );
+            }
+        }
+    }
     let object = object(c, path, pool, raw, m);
     let min = min.unwrap_or(1);
     let Some(max) = max else {
@@ -378,10 +397,12 @@ fn rules(c: &mut Checker, path: &str, raw: Option<&RawScalingRules>, defaults: S
     let window = raw
         .stabilization_window
         .map_or(defaults.stabilization_window, |w| SimDuration::from_secs_f64(w.0));
-    if window > SimDuration::from_secs(3600) {
+    // `stabilizationWindowSeconds` is an int32 of seconds: a fraction could
+    // be simulated but not written to a manifest.
+    if window > SimDuration::from_secs(3600) || raw.stabilization_window.is_some_and(|w| w.0.fract() != 0.0) {
         c.problem(
             format!("{path}.stabilization_window"),
-            "must be between 0s and 3600s (the API's limit)",
+            "must be whole seconds between 0s and 3600s (the API's limit)",
         );
     }
     let select_policy = match raw.select_policy {

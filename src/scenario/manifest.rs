@@ -193,7 +193,7 @@ impl<'de> Deserialize<'de> for Int32 {
             }
             fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Int32, E> {
                 Err(E::custom(format!(
-                    "expected a whole number (Kubernetes' int32), found {v}"
+                    "expected a whole number (Kubernetes' int32), found {v:?}"
                 )))
             }
             fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Int32, E> {
@@ -373,12 +373,28 @@ fn check(m: &Manifest, queues: Option<&[String]>) -> Result<FromManifest, Vec<Pa
                                 return None;
                             }
                         };
+                        if p.metric.selector.is_some() {
+                            problem(
+                                format!("{path}.pods.metric.selector"),
+                                "capsim's pod metrics carry no labels to select: leave the selector out".into(),
+                            );
+                            return None;
+                        }
                         let t = target(&p.target, format!("{path}.pods.target"), &mut problem)?;
                         Some(RawMetric::Pods { name, target: t })
                     }
                     ("External", None, None, Some(e)) => {
                         let (name, queue) = match e.metric.name.as_str() {
-                            "requests_per_second" => (RawExternalMetric::RequestsPerSecond, None),
+                            "requests_per_second" => {
+                                if e.metric.selector.is_some() {
+                                    problem(
+                                        format!("{path}.external.metric.selector"),
+                                        "capsim's requests_per_second is the pool's whole request rate and has no labels to select: leave the selector out".into(),
+                                    );
+                                    return None;
+                                }
+                                (RawExternalMetric::RequestsPerSecond, None)
+                            }
                             "queue_depth" => {
                                 let spath = format!("{path}.external.metric.selector");
                                 let Some(sel) = &e.metric.selector else {
@@ -393,6 +409,14 @@ fn check(m: &Manifest, queues: Option<&[String]>) -> Result<FromManifest, Vec<Pa
                                     problem(format!("{spath}.matchLabels"), "a `queue_depth` metric names its queue: `matchLabels: { queue: NAME }`".into());
                                     return None;
                                 };
+                                // Another label would select another series than the one simulated.
+                                if let Some(other) = sel.match_labels.as_ref().and_then(|l| l.keys().find(|k| *k != "queue")) {
+                                    problem(
+                                        format!("{spath}.matchLabels.{other}"),
+                                        "capsim's queue_depth series carries only the `queue` label: another label would select a different series than the one simulated".into(),
+                                    );
+                                    return None;
+                                }
                                 if let Some(known) = queues
                                     && !known.iter().any(|k| k == q)
                                 {

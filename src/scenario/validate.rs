@@ -201,7 +201,7 @@ pub struct Validated {
 /// so the metric alone keeps the HPA from scaling in, or drives it to
 /// `max_replicas` whatever the load.
 fn memory_metric_warnings(c: &mut Checker, path: &str, hpa: &HpaConfig, resources: &PodResources, model_given: bool) {
-    let mib = |bytes: i64| format!("{}Mi", bytes as f64 / f64::from(1 << 20));
+    let mib = |bytes: i64| format!("{}Mi", (bytes as f64 / f64::from(1 << 20) * 10.0).round() / 10.0);
     let tolerances = hpa.spec.tolerances();
     for m in &hpa.metrics {
         let MetricSpec::Resource {
@@ -899,9 +899,21 @@ pub fn validate(raw: &RawScenario, files: &dyn SourceFiles) -> Result<Validated,
     });
     let mut data = super::data::data_tier(&mut c, raw);
     super::region::place_databases(&mut c, raw, geo.as_ref(), &mut data);
-    // The spot types each pool can run: (a name the fault may give, its catalogue index).
-    let spot_types = |p: usize| -> Vec<(String, usize)> {
-        let Some(s) = pools.get(p) else { return Vec::new() };
+    // The spot types each pool can run: (a name the fault may give, its
+    // catalogue index); `None` when its mixed instances policy has problems
+    // of its own (already reported), so they are not known.
+    let spot_types = |p: usize| -> Option<Vec<(String, usize)>> {
+        let mixed_given = raw
+            .pools
+            .values()
+            .nth(p)
+            .is_some_and(|r| matches!(&r.autoscaler, Some(RawAutoscaler::Aws(a)) if a.mixed_instances.is_some()));
+        let Some(s) = pools.get(p) else {
+            return (!mixed_given).then(Vec::new);
+        };
+        if mixed_given && s.mixed.is_none() {
+            return None;
+        }
         let types = &instance_types.types;
         let mut spot = Vec::new();
         if types[s.instance_type].market == Market::Spot {
@@ -913,7 +925,7 @@ pub fn validate(raw: &RawScenario, files: &dyn SourceFiles) -> Result<Validated,
                 spot.push((types[t].name.clone(), t));
             }
         }
-        spot
+        Some(spot)
     };
     let faults = instance_faults(&mut c, raw, duration, &zones, &spot_types);
     let deploys = super::deploy::deploys(&mut c, raw, duration);
@@ -1042,7 +1054,7 @@ fn instance_faults(
     raw: &RawScenario,
     duration: f64,
     zones: &[String],
-    spot_types: &dyn Fn(usize) -> Vec<(String, usize)>,
+    spot_types: &dyn Fn(usize) -> Option<Vec<(String, usize)>>,
 ) -> Vec<FaultSpec> {
     let mut faults = Vec::new();
     let (pools, regions, balancers) = (
@@ -1230,7 +1242,7 @@ fn instance_faults(
                 let spot = f.spot_interruption.as_ref().expect("exactly one kind is given");
                 let spath = format!("{path}.spot_interruption");
                 pool(c, &spath, &spot.pool, spot.instances).and_then(|(p, instances)| {
-                    let spot_types = spot_types(p);
+                    let spot_types = spot_types(p)?;
                     if spot_types.is_empty() {
                         c.problem(
                             format!("{spath}.pool"),
@@ -1371,7 +1383,7 @@ pub(super) fn distribution(c: &mut Checker, path: &str, d: &RawDistribution) -> 
 }
 
 /// A number as a problem quotes it: `1e308`, not its 309 digits.
-fn number(value: f64) -> String {
+pub(super) fn number(value: f64) -> String {
     if value != 0.0 && !(1e-6..1e15).contains(&value.abs()) {
         format!("{value:e}")
     } else {

@@ -251,9 +251,42 @@ pub fn expand(base: &Value, sweep: &RawSweep) -> Result<Vec<Point>, String> {
     })
 }
 
+/// The HPA field beside a manifest that overrides the manifest field `path`
+/// goes into (`…hpa.min_replicas` for `…hpa.manifest.spec.minReplicas`), if
+/// the base has one: setting `path` would change nothing.
+pub fn overridden_in_manifest(base: &Value, path: &str) -> Option<String> {
+    let (hpa, rest) = path.split_once(".manifest.spec.")?;
+    let beside = match rest.split(['.', '[']).next()? {
+        "minReplicas" => "min_replicas",
+        "maxReplicas" => "max_replicas",
+        "metrics" => "metrics",
+        "behavior" => "behavior",
+        _ => return None,
+    };
+    let mut node = base;
+    for key in hpa.split('.') {
+        node = node.get(key)?;
+    }
+    node.get(beside).is_some().then(|| format!("{hpa}.{beside}"))
+}
+
 /// [`expand`], reading the manifests that paths go into with `load` (each
 /// file once).
 pub fn expand_with(base: &Value, sweep: &RawSweep, load: &mut ManifestLoader) -> Result<Vec<Point>, String> {
+    let paths = (sweep.parameters.iter().map(|p| p.path.as_str())).chain(
+        sweep
+            .variants
+            .iter()
+            .flat_map(|v| v.set.iter().map(|(p, _)| p.as_str())),
+    );
+    for path in paths {
+        if let Some(beside) = overridden_in_manifest(base, path) {
+            return Err(format!(
+                "{path}: sweeping it changes nothing, as `{beside}` beside the manifest overrides the manifest's \
+                 field; sweep `{beside}` instead, or leave it out of the base"
+            ));
+        }
+    }
     let mut read: std::collections::BTreeMap<String, Value> = std::collections::BTreeMap::new();
     let mut load = |file: &str| -> Result<Value, String> {
         if let Some(doc) = read.get(file) {
@@ -392,6 +425,25 @@ mod tests {
                 .unwrap_err()
                 .contains("past the end")
         );
+    }
+
+    #[test]
+    fn a_manifest_field_overridden_beside_the_manifest_is_named() {
+        let base = json!({"pools": {"web": {"autoscaler": {"hpa": {"manifest": "hpa.yaml", "min_replicas": 3}}}}});
+        let path = "pools.web.autoscaler.hpa.manifest.spec.minReplicas";
+        assert_eq!(
+            overridden_in_manifest(&base, path).as_deref(),
+            Some("pools.web.autoscaler.hpa.min_replicas")
+        );
+        let max = "pools.web.autoscaler.hpa.manifest.spec.maxReplicas";
+        assert_eq!(overridden_in_manifest(&base, max), None);
+        let sweep: RawSweep = serde_json::from_value(json!({
+            "base": "b.yaml",
+            "parameters": [{"path": path, "values": [2, 8]}]
+        }))
+        .unwrap();
+        let e = expand_with(&base, &sweep, &mut |_: &str| Ok(json!({"spec": {"minReplicas": 2}}))).unwrap_err();
+        assert!(e.contains("sweeping it changes nothing"), "{e}");
     }
 
     #[test]
