@@ -273,12 +273,8 @@ pub fn overridden_in_manifest(base: &Value, path: &str) -> Option<String> {
 /// [`expand`], reading the manifests that paths go into with `load` (each
 /// file once).
 pub fn expand_with(base: &Value, sweep: &RawSweep, load: &mut ManifestLoader) -> Result<Vec<Point>, String> {
-    let paths = (sweep.parameters.iter().map(|p| p.path.as_str())).chain(
-        sweep
-            .variants
-            .iter()
-            .flat_map(|v| v.set.iter().map(|(p, _)| p.as_str())),
-    );
+    let paths = (sweep.parameters.iter().map(|p| p.path.as_str()))
+        .chain(sweep.variants.iter().flat_map(|v| v.set.keys().map(|p| p.as_str())));
     for path in paths {
         if let Some(beside) = overridden_in_manifest(base, path) {
             return Err(format!(
