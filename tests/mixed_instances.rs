@@ -291,6 +291,13 @@ fn the_bundled_scenario_keeps_the_split_throughout() {
         hit.iter()
             .all(|&i| r.instances[i as usize].instance_type == "t3a.medium-spot")
     );
+    // The console names the types the group ran, not the pool's own type alone.
+    let summary = capsim::report::human_summary(std::slice::from_ref(&r));
+    let line = summary.lines().find(|l| l.starts_with("pool web:")).unwrap();
+    assert!(
+        line.contains("mixed (launched: ") && line.contains("t3a.medium-spot"),
+        "{line}"
+    );
 }
 
 fn error(yaml: &str) -> String {

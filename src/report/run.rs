@@ -439,12 +439,23 @@ pub fn human_summary(results: &[RunResult]) -> String {
         }
     }
     for p in &s.pools {
+        // A mixed instances group runs the types its policy picks, not the pool's own.
+        let types = if p.by_instance_type.is_empty() {
+            p.instance_type.clone()
+        } else {
+            let launched: Vec<String> = p
+                .by_instance_type
+                .iter()
+                .filter(|t| t.launched > 0)
+                .map(|t| format!("{} {}", t.launched, t.instance_type))
+                .collect();
+            format!("mixed (launched: {})", launched.join(", "))
+        };
         writeln!(
             out,
-            "pool {}: {} × {}, CPU {:.1}%, mean queue {:.2}, cost ${:.2}",
+            "pool {}: {} × {types}, CPU {:.1}%, mean queue {:.2}, cost ${:.2}",
             p.name,
             p.instances_initial,
-            p.instance_type,
             Figure(p.cpu_utilization * 100.0),
             Figure(p.queue_length_mean),
             Figure(p.cost_usd)
