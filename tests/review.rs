@@ -466,3 +466,49 @@ pools:
     let csv = std::fs::read_to_string(out.join("timeseries.csv")).unwrap();
     assert!(csv.lines().next().unwrap().contains("web.offered_cores"));
 }
+
+/// The review plans for the growth the user asks for: `--growth` on the
+/// command line, else the scenario's `growth`, else ×1.5, ×2 and ×4.
+#[test]
+fn growth_horizons_are_configurable() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |scenario: &Path, out: &str, growth: Option<&str>| {
+        let mut cmd = capsim();
+        cmd.arg("run").arg(scenario).arg("--out").arg(dir.path().join(out));
+        cmd.args(["--quiet", "--report"]);
+        if let Some(g) = growth {
+            cmd.args(["--growth", g]);
+        }
+        cmd.output().unwrap()
+    };
+    let plan = |out: &str| json(&dir.path().join(out).join("analysis.json"))["plan"].clone();
+    let steady = write(dir.path(), "steady.yaml", STEADY);
+    assert!(run(&steady, "flag", Some("3,6")).status.success());
+    let p = plan("flag");
+    assert_eq!(p.as_array().unwrap().len(), 2);
+    assert_eq!(p[0]["term"], "×3");
+    // 4 busy cores × 3 at the 70% ceiling: ⌈17.1⌉ = 18; × 6: 35.
+    assert!(
+        p[0]["actions"][0].as_str().unwrap().contains("from 8 to 18 instances"),
+        "{p}"
+    );
+    assert!(
+        p[1]["actions"][0].as_str().unwrap().contains("from 8 to 35 instances"),
+        "{p}"
+    );
+    let report = std::fs::read_to_string(dir.path().join("flag/report.md")).unwrap();
+    assert!(report.contains("| ×3 | ×6 |"), "{report}");
+
+    let field = write(dir.path(), "field.yaml", &format!("{STEADY}growth: [1.2]\n"));
+    assert!(run(&field, "field", None).status.success());
+    assert_eq!(plan("field").as_array().unwrap().len(), 1);
+    assert_eq!(plan("field")[0]["growth"], 1.2);
+
+    let bad = write(dir.path(), "bad.yaml", &format!("{STEADY}growth: [2, 1.5]\n"));
+    let out = run(&bad, "bad", None);
+    assert_eq!(out.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("growth: must be in ascending order"));
+    let out = run(&steady, "bad-flag", Some("0.5"));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--growth: each must be a traffic multiple above 1"));
+}

@@ -38,6 +38,10 @@ pub struct RunArgs {
     /// Replace the output folder when it holds a previous result.
     #[arg(long)]
     pub force: bool,
+    /// Traffic multiples over the run's peak the review plans for, e.g.
+    /// 1.5,2,4 [default: the scenario's `growth`, else 1.5,2,4].
+    #[arg(long, value_delimiter = ',')]
+    pub growth: Option<Vec<f64>>,
 }
 
 pub fn run(args: RunArgs) -> Result<u8> {
@@ -45,10 +49,17 @@ pub fn run(args: RunArgs) -> Result<u8> {
         Ok(jobs) => jobs,
         Err(code) => return Ok(code),
     };
-    let scenario = match load_scenario(&args.scenario) {
+    let mut scenario = match load_scenario(&args.scenario) {
         Ok(s) => s,
         Err(e) => return report_load_error(e),
     };
+    if let Some(growth) = &args.growth {
+        if let Err(why) = crate::model::check_growth(growth) {
+            eprintln!("error: --growth: {why}");
+            return Ok(exit::USAGE);
+        }
+        scenario.spec.growth = growth.clone();
+    }
     let seed = args.seed.unwrap_or(scenario.seed);
     let spec = &scenario.spec;
     let out = args

@@ -23,8 +23,16 @@ use crate::model::{LbPolicy, RunResult, SystemSpec};
 /// The CPU share a pool without a CPU target is planned to run at.
 pub const DEFAULT_CEILING: f64 = 0.7;
 
-/// Traffic growth over the run's peak for the short, medium and long term.
-pub const HORIZONS: [(&str, f64); 3] = [("short term", 1.5), ("medium term", 2.0), ("long term", 4.0)];
+/// The name of each growth horizon: short, medium and long term for three,
+/// else the multiple itself (`×3`).
+fn term(growth: &[f64], i: usize) -> String {
+    match (growth.len(), i) {
+        (3, 0) => "short term".into(),
+        (3, 1) => "medium term".into(),
+        (3, 2) => "long term".into(),
+        _ => format!("×{}", growth[i]),
+    }
+}
 
 const HOURS_PER_MONTH: f64 = 730.0;
 
@@ -423,9 +431,8 @@ pub fn analyze(spec: &SystemSpec, result: &RunResult) -> Analysis {
         .filter(|(_, c)| c.headroom.is_some())
         .min_by(|a, b| a.1.headroom.unwrap().total_cmp(&b.1.headroom.unwrap()))
         .map(|(i, _)| i);
-    let plan = HORIZONS
-        .iter()
-        .map(|&(term, growth)| plan_step(term, growth, peak.offered_rps, &components))
+    let plan = (0..spec.growth.len())
+        .map(|i| plan_step(&term(&spec.growth, i), spec.growth[i], peak.offered_rps, &components))
         .collect();
     let topology = topology(spec, peak.offered_rps, &components);
     Analysis {

@@ -14,7 +14,7 @@ use std::path::Path;
 use anyhow::{Context, Result, bail};
 use serde_json::Value;
 
-use super::analysis::{Analysis, HORIZONS};
+use super::analysis::Analysis;
 use super::files::write_atomic;
 use super::format::{duration_words, human, short, with_ci};
 use crate::metrics::stats::Estimate;
@@ -310,13 +310,19 @@ fn run_sections(doc: &mut Doc, dir: &Path, prefix: &str, level: u8) -> Result<()
 
     doc.h(level, "Cost estimate");
     let mut header = vec!["component".to_string(), "current $/month".into()];
-    header.extend(HORIZONS.iter().map(|(t, g)| format!("{t} (×{g})")));
+    header.extend(analysis.plan.iter().map(|p| {
+        if p.term.starts_with('×') {
+            p.term.clone()
+        } else {
+            format!("{} (×{})", p.term, p.growth)
+        }
+    }));
     let mut rows: Vec<Vec<String>> = analysis
         .components
         .iter()
         .map(|c| {
             let mut row = vec![format!("pool {}", c.name), money(c.cost_per_month_usd)];
-            row.extend(HORIZONS.iter().map(|(_, g)| money(c.cost_at(*g))));
+            row.extend(analysis.plan.iter().map(|p| money(c.cost_at(p.growth))));
             row
         })
         .collect();

@@ -48,6 +48,9 @@ pub struct RawScenario {
     pub dns: Option<RawDns>,
     #[serde(default)]
     pub slo: Option<RawSlo>,
+    /// Traffic multiples over the run's peak the review plans for.
+    #[serde(default)]
+    pub growth: Option<Vec<f64>>,
 }
 
 /// A region: `{ balancer: alb-east }`.

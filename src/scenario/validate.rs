@@ -933,6 +933,13 @@ pub fn validate(raw: &RawScenario, files: &dyn SourceFiles) -> Result<Validated,
         Some(RawArrivals::Deterministic) => ArrivalMode::Deterministic,
         _ => ArrivalMode::Poisson,
     };
+    let growth = raw
+        .growth
+        .clone()
+        .unwrap_or_else(|| crate::model::DEFAULT_GROWTH.to_vec());
+    if let Err(why) = crate::model::check_growth(&growth) {
+        c.problem("growth", why);
+    }
     if !c.problems.is_empty() || !c.foreign.is_empty() {
         return Err((c.problems, c.foreign));
     }
@@ -961,6 +968,7 @@ pub fn validate(raw: &RawScenario, files: &dyn SourceFiles) -> Result<Validated,
         deploys,
         zones,
         slo,
+        growth,
     };
     Ok(Validated {
         spec,
