@@ -54,7 +54,7 @@ pub fn run(args: RunArgs) -> Result<u8> {
         Err(e) => return report_load_error(e),
     };
     if let Some(growth) = &args.growth {
-        if let Err(why) = crate::model::check_growth(growth) {
+        if let Err(why) = crate::scenario::check_growth(growth) {
             eprintln!("error: --growth: {why}");
             return Ok(exit::USAGE);
         }

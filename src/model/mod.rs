@@ -29,7 +29,5 @@ pub use distribution::Distribution;
 pub use instance::{InstanceState, PoolSpec};
 pub use instance_type::{InstanceType, Market, builtin_catalogue};
 pub use load_balancer::{HashOn, LbBackendSpec, LbPolicy, LoadBalancerSpec};
-pub use system::{
-    DEFAULT_GROWTH, Event, InstanceRecord, MAX_GROWTH_HORIZONS, RunResult, SystemSpec, check_growth, simulate,
-};
+pub use system::{Event, InstanceRecord, RunResult, SystemSpec, simulate};
 pub use traffic::{ArrivalMode, KeySpace, RateCurve, RequestClass, RequestKind, TrafficSpec};

@@ -69,32 +69,6 @@ pub struct SystemSpec {
     pub growth: Vec<f64>,
 }
 
-/// The review's default growth horizons: short, medium and long term.
-pub const DEFAULT_GROWTH: [f64; 3] = [1.5, 2.0, 4.0];
-
-/// The most growth horizons a review plans for.
-pub const MAX_GROWTH_HORIZONS: usize = 8;
-
-/// Checks a list of growth horizons: 1 to [`MAX_GROWTH_HORIZONS`] traffic
-/// multiples, each above 1 and at most 1000, in ascending order.
-pub fn check_growth(values: &[f64]) -> Result<(), String> {
-    if values.is_empty() || values.len() > MAX_GROWTH_HORIZONS {
-        return Err(format!(
-            "give 1 to {MAX_GROWTH_HORIZONS} traffic multiples, got {}",
-            values.len()
-        ));
-    }
-    if let Some(v) = values.iter().find(|v| !(v.is_finite() && **v > 1.0 && **v <= 1000.0)) {
-        return Err(format!(
-            "each must be a traffic multiple above 1 and at most 1000, got {v}"
-        ));
-    }
-    if values.windows(2).any(|w| w[0] >= w[1]) {
-        return Err("must be in ascending order, each once".into());
-    }
-    Ok(())
-}
-
 /// Everything that can happen in a run.
 #[derive(Clone, Copy, Debug)]
 pub enum Event {
