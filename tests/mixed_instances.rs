@@ -441,7 +441,7 @@ fn the_analysis_prices_a_mixed_group_at_its_mean_price() {
     let spec = common::spec(&sized(&schedule(), SEED, ""));
     let r = simulate(&spec, 1, 0, &mut |_| {});
     let a = capsim::report::analysis::analyze(&spec, &r);
-    let web = &a.components[0];
+    let web = a.components[0].pool.as_ref().unwrap();
     let rows = &r.summary.pools[0].by_instance_type;
     let hours: f64 = rows.iter().map(|t| t.instances_mean).sum();
     let mean = rows.iter().map(|t| t.hourly_usd * t.instances_mean).sum::<f64>() / hours;

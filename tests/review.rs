@@ -55,14 +55,14 @@ fn analysis_measures_headroom_from_the_load() {
     assert!(status.success());
     let a = json(&out.join("analysis.json"));
     let web = &a["components"][0];
-    let busy = web["peak_busy_cores"].as_f64().unwrap();
+    let busy = web["peak_used"].as_f64().unwrap();
     assert!((busy - 4.0).abs() < 0.05, "busy cores {busy}");
     // 8 cores / 4 busy: saturates at twice today's traffic; the 70% ceiling at ×1.4.
     let headroom = web["headroom"].as_f64().unwrap();
     assert!((headroom - 2.0).abs() < 0.03, "headroom {headroom}");
     assert!((web["ceiling_at"].as_f64().unwrap() - 1.4).abs() < 0.02);
     // ceil(4 / 0.7) = 6 instances hold the peak at 70%.
-    assert_eq!(web["instances_needed"], 6);
+    assert_eq!(web["pool"]["instances_needed"], 6);
     assert_eq!(a["bottleneck"], 0);
     // ×1.5 and beyond pass the ceiling: the plan grows the pool to ceil(4·g / 0.7).
     let plan = a["plan"].as_array().unwrap();
@@ -71,7 +71,7 @@ fn analysis_measures_headroom_from_the_load() {
         actions(0)[0]
             .as_str()
             .unwrap()
-            .contains("grow it from 8 to 9 instances"),
+            .contains("grow pool web from 8 to 9 instances"),
         "{plan:?}"
     );
     assert!(actions(1)[0].as_str().unwrap().contains("from 8 to 12 instances"));
@@ -455,10 +455,10 @@ pools:
     assert!(status.success());
     let a = json(&out.join("analysis.json"));
     let web = &a["components"][0];
-    let offered = web["peak_offered_cores"].as_f64().unwrap();
+    let offered = web["peak_demand"].as_f64().unwrap();
     assert!((offered - 3000.0).abs() < 1e-6, "offered {offered}");
-    assert!(web["peak_busy_cores"].as_f64().unwrap() <= 4.0 + 1e-9);
-    assert_eq!(web["instances_needed"], 2143);
+    assert!(web["peak_used"].as_f64().unwrap() <= 4.0 + 1e-9);
+    assert_eq!(web["pool"]["instances_needed"], 2143);
     let headroom = web["headroom"].as_f64().unwrap();
     assert!((headroom - 4.0 / 3000.0).abs() < 1e-9, "headroom {headroom}");
     let fix = web["fix"].as_str().unwrap();

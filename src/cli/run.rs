@@ -44,6 +44,53 @@ pub struct RunArgs {
     pub growth: Option<Vec<f64>>,
 }
 
+/// The review's scaling plan, simulated: `plan.json` and each horizon's
+/// scenario under `plan/`. Returns the files written.
+fn prove_plan(
+    args: &RunArgs,
+    spec: &crate::model::SystemSpec,
+    seed: u64,
+    results: &[crate::model::RunResult],
+    jobs: usize,
+    dir: &std::path::Path,
+) -> Result<Vec<String>> {
+    let name = args.scenario.display().to_string();
+    let text = super::read_input(&args.scenario, super::InputKind::Scenario)?;
+    let doc = crate::scenario::document(&text, &name, crate::scenario::Format::for_path(&name))
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let base = args.scenario.parent().unwrap_or(std::path::Path::new("."));
+    let files = super::FsFiles { base };
+    let inputs = report::plan::Inputs {
+        doc: &doc,
+        base,
+        files: &files,
+        spec,
+        today: &results[0],
+        seed,
+        replications: args.replications,
+    };
+    let analysis = report::analysis::analyze(spec, &results[0]);
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(jobs).build()?;
+    let (plan, scenarios) = report::plan::prove(&inputs, &analysis, &|spec, seed, n| {
+        pool.install(|| replicate(spec, seed, n))
+    });
+    let mut written = Vec::new();
+    if !scenarios.is_empty() {
+        std::fs::create_dir_all(dir.join("plan"))?;
+    }
+    for (file, text) in &scenarios {
+        let text = text
+            .as_ref()
+            .map_err(|e| anyhow::anyhow!("writing {file}: the scenario cannot be written as YAML: {e}"))?;
+        report::files::write_atomic(&dir.join(file), text.as_bytes())?;
+        written.push(file.clone());
+    }
+    let json = serde_json::to_string_pretty(&plan)? + "\n";
+    report::files::write_atomic(&dir.join("plan.json"), json.as_bytes())?;
+    written.push("plan.json".into());
+    Ok(written)
+}
+
 pub fn run(args: RunArgs) -> Result<u8> {
     let jobs = match super::jobs(args.jobs, args.quiet) {
         Ok(jobs) => jobs,
@@ -97,6 +144,7 @@ pub fn run(args: RunArgs) -> Result<u8> {
 
     let mut written = report::write_run(folder.path(), spec, &results)?;
     if args.report {
+        written.extend(prove_plan(&args, spec, seed, &results, jobs, folder.path())?);
         report::review::write_report(folder.path())?;
         written.extend(["report.md".to_string(), "report.html".to_string()]);
     }

@@ -20,11 +20,18 @@ pub fn t95(df: usize) -> f64 {
     }
 }
 
+/// A number JSON holds as `null` when undefined (NaN when written), read back as NaN.
+pub fn nan_if_null<'de, D: serde::Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+    Ok(<Option<f64> as serde::Deserialize>::deserialize(d)?.unwrap_or(f64::NAN))
+}
+
 /// Mean and the half-width of its 95% confidence interval.
-#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Estimate {
+    #[serde(deserialize_with = "nan_if_null")]
     pub mean: f64,
     /// Half-width of the 95% confidence interval (NaN with one sample).
+    #[serde(deserialize_with = "nan_if_null")]
     pub ci95: f64,
     pub n: usize,
 }

@@ -37,6 +37,38 @@ impl DataSpec {
     pub fn is_empty(&self) -> bool {
         self.caches.is_empty() && self.databases.is_empty() && self.queues.is_empty()
     }
+
+    /// What each server of the data tier is, in the order [`DataTier::new`]
+    /// creates them (the order of `summary.json`'s servers and of
+    /// [`DataRow`]'s per-server figures): shared cache nodes, then each
+    /// database's shards, each a primary and its replicas.
+    pub fn server_roles(&self) -> Vec<ServerRole> {
+        let mut roles = Vec::new();
+        for (tier, c) in self.caches.iter().enumerate() {
+            if let CacheScope::Shared { nodes, .. } = c.scope {
+                roles.extend((0..nodes).map(|node| ServerRole::CacheNode { tier, node }));
+            }
+        }
+        for (database, d) in self.databases.iter().enumerate() {
+            for shard in 0..d.shards.count {
+                roles.push(ServerRole::Primary { database, shard });
+                roles.extend((0..d.replicas).map(|replica| ServerRole::Replica {
+                    database,
+                    shard,
+                    replica,
+                }));
+            }
+        }
+        roles
+    }
+}
+
+/// One server of the data tier (0-based indices).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ServerRole {
+    CacheNode { tier: usize, node: u32 },
+    Primary { database: usize, shard: u32 },
+    Replica { database: usize, shard: u32, replica: u32 },
 }
 
 /// The downstream work of a request class. Reads look the key up in each
@@ -370,6 +402,18 @@ pub struct Server {
     pub pooler: Option<ConnPool>,
     /// Failed (a scheduled fault): it takes no operations.
     pub down: bool,
+    /// Work sent to it since the last interval's end.
+    pub interval: ServerLoad,
+}
+
+/// The work sent to a server over an interval: its demand, served or not.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct ServerLoad {
+    pub operations: u64,
+    /// Σ service time of the operations sent (ns).
+    pub work_ns: u128,
+    /// The part of it that writes (database servers).
+    pub write_ns: u128,
 }
 
 impl Server {
@@ -387,6 +431,7 @@ impl Server {
             open_connections: 0,
             pooler: None,
             down: false,
+            interval: ServerLoad::default(),
         }
     }
 
@@ -403,6 +448,11 @@ impl Server {
     #[inline]
     pub fn submit(&mut self, now: SimTime, op: Op) -> Option<Op> {
         self.ops += 1;
+        self.interval.operations += 1;
+        self.interval.work_ns += u128::from(op.service.0);
+        if matches!(op.kind, OpKind::Write { .. }) {
+            self.interval.write_ns += u128::from(op.service.0);
+        }
         if (self.in_service.len() as u32) < self.threads {
             self.in_service.push(op);
             self.busy_time.set(now, self.in_service.len() as u64);
@@ -915,6 +965,8 @@ pub struct DataRow {
     pub server_utilization: Vec<f64>,
     /// Operations waiting at each server at the interval's end.
     pub server_queue: Vec<usize>,
+    /// Work sent to each server in the interval.
+    pub server_load: Vec<ServerLoad>,
     pub queues: Vec<QueueRow>,
 }
 
@@ -1235,6 +1287,9 @@ mod tests {
         assert!(s.submit(t, op(1, t)).is_some());
         assert!(s.submit(t, op(2, t)).is_none());
         assert!(s.submit(t, op(3, t)).is_none());
+        // Every operation sent counts as demand, served at once or queued.
+        assert_eq!(s.interval.operations, 4);
+        assert_eq!((s.interval.work_ns, s.interval.write_ns), (4_000_000, 4_000_000));
         let t1 = SimTime(1_000_000);
         let next = |done: Option<(Op, Option<Op>)>| done.expect("in service").1.map(|o| o.request);
         assert_eq!(next(s.finish(t1, RequestId(1), 0)), Some(RequestId(2)));

@@ -18,14 +18,17 @@ use serde::{Deserialize, Serialize};
 use crate::metrics::IntervalRow;
 use crate::model::autoscaler::aws::{AwsMetric, AwsPolicy, TargetTrackingPolicy};
 use crate::model::autoscaler::{MetricSpec, ResourceName, Target};
+use crate::model::data::{CacheScope, DataRow, ServerRole};
 use crate::model::{LbPolicy, RunResult, SystemSpec};
+
+use super::format::short;
 
 /// The CPU share a pool without a CPU target is planned to run at.
 pub const DEFAULT_CEILING: f64 = 0.7;
 
 /// The name of each growth horizon: short, medium and long term for three,
 /// else the multiple itself (`×3`).
-fn term(growth: &[f64], i: usize) -> String {
+pub fn term(growth: &[f64], i: usize) -> String {
     match (growth.len(), i) {
         (3, 0) => "short term".into(),
         (3, 1) => "medium term".into(),
@@ -36,11 +39,7 @@ fn term(growth: &[f64], i: usize) -> String {
 
 const HOURS_PER_MONTH: f64 = 730.0;
 
-/// A number that `analysis.json` holds as `null` when undefined (NaN when
-/// written), read back as NaN.
-fn nan_if_null<'de, D: serde::Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
-    Ok(Option::<f64>::deserialize(d)?.unwrap_or(f64::NAN))
-}
+use crate::metrics::stats::nan_if_null;
 
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
 pub struct Analysis {
@@ -70,9 +69,108 @@ pub struct Peak {
     pub error_rate: f64,
 }
 
-/// One pool's load against its capacity.
+/// What kind of thing a component is.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    /// App instances: CPU cores.
+    Pool,
+    /// A database primary (one per shard): its threads.
+    Database,
+    /// A shard's read replicas together: their threads.
+    Replicas,
+    /// A database's connections: app pools' (or a pooler's) against the
+    /// server's `max_connections`.
+    Connections,
+    /// A cache tier: a shared cluster's busiest node, or a local cache.
+    Cache,
+    /// A CDN's PoPs.
+    Cdn,
+    /// A message queue and its consumers' cores.
+    Queue,
+    /// A load balancer and its nodes.
+    Balancer,
+    /// A region: its pools behind its balancer.
+    Region,
+}
+
+impl Kind {
+    pub fn label(self) -> &'static str {
+        match self {
+            Kind::Pool => "pool",
+            Kind::Database => "database",
+            Kind::Replicas => "replicas",
+            Kind::Connections => "connections",
+            Kind::Cache => "cache",
+            Kind::Cdn => "CDN",
+            Kind::Queue => "queue",
+            Kind::Balancer => "balancer",
+            Kind::Region => "region",
+        }
+    }
+
+    /// Which of two components with the same headroom is named the
+    /// bottleneck: the more specific one (a queue before its consumers'
+    /// pool, connections before the server they reach).
+    fn rank(self) -> u8 {
+        match self {
+            Kind::Queue => 0,
+            Kind::Connections => 1,
+            Kind::Database => 2,
+            Kind::Replicas => 3,
+            Kind::Cache => 4,
+            Kind::Pool => 5,
+            Kind::Cdn | Kind::Balancer | Kind::Region => 6,
+        }
+    }
+}
+
+/// One component's load against its capacity.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
 pub struct Component {
+    pub kind: Kind,
+    pub name: String,
+    /// What it is and how much of it there is, in words.
+    pub capacity: String,
+    /// What its demand and capacity are counted in (`cores`, `threads`, `connections`).
+    pub unit: String,
+    /// The most it may serve at once (at its autoscaler's maximum); null
+    /// where the model sets no limit.
+    #[serde(deserialize_with = "nan_if_null")]
+    pub capacity_units: f64,
+    /// Work offered to it per second in its busiest interval after the
+    /// warm-up: its demand, served or not.
+    #[serde(deserialize_with = "nan_if_null")]
+    pub peak_demand: f64,
+    /// What it served in that interval (busy cores or threads): at most its capacity.
+    #[serde(deserialize_with = "nan_if_null")]
+    pub peak_used: f64,
+    /// Busy over serving capacity in that interval.
+    #[serde(deserialize_with = "nan_if_null")]
+    pub peak_utilization: f64,
+    /// Its load at that peak, in words.
+    pub load: String,
+    /// Traffic multiple at which the peak demand fills its capacity (null: no demand or no limit).
+    pub headroom: Option<f64>,
+    /// The share of its capacity it is planned to run at.
+    #[serde(deserialize_with = "nan_if_null")]
+    pub ceiling: f64,
+    /// Traffic multiple at which the peak demand reaches the ceiling.
+    pub ceiling_at: Option<f64>,
+    pub verdict: String,
+    pub fix: String,
+    #[serde(deserialize_with = "nan_if_null")]
+    pub cost_per_month_usd: f64,
+    /// App pools (and a queue's consumers): their instances and scaling.
+    pub pool: Option<PoolDetail>,
+    /// Data-tier components: what a change to them works from.
+    pub data: Option<DataDetail>,
+}
+
+/// A pool's instances and scaling.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct PoolDetail {
+    /// The pool's name (for a queue: its consumers').
     pub name: String,
     pub instance_type: String,
     pub cores_per_instance: u32,
@@ -86,67 +184,246 @@ pub struct Component {
     pub instances_max: u32,
     /// e.g. `HPA 2–30, CPU 60%`; absent for fixed pools.
     pub autoscaler: Option<String>,
-    /// CPU share per instance it is planned to run at.
-    #[serde(deserialize_with = "nan_if_null")]
-    pub ceiling: f64,
-    /// CPU work offered to the pool per second in its busiest interval
-    /// after the warm-up (by offered work): its demand, served or not.
-    #[serde(deserialize_with = "nan_if_null")]
-    pub peak_offered_cores: f64,
-    /// Busy cores in that interval: at most its serving cores.
-    #[serde(deserialize_with = "nan_if_null")]
-    pub peak_busy_cores: f64,
-    /// Busy core-time over serving core-time in that interval.
-    #[serde(deserialize_with = "nan_if_null")]
-    pub peak_utilization: f64,
+    /// `hpa`, `aws` or `keda`; absent for fixed pools.
+    pub scaler: Option<String>,
+    /// Its node pool's pods per node and most nodes, when it has one.
+    pub node_pool: Option<(u32, u32)>,
     #[serde(deserialize_with = "nan_if_null")]
     pub peak_queue: f64,
     /// How long its autoscaler sat at its maximum.
     #[serde(deserialize_with = "nan_if_null")]
     pub time_at_max_s: f64,
-    /// Traffic multiple at which the peak demand fills `instances_max` (null: no demand).
-    pub headroom: Option<f64>,
-    /// Traffic multiple at which the peak demand reaches the ceiling at `instances_max`.
-    pub ceiling_at: Option<f64>,
     /// Instances holding today's peak at the ceiling.
     pub instances_needed: u32,
-    pub verdict: String,
-    pub fix: String,
-    #[serde(deserialize_with = "nan_if_null")]
-    pub cost_per_month_usd: f64,
 }
 
+/// What a change to a data-tier component works from.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct DataDetail {
+    /// The database or cache tier's name.
+    pub of: String,
+    /// Servers (replicas, cache nodes, shards) and threads each.
+    pub servers: u32,
+    pub threads: u32,
+    /// A primary's share of its work that writes (null elsewhere).
+    pub write_share: Option<f64>,
+    /// The database's replicas per shard, and whether reads go to them.
+    pub replicas: u32,
+    pub read_from_replicas: bool,
+    pub shards: u32,
+    /// Connections: each app instance's pool size per server, the
+    /// server's limit, the app instances that may open them, and the
+    /// pooler's server-side pool when there is one.
+    pub pool_size: u32,
+    pub max_connections: u32,
+    pub app_instances_max: u32,
+    pub pooler_pool_size: Option<u32>,
+    /// Threads' demand from queries alone (connections: the part that is
+    /// server time, not round trips).
+    #[serde(deserialize_with = "nan_if_null")]
+    pub work_demand: f64,
+}
+
+/// A change to the scenario that gives a component the capacity for a
+/// demand. Every change is something `capsim` can simulate: the plan
+/// applies it to a copy of the scenario and runs it.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(tag = "change", rename_all = "snake_case")]
+pub enum Change {
+    /// A fixed pool's size.
+    Instances { pool: String, from: u32, to: u32 },
+    /// An autoscaler's maximum (and its node pool's, when it bounds it).
+    Maximum { pool: String, from: u32, to: u32 },
+    /// An autoscaler's minimum (and the pool's initial size, when below it):
+    /// capacity that is there before the peak rather than arriving during it.
+    Minimum { pool: String, from: u32, to: u32 },
+    /// Read replicas per shard, with reads sent to them.
+    ReadReplicas { database: String, from: u32, to: u32 },
+    /// Cores of a database's primaries (and replicas, kept alike).
+    DatabaseCores { database: String, from: u32, to: u32 },
+    /// Shards, each a primary with its replicas.
+    Shards { database: String, from: u32, to: u32 },
+    /// A shared cache's nodes.
+    CacheNodes { cache: String, from: u32, to: u32 },
+    /// Each app instance's connections per server.
+    PoolSize { database: String, from: u32, to: u32 },
+    /// A transaction pooler in front of each server, with this many server connections.
+    Pooler { database: String, pool_size: u32, max_client_connections: u32 },
+}
+
+impl std::fmt::Display for Change {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Change::Instances { pool, from, to } => write!(f, "grow pool {pool} from {from} to {to} instances"),
+            Change::Maximum { pool, from, to } => {
+                write!(f, "raise pool {pool}'s autoscaler maximum from {from} to {to}")
+            }
+            Change::Minimum { pool, from, to } => {
+                write!(f, "raise pool {pool}'s autoscaler minimum from {from} to {to}")
+            }
+            Change::ReadReplicas { database, from, to } if from == to => {
+                write!(f, "send database {database}'s reads to its {to} replicas")
+            }
+            Change::ReadReplicas { database, from, to } => {
+                let s = if *to == 1 { "" } else { "s" };
+                write!(f, "give database {database} {to} read replica{s} (from {from}) and send reads to them")
+            }
+            Change::DatabaseCores { database, from, to } => {
+                write!(f, "move database {database} to a larger class: {from} → {to} cores")
+            }
+            Change::Shards { database, from, to } => write!(f, "shard database {database}: {from} → {to} shards"),
+            Change::CacheNodes { cache, from, to } => write!(f, "grow cache {cache} from {from} to {to} nodes"),
+            Change::PoolSize { database, from, to } => {
+                write!(f, "raise the connection pool to database {database} from {from} to {to} per instance")
+            }
+            Change::Pooler {
+                database, pool_size, ..
+            } => write!(
+                f,
+                "put a transaction pooler in front of database {database} ({pool_size} server connections each)"
+            ),
+        }
+    }
+}
+
+/// The most cores a database class has (db.r7g.16xlarge: 64 vCPU);
+/// beyond it, writes are split by sharding.
+pub const MAX_DATABASE_CORES: u32 = 64;
+
 impl Component {
-    /// The peak CPU demand: the offered work, or the busy cores where work
-    /// was done that no request offered (a deploy's start-up work).
-    pub fn peak_demand_cores(&self) -> f64 {
-        self.peak_offered_cores.max(self.peak_busy_cores)
+    /// The capacity (in its unit) that holds its peak demand grown by
+    /// `growth` at its ceiling.
+    pub fn required(&self, growth: f64) -> f64 {
+        self.peak_demand * growth / self.ceiling
     }
 
-    /// Instances that hold the peak demand grown by `growth` at the ceiling.
+    /// Instances of its pool that hold the peak demand grown by `growth` at the ceiling.
     pub fn needed(&self, growth: f64) -> u32 {
-        let cores = f64::from(self.cores_per_instance) * self.ceiling;
+        let Some(p) = &self.pool else { return 0 };
         // An autoscaler never goes below its minimum; a fixed pool can shrink to one.
-        let floor = if self.autoscaler.is_some() {
-            self.instances_min
-        } else {
-            1
-        };
-        let n = (self.peak_demand_cores() * growth / cores - 1e-9).ceil();
+        let floor = if p.autoscaler.is_some() { p.instances_min } else { 1 };
+        let n = (self.required(growth) / f64::from(p.cores_per_instance) - 1e-9).ceil();
         (n.min(f64::from(u32::MAX)) as u32).max(floor.max(1))
     }
 
     /// First-order $/month at `growth` × today's traffic: fixed pools sized
-    /// to `needed`, autoscaled pools growing with the load above their minimum.
+    /// to `needed`, autoscaled pools growing with the load above their
+    /// minimum; other components at today's cost.
     pub fn cost_at(&self, growth: f64) -> f64 {
-        let per_instance = self.hourly_usd * HOURS_PER_MONTH;
-        if self.autoscaler.is_some() {
-            let floor = f64::from(self.instances_min) * per_instance;
+        let Some(p) = &self.pool.as_ref().filter(|_| self.kind == Kind::Pool) else {
+            return self.cost_per_month_usd;
+        };
+        let per_instance = p.hourly_usd * HOURS_PER_MONTH;
+        if p.autoscaler.is_some() {
+            let floor = f64::from(p.instances_min) * per_instance;
             (self.cost_per_month_usd * growth).max(floor)
-        } else if self.needed(growth) > self.instances_initial {
+        } else if self.needed(growth) > p.instances_initial {
             f64::from(self.needed(growth)) * per_instance
         } else {
             self.cost_per_month_usd
+        }
+    }
+
+    /// The change that holds its peak demand grown by `growth` at its
+    /// ceiling (`None` when it has room, or nothing here can give it more).
+    pub fn change(&self, growth: f64) -> Option<Change> {
+        let at = self.ceiling_at?;
+        if at >= growth {
+            return None;
+        }
+        let required = self.required(growth);
+        let count = |per: f64| ((required / per - 1e-9).ceil().min(f64::from(u32::MAX)) as u32).max(1);
+        match self.kind {
+            Kind::Pool | Kind::Queue => {
+                let p = self.pool.as_ref()?;
+                let to = self.needed(growth);
+                Some(if p.autoscaler.is_some() {
+                    Change::Maximum {
+                        pool: p.name.clone(),
+                        from: p.instances_max,
+                        to: to.max(p.instances_max + 1),
+                    }
+                } else {
+                    Change::Instances {
+                        pool: p.name.clone(),
+                        from: p.instances_initial,
+                        to: to.max(p.instances_initial + 1),
+                    }
+                })
+            }
+            Kind::Database => {
+                let d = self.data.as_ref()?;
+                let write = d.write_share.unwrap_or(1.0);
+                if write <= 0.5 && !(d.read_from_replicas && d.replicas > 0) {
+                    // Read-bound: reads move to replicas, each carrying its share.
+                    let reads = self.peak_demand * (1.0 - write) * growth / self.ceiling;
+                    let to = ((reads / f64::from(d.threads) - 1e-9).ceil() as u32).max(d.replicas).max(1);
+                    return Some(Change::ReadReplicas {
+                        database: d.of.clone(),
+                        from: d.replicas,
+                        to,
+                    });
+                }
+                let cores = count(1.0).next_power_of_two();
+                if cores <= MAX_DATABASE_CORES {
+                    Some(Change::DatabaseCores {
+                        database: d.of.clone(),
+                        from: d.threads,
+                        to: cores.max(d.threads * 2),
+                    })
+                } else {
+                    Some(Change::Shards {
+                        database: d.of.clone(),
+                        from: d.shards,
+                        to: d.shards * count(f64::from(d.threads)).max(2),
+                    })
+                }
+            }
+            Kind::Replicas => {
+                let d = self.data.as_ref()?;
+                Some(Change::ReadReplicas {
+                    database: d.of.clone(),
+                    from: d.replicas,
+                    to: count(f64::from(d.threads)).max(d.replicas + 1),
+                })
+            }
+            Kind::Cache => {
+                let d = self.data.as_ref()?;
+                // The busiest node's demand spread over more nodes.
+                let nodes = (f64::from(d.servers) * required / f64::from(d.threads) - 1e-9).ceil() as u32;
+                Some(Change::CacheNodes {
+                    cache: d.of.clone(),
+                    from: d.servers,
+                    to: nodes.max(d.servers + 1),
+                })
+            }
+            Kind::Connections => {
+                let d = self.data.as_ref()?;
+                if let Some(size) = d.pooler_pool_size {
+                    return Some(Change::Pooler {
+                        database: d.of.clone(),
+                        pool_size: count(1.0).max(size + 1),
+                        max_client_connections: d.max_connections,
+                    });
+                }
+                let per_instance = count(f64::from(d.app_instances_max.max(1)));
+                if u64::from(per_instance) * u64::from(d.app_instances_max) <= u64::from(d.max_connections) {
+                    Some(Change::PoolSize {
+                        database: d.of.clone(),
+                        from: d.pool_size,
+                        to: per_instance.max(d.pool_size + 1),
+                    })
+                } else {
+                    // The server's limit binds: queries share few server connections.
+                    let server_side = ((d.work_demand * growth / self.ceiling - 1e-9).ceil() as u32).max(d.threads);
+                    Some(Change::Pooler {
+                        database: d.of.clone(),
+                        pool_size: server_side,
+                        max_client_connections: d.pool_size.saturating_mul(d.app_instances_max).max(d.max_connections),
+                    })
+                }
+            }
+            Kind::Cdn | Kind::Balancer | Kind::Region => None,
         }
     }
 }
@@ -290,7 +567,7 @@ fn topology(spec: &SystemSpec, peak_rps: f64, components: &[Component]) -> Vec<S
         }
         for (i, backend) in lb.backends.iter().enumerate() {
             let pool = &spec.pools[backend.pool];
-            let c = &components[backend.pool];
+            let c = components[backend.pool].pool.as_ref().expect("pools come first, in order");
             let branch = if i + 1 == lb.backends.len() { "└" } else { "├" };
             let weight = if lb.backends.len() > 1 {
                 format!(" (weight {})", backend.weight)
@@ -368,69 +645,50 @@ fn mean_hourly(summary: &crate::metrics::PoolSummary) -> Option<f64> {
     (hours > 0.0).then(|| rows.iter().map(|t| t.hourly_usd * t.instances_mean).sum::<f64>() / hours)
 }
 
+/// Per interval after the warm-up, its length in seconds and data row.
+fn data_rows<'a>(rows: &[&'a IntervalRow]) -> Vec<(f64, &'a DataRow)> {
+    rows.iter()
+        .filter_map(|r| r.data.as_ref().map(|d| ((r.end - r.start).as_secs_f64().max(1e-9), d)))
+        .collect()
+}
+
+/// The interval where `demand` peaks, with that demand.
+fn busiest<T: Copy>(items: impl Iterator<Item = T>, demand: impl Fn(T) -> f64) -> Option<(T, f64)> {
+    items.map(|x| (x, demand(x))).max_by(|a, b| a.1.total_cmp(&b.1))
+}
+
+/// A component's headroom and ceiling multiple from its demand and capacity.
+fn room(demand: f64, capacity: f64, ceiling: f64) -> (Option<f64>, Option<f64>) {
+    if demand > 0.0 && capacity.is_finite() {
+        (Some(capacity / demand), Some(capacity * ceiling / demand))
+    } else {
+        (None, None)
+    }
+}
+
 /// Analyses the first replication of a run of `spec`.
 pub fn analyze(spec: &SystemSpec, result: &RunResult) -> Analysis {
     let s = &result.summary;
     let rows = measured(result);
     let peak = peak(result);
     let months = HOURS_PER_MONTH * 3600.0 / s.simulated_s.max(1e-9);
-    let components: Vec<Component> = spec
+    let mut components: Vec<Component> = spec
         .pools
         .iter()
         .enumerate()
-        .map(|(i, pool)| {
-            let summary = &s.pools[i];
-            // The pool's own busiest interval: its demand peaks where its traffic does.
-            let demand = |r: &IntervalRow| r.pools[i].offered_cores.max(r.pools[i].busy_cores);
-            let busiest = rows.iter().max_by(|a, b| demand(a).total_cmp(&demand(b)));
-            let (peak_offered_cores, peak_busy_cores, peak_utilization, peak_queue) =
-                busiest.map_or((0.0, 0.0, f64::NAN, 0.0), |r| {
-                    let p = &r.pools[i];
-                    (p.offered_cores, p.busy_cores, p.cpu_utilization, p.queue_length_mean)
-                });
-            let peak_demand = peak_offered_cores.max(peak_busy_cores);
-            let (instances_min, instances_max) = limits(pool);
-            let ceiling = ceiling(pool);
-            let capacity = f64::from(instances_max) * f64::from(pool.cores);
-            let (headroom, ceiling_at) = if peak_demand > 0.0 {
-                (Some(capacity / peak_demand), Some(capacity * ceiling / peak_demand))
-            } else {
-                (None, None)
-            };
-            let mut c = Component {
-                name: pool.name.clone(),
-                instance_type: summary.instance_type.clone(),
-                cores_per_instance: pool.cores,
-                hourly_usd: mean_hourly(summary).unwrap_or(spec.instance_types[pool.instance_type].hourly_usd),
-                instances_initial: pool.count,
-                instances_min,
-                instances_peak: summary.instances_peak,
-                instances_max,
-                autoscaler: autoscaler_label(pool),
-                ceiling,
-                peak_offered_cores,
-                peak_busy_cores,
-                peak_utilization,
-                peak_queue,
-                time_at_max_s: summary.scaling.as_ref().map_or(0.0, |x| x.time_at_max_s),
-                headroom,
-                ceiling_at,
-                instances_needed: 0,
-                verdict: String::new(),
-                fix: String::new(),
-                cost_per_month_usd: summary.cost_usd * months,
-            };
-            c.instances_needed = c.needed(1.0);
-            (c.verdict, c.fix) = judge(&c);
-            c
-        })
+        .map(|(i, pool)| pool_component(spec, result, &rows, i, pool, months))
         .collect();
+    components.extend(data_components(spec, result, &rows, &components));
+    components.extend(edge_components(spec, &peak, &components));
+    for c in &mut components {
+        (c.verdict, c.fix) = judge(c);
+    }
     let bottleneck = components
         .iter()
         .enumerate()
-        .filter(|(_, c)| c.headroom.is_some())
-        .min_by(|a, b| a.1.headroom.unwrap().total_cmp(&b.1.headroom.unwrap()))
-        .map(|(i, _)| i);
+        .filter_map(|(i, c)| c.headroom.map(|h| (i, h, c.kind.rank())))
+        .min_by(|a, b| a.1.total_cmp(&b.1).then(a.2.cmp(&b.2)))
+        .map(|(i, ..)| i);
     let plan = (0..spec.growth.len())
         .map(|i| plan_step(&term(&spec.growth, i), spec.growth[i], peak.offered_rps, &components))
         .collect();
@@ -445,58 +703,616 @@ pub fn analyze(spec: &SystemSpec, result: &RunResult) -> Analysis {
     }
 }
 
+fn pool_component(
+    spec: &SystemSpec,
+    result: &RunResult,
+    rows: &[&IntervalRow],
+    i: usize,
+    pool: &crate::model::PoolSpec,
+    months: f64,
+) -> Component {
+    let summary = &result.summary.pools[i];
+    // The pool's own busiest interval: its demand peaks where its traffic does.
+    let demand = |r: &&IntervalRow| r.pools[i].offered_cores.max(r.pools[i].busy_cores);
+    let (peak_demand, peak_used, peak_utilization, peak_queue) = busiest(rows.iter(), demand).map_or(
+        (0.0, 0.0, f64::NAN, 0.0),
+        |(r, d)| {
+            let p = &r.pools[i];
+            (d, p.busy_cores, p.cpu_utilization, p.queue_length_mean)
+        },
+    );
+    let (instances_min, instances_max) = limits(pool);
+    let ceiling = ceiling(pool);
+    let capacity = f64::from(instances_max) * f64::from(pool.cores);
+    let (headroom, ceiling_at) = room(peak_demand, capacity, ceiling);
+    let autoscaler = autoscaler_label(pool);
+    let scaler = if pool.keda.is_some() {
+        Some("keda")
+    } else if pool.autoscaler.is_some() {
+        Some("hpa")
+    } else if pool.aws.is_some() {
+        Some("aws")
+    } else {
+        None
+    };
+    let detail = PoolDetail {
+        name: pool.name.clone(),
+        instance_type: summary.instance_type.clone(),
+        cores_per_instance: pool.cores,
+        hourly_usd: mean_hourly(summary).unwrap_or(spec.instance_types[pool.instance_type].hourly_usd),
+        instances_initial: pool.count,
+        instances_min,
+        instances_peak: summary.instances_peak,
+        instances_max,
+        scaler: scaler.map(String::from),
+        node_pool: pool.node_pool.as_ref().map(|n| (n.pods_per_node, n.max)),
+        autoscaler,
+        peak_queue,
+        time_at_max_s: summary.scaling.as_ref().map_or(0.0, |x| x.time_at_max_s),
+        instances_needed: 0,
+    };
+    let mut c = Component {
+        kind: Kind::Pool,
+        name: pool.name.clone(),
+        capacity: String::new(),
+        unit: "cores".into(),
+        capacity_units: capacity,
+        peak_demand,
+        peak_used,
+        peak_utilization,
+        load: format!(
+            "{} busy cores{}, {} CPU, peak size {}",
+            short(peak_used),
+            if peak_demand > peak_used * 1.05 {
+                format!(" of {} offered", short(peak_demand))
+            } else {
+                String::new()
+            },
+            pct1(peak_utilization),
+            summary.instances_peak
+        ),
+        headroom,
+        ceiling,
+        ceiling_at,
+        verdict: String::new(),
+        fix: String::new(),
+        cost_per_month_usd: summary.cost_usd * months,
+        pool: Some(detail),
+        data: None,
+    };
+    let needed = c.needed(1.0);
+    let p = c.pool.as_mut().expect("a pool");
+    p.instances_needed = needed;
+    c.capacity = format!(
+        "{} × {} ({} core{} each), {}",
+        if p.autoscaler.is_some() {
+            format!("{}–{}", p.instances_min, p.instances_max)
+        } else {
+            p.instances_max.to_string()
+        },
+        p.instance_type,
+        p.cores_per_instance,
+        if p.cores_per_instance == 1 { "" } else { "s" },
+        p.autoscaler.clone().unwrap_or_else(|| "fixed".into())
+    );
+    c
+}
+/// The data tier's components: cache tiers, database primaries, replicas
+/// and connections, queues.
+fn data_components(spec: &SystemSpec, result: &RunResult, rows: &[&IntervalRow], pools: &[Component]) -> Vec<Component> {
+    let data = &spec.data;
+    let (Some(summary), false) = (result.summary.data.as_ref(), data.is_empty()) else {
+        return Vec::new();
+    };
+    let rows = data_rows(rows);
+    let roles = data.server_roles();
+    let threads = |i: usize| summary.servers[i].threads;
+    // Threads' worth of work offered to server `i` per second of an interval.
+    let work = |(span, d): (f64, &DataRow), i: usize| d.server_load[i].work_ns as f64 / 1e9 / span;
+    let servers_of = |wanted: &dyn Fn(&ServerRole) -> bool| -> Vec<usize> {
+        roles.iter().enumerate().filter(|(_, r)| wanted(r)).map(|(i, _)| i).collect()
+    };
+    let app_instances_max: u32 = pools
+        .iter()
+        .filter_map(|c| c.pool.as_ref())
+        .map(|p| p.instances_max)
+        .fold(0, u32::saturating_add);
+    let mut out = Vec::new();
+    for (t, tier) in data.caches.iter().enumerate() {
+        let hit = |(_, d): (f64, &DataRow)| d.caches[t].stats.hit_ratio();
+        let lookups = |(span, d): (f64, &DataRow)| {
+            let s = &d.caches[t].stats;
+            (s.hits + s.misses) as f64 / span
+        };
+        let mut c = match &tier.scope {
+            CacheScope::Shared { nodes, threads: per, .. } => {
+                let nodes_at = servers_of(&|r| matches!(r, ServerRole::CacheNode { tier, .. } if *tier == t));
+                let hottest = |row: (f64, &DataRow)| nodes_at.iter().map(|&i| work(row, i)).fold(0.0, f64::max);
+                let at = busiest(rows.iter().copied(), hottest);
+                let (demand, used, util, hits, rate) = at.map_or((0.0, 0.0, f64::NAN, f64::NAN, 0.0), |(row, d)| {
+                    let node = nodes_at
+                        .iter()
+                        .copied()
+                        .max_by(|&a, &b| work(row, a).total_cmp(&work(row, b)))
+                        .expect("a shared cache has nodes");
+                    let u = row.1.server_utilization[node];
+                    (d, u * f64::from(*per), u, hit(row), lookups(row))
+                });
+                let capacity = f64::from(*per);
+                let (headroom, ceiling_at) = room(demand, capacity, DEFAULT_CEILING);
+                Component {
+                    capacity: format!("{nodes} node{} × {per} thread{}", plural(*nodes), plural(*per)),
+                    unit: "threads (busiest node)".into(),
+                    capacity_units: capacity,
+                    peak_demand: demand,
+                    peak_used: used,
+                    peak_utilization: util,
+                    load: format!(
+                        "busiest node {} busy, hit ratio {}, {} lookups/s",
+                        pct1(util),
+                        pct1(hits),
+                        short(rate)
+                    ),
+                    headroom,
+                    ceiling_at,
+                    data: Some(DataDetail {
+                        servers: *nodes,
+                        threads: *per,
+                        ..DataDetail::of(&tier.name)
+                    }),
+                    ..Component::new(Kind::Cache, &tier.name)
+                }
+            }
+            CacheScope::Local { .. } => {
+                let at = busiest(rows.iter().copied(), lookups);
+                let (hits, rate) = at.map_or((f64::NAN, 0.0), |(row, r)| (hit(row), r));
+                Component {
+                    capacity: "in each app instance's memory".into(),
+                    load: format!("hit ratio {} at its busiest, {} lookups/s", pct1(hits), short(rate)),
+                    ..Component::new(Kind::Cache, &tier.name)
+                }
+            }
+            CacheScope::Edge { pops, shield, .. } => {
+                let at = busiest(rows.iter().copied(), lookups);
+                let (hits, offload, rate) = at.map_or((f64::NAN, f64::NAN, 0.0), |(row, r)| {
+                    (hit(row), row.1.caches[t].offload(), r)
+                });
+                Component {
+                    capacity: format!(
+                        "{pops} PoP{}{}",
+                        plural(*pops),
+                        if shield.is_some() { " and a shield" } else { "" }
+                    ),
+                    load: format!(
+                        "hit ratio {}, offload {} at its busiest, {} req/s",
+                        pct1(hits),
+                        pct1(offload),
+                        short(rate)
+                    ),
+                    ..Component::new(Kind::Cdn, &tier.name)
+                }
+            }
+        };
+        c.ceiling = DEFAULT_CEILING;
+        out.push(c);
+    }
+    for (k, db) in data.databases.iter().enumerate() {
+        let sharded = db.shards.count > 1;
+        let mut base = DataDetail {
+            replicas: db.replicas,
+            read_from_replicas: db.read_from_replicas,
+            shards: db.shards.count,
+            pool_size: db.pool_size,
+            max_connections: db.primary.max_connections,
+            app_instances_max,
+            pooler_pool_size: db.pooler.map(|p| p.pool_size),
+            ..DataDetail::of(&db.name)
+        };
+        for shard in 0..db.shards.count {
+            let prefix = if sharded {
+                format!("{} shard-{}", db.name, shard + 1)
+            } else {
+                db.name.clone()
+            };
+            let primary = roles
+                .iter()
+                .position(|r| *r == ServerRole::Primary { database: k, shard })
+                .expect("every shard has a primary");
+            let at = busiest(rows.iter().copied(), |row| work(row, primary));
+            let (demand, util, write_share, ops) = at.map_or((0.0, f64::NAN, None, 0.0), |(row, d)| {
+                let load = &row.1.server_load[primary];
+                let share = (load.work_ns > 0).then(|| load.write_ns as f64 / load.work_ns as f64);
+                (d, row.1.server_utilization[primary], share, load.operations as f64 / row.0)
+            });
+            let capacity = f64::from(threads(primary));
+            let (headroom, ceiling_at) = room(demand, capacity, DEFAULT_CEILING);
+            let split = write_share.map_or(String::new(), |w| {
+                format!(", reads {} / writes {} of its work", pct1(1.0 - w), pct1(w))
+            });
+            out.push(Component {
+                capacity: format!("{} core{}", threads(primary), plural(threads(primary))),
+                unit: "threads".into(),
+                capacity_units: capacity,
+                peak_demand: demand,
+                peak_used: util * capacity,
+                peak_utilization: util,
+                load: format!("{} busy{split}, {} queries/s", pct1(util), short(ops)),
+                headroom,
+                ceiling: DEFAULT_CEILING,
+                ceiling_at,
+                data: Some(DataDetail {
+                    servers: 1,
+                    threads: threads(primary),
+                    write_share,
+                    ..base.clone()
+                }),
+                ..Component::new(Kind::Database, &format!("{prefix} primary"))
+            });
+            if db.replicas == 0 {
+                continue;
+            }
+            let replicas: Vec<(usize, usize)> = roles
+                .iter()
+                .enumerate()
+                .filter_map(|(i, r)| match r {
+                    ServerRole::Replica {
+                        database,
+                        shard: s,
+                        replica,
+                    } if *database == k && *s == shard => Some((i, *replica as usize)),
+                    _ => None,
+                })
+                .collect();
+            let total = |row: (f64, &DataRow)| replicas.iter().map(|&(i, _)| work(row, i)).sum::<f64>();
+            let at = busiest(rows.iter().copied(), total);
+            let capacity: f64 = replicas.iter().map(|&(i, _)| f64::from(threads(i))).sum();
+            let (demand, used, lag) = at.map_or((0.0, 0.0, f64::NAN), |(row, d)| {
+                let used: f64 = replicas
+                    .iter()
+                    .map(|&(i, _)| row.1.server_utilization[i] * f64::from(threads(i)))
+                    .sum();
+                let lag = replicas
+                    .iter()
+                    .map(|&(_, r)| row.1.databases[k].lag_max_ms[shard as usize * db.replicas as usize + r])
+                    .fold(0.0, f64::max);
+                (d, used, lag)
+            });
+            let (headroom, ceiling_at) = room(demand, capacity, DEFAULT_CEILING);
+            out.push(Component {
+                capacity: format!(
+                    "{} × {} core{}",
+                    db.replicas,
+                    db.replica.cores,
+                    plural(db.replica.cores)
+                ),
+                unit: "threads".into(),
+                capacity_units: capacity,
+                peak_demand: demand,
+                peak_used: used,
+                peak_utilization: used / capacity,
+                load: format!(
+                    "{} busy{}, lag at most {} ms",
+                    pct1(used / capacity),
+                    if db.read_from_replicas { "" } else { " (reads go to the primary)" },
+                    short(lag)
+                ),
+                headroom,
+                ceiling: DEFAULT_CEILING,
+                ceiling_at,
+                data: Some(DataDetail {
+                    servers: db.replicas,
+                    threads: db.replica.cores,
+                    ..base.clone()
+                }),
+                ..Component::new(Kind::Replicas, &format!("{prefix} replicas"))
+            });
+        }
+        // Connections: each server's, the tightest against its limit.
+        let servers = servers_of(&|r| match r {
+            ServerRole::Primary { database, .. } | ServerRole::Replica { database, .. } => *database == k,
+            ServerRole::CacheNode { .. } => false,
+        });
+        let rtt_s = db.rtt.as_secs_f64();
+        let capacity = match db.pooler {
+            Some(p) => p.pool_size,
+            None => db
+                .primary
+                .max_connections
+                .min(db.pool_size.saturating_mul(app_instances_max)),
+        };
+        let needed = |row: (f64, &DataRow), i: usize| {
+            let in_flight = row.1.server_load[i].operations as f64 / row.0 * rtt_s;
+            // Behind a pooler a server connection is held for the query only.
+            work(row, i) + if db.pooler.is_some() { 0.0 } else { in_flight }
+        };
+        let tightest = |row: (f64, &DataRow)| servers.iter().map(|&i| needed(row, i)).fold(0.0, f64::max);
+        let at = busiest(rows.iter().copied(), tightest);
+        let (demand, work_demand, waits, timeouts) = at.map_or((0.0, 0.0, 0, 0), |(row, d)| {
+            let i = servers
+                .iter()
+                .copied()
+                .max_by(|&a, &b| needed(row, a).total_cmp(&needed(row, b)))
+                .expect("a database has servers");
+            let c = &row.1.databases[k].counts;
+            (d, work(row, i), c.connection_waits, c.connection_timeouts + c.connection_refused)
+        });
+        base.work_demand = work_demand;
+        base.threads = db.primary.cores;
+        let capacity = f64::from(capacity);
+        let (headroom, ceiling_at) = room(demand, capacity, DEFAULT_CEILING);
+        out.push(Component {
+            capacity: match db.pooler {
+                Some(p) => format!("pooler: {} server connections per server", p.pool_size),
+                None => format!(
+                    "{} per app instance × {} instances at most, max_connections {}",
+                    db.pool_size, app_instances_max, db.primary.max_connections
+                ),
+            },
+            unit: "connections (busiest server)".into(),
+            capacity_units: capacity,
+            peak_demand: demand,
+            peak_used: f64::NAN,
+            peak_utilization: demand / capacity,
+            load: format!(
+                "{} connections in use or wanted at peak, {waits} waits and {timeouts} failures in that interval",
+                short(demand)
+            ),
+            headroom,
+            ceiling: DEFAULT_CEILING,
+            ceiling_at,
+            data: Some(base),
+            ..Component::new(Kind::Connections, &format!("{} connections", db.name))
+        });
+    }
+    for (q, queue) in data.queues.iter().enumerate() {
+        let consumers = &pools[queue.consumers];
+        let rate = |(span, d): (f64, &DataRow)| d.queues[q].counts.enqueued as f64 / span;
+        let at = busiest(rows.iter().copied(), rate);
+        let load = at.map_or_else(String::new, |((span, d), r)| {
+            let row = &d.queues[q];
+            format!(
+                "{} msg/s in, {} done, depth up to {}, oldest {} s; consumers {} busy",
+                short(r),
+                short(row.counts.deleted as f64 / span),
+                row.depth_max,
+                short(row.oldest_age_s),
+                pct1(row.consumer_utilization())
+            )
+        });
+        out.push(Component {
+            capacity: format!("consumers: pool {}, {}", consumers.name, consumers.capacity),
+            unit: "consumer cores".into(),
+            capacity_units: consumers.capacity_units,
+            peak_demand: consumers.peak_demand,
+            peak_used: consumers.peak_used,
+            peak_utilization: consumers.peak_utilization,
+            load,
+            headroom: consumers.headroom,
+            ceiling: consumers.ceiling,
+            ceiling_at: consumers.ceiling_at,
+            pool: consumers.pool.clone(),
+            ..Component::new(Kind::Queue, &queue.name)
+        });
+    }
+    out
+}
+
+/// Balancers and regions: where the model sets no capacity of their own.
+fn edge_components(spec: &SystemSpec, peak: &Peak, pools: &[Component]) -> Vec<Component> {
+    let mut out = Vec::new();
+    for (l, lb) in spec.load_balancers.iter().enumerate() {
+        let backends: Vec<&str> = lb.backends.iter().map(|b| spec.pools[b.pool].name.as_str()).collect();
+        let load = if spec.geo.is_none() && l == spec.traffic.target {
+            format!(
+                "{} req/s at peak{}",
+                short(peak.offered_rps),
+                if lb.nodes > 1 {
+                    format!(", {} per node", short(peak.offered_rps / f64::from(lb.nodes)))
+                } else {
+                    String::new()
+                }
+            )
+        } else {
+            String::new()
+        };
+        out.push(Component {
+            capacity: format!(
+                "{} node{}, {}, to {}",
+                lb.nodes,
+                plural(lb.nodes),
+                policy_name(lb.policy),
+                backends.join(", ")
+            ),
+            load,
+            ..Component::new(Kind::Balancer, &lb.name)
+        });
+    }
+    if let Some(geo) = &spec.geo {
+        for (g, region) in geo.regions.iter().enumerate() {
+            let first = pools
+                .iter()
+                .enumerate()
+                .filter(|(p, c)| geo.pool_region[*p] == Some(g) && c.headroom.is_some())
+                .min_by(|a, b| a.1.headroom.unwrap().total_cmp(&b.1.headroom.unwrap()));
+            out.push(Component {
+                capacity: format!("balancer {}", spec.load_balancers[region.balancer].name),
+                load: first.map_or_else(String::new, |(_, c)| {
+                    format!("first to saturate in it: pool {} at ×{:.2}", c.name, c.headroom.unwrap())
+                }),
+                ..Component::new(Kind::Region, &region.name)
+            });
+        }
+    }
+    out
+}
+
+impl Component {
+    /// A component with no capacity of its own in the model (fields to fill in).
+    fn new(kind: Kind, name: &str) -> Component {
+        Component {
+            kind,
+            name: name.to_string(),
+            capacity: String::new(),
+            unit: String::new(),
+            capacity_units: f64::NAN,
+            peak_demand: f64::NAN,
+            peak_used: f64::NAN,
+            peak_utilization: f64::NAN,
+            load: String::new(),
+            headroom: None,
+            ceiling: DEFAULT_CEILING,
+            ceiling_at: None,
+            verdict: String::new(),
+            fix: String::new(),
+            cost_per_month_usd: 0.0,
+            pool: None,
+            data: None,
+        }
+    }
+
+    /// `pool web`, `database orders primary`: how the review names it.
+    pub fn title(&self) -> String {
+        let kind = match self.kind {
+            Kind::Replicas | Kind::Connections => "database",
+            other => other.label(),
+        };
+        format!("{kind} {}", self.name)
+    }
+}
+
+impl DataDetail {
+    fn of(name: &str) -> DataDetail {
+        DataDetail {
+            of: name.to_string(),
+            servers: 0,
+            threads: 0,
+            write_share: None,
+            replicas: 0,
+            read_from_replicas: false,
+            shards: 1,
+            pool_size: 0,
+            max_connections: 0,
+            app_instances_max: 0,
+            pooler_pool_size: None,
+            work_demand: f64::NAN,
+        }
+    }
+}
+
+fn plural(n: u32) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}
+
 fn pct(x: f64) -> String {
     format!("{:.0}%", x * 100.0)
 }
 
+fn pct1(x: f64) -> String {
+    if x.is_finite() {
+        format!("{:.1}%", x * 100.0)
+    } else {
+        "n/a".into()
+    }
+}
+
 /// The verdict on a component at today's peak and the change it needs.
 fn judge(c: &Component) -> (String, String) {
+    if c.kind == Kind::Pool {
+        return judge_pool(c);
+    }
+    let Some(headroom) = c.headroom else {
+        return if c.capacity_units.is_finite() {
+            ("idle".into(), "none: it saw no load".into())
+        } else {
+            ("no capacity limit in the model".into(), "none".into())
+        };
+    };
+    let at = c.ceiling_at.unwrap_or(f64::INFINITY);
+    let fix = || {
+        c.change(1.0).map_or_else(
+            || "none that capsim can simulate".to_string(),
+            |ch| format!("{ch} (holds the peak at {} of its capacity)", pct(c.ceiling)),
+        )
+    };
+    if headroom < 1.0 / 0.95 || c.peak_utilization >= 0.95 {
+        let what = match c.kind {
+            Kind::Queue => format!("consumers saturated at peak ({} busy)", pct(c.peak_utilization)),
+            Kind::Connections => format!("out of connections at peak ({} of them wanted)", pct(1.0 / headroom)),
+            _ => format!("saturated at peak ({} busy)", pct(c.peak_utilization.max(1.0 / headroom).min(1.0))),
+        };
+        return (what, fix());
+    }
+    if at < 1.0 {
+        return (format!("above its {} ceiling at peak", pct(c.ceiling)), fix());
+    }
+    (
+        "within its ceiling".into(),
+        format!("none at this load; reaches its ceiling at ×{at:.2} traffic"),
+    )
+}
+
+/// A pool's verdict: its instances against its autoscaler's limits.
+fn judge_pool(c: &Component) -> (String, String) {
     let Some(headroom) = c.headroom else {
         return ("idle".into(), "none: it saw no load".into());
     };
-    let need = c.instances_needed;
-    let scaled = c.autoscaler.is_some();
+    let p = c.pool.as_ref().expect("a pool has its detail");
+    let need = p.instances_needed;
+    let scaled = p.autoscaler.is_some();
+    if scaled && headroom >= 1.0 / 0.95 && c.peak_utilization >= 0.95 && need <= p.instances_max {
+        // Busy at its peak size while its maximum would hold the load.
+        return (
+            format!(
+                "saturated at peak ({} CPU) on {} of at most {} instances: capacity arrived late",
+                pct(c.peak_utilization),
+                p.instances_peak,
+                p.instances_max
+            ),
+            "scale sooner (a lower CPU target, a shorter stabilization window or faster boot); its maximum holds the peak"
+                .into(),
+        );
+    }
     if headroom < 1.0 / 0.95 || c.peak_utilization >= 0.95 {
         let fix = if scaled {
             format!(
                 "raise the maximum from {} to at least {need} (holds the peak at {} CPU)",
-                c.instances_max,
+                p.instances_max,
                 pct(c.ceiling)
             )
         } else {
             format!(
                 "grow from {} to {need} instances, or autoscale it (holds the peak at {} CPU)",
-                c.instances_initial,
+                p.instances_initial,
                 pct(c.ceiling)
             )
         };
         return (format!("saturated at peak ({} CPU)", pct(c.peak_utilization)), fix);
     }
-    if scaled && c.time_at_max_s > 0.0 {
+    if scaled && p.time_at_max_s > 0.0 {
         return (
-            format!("autoscaler at its maximum for {:.0} s", c.time_at_max_s),
+            format!("autoscaler at its maximum for {:.0} s", p.time_at_max_s),
             format!(
                 "raise the maximum from {} to {}",
-                c.instances_max,
-                need.max(c.instances_max + 1)
+                p.instances_max,
+                need.max(p.instances_max + 1)
             ),
         );
     }
-    if need > c.instances_max {
+    if need > p.instances_max {
         let fix = if scaled {
-            format!("raise the maximum from {} to {need}", c.instances_max)
+            format!("raise the maximum from {} to {need}", p.instances_max)
         } else {
-            format!("grow from {} to {need} instances", c.instances_initial)
+            format!("grow from {} to {need} instances", p.instances_initial)
         };
         return (format!("above its {} ceiling at peak", pct(c.ceiling)), fix);
     }
-    if !scaled && need * 2 <= c.instances_initial && c.instances_initial > 1 {
-        let saved = f64::from(c.instances_initial - need) * c.hourly_usd * HOURS_PER_MONTH;
+    if !scaled && need * 2 <= p.instances_initial && p.instances_initial > 1 {
+        let saved = f64::from(p.instances_initial - need) * p.hourly_usd * HOURS_PER_MONTH;
         return (
             format!("over-provisioned ({} CPU at peak)", pct(c.peak_utilization)),
             format!(
                 "shrink from {} to {need} instances (saves ${saved:.0}/month) or autoscale it",
-                c.instances_initial
+                p.instances_initial
             ),
         );
     }
@@ -509,36 +1325,34 @@ fn judge(c: &Component) -> (String, String) {
     )
 }
 
+/// First order: what each component needs at `growth`, in the order they
+/// reach their ceilings. An estimate from today's run; the review's plan
+/// simulates it (`report::plan`).
 fn plan_step(term: &str, growth: f64, peak_rps: f64, components: &[Component]) -> PlanStep {
-    let mut order: Vec<&Component> = components.iter().filter(|c| c.ceiling_at.is_some()).collect();
+    let mut order: Vec<&Component> = components
+        .iter()
+        .filter(|c| c.ceiling_at.is_some_and(|at| at < growth))
+        .collect();
     order.sort_by(|a, b| a.ceiling_at.unwrap().total_cmp(&b.ceiling_at.unwrap()));
     let actions = order
         .iter()
-        .filter(|c| c.ceiling_at.unwrap() < growth)
-        .map(|c| {
-            let need = c.needed(growth);
+        .filter_map(|c| {
+            let change = c.change(growth)?;
             let at = c.ceiling_at.unwrap();
             let when = if at < 1.0 {
                 "already past its ceiling today".to_string()
             } else {
                 format!("reaches its ceiling at ×{at:.2} ({:.0} req/s)", peak_rps * at)
             };
-            let change = if c.autoscaler.is_some() {
-                format!("raise its maximum from {} to {need}", c.instances_max)
-            } else {
-                format!("grow it from {} to {need} instances", c.instances_initial)
+            let larger = match (&c.pool, &change) {
+                (Some(p), Change::Instances { to, .. } | Change::Maximum { to, .. })
+                    if *to > 100 && p.cores_per_instance < 16 =>
+                {
+                    "; at this count, consider larger instances (fewer, bigger nodes)"
+                }
+                _ => "",
             };
-            let structural = if need > 100 && c.cores_per_instance < 16 {
-                "; at this count, consider larger instances (fewer, bigger nodes)"
-            } else {
-                ""
-            };
-            format!(
-                "{}: {when}; {change} × {} ({} CPU){structural}",
-                c.name,
-                c.instance_type,
-                pct(c.ceiling)
-            )
+            Some(format!("{}: {when}; {change}{larger}", c.title()))
         })
         .collect();
     PlanStep {

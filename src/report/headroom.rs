@@ -12,7 +12,7 @@ use crate::metrics::SloSpec;
 use crate::metrics::stats::{Estimate, estimate};
 use crate::model::{RunResult, SystemSpec};
 
-use super::analysis::{Analysis, analyze, peak};
+use super::analysis::{Analysis, Kind, analyze, peak};
 use super::charts::{LineChart, Series, write_chart};
 use super::files::write_atomic;
 use super::format::{num, short};
@@ -54,35 +54,53 @@ pub fn steps(specs: &[SystemSpec], multipliers: &[f64], runs: &[Vec<RunResult>],
                 slo_minutes_lost: of(&|r| r.summary.slo.as_ref().map_or(f64::NAN, |s| s.minutes_lost)),
                 compliance: compliance_estimate,
                 meets_slo: compliance_estimate.mean >= compliance - 1e-12,
-                pool_peak_utilization: analysis.components.iter().map(|c| c.peak_utilization).collect(),
+                pool_peak_utilization: analysis
+                    .components
+                    .iter()
+                    .filter(|c| c.kind == Kind::Pool)
+                    .map(|c| c.peak_utilization)
+                    .collect(),
                 analysis,
             }
         })
         .collect()
 }
 
-/// What broke the SLO at a step: the pool with the least headroom, and why.
+/// What broke the SLO at a step: the component with the least headroom,
+/// whatever its kind, and why.
 pub fn culprit(step: &Step) -> String {
     let a = &step.analysis;
     let Some(i) = a.bottleneck else {
-        return "no pool carried load".into();
+        return "nothing carried load".into();
     };
     let c = &a.components[i];
-    let cpu = format!("{:.0}% CPU in its busiest interval", c.peak_utilization * 100.0);
-    if c.peak_utilization >= 0.9 && c.instances_peak >= c.instances_max {
-        if c.autoscaler.is_some() {
-            format!("pool {} at its maximum of {} instances, {cpu}", c.name, c.instances_max)
+    let saturated = c.headroom.is_some_and(|h| h <= 1.0 / 0.9) || c.peak_utilization >= 0.9;
+    let Some(p) = c.pool.as_ref().filter(|_| c.kind == Kind::Pool) else {
+        return if saturated {
+            format!("{}: {}", c.title(), c.load)
         } else {
-            format!("pool {} on its {} fixed instances, {cpu}", c.name, c.instances_max)
+            format!(
+                "nothing saturated (closest: {}, {}); queueing, timeouts or errors broke it",
+                c.title(),
+                c.load
+            )
+        };
+    };
+    let cpu = format!("{:.0}% CPU in its busiest interval", c.peak_utilization * 100.0);
+    if saturated && p.instances_peak >= p.instances_max {
+        if p.autoscaler.is_some() {
+            format!("pool {} at its maximum of {} instances, {cpu}", c.name, p.instances_max)
+        } else {
+            format!("pool {} on its {} fixed instances, {cpu}", c.name, p.instances_max)
         }
-    } else if c.peak_utilization >= 0.9 {
+    } else if saturated {
         format!(
             "pool {}: {cpu} with {} of at most {} instances: capacity did not arrive in time",
-            c.name, c.instances_peak, c.instances_max
+            c.name, p.instances_peak, p.instances_max
         )
     } else {
         format!(
-            "no pool saturated (highest: pool {}, {cpu}); queueing, timeouts or errors broke it",
+            "nothing saturated (closest: pool {}, {cpu}); queueing, timeouts or errors broke it",
             c.name
         )
     }

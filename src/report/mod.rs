@@ -10,6 +10,7 @@ pub mod files;
 mod format;
 pub mod headroom;
 pub mod manifest;
+pub mod plan;
 pub mod review;
 mod run;
 pub mod shard;

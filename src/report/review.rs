@@ -14,7 +14,8 @@ use std::path::Path;
 use anyhow::{Context, Result, bail};
 use serde_json::Value;
 
-use super::analysis::Analysis;
+use super::analysis::{Analysis, Kind};
+use super::plan::Plan;
 use super::files::write_atomic;
 use super::format::{duration_words, human, short, with_ci};
 use crate::metrics::stats::Estimate;
@@ -207,40 +208,14 @@ fn run_sections(doc: &mut Doc, dir: &Path, prefix: &str, level: u8) -> Result<()
         .iter()
         .enumerate()
         .map(|(i, c)| {
-            let range = if c.instances_min == c.instances_max {
-                format!("{}", c.instances_max)
-            } else {
-                format!("{}–{}", c.instances_min, c.instances_max)
-            };
             vec![
                 if Some(i) == bottleneck {
-                    format!("pool {} (first to saturate)", c.name)
+                    format!("{} (first to saturate)", c.title())
                 } else {
-                    format!("pool {}", c.name)
+                    c.title()
                 },
-                format!(
-                    "{range} × {} ({} core{} each), {}",
-                    c.instance_type,
-                    c.cores_per_instance,
-                    if c.cores_per_instance == 1 { "" } else { "s" },
-                    c.autoscaler.clone().unwrap_or_else(|| "fixed".into())
-                ),
-                if c.peak_offered_cores > c.peak_busy_cores * 1.05 {
-                    format!(
-                        "{} cores of work offered, {} done ({} CPU), peak size {}",
-                        human(c.peak_offered_cores),
-                        human(c.peak_busy_cores),
-                        pct(c.peak_utilization),
-                        c.instances_peak
-                    )
-                } else {
-                    format!(
-                        "{} busy cores, {} CPU, peak size {}",
-                        human(c.peak_busy_cores),
-                        pct(c.peak_utilization),
-                        c.instances_peak
-                    )
-                },
+                c.capacity.clone(),
+                c.load.clone(),
                 times(c.headroom),
                 c.verdict.clone(),
                 c.fix.clone(),
@@ -260,9 +235,10 @@ fn run_sections(doc: &mut Doc, dir: &Path, prefix: &str, level: u8) -> Result<()
         strong: Some(0),
     });
     doc.p(
-        "Headroom is the traffic multiple at which a pool's CPU demand (the work offered to it, served or not) in \
-         its busiest interval would fill every core it may have (its autoscaler's maximum, else its size), demand growing with traffic. Sizes hold the \
-         pool's planning ceiling: its CPU target, else 70%. `capsim headroom` finds where the SLO breaks by simulation.",
+        "Headroom is the traffic multiple at which a component's demand (the work offered to it, served or not) in \
+         its busiest interval would fill its capacity — a pool's cores at its autoscaler's maximum, a database's or \
+         cache node's threads, a database's connections — demand growing with traffic. Sizes hold the planning \
+         ceiling: a pool's CPU target, else 70%. `capsim headroom` finds where the SLO breaks by simulation.",
     );
 
     doc.h(level, "Architecture");
@@ -277,8 +253,8 @@ fn run_sections(doc: &mut Doc, dir: &Path, prefix: &str, level: u8) -> Result<()
         .iter()
         .map(|c| {
             format!(
-                "pool {} reaches its {} ceiling at ×{:.2} traffic ({} req/s) and saturates at {}",
-                c.name,
+                "{} reaches its {} ceiling at ×{:.2} traffic ({} req/s) and saturates at {}",
+                c.title(),
                 pct(c.ceiling),
                 c.ceiling_at.unwrap(),
                 human(analysis.peak.offered_rps * c.ceiling_at.unwrap()),
@@ -290,57 +266,46 @@ fn run_sections(doc: &mut Doc, dir: &Path, prefix: &str, level: u8) -> Result<()
         doc.p("In the order things saturate as traffic grows:");
         doc.blocks.push(Block::List(saturation));
     }
-    for step in &analysis.plan {
-        doc.h(
-            level + 1,
-            format!(
-                "{} (traffic ×{}: {} req/s at peak)",
-                capitalize(&step.term),
-                step.growth,
-                human(step.peak_rps)
-            ),
-        );
-        if step.actions.is_empty() {
-            doc.p("No change: every pool stays under its ceiling.");
-        } else {
-            doc.blocks.push(Block::List(step.actions.clone()));
+    let plan_file = dir.join("plan.json");
+    let plan: Option<Plan> = if plan_file.exists() {
+        let text = fs::read_to_string(&plan_file).with_context(|| format!("reading {}", plan_file.display()))?;
+        Some(serde_json::from_str(&text).with_context(|| format!("{} is not a capsim plan", plan_file.display()))?)
+    } else {
+        None
+    };
+    match &plan {
+        Some(plan) => proven_plan(doc, plan, level),
+        None => {
+            doc.p(
+                "The plan was not simulated for this folder, so it makes no recommendation: `capsim run SCENARIO \
+                 --report` applies each horizon's changes to a copy of the scenario and runs it. First-order \
+                 estimate, for orientation only:",
+            );
+            let lines: Vec<String> = analysis
+                .plan
+                .iter()
+                .map(|step| {
+                    format!(
+                        "×{} ({} req/s at peak): {}",
+                        step.growth,
+                        human(step.peak_rps),
+                        if step.actions.is_empty() {
+                            "every component under its ceiling".to_string()
+                        } else {
+                            step.actions.join("; ")
+                        }
+                    )
+                })
+                .collect();
+            doc.blocks.push(Block::List(lines));
         }
-        doc.p(format!("Estimated cost: {}/month.", money(step.cost_per_month_usd)));
     }
 
     doc.h(level, "Cost estimate");
-    let mut header = vec!["component".to_string(), "current $/month".into()];
-    header.extend(analysis.plan.iter().map(|p| {
-        if p.term.starts_with('×') {
-            p.term.clone()
-        } else {
-            format!("{} (×{})", p.term, p.growth)
-        }
-    }));
-    let mut rows: Vec<Vec<String>> = analysis
-        .components
-        .iter()
-        .map(|c| {
-            let mut row = vec![format!("pool {}", c.name), money(c.cost_per_month_usd)];
-            row.extend(analysis.plan.iter().map(|p| money(c.cost_at(p.growth))));
-            row
-        })
-        .collect();
-    let mut total = vec![
-        "total".to_string(),
-        money(analysis.components.iter().map(|c| c.cost_per_month_usd).sum()),
-    ];
-    total.extend(analysis.plan.iter().map(|p| money(p.cost_per_month_usd)));
-    rows.push(total);
-    doc.blocks.push(Block::Table {
-        header,
-        rows,
-        strong: Some(0),
-    });
-    doc.p(
-        "Current is the run's spend scaled to a 730-hour month. Proposed: fixed pools sized to hold the grown peak \
-         at their ceiling; autoscaled pools growing with the load above their minimum (first order).",
-    );
+    match &plan {
+        Some(plan) => proven_costs(doc, &analysis, plan),
+        None => first_order_costs(doc, &analysis),
+    }
 
     doc.h(level, "Charts");
     let mut list = vec![
@@ -361,6 +326,196 @@ fn run_sections(doc: &mut Doc, dir: &Path, prefix: &str, level: u8) -> Result<()
     }
     charts(doc, dir, prefix, &list);
     Ok(())
+}
+
+/// The cost table of a plan that was not simulated: first order, per component.
+fn first_order_costs(doc: &mut Doc, analysis: &Analysis) {
+    let mut header = vec!["component".to_string(), "current $/month".into()];
+    header.extend(analysis.plan.iter().map(|p| {
+        if p.term.starts_with('×') {
+            p.term.clone()
+        } else {
+            format!("{} (×{})", p.term, p.growth)
+        }
+    }));
+    let mut rows: Vec<Vec<String>> = analysis
+        .components
+        .iter()
+        .filter(|c| c.kind == Kind::Pool || c.cost_per_month_usd > 0.0)
+        .map(|c| {
+            let mut row = vec![c.title(), money(c.cost_per_month_usd)];
+            row.extend(analysis.plan.iter().map(|p| money(c.cost_at(p.growth))));
+            row
+        })
+        .collect();
+    let mut total = vec![
+        "total".to_string(),
+        money(analysis.components.iter().map(|c| c.cost_per_month_usd).sum()),
+    ];
+    total.extend(analysis.plan.iter().map(|p| money(p.cost_per_month_usd)));
+    rows.push(total);
+    doc.blocks.push(Block::Table {
+        header,
+        rows,
+        strong: Some(0),
+    });
+    doc.p(
+        "Current is the run's spend scaled to a 730-hour month. Proposed: fixed pools sized to hold the grown peak \
+         at their ceiling; autoscaled pools growing with the load above their minimum (first order).",
+    );
+
+}
+
+/// Each horizon of a simulated plan: its changes, the rounds that proved
+/// them, and its scenario.
+fn proven_plan(doc: &mut Doc, plan: &Plan, level: u8) {
+    doc.p(format!(
+        "Each horizon's changes were applied to a copy of the scenario and simulated at that horizon's traffic \
+         ({} replications each, common random numbers), judged on {}{}. Horizons build on each other.",
+        plan.replications,
+        plan.slo,
+        if plan.slo_assumed {
+            " (the scenario has no SLO: the review assumes p99 within twice today's peak p99 and at most 0.1% errors)"
+        } else {
+            ""
+        }
+    ));
+    let mut earlier = 0;
+    for h in &plan.horizons {
+        doc.h(
+            level + 1,
+            format!(
+                "{} (traffic ×{}: {} req/s at peak): {}",
+                capitalize(&h.term),
+                h.growth,
+                human(h.peak_rps),
+                if h.holds { "the SLO holds" } else { "the SLO breaks" }
+            ),
+        );
+        let new: Vec<String> = h.changes[earlier.min(h.changes.len())..]
+            .iter()
+            .map(|s| format!("{} — {}", capitalize(&s.text), s.because))
+            .collect();
+        earlier = h.changes.len();
+        if !h.holds {
+            doc.p(format!(
+                "Not a recommendation: {}. The changes below were simulated and are not enough.",
+                h.stopped.as_deref().unwrap_or("the SLO breaks")
+            ));
+        }
+        if new.is_empty() {
+            doc.p("No change.");
+        } else {
+            doc.blocks.push(Block::List(new));
+        }
+        let rows = h
+            .rounds
+            .iter()
+            .enumerate()
+            .map(|(i, r)| {
+                vec![
+                    (i + 1).to_string(),
+                    if r.added.is_empty() {
+                        "–".into()
+                    } else {
+                        r.added.join("; ")
+                    },
+                    format!("{} ms", with_ci(&r.latency_p99_ms, false)),
+                    pct_ci(r.error_rate),
+                    pct_ci(r.compliance),
+                    if r.meets_slo { "yes".into() } else { "no".into() },
+                    r.bottleneck.clone().unwrap_or_else(|| "–".into()),
+                    money(r.cost_per_month_usd),
+                ]
+            })
+            .collect();
+        doc.blocks.push(Block::Table {
+            header: vec![
+                "round".into(),
+                "changes added".into(),
+                "p99".into(),
+                "error rate".into(),
+                "SLO compliance".into(),
+                "meets SLO".into(),
+                "first to saturate".into(),
+                "$/month".into(),
+            ],
+            rows,
+            strong: None,
+        });
+        if let Some(file) = &h.scenario {
+            doc.p(format!("Scenario of its last round: `{file}` (rerun it with `capsim run {file}`)."));
+        }
+    }
+}
+
+/// The cost table of a simulated plan: each component's $/month today and
+/// in each horizon's last round.
+fn proven_costs(doc: &mut Doc, analysis: &Analysis, plan: &Plan) {
+    let mut header = vec!["component".to_string(), "current $/month".into()];
+    header.extend(plan.horizons.iter().map(|h| {
+        if h.term.starts_with('×') {
+            h.term.clone()
+        } else {
+            format!("{} (×{})", h.term, h.growth)
+        }
+    }));
+    let last = |h: &crate::report::plan::Horizon| h.rounds.last().map(|r| r.costs.clone()).unwrap_or_default();
+    let mut names: Vec<String> = analysis
+        .components
+        .iter()
+        .filter(|c| c.cost_per_month_usd > 0.0)
+        .map(|c| c.title())
+        .collect();
+    for h in &plan.horizons {
+        for (name, _) in last(h) {
+            if !names.contains(&name) {
+                names.push(name);
+            }
+        }
+    }
+    let mut rows: Vec<Vec<String>> = names
+        .iter()
+        .map(|name| {
+            let today = analysis
+                .components
+                .iter()
+                .find(|c| c.title() == *name)
+                .map_or(0.0, |c| c.cost_per_month_usd);
+            let mut row = vec![name.clone(), money(today)];
+            row.extend(plan.horizons.iter().map(|h| {
+                let cost = last(h).iter().find(|(n, _)| n == name).map_or(0.0, |(_, c)| *c);
+                money(cost)
+            }));
+            row
+        })
+        .collect();
+    let mut total = vec![
+        "total".to_string(),
+        money(analysis.components.iter().map(|c| c.cost_per_month_usd).sum()),
+    ];
+    total.extend(plan.horizons.iter().map(|h| {
+        let cost = h.rounds.last().map_or(f64::NAN, |r| r.cost_per_month_usd);
+        format!("{}{}", money(cost), if h.holds { "" } else { " (SLO breaks)" })
+    }));
+    rows.push(total);
+    doc.blocks.push(Block::Table {
+        header,
+        rows,
+        strong: Some(0),
+    });
+    doc.p(
+        "Current is the run's spend scaled to a 730-hour month; each horizon's is the spend of its last simulated \
+         round at that traffic, scaled the same way (autoscaled pools at what they ran).",
+    );
+}
+
+fn pct_ci(e: Estimate) -> String {
+    if e.ci95.is_finite() {
+        format!("{} ± {}", pct(e.mean), pct(e.ci95))
+    } else {
+        pct(e.mean)
+    }
 }
 
 /// What the run's faults, regions and deploys cost, when it had any.

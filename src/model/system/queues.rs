@@ -21,6 +21,13 @@ impl System {
         let queue = &mut self.data.queues[q];
         let rtt = queue.spec.rtt;
         let accepted = queue.enqueue(now);
+        if accepted {
+            // The consumers' demand is what producers send, whether or not
+            // a worker is free to take it: a job's mean CPU at the pool's speed.
+            let pool = &mut self.pools[queue.spec.consumers];
+            let speed = self.spec.instance_types[pool.spec.instance_type].speed;
+            pool.offered_work_s += queue.spec.job.mean() / speed;
+        }
         self.account(self.data.queue_tier(q), rtt.0, r.arrival);
         // The producer waits for the broker's confirmation.
         let pending = &mut self.requests.get_mut(id).delay;
@@ -55,7 +62,6 @@ impl System {
             let generation = self.requests.get(id).generation;
             let consumer = &mut self.instances[instance.0 as usize];
             let speed = consumer.speed;
-            self.pools[pool].offered_work_s += demand_s / speed;
             match consumer.admit(now, id, generation) {
                 Admission::Started => {
                     self.pools[pool].busy_cores.add(now, 1);
