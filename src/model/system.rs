@@ -1506,7 +1506,11 @@ impl System {
             databases,
             server_utilization,
             server_queue: data.servers.iter().map(|s| s.queued()).collect(),
-            server_load: data.servers.iter_mut().map(|s| std::mem::take(&mut s.interval)).collect(),
+            server_load: data
+                .servers
+                .iter_mut()
+                .map(|s| std::mem::take(&mut s.interval))
+                .collect(),
         }
     }
 

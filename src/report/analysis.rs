@@ -248,7 +248,11 @@ pub enum Change {
     /// Each app instance's connections per server.
     PoolSize { database: String, from: u32, to: u32 },
     /// A transaction pooler in front of each server, with this many server connections.
-    Pooler { database: String, pool_size: u32, max_client_connections: u32 },
+    Pooler {
+        database: String,
+        pool_size: u32,
+        max_client_connections: u32,
+    },
 }
 
 impl std::fmt::Display for Change {
@@ -266,7 +270,10 @@ impl std::fmt::Display for Change {
             }
             Change::ReadReplicas { database, from, to } => {
                 let s = if *to == 1 { "" } else { "s" };
-                write!(f, "give database {database} {to} read replica{s} (from {from}) and send reads to them")
+                write!(
+                    f,
+                    "give database {database} {to} read replica{s} (from {from}) and send reads to them"
+                )
             }
             Change::DatabaseCores { database, from, to } => {
                 write!(f, "move database {database} to a larger class: {from} → {to} cores")
@@ -274,7 +281,10 @@ impl std::fmt::Display for Change {
             Change::Shards { database, from, to } => write!(f, "shard database {database}: {from} → {to} shards"),
             Change::CacheNodes { cache, from, to } => write!(f, "grow cache {cache} from {from} to {to} nodes"),
             Change::PoolSize { database, from, to } => {
-                write!(f, "raise the connection pool to database {database} from {from} to {to} per instance")
+                write!(
+                    f,
+                    "raise the connection pool to database {database} from {from} to {to} per instance"
+                )
             }
             Change::Pooler {
                 database, pool_size, ..
@@ -357,7 +367,9 @@ impl Component {
                 if write <= 0.5 && !(d.read_from_replicas && d.replicas > 0) {
                     // Read-bound: reads move to replicas, each carrying its share.
                     let reads = self.peak_demand * (1.0 - write) * growth / self.ceiling;
-                    let to = ((reads / f64::from(d.threads) - 1e-9).ceil() as u32).max(d.replicas).max(1);
+                    let to = ((reads / f64::from(d.threads) - 1e-9).ceil() as u32)
+                        .max(d.replicas)
+                        .max(1);
                     return Some(Change::ReadReplicas {
                         database: d.of.clone(),
                         from: d.replicas,
@@ -567,7 +579,10 @@ fn topology(spec: &SystemSpec, peak_rps: f64, components: &[Component]) -> Vec<S
         }
         for (i, backend) in lb.backends.iter().enumerate() {
             let pool = &spec.pools[backend.pool];
-            let c = components[backend.pool].pool.as_ref().expect("pools come first, in order");
+            let c = components[backend.pool]
+                .pool
+                .as_ref()
+                .expect("pools come first, in order");
             let branch = if i + 1 == lb.backends.len() { "└" } else { "├" };
             let weight = if lb.backends.len() > 1 {
                 format!(" (weight {})", backend.weight)
@@ -714,13 +729,11 @@ fn pool_component(
     let summary = &result.summary.pools[i];
     // The pool's own busiest interval: its demand peaks where its traffic does.
     let demand = |r: &&IntervalRow| r.pools[i].offered_cores.max(r.pools[i].busy_cores);
-    let (peak_demand, peak_used, peak_utilization, peak_queue) = busiest(rows.iter(), demand).map_or(
-        (0.0, 0.0, f64::NAN, 0.0),
-        |(r, d)| {
+    let (peak_demand, peak_used, peak_utilization, peak_queue) =
+        busiest(rows.iter(), demand).map_or((0.0, 0.0, f64::NAN, 0.0), |(r, d)| {
             let p = &r.pools[i];
             (d, p.busy_cores, p.cpu_utilization, p.queue_length_mean)
-        },
-    );
+        });
     let (instances_min, instances_max) = limits(pool);
     let ceiling = ceiling(pool);
     let capacity = f64::from(instances_max) * f64::from(pool.cores);
@@ -799,7 +812,12 @@ fn pool_component(
 }
 /// The data tier's components: cache tiers, database primaries, replicas
 /// and connections, queues.
-fn data_components(spec: &SystemSpec, result: &RunResult, rows: &[&IntervalRow], pools: &[Component]) -> Vec<Component> {
+fn data_components(
+    spec: &SystemSpec,
+    result: &RunResult,
+    rows: &[&IntervalRow],
+    pools: &[Component],
+) -> Vec<Component> {
     let data = &spec.data;
     let (Some(summary), false) = (result.summary.data.as_ref(), data.is_empty()) else {
         return Vec::new();
@@ -810,7 +828,12 @@ fn data_components(spec: &SystemSpec, result: &RunResult, rows: &[&IntervalRow],
     // Threads' worth of work offered to server `i` per second of an interval.
     let work = |(span, d): (f64, &DataRow), i: usize| d.server_load[i].work_ns as f64 / 1e9 / span;
     let servers_of = |wanted: &dyn Fn(&ServerRole) -> bool| -> Vec<usize> {
-        roles.iter().enumerate().filter(|(_, r)| wanted(r)).map(|(i, _)| i).collect()
+        roles
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| wanted(r))
+            .map(|(i, _)| i)
+            .collect()
     };
     let app_instances_max: u32 = pools
         .iter()
@@ -825,7 +848,9 @@ fn data_components(spec: &SystemSpec, result: &RunResult, rows: &[&IntervalRow],
             (s.hits + s.misses) as f64 / span
         };
         let mut c = match &tier.scope {
-            CacheScope::Shared { nodes, threads: per, .. } => {
+            CacheScope::Shared {
+                nodes, threads: per, ..
+            } => {
                 let nodes_at = servers_of(&|r| matches!(r, ServerRole::CacheNode { tier, .. } if *tier == t));
                 let hottest = |row: (f64, &DataRow)| nodes_at.iter().map(|&i| work(row, i)).fold(0.0, f64::max);
                 let at = busiest(rows.iter().copied(), hottest);
@@ -922,7 +947,12 @@ fn data_components(spec: &SystemSpec, result: &RunResult, rows: &[&IntervalRow],
             let (demand, util, write_share, ops) = at.map_or((0.0, f64::NAN, None, 0.0), |(row, d)| {
                 let load = &row.1.server_load[primary];
                 let share = (load.work_ns > 0).then(|| load.write_ns as f64 / load.work_ns as f64);
-                (d, row.1.server_utilization[primary], share, load.operations as f64 / row.0)
+                (
+                    d,
+                    row.1.server_utilization[primary],
+                    share,
+                    load.operations as f64 / row.0,
+                )
             });
             let capacity = f64::from(threads(primary));
             let (headroom, ceiling_at) = room(demand, capacity, DEFAULT_CEILING);
@@ -993,7 +1023,11 @@ fn data_components(spec: &SystemSpec, result: &RunResult, rows: &[&IntervalRow],
                 load: format!(
                     "{} busy{}, lag at most {} ms",
                     pct1(used / capacity),
-                    if db.read_from_replicas { "" } else { " (reads go to the primary)" },
+                    if db.read_from_replicas {
+                        ""
+                    } else {
+                        " (reads go to the primary)"
+                    },
                     short(lag)
                 ),
                 headroom,
@@ -1034,7 +1068,12 @@ fn data_components(spec: &SystemSpec, result: &RunResult, rows: &[&IntervalRow],
                 .max_by(|&a, &b| needed(row, a).total_cmp(&needed(row, b)))
                 .expect("a database has servers");
             let c = &row.1.databases[k].counts;
-            (d, work(row, i), c.connection_waits, c.connection_timeouts + c.connection_refused)
+            (
+                d,
+                work(row, i),
+                c.connection_waits,
+                c.connection_timeouts + c.connection_refused,
+            )
         });
         base.work_demand = work_demand;
         base.threads = db.primary.cores;
@@ -1137,7 +1176,11 @@ fn edge_components(spec: &SystemSpec, peak: &Peak, pools: &[Component]) -> Vec<C
             out.push(Component {
                 capacity: format!("balancer {}", spec.load_balancers[region.balancer].name),
                 load: first.map_or_else(String::new, |(_, c)| {
-                    format!("first to saturate in it: pool {} at ×{:.2}", c.name, c.headroom.unwrap())
+                    format!(
+                        "first to saturate in it: pool {} at ×{:.2}",
+                        c.name,
+                        c.headroom.unwrap()
+                    )
                 }),
                 ..Component::new(Kind::Region, &region.name)
             });
@@ -1238,7 +1281,10 @@ fn judge(c: &Component) -> (String, String) {
         let what = match c.kind {
             Kind::Queue => format!("consumers saturated at peak ({} busy)", pct(c.peak_utilization)),
             Kind::Connections => format!("out of connections at peak ({} of them wanted)", pct(1.0 / headroom)),
-            _ => format!("saturated at peak ({} busy)", pct(c.peak_utilization.max(1.0 / headroom).min(1.0))),
+            _ => format!(
+                "saturated at peak ({} busy)",
+                pct(c.peak_utilization.max(1.0 / headroom).min(1.0))
+            ),
         };
         return (what, fix());
     }

@@ -54,7 +54,7 @@ pub struct Horizon {
     /// horizons' included), in the order they were made.
     pub changes: Vec<Step>,
     pub rounds: Vec<Round>,
-    /// Whether its last round met the SLO.
+    /// Whether its last round passed: the SLO met, nothing saturated.
     pub holds: bool,
     /// When it does not: why the plan stopped.
     pub stopped: Option<String>,
@@ -82,6 +82,12 @@ pub struct Round {
     pub error_rate: Estimate,
     pub compliance: Estimate,
     pub meets_slo: bool,
+    /// Components whose demand exceeded their capacity (replication 0): a
+    /// round with any does not pass, whatever its SLO (a queue's backlog
+    /// grows without bound while requests stay fast).
+    pub saturated: Vec<String>,
+    /// Whether it passed: the SLO met and nothing saturated.
+    pub passed: bool,
     /// Its first component to saturate, in words (replication 0).
     pub bottleneck: Option<String>,
     /// $/month of what it ran (replication 0), and per component.
@@ -110,7 +116,11 @@ pub fn review_slo(spec: &SystemSpec, today: &RunResult) -> (SloSpec, bool) {
         return (slo, false);
     }
     let p99 = peak(today).latency_p99_ms;
-    let threshold = if p99.is_finite() && p99 > 0.0 { 2.0 * p99 } else { 1000.0 };
+    let threshold = if p99.is_finite() && p99 > 0.0 {
+        2.0 * p99
+    } else {
+        1000.0
+    };
     let slo = SloSpec {
         latency: Some((0.99, crate::engine::SimDuration::from_secs_f64(threshold / 1000.0))),
         error_rate_max: Some(0.001),
@@ -123,12 +133,16 @@ pub fn scenario_file(growth: f64) -> String {
     format!("plan/x{growth}.yaml")
 }
 
+/// The scenario files a plan writes: (path under the output folder, YAML or
+/// why it could not be written).
+pub type PlanFiles = Vec<(String, Result<String, String>)>;
+
 /// Builds the plan. `run` simulates a spec's replications (on the caller's threads).
 pub fn prove(
     inputs: &Inputs,
     analysis: &Analysis,
     run: &dyn Fn(&SystemSpec, u64, u32) -> Vec<RunResult>,
-) -> (Plan, Vec<(String, Result<String, String>)>) {
+) -> (Plan, PlanFiles) {
     let (slo, slo_assumed) = review_slo(inputs.spec, inputs.today);
     let replications = inputs.replications.max(MIN_REPLICATIONS);
     let mut doc = portable(inputs.doc, inputs.base);
@@ -173,12 +187,22 @@ pub fn prove(
             let judged = judge(&spec, &runs, &slo);
             peak_rps = peak(&runs[0]).offered_rps;
             let bottleneck = judged.1.bottleneck.map(|b| &judged.1.components[b]);
+            let saturated: Vec<String> = judged
+                .1
+                .components
+                .iter()
+                .filter(|c| c.headroom.is_some_and(|h| h < 1.0))
+                .map(|c| format!("{}: {}", c.title(), c.load))
+                .collect();
+            let passed = judged.0.meets && saturated.is_empty();
             rounds.push(Round {
                 added,
                 latency_p99_ms: judged.0.p99,
                 error_rate: judged.0.errors,
                 compliance: judged.0.compliance,
                 meets_slo: judged.0.meets,
+                passed,
+                saturated,
                 bottleneck: bottleneck.map(|c| format!("{}: {}", c.title(), c.load)),
                 cost_per_month_usd: judged.1.components.iter().map(|c| c.cost_per_month_usd).sum(),
                 costs: judged
@@ -202,7 +226,7 @@ pub fn prove(
             let yaml = serde_saphyr::to_string(&grown).map_err(|e| format!("{e}"));
             files.push((scenario_file(g), yaml.map(|y| header + &y)));
             last = (judged.1.clone(), g);
-            if judged.0.meets {
+            if passed {
                 holds = true;
                 break;
             }
@@ -311,7 +335,8 @@ struct Judged {
 }
 
 fn judge(spec: &SystemSpec, runs: &[RunResult], _slo: &SloSpec) -> (Judged, Analysis) {
-    let of = |f: &dyn Fn(&RunResult) -> f64| estimate(&runs.iter().map(f).filter(|x| x.is_finite()).collect::<Vec<_>>());
+    let of =
+        |f: &dyn Fn(&RunResult) -> f64| estimate(&runs.iter().map(f).filter(|x| x.is_finite()).collect::<Vec<_>>());
     let compliance = of(&|r| r.summary.slo.as_ref().map_or(f64::NAN, |s| s.compliance));
     let judged = Judged {
         p99: of(&|r| r.summary.latency.p99_ms),

@@ -15,9 +15,9 @@ use anyhow::{Context, Result, bail};
 use serde_json::Value;
 
 use super::analysis::{Analysis, Kind};
-use super::plan::Plan;
 use super::files::write_atomic;
 use super::format::{duration_words, human, short, with_ci};
+use super::plan::Plan;
 use crate::metrics::stats::Estimate;
 
 /// A block of the report.
@@ -363,7 +363,6 @@ fn first_order_costs(doc: &mut Doc, analysis: &Analysis) {
         "Current is the run's spend scaled to a 730-hour month. Proposed: fixed pools sized to hold the grown peak \
          at their ceiling; autoscaled pools growing with the load above their minimum (first order).",
     );
-
 }
 
 /// Each horizon of a simulated plan: its changes, the rounds that proved
@@ -389,7 +388,7 @@ fn proven_plan(doc: &mut Doc, plan: &Plan, level: u8) {
                 capitalize(&h.term),
                 h.growth,
                 human(h.peak_rps),
-                if h.holds { "the SLO holds" } else { "the SLO breaks" }
+                if h.holds { "holds" } else { "does not hold" }
             ),
         );
         let new: Vec<String> = h.changes[earlier.min(h.changes.len())..]
@@ -423,7 +422,11 @@ fn proven_plan(doc: &mut Doc, plan: &Plan, level: u8) {
                     format!("{} ms", with_ci(&r.latency_p99_ms, false)),
                     pct_ci(r.error_rate),
                     pct_ci(r.compliance),
-                    if r.meets_slo { "yes".into() } else { "no".into() },
+                    match (r.meets_slo, r.saturated.is_empty()) {
+                        (true, true) => "yes".into(),
+                        (true, false) => format!("yes, but saturated: {}", r.saturated.join("; ")),
+                        (false, _) => "no".into(),
+                    },
                     r.bottleneck.clone().unwrap_or_else(|| "–".into()),
                     money(r.cost_per_month_usd),
                 ]
@@ -444,7 +447,9 @@ fn proven_plan(doc: &mut Doc, plan: &Plan, level: u8) {
             strong: None,
         });
         if let Some(file) = &h.scenario {
-            doc.p(format!("Scenario of its last round: `{file}` (rerun it with `capsim run {file}`)."));
+            doc.p(format!(
+                "Scenario of its last round: `{file}` (rerun it with `capsim run {file}`)."
+            ));
         }
     }
 }
@@ -496,7 +501,7 @@ fn proven_costs(doc: &mut Doc, analysis: &Analysis, plan: &Plan) {
     ];
     total.extend(plan.horizons.iter().map(|h| {
         let cost = h.rounds.last().map_or(f64::NAN, |r| r.cost_per_month_usd);
-        format!("{}{}", money(cost), if h.holds { "" } else { " (SLO breaks)" })
+        format!("{}{}", money(cost), if h.holds { "" } else { " (does not hold)" })
     }));
     rows.push(total);
     doc.blocks.push(Block::Table {
