@@ -106,8 +106,33 @@ pub fn culprit(step: &Step) -> String {
     }
 }
 
+/// The component past its capacity at the first step that still meets the
+/// SLO, if any: work the SLO does not see (a queue's consumers, a pool
+/// behind no balancer) can saturate while requests are answered in time.
+fn hidden_saturation(steps: &[Step]) -> Option<(&Step, String)> {
+    steps.iter().filter(|s| s.meets_slo).find_map(|s| {
+        let a = &s.analysis;
+        let c = &a.components[a.bottleneck?];
+        c.headroom
+            .is_some_and(|h| h < 1.0)
+            .then(|| (s, format!("{} is past its capacity ({})", c.title(), c.load)))
+    })
+}
+
 /// The one-paragraph answer.
 pub fn verdict(steps: &[Step], slo_text: &str) -> String {
+    let at = |s: &Step| format!("×{} ({:.0} req/s at peak)", s.multiplier, s.peak_rps.mean);
+    let mut text = slo_verdict(steps, slo_text);
+    if let Some((step, what)) = hidden_saturation(steps) {
+        text.push_str(&format!(
+            " The SLO does not see everything: from {}, where it still holds, {what}.",
+            at(step)
+        ));
+    }
+    text
+}
+
+fn slo_verdict(steps: &[Step], slo_text: &str) -> String {
     let first_break = steps.iter().position(|s| !s.meets_slo);
     let at = |s: &Step| format!("×{} ({:.0} req/s at peak)", s.multiplier, s.peak_rps.mean);
     match first_break {

@@ -1,0 +1,294 @@
+//! The capacity review sees the whole system: on a scenario bound by its
+//! database, a cache, connections or a queue, the analysis, `headroom`
+//! and the scaling plan name that component, and the plan's scenario,
+//! rerun at the horizon's traffic, meets the SLO with nothing saturated.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::Value;
+
+fn capsim() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_capsim"))
+}
+
+fn json(path: &Path) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+fn run(args: &[&str], scenario: &Path, out: &Path) {
+    let output = capsim()
+        .arg(match args.first() {
+            Some(&"headroom") => "headroom",
+            _ => "run",
+        })
+        .arg(scenario)
+        .arg("--out")
+        .arg(out)
+        .arg("--quiet")
+        .args(args.iter().skip_while(|a| **a == "headroom"))
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+}
+
+/// What one scenario must produce: the component that saturates first
+/// (`kind`, `name`), the words `headroom` names it by, and the change the
+/// plan makes first.
+struct Expect {
+    kind: &'static str,
+    name: &'static str,
+    culprit: &'static str,
+    change: &'static str,
+    target: (&'static str, &'static str),
+}
+
+/// Runs the review at ×1.5, checks what it names, then reruns the plan's
+/// scenario on its own as a user would.
+fn check(scenario: &Path, expect: Expect) {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("review");
+    run(&["--report", "--growth", "1.5"], scenario, &out);
+
+    let analysis = json(&out.join("analysis.json"));
+    let first = &analysis["components"][analysis["bottleneck"].as_u64().unwrap() as usize];
+    assert_eq!(
+        (first["kind"].as_str().unwrap(), first["name"].as_str().unwrap()),
+        (expect.kind, expect.name),
+        "{first}"
+    );
+    let report = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(report.contains("(first to saturate)"), "{report}");
+
+    let headroom = dir.path().join("headroom");
+    run(
+        &["headroom", "--from", "1", "--to", "2", "--step", "0.5", "--refine", "1"],
+        scenario,
+        &headroom,
+    );
+    let verdict = json(&headroom.join("headroom.json"))["verdict"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(verdict.contains(expect.culprit), "{verdict}");
+
+    let plan = json(&out.join("plan.json"));
+    let horizon = &plan["horizons"][0];
+    assert_eq!(horizon["growth"], 1.5);
+    let change = &horizon["changes"][0]["change"];
+    assert_eq!(change["change"], expect.change, "{horizon}");
+    assert_eq!(change[expect.target.0], expect.target.1, "{horizon}");
+    assert_eq!(horizon["holds"], true, "{horizon}");
+    let last = horizon["rounds"].as_array().unwrap().last().unwrap();
+    assert_eq!(last["saturated"].as_array().unwrap().len(), 0, "{last}");
+    assert!(report.contains("holds"), "{report}");
+
+    // The plan's scenario, rerun by the user, is already at ×1.5 traffic.
+    let file: PathBuf = out.join(horizon["scenario"].as_str().unwrap());
+    let rerun = dir.path().join("rerun");
+    run(&["--replications", "3"], &file, &rerun);
+    let summary = json(&rerun.join("summary.json"));
+    let peak = json(&rerun.join("analysis.json"))["peak"]["offered_rps"]
+        .as_f64()
+        .unwrap();
+    let today = analysis["peak"]["offered_rps"].as_f64().unwrap();
+    assert!(
+        (peak / today - 1.5).abs() < 0.1,
+        "the plan's scenario runs at ×{:.2}",
+        peak / today
+    );
+    let compliance = summary["slo"]["compliance"]["mean"]
+        .as_f64()
+        .or_else(|| summary["slo"]["compliance"].as_f64())
+        .unwrap();
+    assert!(compliance >= 0.99, "compliance {compliance}: {summary}");
+    for c in json(&rerun.join("analysis.json"))["components"].as_array().unwrap() {
+        if let Some(h) = c["headroom"].as_f64() {
+            assert!(
+                h >= 1.0,
+                "{} {} saturated after the plan: {}",
+                c["kind"],
+                c["name"],
+                c["load"]
+            );
+        }
+    }
+}
+
+fn write(dir: &Path, text: &str) -> PathBuf {
+    let path = dir.join("scenario.yaml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// The bundled example: one API instance in front of a read-heavy
+/// primary. Reads go to replicas before anything else grows.
+#[test]
+fn a_database_bound_service_gets_read_replicas() {
+    check(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/db-bound.yaml"),
+        Expect {
+            kind: "database",
+            name: "db primary",
+            culprit: "database db primary",
+            change: "read_replicas",
+            target: ("database", "db"),
+        },
+    );
+}
+
+/// One single-threaded cache node serves every lookup: it fills before
+/// the app or the database.
+#[test]
+fn a_cache_bound_service_gets_cache_nodes() {
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = write(
+        dir.path(),
+        r#"
+name: cache-bound
+seed: 11
+duration: 4m
+warmup: 1m
+interval: 10s
+traffic:
+  rate: { constant: 1500 }
+  keys: { count: 10000, zipf: 1.0 }
+  classes:
+    - name: get
+      cpu: { lognormal: { mean: 1ms, cv: 1.0 } }
+      data: { caches: [redis], database: db }
+  target: lb
+load_balancers:
+  lb: { policy: least_connections, pool: api }
+pools:
+  api: { instance_type: c6i.2xlarge, count: 2, workers: 256, timeout: 5s }
+caches:
+  redis:
+    shared: { nodes: 1, threads: 1, service: { constant: 400us }, rtt: 300us }
+    capacity: 100000
+    ttl: 10m
+databases:
+  db:
+    primary: { cores: 16, max_connections: 1000 }
+    read: { lognormal: { mean: 2ms, cv: 1.0 } }
+    write: { lognormal: { mean: 3ms, cv: 1.0 } }
+    pool: { size: 64, wait_timeout: 2s }
+slo:
+  latency: { percentile: 99, threshold: 100ms }
+  error_rate: 0.001
+"#,
+    );
+    check(
+        &scenario,
+        Expect {
+            kind: "cache",
+            name: "redis",
+            culprit: "cache redis",
+            change: "cache_nodes",
+            target: ("cache", "redis"),
+        },
+    );
+}
+
+/// A database with cores to spare behind four connections per instance:
+/// queries wait for a connection long before the server is busy.
+#[test]
+fn a_connection_bound_service_gets_larger_pools() {
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = write(
+        dir.path(),
+        r#"
+name: connection-bound
+seed: 12
+duration: 4m
+warmup: 1m
+interval: 10s
+traffic:
+  rate: { constant: 300 }
+  keys: { count: 100000, zipf: 0.8 }
+  classes:
+    - name: get
+      cpu: { lognormal: { mean: 2ms, cv: 1.0 } }
+      data: { database: db }
+  target: lb
+load_balancers:
+  lb: { policy: least_connections, pool: api }
+pools:
+  api: { instance_type: c6i.xlarge, count: 2, workers: 128, timeout: 5s }
+databases:
+  db:
+    primary: { cores: 32, max_connections: 500 }
+    read: { lognormal: { mean: 15ms, cv: 0.5 } }
+    write: { lognormal: { mean: 15ms, cv: 0.5 } }
+    rtt: 1ms
+    pool: { size: 4, wait_timeout: 1s }
+slo:
+  latency: { percentile: 99, threshold: 200ms }
+  error_rate: 0.001
+"#,
+    );
+    check(
+        &scenario,
+        Expect {
+            kind: "connections",
+            name: "db connections",
+            culprit: "database db connections",
+            change: "pool_size",
+            target: ("database", "db"),
+        },
+    );
+}
+
+/// Uploads enqueue a second of work each for eight single-core
+/// consumers: the queue grows while every request is answered in time.
+#[test]
+fn a_queue_bound_service_gets_more_consumers() {
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = write(
+        dir.path(),
+        r#"
+name: queue-bound
+seed: 13
+duration: 5m
+warmup: 1m
+interval: 10s
+traffic:
+  rate: { constant: 100 }
+  classes:
+    - name: view
+      weight: 0.9
+      cpu: { lognormal: { mean: 3ms, cv: 1.0 } }
+    - name: upload
+      weight: 0.1
+      cpu: { lognormal: { mean: 5ms, cv: 1.0 } }
+      data: { enqueue: jobs }
+  target: lb
+instance_types:
+  pod-1cpu: { vcpu: 1, memory_gib: 2, hourly_usd: 0.0425 }
+load_balancers:
+  lb: { policy: least_connections, pool: api }
+pools:
+  api: { instance_type: c6i.xlarge, count: 2, workers: 64, timeout: 5s }
+  workers: { instance_type: pod-1cpu, count: 8, workers: 1 }
+queues:
+  jobs:
+    consumers: workers
+    job: { gamma: { mean: 1s, cv: 0.5 } }
+    visibility_timeout: 60s
+    max_receives: 3
+slo:
+  latency: { percentile: 99, threshold: 100ms }
+  error_rate: 0.001
+"#,
+    );
+    check(
+        &scenario,
+        Expect {
+            kind: "queue",
+            name: "jobs",
+            culprit: "queue jobs is past its capacity",
+            change: "instances",
+            target: ("pool", "workers"),
+        },
+    );
+}
