@@ -292,3 +292,65 @@ slo:
         },
     );
 }
+
+/// Where the plan grows a pool of a built-in type, the review also runs
+/// it scaled up — fewer, larger instances of the same family — and shows
+/// both designs' simulated figures, cost and what one failure takes.
+#[test]
+fn a_grown_pool_is_also_simulated_scaled_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = write(
+        dir.path(),
+        r#"
+name: grows
+seed: 3
+duration: 3m
+warmup: 30s
+interval: 10s
+traffic:
+  rate: { constant: 400 }
+  classes: [ { name: a, cpu: { lognormal: { mean: 20ms, cv: 1.0 } } } ]
+  target: lb
+load_balancers:
+  lb: { policy: least_connections, pool: web }
+pools:
+  web: { instance_type: c6i.xlarge, count: 4, workers: 32, timeout: 5s }
+slo:
+  latency: { percentile: 99, threshold: 300ms }
+  error_rate: 0.001
+"#,
+    );
+    let out = dir.path().join("review");
+    run(&["--report", "--growth", "1.5"], &scenario, &out);
+    let plan = json(&out.join("plan.json"));
+    let horizon = &plan["horizons"][0];
+    assert_eq!(horizon["holds"], true, "{horizon}");
+    let change = &horizon["changes"][0]["change"];
+    assert_eq!(change["change"], "instances", "{horizon}");
+    let n = change["to"].as_u64().unwrap();
+    let alt = &horizon["alternatives"][0];
+    assert_eq!(alt["pool"], "web");
+    let text = alt["text"].as_str().unwrap();
+    assert!(text.ends_with(&format!("instead of {n} × c6i.xlarge")), "{text}");
+    let share = alt["one_instance_share"].as_array().unwrap();
+    assert!((share[0].as_f64().unwrap() - 1.0 / n as f64).abs() < 1e-12);
+    let up = (1.0 / share[1].as_f64().unwrap()).round() as u64;
+    assert!(up >= 2 && up < n, "{text}");
+    let round = &alt["round"];
+    assert!(round["latency_p99_ms"]["mean"].as_f64().unwrap() > 0.0);
+    assert!(round["cost_per_month_usd"].as_f64().unwrap() > 0.0);
+    // Its scenario is the plan's with the pool on the larger type.
+    let file = out.join(alt["scenario"].as_str().unwrap());
+    let text = std::fs::read_to_string(&file).unwrap();
+    let yaml: String = text
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert!(yaml.contains(&format!("count: {up}")), "{yaml}");
+    assert!(!yaml.contains("c6i.xlarge"), "{yaml}");
+    let rerun = dir.path().join("rerun");
+    run(&[], &file, &rerun);
+    let report = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(report.contains("| **scale up** |"), "{report}");
+}

@@ -86,6 +86,19 @@ pub fn builtin_catalogue() -> Vec<InstanceType> {
     types
 }
 
+/// The built-in type of `name`'s family with `factor` times its vCPUs
+/// (scaling up), when `name` is a built-in type and the family has that size.
+pub fn larger_builtin(name: &str, factor: u32) -> Option<InstanceType> {
+    let catalogue = builtin_catalogue();
+    let of = catalogue.iter().find(|t| t.name == name)?;
+    let family = name.split('.').next()?;
+    let vcpu = of.vcpu.checked_mul(factor)?;
+    catalogue
+        .iter()
+        .find(|t| t.name.split('.').next() == Some(family) && t.vcpu == vcpu)
+        .cloned()
+}
+
 fn round_price(p: f64) -> f64 {
     (p * 1e5).round() / 1e5
 }
@@ -107,5 +120,13 @@ mod tests {
         names.sort();
         names.dedup();
         assert_eq!(names.len(), cat.len(), "duplicate names in catalogue");
+    }
+
+    #[test]
+    fn a_larger_size_stays_in_its_family() {
+        assert_eq!(larger_builtin("c6i.xlarge", 4).unwrap().name, "c6i.4xlarge");
+        assert_eq!(larger_builtin("m7g.large", 2).unwrap().name, "m7g.xlarge");
+        assert!(larger_builtin("c6i.16xlarge", 2).is_none());
+        assert!(larger_builtin("pod-1cpu", 2).is_none());
     }
 }

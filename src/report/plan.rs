@@ -60,6 +60,25 @@ pub struct Horizon {
     pub stopped: Option<String>,
     /// Its last round's scenario, relative to the output folder.
     pub scenario: Option<String>,
+    /// The pools it grew, scaled up instead of out, each simulated.
+    #[serde(default)]
+    pub alternatives: Vec<Alternative>,
+}
+
+/// Scaling up instead of out: a pool the horizon grew, run instead on
+/// fewer, larger instances of the same family (same cores, within a size),
+/// everything else as in the horizon's last round, simulated the same way.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct Alternative {
+    pub pool: String,
+    /// `3 × c6i.4xlarge instead of 12 × c6i.xlarge`.
+    pub text: String,
+    pub round: Round,
+    /// The share of the pool's largest size one instance is: scaled out
+    /// (the plan), then scaled up — what one failure takes.
+    pub one_instance_share: [f64; 2],
+    /// Its scenario, relative to the output folder.
+    pub scenario: Option<String>,
 }
 
 /// One change, and why it was made.
@@ -174,45 +193,17 @@ pub fn prove(
                 break;
             }
             let grown = at_growth(&doc, g);
-            let spec = match crate::scenario::load_document(&grown, &scenario_file(g), inputs.files) {
-                Ok(s) => s.spec,
-                Err(e) => {
-                    stopped = Some(format!("the changed scenario is not valid: {e}"));
+            let (round, analysis, peak_at) = match simulate(&grown, &scenario_file(g), inputs, slo, replications, run) {
+                Ok(ran) => ran,
+                Err(why) => {
+                    stopped = Some(why);
                     break;
                 }
             };
-            let mut spec = spec;
-            spec.slo = Some(slo);
-            let runs = run(&spec, inputs.seed, replications);
-            let judged = judge(&spec, &runs, &slo);
-            peak_rps = peak(&runs[0]).offered_rps;
-            let bottleneck = judged.1.bottleneck.map(|b| &judged.1.components[b]);
-            let saturated: Vec<String> = judged
-                .1
-                .components
-                .iter()
-                .filter(|c| c.headroom.is_some_and(|h| h < 1.0))
-                .map(|c| format!("{}: {}", c.title(), c.load))
-                .collect();
-            let passed = judged.0.meets && saturated.is_empty();
-            rounds.push(Round {
-                added,
-                latency_p99_ms: judged.0.p99,
-                error_rate: judged.0.errors,
-                compliance: judged.0.compliance,
-                meets_slo: judged.0.meets,
-                passed,
-                saturated,
-                bottleneck: bottleneck.map(|c| format!("{}: {}", c.title(), c.load)),
-                cost_per_month_usd: judged.1.components.iter().map(|c| c.cost_per_month_usd).sum(),
-                costs: judged
-                    .1
-                    .components
-                    .iter()
-                    .filter(|c| c.cost_per_month_usd > 0.0)
-                    .map(|c| (c.title(), c.cost_per_month_usd))
-                    .collect(),
-            });
+            let passed = round.passed;
+            peak_rps = peak_at;
+            rounds.push(Round { added, ..round });
+            let bottleneck = analysis.bottleneck.map(|b| &analysis.components[b]);
             scenario = Some(scenario_file(g));
             let header = format!(
                 "# {} at ×{g} traffic, with the review's plan applied (capsim run --report).\n# Changes: {}\n",
@@ -225,7 +216,7 @@ pub fn prove(
             );
             let yaml = serde_saphyr::to_string(&grown).map_err(|e| format!("{e}"));
             files.push((scenario_file(g), yaml.map(|y| header + &y)));
-            last = (judged.1.clone(), g);
+            last = (analysis.clone(), g);
             if passed {
                 holds = true;
                 break;
@@ -253,6 +244,46 @@ pub fn prove(
         if !holds && stopped.is_none() {
             stopped = Some(format!("the SLO still breaks after {MAX_ROUNDS} rounds of changes"));
         }
+        let mut alternatives = Vec::new();
+        if holds {
+            let mut grown_pools: Vec<&str> = Vec::new();
+            for step in changes.iter().filter(|s| s.growth == g) {
+                if let Change::Instances { pool, .. } | Change::Maximum { pool, .. } = &step.change
+                    && !grown_pools.contains(&pool.as_str())
+                {
+                    grown_pools.push(pool);
+                }
+            }
+            for pool in grown_pools {
+                let Some(up) = scale_up(&doc, pool) else { continue };
+                let file = format!("plan/x{g}-scale-up-{pool}.yaml");
+                let grown = at_growth(&up.doc, g);
+                // A changed scenario that does not validate is not an alternative.
+                let Ok((round, _, _)) = simulate(&grown, &file, inputs, slo, replications, run) else {
+                    continue;
+                };
+                let header = format!(
+                    "# {} at ×{g} traffic, with the review's plan applied and pool {pool} scaled up: {}.\n",
+                    inputs.spec.name, up.text
+                );
+                let safe = pool.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+                let scenario = safe.then(|| {
+                    let yaml = serde_saphyr::to_string(&grown).map_err(|e| format!("{e}"));
+                    files.push((file.clone(), yaml.map(|y| header + &y)));
+                    file
+                });
+                alternatives.push(Alternative {
+                    pool: pool.to_string(),
+                    text: up.text,
+                    round: Round {
+                        added: vec![format!("scale pool {pool} up")],
+                        ..round
+                    },
+                    one_instance_share: up.one_instance_share,
+                    scenario,
+                });
+            }
+        }
         horizons.push(Horizon {
             term,
             growth: g,
@@ -262,6 +293,7 @@ pub fn prove(
             holds,
             stopped,
             scenario,
+            alternatives,
         });
     }
     // Only each horizon's last round is kept on disk.
@@ -277,6 +309,127 @@ pub fn prove(
         horizons,
     };
     (plan, kept)
+}
+
+/// Loads `grown` (a scenario document at a horizon's traffic), runs its
+/// replications and judges them: the round (with no changes listed), the
+/// analysis of replication 0 and its peak offered rate.
+fn simulate(
+    grown: &Value,
+    file: &str,
+    inputs: &Inputs,
+    slo: SloSpec,
+    replications: u32,
+    run: &dyn Fn(&SystemSpec, u64, u32) -> Vec<RunResult>,
+) -> Result<(Round, Analysis, f64), String> {
+    let mut spec = crate::scenario::load_document(grown, file, inputs.files)
+        .map_err(|e| format!("the changed scenario is not valid: {e}"))?
+        .spec;
+    spec.slo = Some(slo);
+    let runs = run(&spec, inputs.seed, replications);
+    let (judged, analysis) = judge(&spec, &runs, &slo);
+    let saturated: Vec<String> = analysis
+        .components
+        .iter()
+        .filter(|c| c.headroom.is_some_and(|h| h < 1.0))
+        .map(|c| format!("{}: {}", c.title(), c.load))
+        .collect();
+    let round = Round {
+        added: Vec::new(),
+        latency_p99_ms: judged.p99,
+        error_rate: judged.errors,
+        compliance: judged.compliance,
+        meets_slo: judged.meets,
+        passed: judged.meets && saturated.is_empty(),
+        saturated,
+        bottleneck: analysis
+            .bottleneck
+            .map(|b| &analysis.components[b])
+            .map(|c| format!("{}: {}", c.title(), c.load)),
+        cost_per_month_usd: analysis.components.iter().map(|c| c.cost_per_month_usd).sum(),
+        costs: analysis
+            .components
+            .iter()
+            .filter(|c| c.cost_per_month_usd > 0.0)
+            .map(|c| (c.title(), c.cost_per_month_usd))
+            .collect(),
+    };
+    Ok((round, analysis, peak(&runs[0]).offered_rps))
+}
+
+/// A pool scaled up: the document, what changed in words, and the share
+/// one instance is of the pool's largest size before and after.
+struct ScaleUp {
+    doc: Value,
+    text: String,
+    one_instance_share: [f64; 2],
+}
+
+/// `doc` with `pool` on fewer, larger instances of its built-in type's
+/// family: `k` times the cores each (a power of two, leaving at least two
+/// instances where it had four or more), `⌈n / k⌉` instances, its workers
+/// and autoscaler limits scaled alike. `None` when the pool's type is not
+/// a built-in one (a scenario's own type, a pod size) or it runs on a node
+/// pool or a mixed group, where a size is not the pool's own choice.
+fn scale_up(doc: &Value, pool: &str) -> Option<ScaleUp> {
+    let p = doc["pools"][pool].as_object()?;
+    let kind = p["instance_type"].as_str()?;
+    if doc["instance_types"].get(kind).is_some() || p.contains_key("node_pool") || p.contains_key("mixed_instances") {
+        return None;
+    }
+    let scaler = ["hpa", "aws", "keda"]
+        .into_iter()
+        .find(|k| p.get("autoscaler").and_then(|a| a.get(*k)).is_some());
+    let (min_field, max_field) = match scaler {
+        Some("hpa") => ("min_replicas", "max_replicas"),
+        Some("aws") => ("min_size", "max_size"),
+        Some(_) => ("min_replica_count", "max_replica_count"),
+        None => ("count", "count"),
+    };
+    let limits = |field: &str| match scaler {
+        Some(k) => p["autoscaler"][k][field].as_u64(),
+        None => p["count"].as_u64(),
+    };
+    let most = limits(max_field)?;
+    let floor = if most >= 4 { 2 } else { 1 };
+    let mut k = 1u64;
+    while (most / (k * 2)) >= floor && k < 64 {
+        k *= 2;
+    }
+    let big = loop {
+        if k < 2 {
+            return None;
+        }
+        if let Some(t) = crate::model::instance_type::larger_builtin(kind, k as u32) {
+            break t;
+        }
+        k /= 2;
+    };
+    let shrink = |n: u64| if n == 0 { 0 } else { n.div_ceil(k) };
+    let mut doc = doc.clone();
+    let q = doc["pools"][pool].as_object_mut()?;
+    q.insert("instance_type".into(), json!(big.name));
+    if let Some(count) = q.get("count").and_then(Value::as_u64) {
+        q.insert("count".into(), json!(shrink(count)));
+    }
+    if let Some(workers) = q.get("workers").and_then(Value::as_u64) {
+        q.insert("workers".into(), json!(workers * k));
+    }
+    if let Some(k_name) = scaler {
+        let a = q.get_mut("autoscaler")?.get_mut(k_name)?.as_object_mut()?;
+        for field in [min_field, max_field] {
+            if let Some(n) = a.get(field).and_then(Value::as_u64) {
+                a.insert(field.into(), json!(shrink(n)));
+            }
+        }
+    }
+    let up = shrink(most);
+    let at_most = if scaler.is_some() { "at most " } else { "" };
+    Some(ScaleUp {
+        text: format!("{at_most}{up} × {} instead of {at_most}{most} × {kind}", big.name),
+        one_instance_share: [1.0 / most as f64, 1.0 / up as f64],
+        doc,
+    })
 }
 
 /// The first-order changes for `horizon` from the analysis of a run at
@@ -487,4 +640,39 @@ fn apply(doc: &mut Value, change: &Change, _spec: &SystemSpec) -> Result<(), Str
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scaling_up_divides_an_autoscalers_limits_and_multiplies_workers() {
+        let doc = json!({
+            "pools": { "api": {
+                "instance_type": "c6i.large", "count": 6, "workers": 16,
+                "autoscaler": { "hpa": { "min_replicas": 6, "max_replicas": 30 } }
+            } }
+        });
+        let up = scale_up(&doc, "api").unwrap();
+        // 30 → at most 8× per instance, leaving at least two: c6i.4xlarge.
+        assert_eq!(up.doc["pools"]["api"]["instance_type"], "c6i.4xlarge");
+        assert_eq!(up.doc["pools"]["api"]["count"], 1);
+        assert_eq!(up.doc["pools"]["api"]["workers"], 128);
+        assert_eq!(up.doc["pools"]["api"]["autoscaler"]["hpa"]["min_replicas"], 1);
+        assert_eq!(up.doc["pools"]["api"]["autoscaler"]["hpa"]["max_replicas"], 4);
+        assert_eq!(up.text, "at most 4 × c6i.4xlarge instead of at most 30 × c6i.large");
+        assert_eq!(up.one_instance_share, [1.0 / 30.0, 0.25]);
+    }
+
+    #[test]
+    fn a_type_of_the_scenarios_own_is_not_scaled_up() {
+        let doc = json!({
+            "instance_types": { "c6i.large": { "vcpu": 2 } },
+            "pools": { "api": { "instance_type": "c6i.large", "count": 8 } }
+        });
+        assert!(scale_up(&doc, "api").is_none());
+        let pods = json!({ "pools": { "api": { "instance_type": "c6i.large", "count": 8, "node_pool": {} } } });
+        assert!(scale_up(&pods, "api").is_none());
+    }
 }
