@@ -41,6 +41,8 @@ struct Expect {
     culprit: &'static str,
     change: &'static str,
     target: (&'static str, &'static str),
+    /// The alternative design the horizon also simulates, and whether it holds.
+    alternative: Option<(&'static str, bool)>,
 }
 
 /// Runs the review at ×1.5, checks what it names, then reruns the plan's
@@ -82,6 +84,15 @@ fn check(scenario: &Path, expect: Expect) {
     let last = horizon["rounds"].as_array().unwrap().last().unwrap();
     assert_eq!(last["saturated"].as_array().unwrap().len(), 0, "{last}");
     assert!(report.contains("holds"), "{report}");
+    let alternatives = horizon["alternatives"].as_array().unwrap();
+    match expect.alternative {
+        Some((kind, holds)) => {
+            let alt = alternatives.iter().find(|a| a["kind"] == kind).expect(kind);
+            assert_eq!(alt["round"]["passed"], holds, "{alt}");
+            assert!(out.join(alt["scenario"].as_str().unwrap()).exists());
+        }
+        None => assert!(alternatives.is_empty(), "{horizon}"),
+    }
 
     // The plan's scenario, rerun by the user, is already at ×1.5 traffic.
     let file: PathBuf = out.join(horizon["scenario"].as_str().unwrap());
@@ -133,6 +144,8 @@ fn a_database_bound_service_gets_read_replicas() {
             culprit: "database db primary",
             change: "read_replicas",
             target: ("database", "db"),
+            // Keys at zipf 1.0: a cache takes the reads off the primary too.
+            alternative: Some(("cache_tier", true)),
         },
     );
 }
@@ -186,6 +199,7 @@ slo:
             culprit: "cache redis",
             change: "cache_nodes",
             target: ("cache", "redis"),
+            alternative: None,
         },
     );
 }
@@ -235,6 +249,7 @@ slo:
             culprit: "database db connections",
             change: "pool_size",
             target: ("database", "db"),
+            alternative: None,
         },
     );
 }
@@ -289,6 +304,8 @@ slo:
             culprit: "queue jobs is past its capacity",
             change: "instances",
             target: ("pool", "workers"),
+            // A scenario's own pod type has no larger size to scale up to.
+            alternative: None,
         },
     );
 }
@@ -329,7 +346,8 @@ slo:
     assert_eq!(change["change"], "instances", "{horizon}");
     let n = change["to"].as_u64().unwrap();
     let alt = &horizon["alternatives"][0];
-    assert_eq!(alt["pool"], "web");
+    assert_eq!(alt["kind"], "scale_up");
+    assert_eq!(alt["question"], "Scale up or out? Pool web");
     let text = alt["text"].as_str().unwrap();
     assert!(text.ends_with(&format!("instead of {n} × c6i.xlarge")), "{text}");
     let share = alt["one_instance_share"].as_array().unwrap();

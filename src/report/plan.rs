@@ -65,18 +65,24 @@ pub struct Horizon {
     pub alternatives: Vec<Alternative>,
 }
 
-/// Scaling up instead of out: a pool the horizon grew, run instead on
-/// fewer, larger instances of the same family (same cores, within a size),
-/// everything else as in the horizon's last round, simulated the same way.
+/// Another design for what a horizon changed, simulated like its last
+/// round with everything else the same: a pool the horizon grew run on
+/// fewer, larger instances (`scale_up`); a read-bound database given a
+/// cache tier instead of read replicas (`cache_tier`).
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
 pub struct Alternative {
-    pub pool: String,
-    /// `3 × c6i.4xlarge instead of 12 × c6i.xlarge`.
+    /// `scale_up` or `cache_tier`.
+    pub kind: String,
+    /// The question it answers, e.g. `Scale up or out? Pool web`.
+    pub question: String,
+    /// The two designs' names: the plan's, then this one's.
+    pub designs: [String; 2],
+    /// What it does instead, e.g. `3 × c6i.4xlarge instead of 12 × c6i.xlarge`.
     pub text: String,
     pub round: Round,
-    /// The share of the pool's largest size one instance is: scaled out
-    /// (the plan), then scaled up — what one failure takes.
-    pub one_instance_share: [f64; 2],
+    /// For a pool: the share of its largest size one instance is, in the
+    /// plan and here — what one failure takes.
+    pub one_instance_share: Option<[f64; 2]>,
     /// Its scenario, relative to the output folder.
     pub scenario: Option<String>,
 }
@@ -246,40 +252,37 @@ pub fn prove(
         }
         let mut alternatives = Vec::new();
         if holds {
-            let mut grown_pools: Vec<&str> = Vec::new();
-            for step in changes.iter().filter(|s| s.growth == g) {
-                if let Change::Instances { pool, .. } | Change::Maximum { pool, .. } = &step.change
-                    && !grown_pools.contains(&pool.as_str())
-                {
-                    grown_pools.push(pool);
-                }
-            }
-            for pool in grown_pools {
-                let Some(up) = scale_up(&doc, pool) else { continue };
-                let file = format!("plan/x{g}-scale-up-{pool}.yaml");
-                let grown = at_growth(&up.doc, g);
+            let made: Vec<&Change> = changes.iter().filter(|s| s.growth == g).map(|s| &s.change).collect();
+            for alt in candidates(&doc, &made, inputs) {
+                let file = format!("plan/x{g}-{}.yaml", alt.file);
+                let grown = at_growth(&alt.doc, g);
                 // A changed scenario that does not validate is not an alternative.
                 let Ok((round, _, _)) = simulate(&grown, &file, inputs, slo, replications, run) else {
                     continue;
                 };
                 let header = format!(
-                    "# {} at ×{g} traffic, with the review's plan applied and pool {pool} scaled up: {}.\n",
-                    inputs.spec.name, up.text
+                    "# {} at ×{g} traffic, with the review's plan applied, except: {}.\n",
+                    inputs.spec.name, alt.text
                 );
-                let safe = pool.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+                let safe = alt
+                    .file
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
                 let scenario = safe.then(|| {
                     let yaml = serde_saphyr::to_string(&grown).map_err(|e| format!("{e}"));
                     files.push((file.clone(), yaml.map(|y| header + &y)));
                     file
                 });
                 alternatives.push(Alternative {
-                    pool: pool.to_string(),
-                    text: up.text,
+                    kind: alt.kind,
+                    question: alt.question,
+                    designs: alt.designs,
                     round: Round {
-                        added: vec![format!("scale pool {pool} up")],
+                        added: vec![alt.text.clone()],
                         ..round
                     },
-                    one_instance_share: up.one_instance_share,
+                    text: alt.text,
+                    one_instance_share: alt.one_instance_share,
                     scenario,
                 });
             }
@@ -431,6 +434,143 @@ fn scale_up(doc: &Value, pool: &str) -> Option<ScaleUp> {
         doc,
     })
 }
+
+/// An alternative design, before it is simulated.
+struct Candidate {
+    kind: String,
+    /// Its scenario's file name under `plan/`, after the growth.
+    file: String,
+    question: String,
+    designs: [String; 2],
+    text: String,
+    doc: Value,
+    one_instance_share: Option<[f64; 2]>,
+}
+
+/// The alternatives to what a horizon changed (`made`), in `doc` (the
+/// scenario with the plan's changes so far).
+fn candidates(doc: &Value, made: &[&Change], inputs: &Inputs) -> Vec<Candidate> {
+    let mut out: Vec<Candidate> = Vec::new();
+    for change in made {
+        match change {
+            Change::Instances { pool, .. } | Change::Maximum { pool, .. } => {
+                if out
+                    .iter()
+                    .any(|c| c.kind == "scale_up" && c.file.ends_with(pool.as_str()))
+                {
+                    continue;
+                }
+                if let Some(up) = scale_up(doc, pool) {
+                    out.push(Candidate {
+                        kind: "scale_up".into(),
+                        file: format!("scale-up-{pool}"),
+                        question: format!("Scale up or out? Pool {pool}"),
+                        designs: ["scale out (the plan)".into(), "scale up".into()],
+                        text: format!("pool {pool} on {}", up.text),
+                        doc: up.doc,
+                        one_instance_share: Some(up.one_instance_share),
+                    });
+                }
+            }
+            Change::ReadReplicas { database, from, .. } => {
+                if let Some((doc, text)) = cache_tier(doc, database, *from, inputs) {
+                    out.push(Candidate {
+                        kind: "cache_tier".into(),
+                        file: format!("cache-{database}"),
+                        question: format!("Read replicas or a cache? Database {database}"),
+                        designs: ["read replicas (the plan)".into(), "a cache tier instead".into()],
+                        text,
+                        doc,
+                        one_instance_share: None,
+                    });
+                }
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+/// Zipf exponent from which a key space is skewed enough for a cache to
+/// take most reads off a database (s = 0.8 over 100,000 keys: the hottest
+/// 10% draw about 60% of lookups).
+const CACHE_SKEW: f64 = 0.8;
+
+/// `doc` with the read replicas the plan gave `database` taken back to
+/// `replicas_before` (and where reads went restored), and a shared cache
+/// in front of it instead: every class that uses the database looks its
+/// key up there first (writes delete their key, cache-aside). Sized for
+/// the horizon: nodes of one thread at 25 µs a lookup, 70% busy at the
+/// horizon's peak of those classes; a fifth of the key space held.
+/// `None` when keys are not skewed (s < 0.8) or a class already has a cache
+/// in front of it.
+fn cache_tier(doc: &Value, database: &str, replicas_before: u32, inputs: &Inputs) -> Option<(Value, String)> {
+    let keys = inputs.spec.traffic.keys.as_ref()?;
+    if keys.zipf_s < CACHE_SKEW {
+        return None;
+    }
+    let classes = doc["traffic"]["classes"].as_array()?;
+    let users: Vec<usize> = classes
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| c["data"]["database"].as_str() == Some(database))
+        .map(|(i, _)| i)
+        .collect();
+    if users.is_empty() || users.iter().any(|&i| classes[i]["data"].get("caches").is_some()) {
+        return None;
+    }
+    let name = format!("{database}-cache");
+    if doc["caches"].get(&name).is_some() {
+        return None;
+    }
+    // The classes' share of today's peak, grown to the last horizon at most.
+    let spec = inputs.spec;
+    let total: f64 = spec.traffic.classes.iter().map(|c| c.weight).sum();
+    let share: f64 = users
+        .iter()
+        .filter_map(|&i| spec.traffic.classes.get(i))
+        .map(|c| c.weight)
+        .sum::<f64>()
+        / total;
+    let growth = spec.growth.iter().copied().fold(1.0, f64::max);
+    let lookups = peak(inputs.today).offered_rps * share * growth;
+    let nodes = ((lookups * 25e-6 / DEFAULT_CACHE_CEILING).ceil() as u64).max(1);
+    let capacity = (keys.count / 5 / nodes).max(1);
+    let mut doc = doc.clone();
+    let db = object(&mut doc, &["databases", database]).ok()?;
+    db.insert("replicas".into(), json!(replicas_before));
+    let original = inputs.doc["databases"][database].get("read_from").cloned();
+    match original {
+        Some(v) => db.insert("read_from".into(), v),
+        None => db.remove("read_from"),
+    };
+    object(&mut doc, &["caches"]).ok()?.insert(
+        name.clone(),
+        json!({
+            "shared": { "nodes": nodes, "threads": 1, "service": { "constant": "25us" }, "rtt": "400us" },
+            "capacity": capacity,
+            "ttl": "5m",
+        }),
+    );
+    for i in users {
+        let data = doc["traffic"]["classes"][i]["data"].as_object_mut()?;
+        data.insert("caches".into(), json!([name]));
+    }
+    let text = format!(
+        "a shared cache {name} ({nodes} node{} of {capacity} entries, 5 min TTL, writes delete their key) in front of \
+         database {database}, {}",
+        if nodes == 1 { "" } else { "s" },
+        match replicas_before {
+            0 => "and no read replica".to_string(),
+            1 => "keeping its 1 read replica".to_string(),
+            n => format!("keeping its {n} read replicas"),
+        },
+    );
+    Some((doc, text))
+}
+
+/// The share of a cache node's thread the sizing plans to use.
+const DEFAULT_CACHE_CEILING: f64 = 0.7;
 
 /// The first-order changes for `horizon` from the analysis of a run at
 /// `measured_at` × today's traffic, in the order components reach their ceilings.

@@ -451,42 +451,54 @@ fn proven_plan(doc: &mut Doc, plan: &Plan, level: u8) {
                 "Scenario of its last round: `{file}` (rerun it with `capsim run {file}`)."
             ));
         }
-        scale_up_or_out(doc, h);
+        alternatives(doc, h);
     }
 }
 
-/// A horizon's pools scaled up instead of out, beside the plan's last round.
-fn scale_up_or_out(doc: &mut Doc, h: &crate::report::plan::Horizon) {
+/// A horizon's alternative designs (a pool scaled up, a cache instead of
+/// replicas), each beside the plan's last round.
+fn alternatives(doc: &mut Doc, h: &crate::report::plan::Horizon) {
     let Some(last) = h.rounds.last() else { return };
     for alt in &h.alternatives {
         doc.p(format!(
-            "Scale up or out? Pool {} on {}, everything else as above, simulated the same way:",
-            alt.pool, alt.text
+            "{}: {}, everything else as above, simulated the same way:",
+            alt.question, alt.text
         ));
-        let row = |name: &str, r: &crate::report::plan::Round, share: f64| {
-            vec![
+        let row = |name: &str, r: &crate::report::plan::Round, share: Option<f64>| {
+            let mut row = vec![
                 name.to_string(),
                 format!("{} ms", with_ci(&r.latency_p99_ms, false)),
                 pct_ci(r.error_rate),
                 pct_ci(r.compliance),
-                if r.passed { "yes".into() } else { "no".into() },
-                pct(share),
-                money(r.cost_per_month_usd),
-            ]
+                if r.passed {
+                    "yes".into()
+                } else if r.meets_slo {
+                    format!("no, saturated: {}", r.saturated.join("; "))
+                } else {
+                    "no".into()
+                },
+            ];
+            row.extend(share.map(pct));
+            row.push(money(r.cost_per_month_usd));
+            row
         };
+        let mut header = vec![
+            "design".into(),
+            "p99".into(),
+            "error rate".into(),
+            "SLO compliance".into(),
+            "holds".into(),
+        ];
+        if alt.one_instance_share.is_some() {
+            header.push("one instance lost takes".into());
+        }
+        header.push("$/month".into());
+        let shares = alt.one_instance_share;
         doc.blocks.push(Block::Table {
-            header: vec![
-                "design".into(),
-                "p99".into(),
-                "error rate".into(),
-                "SLO compliance".into(),
-                "holds".into(),
-                "one instance lost takes".into(),
-                "$/month".into(),
-            ],
+            header,
             rows: vec![
-                row("scale out (the plan)", last, alt.one_instance_share[0]),
-                row("scale up", &alt.round, alt.one_instance_share[1]),
+                row(&alt.designs[0], last, shares.map(|s| s[0])),
+                row(&alt.designs[1], &alt.round, shares.map(|s| s[1])),
             ],
             strong: Some(0),
         });
