@@ -456,10 +456,13 @@ pub fn sketch(spec: &SystemSpec, diagram: &Diagram) -> Vec<String> {
     for (q, queue) in data.queues.iter().enumerate() {
         let consumers = queue.consumers;
         lines.push(format!(
-            "  <queue {}: {}>{} ──► {}: {}{}",
+            "  <queue {}: {}>{}",
             queue.name,
             facts(Part::Queue(q)),
-            mark(Part::Queue(q)),
+            mark(Part::Queue(q))
+        ));
+        lines.push(format!(
+            "     └──► {}: {}{}",
             spec.pools[consumers].name,
             facts(Part::Pool(consumers)),
             if spec
@@ -510,10 +513,10 @@ pub fn sketch(spec: &SystemSpec, diagram: &Diagram) -> Vec<String> {
 
 const BOX_W: i32 = 280;
 const COLUMN_W: i32 = 340;
-const LINE_H: i32 = 17;
+const LINE_H: i32 = 19;
 const GAP: i32 = 24;
 const MARGIN: i32 = 24;
-const TOP: i32 = 64;
+const TOP: i32 = 76;
 
 /// A box's left, top and height in pixels.
 type Place = (i32, i32, i32);
@@ -529,7 +532,7 @@ fn layout(diagram: &Diagram) -> (Vec<Place>, (u32, u32)) {
         .iter()
         .map(|n| {
             let column = layers.binary_search(&n.layer).expect("every layer is listed");
-            let height = 30 + LINE_H * n.lines.len() as i32 + if n.bottleneck { LINE_H } else { 0 };
+            let height = 34 + LINE_H * n.lines.len() as i32 + if n.bottleneck { LINE_H } else { 0 };
             let y = next_y[column];
             next_y[column] += height + GAP;
             (MARGIN + column as i32 * COLUMN_W, y, height)
@@ -549,8 +552,8 @@ pub fn svg(diagram: &Diagram) -> Result<String> {
         let root = SVGBackend::with_string(&mut out, size).into_drawing_area();
         let err = |e: DrawingAreaErrorKind<_>| anyhow!("drawing architecture.svg: {e}");
         root.fill(&WHITE).map_err(err)?;
-        let title = ("sans-serif", 22).into_font().color(&BLACK);
-        let small = ("sans-serif", 13).into_font().color(&RGBColor(60, 60, 60));
+        let title = ("sans-serif", 26).into_font().color(&BLACK);
+        let small = ("sans-serif", 15).into_font().color(&RGBColor(60, 60, 60));
         root.draw(&Text::new(
             format!("Architecture of {}", diagram.name),
             (MARGIN, 16),
@@ -561,7 +564,7 @@ pub fn svg(diagram: &Diagram) -> Result<String> {
         if diagram.nodes.iter().any(|n| n.bottleneck) {
             root.draw(&Text::new(
                 "red: the bottleneck, first to saturate as traffic grows".to_string(),
-                (MARGIN, 44),
+                (MARGIN, 48),
                 small.clone().color(&red),
             ))
             .map_err(err)?;
@@ -606,10 +609,10 @@ pub fn svg(diagram: &Diagram) -> Result<String> {
                 border.stroke_width(width),
             ))
             .map_err(err)?;
-            let head = ("sans-serif", 15).into_font().color(&BLACK);
+            let head = ("sans-serif", 18).into_font().color(&BLACK);
             root.draw(&Text::new(n.title.clone(), (x + 8, y + 7), head))
                 .map_err(err)?;
-            let mut line_y = y + 28;
+            let mut line_y = y + 32;
             for line in &n.lines {
                 root.draw(&Text::new(line.clone(), (x + 8, line_y), small.clone()))
                     .map_err(err)?;

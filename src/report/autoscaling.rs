@@ -24,7 +24,7 @@ pub const FLAP_WINDOW_S: f64 = 600.0;
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
 pub struct PoolBehaviour {
     pub pool: String,
-    /// `hpa`, `aws` or `keda`.
+    /// `kubernetes_hpa`, `aws_auto_scaling` or `keda` (as `summary.json`).
     pub autoscaler: String,
     /// Changes of the desired size, up and down (as `summary.json` counts them).
     pub scale_ups: u32,
@@ -127,6 +127,16 @@ pub fn behaviour(result: &RunResult) -> Vec<PoolBehaviour> {
         .collect()
 }
 
+/// An autoscaler's kind as people name it.
+fn autoscaler_name(kind: &str) -> &str {
+    match kind {
+        "kubernetes_hpa" => "HPA",
+        "aws_auto_scaling" => "AWS auto scaling",
+        "keda" => "KEDA",
+        other => other,
+    }
+}
+
 /// The behaviour of every autoscaled pool as a table: header, then a row
 /// per pool; `run_s` is the simulated time (for the share at maximum).
 pub fn table(pools: &[PoolBehaviour], run_s: f64) -> (Vec<String>, Vec<Vec<String>>) {
@@ -185,7 +195,12 @@ pub fn table(pools: &[PoolBehaviour], run_s: f64) -> (Vec<String>, Vec<Vec<Strin
             };
             vec![
                 b.pool.clone(),
-                format!("{} {}–{}", b.autoscaler, b.min_replicas, b.max_replicas),
+                format!(
+                    "{} {}–{}",
+                    autoscaler_name(&b.autoscaler),
+                    b.min_replicas,
+                    b.max_replicas
+                ),
                 b.scale_ups.to_string(),
                 b.scale_downs.to_string(),
                 capacity,
