@@ -270,11 +270,9 @@ fn the_review_states_its_assumptions_and_the_autoscalers_behaviour() {
     assert_eq!(cells[1], "HPA 2–12");
     assert_eq!(cells[2], ups.to_string());
     assert_eq!(cells[3], downs.to_string());
-    let capacity = &scaling["time_to_capacity"];
-    assert!(
-        cells[4].ends_with(&format!("over {} instances", capacity["instances"])),
-        "{row}"
-    );
+    let added = scaling["time_to_capacity"]["instances"].as_u64().unwrap();
+    let instances = if added == 1 { "instance" } else { "instances" };
+    assert!(cells[4].ends_with(&format!("over {added} {instances}")), "{row}");
     assert!(cells[5].contains(&format!("({} in all)", scaling["direction_changes"])));
     assert!(cells[6].starts_with("2 – "), "{row}");
     // Fixed pools have no autoscaler row.
