@@ -19,7 +19,7 @@ use crate::metrics::IntervalRow;
 use crate::model::autoscaler::aws::{AwsMetric, AwsPolicy, TargetTrackingPolicy};
 use crate::model::autoscaler::{MetricSpec, ResourceName, Target};
 use crate::model::data::{CacheScope, DataRow, ServerRole};
-use crate::model::{LbPolicy, RunResult, SystemSpec};
+use crate::model::{RunResult, SystemSpec};
 
 use super::format::short;
 
@@ -51,8 +51,16 @@ pub struct Analysis {
     pub bottleneck: Option<usize>,
     /// What each horizon's growth needs, in the order things saturate.
     pub plan: Vec<PlanStep>,
-    /// The scenario's topology, as lines of a text sketch.
+    /// The scenario's whole architecture (CDN, balancers, pools, caches,
+    /// databases, queues and their consumers), as lines of a text sketch.
     pub topology: Vec<String>,
+    /// What the run assumed: traffic, classes, SLO, run settings (absent
+    /// in folders written before it was recorded).
+    #[serde(default)]
+    pub assumptions: Option<super::assumptions::Assumptions>,
+    /// What each autoscaled pool's autoscaler did.
+    #[serde(default)]
+    pub autoscaling: Vec<super::autoscaling::PoolBehaviour>,
 }
 
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
@@ -531,86 +539,6 @@ fn limits(pool: &crate::model::PoolSpec) -> (u32, u32) {
     (min.max(0) as u32, max)
 }
 
-fn policy_name(p: LbPolicy) -> &'static str {
-    match p {
-        LbPolicy::RoundRobin => "round robin",
-        LbPolicy::WeightedRoundRobin => "weighted round robin",
-        LbPolicy::LeastConnections => "least connections",
-        LbPolicy::WeightedLeastConnections => "weighted least connections",
-        LbPolicy::Random => "random",
-        LbPolicy::PowerOfTwoChoices => "power of two choices",
-        LbPolicy::IpHash => "IP hash",
-        LbPolicy::ConsistentHash { .. } => "consistent hash",
-    }
-}
-
-fn topology(spec: &SystemSpec, peak_rps: f64, components: &[Component]) -> Vec<String> {
-    let total: f64 = spec.traffic.classes.iter().map(|c| c.weight).sum();
-    let classes: Vec<String> = spec
-        .traffic
-        .classes
-        .iter()
-        .map(|c| format!("{} {:.0}%", c.name, c.weight / total * 100.0))
-        .collect();
-    let mut lines = vec![
-        format!("clients  (peak {peak_rps:.0} req/s: {})", classes.join(", ")),
-        "   │".into(),
-    ];
-    for (l, lb) in spec.load_balancers.iter().enumerate() {
-        // With regions, the DNS sends clients to every region's balancer.
-        let region = spec
-            .geo
-            .as_ref()
-            .and_then(|g| g.regions.iter().find(|r| r.balancer == l));
-        let entry = match (&spec.geo, region) {
-            (None, _) if l == spec.traffic.target => "▼",
-            (Some(_), Some(_)) => "▼",
-            _ => " ",
-        };
-        lines.push(format!("   {entry}"));
-        match region {
-            Some(r) => lines.push(format!(
-                "[{}: {}]  region {} (DNS)",
-                lb.name,
-                policy_name(lb.policy),
-                r.name
-            )),
-            None => lines.push(format!("[{}: {}]", lb.name, policy_name(lb.policy))),
-        }
-        for (i, backend) in lb.backends.iter().enumerate() {
-            let pool = &spec.pools[backend.pool];
-            let c = components[backend.pool]
-                .pool
-                .as_ref()
-                .expect("pools come first, in order");
-            let branch = if i + 1 == lb.backends.len() { "└" } else { "├" };
-            let weight = if lb.backends.len() > 1 {
-                format!(" (weight {})", backend.weight)
-            } else {
-                String::new()
-            };
-            let scaling = c.autoscaler.clone().unwrap_or_else(|| "fixed".into());
-            lines.push(format!(
-                "   {branch}──► {}{weight}: {} × {} ({} core{}, ${}/h each), {scaling}",
-                pool.name,
-                pool.count,
-                c.instance_type,
-                pool.cores,
-                if pool.cores == 1 { "" } else { "s" },
-                c.hourly_usd
-            ));
-            if let Some(n) = &pool.node_pool {
-                let pad = if branch == "└" { "       " } else { "   │   " };
-                lines.push(format!(
-                    "{pad}on nodes: {} × {} ({} pods each, {}–{})",
-                    n.initial, spec.instance_types[n.instance_type].name, n.pods_per_node, n.min, n.max
-                ));
-            }
-        }
-    }
-    lines
-}
-
 /// The intervals after the warm-up (the last one always, however short the run).
 fn measured(result: &RunResult) -> Vec<&IntervalRow> {
     let s = &result.summary;
@@ -707,7 +635,8 @@ pub fn analyze(spec: &SystemSpec, result: &RunResult) -> Analysis {
     let plan = (0..spec.growth.len())
         .map(|i| plan_step(&term(&spec.growth, i), spec.growth[i], peak.offered_rps, &components))
         .collect();
-    let topology = topology(spec, peak.offered_rps, &components);
+    let diagram = super::architecture::diagram(spec, peak.offered_rps, &components, bottleneck);
+    let topology = super::architecture::sketch(spec, &diagram);
     Analysis {
         scenario: s.scenario.clone(),
         peak,
@@ -715,6 +644,8 @@ pub fn analyze(spec: &SystemSpec, result: &RunResult) -> Analysis {
         bottleneck,
         plan,
         topology,
+        assumptions: Some(super::assumptions::assumptions(spec, result)),
+        autoscaling: super::autoscaling::behaviour(result),
     }
 }
 
@@ -1159,7 +1090,7 @@ fn edge_components(spec: &SystemSpec, peak: &Peak, pools: &[Component]) -> Vec<C
                 "{} node{}, {}, to {}",
                 lb.nodes,
                 plural(lb.nodes),
-                policy_name(lb.policy),
+                super::architecture::policy_name(lb.policy),
                 backends.join(", ")
             ),
             load,

@@ -13,7 +13,7 @@ use super::files::{publish, temp_path, write_atomic};
 static FONT: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans.ttf");
 static REGISTER: Once = Once::new();
 
-fn register_font() {
+pub(crate) fn register_font() {
     REGISTER.call_once(|| {
         // The font is compiled in; failing to parse it is a build defect.
         plotters::style::register_font("sans-serif", FontStyle::Normal, FONT).unwrap_or_else(|_| {

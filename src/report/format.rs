@@ -67,6 +67,68 @@ pub(crate) fn duration_words(secs: f64) -> String {
     format!("{} {unit}", short(value))
 }
 
+/// A time as a clock, `hh:mm:ss` (`.5` where it has a fraction of a
+/// second): simulated time into the run, or a time of day when the
+/// scenario's time 0 is midnight (`day 2, 14:00:00` after the first day).
+pub(crate) fn clock(secs: f64, time_of_day: bool) -> String {
+    if !secs.is_finite() {
+        return "–".into();
+    }
+    let millis = (secs.max(0.0) * 1000.0).round() as u64;
+    let (whole, frac) = (millis / 1000, millis % 1000);
+    let (day, whole) = if time_of_day {
+        (whole / 86_400, whole % 86_400)
+    } else {
+        (0, whole)
+    };
+    let mut text = format!("{:02}:{:02}:{:02}", whole / 3600, whole / 60 % 60, whole % 60);
+    if frac > 0 {
+        text.push_str(format!(".{frac:03}").trim_end_matches('0'));
+    }
+    if day > 0 {
+        text = format!("day {}, {text}", day + 1);
+    }
+    text
+}
+
+/// A span of simulated time as clocks: `00:08:20–00:08:30 into the run`,
+/// or `14:00:00–14:00:10 (time of day)`.
+pub(crate) fn clock_span(start: f64, end: f64, time_of_day: bool) -> String {
+    format!(
+        "{}–{} {}",
+        clock(start, time_of_day),
+        clock(end, time_of_day),
+        if time_of_day { "(time of day)" } else { "into the run" }
+    )
+}
+
+/// A rate (errors over requests) as a percentage to the precision that
+/// decides it: two significant digits and at least one decimal (`0.042%`,
+/// `1.2%`, `12.5%`), never `0%` for a rate above zero; with a `limit`
+/// (an SLO's maximum), digits are added until the shown figure is on the
+/// same side of the limit as the rate itself.
+pub(crate) fn rate_pct(x: f64, limit: Option<f64>) -> String {
+    if !x.is_finite() {
+        return "–".into();
+    }
+    if x == 0.0 {
+        return "0%".into();
+    }
+    let p = x * 100.0;
+    let mut decimals = (1 - p.abs().log10().floor() as i32).clamp(1, 8) as usize;
+    if let Some(limit) = limit.filter(|l| l.is_finite()) {
+        let l = limit * 100.0;
+        while decimals < 8 {
+            let shown: f64 = format!("{p:.decimals$}").parse().expect("a formatted number parses");
+            if shown.total_cmp(&l) == p.total_cmp(&l) {
+                break;
+            }
+            decimals += 1;
+        }
+    }
+    format!("{p:.decimals$}%")
+}
+
 /// `mean ± ci`: the interval to 2 significant digits and the mean to the
 /// same decimal place (the ± left out when undefined, as with one replication).
 pub(crate) fn with_ci(e: &Estimate, signed: bool) -> String {
@@ -116,6 +178,31 @@ mod tests {
         assert_eq!(short(250.0), "250");
         assert_eq!(short(12_000.0), "12000");
         assert_eq!(short(0.1), "0.1");
+    }
+
+    #[test]
+    fn clocks_read_into_the_run_or_of_the_day() {
+        assert_eq!(clock(500.0, false), "00:08:20");
+        assert_eq!(clock(90_000.0, false), "25:00:00");
+        assert_eq!(clock(90_000.0, true), "day 2, 01:00:00");
+        assert_eq!(clock(50_400.0, true), "14:00:00");
+        assert_eq!(clock(2.5, false), "00:00:02.5");
+        assert_eq!(clock_span(500.0, 510.0, false), "00:08:20–00:08:30 into the run");
+    }
+
+    #[test]
+    fn rates_keep_the_digits_that_decide_an_slo() {
+        assert_eq!(rate_pct(0.000_42, None), "0.042%");
+        assert_eq!(rate_pct(0.000_42, Some(0.001)), "0.042%");
+        assert_eq!(rate_pct(0.0, Some(0.001)), "0%");
+        assert_eq!(rate_pct(0.012_34, None), "1.2%");
+        assert_eq!(rate_pct(0.125, None), "12.5%");
+        assert_eq!(rate_pct(1e-7, None), "0.000010%");
+        // 0.09996% rounds to the limit at three decimals: more are shown.
+        assert_eq!(rate_pct(0.000_999_6, Some(0.001)), "0.09996%");
+        assert_eq!(rate_pct(0.001_000_4, Some(0.001)), "0.10004%");
+        assert_eq!(rate_pct(0.001, Some(0.001)), "0.10%");
+        assert_eq!(rate_pct(f64::NAN, None), "–");
     }
 
     #[test]

@@ -2,6 +2,9 @@
 //! All IO of results lives here; every file is written whole.
 
 pub mod analysis;
+pub mod architecture;
+pub mod assumptions;
+pub mod autoscaling;
 pub mod charts;
 pub mod checkpoint;
 pub mod compare;

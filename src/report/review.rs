@@ -16,7 +16,7 @@ use serde_json::Value;
 
 use super::analysis::{Analysis, Kind};
 use super::files::write_atomic;
-use super::format::{duration_words, human, short, with_ci};
+use super::format::{clock_span, duration_words, human, rate_pct, short, with_ci};
 use super::plan::Plan;
 use crate::metrics::stats::Estimate;
 
@@ -144,6 +144,9 @@ fn charts(doc: &mut Doc, dir: &Path, prefix: &str, list: &[(&str, &str)]) {
 fn run_sections(doc: &mut Doc, dir: &Path, prefix: &str, level: u8) -> Result<()> {
     let summary = read_json(&dir.join("summary.json"))?;
     let analysis = read_analysis(dir)?;
+    // Error rates to the digits that decide the SLO's limit.
+    let limit = analysis.assumptions.as_ref().and_then(|a| a.slo_error_rate_max);
+    let time_of_day = analysis.assumptions.as_ref().is_some_and(|a| a.time_of_day);
     let r = &summary["requests"];
     let l = &summary["latency"];
     let mut rows = vec![
@@ -153,7 +156,7 @@ fn run_sections(doc: &mut Doc, dir: &Path, prefix: &str, level: u8) -> Result<()
                 "{} arrived, {} completed, error rate {}",
                 s(&r["arrived"]),
                 s(&r["completed"]),
-                pct(f(&r["error_rate"]))
+                rate_pct(f(&r["error_rate"]), limit)
             ),
         ],
         vec![
@@ -168,12 +171,11 @@ fn run_sections(doc: &mut Doc, dir: &Path, prefix: &str, level: u8) -> Result<()
         vec![
             "peak".into(),
             format!(
-                "{} req/s at {}–{} s (p99 {} ms, error rate {})",
+                "{} req/s at {} (p99 {} ms, error rate {})",
                 human(analysis.peak.offered_rps),
-                human(analysis.peak.start_s),
-                human(analysis.peak.end_s),
+                clock_span(analysis.peak.start_s, analysis.peak.end_s, time_of_day),
                 human(analysis.peak.latency_p99_ms),
-                pct(analysis.peak.error_rate)
+                rate_pct(analysis.peak.error_rate, limit)
             ),
         ],
     ];
@@ -200,6 +202,8 @@ fn run_sections(doc: &mut Doc, dir: &Path, prefix: &str, level: u8) -> Result<()
         rows,
         strong: Some(0),
     });
+
+    assumptions(doc, &analysis, &summary, level);
 
     doc.h(level, "Current bottlenecks");
     let bottleneck = analysis.bottleneck;
@@ -243,6 +247,13 @@ fn run_sections(doc: &mut Doc, dir: &Path, prefix: &str, level: u8) -> Result<()
 
     doc.h(level, "Architecture");
     doc.blocks.push(Block::Pre(analysis.topology.clone()));
+    charts(
+        doc,
+        dir,
+        prefix,
+        &[("architecture", "Architecture at peak (the bottleneck in red)")],
+    );
+    autoscaler_behaviour(doc, &analysis, &summary, level);
 
     resilience(doc, &summary, level);
 
@@ -316,6 +327,13 @@ fn run_sections(doc: &mut Doc, dir: &Path, prefix: &str, level: u8) -> Result<()
         ("queue", "Requests waiting per pool"),
         ("capacity", "Time to capacity per added instance"),
         ("cost", "Cumulative cost"),
+        // The data tier's, where the scenario has one.
+        ("tiers", "Where a request's time goes, per tier"),
+        ("cache-hit-ratio", "Cache hit ratio per interval"),
+        ("replica-lag", "Replication lag per replica"),
+        ("data-utilization", "Cache node and database server utilization"),
+        ("queue-depth", "Queue depth (visible and in flight)"),
+        ("queue-age", "Age of the oldest message"),
     ];
     // The errors chart earns its place when something was done to the run.
     if ["faults", "random_faults", "deploys"]
@@ -326,6 +344,43 @@ fn run_sections(doc: &mut Doc, dir: &Path, prefix: &str, level: u8) -> Result<()
     }
     charts(doc, dir, prefix, &list);
     Ok(())
+}
+
+/// What the run assumed: the traffic, the SLO and the run's settings, then
+/// each request class (absent for folders written before they were recorded).
+fn assumptions(doc: &mut Doc, analysis: &Analysis, summary: &Value, level: u8) {
+    let Some(a) = &analysis.assumptions else { return };
+    doc.h(level, "Assumptions");
+    let replications = summary["replications"]["count"].as_u64().unwrap_or(1);
+    doc.blocks.push(Block::List(super::assumptions::lines(a, replications)));
+    let (header, rows) = super::assumptions::class_table(a);
+    doc.blocks.push(Block::Table {
+        header,
+        rows,
+        strong: Some(0),
+    });
+}
+
+/// What each autoscaler did: scale-ups and -downs, time to capacity,
+/// flapping, and its limits reached.
+fn autoscaler_behaviour(doc: &mut Doc, analysis: &Analysis, summary: &Value, level: u8) {
+    if analysis.autoscaling.is_empty() {
+        return;
+    }
+    doc.h(level, "Autoscaler behaviour");
+    let (header, rows) = super::autoscaling::table(&analysis.autoscaling, f(&summary["simulated_s"]));
+    doc.blocks.push(Block::Table {
+        header,
+        rows,
+        strong: Some(0),
+    });
+    doc.p(format!(
+        "Scale-ups and scale-downs are changes of the desired size. Time to capacity runs from the decision to \
+         the added instance serving. Flapping is a change of direction (up after down, or down after up) within \
+         {} of the change before it; the count in all has no window. Instances: the fewest live at an interval's \
+         end and the most at any time. At its maximum: how long the desired size sat at the autoscaler's maximum.",
+        duration_words(super::autoscaling::FLAP_WINDOW_S)
+    ));
 }
 
 /// The cost table of a plan that was not simulated: first order, per component.

@@ -644,9 +644,17 @@ pub fn write_run(dir: &Path, spec: &SystemSpec, results: &[RunResult]) -> Result
     };
     put("summary.json", &summary_json(results))?;
     put("timeseries.csv", &timeseries_csv(first))?;
-    let mut analysis = serde_json::to_string_pretty(&super::analysis::analyze(spec, first)).expect("serializes");
+    let analyzed = super::analysis::analyze(spec, first);
+    let mut analysis = serde_json::to_string_pretty(&analyzed).expect("serializes");
     analysis.push('\n');
     put("analysis.json", &analysis)?;
+    let diagram = super::architecture::diagram(
+        spec,
+        analyzed.peak.offered_rps,
+        &analyzed.components,
+        analyzed.bottleneck,
+    );
+    put("architecture.svg", &super::architecture::svg(&diagram)?)?;
     let optional = [
         ("events.csv", events_csv(first)),
         ("scaling.csv", scaling_csv(first)),
