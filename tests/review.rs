@@ -393,7 +393,7 @@ fn the_report_shows_what_faults_and_regions_cost() {
     let report = capsim().arg("report").arg(&out).output().unwrap();
     assert!(report.status.success(), "{}", String::from_utf8_lossy(&report.stderr));
     let md = std::fs::read_to_string(out.join("report.md")).unwrap();
-    let section = &md[md.find("## Resilience").expect("a resilience section")..];
+    let section = &md[md.find("## Faults in this run").expect("a faults section")..];
     let summary = json(&out.join("summary.json"));
     let lost = summary["regions"][1]["lost_while_dark"].as_u64().unwrap();
     assert!(section.contains("**region_outage at 900.0 s** | us-east"), "{section}");
@@ -412,7 +412,7 @@ fn the_report_shows_what_faults_and_regions_cost() {
     assert!(run.status.success());
     assert!(capsim().arg("report").arg(&quiet).output().unwrap().status.success());
     let md = std::fs::read_to_string(quiet.join("report.md")).unwrap();
-    assert!(!md.contains("## Resilience") && !md.contains("errors.svg"));
+    assert!(!md.contains("## Faults in this run") && !md.contains("errors.svg"));
 }
 
 /// A pool far past saturation is sized from the work offered to it, not

@@ -91,6 +91,38 @@ fn prove_plan(
     Ok(written)
 }
 
+/// The review's resilience check, simulated: `resilience.json`. Returns the
+/// files written.
+fn check_resilience(
+    args: &RunArgs,
+    spec: &crate::model::SystemSpec,
+    seed: u64,
+    results: &[crate::model::RunResult],
+    jobs: usize,
+    dir: &std::path::Path,
+) -> Result<Vec<String>> {
+    let name = args.scenario.display().to_string();
+    let text = super::read_input(&args.scenario, super::InputKind::Scenario)?;
+    let doc = crate::scenario::document(&text, &name, crate::scenario::Format::for_path(&name))
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let base = args.scenario.parent().unwrap_or(std::path::Path::new("."));
+    let files = super::FsFiles { base };
+    let inputs = report::plan::Inputs {
+        doc: &doc,
+        base,
+        files: &files,
+        spec,
+        today: &results[0],
+        seed,
+        replications: args.replications,
+    };
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(jobs).build()?;
+    let check = report::resilience::check(&inputs, &|spec, seed, n| pool.install(|| replicate(spec, seed, n)));
+    let json = serde_json::to_string_pretty(&check)? + "\n";
+    report::files::write_atomic(&dir.join("resilience.json"), json.as_bytes())?;
+    Ok(vec!["resilience.json".into()])
+}
+
 pub fn run(args: RunArgs) -> Result<u8> {
     let jobs = match super::jobs(args.jobs, args.quiet) {
         Ok(jobs) => jobs,
@@ -145,6 +177,7 @@ pub fn run(args: RunArgs) -> Result<u8> {
     let mut written = report::write_run(folder.path(), spec, &results)?;
     if args.report {
         written.extend(prove_plan(&args, spec, seed, &results, jobs, folder.path())?);
+        written.extend(check_resilience(&args, spec, seed, &results, jobs, folder.path())?);
         report::review::write_report(folder.path())?;
         written.extend(["report.md".to_string(), "report.html".to_string()]);
     }

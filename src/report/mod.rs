@@ -14,6 +14,7 @@ mod format;
 pub mod headroom;
 pub mod manifest;
 pub mod plan;
+pub mod resilience;
 pub mod review;
 mod run;
 pub mod shard;

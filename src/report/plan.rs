@@ -657,7 +657,7 @@ fn at_growth(doc: &Value, growth: f64) -> Value {
 
 /// `doc` with its file references (replays, manifests) made absolute, so
 /// that a copy written elsewhere still finds them.
-fn portable(doc: &Value, base: &Path) -> Value {
+pub(crate) fn portable(doc: &Value, base: &Path) -> Value {
     fn walk(v: &mut Value, base: &Path) {
         match v {
             Value::Object(map) => {

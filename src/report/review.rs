@@ -255,7 +255,8 @@ fn run_sections(doc: &mut Doc, dir: &Path, prefix: &str, level: u8) -> Result<()
     );
     autoscaler_behaviour(doc, &analysis, &summary, level);
 
-    resilience(doc, &summary, level);
+    resilience_check(doc, dir, level)?;
+    faults_in_run(doc, &summary, level);
 
     doc.h(level, "Scaling plan");
     let mut order: Vec<_> = analysis.components.iter().filter(|c| c.ceiling_at.is_some()).collect();
@@ -632,14 +633,94 @@ fn pct_ci(e: Estimate) -> String {
     }
 }
 
+/// Whether the SLO holds at peak when one thing is lost: each single
+/// failure simulated (`resilience.json`, written by `run --report`).
+fn resilience_check(doc: &mut Doc, dir: &Path, level: u8) -> Result<()> {
+    use super::resilience::{Resilience, Window};
+    let file = dir.join("resilience.json");
+    if !file.exists() {
+        return Ok(());
+    }
+    let text = fs::read_to_string(&file).with_context(|| format!("reading {}", file.display()))?;
+    let check: Resilience =
+        serde_json::from_str(&text).with_context(|| format!("{} is not a capsim resilience check", file.display()))?;
+    doc.h(level, "Resilience");
+    doc.p(format!(
+        "Does the SLO hold at peak when one thing is lost? Each single failure below struck at {} s, the start of \
+         the run's peak, in a copy of the scenario{} ({} replications each, the run's seeds), and is judged on {}{} \
+         over {}–{} s. p99 is the worst interval's in that window; a failure holds when the window's SLO compliance \
+         does, and otherwise it is a single point of failure.",
+        human(check.failure_at_s),
+        if check.own_faults_removed {
+            " with the scenario's own faults removed, so that it is the only one"
+        } else {
+            ""
+        },
+        check.replications,
+        check.slo,
+        if check.slo_assumed {
+            " (the scenario has no SLO: the review assumes p99 within twice today's peak p99 and at most 0.1% errors)"
+        } else {
+            ""
+        },
+        human(check.failure_at_s),
+        human(check.window_end_s),
+    ));
+    let figures = |w: &Option<Window>| match w {
+        Some(w) => vec![
+            format!("{} ms", with_ci(&w.latency_p99_max_ms, false)),
+            pct_ci(w.error_rate),
+            pct_ci(w.compliance),
+        ],
+        None => vec!["–".into(), "–".into(), "–".into()],
+    };
+    let mut baseline = vec!["none (baseline)".to_string()];
+    baseline.extend(figures(&check.baseline));
+    baseline.push(match (&check.baseline, &check.note) {
+        (Some(w), _) if w.meets_slo => "meets the SLO".into(),
+        (Some(_), _) => "SLO broken without any failure".into(),
+        (None, note) => format!("{}: {}", super::resilience::NOT_RUN, note.as_deref().unwrap_or("")),
+    });
+    let mut rows = vec![baseline];
+    rows.extend(check.failures.iter().map(|f| {
+        let mut row = vec![f.text.clone()];
+        row.extend(figures(&f.window));
+        row.push(match &f.note {
+            Some(note) => format!("{} — {note}", f.verdict),
+            None => f.verdict.clone(),
+        });
+        row
+    }));
+    doc.blocks.push(Block::Table {
+        header: vec![
+            "failure".into(),
+            "p99".into(),
+            "error rate".into(),
+            "SLO compliance".into(),
+            "verdict".into(),
+        ],
+        rows,
+        strong: Some(0),
+    });
+    doc.p(if check.single_points_of_failure.is_empty() {
+        "No single failure breaks the SLO.".to_string()
+    } else {
+        format!(
+            "Single points of failure: {}.",
+            check.single_points_of_failure.join("; ")
+        )
+    });
+    Ok(())
+}
+
 /// What the run's faults, regions and deploys cost, when it had any.
-fn resilience(doc: &mut Doc, summary: &Value, level: u8) {
+fn faults_in_run(doc: &mut Doc, summary: &Value, level: u8) {
     let list = |key: &str| summary[key].as_array().cloned().unwrap_or_default();
     let (faults, random, regions, deploys) = (list("faults"), list("random_faults"), list("regions"), list("deploys"));
     if faults.is_empty() && random.is_empty() && regions.is_empty() && deploys.is_empty() {
         return;
     }
-    doc.h(level, "Resilience");
+    doc.h(level, "Faults in this run");
     let seconds = |v: &Value| {
         v.as_f64()
             .map_or("not by the end".to_string(), |t| format!("{} s", human(t)))
