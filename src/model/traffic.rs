@@ -140,6 +140,21 @@ impl RateCurve {
                         m = m.max(self.rate_at(b));
                     }
                 }
+                if let RateCurve::Spike {
+                    start,
+                    duration,
+                    multiplier,
+                    ..
+                } = self
+                {
+                    // A spike without rise or decay jumps at its edges, where
+                    // the curve takes its base value: a window that holds any of
+                    // its plateau, even one that starts or ends on an edge, has
+                    // the multiplier as its supremum.
+                    if t1 > *start && t0 <= start + duration {
+                        m = m.max(*multiplier);
+                    }
+                }
                 m
             }
             RateCurve::Diurnal {
@@ -552,6 +567,26 @@ mod tests {
             }
             t0 = t1;
         }
+    }
+
+    /// A spike that jumps (no rise, no decay) on the edges of a thinning
+    /// window: the window's bound must be the spike's, or arrivals ignore it.
+    #[test]
+    fn a_spike_that_jumps_on_window_edges_raises_arrivals() {
+        let spike = || RateCurve::Spike {
+            start: 60.0,
+            duration: 10.0,
+            rise: 0.0,
+            decay: 0.0,
+            multiplier: 1.1,
+        };
+        assert_eq!(spike().max_over(60.0, 70.0), 1.1);
+        assert_eq!(spike().max_over(50.0, 60.0), 1.0);
+        let curve = RateCurve::Product(vec![RateCurve::Constant(3600.0), spike()]);
+        let arrivals = count_arrivals(curve, 120.0, 5);
+        let inside = arrivals.iter().filter(|t| (60.0..70.0).contains(*t)).count() as f64;
+        // 39,600 expected (36,000 without the spike); Poisson sd ≈ 199.
+        assert!((inside - 39_600.0).abs() < 4.0 * 39_600f64.sqrt(), "{inside}");
     }
 
     #[test]
