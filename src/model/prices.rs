@@ -159,11 +159,10 @@ pub fn cache_node_type(name: &str) -> Option<&'static CacheNodeType> {
 /// The next size up in `class`'s family (`db.r6g.xlarge` → `db.r6g.2xlarge`);
 /// `None` for the largest of its family or a name not in the catalogue.
 pub fn next_larger_db_class(class: &str) -> Option<&'static DbClass> {
-    let current = db_class(class)?;
-    DB_CLASSES
-        .iter()
-        .filter(|c| c.family == current.family && c.vcpu > current.vcpu)
-        .min_by(|a, b| a.vcpu.cmp(&b.vcpu).then(a.hourly_usd.total_cmp(&b.hourly_usd)))
+    // The catalogue lists each family in ascending size; a size up may
+    // add memory only (`db.t4g.medium` → `db.t4g.large`).
+    let at = DB_CLASSES.iter().position(|c| c.name == class)?;
+    DB_CLASSES[at + 1..].iter().find(|c| c.family == DB_CLASSES[at].family)
 }
 
 /// The smallest class of `class`'s family with at least `vcpu` vCPUs.
@@ -267,16 +266,16 @@ pub struct PriceList {
 }
 
 impl PriceList {
-    /// Applies one `prices:` entry; `Err` when the key names no price.
-    pub fn set(&mut self, key: &str, usd: f64) -> Result<(), ()> {
+    /// Applies one `prices:` entry; `false` when the key names no price.
+    pub fn set(&mut self, key: &str, usd: f64) -> bool {
         if let Some(rate) = self.rates.get_mut(key) {
             *rate = usd;
-            Ok(())
+            true
         } else if db_class(key).is_some() || cache_node_type(key).is_some() {
             self.hourly_overrides.insert(key.to_string(), usd);
-            Ok(())
+            true
         } else {
-            Err(())
+            false
         }
     }
 
@@ -388,9 +387,9 @@ mod tests {
     #[test]
     fn overrides_replace_exactly_their_entry() {
         let mut list = PriceList::default();
-        list.set("db.r6g.xlarge", 1.0).unwrap();
-        list.set("alb_usd_per_hour", 0.5).unwrap();
-        assert!(list.set("db.r9.huge", 1.0).is_err());
+        assert!(list.set("db.r6g.xlarge", 1.0));
+        assert!(list.set("alb_usd_per_hour", 0.5));
+        assert!(!list.set("db.r9.huge", 1.0));
         assert_eq!(list.db_hourly(db_class("db.r6g.xlarge").unwrap()), 1.0);
         assert_eq!(list.db_hourly(db_class("db.r6g.large").unwrap()), 0.225);
         assert_eq!(list.rates.alb_usd_per_hour, 0.5);

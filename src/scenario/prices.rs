@@ -46,7 +46,7 @@ fn price_list(c: &mut Checker, raw: &RawScenario) -> PriceList {
             );
             continue;
         }
-        if list.set(key, usd).is_err() {
+        if !list.set(key, usd) {
             c.problem(
                 &path,
                 format!(
