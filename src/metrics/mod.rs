@@ -14,8 +14,8 @@ pub use latency::{LatencyRecorder, LatencySummary};
 pub use recorder::{CapacityRecord, Counters, EventKind, EventRecord, IntervalRow, PoolRow, Recorder, Subject};
 pub use slo::{SloSpec, SloSummary};
 pub use summary::{
-    CacheSummary, CapacityStats, ClassSummary, CostSummary, DataSummary, DatabaseSummary, DeploySummary, EdgeSummary,
-    FaultSummary, LbSummary, NodeSummary, PoolSummary, PopulationSummary, QueueSummary, RandomFaultSummary,
-    RegionSummary, ReplicaSummary, RequestCounts, RunSummary, ScalingSummary, ServerSummary, ShardSummary, TierSummary,
-    TypeCost,
+    CacheSummary, CapacityStats, ClassSummary, CostComponent, CostSummary, DataSummary, DatabaseSummary, DeploySummary,
+    EdgeSummary, FaultSummary, LbSummary, NodeSummary, PoolSummary, PopulationSummary, QueueSummary,
+    RandomFaultSummary, RegionSummary, ReplicaSummary, RequestCounts, RunSummary, ScalingSummary, ServerSummary,
+    ShardSummary, TierSummary, TypeCost,
 };

@@ -162,6 +162,9 @@ pub struct ClassSummary {
     pub latency: LatencySummary,
 }
 
+/// What the run cost. `total_usd`, `per_month_usd` and
+/// `per_million_requests_usd` are the app instances' (the pools, and the
+/// nodes under them); `system_*` adds every other priced component.
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct CostSummary {
     pub total_usd: f64,
@@ -169,6 +172,36 @@ pub struct CostSummary {
     pub per_month_usd: f64,
     /// Total per million completed requests (NaN → null when none completed).
     pub per_million_requests_usd: f64,
+    /// Every component's cost over the run, and scaled to a 730-hour month.
+    pub system_total_usd: f64,
+    pub system_per_month_usd: f64,
+    /// Whether the monthly figures scale a run shorter than a day (said in `note`).
+    pub extrapolated: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+    /// One entry per priced component, pools first.
+    pub components: Vec<CostComponent>,
+}
+
+/// One priced component of a run: what it is billed as and what it cost.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct CostComponent {
+    /// `pool`, `database`, `replicas`, `cache`, `cdn`, `balancer` or `queue`.
+    pub kind: &'static str,
+    pub name: String,
+    /// What is billed, in short (`db.r6g.xlarge`, `ALB`).
+    pub item: String,
+    /// How many are billed: instances on average, servers, nodes, balancers
+    /// or requests (`unit` says which).
+    pub quantity: f64,
+    pub unit: &'static str,
+    /// Hours of the run it is billed for.
+    pub hours: f64,
+    pub usd: f64,
+    /// `usd` scaled to a 730-hour month at the run's average rate.
+    pub per_month_usd: f64,
+    /// How the cost was computed, in words.
+    pub basis: String,
 }
 
 /// Everything `summary.json` reports about one run.

@@ -589,6 +589,9 @@ pub struct CacheTier {
     pub filling: BTreeMap<(u32, u64), Vec<(RequestId, u32)>>,
     /// This interval's counts.
     pub interval: TierCounts,
+    /// Requests that reached a CDN's PoPs over the whole run, reads and
+    /// writes: what the CDN bills per request.
+    pub requests: u64,
 }
 
 /// A cache tier's counts over an interval.
@@ -654,6 +657,7 @@ impl CacheTier {
             down: vec![false; count],
             filling: BTreeMap::new(),
             interval: TierCounts::default(),
+            requests: 0,
         }
     }
 

@@ -16,6 +16,7 @@ pub mod instance;
 pub mod instance_type;
 pub mod load_balancer;
 pub mod node_pool;
+pub mod prices;
 pub mod queue;
 pub mod region;
 pub mod replication;

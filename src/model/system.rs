@@ -2,6 +2,7 @@
 //! `match` that routes each event to its handler.
 
 mod balancing;
+mod costs;
 mod data_faults;
 mod data_path;
 mod deploys;
@@ -12,9 +13,9 @@ mod regions;
 
 use crate::engine::{self, Limits, Model, RngStream, RunOutcome, Scheduler, SimDuration, SimTime, StreamId};
 use crate::metrics::{
-    CapacityRecord, CapacityStats, ClassSummary, CostSummary, EventKind, EventRecord, IntervalRow, LatencyRecorder,
-    NodeSummary, PoolRow, PoolSummary, Recorder, RequestCounts, RunSummary, ScalingSummary, SloSpec, SloSummary,
-    TimeIntegral, TypeCost,
+    CapacityRecord, CapacityStats, ClassSummary, EventKind, EventRecord, IntervalRow, LatencyRecorder, NodeSummary,
+    PoolRow, PoolSummary, Recorder, RequestCounts, RunSummary, ScalingSummary, SloSpec, SloSummary, TimeIntegral,
+    TypeCost,
 };
 
 use super::PoolSpec;
@@ -25,7 +26,7 @@ use super::autoscaler::keda::KedaAction;
 use super::autoscaler::mixed::{Candidate, Member, MixedInstances, choose_terminations};
 use super::autoscaler::pipeline::{PodCounters, PodView};
 use super::autoscaler::{DecisionRecord, HpaConfig};
-use super::cost::{Billing, HOURS_PER_MONTH};
+use super::cost::Billing;
 use super::data::{ConnPool, DataRow, DataSpec, DataTier, DbRow, QueueRow};
 use super::deploy::{DeployRecord, DeploySpec};
 use super::fault::{FaultRecord, FaultSpec};
@@ -67,6 +68,8 @@ pub struct SystemSpec {
     /// Traffic multiples over the run's peak the capacity review plans for
     /// (ascending, each above 1).
     pub growth: Vec<f64>,
+    /// What the components around the pools are billed as.
+    pub prices: super::prices::PriceSpec,
 }
 
 /// Everything that can happen in a run.
@@ -1670,21 +1673,7 @@ impl System {
                 }
             })
             .collect();
-        let total_usd: f64 = pools.iter().map(|p| p.cost_usd).sum();
-        let hours = now.as_secs_f64() / 3600.0;
-        let cost = CostSummary {
-            total_usd,
-            per_month_usd: if hours > 0.0 {
-                total_usd / hours * HOURS_PER_MONTH
-            } else {
-                0.0
-            },
-            per_million_requests_usd: if requests.completed > 0 {
-                total_usd / requests.completed as f64 * 1e6
-            } else {
-                f64::NAN
-            },
-        };
+        let cost = self.cost_summary(now, &pools, &requests);
         let (regions, populations) = self.region_summaries();
         let region_names: Vec<String> = regions.iter().map(|r| r.name.clone()).collect();
         let summary = RunSummary {

@@ -169,6 +169,10 @@ pub struct Component {
     pub fix: String,
     #[serde(deserialize_with = "nan_if_null")]
     pub cost_per_month_usd: f64,
+    /// What a component other than a pool is billed as (`db.r6g.xlarge`,
+    /// `3 × cache.r6g.large`, `ALB`); empty for pools and unpriced components.
+    #[serde(default)]
+    pub cost_basis: String,
     /// App pools (and a queue's consumers): their instances and scaling.
     pub pool: Option<PoolDetail>,
     /// Data-tier components: what a change to them works from.
@@ -623,6 +627,7 @@ pub fn analyze(spec: &SystemSpec, result: &RunResult) -> Analysis {
         .collect();
     components.extend(data_components(spec, result, &rows, &components));
     components.extend(edge_components(spec, &peak, &components));
+    price(&mut components, &s.cost.components);
     for c in &mut components {
         (c.verdict, c.fix) = judge(c);
     }
@@ -721,6 +726,7 @@ fn pool_component(
         verdict: String::new(),
         fix: String::new(),
         cost_per_month_usd: summary.cost_usd * months,
+        cost_basis: String::new(),
         pool: Some(detail),
         data: None,
     };
@@ -1067,6 +1073,38 @@ fn data_components(
     out
 }
 
+/// Gives each component around the pools its monthly cost from the run's
+/// cost entries (summary.json `cost.components`): a sharded database's
+/// primaries and replicas split their entry evenly over the shards.
+fn price(components: &mut [Component], costs: &[crate::metrics::CostComponent]) {
+    for c in components.iter_mut() {
+        let (kind, of) = match (c.kind, &c.data) {
+            (Kind::Database, Some(d)) => ("database", d.of.as_str()),
+            (Kind::Replicas, Some(d)) => ("replicas", d.of.as_str()),
+            (Kind::Cache, _) => ("cache", c.name.as_str()),
+            (Kind::Cdn, _) => ("cdn", c.name.as_str()),
+            (Kind::Balancer, _) => ("balancer", c.name.as_str()),
+            (Kind::Queue, _) => ("queue", c.name.as_str()),
+            _ => continue,
+        };
+        let Some(entry) = costs.iter().find(|e| e.kind == kind && e.name == of) else {
+            continue;
+        };
+        let (share, count) = match (&c.data, c.kind) {
+            (Some(d), Kind::Database) => (f64::from(d.shards.max(1)), 1),
+            (Some(d), Kind::Replicas) => (f64::from(d.shards.max(1)), d.replicas),
+            (Some(d), Kind::Cache) => (1.0, d.servers),
+            _ => (1.0, 1),
+        };
+        c.cost_per_month_usd = entry.per_month_usd / share;
+        c.cost_basis = if count > 1 {
+            format!("{count} × {}", entry.item)
+        } else {
+            entry.item.clone()
+        };
+    }
+}
+
 /// Balancers and regions: where the model sets no capacity of their own.
 fn edge_components(spec: &SystemSpec, peak: &Peak, pools: &[Component]) -> Vec<Component> {
     let mut out = Vec::new();
@@ -1139,6 +1177,7 @@ impl Component {
             verdict: String::new(),
             fix: String::new(),
             cost_per_month_usd: 0.0,
+            cost_basis: String::new(),
             pool: None,
             data: None,
         }

@@ -17,6 +17,7 @@ use serde_json::{Value, json};
 
 use crate::metrics::SloSpec;
 use crate::metrics::stats::{Estimate, estimate, nan_if_null};
+use crate::model::prices;
 use crate::model::{RunResult, SystemSpec};
 use crate::scenario::SourceFiles;
 
@@ -701,6 +702,40 @@ fn object<'a>(doc: &'a mut Value, path: &[&str]) -> Result<&'a mut serde_json::M
         .ok_or_else(|| format!("`{}` is not a mapping", path.join(".")))
 }
 
+/// Gives a database server at least `to` cores. A server named by its
+/// `class` moves up its family to the smallest class with that many vCPUs
+/// (its cores follow the class); past the family's largest, the class is
+/// dropped and the cores are priced as the smallest class that has them.
+/// A price the scenario gave (`hourly_usd`) scales with the list price, or
+/// with the cores without a class, so a negotiated discount carries over.
+fn resize_server(server: &mut serde_json::Map<String, Value>, to: u32) {
+    let class = server.get("class").and_then(Value::as_str).and_then(prices::db_class);
+    let hourly = server.get("hourly_usd").and_then(Value::as_f64);
+    let cores = server.get("cores").and_then(Value::as_u64);
+    match class.map(|k| (k, prices::db_class_in_family_with(k.name, to))) {
+        Some((old, Some(new))) => {
+            server.insert("class".into(), json!(new.name));
+            server.remove("cores");
+            if let Some(h) = hourly {
+                server.insert("hourly_usd".into(), json!(h * new.hourly_usd / old.hourly_usd));
+            }
+        }
+        Some((old, None)) => {
+            server.remove("class");
+            server.insert("cores".into(), json!(to));
+            if let Some(h) = hourly {
+                server.insert("hourly_usd".into(), json!(h * f64::from(to) / f64::from(old.vcpu)));
+            }
+        }
+        None => {
+            server.insert("cores".into(), json!(to));
+            if let (Some(h), Some(c)) = (hourly, cores.filter(|&c| c > 0)) {
+                server.insert("hourly_usd".into(), json!(h * f64::from(to) / c as f64));
+            }
+        }
+    }
+}
+
 /// Makes `change` in the scenario document.
 fn apply(doc: &mut Value, change: &Change, _spec: &SystemSpec) -> Result<(), String> {
     let scaler = |doc: &mut Value, pool: &str| -> Result<String, String> {
@@ -754,10 +789,10 @@ fn apply(doc: &mut Value, change: &Change, _spec: &SystemSpec) -> Result<(), Str
             db.insert("read_from".into(), json!("replicas"));
         }
         Change::DatabaseCores { database, to, .. } => {
-            object(doc, &["databases", database, "primary"])?.insert("cores".into(), json!(to));
+            resize_server(object(doc, &["databases", database, "primary"])?, *to);
             let db = object(doc, &["databases", database])?;
             if let Some(replica) = db.get_mut("replica").and_then(Value::as_object_mut) {
-                replica.insert("cores".into(), json!(to));
+                resize_server(replica, *to);
             }
         }
         Change::Shards { database, to, .. } => {

@@ -189,14 +189,7 @@ fn run_sections(doc: &mut Doc, dir: &Path, prefix: &str, level: u8) -> Result<()
             ),
         ]);
     }
-    rows.push(vec![
-        "cost".into(),
-        format!(
-            "{} in the run, {}/month at this rate",
-            money(f(&summary["cost"]["total_usd"])),
-            money(f(&summary["cost"]["per_month_usd"]))
-        ),
-    ]);
+    rows.push(cost_row(&summary));
     doc.blocks.push(Block::Table {
         header: vec!["".into(), "measured".into()],
         rows,
@@ -384,6 +377,43 @@ fn autoscaler_behaviour(doc: &mut Doc, analysis: &Analysis, summary: &Value, lev
     ));
 }
 
+/// The measured cost: the app instances', and the whole system's when
+/// the summary prices the components around them.
+fn cost_row(summary: &Value) -> Vec<String> {
+    let cost = &summary["cost"];
+    let instances = format!(
+        "{} in the run, {}/month at this rate",
+        money(f(&cost["total_usd"])),
+        money(f(&cost["per_month_usd"]))
+    );
+    if cost["system_per_month_usd"].is_null() {
+        return vec!["cost".into(), instances];
+    }
+    vec![
+        "cost".into(),
+        format!(
+            "instances: {instances}; whole system (databases, caches, CDN, balancers, queues too): {} in the run, \
+             {}/month{}",
+            money(f(&cost["system_total_usd"])),
+            money(f(&cost["system_per_month_usd"])),
+            if cost["extrapolated"].as_bool() == Some(true) {
+                " (extrapolated from a run shorter than a day)"
+            } else {
+                ""
+            }
+        ),
+    ]
+}
+
+/// A component's row in a cost table: its title, and what it is billed as.
+fn cost_label(c: &crate::report::analysis::Component) -> String {
+    if c.cost_basis.is_empty() {
+        c.title()
+    } else {
+        format!("{} ({})", c.title(), c.cost_basis)
+    }
+}
+
 /// The cost table of a plan that was not simulated: first order, per component.
 fn first_order_costs(doc: &mut Doc, analysis: &Analysis) {
     let mut header = vec!["component".to_string(), "current $/month".into()];
@@ -399,7 +429,7 @@ fn first_order_costs(doc: &mut Doc, analysis: &Analysis) {
         .iter()
         .filter(|c| c.kind == Kind::Pool || c.cost_per_month_usd > 0.0)
         .map(|c| {
-            let mut row = vec![c.title(), money(c.cost_per_month_usd)];
+            let mut row = vec![cost_label(c), money(c.cost_per_month_usd)];
             row.extend(analysis.plan.iter().map(|p| money(c.cost_at(p.growth))));
             row
         })
@@ -417,7 +447,8 @@ fn first_order_costs(doc: &mut Doc, analysis: &Analysis) {
     });
     doc.p(
         "Current is the run's spend scaled to a 730-hour month. Proposed: fixed pools sized to hold the grown peak \
-         at their ceiling; autoscaled pools growing with the load above their minimum (first order).",
+         at their ceiling; autoscaled pools growing with the load above their minimum (first order); other \
+         components at today's cost (see Prices in docs/review.md).",
     );
 }
 
@@ -597,7 +628,12 @@ fn proven_costs(doc: &mut Doc, analysis: &Analysis, plan: &Plan) {
                 .iter()
                 .find(|c| c.title() == *name)
                 .map_or(0.0, |c| c.cost_per_month_usd);
-            let mut row = vec![name.clone(), money(today)];
+            let label = analysis
+                .components
+                .iter()
+                .find(|c| c.title() == *name)
+                .map_or_else(|| name.clone(), cost_label);
+            let mut row = vec![label, money(today)];
             row.extend(plan.horizons.iter().map(|h| {
                 let cost = last(h).iter().find(|(n, _)| n == name).map_or(0.0, |(_, c)| *c);
                 money(cost)

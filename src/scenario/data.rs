@@ -10,6 +10,7 @@ use crate::model::data::{
     CacheFault, CacheFaultKind, CacheMode, CacheScope, CacheTierSpec, DataPath, DataSpec, DatabaseSpec, DbFault,
     DbFaultKind, OnWrite, PoolerSpec, ServerSpec, ShardPlacement, Sharding, ShieldSpec,
 };
+use crate::model::prices::{db_class, db_classes};
 use crate::model::queue::QueueSpec;
 use crate::model::{Distribution, RequestKind};
 
@@ -471,17 +472,51 @@ fn db_faults(c: &mut Checker, path: &str, raw: &RawDatabase, shards: u32, replic
 }
 
 fn server(c: &mut Checker, path: &str, raw: &RawDbServer) -> ServerSpec {
-    if raw.cores == 0 {
+    let class = raw.class.as_deref().map(|name| (name, db_class(name)));
+    let cores = match (raw.cores, class) {
+        (cores, Some((name, None))) => {
+            c.problem(
+                format!("{path}.class"),
+                format!("unknown database class `{name}`; known: {}", db_class_names()),
+            );
+            cores.unwrap_or(1)
+        }
+        (Some(cores), Some((name, Some(class)))) => {
+            if cores != class.vcpu {
+                c.problem(
+                    format!("{path}.cores"),
+                    format!(
+                        "{cores} conflicts with `class: {name}`, which has {} vCPUs: leave `cores` out \
+                         (the class gives it) or name a class with {cores}",
+                        class.vcpu
+                    ),
+                );
+            }
+            cores
+        }
+        (None, Some((_, Some(class)))) => class.vcpu,
+        (Some(cores), None) => cores,
+        (None, None) => {
+            c.problem(
+                path,
+                "give `cores` (queries it runs at once) or an instance `class` (e.g. `class: db.r6g.xlarge`)",
+            );
+            1
+        }
+    };
+    if cores == 0 {
         c.problem(format!("{path}.cores"), "must be ≥ 1");
     }
     let max_connections = raw.max_connections.unwrap_or(DEFAULT_MAX_CONNECTIONS);
     if max_connections == 0 {
         c.problem(format!("{path}.max_connections"), "must be ≥ 1");
     }
-    ServerSpec {
-        cores: raw.cores,
-        max_connections,
-    }
+    ServerSpec { cores, max_connections }
+}
+
+/// Every database class of the catalogue, for a problem.
+pub(super) fn db_class_names() -> String {
+    db_classes().iter().map(|c| c.name).collect::<Vec<_>>().join(", ")
 }
 
 fn database(c: &mut Checker, name: &str, raw: &RawDatabase) -> Option<DatabaseSpec> {

@@ -14,6 +14,7 @@ mod error;
 mod locate;
 mod manifest;
 mod mixed;
+mod prices;
 pub mod raw;
 mod region;
 pub mod units;

@@ -51,6 +51,10 @@ pub struct RawScenario {
     /// Traffic multiples over the run's peak the review plans for.
     #[serde(default)]
     pub growth: Option<Vec<f64>>,
+    /// Overrides of the built-in price catalogue (`alb_usd_per_hour: 0.03`,
+    /// `db.r6g.xlarge: 0.5`).
+    #[serde(default)]
+    pub prices: BTreeMap<String, f64>,
 }
 
 /// A region: `{ balancer: alb-east }`.
@@ -240,6 +244,12 @@ pub struct RawLocalCache {
 #[serde(deny_unknown_fields)]
 pub struct RawSharedCache {
     pub nodes: u32,
+    /// A node type of the catalogue (`cache.r6g.large`): what a node is billed as.
+    #[serde(default)]
+    pub node_type: Option<String>,
+    /// A node's price, over the node type's.
+    #[serde(default)]
+    pub hourly_usd: Option<f64>,
     #[serde(default)]
     pub threads: Option<u32>,
     #[serde(default)]
@@ -319,6 +329,12 @@ pub struct RawDatabase {
     pub region: Option<String>,
     #[serde(default)]
     pub regional_replicas: BTreeMap<String, u32>,
+    /// Provisioned storage of each server, billed per GB-month (gp3).
+    #[serde(default)]
+    pub storage_gb: Option<f64>,
+    /// A standby for the primary in another zone: its instance and storage are billed twice.
+    #[serde(default)]
+    pub multi_az: Option<bool>,
 }
 
 /// One scheduled database failure: exactly one of the kinds.
@@ -389,7 +405,15 @@ pub enum RawShardBy {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawDbServer {
-    pub cores: u32,
+    /// Queries it runs at once; the class's vCPUs when a `class` is given.
+    #[serde(default)]
+    pub cores: Option<u32>,
+    /// An instance class of the catalogue (`db.r6g.xlarge`).
+    #[serde(default)]
+    pub class: Option<String>,
+    /// Its price, over the class's.
+    #[serde(default)]
+    pub hourly_usd: Option<f64>,
     #[serde(default)]
     pub max_connections: Option<u32>,
 }

@@ -924,6 +924,7 @@ pub fn validate(raw: &RawScenario, files: &dyn SourceFiles) -> Result<Validated,
         }
     });
     let mut data = super::data::data_tier(&mut c, raw);
+    let prices = super::prices::prices(&mut c, raw);
     super::region::place_databases(&mut c, raw, geo.as_ref(), &mut data);
     // The spot types each pool can run: (a name the fault may give, its
     // catalogue index); `None` when its mixed instances policy has problems
@@ -992,6 +993,7 @@ pub fn validate(raw: &RawScenario, files: &dyn SourceFiles) -> Result<Validated,
         zones,
         slo,
         growth,
+        prices,
     };
     Ok(Validated {
         spec,

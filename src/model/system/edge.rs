@@ -38,6 +38,7 @@ impl System {
         tier: usize,
         scheduler: &mut Scheduler<Event>,
     ) {
+        self.data.caches[tier].requests += 1;
         let CacheScope::Edge {
             latency,
             origin_rtt,

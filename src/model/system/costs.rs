@@ -1,0 +1,261 @@
+//! What every component cost over a run: the pools' instance time (billed
+//! as it ran) and the components around them, priced from the catalogue
+//! (model/prices.rs) with the scenario's overrides. Usage-priced
+//! components (CDN, balancer, queue) are billed for what the run sent them.
+
+use crate::engine::SimTime;
+use crate::metrics::{CostComponent, CostSummary, PoolSummary, RequestCounts};
+use crate::model::cost::{Billing, HOURS_PER_MONTH};
+use crate::model::data::CacheScope;
+use crate::model::prices::alb_lcus;
+
+use super::System;
+
+/// Runs shorter than this have their monthly figures marked as extrapolated.
+const DAY_S: f64 = 24.0 * 3600.0;
+
+fn usd(x: f64) -> String {
+    let rounded = (x * 1e6).round() / 1e6;
+    format!("${rounded}")
+}
+
+impl System {
+    /// The run's cost summary: the pools' (as before) and every other component's.
+    pub(super) fn cost_summary(&self, now: SimTime, pools: &[PoolSummary], requests: &RequestCounts) -> CostSummary {
+        let hours = now.as_secs_f64() / 3600.0;
+        let monthly = |usd: f64| {
+            if hours > 0.0 {
+                usd / hours * HOURS_PER_MONTH
+            } else {
+                0.0
+            }
+        };
+        let mut components: Vec<CostComponent> = Vec::new();
+        let mut push = |kind, name: &str, item: String, quantity: f64, unit, usd: f64, basis: String| {
+            components.push(CostComponent {
+                kind,
+                name: name.to_string(),
+                item,
+                quantity,
+                unit,
+                hours,
+                usd,
+                per_month_usd: monthly(usd),
+                basis,
+            });
+        };
+        let billing = match self.spec.billing {
+            Billing::PerSecond { minimum } => {
+                format!("billed per second, at least {} s each", minimum.as_secs_f64())
+            }
+            Billing::PerHour => "billed per started hour".to_string(),
+        };
+        for (p, summary) in pools.iter().enumerate() {
+            let (item, basis) = if let Some(nodes) = &summary.nodes {
+                (
+                    nodes.instance_type.clone(),
+                    format!("its node pool's {} nodes, {billing}", nodes.instance_type),
+                )
+            } else if !summary.by_instance_type.is_empty() {
+                (
+                    "mixed instances".to_string(),
+                    format!("each instance at its type's and market's price (by_instance_type), {billing}"),
+                )
+            } else {
+                let t = &self.spec.instance_types[self.spec.pools[p].instance_type];
+                (
+                    t.name.clone(),
+                    format!(
+                        "{} at {}/h, {:.2} instances on average, {billing}",
+                        t.name,
+                        usd(t.hourly_usd),
+                        summary.instances_mean
+                    ),
+                )
+            };
+            push(
+                "pool",
+                &summary.name,
+                item,
+                summary.instances_mean,
+                "instances (mean)",
+                summary.cost_usd,
+                basis,
+            );
+        }
+        let prices = &self.spec.prices;
+        let rates = &prices.list.rates;
+        let storage_usd = |gb: f64| gb * rates.db_storage_usd_per_gb_month * hours / HOURS_PER_MONTH;
+        let storage_words = |gb: f64| {
+            if gb > 0.0 {
+                format!(
+                    ", plus {gb} GB of gp3 storage at {}/GB-month",
+                    usd(rates.db_storage_usd_per_gb_month)
+                )
+            } else {
+                String::new()
+            }
+        };
+        for (db, price) in self.spec.data.databases.iter().zip(&prices.databases) {
+            let shards = f64::from(db.shards.count);
+            let copies = if price.multi_az { 2.0 } else { 1.0 };
+            let primary_usd = shards * copies * (price.primary.hourly_usd * hours + storage_usd(price.storage_gb));
+            push(
+                "database",
+                &db.name,
+                price.primary.item.clone(),
+                shards,
+                "primaries",
+                primary_usd,
+                format!(
+                    "{}{}{}{}",
+                    price.primary.basis,
+                    if price.multi_az {
+                        ", Multi-AZ (instance and storage paid twice)"
+                    } else {
+                        ""
+                    },
+                    storage_words(price.storage_gb),
+                    if db.shards.count > 1 {
+                        format!(", for each of {} shards", db.shards.count)
+                    } else {
+                        String::new()
+                    }
+                ),
+            );
+            if db.replicas > 0 {
+                let servers = shards * f64::from(db.replicas);
+                push(
+                    "replicas",
+                    &db.name,
+                    price.replica.item.clone(),
+                    servers,
+                    "replicas",
+                    servers * (price.replica.hourly_usd * hours + storage_usd(price.storage_gb)),
+                    format!(
+                        "{} read replica{}{}, each {}{}",
+                        servers,
+                        if servers == 1.0 { "" } else { "s" },
+                        if db.shards.count > 1 { " over all shards" } else { "" },
+                        price.replica.basis,
+                        storage_words(price.storage_gb)
+                    ),
+                );
+            }
+        }
+        for (t, tier) in self.data.caches.iter().enumerate() {
+            match (&tier.spec.scope, &prices.caches[t]) {
+                (CacheScope::Shared { nodes, .. }, Some(node)) => {
+                    let n = f64::from(*nodes);
+                    push(
+                        "cache",
+                        &tier.spec.name,
+                        node.item.clone(),
+                        n,
+                        "nodes",
+                        n * node.hourly_usd * hours,
+                        format!(
+                            "{nodes} node{}, each {}",
+                            if *nodes == 1 { "" } else { "s" },
+                            node.basis
+                        ),
+                    );
+                }
+                (CacheScope::Edge { .. }, _) => {
+                    let count = tier.requests as f64;
+                    push(
+                        "cdn",
+                        &tier.spec.name,
+                        "CloudFront".into(),
+                        count,
+                        "requests",
+                        count / 1e4 * rates.cdn_usd_per_10k_https_requests,
+                        format!(
+                            "{} HTTPS requests at {}/10,000; data transfer out not priced (capsim does not model bytes)",
+                            tier.requests,
+                            usd(rates.cdn_usd_per_10k_https_requests)
+                        ),
+                    );
+                }
+                _ => {}
+            }
+        }
+        let mean_s = {
+            let m = self.recorder.latency.summary().mean_ms;
+            if m.is_finite() { m / 1e3 } else { 0.0 }
+        };
+        for lb in &self.load_balancers {
+            let c = lb.counters;
+            let count = c.tries - c.retries;
+            let rate = if hours > 0.0 {
+                count as f64 / (hours * 3600.0)
+            } else {
+                0.0
+            };
+            let lcus = alb_lcus(rate, mean_s);
+            push(
+                "balancer",
+                &lb.spec.name,
+                "ALB".into(),
+                1.0,
+                "balancers",
+                (rates.alb_usd_per_hour + lcus * rates.alb_usd_per_lcu_hour) * hours,
+                format!(
+                    "{}/h plus {lcus:.4} LCUs at {}/LCU-hour, from {count} requests ({rate:.3}/s, one new \
+                     connection each, {:.1} ms on average); processed bytes not counted",
+                    usd(rates.alb_usd_per_hour),
+                    usd(rates.alb_usd_per_lcu_hour),
+                    mean_s * 1e3
+                ),
+            );
+        }
+        for (k, queue) in self.data.queues.iter().enumerate() {
+            let mut counts = crate::model::queue::QueueCounts::default();
+            for row in &self.recorder.rows {
+                if let Some(d) = &row.data {
+                    counts.add(&d.queues[k].counts);
+                }
+            }
+            let calls = counts.enqueued + counts.received + counts.deleted;
+            push(
+                "queue",
+                &queue.spec.name,
+                "SQS standard".into(),
+                calls as f64,
+                "requests",
+                calls as f64 / 1e6 * rates.sqs_usd_per_million_requests,
+                format!(
+                    "{calls} API requests ({} sends, {} receives, {} deletes; empty receives not modelled) \
+                     at {}/million",
+                    counts.enqueued,
+                    counts.received,
+                    counts.deleted,
+                    usd(rates.sqs_usd_per_million_requests)
+                ),
+            );
+        }
+        let total_usd: f64 = pools.iter().map(|p| p.cost_usd).sum();
+        let system_total_usd: f64 = components.iter().map(|c| c.usd).sum();
+        let extrapolated = now.as_secs_f64() < DAY_S;
+        CostSummary {
+            total_usd,
+            per_month_usd: monthly(total_usd),
+            per_million_requests_usd: if requests.completed > 0 {
+                total_usd / requests.completed as f64 * 1e6
+            } else {
+                f64::NAN
+            },
+            system_total_usd,
+            system_per_month_usd: monthly(system_total_usd),
+            extrapolated,
+            note: extrapolated.then(|| {
+                format!(
+                    "the run covers {:.4} h: monthly figures scale it to 730 h at its average rate, \
+                     as if every hour of the month were like it",
+                    hours
+                )
+            }),
+            components,
+        }
+    }
+}
