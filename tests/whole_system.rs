@@ -90,6 +90,14 @@ fn check(scenario: &Path, expect: Expect) {
             let alt = alternatives.iter().find(|a| a["kind"] == kind).expect(kind);
             assert_eq!(alt["round"]["passed"], holds, "{alt}");
             assert!(out.join(alt["scenario"].as_str().unwrap()).exists());
+            // The report weighs the two designs on their simulated cost.
+            let cheaper = alt["round"]["cost_per_month_usd"].as_f64() < last["cost_per_month_usd"].as_f64();
+            let word = if cheaper { "less." } else { "more." };
+            assert!(
+                !holds || report.contains(&format!("Both hold; {} costs", alt["designs"][1].as_str().unwrap())),
+                "{report}"
+            );
+            assert!(!holds || report.contains(word), "{report}");
         }
         None => assert!(alternatives.is_empty(), "{horizon}"),
     }

@@ -589,8 +589,26 @@ fn alternatives(doc: &mut Doc, h: &crate::report::plan::Horizon) {
             ],
             strong: Some(0),
         });
-        if let Some(file) = &alt.scenario {
-            doc.p(format!("Scenario: `{file}`."));
+        let (plan, other) = (last.cost_per_month_usd, alt.round.cost_per_month_usd);
+        let verdict = match (last.passed, alt.round.passed) {
+            (true, true) if other < plan => format!(
+                "Both hold; {} costs {}/month less.",
+                alt.designs[1],
+                money(plan - other)
+            ),
+            (true, true) if other > plan => format!(
+                "Both hold; {} costs {}/month more.",
+                alt.designs[1],
+                money(other - plan)
+            ),
+            (true, true) => "Both hold, at the same cost.".to_string(),
+            (true, false) => format!("Only the plan holds: {} does not.", alt.designs[1]),
+            (false, true) => format!("Only {} holds.", alt.designs[1]),
+            (false, false) => "Neither holds.".to_string(),
+        };
+        match &alt.scenario {
+            Some(file) => doc.p(format!("{verdict} Scenario: `{file}`.")),
+            None => doc.p(verdict),
         }
     }
 }
