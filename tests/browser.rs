@@ -39,7 +39,7 @@ fn headless(browser: &Path, profile: &Path) -> Command {
         "--disable-component-update",
         "--disable-sync",
         "--hide-scrollbars",
-        "--window-size=1200,4000",
+        "--window-size=1200,16000",
     ])
     .arg(format!("--user-data-dir={}", profile.display()));
     cmd

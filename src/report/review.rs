@@ -507,7 +507,7 @@ fn proven_plan(doc: &mut Doc, plan: &Plan, level: u8) {
                         r.added.join("; ")
                     },
                     format!("{} ms", with_ci(&r.latency_p99_ms, false)),
-                    pct_ci(r.error_rate),
+                    rate_ci(r.error_rate),
                     pct_ci(r.compliance),
                     match (r.meets_slo, r.saturated.is_empty()) {
                         (true, true) => "yes".into(),
@@ -555,7 +555,7 @@ fn alternatives(doc: &mut Doc, h: &crate::report::plan::Horizon) {
             let mut row = vec![
                 name.to_string(),
                 format!("{} ms", with_ci(&r.latency_p99_ms, false)),
-                pct_ci(r.error_rate),
+                rate_ci(r.error_rate),
                 pct_ci(r.compliance),
                 if r.passed {
                     "yes".into()
@@ -679,6 +679,17 @@ fn proven_costs(doc: &mut Doc, analysis: &Analysis, plan: &Plan) {
     );
 }
 
+/// An error rate with its interval, to the digits that show it (never
+/// "0.0%" for errors that happened).
+fn rate_ci(e: Estimate) -> String {
+    let rate = |x: f64| super::format::rate_pct(x, None);
+    if e.ci95.is_finite() && e.ci95 > 0.0 {
+        format!("{} ± {}", rate(e.mean), rate(e.ci95))
+    } else {
+        rate(e.mean)
+    }
+}
+
 fn pct_ci(e: Estimate) -> String {
     if e.ci95.is_finite() {
         format!("{} ± {}", pct(e.mean), pct(e.ci95))
@@ -723,7 +734,7 @@ fn resilience_check(doc: &mut Doc, dir: &Path, level: u8) -> Result<()> {
     let figures = |w: &Option<Window>| match w {
         Some(w) => vec![
             format!("{} ms", with_ci(&w.latency_p99_max_ms, false)),
-            pct_ci(w.error_rate),
+            rate_ci(w.error_rate),
             pct_ci(w.compliance),
         ],
         None => vec!["–".into(), "–".into(), "–".into()],
