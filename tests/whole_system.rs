@@ -309,7 +309,7 @@ slo:
         Expect {
             kind: "queue",
             name: "jobs",
-            culprit: "queue jobs is past its capacity",
+            culprit: "queue jobs is saturated",
             change: "instances",
             target: ("pool", "workers"),
             // A scenario's own pod type has no larger size to scale up to.
@@ -379,4 +379,64 @@ slo:
     run(&[], &file, &rerun);
     let report = std::fs::read_to_string(out.join("report.md")).unwrap();
     assert!(report.contains("| **scale up** |"), "{report}");
+}
+
+/// A third of the traffic writes, and each replica replays every write on
+/// one apply thread: lag, not CPU, is what runs out first. The plan gives
+/// the replicas parallel apply threads, not more replicas, which would
+/// replay the same writes.
+#[test]
+fn a_replication_bound_service_gets_parallel_apply() {
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = write(
+        dir.path(),
+        r#"
+name: replication-bound
+seed: 21
+duration: 4m
+warmup: 1m
+interval: 10s
+traffic:
+  rate: { constant: 300 }
+  keys: { count: 100000, zipf: 0.8 }
+  classes:
+    - name: get
+      weight: 0.67
+      cpu: { lognormal: { mean: 2ms, cv: 1.0 } }
+      data: { database: db }
+    - name: put
+      kind: write
+      weight: 0.33
+      cpu: { lognormal: { mean: 2ms, cv: 1.0 } }
+      data: { database: db }
+  target: lb
+load_balancers:
+  lb: { policy: least_connections, pool: api }
+pools:
+  api: { instance_type: c6i.2xlarge, count: 2, workers: 128, timeout: 5s }
+databases:
+  db:
+    primary: { cores: 8, max_connections: 500 }
+    replicas: 2
+    replica: { cores: 8, max_connections: 500 }
+    read: { lognormal: { mean: 4ms, cv: 1.0 } }
+    write: { lognormal: { mean: 5ms, cv: 1.0 } }
+    replication: { delay: 1ms, apply: { lognormal: { mean: 8ms, cv: 0.5 } }, appliers: 1 }
+    pool: { size: 32, wait_timeout: 2s }
+slo:
+  latency: { percentile: 99, threshold: 200ms }
+  error_rate: 0.001
+"#,
+    );
+    check(
+        &scenario,
+        Expect {
+            kind: "replication",
+            name: "db replication",
+            culprit: "database db replication is saturated",
+            change: "appliers",
+            target: ("database", "db"),
+            alternative: None,
+        },
+    );
 }

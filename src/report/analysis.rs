@@ -87,6 +87,9 @@ pub enum Kind {
     Database,
     /// A shard's read replicas together: their threads.
     Replicas,
+    /// A shard's replication: each replica's apply threads against the
+    /// primary's writes (lag grows without bound past them).
+    Replication,
     /// A database's connections: app pools' (or a pooler's) against the
     /// server's `max_connections`.
     Connections,
@@ -108,6 +111,7 @@ impl Kind {
             Kind::Pool => "pool",
             Kind::Database => "database",
             Kind::Replicas => "replicas",
+            Kind::Replication => "replication",
             Kind::Connections => "connections",
             Kind::Cache => "cache",
             Kind::Cdn => "CDN",
@@ -126,6 +130,7 @@ impl Kind {
             Kind::Connections => 1,
             Kind::Database => 2,
             Kind::Replicas => 3,
+            Kind::Replication => 3,
             Kind::Cache => 4,
             Kind::Pool => 5,
             Kind::Cdn | Kind::Balancer | Kind::Region => 6,
@@ -222,6 +227,13 @@ pub struct DataDetail {
     /// The database's replicas per shard, and whether reads go to them.
     pub replicas: u32,
     pub read_from_replicas: bool,
+    /// The share of the database's reads that replicas may serve (not
+    /// `fresh`), by the classes' weights.
+    #[serde(default)]
+    pub replica_readable: f64,
+    /// Apply threads per replica.
+    #[serde(default)]
+    pub appliers: u32,
     pub shards: u32,
     /// Connections: each app instance's pool size per server, the
     /// server's limit, the app instances that may open them, and the
@@ -257,6 +269,8 @@ pub enum Change {
     Shards { database: String, from: u32, to: u32 },
     /// A shared cache's nodes.
     CacheNodes { cache: String, from: u32, to: u32 },
+    /// More apply threads on each replica (parallel replication).
+    Appliers { database: String, from: u32, to: u32 },
     /// Each app instance's connections per server.
     PoolSize { database: String, from: u32, to: u32 },
     /// A transaction pooler in front of each server, with this many server connections.
@@ -292,6 +306,10 @@ impl std::fmt::Display for Change {
             }
             Change::Shards { database, from, to } => write!(f, "shard database {database}: {from} → {to} shards"),
             Change::CacheNodes { cache, from, to } => write!(f, "grow cache {cache} from {from} to {to} nodes"),
+            Change::Appliers { database, from, to } => write!(
+                f,
+                "give database {database}'s replicas {to} apply threads each (from {from}): parallel replication"
+            ),
             Change::PoolSize { database, from, to } => {
                 write!(
                     f,
@@ -317,6 +335,13 @@ impl Component {
     /// `growth` at its ceiling.
     pub fn required(&self, growth: f64) -> f64 {
         self.peak_demand * growth / self.ceiling
+    }
+
+    /// Saturated at its peak: its demand within 5% of its capacity or
+    /// beyond, or 95% busy. One rule for the verdict, the plan's rounds and
+    /// `headroom`'s culprit.
+    pub fn saturated(&self) -> bool {
+        self.headroom.is_some_and(|h| h < 1.0 / 0.95) || self.peak_utilization >= 0.95
     }
 
     /// Instances of its pool that hold the peak demand grown by `growth` at the ceiling.
@@ -376,9 +401,11 @@ impl Component {
             Kind::Database => {
                 let d = self.data.as_ref()?;
                 let write = d.write_share.unwrap_or(1.0);
-                if write <= 0.5 && !(d.read_from_replicas && d.replicas > 0) {
+                // Reads replicas may take: not those that must be fresh.
+                let movable = (1.0 - write) * d.replica_readable;
+                if movable >= 0.5 && !(d.read_from_replicas && d.replicas > 0) {
                     // Read-bound: reads move to replicas, each carrying its share.
-                    let reads = self.peak_demand * (1.0 - write) * growth / self.ceiling;
+                    let reads = self.peak_demand * movable * growth / self.ceiling;
                     let to = ((reads / f64::from(d.threads) - 1e-9).ceil() as u32)
                         .max(d.replicas)
                         .max(1);
@@ -396,10 +423,12 @@ impl Component {
                         to: cores.max(d.threads * 2),
                     })
                 } else {
+                    // The busiest shard's demand spread over more shards.
+                    let shards = (f64::from(d.shards) * required / f64::from(d.threads) - 1e-9).ceil();
                     Some(Change::Shards {
                         database: d.of.clone(),
                         from: d.shards,
-                        to: d.shards * count(f64::from(d.threads)).max(2),
+                        to: (shards.min(f64::from(u32::MAX)) as u32).max(d.shards + 1),
                     })
                 }
             }
@@ -409,6 +438,14 @@ impl Component {
                     database: d.of.clone(),
                     from: d.replicas,
                     to: count(f64::from(d.threads)).max(d.replicas + 1),
+                })
+            }
+            Kind::Replication => {
+                let d = self.data.as_ref()?;
+                Some(Change::Appliers {
+                    database: d.of.clone(),
+                    from: d.appliers,
+                    to: count(1.0).max(d.appliers + 1),
                 })
             }
             Kind::Cache => {
@@ -860,9 +897,17 @@ fn data_components(
     }
     for (k, db) in data.databases.iter().enumerate() {
         let sharded = db.shards.count > 1;
+        // Reads replicas may serve: those of classes that need no fresh read.
+        let reads = spec.traffic.classes.iter().filter_map(|c| {
+            let path = c.data.as_ref()?;
+            (c.kind == crate::model::RequestKind::Read && path.database == Some(k)).then_some((c.weight, path.fresh))
+        });
+        let (all, readable) = reads.fold((0.0, 0.0), |(a, r), (w, fresh)| (a + w, if fresh { r } else { r + w }));
         let mut base = DataDetail {
             replicas: db.replicas,
             read_from_replicas: db.read_from_replicas,
+            replica_readable: if all > 0.0 { readable / all } else { 0.0 },
+            appliers: db.appliers,
             shards: db.shards.count,
             pool_size: db.pool_size,
             max_connections: db.primary.max_connections,
@@ -976,6 +1021,52 @@ fn data_components(
                     ..base.clone()
                 }),
                 ..Component::new(Kind::Replicas, &format!("{prefix} replicas"))
+            });
+            // Each replica replays every write of its shard on `appliers`
+            // threads: apply time offered per second, from the write time the
+            // primary was sent (writes × mean apply / mean write).
+            let (write_mean, apply_mean) = (db.write.mean(), db.apply.mean());
+            let apply = |(span, d): (f64, &DataRow)| {
+                if write_mean > 0.0 {
+                    d.server_load[primary].write_ns as f64 / 1e9 / span * apply_mean / write_mean
+                } else {
+                    0.0
+                }
+            };
+            let at = busiest(rows.iter().copied(), apply);
+            let (demand, lag) = at.map_or((0.0, f64::NAN), |(row, d)| {
+                let lag = replicas
+                    .iter()
+                    .map(|&(_, r)| row.1.databases[k].lag_max_ms[shard as usize * db.replicas as usize + r])
+                    .fold(0.0, f64::max);
+                (d, lag)
+            });
+            let capacity = f64::from(db.appliers);
+            let (headroom, ceiling_at) = room(demand, capacity, DEFAULT_CEILING);
+            let writes = if apply_mean > 0.0 { demand / apply_mean } else { 0.0 };
+            out.push(Component {
+                capacity: format!("{} apply thread{} per replica", db.appliers, plural(db.appliers)),
+                unit: "apply threads".into(),
+                capacity_units: capacity,
+                peak_demand: demand,
+                peak_used: demand.min(capacity),
+                peak_utilization: (demand / capacity).min(1.0),
+                load: format!(
+                    "{} writes/s to replay at {} ms each, {} of its apply threads, lag at most {} ms",
+                    short(writes),
+                    short(apply_mean * 1e3),
+                    pct1(demand / capacity),
+                    short(lag)
+                ),
+                headroom,
+                ceiling: DEFAULT_CEILING,
+                ceiling_at,
+                data: Some(DataDetail {
+                    servers: db.replicas,
+                    threads: db.appliers,
+                    ..base.clone()
+                }),
+                ..Component::new(Kind::Replication, &format!("{prefix} replication"))
             });
         }
         // Connections: each server's, the tightest against its limit.
@@ -1186,7 +1277,7 @@ impl Component {
     /// `pool web`, `database orders primary`: how the review names it.
     pub fn title(&self) -> String {
         let kind = match self.kind {
-            Kind::Replicas | Kind::Connections => "database",
+            Kind::Replicas | Kind::Replication | Kind::Connections => "database",
             other => other.label(),
         };
         format!("{kind} {}", self.name)
@@ -1202,6 +1293,8 @@ impl DataDetail {
             write_share: None,
             replicas: 0,
             read_from_replicas: false,
+            replica_readable: 0.0,
+            appliers: 0,
             shards: 1,
             pool_size: 0,
             max_connections: 0,
@@ -1247,7 +1340,7 @@ fn judge(c: &Component) -> (String, String) {
             |ch| format!("{ch} (holds the peak at {} of its capacity)", pct(c.ceiling)),
         )
     };
-    if headroom < 1.0 / 0.95 || c.peak_utilization >= 0.95 {
+    if c.saturated() {
         let what = match c.kind {
             Kind::Queue => format!("consumers saturated at peak ({} busy)", pct(c.peak_utilization)),
             Kind::Connections => format!("out of connections at peak ({} of them wanted)", pct(1.0 / headroom)),
@@ -1288,7 +1381,7 @@ fn judge_pool(c: &Component) -> (String, String) {
                 .into(),
         );
     }
-    if headroom < 1.0 / 0.95 || c.peak_utilization >= 0.95 {
+    if c.saturated() {
         let fix = if scaled {
             format!(
                 "raise the maximum from {} to at least {need} (holds the peak at {} CPU)",
@@ -1377,5 +1470,68 @@ fn plan_step(term: &str, growth: f64, peak_rps: f64, components: &[Component]) -
         peak_rps: peak_rps * growth,
         actions,
         cost_per_month_usd: components.iter().map(|c| c.cost_at(growth)).sum(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A primary busy with reads at twice its ceiling.
+    fn primary(write_share: f64, replica_readable: f64) -> Component {
+        Component {
+            capacity_units: 4.0,
+            peak_demand: 5.6,
+            headroom: Some(4.0 / 5.6),
+            ceiling: 0.7,
+            ceiling_at: Some(0.5),
+            data: Some(DataDetail {
+                servers: 1,
+                threads: 4,
+                write_share: Some(write_share),
+                replica_readable,
+                ..DataDetail::of("db")
+            }),
+            ..Component::new(Kind::Database, "db primary")
+        }
+    }
+
+    #[test]
+    fn reads_go_to_replicas_only_when_replicas_may_serve_them() {
+        assert!(matches!(
+            primary(0.1, 1.0).change(1.0),
+            Some(Change::ReadReplicas { to: 2, .. })
+        ));
+        // Every read must be fresh: replicas would serve nothing.
+        assert!(matches!(
+            primary(0.1, 0.0).change(1.0),
+            Some(Change::DatabaseCores { from: 4, to: 8, .. })
+        ));
+        // Half the reads fresh: 45% of the work could move, not enough.
+        assert!(matches!(
+            primary(0.1, 0.5).change(1.0),
+            Some(Change::DatabaseCores { .. })
+        ));
+    }
+
+    #[test]
+    fn shards_are_sized_from_the_busiest_shards_demand() {
+        // 91 cores of writes on one 64-core primary: ⌈91 / 0.7 / 64⌉ = 3 shards.
+        let c = Component {
+            capacity_units: 64.0,
+            peak_demand: 91.0,
+            headroom: Some(64.0 / 91.0),
+            ceiling: 0.7,
+            ceiling_at: Some(0.7 * 64.0 / 91.0),
+            data: Some(DataDetail {
+                servers: 1,
+                threads: 64,
+                write_share: Some(1.0),
+                ..DataDetail::of("ledger")
+            }),
+            ..Component::new(Kind::Database, "ledger primary")
+        };
+        assert!(matches!(c.change(1.0), Some(Change::Shards { from: 1, to: 3, .. })));
+        assert!(c.saturated());
     }
 }

@@ -107,8 +107,10 @@ fn holds(spec: &SystemSpec, part: Part, c: &Component) -> bool {
         }
         Part::Pool(p) => c.kind == Kind::Pool && c.name == spec.pools[p].name,
         Part::Database(d) => {
-            matches!(c.kind, Kind::Database | Kind::Replicas | Kind::Connections)
-                && of == Some(spec.data.databases[d].name.as_str())
+            matches!(
+                c.kind,
+                Kind::Database | Kind::Replicas | Kind::Replication | Kind::Connections
+            ) && of == Some(spec.data.databases[d].name.as_str())
         }
         Part::Queue(q) => c.kind == Kind::Queue && c.name == spec.data.queues[q].name,
     }

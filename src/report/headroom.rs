@@ -113,9 +113,8 @@ fn hidden_saturation(steps: &[Step]) -> Option<(&Step, String)> {
     steps.iter().filter(|s| s.meets_slo).find_map(|s| {
         let a = &s.analysis;
         let c = &a.components[a.bottleneck?];
-        c.headroom
-            .is_some_and(|h| h < 1.0)
-            .then(|| (s, format!("{} is past its capacity ({})", c.title(), c.load)))
+        c.saturated()
+            .then(|| (s, format!("{} is saturated ({})", c.title(), c.load)))
     })
 }
 

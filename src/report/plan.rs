@@ -335,7 +335,7 @@ fn simulate(
     let saturated: Vec<String> = analysis
         .components
         .iter()
-        .filter(|c| c.headroom.is_some_and(|h| h < 1.0))
+        .filter(|c| c.saturated())
         .map(|c| format!("{}: {}", c.title(), c.load))
         .collect();
     let round = Round {
@@ -797,6 +797,9 @@ fn apply(doc: &mut Value, change: &Change, _spec: &SystemSpec) -> Result<(), Str
         }
         Change::Shards { database, to, .. } => {
             object(doc, &["databases", database])?.insert("shards".into(), json!(to));
+        }
+        Change::Appliers { database, to, .. } => {
+            object(doc, &["databases", database, "replication"])?.insert("appliers".into(), json!(to));
         }
         Change::CacheNodes { cache, to, .. } => {
             object(doc, &["caches", cache, "shared"])?.insert("nodes".into(), json!(to));
