@@ -183,14 +183,14 @@ fn a_primary_without_replica_is_a_structural_single_point_of_failure() {
         check["single_points_of_failure"]
             .as_array()
             .unwrap()
-            .contains(&Value::from("database main's primary fails"))
+            .contains(&Value::from("the primary of database main fails"))
     );
     // One node of two lost, detected at once (the default): its clients
     // move to the other node, which has no capacity limit of its own.
     assert_eq!(failure(&check, "lb_node_failure")["holds"], true, "{check:#}");
     assert_eq!(failure(&check, "node_down")["target"], "redis");
     let md = std::fs::read_to_string(dir.path().join("alone/report.md")).unwrap();
-    assert!(md.contains("| **database main's primary fails** | – | – | – | single point of failure (structural)"));
+    assert!(md.contains("| **the primary of database main fails** | – | – | – | single point of failure (structural)"));
 
     // With a replica the failover is simulated instead.
     let check = resilience(&run(dir.path(), "replicated", &data_tier(1), &["--report"]));

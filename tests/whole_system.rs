@@ -440,3 +440,71 @@ slo:
         },
     );
 }
+
+/// A queue's consumers scaled late drain a backlog with more cores than
+/// producers offer: the analysis sizes them from what is sent (messages
+/// in × mean job), not from the drain.
+#[test]
+fn consumers_are_sized_from_what_producers_send() {
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = write(
+        dir.path(),
+        r#"
+name: upload-keda
+seed: 9
+duration: 8m
+warmup: 1m
+interval: 15s
+traffic:
+  rate: { product: [ { constant: 60 }, { spike: { start: 3m, duration: 2m, multiplier: 2, rise: 20s, decay: 20s } } ] }
+  classes:
+    - { name: upload, cpu: { gamma: { mean: 10ms, cv: 0.8 } }, data: { enqueue: jobs } }
+  target: lb
+instance_types: { pod-1cpu: { vcpu: 1, memory_gib: 2, hourly_usd: 0.0425 } }
+load_balancers: { lb: { policy: round_robin, pool: api } }
+pools:
+  api: { instance_type: pod-1cpu, count: 3, workers: 16, timeout: 10s }
+  workers:
+    instance_type: pod-1cpu
+    count: 2
+    workers: 1
+    boot_time: { constant: 20s }
+    autoscaler: { keda: { min_replica_count: 1, max_replica_count: 200, polling_interval: 15s, cooldown_period: 2m, trigger: { metric: queue_depth, queue: jobs, target: 2 } } }
+queues:
+  jobs: { consumers: workers, job: { gamma: { mean: 600ms, cv: 0.5 } }, visibility_timeout: 30s, max_receives: 3 }
+"#,
+    );
+    let out = dir.path().join("out");
+    run(&[], &scenario, &out);
+    let data = std::fs::read_to_string(out.join("data.csv")).unwrap();
+    let mut lines = data.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let column = |name: &str| header.iter().position(|h| *h == name).unwrap();
+    let (start, end, enqueued) = (column("t_start_s"), column("t_end_s"), column("jobs.enqueued"));
+    let sent = lines
+        .map(|l| l.split(',').collect::<Vec<_>>())
+        .filter(|f| f[start].parse::<f64>().unwrap() >= 60.0)
+        .map(|f| {
+            let span = f[end].parse::<f64>().unwrap() - f[start].parse::<f64>().unwrap();
+            f[enqueued].parse::<f64>().unwrap() / span * 0.6
+        })
+        .fold(0.0, f64::max);
+    let a = json(&out.join("analysis.json"));
+    let queue = a["components"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["kind"] == "queue")
+        .unwrap();
+    let demand = queue["peak_demand"].as_f64().unwrap();
+    assert!((demand - sent).abs() < 1e-6 * sent, "demand {demand}, sent {sent}");
+    // The drain did use more cores than that.
+    let timeseries = std::fs::read_to_string(out.join("timeseries.csv")).unwrap();
+    let mut rows = timeseries.lines();
+    let header: Vec<&str> = rows.next().unwrap().split(',').collect();
+    let busy = header.iter().position(|h| *h == "workers.busy_cores").unwrap();
+    let most = rows
+        .map(|l| l.split(',').nth(busy).unwrap().parse::<f64>().unwrap())
+        .fold(0.0, f64::max);
+    assert!(most > demand * 1.05, "busy {most}, demand {demand}");
+}

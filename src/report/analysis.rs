@@ -286,13 +286,13 @@ impl std::fmt::Display for Change {
         match self {
             Change::Instances { pool, from, to } => write!(f, "grow pool {pool} from {from} to {to} instances"),
             Change::Maximum { pool, from, to } => {
-                write!(f, "raise pool {pool}'s autoscaler maximum from {from} to {to}")
+                write!(f, "raise the autoscaler maximum of pool {pool} from {from} to {to}")
             }
             Change::Minimum { pool, from, to } => {
-                write!(f, "raise pool {pool}'s autoscaler minimum from {from} to {to}")
+                write!(f, "raise the autoscaler minimum of pool {pool} from {from} to {to}")
             }
             Change::ReadReplicas { database, from, to } if from == to => {
-                write!(f, "send database {database}'s reads to its {to} replicas")
+                write!(f, "send the reads of database {database} to its {to} replicas")
             }
             Change::ReadReplicas { database, from, to } => {
                 let s = if *to == 1 { "" } else { "s" };
@@ -308,7 +308,7 @@ impl std::fmt::Display for Change {
             Change::CacheNodes { cache, from, to } => write!(f, "grow cache {cache} from {from} to {to} nodes"),
             Change::Appliers { database, from, to } => write!(
                 f,
-                "give database {database}'s replicas {to} apply threads each (from {from}): parallel replication"
+                "give the replicas of database {database} {to} apply threads each (from {from}): parallel replication"
             ),
             Change::PoolSize { database, from, to } => {
                 write!(
@@ -701,7 +701,18 @@ fn pool_component(
 ) -> Component {
     let summary = &result.summary.pools[i];
     // The pool's own busiest interval: its demand peaks where its traffic does.
-    let demand = |r: &&IntervalRow| r.pools[i].offered_cores.max(r.pools[i].busy_cores);
+    // A queue's consumers are offered what producers send: busy cores above
+    // it are a backlog draining (work late, not more work), so they do not
+    // size the pool.
+    let consumes = spec.data.queues.iter().any(|q| q.consumers == i);
+    let demand = |r: &&IntervalRow| {
+        let p = &r.pools[i];
+        if consumes {
+            p.offered_cores
+        } else {
+            p.offered_cores.max(p.busy_cores)
+        }
+    };
     let (peak_demand, peak_used, peak_utilization, peak_queue) =
         busiest(rows.iter(), demand).map_or((0.0, 0.0, f64::NAN, 0.0), |(r, d)| {
             let p = &r.pools[i];

@@ -187,7 +187,7 @@ pub fn check(inputs: &Inputs, run: &dyn Fn(&SystemSpec, u64, u32) -> Vec<RunResu
         failures.push(Failure {
             kind: FailureKind::PrimaryWithoutReplica,
             target: d.name.clone(),
-            text: format!("database {}'s primary fails", d.name),
+            text: format!("the primary of database {} fails", d.name),
             window: None,
             holds: false,
             structural: true,
@@ -277,7 +277,7 @@ fn injections(spec: &SystemSpec, doc: &Value, at: f64, end: f64) -> Vec<Injectio
         list.push(Injection {
             kind: FailureKind::PrimaryFailover,
             target: d.name.clone(),
-            text: format!("database {}'s primary fails over to a replica", d.name),
+            text: format!("the primary of database {} fails over to a replica", d.name),
             list: vec!["databases".into(), d.name.clone(), "faults".into()],
             fault: json!({ "at": at, "primary_failover": { "promotion": PROMOTION_S } }),
         });

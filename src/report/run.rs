@@ -623,6 +623,21 @@ pub fn human_summary(results: &[RunResult]) -> String {
         dollars(s.cost.per_million_requests_usd, 4)
     )
     .unwrap();
+    // The instances are not the whole bill when anything else is priced.
+    if s.cost.components.iter().any(|c| c.kind != "pool") {
+        writeln!(
+            out,
+            "          whole system (databases, caches, CDN, balancers, queues too): {} total, {}/month{}",
+            dollars(s.cost.system_total_usd, 2),
+            dollars(s.cost.system_per_month_usd, 0),
+            if s.cost.extrapolated {
+                ", scaled from a run shorter than a day"
+            } else {
+                ""
+            }
+        )
+        .unwrap();
+    }
     if results.len() > 1 {
         writeln!(out, "over {} replications (mean ± 95% CI):", results.len()).unwrap();
         for (name, e) in replication_estimates(results) {
