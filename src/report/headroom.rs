@@ -106,15 +106,19 @@ pub fn culprit(step: &Step) -> String {
     }
 }
 
-/// The component past its capacity at the first step that still meets the
-/// SLO, if any: work the SLO does not see (a queue's consumers, a pool
-/// behind no balancer) can saturate while requests are answered in time.
+/// The component saturated at the first step that still meets the SLO, if
+/// any, among work the SLO does not see (a queue's consumers, a replica's
+/// apply threads): it can fall behind while requests are answered in time.
 fn hidden_saturation(steps: &[Step]) -> Option<(&Step, String)> {
     steps.iter().filter(|s| s.meets_slo).find_map(|s| {
         let a = &s.analysis;
-        let c = &a.components[a.bottleneck?];
-        c.saturated()
-            .then(|| (s, format!("{} is saturated ({})", c.title(), c.load)))
+        // Only work no request waits for: a saturated pool or database on
+        // the request path is what the SLO measures.
+        let c = a
+            .components
+            .iter()
+            .find(|c| matches!(c.kind, Kind::Queue | Kind::Replication) && c.saturated())?;
+        Some((s, format!("{} is saturated ({})", c.title(), c.load)))
     })
 }
 
