@@ -44,9 +44,11 @@ pub struct RunArgs {
     pub growth: Option<Vec<f64>>,
 }
 
-/// The review's scaling plan, simulated: `plan.json` and each horizon's
-/// scenario under `plan/`. Returns the files written.
-fn prove_plan(
+/// What the review simulates beyond the run: the scaling plan (`plan.json`
+/// and each horizon's scenario under `plan/`) and the resilience check
+/// (`resilience.json`), both on changed copies of the scenario as read.
+/// Returns the files written.
+fn simulate_review(
     args: &RunArgs,
     spec: &crate::model::SystemSpec,
     seed: u64,
@@ -69,11 +71,11 @@ fn prove_plan(
         seed,
         replications: args.replications,
     };
-    let analysis = report::analysis::analyze(spec, &results[0]);
     let pool = rayon::ThreadPoolBuilder::new().num_threads(jobs).build()?;
-    let (plan, scenarios) = report::plan::prove(&inputs, &analysis, &|spec, seed, n| {
-        pool.install(|| replicate(spec, seed, n))
-    });
+    let run = |spec: &crate::model::SystemSpec, seed: u64, n: u32| pool.install(|| replicate(spec, seed, n));
+
+    let analysis = report::analysis::analyze(spec, &results[0]);
+    let (plan, scenarios) = report::plan::prove(&inputs, &analysis, &run);
     let mut written = Vec::new();
     if !scenarios.is_empty() {
         std::fs::create_dir_all(dir.join("plan"))?;
@@ -85,42 +87,15 @@ fn prove_plan(
         report::files::write_atomic(&dir.join(file), text.as_bytes())?;
         written.push(file.clone());
     }
-    let json = serde_json::to_string_pretty(&plan)? + "\n";
-    report::files::write_atomic(&dir.join("plan.json"), json.as_bytes())?;
-    written.push("plan.json".into());
-    Ok(written)
-}
-
-/// The review's resilience check, simulated: `resilience.json`. Returns the
-/// files written.
-fn check_resilience(
-    args: &RunArgs,
-    spec: &crate::model::SystemSpec,
-    seed: u64,
-    results: &[crate::model::RunResult],
-    jobs: usize,
-    dir: &std::path::Path,
-) -> Result<Vec<String>> {
-    let name = args.scenario.display().to_string();
-    let text = super::read_input(&args.scenario, super::InputKind::Scenario)?;
-    let doc = crate::scenario::document(&text, &name, crate::scenario::Format::for_path(&name))
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
-    let base = args.scenario.parent().unwrap_or(std::path::Path::new("."));
-    let files = super::FsFiles { base };
-    let inputs = report::plan::Inputs {
-        doc: &doc,
-        base,
-        files: &files,
-        spec,
-        today: &results[0],
-        seed,
-        replications: args.replications,
+    let mut put = |file: &str, json: String| -> Result<()> {
+        report::files::write_atomic(&dir.join(file), (json + "\n").as_bytes())?;
+        written.push(file.into());
+        Ok(())
     };
-    let pool = rayon::ThreadPoolBuilder::new().num_threads(jobs).build()?;
-    let check = report::resilience::check(&inputs, &|spec, seed, n| pool.install(|| replicate(spec, seed, n)));
-    let json = serde_json::to_string_pretty(&check)? + "\n";
-    report::files::write_atomic(&dir.join("resilience.json"), json.as_bytes())?;
-    Ok(vec!["resilience.json".into()])
+    put("plan.json", serde_json::to_string_pretty(&plan)?)?;
+    let check = report::resilience::check(&inputs, &run);
+    put("resilience.json", serde_json::to_string_pretty(&check)?)?;
+    Ok(written)
 }
 
 pub fn run(args: RunArgs) -> Result<u8> {
@@ -176,8 +151,7 @@ pub fn run(args: RunArgs) -> Result<u8> {
 
     let mut written = report::write_run(folder.path(), spec, &results)?;
     if args.report {
-        written.extend(prove_plan(&args, spec, seed, &results, jobs, folder.path())?);
-        written.extend(check_resilience(&args, spec, seed, &results, jobs, folder.path())?);
+        written.extend(simulate_review(&args, spec, seed, &results, jobs, folder.path())?);
         report::review::write_report(folder.path())?;
         written.extend(["report.md".to_string(), "report.html".to_string()]);
     }
