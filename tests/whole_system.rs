@@ -508,3 +508,54 @@ queues:
         .fold(0.0, f64::max);
     assert!(most > demand * 1.05, "busy {most}, demand {demand}");
 }
+
+/// An HPA whose maximum has room but scales too late for a ramp: the
+/// plan's next step, once the SLO still breaks, is a minimum that holds the
+/// peak from the start, and the horizon then holds.
+#[test]
+fn capacity_that_arrives_late_gets_a_higher_minimum() {
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = write(
+        dir.path(),
+        r#"
+name: hpa-late
+seed: 1
+duration: 8m
+warmup: 1m
+traffic:
+  rate: { ramp: { from: 100, to: 400, start: 1m, end: 5m } }
+  classes: [ { name: api, cpu: { lognormal: { mean: 25ms, cv: 1.0 } } } ]
+  target: ingress
+instance_types:
+  pod-1cpu: { vcpu: 1, memory_gib: 2, hourly_usd: 0.0425 }
+load_balancers:
+  ingress: { policy: least_connections, pool: api }
+pools:
+  api:
+    instance_type: pod-1cpu
+    count: 4
+    workers: 8
+    queue_capacity: 64
+    timeout: 5s
+    boot_time: { constant: 20s }
+    autoscaler:
+      hpa:
+        min_replicas: 3
+        max_replicas: 27
+        metrics: [ { resource: { name: cpu, target: { average_utilization: 60 } } } ]
+        behavior: {}
+slo:
+  latency: { percentile: 99, threshold: 300ms }
+  error_rate: 0.001
+"#,
+    );
+    let out = dir.path().join("review");
+    run(&["--report", "--growth", "2"], &scenario, &out);
+    let horizon = &json(&out.join("plan.json"))["horizons"][0];
+    let rounds = horizon["rounds"].as_array().unwrap();
+    assert!(rounds.len() >= 2, "{horizon}");
+    assert_eq!(rounds[0]["passed"], false, "{horizon}");
+    let changes = horizon["changes"].as_array().unwrap();
+    assert!(changes.iter().any(|c| c["change"]["change"] == "minimum"), "{horizon}");
+    assert_eq!(horizon["holds"], true, "{horizon}");
+}

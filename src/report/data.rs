@@ -358,6 +358,16 @@ fn hottest(d: &crate::metrics::DatabaseSummary) -> Option<&crate::metrics::Shard
 }
 
 /// The terminal summary's data-tier lines.
+/// A share as a percentage to three decimals; `n/a` (no `%`) when undefined
+/// (no response to be stale).
+fn percent3(x: f64) -> String {
+    if x.is_finite() {
+        format!("{:.3}%", x * 100.0)
+    } else {
+        "n/a".into()
+    }
+}
+
 pub fn human(data: &DataSummary) -> String {
     let mut out = String::new();
     let parts: Vec<String> = data
@@ -400,12 +410,12 @@ pub fn human(data: &DataSummary) -> String {
     for d in &data.databases {
         write!(
             out,
-            "database {}: {} reads ({} on replicas), {} writes; stale responses {:.3}%, read-your-writes violations {}",
+            "database {}: {} reads ({} on replicas), {} writes; stale responses {}, read-your-writes violations {}",
             d.name,
             d.reads,
             d.replica_reads,
             d.writes,
-            Figure(d.stale_response_rate * 100.0),
+            percent3(d.stale_response_rate),
             d.read_your_writes_violations
         )
         .unwrap();
@@ -413,8 +423,8 @@ pub fn human(data: &DataSummary) -> String {
             let lag = d.replicas.iter().map(|r| r.lag_max_ms).fold(0.0, f64::max);
             write!(
                 out,
-                "; stale replica reads {:.3}%, lag max {:.2} ms",
-                Figure(d.stale_read_rate * 100.0),
+                "; stale replica reads {}, lag max {:.2} ms",
+                percent3(d.stale_read_rate),
                 Figure(lag)
             )
             .unwrap();

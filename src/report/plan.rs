@@ -606,13 +606,14 @@ fn first_order(analysis: &Analysis, measured_at: f64, horizon: f64) -> Vec<Step>
 }
 
 /// The change that gives the bottleneck of a run that broke the SLO more
-/// room: its capacity change, or, for an autoscaled pool that had room
-/// but was busy at its peak (capacity came late), a higher minimum.
+/// room: its capacity change, or, for an autoscaled pool whose maximum had
+/// room (capacity came late: the SLO broke while it scaled), a minimum
+/// that holds the peak from the start.
 fn next_change(c: &Component) -> Option<Change> {
     c.change(1.0).or_else(|| {
         let p = c.pool.as_ref()?;
         let to = p.instances_needed.min(p.instances_max);
-        (p.autoscaler.is_some() && c.peak_utilization >= 0.9 && to > p.instances_min).then(|| Change::Minimum {
+        (p.autoscaler.is_some() && to > p.instances_min).then(|| Change::Minimum {
             pool: p.name.clone(),
             from: p.instances_min,
             to,
