@@ -987,6 +987,13 @@ fn data_components(
                 })
                 .collect();
             let total = |row: (f64, &DataRow)| replicas.iter().map(|&(i, _)| work(row, i)).sum::<f64>();
+            // The shard's worst replica lag in an interval.
+            let lag_in = |row: (f64, &DataRow)| {
+                replicas
+                    .iter()
+                    .map(|&(_, r)| row.1.databases[k].lag_max_ms[shard as usize * db.replicas as usize + r])
+                    .fold(0.0, f64::max)
+            };
             let at = busiest(rows.iter().copied(), total);
             let capacity: f64 = replicas.iter().map(|&(i, _)| f64::from(threads(i))).sum();
             let (demand, used, lag) = at.map_or((0.0, 0.0, f64::NAN), |(row, d)| {
@@ -994,11 +1001,7 @@ fn data_components(
                     .iter()
                     .map(|&(i, _)| row.1.server_utilization[i] * f64::from(threads(i)))
                     .sum();
-                let lag = replicas
-                    .iter()
-                    .map(|&(_, r)| row.1.databases[k].lag_max_ms[shard as usize * db.replicas as usize + r])
-                    .fold(0.0, f64::max);
-                (d, used, lag)
+                (d, used, lag_in(row))
             });
             let (headroom, ceiling_at) = room(demand, capacity, DEFAULT_CEILING);
             out.push(Component {
@@ -1045,13 +1048,7 @@ fn data_components(
                 }
             };
             let at = busiest(rows.iter().copied(), apply);
-            let (demand, lag) = at.map_or((0.0, f64::NAN), |(row, d)| {
-                let lag = replicas
-                    .iter()
-                    .map(|&(_, r)| row.1.databases[k].lag_max_ms[shard as usize * db.replicas as usize + r])
-                    .fold(0.0, f64::max);
-                (d, lag)
-            });
+            let (demand, lag) = at.map_or((0.0, f64::NAN), |(row, d)| (d, lag_in(row)));
             let capacity = f64::from(db.appliers);
             let (headroom, ceiling_at) = room(demand, capacity, DEFAULT_CEILING);
             let writes = if apply_mean > 0.0 { demand / apply_mean } else { 0.0 };

@@ -361,6 +361,19 @@ fn simulate(
     Ok((round, analysis, peak(&runs[0]).offered_rps))
 }
 
+/// A pool document's autoscaler (`hpa`, `aws` or `keda`) and the names of
+/// its minimum and maximum fields, when it has one.
+fn scaler_fields(pool: &serde_json::Map<String, Value>) -> Option<(&'static str, &'static str, &'static str)> {
+    let autoscaler = pool.get("autoscaler")?;
+    [
+        ("hpa", "min_replicas", "max_replicas"),
+        ("aws", "min_size", "max_size"),
+        ("keda", "min_replica_count", "max_replica_count"),
+    ]
+    .into_iter()
+    .find(|(k, ..)| autoscaler.get(*k).is_some())
+}
+
 /// A pool scaled up: the document, what changed in words, and the share
 /// one instance is of the pool's largest size before and after.
 struct ScaleUp {
@@ -381,15 +394,9 @@ fn scale_up(doc: &Value, pool: &str) -> Option<ScaleUp> {
     if doc["instance_types"].get(kind).is_some() || p.contains_key("node_pool") || p.contains_key("mixed_instances") {
         return None;
     }
-    let scaler = ["hpa", "aws", "keda"]
-        .into_iter()
-        .find(|k| p.get("autoscaler").and_then(|a| a.get(*k)).is_some());
-    let (min_field, max_field) = match scaler {
-        Some("hpa") => ("min_replicas", "max_replicas"),
-        Some("aws") => ("min_size", "max_size"),
-        Some(_) => ("min_replica_count", "max_replica_count"),
-        None => ("count", "count"),
-    };
+    let fields = scaler_fields(p);
+    let scaler = fields.map(|f| f.0);
+    let (min_field, max_field) = fields.map_or(("count", "count"), |(_, min, max)| (min, max));
     let limits = |field: &str| match scaler {
         Some(k) => p["autoscaler"][k][field].as_u64(),
         None => p["count"].as_u64(),
@@ -535,7 +542,7 @@ fn cache_tier(doc: &Value, database: &str, replicas_before: u32, inputs: &Inputs
         / total;
     let growth = spec.growth.iter().copied().fold(1.0, f64::max);
     let lookups = peak(inputs.today).offered_rps * share * growth;
-    let nodes = ((lookups * 25e-6 / DEFAULT_CACHE_CEILING).ceil() as u64).max(1);
+    let nodes = ((lookups * 25e-6 / super::analysis::DEFAULT_CEILING).ceil() as u64).max(1);
     let capacity = (keys.count / 5 / nodes).max(1);
     let mut doc = doc.clone();
     let db = object(&mut doc, &["databases", database]).ok()?;
@@ -569,9 +576,6 @@ fn cache_tier(doc: &Value, database: &str, replicas_before: u32, inputs: &Inputs
     );
     Some((doc, text))
 }
-
-/// The share of a cache node's thread the sizing plans to use.
-const DEFAULT_CACHE_CEILING: f64 = 0.7;
 
 /// The first-order changes for `horizon` from the analysis of a run at
 /// `measured_at` × today's traffic, in the order components reach their ceilings.
@@ -739,26 +743,17 @@ fn resize_server(server: &mut serde_json::Map<String, Value>, to: u32) {
 
 /// Makes `change` in the scenario document.
 fn apply(doc: &mut Value, change: &Change, _spec: &SystemSpec) -> Result<(), String> {
-    let scaler = |doc: &mut Value, pool: &str| -> Result<String, String> {
-        let autoscaler = object(doc, &["pools", pool, "autoscaler"])?;
-        ["hpa", "aws", "keda"]
-            .into_iter()
-            .find(|k| autoscaler.contains_key(*k))
-            .map(String::from)
-            .ok_or_else(|| format!("pool {pool} has no autoscaler"))
+    // The pool's autoscaler and its (minimum, maximum) field names.
+    let scaler = |doc: &mut Value, pool: &str| -> Result<(&'static str, &'static str, &'static str), String> {
+        scaler_fields(object(doc, &["pools", pool])?).ok_or_else(|| format!("pool {pool} has no autoscaler"))
     };
     match change {
         Change::Instances { pool, to, .. } => {
             object(doc, &["pools", pool])?.insert("count".into(), json!(to));
         }
         Change::Maximum { pool, to, .. } => {
-            let kind = scaler(doc, pool)?;
-            let field = match kind.as_str() {
-                "hpa" => "max_replicas",
-                "aws" => "max_size",
-                _ => "max_replica_count",
-            };
-            object(doc, &["pools", pool, "autoscaler", &kind])?.insert(field.into(), json!(to));
+            let (kind, _, field) = scaler(doc, pool)?;
+            object(doc, &["pools", pool, "autoscaler", kind])?.insert(field.into(), json!(to));
             // A node pool too small for the new maximum grows with it.
             let pool_map = object(doc, &["pools", pool])?;
             if let Some(nodes) = pool_map.get_mut("node_pool").and_then(Value::as_object_mut) {
@@ -771,13 +766,8 @@ fn apply(doc: &mut Value, change: &Change, _spec: &SystemSpec) -> Result<(), Str
             }
         }
         Change::Minimum { pool, to, .. } => {
-            let kind = scaler(doc, pool)?;
-            let field = match kind.as_str() {
-                "hpa" => "min_replicas",
-                "aws" => "min_size",
-                _ => "min_replica_count",
-            };
-            object(doc, &["pools", pool, "autoscaler", &kind])?.insert(field.into(), json!(to));
+            let (kind, field, _) = scaler(doc, pool)?;
+            object(doc, &["pools", pool, "autoscaler", kind])?.insert(field.into(), json!(to));
             let pool_map = object(doc, &["pools", pool])?;
             let count = pool_map.get("count").and_then(Value::as_u64).unwrap_or(0);
             if count < u64::from(*to) {
