@@ -101,6 +101,29 @@ fn four_instances_at_94_percent_cannot_lose_one_and_eight_can() {
         "{section}"
     );
     assert!(section.contains("Single points of failure: one instance of pool web crashes."));
+    // N+1, proven: five instances suffer the same crash at the same time
+    // and hold; the fifth costs its own price, $0.05 × 730 h a month.
+    let remedy = &crash["remedy"];
+    assert_eq!(
+        remedy["changes"],
+        serde_json::json!(["grow pool web from 4 to 5 instances"])
+    );
+    assert_eq!(remedy["holds"], true, "{remedy:#}");
+    assert_eq!(remedy["tries"], 1);
+    assert_eq!(remedy["window"]["compliance"]["mean"], 1.0);
+    let added = remedy["added_per_month_usd"].as_f64().unwrap();
+    assert!((added - 36.5).abs() < 0.01, "{added}");
+    assert_eq!(remedy["scenario"], "resilience/fix-crash-web.yaml");
+    let fix = dir.path().join("four/resilience/fix-crash-web.yaml");
+    let text = std::fs::read_to_string(&fix).unwrap();
+    assert!(text.contains("count: 5") && text.contains("crash:"), "{text}");
+    let rerun = capsim().arg("validate").arg(&fix).output().unwrap();
+    assert!(rerun.status.success(), "{}", String::from_utf8_lossy(&rerun.stderr));
+    assert!(
+        section.contains("| one instance of pool web crashes | **grow pool web from 4 to 5 instances** |")
+            && section.contains("| holds | +$36.50 | resilience/fix-crash-web.yaml |"),
+        "{section}"
+    );
 
     let eight = resilience(&run(dir.path(), "eight", &pool(8, ""), &["--report"]));
     let crash = failure(&eight, "crash");
@@ -108,6 +131,7 @@ fn four_instances_at_94_percent_cannot_lose_one_and_eight_can() {
     assert_eq!(crash["verdict"], "holds");
     assert_eq!(crash["window"]["compliance"]["mean"], 1.0);
     assert_eq!(eight["single_points_of_failure"], serde_json::json!([]));
+    assert_eq!(crash["remedy"], Value::Null, "what holds needs no remedy");
     let md = std::fs::read_to_string(dir.path().join("eight/report.md")).unwrap();
     assert!(md.contains("No single failure breaks the SLO."));
 }
@@ -137,6 +161,13 @@ fn a_zone_loss_is_simulated_and_the_scenarios_own_faults_are_removed() {
     let zone = failure(&check, "zone_outage");
     assert_eq!(zone["holds"], false, "{check:#}");
     assert_eq!(zone["verdict"], "SLO broken: single point of failure");
+    // Three zones: the two left hold the peak with ⌈4 × 3/2⌉ = 6.
+    assert_eq!(
+        zone["remedy"]["changes"],
+        serde_json::json!(["grow pool web from 4 to 6 instances"]),
+        "{zone:#}"
+    );
+    assert_eq!(zone["remedy"]["holds"], true, "{zone:#}");
     let md = std::fs::read_to_string(dir.path().join("zones4/report.md")).unwrap();
     assert!(md.contains("| **zone z-a is lost** |"), "{md}");
     assert!(!md.contains("## Faults in this run"));
@@ -191,12 +222,20 @@ fn a_primary_without_replica_is_a_structural_single_point_of_failure() {
     assert_eq!(failure(&check, "node_down")["target"], "redis");
     let md = std::fs::read_to_string(dir.path().join("alone/report.md")).unwrap();
     assert!(md.contains("| **the primary of database main fails** | – | – | – | single point of failure (structural)"));
+    let remedy = &primary["remedy"];
+    assert_eq!(
+        remedy["changes"],
+        serde_json::json!(["give database main 1 replica to fail over to (from 0; reads stay where they are)"])
+    );
 
     // With a replica the failover is simulated instead.
     let check = resilience(&run(dir.path(), "replicated", &data_tier(1), &["--report"]));
     let failover = failure(&check, "primary_failover");
     assert_eq!(failover["structural"], false);
     assert!(failover["window"]["compliance"]["mean"].is_number(), "{check:#}");
+    // The remedy above was that very scenario, struck the same way.
+    assert_eq!(remedy["window"], failover["window"]);
+    assert_eq!(remedy["holds"], failover["holds"]);
     assert!(
         check["failures"]
             .as_array()
@@ -216,5 +255,21 @@ fn resilience_json_is_written_only_with_report_and_is_deterministic() {
     let two = run(dir.path(), "two", &text, &["--report", "--jobs", "2"]);
     let bytes = |out: &Path| std::fs::read(out.join("resilience.json")).unwrap();
     assert_eq!(bytes(&one), bytes(&two));
-    assert_eq!(resilience(&one)["failures"].as_array().unwrap().len(), 2);
+    let check = resilience(&one);
+    assert_eq!(check["failures"].as_array().unwrap().len(), 2);
+    // Two zones: losing one leaves 2 instances for 3.76 cores of work. The
+    // remedy spreads the pool over a third zone and sizes it so that two
+    // of three hold the peak: ⌈4 × 3/2⌉ = 6.
+    let zone = failure(&check, "zone_outage");
+    assert_eq!(zone["holds"], false, "{check:#}");
+    assert_eq!(
+        zone["remedy"]["changes"],
+        serde_json::json!([
+            "spread pool web over zones z-a, z-b, z-c (from z-a, z-b)",
+            "grow pool web from 4 to 6 instances"
+        ])
+    );
+    assert_eq!(zone["remedy"]["holds"], true, "{zone:#}");
+    let fix = |out: &Path| std::fs::read(out.join("resilience/fix-zone_outage-z-a.yaml")).unwrap();
+    assert_eq!(fix(&one), fix(&two));
 }

@@ -76,11 +76,12 @@ fn simulate_review(
 
     let analysis = report::analysis::analyze(spec, &results[0]);
     let (plan, scenarios) = report::plan::prove(&inputs, &analysis, &run);
+    let (check, fixes) = report::resilience::check(&inputs, &run);
     let mut written = Vec::new();
-    if !scenarios.is_empty() {
-        std::fs::create_dir_all(dir.join("plan"))?;
-    }
-    for (file, text) in &scenarios {
+    for (file, text) in scenarios.iter().chain(&fixes) {
+        if let Some(folder) = dir.join(file).parent() {
+            std::fs::create_dir_all(folder)?;
+        }
         let text = text
             .as_ref()
             .map_err(|e| anyhow::anyhow!("writing {file}: the scenario cannot be written as YAML: {e}"))?;
@@ -93,7 +94,6 @@ fn simulate_review(
         Ok(())
     };
     put("plan.json", serde_json::to_string_pretty(&plan)?)?;
-    let check = report::resilience::check(&inputs, &run);
     put("resilience.json", serde_json::to_string_pretty(&check)?)?;
     Ok(written)
 }

@@ -279,6 +279,16 @@ pub enum Change {
         pool_size: u32,
         max_client_connections: u32,
     },
+    /// The zones a pool spreads over (the resilience check's N+1 across zones).
+    Zones {
+        pool: String,
+        from: Vec<String>,
+        to: Vec<String>,
+    },
+    /// Replicas per shard to fail over to, reads left where they are.
+    Standbys { database: String, from: u32, to: u32 },
+    /// A balancer's nodes.
+    BalancerNodes { balancer: String, from: u32, to: u32 },
 }
 
 impl std::fmt::Display for Change {
@@ -322,6 +332,24 @@ impl std::fmt::Display for Change {
                 f,
                 "put a transaction pooler in front of database {database} ({pool_size} server connections each)"
             ),
+            Change::Zones { pool, from, to } => {
+                write!(
+                    f,
+                    "spread pool {pool} over zones {} (from {})",
+                    to.join(", "),
+                    from.join(", ")
+                )
+            }
+            Change::Standbys { database, from, to } => {
+                let s = if *to == 1 { "" } else { "s" };
+                write!(
+                    f,
+                    "give database {database} {to} replica{s} to fail over to (from {from}; reads stay where they are)"
+                )
+            }
+            Change::BalancerNodes { balancer, from, to } => {
+                write!(f, "grow balancer {balancer} from {from} to {to} nodes")
+            }
         }
     }
 }

@@ -190,7 +190,7 @@ pub fn prove(
         for _ in 0..MAX_ROUNDS {
             let added: Vec<String> = pending.iter().map(|s| s.text.clone()).collect();
             for step in pending.drain(..) {
-                if let Err(why) = apply(&mut doc, &step.change, inputs.spec) {
+                if let Err(why) = apply(&mut doc, &step.change) {
                     stopped = Some(format!("{} cannot be applied: {why}", step.text));
                     break;
                 }
@@ -742,7 +742,7 @@ fn resize_server(server: &mut serde_json::Map<String, Value>, to: u32) {
 }
 
 /// Makes `change` in the scenario document.
-fn apply(doc: &mut Value, change: &Change, _spec: &SystemSpec) -> Result<(), String> {
+pub(crate) fn apply(doc: &mut Value, change: &Change) -> Result<(), String> {
     // The pool's autoscaler and its (minimum, maximum) field names.
     let scaler = |doc: &mut Value, pool: &str| -> Result<(&'static str, &'static str, &'static str), String> {
         scaler_fields(object(doc, &["pools", pool])?).ok_or_else(|| format!("pool {pool} has no autoscaler"))
@@ -806,6 +806,15 @@ fn apply(doc: &mut Value, change: &Change, _spec: &SystemSpec) -> Result<(), Str
             let pooler = object(doc, &["databases", database, "pooler"])?;
             pooler.insert("pool_size".into(), json!(pool_size));
             pooler.insert("max_client_connections".into(), json!(max_client_connections));
+        }
+        Change::Zones { pool, to, .. } => {
+            object(doc, &["pools", pool])?.insert("zones".into(), json!(to));
+        }
+        Change::Standbys { database, to, .. } => {
+            object(doc, &["databases", database])?.insert("replicas".into(), json!(to));
+        }
+        Change::BalancerNodes { balancer, to, .. } => {
+            object(doc, &["load_balancers", balancer])?.insert("nodes".into(), json!(to));
         }
     }
     Ok(())

@@ -11,6 +11,13 @@
 //! so that a broken SLO is the failure's doing. A primary without a replica
 //! is not simulated: nothing can take over from it, whatever its recovery,
 //! and the check says so.
+//!
+//! A single point of failure gets a remedy, proven the same way: N+1 — one
+//! more instance, cache node or balancer node than the peak needs, one more
+//! zone with the pool sized so that the zones left hold the peak, a replica
+//! to fail over to — applied to the copy, which then suffers the same
+//! failure. Each remedy is tried up to [`REMEDY_TRIES`] sizes, and the
+//! check reports the first that holds, or that none did.
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -19,9 +26,9 @@ use crate::metrics::stats::{Estimate, estimate, nan_if_null};
 use crate::model::data::CacheScope;
 use crate::model::{RunResult, SystemSpec};
 
-use super::analysis::peak;
+use super::analysis::{Analysis, Change, analyze, peak};
 use super::headroom::slo_text;
-use super::plan::{COMPLIANCE, Inputs, MIN_REPLICATIONS, portable, review_slo};
+use super::plan::{COMPLIANCE, Inputs, MIN_REPLICATIONS, apply, portable, review_slo};
 
 /// The window judged after a failure, in seconds (or to the run's end, if sooner).
 pub const WINDOW_S: f64 = 300.0;
@@ -30,6 +37,9 @@ pub const WINDOW_S: f64 = 300.0;
 /// seconds: a managed database's automatic failover (Aurora's is typically
 /// under 30 s; RDS Multi-AZ's one to two minutes).
 pub const PROMOTION_S: f64 = 30.0;
+
+/// How many sizes of a remedy the check simulates, each one step larger.
+pub const REMEDY_TRIES: u32 = 3;
 
 /// The check: `resilience.json`.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
@@ -98,6 +108,31 @@ pub struct Failure {
     pub verdict: String,
     /// Why it was not simulated, or what the verdict rests on.
     pub note: Option<String>,
+    /// What makes it survivable, simulated (single points of failure only).
+    #[serde(default)]
+    pub remedy: Option<Remedy>,
+}
+
+/// A change that lets the scenario survive a failure, proven by striking
+/// the same failure at the same time in a copy with the change.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct Remedy {
+    /// What changes, in words.
+    pub changes: Vec<String>,
+    /// The window after the failure in the changed copy (`None` when it
+    /// could not be run; `note` says why).
+    pub window: Option<Window>,
+    /// Whether the SLO holds through the failure with the change.
+    pub holds: bool,
+    /// Sizes simulated, the smallest first; `changes` is the last of them.
+    pub tries: u32,
+    /// What the change adds to the whole system's monthly cost: the changed
+    /// copy's against the copy without it, both suffering the failure.
+    #[serde(deserialize_with = "nan_if_null")]
+    pub added_per_month_usd: f64,
+    /// The changed copy with the failure in it (`resilience/fix-….yaml`).
+    pub scenario: Option<String>,
+    pub note: Option<String>,
 }
 
 /// A copy's figures over the window after the failure, over replications.
@@ -130,8 +165,16 @@ struct Injection {
     fault: Value,
 }
 
-/// Runs the check. `run` simulates a spec's replications (on the caller's threads).
-pub fn check(inputs: &Inputs, run: &dyn Fn(&SystemSpec, u64, u32) -> Vec<RunResult>) -> Resilience {
+/// A file the check writes: its path under the output folder and its text
+/// (or why it cannot be written as YAML).
+pub type ScenarioFile = (String, Result<String, String>);
+
+/// Runs the check. `run` simulates a spec's replications (on the caller's
+/// threads). Returns it and the remedies' scenarios.
+pub fn check(
+    inputs: &Inputs,
+    run: &dyn Fn(&SystemSpec, u64, u32) -> Vec<RunResult>,
+) -> (Resilience, Vec<ScenarioFile>) {
     let spec = inputs.spec;
     let (slo, slo_assumed) = review_slo(spec, inputs.today);
     let replications = inputs.replications.max(MIN_REPLICATIONS);
@@ -140,37 +183,54 @@ pub fn check(inputs: &Inputs, run: &dyn Fn(&SystemSpec, u64, u32) -> Vec<RunResu
     let window_end = (at + WINDOW_S).min(end);
     let (base, own_faults_removed) = without_faults(&portable(inputs.doc, inputs.base));
 
-    let simulate = |doc: &Value, file: &str| -> Result<Window, String> {
+    let simulate = |doc: &Value, file: &str| -> Result<Ran, String> {
         let loaded = crate::scenario::load_document(doc, file, inputs.files)
             .map_err(|e| format!("the changed scenario is not valid: {e}"))?;
         let mut spec = loaded.spec;
         spec.slo = Some(slo);
         let runs = run(&spec, inputs.seed, replications);
-        Ok(window(&runs, at, window_end))
+        let month = runs.iter().map(|r| r.summary.cost.system_per_month_usd).sum::<f64>() / runs.len() as f64;
+        Ok(Ran {
+            window: window(&runs, at, window_end),
+            per_month_usd: month,
+        })
     };
     let (baseline, note) = match simulate(&base, "resilience/baseline.yaml") {
-        Ok(w) => (Some(w), None),
+        Ok(ran) => (Some(ran.window), None),
         Err(why) => (None, Some(why)),
     };
     let baseline_meets = baseline.is_some_and(|w| w.meets_slo);
+    let today = analyze(spec, inputs.today);
 
     let mut failures = Vec::new();
+    let mut files = Vec::new();
     for injection in injections(spec, inputs.doc, at, end) {
-        let mut doc = base.clone();
-        let judged = add_fault(&mut doc, &injection.list, injection.fault.clone()).and_then(|()| {
-            let file = format!("resilience/{}-{}.yaml", kind_name(injection.kind), injection.target);
-            simulate(&doc, &file)
-        });
-        let (window, holds, verdict, note) = match judged {
-            Ok(w) if w.meets_slo => (Some(w), true, HOLDS, None),
-            Ok(w) if baseline_meets => (Some(w), false, BROKEN, None),
-            Ok(w) => (
-                Some(w),
+        let name = format!("{}-{}", kind_name(injection.kind), injection.target);
+        let struck = |doc: &Value, file: &str| {
+            let mut doc = doc.clone();
+            add_fault(&mut doc, &injection.list, injection.fault.clone())?;
+            simulate(&doc, file).map(|ran| (ran, doc))
+        };
+        let judged = struck(&base, &format!("resilience/{name}.yaml"));
+        let (window, holds, verdict, note) = match &judged {
+            Ok((ran, _)) if ran.window.meets_slo => (Some(ran.window), true, HOLDS, None),
+            Ok((ran, _)) if baseline_meets => (Some(ran.window), false, BROKEN, None),
+            Ok((ran, _)) => (
+                Some(ran.window),
                 false,
                 BROKEN_ANYWAY,
                 Some("the copy without any failure does not meet the SLO in this window either".to_string()),
             ),
-            Err(why) => (None, false, NOT_RUN, Some(why)),
+            Err(why) => (None, false, NOT_RUN, Some(why.clone())),
+        };
+        let remedy = match &judged {
+            Ok((ran, _)) if verdict == BROKEN => {
+                let target = (injection.kind, injection.target.as_str());
+                let (remedy, file) = remedy(&base, &today, target, ran.per_month_usd, &|doc, file| struck(doc, file));
+                files.extend(file);
+                remedy
+            }
+            _ => None,
         };
         failures.push(Failure {
             kind: injection.kind,
@@ -181,9 +241,27 @@ pub fn check(inputs: &Inputs, run: &dyn Fn(&SystemSpec, u64, u32) -> Vec<RunResu
             structural: false,
             verdict: verdict.to_string(),
             note,
+            remedy,
         });
     }
     for d in spec.data.databases.iter().filter(|d| d.replicas == 0) {
+        // Proven on a copy with a replica: its primary failing over.
+        let failover = json!({ "at": at, "primary_failover": { "promotion": PROMOTION_S } });
+        let list = ["databases".to_string(), d.name.clone(), "faults".into()];
+        let struck = |doc: &Value, file: &str| {
+            let mut doc = doc.clone();
+            add_fault(&mut doc, &list, failover.clone())?;
+            simulate(&doc, file).map(|ran| (ran, doc))
+        };
+        let unchanged = baseline_cost(&base, &simulate);
+        let (remedy, file) = remedy(
+            &base,
+            &today,
+            (FailureKind::PrimaryWithoutReplica, &d.name),
+            unchanged,
+            &|doc, file| struck(doc, file),
+        );
+        files.extend(file);
         failures.push(Failure {
             kind: FailureKind::PrimaryWithoutReplica,
             target: d.name.clone(),
@@ -197,6 +275,7 @@ pub fn check(inputs: &Inputs, run: &dyn Fn(&SystemSpec, u64, u32) -> Vec<RunResu
                  however long that takes (not simulated)"
                     .to_string(),
             ),
+            remedy,
         });
     }
     // The scenario's order: a structural failure in its database's place.
@@ -206,7 +285,7 @@ pub fn check(inputs: &Inputs, run: &dyn Fn(&SystemSpec, u64, u32) -> Vec<RunResu
         .filter(|f| f.verdict == BROKEN || f.structural)
         .map(|f| f.text.clone())
         .collect();
-    Resilience {
+    let check = Resilience {
         slo: slo_text(&slo, COMPLIANCE),
         slo_assumed,
         replications,
@@ -217,7 +296,232 @@ pub fn check(inputs: &Inputs, run: &dyn Fn(&SystemSpec, u64, u32) -> Vec<RunResu
         note,
         failures,
         single_points_of_failure,
+    };
+    (check, files)
+}
+
+/// A copy's window after the failure and its whole system's monthly cost
+/// (the mean over replications).
+struct Ran {
+    window: Window,
+    per_month_usd: f64,
+}
+
+/// The monthly cost of `base` with no failure (NaN when it cannot run).
+fn baseline_cost(base: &Value, simulate: &dyn Fn(&Value, &str) -> Result<Ran, String>) -> f64 {
+    simulate(base, "resilience/baseline.yaml").map_or(f64::NAN, |ran| ran.per_month_usd)
+}
+
+/// Simulates `doc` with the failure struck, as the file named: its figures
+/// and the document with the failure in it.
+type Strike<'a> = dyn Fn(&Value, &str) -> Result<(Ran, Value), String> + 'a;
+
+/// Tries the remedy for the failure `(kind, target)` on `base`, one size
+/// at a time, until one holds: the remedy and the scenario of the last
+/// size tried. `unchanged` is the monthly cost of the copy without it.
+fn remedy(
+    base: &Value,
+    today: &Analysis,
+    (kind, target): (FailureKind, &str),
+    unchanged: f64,
+    strike: &Strike,
+) -> (Option<Remedy>, Option<ScenarioFile>) {
+    let file = format!("resilience/fix-{}-{target}.yaml", kind_name(kind));
+    let mut last = None;
+    for size in 1..=REMEDY_TRIES {
+        let changes = n_plus_one(base, today, kind, target, size);
+        if changes.is_empty() {
+            break;
+        }
+        let mut doc = base.clone();
+        let words: Vec<String> = changes.iter().map(ToString::to_string).collect();
+        let made = changes.iter().try_for_each(|c| apply(&mut doc, c));
+        let struck = made.and_then(|()| strike(&doc, &file));
+        let (remedy, scenario) = match struck {
+            Ok((ran, doc)) => {
+                let header = format!(
+                    "# A remedy from the review's resilience check (capsim run --report): {}.\n\
+                     # The last fault in the list is the failure it was checked against; remove it to adopt the change.\n",
+                    words.join("; ")
+                );
+                let yaml = serde_saphyr::to_string(&doc)
+                    .map(|y| header + &y)
+                    .map_err(|e| format!("{e}"));
+                let holds = ran.window.meets_slo;
+                let note = (!holds && kind == FailureKind::PrimaryWithoutReplica).then(|| {
+                    format!(
+                        "the replica takes over after a {PROMOTION_S} s promotion, and the SLO breaks during it: \
+                         only a faster failover (or writes that retry through it) shortens that"
+                    )
+                });
+                let remedy = Remedy {
+                    changes: words,
+                    window: Some(ran.window),
+                    holds,
+                    tries: size,
+                    added_per_month_usd: ran.per_month_usd - unchanged,
+                    scenario: Some(file.clone()),
+                    note,
+                };
+                (remedy, Some((file.clone(), yaml)))
+            }
+            Err(why) => {
+                let remedy = Remedy {
+                    changes: words,
+                    window: None,
+                    holds: false,
+                    tries: size,
+                    added_per_month_usd: f64::NAN,
+                    scenario: None,
+                    note: Some(why),
+                };
+                (remedy, None)
+            }
+        };
+        let done = remedy.holds || remedy.window.is_none();
+        last = Some((remedy, scenario));
+        if done {
+            break;
+        }
     }
+    match last {
+        Some((remedy, scenario)) => (Some(remedy), scenario),
+        None => (None, None),
+    }
+}
+
+/// The changes that give the scenario one more of what the failure takes,
+/// `size` steps up (1: the least); none where capsim has no such change.
+fn n_plus_one(doc: &Value, today: &Analysis, kind: FailureKind, target: &str, size: u32) -> Vec<Change> {
+    let pool = |name: &str| {
+        today
+            .components
+            .iter()
+            .filter_map(|c| c.pool.as_ref())
+            .find(|p| p.name == name)
+    };
+    // A pool holding `to` instances at the peak: a fixed pool's size, or an
+    // autoscaler's minimum (its maximum raised to it where lower).
+    let floor = |name: &str, to: u32| -> Vec<Change> {
+        let Some(p) = pool(name) else { return Vec::new() };
+        if p.autoscaler.is_none() {
+            return vec![Change::Instances {
+                pool: name.to_string(),
+                from: p.instances_initial,
+                to,
+            }];
+        }
+        let mut changes = Vec::new();
+        if to > p.instances_max {
+            changes.push(Change::Maximum {
+                pool: name.to_string(),
+                from: p.instances_max,
+                to,
+            });
+        }
+        changes.push(Change::Minimum {
+            pool: name.to_string(),
+            from: p.instances_min,
+            to: to.max(p.instances_min),
+        });
+        changes
+    };
+    let count = |v: &Value| v.as_u64().and_then(|n| u32::try_from(n).ok());
+    match kind {
+        FailureKind::Crash => pool(target).map_or(Vec::new(), |p| floor(target, p.instances_peak + size)),
+        FailureKind::ZoneOutage => {
+            let mut changes = Vec::new();
+            let Some(pools) = doc["pools"].as_object() else {
+                return changes;
+            };
+            for (name, p) in pools {
+                let zones: Vec<String> = p["zones"]
+                    .as_array()
+                    .map(|z| z.iter().filter_map(|z| z.as_str().map(str::to_string)).collect())
+                    .unwrap_or_default();
+                if !zones.iter().any(|z| z == target) {
+                    continue;
+                }
+                let Some(peak) = pool(name).map(|p| p.instances_peak) else {
+                    continue;
+                };
+                // Three zones lose a third at worst; fewer gain one.
+                let mut spread = zones.clone();
+                if spread.len() < 3 {
+                    spread.push(another_zone(&all_zones(doc)));
+                    changes.push(Change::Zones {
+                        pool: name.clone(),
+                        from: zones,
+                        to: spread.clone(),
+                    });
+                }
+                let k = spread.len() as u32;
+                // The zones left hold the peak; each size after the first adds one per zone.
+                let n = (peak * k).div_ceil(k - 1) + (size - 1) * k;
+                changes.extend(floor(name, n));
+            }
+            changes
+        }
+        FailureKind::PrimaryWithoutReplica => (size == 1)
+            .then(|| Change::Standbys {
+                database: target.to_string(),
+                from: 0,
+                to: 1,
+            })
+            .into_iter()
+            .collect(),
+        FailureKind::NodeDown => count(&doc["caches"][target]["shared"]["nodes"]).map_or(Vec::new(), |n| {
+            vec![Change::CacheNodes {
+                cache: target.to_string(),
+                from: n,
+                to: n + size,
+            }]
+        }),
+        FailureKind::LbNodeFailure => count(&doc["load_balancers"][target]["nodes"]).map_or(Vec::new(), |n| {
+            vec![Change::BalancerNodes {
+                balancer: target.to_string(),
+                from: n,
+                to: n + size,
+            }]
+        }),
+        // A failover that breaks the SLO is the promotion's time: no size helps.
+        FailureKind::PrimaryFailover => Vec::new(),
+    }
+}
+
+/// Every zone the scenario's pools name.
+fn all_zones(doc: &Value) -> Vec<String> {
+    let mut zones: Vec<String> = doc["pools"]
+        .as_object()
+        .into_iter()
+        .flat_map(|pools| pools.values())
+        .filter_map(|p| p["zones"].as_array())
+        .flatten()
+        .filter_map(|z| z.as_str().map(str::to_string))
+        .collect();
+    zones.sort();
+    zones.dedup();
+    zones
+}
+
+/// A zone name none of `taken` has: the next letter after the last one's
+/// (`us-east-1b` → `us-east-1c`), else the first one's name with a number.
+fn another_zone(taken: &[String]) -> String {
+    let last = taken.last().map_or("zone-a", String::as_str);
+    let (stem, tail) = last.split_at(last.len() - last.chars().last().map_or(0, char::len_utf8));
+    if let Some(c) = tail.chars().next().filter(char::is_ascii_lowercase) {
+        for next in (c as u8 + 1)..=b'z' {
+            let name = format!("{stem}{}", next as char);
+            if !taken.contains(&name) {
+                return name;
+            }
+        }
+    }
+    let first = taken.first().map_or(last, String::as_str);
+    (2..)
+        .map(|i| format!("{first}-{i}"))
+        .find(|name| !taken.contains(name))
+        .expect("a free name")
 }
 
 /// Where a failure sits in the report: pools, zone, databases, caches, balancers.
@@ -418,6 +722,16 @@ mod tests {
         assert_eq!(clean["caches"]["redis"]["shared"]["nodes"], 3);
         let (_, removed) = without_faults(&json!({ "faults": [] }));
         assert!(!removed, "an empty list is no fault");
+    }
+
+    #[test]
+    fn another_zone_takes_the_next_free_letter_else_a_number() {
+        let names = |z: &[&str]| z.iter().map(|z| z.to_string()).collect::<Vec<_>>();
+        assert_eq!(another_zone(&names(&["us-east-1a", "us-east-1b"])), "us-east-1c");
+        assert_eq!(another_zone(&names(&["eu-west-1a", "eu-west-1c"])), "eu-west-1d");
+        assert_eq!(another_zone(&names(&["zone-z"])), "zone-z-2");
+        assert_eq!(another_zone(&names(&["dc1", "dc1-2"])), "dc1-3");
+        assert_eq!(another_zone(&[]), "zone-b");
     }
 
     #[test]

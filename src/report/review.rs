@@ -775,6 +775,61 @@ fn resilience_check(doc: &mut Doc, dir: &Path, level: u8) -> Result<()> {
             check.single_points_of_failure.join("; ")
         )
     });
+    let remedies: Vec<_> = check
+        .failures
+        .iter()
+        .filter_map(|f| f.remedy.as_ref().map(|r| (f, r)))
+        .collect();
+    if !remedies.is_empty() {
+        doc.p(
+            "N+1, simulated: each single point of failure again, struck the same way in a copy with one more of \
+             what it takes (the smallest size that holds, of up to three tried). The cost is what the change adds to \
+             the whole system per month; the changed copy, failure included, is the scenario named."
+                .to_string(),
+        );
+        let rows = remedies
+            .iter()
+            .map(|(f, r)| {
+                let mut row = vec![f.text.clone(), r.changes.join("; ")];
+                row.extend(figures(&r.window));
+                let broken = match r.tries {
+                    1 => "SLO still broken".to_string(),
+                    n => format!("SLO still broken at each of {n} sizes"),
+                };
+                row.push(match (r.holds, &r.window, &r.note) {
+                    (true, ..) => "holds".to_string(),
+                    (false, None, note) => format!("{}: {}", super::resilience::NOT_RUN, note.as_deref().unwrap_or("")),
+                    (false, Some(_), Some(note)) => format!("{broken} — {note}"),
+                    (false, Some(_), None) => broken,
+                });
+                row.push(if r.added_per_month_usd.is_finite() {
+                    format!(
+                        "{}{}",
+                        if r.added_per_month_usd < 0.0 { "−" } else { "+" },
+                        money(r.added_per_month_usd.abs())
+                    )
+                } else {
+                    "–".into()
+                });
+                row.push(r.scenario.clone().unwrap_or_else(|| "–".into()));
+                row
+            })
+            .collect();
+        doc.blocks.push(Block::Table {
+            header: vec![
+                "failure".into(),
+                "remedy".into(),
+                "p99".into(),
+                "error rate".into(),
+                "SLO compliance".into(),
+                "verdict".into(),
+                "$/month".into(),
+                "scenario".into(),
+            ],
+            rows,
+            strong: Some(1),
+        });
+    }
     Ok(())
 }
 
