@@ -278,3 +278,83 @@ fn bad_pricing_input_names_its_field() {
         "≥ 0",
     );
 }
+
+#[test]
+fn bytes_out_are_responses_times_their_class_mean_size_at_the_per_gb_price() {
+    // Pages (64 KiB) leave through the CDN; orders (2 KiB) from the origin.
+    let yaml = system("warmup: 0s\n")
+        .replace("kind: read, cpu", "kind: read, response_kib: 64, cpu")
+        .replace("kind: write, cpu", "kind: write, response_kib: 2, cpu");
+    let spec = spec(&yaml);
+    let result = simulate(&spec, 7, 0, &mut |_| {});
+    let responses = |name: &str| {
+        let class = result.summary.classes.iter().find(|c| c.name == name).unwrap();
+        class.latency.count as f64
+    };
+    let (pages, orders) = (responses("page"), responses("order"));
+    assert!(pages > 1000.0 && orders > 300.0, "{pages} {orders}");
+    let cost = &result.summary.cost;
+    let rates = Rates::default();
+    let gib = 1024.0 * 1024.0 * 1024.0;
+
+    let cdn = entry(cost, "cdn", "cdn");
+    let cdn_gib = pages * 64.0 * 1024.0 / gib;
+    assert!(
+        close(
+            cdn.usd,
+            cdn.quantity / 1e4 * rates.cdn_usd_per_10k_https_requests + cdn_gib * rates.cdn_usd_per_gb
+        ),
+        "{cdn:?}"
+    );
+    // Some 5,000 GB a month: within the first volume tier.
+    assert!(
+        cdn.basis
+            .contains("GB a month) at the monthly volume tiers from $0.085/GB down"),
+        "{}",
+        cdn.basis
+    );
+
+    let out = entry(cost, "transfer", "internet");
+    assert_eq!(out.unit, "GB");
+    assert!(close(out.quantity, orders * 2.0 * 1024.0 / gib), "{out:?}");
+    assert!(
+        close(out.usd, out.quantity * rates.transfer_internet_usd_per_gb),
+        "{out:?}"
+    );
+    let all: f64 = cost.components.iter().map(|c| c.usd).sum();
+    assert!(close(cost.system_total_usd, all));
+
+    // Without sizes nothing is billed for bytes, and the CDN says so.
+    let unsized_cost = self::cost(&system(""));
+    assert!(unsized_cost.components.iter().all(|c| c.kind != "transfer"));
+    assert!(
+        entry(&unsized_cost, "cdn", "cdn")
+            .basis
+            .contains("data transfer out not priced"),
+        "{:?}",
+        unsized_cost.components
+    );
+    // A size on some classes only: the others are named as not billed.
+    let partial = self::cost(&system("").replace("kind: write, cpu", "kind: write, response_kib: 2, cpu"));
+    assert!(entry(&partial, "cdn", "cdn").basis.contains("not priced"));
+    assert!(
+        entry(&partial, "transfer", "internet")
+            .basis
+            .contains("from $0.09/GB down")
+    );
+    // A rate the scenario sets is flat: no volume tiers.
+    let flat = self::cost(&format!("{yaml}prices:\n  transfer_internet_usd_per_gb: 0.5\n"));
+    let out = entry(&flat, "transfer", "internet");
+    assert!(close(out.usd, out.quantity * 0.5), "{out:?}");
+    assert!(
+        out.basis.contains("$0.5/GB (`prices.transfer_internet_usd_per_gb`)"),
+        "{}",
+        out.basis
+    );
+
+    problem_at(
+        &system("").replace("kind: read, cpu", "kind: read, response_kib: -1, cpu"),
+        "traffic.classes[0].response_kib",
+        "above 0 and at most 1048576",
+    );
+}

@@ -181,6 +181,8 @@ pub struct Recorder {
     pub service: LatencyRecorder,
     /// Response time per request class (after the warm-up).
     pub class_latency: Vec<LatencyRecorder>,
+    /// Responses per request class over the whole run (what is billed).
+    pub class_responses: Vec<u64>,
     interval_latency: LatencyRecorder,
     /// Requests in the system over time (for Little's law).
     pub in_system: TimeIntegral,
@@ -208,6 +210,7 @@ impl Recorder {
             queueing: LatencyRecorder::default(),
             service: LatencyRecorder::default(),
             class_latency: vec![LatencyRecorder::default(); classes],
+            class_responses: vec![0; classes],
             interval_latency: LatencyRecorder::default(),
             in_system: TimeIntegral::default(),
             interval_in_system_area: 0,
@@ -289,6 +292,7 @@ impl Recorder {
     pub fn responded(&mut self, now: SimTime, arrival: SimTime, class: usize) {
         self.totals.completed += 1;
         self.current.completed += 1;
+        self.class_responses[class] += 1;
         self.in_system.sub(now, 1);
         let latency = (now - arrival).0;
         self.interval_latency.record(latency);

@@ -186,7 +186,8 @@ pub struct CostSummary {
 /// One priced component of a run: what it is billed as and what it cost.
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct CostComponent {
-    /// `pool`, `database`, `replicas`, `cache`, `cdn`, `balancer` or `queue`.
+    /// `pool`, `database`, `replicas`, `cache`, `cdn`, `balancer`, `queue`
+    /// or `transfer` (data transfer out to the internet).
     pub kind: &'static str,
     pub name: String,
     /// What is billed, in short (`db.r6g.xlarge`, `ALB`).

@@ -257,12 +257,51 @@ impl Rates {
     }
 }
 
+/// A per-GB price by the month's volume: each tier's upper bound in GB of
+/// the month (AWS bills data transfer in GB of 2^30 bytes; 10 TB = 10,240
+/// GB) and its $/GB; the last tier has no bound.
+pub type VolumeTiers = [(f64, f64)];
+
+/// CloudFront data transfer out, United States / Europe (the first tier is
+/// `cdn_usd_per_gb`).
+pub const CDN_TIERS: &VolumeTiers = &[
+    (10_240.0, 0.085),
+    (51_200.0, 0.080),
+    (153_600.0, 0.060),
+    (512_000.0, 0.040),
+    (1_048_576.0, 0.030),
+    (5_242_880.0, 0.025),
+    (f64::INFINITY, 0.020),
+];
+
+/// EC2 data transfer out to the internet (the first tier is
+/// `transfer_internet_usd_per_gb`).
+pub const INTERNET_TIERS: &VolumeTiers = &[
+    (10_240.0, 0.09),
+    (51_200.0, 0.085),
+    (153_600.0, 0.07),
+    (f64::INFINITY, 0.05),
+];
+
+/// What `gb` in a month costs on `tiers`, each GB at its own tier's price.
+pub fn tiered_usd(gb: f64, tiers: &VolumeTiers) -> f64 {
+    let mut below = 0.0;
+    let mut usd = 0.0;
+    for &(bound, price) in tiers {
+        usd += (gb.min(bound) - below).max(0.0) * price;
+        below = bound;
+    }
+    usd
+}
+
 /// The catalogue with a scenario's overrides applied.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct PriceList {
     pub rates: Rates,
     /// $/hour by class or node type name, where `prices:` overrides the catalogue.
     pub hourly_overrides: BTreeMap<String, f64>,
+    /// The rates `prices:` set (a per-GB rate set there is flat: no volume tiers).
+    pub rates_set: std::collections::BTreeSet<&'static str>,
 }
 
 impl PriceList {
@@ -270,6 +309,9 @@ impl PriceList {
     pub fn set(&mut self, key: &str, usd: f64) -> bool {
         if let Some(rate) = self.rates.get_mut(key) {
             *rate = usd;
+            if let Some(known) = Rates::KEYS.iter().find(|k| **k == key) {
+                self.rates_set.insert(known);
+            }
             true
         } else if db_class(key).is_some() || cache_node_type(key).is_some() {
             self.hourly_overrides.insert(key.to_string(), usd);
@@ -277,6 +319,28 @@ impl PriceList {
         } else {
             false
         }
+    }
+
+    /// What `gb` a month out through a CDN (`cdn`) or from the origin to
+    /// the internet costs a month, and the price in words: the catalogue's
+    /// volume tiers, or the scenario's flat rate.
+    pub fn transfer_out(&self, cdn: bool, gb: f64) -> (f64, String) {
+        let (key, rate, tiers) = if cdn {
+            ("cdn_usd_per_gb", self.rates.cdn_usd_per_gb, CDN_TIERS)
+        } else {
+            (
+                "transfer_internet_usd_per_gb",
+                self.rates.transfer_internet_usd_per_gb,
+                INTERNET_TIERS,
+            )
+        };
+        if self.rates_set.contains(key) {
+            return (gb * rate, format!("${rate}/GB (`prices.{key}`)"));
+        }
+        (
+            tiered_usd(gb, tiers),
+            format!("the monthly volume tiers from ${}/GB down", tiers[0].1),
+        )
     }
 
     /// A database class's $/hour, overridden or from the catalogue.
@@ -345,6 +409,23 @@ pub fn alb_lcus(requests_per_s: f64, mean_s: f64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn each_gb_is_billed_at_its_own_volume_tier() {
+        assert_eq!(tiered_usd(0.0, CDN_TIERS), 0.0);
+        assert!((tiered_usd(100.0, CDN_TIERS) - 8.5).abs() < 1e-9);
+        // 10,240 GB at 0.085, 40,960 at 0.080, 8,800 at 0.060.
+        let expected = 10_240.0 * 0.085 + 40_960.0 * 0.080 + 8_800.0 * 0.060;
+        assert!((tiered_usd(60_000.0, CDN_TIERS) - expected).abs() < 1e-6);
+        // Past the last bound, the last price.
+        let beyond = tiered_usd(200_000.0, INTERNET_TIERS) - tiered_usd(153_600.0, INTERNET_TIERS);
+        assert!((beyond - 46_400.0 * 0.05).abs() < 1e-6);
+        for tiers in [CDN_TIERS, INTERNET_TIERS] {
+            assert!(tiers.windows(2).all(|w| w[0].0 < w[1].0 && w[0].1 > w[1].1));
+        }
+        assert_eq!(CDN_TIERS[0].1, Rates::default().cdn_usd_per_gb);
+        assert_eq!(INTERNET_TIERS[0].1, Rates::default().transfer_internet_usd_per_gb);
+    }
 
     #[test]
     fn names_are_unique_and_families_ascend() {

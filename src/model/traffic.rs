@@ -394,6 +394,9 @@ pub struct RequestClass {
     pub cpu: Distribution,
     /// Its calls to the data tier after it computed, if any.
     pub data: Option<super::data::DataPath>,
+    /// Mean size of a response in bytes, when given: what its responses
+    /// are billed as data transfer out (a mean suffices: the bill is linear).
+    pub response_bytes: Option<f64>,
 }
 
 /// Key popularity: `count` keys, Zipf with exponent `s` (0 = uniform).

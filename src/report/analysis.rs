@@ -103,6 +103,8 @@ pub enum Kind {
     Balancer,
     /// A region: its pools behind its balancer.
     Region,
+    /// Data transfer out to the internet: priced, with no capacity of its own.
+    Transfer,
 }
 
 impl Kind {
@@ -118,6 +120,7 @@ impl Kind {
             Kind::Queue => "queue",
             Kind::Balancer => "balancer",
             Kind::Region => "region",
+            Kind::Transfer => "data transfer",
         }
     }
 
@@ -133,7 +136,7 @@ impl Kind {
             Kind::Replication => 3,
             Kind::Cache => 4,
             Kind::Pool => 5,
-            Kind::Cdn | Kind::Balancer | Kind::Region => 6,
+            Kind::Cdn | Kind::Balancer | Kind::Region | Kind::Transfer => 6,
         }
     }
 }
@@ -383,8 +386,13 @@ impl Component {
 
     /// First-order $/month at `growth` × today's traffic: fixed pools sized
     /// to `needed`, autoscaled pools growing with the load above their
-    /// minimum; other components at today's cost.
+    /// minimum; components billed by use (CDN, queue, data transfer) grown
+    /// with the traffic; the others at today's cost.
     pub fn cost_at(&self, growth: f64) -> f64 {
+        // Billed by use (requests, messages, bytes): it grows with the traffic.
+        if matches!(self.kind, Kind::Cdn | Kind::Queue | Kind::Transfer) {
+            return self.cost_per_month_usd * growth;
+        }
         let Some(p) = &self.pool.as_ref().filter(|_| self.kind == Kind::Pool) else {
             return self.cost_per_month_usd;
         };
@@ -512,7 +520,7 @@ impl Component {
                     })
                 }
             }
-            Kind::Cdn | Kind::Balancer | Kind::Region => None,
+            Kind::Cdn | Kind::Balancer | Kind::Region | Kind::Transfer => None,
         }
     }
 }
@@ -693,6 +701,7 @@ pub fn analyze(spec: &SystemSpec, result: &RunResult) -> Analysis {
     components.extend(data_components(spec, result, &rows, &components));
     components.extend(edge_components(spec, &peak, &components));
     price(&mut components, &s.cost.components);
+    components.extend(transfer_components(&s.cost.components));
     for c in &mut components {
         (c.verdict, c.fix) = judge(c);
     }
@@ -1230,6 +1239,21 @@ fn price(components: &mut [Component], costs: &[crate::metrics::CostComponent]) 
             entry.item.clone()
         };
     }
+}
+
+/// Data transfer out, where the run priced it (classes that give `response_kib`).
+fn transfer_components(costs: &[crate::metrics::CostComponent]) -> Vec<Component> {
+    costs
+        .iter()
+        .filter(|e| e.kind == "transfer")
+        .map(|e| Component {
+            capacity: "no limit modelled".into(),
+            load: format!("{:.3} GB over the run", e.quantity),
+            cost_per_month_usd: e.per_month_usd,
+            cost_basis: e.item.clone(),
+            ..Component::new(Kind::Transfer, &format!("out to the {}", e.name))
+        })
+        .collect()
 }
 
 /// Balancers and regions: where the model sets no capacity of their own.

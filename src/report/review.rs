@@ -448,7 +448,8 @@ fn first_order_costs(doc: &mut Doc, analysis: &Analysis) {
     doc.p(
         "Current is the run's spend scaled to a 730-hour month. Proposed: fixed pools sized to hold the grown peak \
          at their ceiling; autoscaled pools growing with the load above their minimum (first order); other \
-         components at today's cost (see Prices in docs/review.md).",
+         components billed by use (CDN, queue, data transfer) grown with the traffic; the others at today's cost \
+         (see Prices in docs/review.md).",
     );
 }
 

@@ -589,6 +589,9 @@ pub struct RawClass {
     pub cpu: RawDistribution,
     #[serde(default)]
     pub data: Option<RawDataPath>,
+    /// Mean size of a response, in KiB (prices data transfer out).
+    #[serde(default)]
+    pub response_kib: Option<f64>,
 }
 
 /// `{ caches: [local, redis], database: orders, fresh: false }`.

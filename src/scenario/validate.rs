@@ -750,12 +750,25 @@ pub fn validate(raw: &RawScenario, files: &dyn SourceFiles) -> Result<Validated,
             .data
             .as_ref()
             .and_then(|d| super::data::data_path(&mut c, &format!("{path}.data"), d, kind, raw, &data_names));
+        let response_bytes = class.response_kib.and_then(|kib| {
+            let field = format!("{path}.response_kib");
+            if kib.is_finite() && kib > 0.0 && kib <= MAX_RESPONSE_KIB {
+                Some(kib * 1024.0)
+            } else {
+                c.problem(
+                    field,
+                    format!("the mean response size in KiB must be above 0 and at most {MAX_RESPONSE_KIB} (1 GiB), got {kib}"),
+                );
+                None
+            }
+        });
         classes.push(RequestClass {
             name: class.name.clone(),
             weight,
             kind,
             cpu: cpu.unwrap_or(Distribution::constant(0.0)),
             data,
+            response_bytes,
         });
     }
 
@@ -1022,6 +1035,9 @@ fn zones(c: &mut Checker, raw: &RawScenario) -> Vec<String> {
     }
     all.into_iter().collect()
 }
+
+/// The largest mean response size a class may give, in KiB: 1 GiB.
+pub const MAX_RESPONSE_KIB: f64 = 1_048_576.0;
 
 /// Zones a scenario may name, in all.
 pub const MAX_ZONES: usize = 64;

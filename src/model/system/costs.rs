@@ -7,12 +7,54 @@ use crate::engine::SimTime;
 use crate::metrics::{CostComponent, CostSummary, PoolSummary, RequestCounts};
 use crate::model::cost::{Billing, HOURS_PER_MONTH};
 use crate::model::data::CacheScope;
-use crate::model::prices::alb_lcus;
+use crate::model::prices::{PriceList, alb_lcus};
 
 use super::System;
 
 /// Runs shorter than this have their monthly figures marked as extrapolated.
 const DAY_S: f64 = 24.0 * 3600.0;
+
+/// Bytes in a GB as AWS bills data transfer: 2^30.
+const GIB: f64 = 1024.0 * 1024.0 * 1024.0;
+
+/// The responses of some classes and the bytes of those that give a size.
+struct Bytes {
+    responses: u64,
+    /// Responses of classes without `response_kib`: not billed.
+    without_size: u64,
+    given: f64,
+}
+
+impl Bytes {
+    /// What the bytes cost over a run of `hours` (out through a CDN, or
+    /// from the origin), and how, in words. Volume tiers apply to the
+    /// month, so the run's bytes are scaled to a 730-hour month at their
+    /// average rate, priced, and the month's bill scaled back to the run.
+    fn billed(&self, prices: &PriceList, cdn: bool, hours: f64) -> (f64, String) {
+        if self.responses == self.without_size {
+            return (
+                0.0,
+                "data transfer out not priced (no class through it gives `response_kib`)".to_string(),
+            );
+        }
+        let gb = self.given / GIB;
+        let month = if hours > 0.0 { HOURS_PER_MONTH / hours } else { 0.0 };
+        let (monthly, price) = prices.transfer_out(cdn, gb * month);
+        let usd = if month > 0.0 { monthly / month } else { 0.0 };
+        let mut words = format!(
+            "{gb:.6} GB out ({} responses × their class's mean `response_kib`; {:.1} GB a month) at {price}",
+            self.responses - self.without_size,
+            gb * month,
+        );
+        if self.without_size > 0 {
+            words += &format!(
+                "; {} responses of classes without `response_kib` not billed for bytes",
+                self.without_size
+            );
+        }
+        (usd, words)
+    }
+}
 
 fn usd(x: f64) -> String {
     let rounded = (x * 1e6).round() / 1e6;
@@ -20,6 +62,27 @@ fn usd(x: f64) -> String {
 }
 
 impl System {
+    /// The responses of the classes whose CDN tier (`None`: none) `through`
+    /// picks, and their bytes.
+    fn response_bytes(&self, through: impl Fn(Option<usize>) -> bool) -> Bytes {
+        let mut bytes = Bytes {
+            responses: 0,
+            without_size: 0,
+            given: 0.0,
+        };
+        for (class, &n) in self.spec.traffic.classes.iter().zip(&self.recorder.class_responses) {
+            if !through(class.data.as_ref().and_then(|d| d.edge)) {
+                continue;
+            }
+            bytes.responses += n;
+            match class.response_bytes {
+                Some(size) => bytes.given += n as f64 * size,
+                None => bytes.without_size += n,
+            }
+        }
+        bytes
+    }
+
     /// The run's cost summary: the pools' (as before) and every other component's.
     pub(super) fn cost_summary(&self, now: SimTime, pools: &[PoolSummary], requests: &RequestCounts) -> CostSummary {
         let hours = now.as_secs_f64() / 3600.0;
@@ -163,22 +226,38 @@ impl System {
                 }
                 (CacheScope::Edge { .. }, _) => {
                     let count = tier.requests as f64;
+                    let bytes = self.response_bytes(|edge| edge == Some(t));
+                    let (out_usd, out_words) = bytes.billed(&prices.list, true, hours);
                     push(
                         "cdn",
                         &tier.spec.name,
                         "CloudFront".into(),
                         count,
                         "requests",
-                        count / 1e4 * rates.cdn_usd_per_10k_https_requests,
+                        count / 1e4 * rates.cdn_usd_per_10k_https_requests + out_usd,
                         format!(
-                            "{} HTTPS requests at {}/10,000; data transfer out not priced (capsim does not model bytes)",
+                            "{} HTTPS requests at {}/10,000; {out_words}",
                             tier.requests,
-                            usd(rates.cdn_usd_per_10k_https_requests)
+                            usd(rates.cdn_usd_per_10k_https_requests),
                         ),
                     );
                 }
                 _ => {}
             }
+        }
+        // What the origin answers clients itself: data transfer out to the internet.
+        let bytes = self.response_bytes(|edge| edge.is_none());
+        if bytes.responses > bytes.without_size {
+            let (out_usd, out_words) = bytes.billed(&prices.list, false, hours);
+            push(
+                "transfer",
+                "internet",
+                "data transfer out".into(),
+                bytes.given / GIB,
+                "GB",
+                out_usd,
+                out_words,
+            );
         }
         let mean_s = {
             let m = self.recorder.latency.summary().mean_ms;
