@@ -228,8 +228,30 @@ fn a_primary_without_replica_is_a_structural_single_point_of_failure() {
         serde_json::json!(["give database main 1 replica to fail over to (from 0; reads stay where they are)"])
     );
 
-    // With a replica the failover is simulated instead.
-    let check = resilience(&run(dir.path(), "replicated", &data_tier(1), &["--report"]));
+    let fix = std::fs::read_to_string(
+        dir.path()
+            .join("alone/resilience/fix-primary_without_replica-main.yaml"),
+    )
+    .unwrap();
+    assert!(fix.contains("read_from: primary"), "a standby takes no reads: {fix}");
+
+    // Multi-AZ: a standby takes over, which capsim does not simulate.
+    let multi = data_tier(0).replace("    replicas: 0\n", "    replicas: 0\n    multi_az: true\n");
+    let check = resilience(&run(dir.path(), "multi", &multi, &["--report"]));
+    let primary = failure(&check, "primary_without_replica");
+    assert_eq!(primary["structural"], false, "{check:#}");
+    assert_eq!(primary["verdict"], "not simulated");
+    assert!(primary["note"].as_str().unwrap().contains("Multi-AZ standby"));
+    assert!(
+        !check["single_points_of_failure"]
+            .as_array()
+            .unwrap()
+            .contains(&Value::from("the primary of database main fails"))
+    );
+
+    // With a replica (reads left on the primary) the failover is simulated instead.
+    let replicated = data_tier(1).replace("    replicas: 1\n", "    replicas: 1\n    read_from: primary\n");
+    let check = resilience(&run(dir.path(), "replicated", &replicated, &["--report"]));
     let failover = failure(&check, "primary_failover");
     assert_eq!(failover["structural"], false);
     assert!(failover["window"]["compliance"]["mean"].is_number(), "{check:#}");
@@ -243,6 +265,19 @@ fn a_primary_without_replica_is_a_structural_single_point_of_failure() {
             .iter()
             .all(|f| f["kind"] != "primary_without_replica")
     );
+}
+
+#[test]
+fn a_peak_at_the_runs_end_still_leaves_two_minutes_to_judge() {
+    let dir = tempfile::tempdir().unwrap();
+    // The peak is the run's last 10 s: the failure strikes at 240 − 120 s.
+    let text = pool(8, "").replace(
+        "steps: [ { at: 0s, rate: 340 }, { at: 60s, rate: 376 }, { at: 70s, rate: 340 } ]",
+        "steps: [ { at: 0s, rate: 340 }, { at: 230s, rate: 376 } ]",
+    );
+    let check = resilience(&run(dir.path(), "late", &text, &["--report"]));
+    assert_eq!(check["failure_at_s"], 120.0, "{check:#}");
+    assert_eq!(check["window_end_s"], 240.0);
 }
 
 #[test]

@@ -811,7 +811,10 @@ pub(crate) fn apply(doc: &mut Value, change: &Change) -> Result<(), String> {
             object(doc, &["pools", pool])?.insert("zones".into(), json!(to));
         }
         Change::Standbys { database, to, .. } => {
-            object(doc, &["databases", database])?.insert("replicas".into(), json!(to));
+            let db = object(doc, &["databases", database])?;
+            db.insert("replicas".into(), json!(to));
+            // Replicas take the reads by default: a standby must not.
+            db.entry("read_from").or_insert_with(|| json!("primary"));
         }
         Change::BalancerNodes { balancer, to, .. } => {
             object(doc, &["load_balancers", balancer])?.insert("nodes".into(), json!(to));

@@ -33,6 +33,11 @@ use super::plan::{COMPLIANCE, Inputs, MIN_REPLICATIONS, apply, portable, review_
 /// The window judged after a failure, in seconds (or to the run's end, if sooner).
 pub const WINDOW_S: f64 = 300.0;
 
+/// The shortest window judged: a failure strikes earlier than the peak
+/// where the peak is closer than this to the run's end (but not before the
+/// warm-up ends).
+pub const MIN_WINDOW_S: f64 = 120.0;
+
 /// How long a replica takes to be promoted when a primary fails over, in
 /// seconds: a managed database's automatic failover (Aurora's is typically
 /// under 30 s; RDS Multi-AZ's one to two minutes).
@@ -50,7 +55,8 @@ pub struct Resilience {
     pub slo_assumed: bool,
     pub replications: u32,
     /// When every failure strikes: the start of today's peak interval
-    /// (replication 0).
+    /// (replication 0), or earlier where that leaves under
+    /// [`MIN_WINDOW_S`] to the run's end.
     #[serde(deserialize_with = "nan_if_null")]
     pub failure_at_s: f64,
     /// The end of the window judged: [`WINDOW_S`] after the failure, or the
@@ -126,8 +132,9 @@ pub struct Remedy {
     pub holds: bool,
     /// Sizes simulated, the smallest first; `changes` is the last of them.
     pub tries: u32,
-    /// What the change adds to the whole system's monthly cost: the changed
-    /// copy's against the copy without it, both suffering the failure.
+    /// What the change adds to the monthly cost of capacity (instances,
+    /// database servers, cache nodes): the changed copy's against the copy
+    /// without it, both suffering the failure.
     #[serde(deserialize_with = "nan_if_null")]
     pub added_per_month_usd: f64,
     /// The changed copy with the failure in it (`resilience/fix-….yaml`).
@@ -178,8 +185,10 @@ pub fn check(
     let spec = inputs.spec;
     let (slo, slo_assumed) = review_slo(spec, inputs.today);
     let replications = inputs.replications.max(MIN_REPLICATIONS);
-    let at = peak(inputs.today).start_s;
     let end = spec.duration.as_secs_f64();
+    let interval = spec.interval.as_secs_f64();
+    let earliest = ((end - MIN_WINDOW_S) / interval).floor() * interval;
+    let at = peak(inputs.today).start_s.min(earliest).max(spec.warmup.as_secs_f64());
     let window_end = (at + WINDOW_S).min(end);
     let (base, own_faults_removed) = without_faults(&portable(inputs.doc, inputs.base));
 
@@ -189,7 +198,7 @@ pub fn check(
         let mut spec = loaded.spec;
         spec.slo = Some(slo);
         let runs = run(&spec, inputs.seed, replications);
-        let month = runs.iter().map(|r| r.summary.cost.system_per_month_usd).sum::<f64>() / runs.len() as f64;
+        let month = runs.iter().map(capacity_per_month).sum::<f64>() / runs.len() as f64;
         Ok(Ran {
             window: window(&runs, at, window_end),
             per_month_usd: month,
@@ -244,7 +253,30 @@ pub fn check(
             remedy,
         });
     }
-    for d in spec.data.databases.iter().filter(|d| d.replicas == 0) {
+    for (d, price) in spec.data.databases.iter().zip(&spec.prices.databases) {
+        if d.replicas > 0 {
+            continue;
+        }
+        if price.multi_az {
+            // A Multi-AZ standby takes over, but capsim's failover promotes
+            // a read replica: say so rather than call it structural.
+            failures.push(Failure {
+                kind: FailureKind::PrimaryWithoutReplica,
+                target: d.name.clone(),
+                text: format!("the primary of database {} fails", d.name),
+                window: None,
+                holds: false,
+                structural: false,
+                verdict: NOT_RUN.to_string(),
+                note: Some(
+                    "its Multi-AZ standby takes over (RDS: typically in one to two minutes, writes and fresh reads \
+                     failing meanwhile); capsim models failover to a read replica, not to a standby"
+                        .to_string(),
+                ),
+                remedy: None,
+            });
+            continue;
+        }
         // Proven on a copy with a replica: its primary failing over.
         let failover = json!({ "at": at, "primary_failover": { "promotion": PROMOTION_S } });
         let list = ["databases".to_string(), d.name.clone(), "faults".into()];
@@ -300,7 +332,21 @@ pub fn check(
     (check, files)
 }
 
-/// A copy's window after the failure and its whole system's monthly cost
+/// What a run's capacity costs a month: its instances, database servers
+/// and cache nodes. Usage-billed components (CDN, transfer, balancer LCUs,
+/// queue calls) are left out: a copy that fails requests sends fewer
+/// bytes, which is not what a remedy saves.
+fn capacity_per_month(r: &RunResult) -> f64 {
+    r.summary
+        .cost
+        .components
+        .iter()
+        .filter(|c| matches!(c.kind, "pool" | "database" | "replicas" | "cache"))
+        .map(|c| c.per_month_usd)
+        .sum()
+}
+
+/// A copy's window after the failure and the monthly cost of its capacity
 /// (the mean over replications).
 struct Ran {
     window: Window,
@@ -504,24 +550,37 @@ fn all_zones(doc: &Value) -> Vec<String> {
     zones
 }
 
-/// A zone name none of `taken` has: the next letter after the last one's
-/// (`us-east-1b` → `us-east-1c`), else the first one's name with a number.
+/// A zone name none of `taken` has, in the style of the ones there: a
+/// zone letter alone or after a digit or a dash (`us-east-1b` →
+/// `us-east-1c`, `z-b` → `z-c`) takes the next free letter; a number at the end (`zone-9`,
+/// `dc2`) the next free number; anything else gains one (`east` → `east-2`).
 fn another_zone(taken: &[String]) -> String {
-    let last = taken.last().map_or("zone-a", String::as_str);
-    let (stem, tail) = last.split_at(last.len() - last.chars().last().map_or(0, char::len_utf8));
-    if let Some(c) = tail.chars().next().filter(char::is_ascii_lowercase) {
-        for next in (c as u8 + 1)..=b'z' {
-            let name = format!("{stem}{}", next as char);
-            if !taken.contains(&name) {
+    let free = |name: &String| !taken.contains(name);
+    for zone in taken.iter().rev() {
+        let (stem, last) = zone.split_at(zone.len() - 1);
+        let lettered = last.as_bytes()[0].is_ascii_lowercase()
+            && (stem.is_empty() || !stem.as_bytes()[stem.len() - 1].is_ascii_alphabetic());
+        if lettered {
+            let next = (last.as_bytes()[0] + 1..=b'z')
+                .map(|c| format!("{stem}{}", c as char))
+                .find(free);
+            if let Some(name) = next {
                 return name;
             }
         }
+        let digits = zone.len() - zone.trim_end_matches(|c: char| c.is_ascii_digit()).len();
+        if digits > 0 && digits < zone.len() {
+            let (stem, _) = zone.split_at(zone.len() - digits);
+            let highest = taken
+                .iter()
+                .filter_map(|z| z.strip_prefix(stem)?.parse::<u64>().ok())
+                .max()
+                .unwrap_or(0);
+            return format!("{stem}{}", highest + 1);
+        }
     }
-    let first = taken.first().map_or(last, String::as_str);
-    (2..)
-        .map(|i| format!("{first}-{i}"))
-        .find(|name| !taken.contains(name))
-        .expect("a free name")
+    let first = taken.first().map_or("zone", String::as_str);
+    (2..).map(|i| format!("{first}-{i}")).find(free).expect("a free name")
 }
 
 /// Where a failure sits in the report: pools, zone, databases, caches, balancers.
@@ -729,9 +788,14 @@ mod tests {
         let names = |z: &[&str]| z.iter().map(|z| z.to_string()).collect::<Vec<_>>();
         assert_eq!(another_zone(&names(&["us-east-1a", "us-east-1b"])), "us-east-1c");
         assert_eq!(another_zone(&names(&["eu-west-1a", "eu-west-1c"])), "eu-west-1d");
-        assert_eq!(another_zone(&names(&["zone-z"])), "zone-z-2");
-        assert_eq!(another_zone(&names(&["dc1", "dc1-2"])), "dc1-3");
-        assert_eq!(another_zone(&[]), "zone-b");
+        assert_eq!(another_zone(&names(&["a", "b"])), "c");
+        assert_eq!(another_zone(&names(&["z-a", "z-b"])), "z-c");
+        // Sorted as text, `zone-10` comes before `zone-9`.
+        assert_eq!(another_zone(&names(&["zone-10", "zone-9"])), "zone-11");
+        assert_eq!(another_zone(&names(&["dc1", "dc2"])), "dc3");
+        assert_eq!(another_zone(&names(&["east", "west"])), "east-2");
+        assert_eq!(another_zone(&names(&["us-east-1y", "us-east-1z"])), "us-east-1y-2");
+        assert_eq!(another_zone(&[]), "zone-2");
     }
 
     #[test]

@@ -768,7 +768,12 @@ fn resilience_check(doc: &mut Doc, dir: &Path, level: u8) -> Result<()> {
         rows,
         strong: Some(0),
     });
-    doc.p(if check.single_points_of_failure.is_empty() {
+    let baseline_meets = check.baseline.is_some_and(|w| w.meets_slo);
+    doc.p(if check.single_points_of_failure.is_empty() && !baseline_meets {
+        "The copy without any failure does not meet the SLO in this window, so no failure can be judged a single \
+         point of failure here: make the SLO hold first (see the scaling plan)."
+            .to_string()
+    } else if check.single_points_of_failure.is_empty() {
         "No single failure breaks the SLO.".to_string()
     } else {
         format!(
@@ -785,7 +790,8 @@ fn resilience_check(doc: &mut Doc, dir: &Path, level: u8) -> Result<()> {
         doc.p(
             "N+1, simulated: each single point of failure again, struck the same way in a copy with one more of \
              what it takes (the smallest size that holds, of up to three tried). The cost is what the change adds to \
-             the whole system per month; the changed copy, failure included, is the scenario named."
+             the monthly cost of capacity (instances, database servers, cache nodes); the changed copy, failure \
+             included, is the scenario named."
                 .to_string(),
         );
         let rows = remedies

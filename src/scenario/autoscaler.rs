@@ -370,7 +370,7 @@ fn external_name(
         (RawExternalMetric::QueueDepth, None) => {
             c.problem(
                 format!("{path}.queue"),
-                format!("a `queue_depth` metric names its queue; known: {}", queue_list(c)),
+                format!("a `queue_depth` metric names its queue; known: {}", queue_list(c, "")),
             );
             None
         }
@@ -378,7 +378,7 @@ fn external_name(
         (RawExternalMetric::QueueDepth, Some(q)) => match c.queues.binary_search_by(|n| n.as_str().cmp(q)).ok() {
             Some(i) => Some(ExternalMetricName::QueueDepth { queue: i as u16 }),
             None => {
-                let known = queue_list(c);
+                let known = queue_list(c, q);
                 c.problem(format!("{path}.queue"), format!("unknown queue `{q}`; known: {known}"));
                 None
             }
@@ -386,8 +386,9 @@ fn external_name(
     }
 }
 
-fn queue_list(c: &Checker) -> String {
-    super::validate::known_list(c.queues.iter())
+/// The queues, nearest to `wanted` first.
+fn queue_list(c: &Checker, wanted: &str) -> String {
+    super::validate::known_list(wanted, c.queues.iter())
 }
 
 /// `behavior.scaleUp` / `scaleDown` merged into the defaults field by field;
@@ -474,7 +475,7 @@ fn aws_metric(c: &mut Checker, path: &str, m: RawAwsMetric, queue: Option<&str>)
                     format!("{path}.queue"),
                     format!(
                         "a `backlog_per_instance` metric names its queue; known: {}",
-                        queue_list(c)
+                        queue_list(c, "")
                     ),
                 );
                 return AwsMetric::BacklogPerInstance { queue: 0 };
@@ -483,7 +484,7 @@ fn aws_metric(c: &mut Checker, path: &str, m: RawAwsMetric, queue: Option<&str>)
             return match c.queues.binary_search_by(|n| n.as_str().cmp(q)) {
                 Ok(i) => AwsMetric::BacklogPerInstance { queue: i as u16 },
                 Err(_) => {
-                    let known = queue_list(c);
+                    let known = queue_list(c, q);
                     c.problem(format!("{path}.queue"), format!("unknown queue `{q}`; known: {known}"));
                     AwsMetric::BacklogPerInstance { queue: 0 }
                 }

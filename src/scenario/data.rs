@@ -138,7 +138,7 @@ fn queue(
             format!(
                 "unknown pool `{}`; known: {}",
                 raw.consumers,
-                known_list(scenario.pools.keys())
+                known_list(&raw.consumers, scenario.pools.keys())
             ),
         ),
         Some(_) => {
@@ -702,7 +702,10 @@ pub(super) fn data_path(
             Some(k) => caches.push(k),
             None => c.problem(
                 format!("{path}.caches[{i}]"),
-                format!("unknown cache `{name}`; known: {}", known_list(scenario.caches.keys())),
+                format!(
+                    "unknown cache `{name}`; known: {}",
+                    known_list(name, scenario.caches.keys())
+                ),
             ),
         }
     }
@@ -713,7 +716,7 @@ pub(super) fn data_path(
                 format!("{path}.database"),
                 format!(
                     "unknown database `{name}`; known: {}",
-                    known_list(scenario.databases.keys())
+                    known_list(name, scenario.databases.keys())
                 ),
             );
             None
@@ -742,7 +745,10 @@ pub(super) fn data_path(
         None => {
             c.problem(
                 format!("{path}.enqueue"),
-                format!("unknown queue `{name}`; known: {}", known_list(scenario.queues.keys())),
+                format!(
+                    "unknown queue `{name}`; known: {}",
+                    known_list(name, scenario.queues.keys())
+                ),
             );
             None
         }

@@ -45,7 +45,11 @@ pub(super) fn deploys(c: &mut Checker, raw: &RawScenario, duration: f64) -> Vec<
         if pool.is_none() {
             c.problem(
                 format!("{path}.pool"),
-                format!("unknown pool `{}`; known: {}", d.pool, known_list(raw.pools.keys())),
+                format!(
+                    "unknown pool `{}`; known: {}",
+                    d.pool,
+                    known_list(&d.pool, raw.pools.keys())
+                ),
             );
         }
         let strategy = match (&d.rolling, &d.blue_green) {

@@ -422,7 +422,7 @@ fn check(m: &Manifest, queues: Option<&[String]>) -> Result<FromManifest, Vec<Pa
                                 {
                                     problem(
                                         format!("{spath}.matchLabels.queue"),
-                                        format!("unknown queue `{q}`; known: {}", super::validate::known_list(known.iter())),
+                                        format!("unknown queue `{q}`; known: {}", super::validate::known_list(q, known.iter())),
                                     );
                                     return None;
                                 }

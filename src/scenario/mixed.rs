@@ -142,7 +142,7 @@ fn distribution(
         let Some(t) = catalogue.get(name) else {
             c.problem(
                 &tpath,
-                format!("unknown type `{name}`; known: {}", known_list(catalogue.keys())),
+                format!("unknown type `{name}`; known: {}", known_list(name, catalogue.keys())),
             );
             continue;
         };

@@ -17,6 +17,7 @@ mod mixed;
 mod prices;
 pub mod raw;
 mod region;
+mod suggest;
 pub mod units;
 mod validate;
 
@@ -272,14 +273,16 @@ fn explain(message: &str) -> String {
     ] {
         text = replace_named(&text, named, words);
     }
-    text.replace(
-        "expected mapping start",
-        "expected a mapping of fields (`field: value`)",
-    )
-    .replace(
-        "expected string scalar",
-        "expected a single value, not a list or a mapping",
-    )
+    let text = text
+        .replace(
+            "expected mapping start",
+            "expected a mapping of fields (`field: value`)",
+        )
+        .replace(
+            "expected string scalar",
+            "expected a single value, not a list or a mapping",
+        );
+    suggest::parser_message(&text)
 }
 
 /// `text` with `from` replaced by `to` where it is a whole word.

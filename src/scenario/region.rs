@@ -72,7 +72,7 @@ pub(super) fn geo(
                 format!(
                     "unknown load balancer `{}`; known: {}",
                     region.balancer,
-                    known_list(balancers.keys().copied())
+                    known_list(&region.balancer, balancers.keys().copied())
                 ),
             );
             continue;
@@ -114,7 +114,10 @@ pub(super) fn geo(
         for region in p.rtt.keys().filter(|k| !raw.regions.contains_key(*k)) {
             c.problem(
                 format!("{path}.rtt.{region}"),
-                format!("unknown region `{region}`; known: {}", known_list(raw.regions.keys())),
+                format!(
+                    "unknown region `{region}`; known: {}",
+                    known_list(region, raw.regions.keys())
+                ),
             );
         }
         let mut rtt = Vec::new();
@@ -144,7 +147,10 @@ pub(super) fn geo(
             let Some(b) = names.binary_search(&other).ok() else {
                 c.problem(
                     &path,
-                    format!("unknown region `{other}`; known: {}", known_list(raw.regions.keys())),
+                    format!(
+                        "unknown region `{other}`; known: {}",
+                        known_list(other, raw.regions.keys())
+                    ),
                 );
                 continue;
             };
@@ -232,7 +238,10 @@ pub(super) fn place_databases(c: &mut Checker, raw: &RawScenario, geo: Option<&G
         if r.is_none() {
             c.problem(
                 path,
-                format!("unknown region `{region}`; known: {}", known_list(raw.regions.keys())),
+                format!(
+                    "unknown region `{region}`; known: {}",
+                    known_list(region, raw.regions.keys())
+                ),
             );
         }
         r

@@ -154,25 +154,26 @@ impl Checker<'_> {
 /// How many names a "known: …" list shows.
 const KNOWN_SHOWN: usize = 20;
 
-/// The names a reference could have used, for a problem: the first
-/// [`KNOWN_SHOWN`] and how many more, so a scenario with many names and
-/// many bad references still prints in linear size.
-pub(super) fn known_list<'k>(keys: impl Iterator<Item = &'k String>) -> String {
-    let mut names: Vec<&str> = Vec::new();
-    let mut more = 0usize;
-    for k in keys {
-        if names.len() < KNOWN_SHOWN {
-            names.push(k);
-        } else {
-            more += 1;
-        }
-    }
-    if names.is_empty() {
+/// The names a reference to `wanted` could have used, for a problem:
+/// nearest first, the first [`KNOWN_SHOWN`] and how many more (so a
+/// scenario with many names and many bad references still prints in
+/// linear size), and "did you mean" when one is near.
+pub(super) fn known_list<'k>(wanted: &str, keys: impl Iterator<Item = &'k String>) -> String {
+    let all: Vec<&str> = keys.map(String::as_str).collect();
+    let near = super::suggest::did_you_mean(wanted, all.iter().copied());
+    let names = super::suggest::by_nearness(wanted, all);
+    let more = names.len().saturating_sub(KNOWN_SHOWN);
+    let shown = names[..names.len().min(KNOWN_SHOWN)].join(", ");
+    let list = if names.is_empty() {
         "(none defined)".to_string()
     } else if more == 0 {
-        names.join(", ")
+        shown
     } else {
-        format!("{}, … ({more} more)", names.join(", "))
+        format!("{shown}, … ({more} more)")
+    };
+    match near {
+        Some(near) => format!("{list}; did you mean `{near}`?"),
+        None => list,
     }
 }
 
@@ -406,7 +407,7 @@ pub fn validate(raw: &RawScenario, files: &dyn SourceFiles) -> Result<Validated,
                 format!(
                     "unknown type `{}`; known: {}",
                     p.instance_type,
-                    known_list(catalogue.keys())
+                    known_list(&p.instance_type, catalogue.keys())
                 ),
             );
             continue;
@@ -566,7 +567,7 @@ pub fn validate(raw: &RawScenario, files: &dyn SourceFiles) -> Result<Validated,
                     format!(
                         "unknown type `{}`; known: {}",
                         n.instance_type,
-                        known_list(catalogue.keys())
+                        known_list(&n.instance_type, catalogue.keys())
                     ),
                 );
                 return None;
@@ -644,7 +645,7 @@ pub fn validate(raw: &RawScenario, files: &dyn SourceFiles) -> Result<Validated,
                         format!(
                             "unknown type `{}`; known: {}",
                             r.instance_type,
-                            known_list(catalogue.keys())
+                            known_list(&r.instance_type, catalogue.keys())
                         ),
                     );
                     return None;
@@ -860,7 +861,7 @@ pub fn validate(raw: &RawScenario, files: &dyn SourceFiles) -> Result<Validated,
                     } else {
                         format!("{bpath}.pool")
                     },
-                    format!("unknown pool `{pool}`; known: {}", known_list(raw.pools.keys())),
+                    format!("unknown pool `{pool}`; known: {}", known_list(pool, raw.pools.keys())),
                 ),
             }
         }
@@ -882,7 +883,7 @@ pub fn validate(raw: &RawScenario, files: &dyn SourceFiles) -> Result<Validated,
                     "traffic.target",
                     format!(
                         "unknown load balancer `{name}`; known: {}",
-                        known_list(raw.load_balancers.keys())
+                        known_list(name, raw.load_balancers.keys())
                     ),
                 );
             }
@@ -1138,7 +1139,7 @@ fn instance_faults(
                 None => {
                     c.problem(
                         format!("{kpath}.pool"),
-                        format!("unknown pool `{name}`; known: {}", known_list(raw.pools.keys())),
+                        format!("unknown pool `{name}`; known: {}", known_list(name, raw.pools.keys())),
                     );
                     None
                 }
@@ -1174,7 +1175,7 @@ fn instance_faults(
                     format!(
                         "unknown load balancer `{}`; known: {}",
                         failure.balancer,
-                        known_list(raw.load_balancers.keys())
+                        known_list(&failure.balancer, raw.load_balancers.keys())
                     ),
                 );
                 continue;
@@ -1221,7 +1222,7 @@ fn instance_faults(
                         if raw.regions.is_empty() {
                             "none".to_string()
                         } else {
-                            known_list(raw.regions.keys())
+                            known_list(&outage.region, raw.regions.keys())
                         }
                     ),
                 ),
@@ -1279,7 +1280,7 @@ fn instance_faults(
                                 if zones.is_empty() {
                                     "none".to_string()
                                 } else {
-                                    known_list(zones.iter())
+                                    known_list(&outage.zone, zones.iter())
                                 }
                             ),
                         );
@@ -1314,7 +1315,7 @@ fn instance_faults(
                                     format!(
                                         "pool `{}` runs no spot instances of `{name}`; its spot types: {}",
                                         spot.pool,
-                                        known_list(names.into_iter())
+                                        known_list(name, names.into_iter())
                                     ),
                                 );
                                 return None;
