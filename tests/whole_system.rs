@@ -262,6 +262,55 @@ slo:
     );
 }
 
+/// Six instances with pools of 10 against a server that takes 40: the
+/// server refuses connections while few are busy.
+#[test]
+fn an_oversubscribed_server_gets_a_pooler() {
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = write(
+        dir.path(),
+        r#"
+name: oversubscribed
+seed: 8
+duration: 4m
+warmup: 1m
+traffic:
+  rate: { constant: 400 }
+  keys: { count: 10000, zipf: 0.5 }
+  classes:
+    - name: q
+      cpu: { lognormal: { mean: 4ms, cv: 1.0 } }
+      data: { database: pg, fresh: true }
+  target: lb
+load_balancers:
+  lb: { policy: least_connections, pool: app }
+pools:
+  app: { instance_type: c6i.large, count: 6, workers: 32, timeout: 5s }
+databases:
+  pg:
+    primary: { cores: 16, max_connections: 40 }
+    read: { lognormal: { mean: 8ms, cv: 1.0 } }
+    write: { lognormal: { mean: 8ms, cv: 1.0 } }
+    rtt: 1ms
+    pool: { size: 10, wait_timeout: 1s }
+slo:
+  latency: { percentile: 99, threshold: 200ms }
+  error_rate: 0.001
+"#,
+    );
+    check(
+        &scenario,
+        Expect {
+            kind: "connections",
+            name: "pg connections",
+            culprit: "database pg connections",
+            change: "pooler",
+            target: ("database", "pg"),
+            alternative: None,
+        },
+    );
+}
+
 /// Uploads enqueue a second of work each for eight single-core
 /// consumers: the queue grows while every request is answered in time.
 #[test]

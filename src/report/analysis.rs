@@ -1150,6 +1150,14 @@ fn data_components(
         });
         base.work_demand = work_demand;
         base.threads = db.primary.cores;
+        // Refused connections: the pools together may open more than the
+        // server takes, however few are busy. What they may open is the
+        // demand that the server refuses.
+        let may_open = u64::from(db.pool_size) * u64::from(app_instances_max);
+        let refused = db.pooler.is_none()
+            && rows.iter().any(|(_, d)| d.databases[k].counts.connection_refused > 0)
+            && may_open > u64::from(db.primary.max_connections);
+        let demand = if refused { demand.max(may_open as f64) } else { demand };
         let capacity = f64::from(capacity);
         let (headroom, ceiling_at) = room(demand, capacity, DEFAULT_CEILING);
         out.push(Component {
@@ -1165,10 +1173,18 @@ fn data_components(
             peak_demand: demand,
             peak_used: f64::NAN,
             peak_utilization: demand / capacity,
-            load: format!(
-                "{} connections in use or wanted at peak, {waits} waits and {timeouts} failures in that interval",
-                short(demand)
-            ),
+            load: if refused {
+                format!(
+                    "the pools may open {may_open} connections and the server takes {}: refused ones fail \
+                     ({timeouts} failures in the busiest interval)",
+                    db.primary.max_connections
+                )
+            } else {
+                format!(
+                    "{} connections in use or wanted at peak, {waits} waits and {timeouts} failures in that interval",
+                    short(demand)
+                )
+            },
             headroom,
             ceiling: DEFAULT_CEILING,
             ceiling_at,

@@ -59,11 +59,22 @@ pub fn did_you_mean<'a>(wanted: &str, candidates: impl IntoIterator<Item = &'a s
         .map(|(_, c)| c)
 }
 
-/// `candidates` nearest to `wanted` first (ties in their own order).
+/// `candidates` nearest to `wanted` first: a dotted name's family (what is
+/// before the dot: `c6i` of `c6i.large`) first, then by distance, then by
+/// the longer start shared with it, then in their own order.
 pub fn by_nearness<'a>(wanted: &str, candidates: impl IntoIterator<Item = &'a str>) -> Vec<&'a str> {
     let w = letters(wanted);
-    let mut scored: Vec<(usize, &str)> = candidates.into_iter().map(|c| (score(&w, c), c)).collect();
-    scored.sort_by_key(|(s, _)| *s);
+    let family = |name: &str| name.split_once('.').map(|(f, _)| f.to_ascii_lowercase());
+    let wanted_family = family(wanted);
+    let shared = |c: &str| w.iter().zip(letters(c)).take_while(|(a, b)| **a == *b).count();
+    let mut scored: Vec<_> = candidates
+        .into_iter()
+        .map(|c| {
+            let other_family = wanted_family.is_some() && family(c) != wanted_family;
+            ((other_family, score(&w, c), std::cmp::Reverse(shared(c))), c)
+        })
+        .collect();
+    scored.sort_by_key(|(key, _)| *key);
     scored.into_iter().map(|(_, c)| c).collect()
 }
 
@@ -105,7 +116,9 @@ mod tests {
     #[test]
     fn instance_types_are_listed_nearest_first() {
         let types = ["c6i.2xlarge", "c6i.large", "c6i.xlarge", "m6i.large", "r6i.xlarge"];
-        assert_eq!(by_nearness("c6i.hugexl", types)[0], "c6i.xlarge");
+        // The family first, not the alphabet.
+        let near = by_nearness("c6i.hugexl", types);
+        assert!(near[..3].iter().all(|t| t.starts_with("c6i.")), "{near:?}");
         assert_eq!(by_nearness("m6i.lrage", types)[0], "m6i.large");
     }
 
