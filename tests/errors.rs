@@ -84,19 +84,33 @@ fn dangling_target_lists_known_load_balancers() {
     let msg = one(&GOOD.replace("target: lb", "target: alb"));
     assert_eq!(
         msg,
-        "bad.yaml:8:11: traffic.target: unknown load balancer `alb`; known: lb"
+        "bad.yaml:8:11: traffic.target: unknown load balancer `alb`; known: lb; did you mean `lb`?"
     );
 }
 
 #[test]
 fn unknown_instance_type_lists_the_catalogue() {
+    // Nearest first, not by the alphabet; 20 shown and how many more.
     let msg = one(&GOOD.replace("c6i.large", "m5.hug"));
     assert!(
-        msg.starts_with(
-            "bad.yaml:13:20: pools.web.instance_type: unknown type `m5.hug`; known: c6i.16xlarge, c6i.2xlarge"
-        ),
+        msg.starts_with("bad.yaml:13:20: pools.web.instance_type: unknown type `m5.hug`; known: m6i.large, "),
         "{msg}"
     );
+    assert!(msg.ends_with("more)"), "{msg}");
+    // A misspelled size: its family first, and the name meant.
+    let msg = one(&GOOD.replace("c6i.large", "c6i.lrage"));
+    assert!(
+        msg.contains("known: c6i.large, ") && msg.ends_with("; did you mean `c6i.large`?"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn a_misspelled_field_or_variant_gets_a_did_you_mean() {
+    let msg = one(&GOOD.replace("    count: 2\n", "    count: 2\n    queue_capcity: 10\n"));
+    assert!(msg.ends_with("; did you mean `queue_capacity`?"), "{msg}");
+    let msg = one(&GOOD.replace("lb: { pool: web }", "lb: { pool: web, policy: leastconn }"));
+    assert!(msg.ends_with("; did you mean `least_connections`?"), "{msg}");
 }
 
 #[test]
