@@ -154,11 +154,11 @@ fn every_problem_is_reported_at_once() {
     assert_eq!(
         paths,
         [
-            "pools.web.count",
             "traffic.rate.constant",
-            "traffic.classes[0].cpu.exponential.mean"
+            "traffic.classes[0].cpu.exponential.mean",
+            "pools.web.count",
         ],
-        "{p:?}"
+        "in the file's order: {p:?}"
     );
     assert!(p.iter().all(|p| p.line.is_some()));
 }

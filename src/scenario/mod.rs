@@ -80,6 +80,8 @@ pub fn load(text: &str, file: &str, format: Format, files: &dyn SourceFiles) -> 
         }),
         Err((local, foreign)) => {
             let mut problems = locate(text, file, local);
+            // In the file's order; problems without a place after them.
+            problems.sort_by_key(|p| (p.line.is_none(), p.line, p.column));
             problems.extend(foreign);
             Err(ScenarioError { problems })
         }

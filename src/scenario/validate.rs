@@ -154,6 +154,9 @@ impl Checker<'_> {
 /// How many names a "known: …" list shows.
 const KNOWN_SHOWN: usize = 20;
 
+/// How many it shows when one of them is likely the name meant.
+const KNOWN_SHOWN_NEAR: usize = 5;
+
 /// The names a reference to `wanted` could have used, for a problem:
 /// nearest first, the first [`KNOWN_SHOWN`] and how many more (so a
 /// scenario with many names and many bad references still prints in
@@ -162,8 +165,10 @@ pub(super) fn known_list<'k>(wanted: &str, keys: impl Iterator<Item = &'k String
     let all: Vec<&str> = keys.map(String::as_str).collect();
     let near = super::suggest::did_you_mean(wanted, all.iter().copied());
     let names = super::suggest::by_nearness(wanted, all);
-    let more = names.len().saturating_sub(KNOWN_SHOWN);
-    let shown = names[..names.len().min(KNOWN_SHOWN)].join(", ");
+    // With a likely name, a few to choose from are enough.
+    let most = if near.is_some() { KNOWN_SHOWN_NEAR } else { KNOWN_SHOWN };
+    let more = names.len().saturating_sub(most);
+    let shown = names[..names.len().min(most)].join(", ");
     let list = if names.is_empty() {
         "(none defined)".to_string()
     } else if more == 0 {
