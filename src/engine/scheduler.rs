@@ -122,11 +122,18 @@ impl<E: Copy> Scheduler<E> {
     #[inline]
     fn fill_root(&mut self) {
         if self.vacant {
-            self.vacant = false;
-            let last = self.heap.pop().expect("a vacant root is in the heap");
-            if !self.heap.is_empty() {
-                self.sink(0, last);
-            }
+            self.refill_root();
+        }
+    }
+
+    /// Kept out of line: most vacancies are filled by `schedule`, and the
+    /// check above is inlined where the run loop calls it.
+    #[inline(never)]
+    fn refill_root(&mut self) {
+        self.vacant = false;
+        let last = self.heap.pop().expect("a vacant root is in the heap");
+        if !self.heap.is_empty() {
+            self.sink(0, last);
         }
     }
 
