@@ -91,8 +91,8 @@ impl Default for Bins {
 impl Bins {
     #[inline]
     pub fn record(&mut self, value: u64) {
-        let count = &mut self.counts[index_of(value)];
-        *count = count.saturating_add(1);
+        // A u64 count cannot overflow by ones.
+        self.counts[index_of(value)] += 1;
     }
 
     /// The value at `quantile` (0..=1) of the `total` values recorded, as
@@ -124,8 +124,15 @@ impl Bins {
         }
     }
 
-    pub fn reset(&mut self) {
-        self.counts.fill(0);
+    /// Whether a bin above the one of `max` counts anything.
+    pub fn holds_above(&self, max: u64) -> bool {
+        self.counts[index_of(max) + 1..].iter().any(|&count| count > 0)
+    }
+
+    /// Empties the bins, none of which holds a value above `max` (the
+    /// interval histogram is reset often, and latencies use few bins).
+    pub fn reset(&mut self, max: u64) {
+        self.counts[..=index_of(max)].fill(0);
     }
 
     /// The same counts in the crate's histogram (for its serialization).

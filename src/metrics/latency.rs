@@ -35,8 +35,7 @@ pub struct LatencySummary {
 impl LatencyRecorder {
     #[inline]
     pub fn record(&mut self, ns: u64) {
-        // Microseconds, rounded; a zero wait stays zero.
-        self.histogram.record(ns.saturating_add(500) / 1000);
+        self.histogram.record(micros(ns));
         self.count += 1;
         self.sum_ns += u128::from(ns);
         self.max_ns = self.max_ns.max(ns);
@@ -132,6 +131,10 @@ impl LatencyRecorder {
             return Err(bad());
         }
         let histogram = Bins::from_hdr(&decoded).ok_or_else(bad)?;
+        // Every value recorded is at most the maximum (`reset` relies on it).
+        if histogram.holds_above(micros(max_ns)) {
+            return Err(bad());
+        }
         Ok(LatencyRecorder {
             histogram,
             count,
@@ -141,11 +144,17 @@ impl LatencyRecorder {
     }
 
     pub fn reset(&mut self) {
-        self.histogram.reset();
+        self.histogram.reset(micros(self.max_ns));
         self.count = 0;
         self.sum_ns = 0;
         self.max_ns = 0;
     }
+}
+
+/// What the histogram counts: microseconds, rounded (a zero wait stays zero).
+#[inline]
+fn micros(ns: u64) -> u64 {
+    ns.saturating_add(500) / 1000
 }
 
 #[cfg(test)]
