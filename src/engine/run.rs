@@ -5,7 +5,8 @@ use super::time::SimTime;
 
 /// A model driven by the engine: it owns its state and reacts to its events.
 pub trait Model {
-    type Event;
+    /// A small plain value: the event list copies it in and out.
+    type Event: Copy;
 
     /// Handles one event at `now`, scheduling follow-ups on `scheduler`.
     fn handle(&mut self, now: SimTime, event: Self::Event, scheduler: &mut Scheduler<Self::Event>);
@@ -100,7 +101,7 @@ pub fn run<M: Model>(
     let mut events = 0u64;
     let mut pace_check = PACE_EVERY;
     let stop_reason = loop {
-        match scheduler.peek_time() {
+        match scheduler.next_time() {
             // An empty event list at the end time is a run that reached its end.
             None if scheduler.now() >= limits.end => break StopReason::EndTime,
             None => break StopReason::NoMoreEvents,

@@ -1,55 +1,51 @@
-//! The event list: a binary heap ordered by `(time, insertion sequence)`.
-
-use std::cmp::Ordering;
-use std::collections::BinaryHeap;
+//! The event list: a binary min-heap of 16-byte keys ordered by `(time,
+//! insertion sequence)`, the events themselves in a slab the keys index.
 
 use super::time::SimTime;
 
 /// Pending events of one run. Events at equal times pop in the order they
 /// were scheduled, so a run is a pure function of its inputs.
 ///
+/// Each pending event is one `u128` key in the heap — its time in the high
+/// 64 bits, its sequence number in the next 32, its slot in the low 32 —
+/// so ordering the keys as integers orders the events by time, then by
+/// scheduling order, and the heap moves 16 bytes per step instead of the
+/// whole event. The events wait in `slots`, reused through `free`.
+///
+/// Popping leaves the root vacant rather than refilling it at once: a
+/// handler almost always schedules a follow-up, which then takes the root
+/// and sinks once, instead of the last leaf sinking from the root and the
+/// follow-up rising from a new leaf. The heap holds the same keys either
+/// way, and keys are unique, so the order events pop in is the same.
+///
 /// Cancellation is not supported on purpose: components that may need to
 /// revoke an event carry a generation number in it and ignore stale ones.
 pub struct Scheduler<E> {
-    heap: BinaryHeap<Entry<E>>,
-    next_seq: u64,
+    /// A min-heap of keys; `heap[0]` is stale while `vacant`.
+    heap: Vec<u128>,
+    vacant: bool,
+    slots: Vec<E>,
+    free: Vec<u32>,
+    next_seq: u32,
     now: SimTime,
 }
 
-struct Entry<E> {
-    time: SimTime,
-    seq: u64,
-    event: E,
-}
+const SEQ_SHIFT: u32 = 32;
+const TIME_SHIFT: u32 = 64;
 
-impl<E> PartialEq for Entry<E> {
-    fn eq(&self, other: &Self) -> bool {
-        self.time == other.time && self.seq == other.seq
-    }
-}
-impl<E> Eq for Entry<E> {}
-impl<E> PartialOrd for Entry<E> {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-impl<E> Ord for Entry<E> {
-    /// Reversed, so that the max-heap pops the earliest entry first.
-    fn cmp(&self, other: &Self) -> Ordering {
-        other.time.cmp(&self.time).then_with(|| other.seq.cmp(&self.seq))
-    }
-}
-
-impl<E> Default for Scheduler<E> {
+impl<E: Copy> Default for Scheduler<E> {
     fn default() -> Self {
         Self::new()
     }
 }
 
-impl<E> Scheduler<E> {
+impl<E: Copy> Scheduler<E> {
     pub fn new() -> Self {
         Scheduler {
-            heap: BinaryHeap::with_capacity(1024),
+            heap: Vec::with_capacity(1024),
+            vacant: false,
+            slots: Vec::with_capacity(1024),
+            free: Vec::with_capacity(1024),
             next_seq: 0,
             now: SimTime::ZERO,
         }
@@ -61,35 +57,146 @@ impl<E> Scheduler<E> {
     }
 
     /// Schedules `event` at `time`. Scheduling in the past is a model bug.
+    #[inline]
     pub fn schedule(&mut self, time: SimTime, event: E) {
         assert!(
             time >= self.now,
             "event scheduled in the past: {time} < now {}",
             self.now
         );
+        if self.next_seq == u32::MAX {
+            self.renumber();
+        }
         let seq = self.next_seq;
         self.next_seq += 1;
-        self.heap.push(Entry { time, seq, event });
+        let slot = match self.free.pop() {
+            Some(slot) => {
+                self.slots[slot as usize] = event;
+                slot
+            }
+            None => {
+                let slot = u32::try_from(self.slots.len()).expect("fewer than 2^32 pending events");
+                self.slots.push(event);
+                slot
+            }
+        };
+        let key = (u128::from(time.0) << TIME_SHIFT) | (u128::from(seq) << SEQ_SHIFT) | u128::from(slot);
+        if self.vacant {
+            self.vacant = false;
+            self.sink(0, key);
+        } else {
+            self.heap.push(key);
+            self.rise(self.heap.len() - 1, key);
+        }
     }
 
     /// The time of the next event, if any.
-    pub fn peek_time(&self) -> Option<SimTime> {
-        self.heap.peek().map(|entry| entry.time)
+    #[inline]
+    pub fn next_time(&mut self) -> Option<SimTime> {
+        self.fill_root();
+        self.heap.first().map(|key| SimTime((key >> TIME_SHIFT) as u64))
     }
 
     /// Removes the next event and advances the clock to its time.
+    #[inline]
     pub fn pop(&mut self) -> Option<(SimTime, E)> {
-        let entry = self.heap.pop()?;
-        self.now = entry.time;
-        Some((entry.time, entry.event))
+        self.fill_root();
+        let &key = self.heap.first()?;
+        self.vacant = true;
+        let time = SimTime((key >> TIME_SHIFT) as u64);
+        let slot = key as u32;
+        self.free.push(slot);
+        self.now = time;
+        Some((time, self.slots[slot as usize]))
     }
 
     pub fn len(&self) -> usize {
-        self.heap.len()
+        self.heap.len() - usize::from(self.vacant)
     }
 
     pub fn is_empty(&self) -> bool {
-        self.heap.is_empty()
+        self.len() == 0
+    }
+
+    /// Refills a vacant root with the last leaf.
+    #[inline]
+    fn fill_root(&mut self) {
+        if self.vacant {
+            self.refill_root();
+        }
+    }
+
+    /// Kept out of line: most vacancies are filled by `schedule`, and the
+    /// check above is inlined where the run loop calls it.
+    #[inline(never)]
+    fn refill_root(&mut self) {
+        self.vacant = false;
+        let last = self.heap.pop().expect("a vacant root is in the heap");
+        if !self.heap.is_empty() {
+            self.sink(0, last);
+        }
+    }
+
+    /// Puts `key` at `pos` and moves it down below every smaller key.
+    #[inline]
+    fn sink(&mut self, mut pos: usize, key: u128) {
+        let heap = &mut self.heap[..];
+        let n = heap.len();
+        loop {
+            let left = 2 * pos + 1;
+            if left >= n {
+                break;
+            }
+            // The smaller child, chosen without a branch: which one it is
+            // is a coin toss the branch predictor would lose.
+            let child = if left + 1 < n {
+                left + usize::from(heap[left + 1] < heap[left])
+            } else {
+                left
+            };
+            if key <= heap[child] {
+                break;
+            }
+            heap[pos] = heap[child];
+            pos = child;
+        }
+        heap[pos] = key;
+    }
+
+    /// Puts `key` at `pos` and moves it up above every larger key.
+    #[inline]
+    fn rise(&mut self, mut pos: usize, key: u128) {
+        let heap = &mut self.heap[..];
+        while pos > 0 {
+            let parent = (pos - 1) / 2;
+            if heap[parent] <= key {
+                break;
+            }
+            heap[pos] = heap[parent];
+            pos = parent;
+        }
+        heap[pos] = key;
+    }
+
+    /// Gives the pending keys the sequence numbers `0..len` in their order,
+    /// when 32 bits of sequence run out (after 2^32 − 1 events scheduled):
+    /// only the order of sequence numbers matters, and this keeps it.
+    #[cold]
+    fn renumber(&mut self) {
+        self.fill_root();
+        // Sorted, the keys are a valid heap as they stand.
+        self.heap.sort_unstable();
+        for (seq, key) in (0u32..).zip(self.heap.iter_mut()) {
+            let time_bits = *key >> TIME_SHIFT << TIME_SHIFT;
+            let slot = *key as u32;
+            *key = time_bits | (u128::from(seq) << SEQ_SHIFT) | u128::from(slot);
+        }
+        self.next_seq = u32::try_from(self.heap.len()).expect("fewer than 2^32 pending events");
+    }
+
+    #[cfg(test)]
+    fn skip_sequence_to(&mut self, seq: u32) {
+        self.next_seq = seq;
     }
 }
 
@@ -107,6 +214,61 @@ mod tests {
         let order: Vec<char> = std::iter::from_fn(|| s.pop().map(|(_, e)| e)).collect();
         assert_eq!(order, vec!['a', 'b', 'c', 'd']);
         assert_eq!(s.now(), SimTime(20));
+    }
+
+    #[test]
+    fn keeps_insertion_order_when_sequence_numbers_run_out() {
+        let mut s = Scheduler::new();
+        s.skip_sequence_to(u32::MAX - 3);
+        // Three keys get the last sequence numbers, the rest come after a renumbering.
+        for (i, t) in [30, 10, 30, 10, 30, 10, 20].into_iter().enumerate() {
+            s.schedule(SimTime(t), (t, i));
+        }
+        assert!(s.next_seq < 10, "renumbered");
+        let order: Vec<(u64, usize)> = std::iter::from_fn(|| s.pop().map(|(_, e)| e)).collect();
+        assert_eq!(
+            order,
+            vec![(10, 1), (10, 3), (10, 5), (20, 6), (30, 0), (30, 2), (30, 4)]
+        );
+    }
+
+    #[test]
+    fn reuses_slots() {
+        let mut s = Scheduler::new();
+        for round in 0..100u64 {
+            s.schedule(SimTime(round), round);
+            s.schedule(SimTime(round), round + 1000);
+            assert_eq!(s.pop(), Some((SimTime(round), round)));
+            assert_eq!(s.pop(), Some((SimTime(round), round + 1000)));
+        }
+        assert_eq!(s.slots.len(), 2);
+        assert!(s.is_empty());
+    }
+
+    /// Random interleavings of schedules and pops, many at equal times,
+    /// against a plain heap of `(time, sequence)`.
+    #[test]
+    fn pops_what_a_plain_heap_of_time_and_sequence_pops() {
+        use std::cmp::Reverse;
+        use std::collections::BinaryHeap;
+        let mut rng = crate::engine::RngStream::new(crate::engine::StreamId::new(7, 0, "scheduler"));
+        let mut s = Scheduler::new();
+        let mut reference = BinaryHeap::new();
+        let mut seq = 0u64;
+        for _ in 0..200_000 {
+            if rng.below(5) < 3 || reference.is_empty() {
+                // A small range of delays makes equal times common.
+                let time = SimTime(s.now().0 + rng.below(8));
+                s.schedule(time, seq);
+                reference.push(Reverse((time, seq)));
+                seq += 1;
+            } else {
+                let Reverse((time, event)) = reference.pop().expect("not empty");
+                assert_eq!(s.next_time(), Some(time));
+                assert_eq!(s.pop(), Some((time, event)));
+            }
+            assert_eq!(s.len(), reference.len());
+        }
     }
 
     #[test]

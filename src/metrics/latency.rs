@@ -3,17 +3,16 @@
 
 use std::fmt::Write as _;
 
-use hdrhistogram::Histogram;
 use hdrhistogram::serialization::Serializer as _;
 
-/// Highest latency the histograms resolve, in microseconds (one day);
-/// longer values are clamped into the top bucket (the exact max is kept).
-const HIGHEST_US: u64 = 86_400_000_000;
+use super::histogram::Bins;
 
-/// Records durations (nanoseconds in, milliseconds out).
-#[derive(Clone, Debug)]
+/// Records durations (nanoseconds in, milliseconds out). The histogram
+/// resolves microseconds up to one day; longer values are clamped into the
+/// top bucket (the exact max is kept).
+#[derive(Clone, Debug, Default)]
 pub struct LatencyRecorder {
-    histogram: Histogram<u64>,
+    histogram: Bins,
     count: u64,
     sum_ns: u128,
     max_ns: u64,
@@ -33,22 +32,10 @@ pub struct LatencySummary {
     pub max_ms: f64,
 }
 
-impl Default for LatencyRecorder {
-    fn default() -> Self {
-        LatencyRecorder {
-            histogram: Histogram::new_with_bounds(1, HIGHEST_US, 3).expect("valid histogram bounds"),
-            count: 0,
-            sum_ns: 0,
-            max_ns: 0,
-        }
-    }
-}
-
 impl LatencyRecorder {
     #[inline]
     pub fn record(&mut self, ns: u64) {
-        // Microseconds, rounded; a zero wait stays zero.
-        self.histogram.saturating_record(ns.saturating_add(500) / 1000);
+        self.histogram.record(micros(ns));
         self.count += 1;
         self.sum_ns += u128::from(ns);
         self.max_ns = self.max_ns.max(ns);
@@ -71,7 +58,7 @@ impl LatencyRecorder {
         if self.count == 0 {
             return f64::NAN;
         }
-        self.histogram.value_at_quantile(quantile) as f64 / 1000.0
+        self.histogram.value_at_quantile(quantile, self.count) as f64 / 1000.0
     }
 
     pub fn max_ms(&self) -> f64 {
@@ -100,9 +87,7 @@ impl LatencyRecorder {
     /// Adds every response of `other`: the histogram counts bucket by
     /// bucket (exact, not an average of percentiles), the sums and the max.
     pub fn merge(&mut self, other: &LatencyRecorder) {
-        self.histogram
-            .add(&other.histogram)
-            .expect("latency histograms share their bounds");
+        self.histogram.add(&other.histogram);
         self.count += other.count;
         self.sum_ns += other.sum_ns;
         self.max_ns = self.max_ns.max(other.max_ns);
@@ -114,7 +99,7 @@ impl LatencyRecorder {
     pub fn encode(&self) -> String {
         let mut bytes = Vec::new();
         hdrhistogram::serialization::V2Serializer::new()
-            .serialize(&self.histogram, &mut bytes)
+            .serialize(&self.histogram.to_hdr(), &mut bytes)
             .expect("serializing into memory cannot fail");
         let mut text = format!("{} {} {} ", self.count, self.sum_ns, self.max_ns);
         text.reserve(2 * bytes.len());
@@ -139,11 +124,17 @@ impl LatencyRecorder {
             .step_by(2)
             .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).map_err(|_| bad()))
             .collect::<Result<_, _>>()?;
-        let decoded: Histogram<u64> = hdrhistogram::serialization::Deserializer::new()
+        let decoded: hdrhistogram::Histogram<u64> = hdrhistogram::serialization::Deserializer::new()
             .deserialize(&mut &bytes[..])
             .map_err(|e| format!("latency histogram: {e:?}"))?;
-        let mut histogram = LatencyRecorder::default().histogram;
-        histogram.add(&decoded).map_err(|_| bad())?;
+        if decoded.len() != count {
+            return Err(bad());
+        }
+        let histogram = Bins::from_hdr(&decoded).ok_or_else(bad)?;
+        // Every value recorded is at most the maximum (`reset` relies on it).
+        if histogram.holds_above(micros(max_ns)) {
+            return Err(bad());
+        }
         Ok(LatencyRecorder {
             histogram,
             count,
@@ -153,11 +144,17 @@ impl LatencyRecorder {
     }
 
     pub fn reset(&mut self) {
-        self.histogram.reset();
+        self.histogram.reset(micros(self.max_ns));
         self.count = 0;
         self.sum_ns = 0;
         self.max_ns = 0;
     }
+}
+
+/// What the histogram counts: microseconds, rounded (a zero wait stays zero).
+#[inline]
+fn micros(ns: u64) -> u64 {
+    ns.saturating_add(500) / 1000
 }
 
 #[cfg(test)]

@@ -2,6 +2,7 @@
 //! events and the run summary, plus the statistics used to compare
 //! replications.
 
+mod histogram;
 mod integral;
 mod latency;
 mod recorder;

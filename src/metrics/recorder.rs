@@ -176,10 +176,10 @@ pub struct Recorder {
     pub totals: Counters,
     current: Counters,
     interval_start: SimTime,
-    pub latency: LatencyRecorder,
     pub queueing: LatencyRecorder,
     pub service: LatencyRecorder,
-    /// Response time per request class (after the warm-up).
+    /// Response time per request class (after the warm-up); all classes
+    /// together are [`Recorder::latency`].
     pub class_latency: Vec<LatencyRecorder>,
     /// Responses per request class over the whole run (what is billed).
     pub class_responses: Vec<u64>,
@@ -206,7 +206,6 @@ impl Recorder {
             totals: Counters::default(),
             current: Counters::default(),
             interval_start: SimTime::ZERO,
-            latency: LatencyRecorder::default(),
             queueing: LatencyRecorder::default(),
             service: LatencyRecorder::default(),
             class_latency: vec![LatencyRecorder::default(); classes],
@@ -297,9 +296,19 @@ impl Recorder {
         let latency = (now - arrival).0;
         self.interval_latency.record(latency);
         if arrival >= self.warmup {
-            self.latency.record(latency);
             self.class_latency[class].record(latency);
         }
+    }
+
+    /// Response time of every class (after the warm-up): the classes'
+    /// histograms added, which is exact, rather than a second record of
+    /// every response.
+    pub fn latency(&self) -> LatencyRecorder {
+        let mut all = LatencyRecorder::default();
+        for class in &self.class_latency {
+            all.merge(class);
+        }
+        all
     }
 
     pub fn event(&mut self, time: SimTime, kind: EventKind, pool: usize, instance: u32) {

@@ -641,7 +641,9 @@ impl LoadBalancer {
         };
         let chosen = match self.policy {
             LbPolicy::RoundRobin => {
-                let i = self.next % n;
+                // `next` passes `n` only when the rotation shrank: most
+                // picks need no division.
+                let i = if self.next < n { self.next } else { self.next % n };
                 self.next = i + 1;
                 i
             }

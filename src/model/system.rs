@@ -1593,6 +1593,7 @@ impl System {
         self.close_interval(now);
         let span_ns = now.0.max(1) as f64;
         let rec = &self.recorder;
+        let latency = rec.latency();
         let in_flight = rec.in_system.value();
         let requests = RequestCounts::new(&rec.totals, in_flight);
         assert!(requests.conserved(), "request conservation broken: {requests:?}");
@@ -1691,7 +1692,7 @@ impl System {
             throughput_rps: requests.completed as f64 / now.as_secs_f64().max(f64::MIN_POSITIVE),
             requests,
             in_system_mean: rec.in_system.area_until(now) as f64 / span_ns,
-            latency: rec.latency.summary(),
+            latency: latency.summary(),
             queueing: rec.queueing.summary(),
             service: rec.service.summary(),
             classes: self
@@ -1776,7 +1777,7 @@ impl System {
             decisions: recorder.decisions,
             capacity: recorder.capacity,
             scaler_rows: recorder.scaler_rows,
-            latency: recorder.latency,
+            latency,
             autoscalers: self
                 .spec
                 .pools

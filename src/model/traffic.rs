@@ -298,6 +298,8 @@ pub struct ArrivalProcess {
     t: f64,
     window_end: f64,
     bound: f64,
+    /// `1 / bound`: the mean gap between candidates in the window.
+    mean_gap: f64,
     /// Candidates thinning rejected and windows skipped: work that makes
     /// no arrival. It counts against the run's event budget, and the
     /// process stops once it reaches `budget` (a curve whose bound is far
@@ -315,6 +317,7 @@ impl ArrivalProcess {
             t: 0.0,
             window_end: 0.0,
             bound: 0.0,
+            mean_gap: f64::INFINITY,
             wasted: 0,
             budget: u64::MAX,
         }
@@ -339,6 +342,7 @@ impl ArrivalProcess {
             if self.t >= self.window_end {
                 self.window_end = (self.t + WINDOW_S).min(self.horizon);
                 self.bound = self.curve.max_over(self.t, self.window_end);
+                self.mean_gap = 1.0 / self.bound;
             }
             if self.bound <= 0.0 {
                 self.t = self.window_end;
@@ -347,14 +351,17 @@ impl ArrivalProcess {
             }
             match self.mode {
                 ArrivalMode::Poisson => {
-                    let candidate = self.t + rng.exp(1.0 / self.bound);
+                    let candidate = self.t + rng.exp(self.mean_gap);
                     if candidate >= self.window_end {
                         // Memorylessness: restarting at the window edge keeps the process exact.
                         self.t = self.window_end;
                         continue;
                     }
                     self.t = candidate;
-                    if rng.open01() * self.bound <= self.curve.rate_at(candidate) {
+                    // A constant curve is its bound: every candidate is
+                    // accepted (u < 1), though u is drawn all the same.
+                    let u = rng.open01();
+                    if matches!(self.curve, RateCurve::Constant(_)) || u * self.bound <= self.curve.rate_at(candidate) {
                         return Some(candidate);
                     }
                     self.wasted += 1;

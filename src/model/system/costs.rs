@@ -260,7 +260,7 @@ impl System {
             );
         }
         let mean_s = {
-            let m = self.recorder.latency.summary().mean_ms;
+            let m = self.recorder.latency().mean_ms();
             if m.is_finite() { m / 1e3 } else { 0.0 }
         };
         for lb in &self.load_balancers {
