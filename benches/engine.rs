@@ -191,10 +191,13 @@ fn best_of<T>(runs: usize, mut f: impl FnMut() -> T) -> (f64, T) {
     (best, out.expect("at least one run"))
 }
 
+/// A model to time: its name, instances, cores each, and the baseline loop.
+type Case = (&'static str, u32, u32, fn(u64, u64) -> Out);
+
 fn main() {
     let horizon = REQUESTS / LAMBDA;
     println!("{:<48} {:>12} {:>12} {:>8}", "case", "events/s", "requests/s", "ratio");
-    let cases: [(&str, u32, u32, fn(u64, u64) -> Out); 2] = [
+    let cases: [Case; 2] = [
         ("(a) M/M/8, rho = 0.9", 1, 8, baseline_shared),
         ("(b) 8 x M/M/1 behind round robin", 8, 1, baseline_round_robin),
     ];
