@@ -205,21 +205,23 @@ pub fn check(
         })
     };
     let (baseline, note) = match simulate(&base, "resilience/baseline.yaml") {
-        Ok(ran) => (Some(ran.window), None),
+        Ok(ran) => (Some(ran), None),
         Err(why) => (None, Some(why)),
     };
-    let baseline_meets = baseline.is_some_and(|w| w.meets_slo);
+    let baseline_meets = baseline.as_ref().is_some_and(|ran| ran.window.meets_slo);
+    // `doc` with `fault` appended to the list at `list`, simulated as `file`.
+    let strike = |doc: &Value, list: &[String], fault: &Value, file: &str| {
+        let mut doc = doc.clone();
+        add_fault(&mut doc, list, fault.clone())?;
+        simulate(&doc, file).map(|ran| (ran, doc))
+    };
     let today = analyze(spec, inputs.today);
 
     let mut failures = Vec::new();
     let mut files = Vec::new();
     for injection in injections(spec, inputs.doc, at, end) {
         let name = format!("{}-{}", kind_name(injection.kind), injection.target);
-        let struck = |doc: &Value, file: &str| {
-            let mut doc = doc.clone();
-            add_fault(&mut doc, &injection.list, injection.fault.clone())?;
-            simulate(&doc, file).map(|ran| (ran, doc))
-        };
+        let struck = |doc: &Value, file: &str| strike(doc, &injection.list, &injection.fault, file);
         let judged = struck(&base, &format!("resilience/{name}.yaml"));
         let (window, holds, verdict, note) = match &judged {
             Ok((ran, _)) if ran.window.meets_slo => (Some(ran.window), true, HOLDS, None),
@@ -235,7 +237,7 @@ pub fn check(
         let remedy = match &judged {
             Ok((ran, _)) if verdict == BROKEN => {
                 let target = (injection.kind, injection.target.as_str());
-                let (remedy, file) = remedy(&base, &today, target, ran.per_month_usd, &|doc, file| struck(doc, file));
+                let (remedy, file) = remedy(&base, &today, target, ran.per_month_usd, &struck);
                 files.extend(file);
                 remedy
             }
@@ -257,56 +259,34 @@ pub fn check(
         if d.replicas > 0 {
             continue;
         }
-        if price.multi_az {
+        let (structural, verdict, note, remedy) = if price.multi_az {
             // A Multi-AZ standby takes over, but capsim's failover promotes
             // a read replica: say so rather than call it structural.
-            failures.push(Failure {
-                kind: FailureKind::PrimaryWithoutReplica,
-                target: d.name.clone(),
-                text: format!("the primary of database {} fails", d.name),
-                window: None,
-                holds: false,
-                structural: false,
-                verdict: NOT_RUN.to_string(),
-                note: Some(
-                    "its Multi-AZ standby takes over (RDS: typically in one to two minutes, writes and fresh reads \
-                     failing meanwhile); capsim models failover to a read replica, not to a standby"
-                        .to_string(),
-                ),
-                remedy: None,
-            });
-            continue;
-        }
-        // Proven on a copy with a replica: its primary failing over.
-        let failover = json!({ "at": at, "primary_failover": { "promotion": PROMOTION_S } });
-        let list = ["databases".to_string(), d.name.clone(), "faults".into()];
-        let struck = |doc: &Value, file: &str| {
-            let mut doc = doc.clone();
-            add_fault(&mut doc, &list, failover.clone())?;
-            simulate(&doc, file).map(|ran| (ran, doc))
+            let note = "its Multi-AZ standby takes over (RDS: typically in one to two minutes, writes and fresh \
+                        reads failing meanwhile); capsim models failover to a read replica, not to a standby";
+            (false, NOT_RUN, note, None)
+        } else {
+            // Proven on a copy with a replica: its primary failing over.
+            let failover = json!({ "at": at, "primary_failover": { "promotion": PROMOTION_S } });
+            let list = ["databases".to_string(), d.name.clone(), "faults".into()];
+            let struck = |doc: &Value, file: &str| strike(doc, &list, &failover, file);
+            let unchanged = baseline.as_ref().map_or(f64::NAN, |ran| ran.per_month_usd);
+            let target = (FailureKind::PrimaryWithoutReplica, d.name.as_str());
+            let (remedy, file) = remedy(&base, &today, target, unchanged, &struck);
+            files.extend(file);
+            let note = "it has no replica to promote: its writes and fresh reads fail until the primary itself is \
+                        back, however long that takes (not simulated)";
+            (true, STRUCTURAL, note, remedy)
         };
-        let unchanged = baseline_cost(&base, &simulate);
-        let (remedy, file) = remedy(
-            &base,
-            &today,
-            (FailureKind::PrimaryWithoutReplica, &d.name),
-            unchanged,
-            &|doc, file| struck(doc, file),
-        );
-        files.extend(file);
         failures.push(Failure {
             kind: FailureKind::PrimaryWithoutReplica,
             target: d.name.clone(),
             text: format!("the primary of database {} fails", d.name),
             window: None,
             holds: false,
-            structural: true,
-            verdict: STRUCTURAL.to_string(),
-            note: Some(
-                "it has no replica to promote: its writes and fresh reads fail until the primary itself is back, \
-                 however long that takes (not simulated)"
-                    .to_string(),
-            ),
+            structural,
+            verdict: verdict.to_string(),
+            note: Some(note.to_string()),
             remedy,
         });
     }
@@ -324,7 +304,7 @@ pub fn check(
         failure_at_s: at,
         window_end_s: window_end,
         own_faults_removed,
-        baseline,
+        baseline: baseline.map(|ran| ran.window),
         note,
         failures,
         single_points_of_failure,
@@ -351,11 +331,6 @@ fn capacity_per_month(r: &RunResult) -> f64 {
 struct Ran {
     window: Window,
     per_month_usd: f64,
-}
-
-/// The monthly cost of `base` with no failure (NaN when it cannot run).
-fn baseline_cost(base: &Value, simulate: &dyn Fn(&Value, &str) -> Result<Ran, String>) -> f64 {
-    simulate(base, "resilience/baseline.yaml").map_or(f64::NAN, |ran| ran.per_month_usd)
 }
 
 /// Simulates `doc` with the failure struck, as the file named: its figures
