@@ -555,3 +555,44 @@ fn import_hpa_prints_the_inline_form_and_locates_problems() {
         "{err}"
     );
 }
+
+/// `capsim … | head -1`: the reader is gone before capsim prints. The
+/// command finishes quietly with status 0 and its files are whole.
+#[test]
+fn a_closed_stdout_is_not_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("q");
+    let mut child = capsim()
+        .args(["run", "scenarios/quickstart.yaml", "--out"])
+        .arg(&out)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Closing the read end before the run (well over a millisecond) ends
+    // makes every print after it meet a closed pipe.
+    drop(child.stdout.take());
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(out.join("summary.json").is_file());
+    assert!(out.join("report.md").is_file() || out.join("latency.svg").is_file());
+}
+
+/// A write that fails for another reason (a full disk behind a redirect)
+/// is an error: exit 1, said on standard error.
+#[test]
+#[cfg(target_os = "linux")]
+fn a_failed_write_to_stdout_exits_1() {
+    let full = std::fs::OpenOptions::new().write(true).open("/dev/full").unwrap();
+    let output = capsim()
+        .args(["validate", "scenarios/quickstart.yaml"])
+        .stdout(full)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("error: writing to standard output"), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}

@@ -1,5 +1,6 @@
 //! `capsim compare A.yaml B.yaml [C.yaml …]`
 
+use crate::cli::console::{out, outln};
 use std::path::PathBuf;
 
 use anyhow::Result;
@@ -93,16 +94,16 @@ pub fn compare(args: CompareArgs) -> Result<u8> {
     }
     folder.publish(&[])?;
     if !args.quiet {
-        println!(
+        outln!(
             "{} scenarios × {} paired replications (seed {seed}, common random numbers); mean ± 95% CI",
             names.len(),
             args.replications
         );
-        print!("{}", compare_table(&contenders, &rows));
+        out!("{}", compare_table(&contenders, &rows));
         for (i, name) in names.iter().enumerate().skip(1) {
-            println!("{name} vs {}: {}", names[0], difference_line(&rows, i - 1));
+            outln!("{name} vs {}: {}", names[0], difference_line(&rows, i - 1));
         }
-        println!("wrote {}", out.display());
+        outln!("wrote {}", out.display());
     }
     Ok(exit::OK)
 }

@@ -1,5 +1,6 @@
 //! `capsim export-hpa SCENARIO [--pool NAME]`
 
+use crate::cli::console::out;
 use std::path::PathBuf;
 
 use anyhow::{Result, bail};
@@ -45,6 +46,6 @@ pub fn export_hpa(args: ExportHpaArgs) -> Result<u8> {
         }
     }
     let docs: Vec<String> = pools.iter().map(|(name, config)| hpa_manifest(name, config)).collect();
-    print!("{}", docs.join("---\n"));
+    out!("{}", docs.join("---\n"));
     Ok(exit::OK)
 }

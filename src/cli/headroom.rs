@@ -1,5 +1,6 @@
 //! `capsim headroom SCENARIO`
 
+use crate::cli::console::{errln, outln};
 use std::path::PathBuf;
 
 use anyhow::Result;
@@ -63,7 +64,7 @@ pub struct HeadroomArgs {
 }
 
 fn usage(message: &str) -> Result<u8> {
-    eprintln!("error: {message}");
+    errln!("error: {message}");
     Ok(exit::USAGE)
 }
 
@@ -111,7 +112,7 @@ pub fn headroom(args: HeadroomArgs) -> Result<u8> {
         error_rate_max: args.max_error_rate.or(base_slo.error_rate_max),
     };
     if slo.latency.is_none() && slo.error_rate_max.is_none() {
-        eprintln!(
+        errln!(
             "error: {}: headroom needs an SLO: declare `slo:` in the scenario or pass --p99-ms / --max-error-rate",
             args.scenario.display()
         );
@@ -160,9 +161,9 @@ pub fn headroom(args: HeadroomArgs) -> Result<u8> {
     }
     folder.publish(&[])?;
     if !args.quiet {
-        println!("{verdict}");
+        outln!("{verdict}");
         for s in &judged {
-            println!(
+            outln!(
                 "  ×{:<5} peak {:>8.1} req/s  p99 {:>9.2} ms  errors {:>7.3}%  SLO {:>6.2}% of intervals  {}",
                 s.multiplier,
                 Figure(s.peak_rps.mean),
@@ -172,7 +173,7 @@ pub fn headroom(args: HeadroomArgs) -> Result<u8> {
                 if s.meets_slo { "ok" } else { "BROKEN" }
             );
         }
-        println!("wrote {}", out.display());
+        outln!("wrote {}", out.display());
     }
     Ok(exit::OK)
 }

@@ -1,5 +1,6 @@
 //! `capsim import-hpa MANIFEST`
 
+use crate::cli::console::{errln, out};
 use std::path::PathBuf;
 
 use anyhow::Result;
@@ -23,11 +24,11 @@ pub fn import_hpa(args: ImportHpaArgs) -> Result<u8> {
     };
     match scenario::import_hpa(&text, &args.manifest.display().to_string()) {
         Ok(inline) => {
-            print!("{inline}");
+            out!("{inline}");
             Ok(exit::OK)
         }
         Err(e) => {
-            eprintln!("error: {e}");
+            errln!("error: {e}");
             Ok(exit::INVALID_SCENARIO)
         }
     }

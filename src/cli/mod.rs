@@ -2,6 +2,7 @@
 //! subcommand.
 
 mod compare;
+mod console;
 mod export_hpa;
 mod headroom;
 mod import_hpa;
@@ -16,6 +17,7 @@ use std::path::Path;
 use anyhow::Result;
 use clap::{Parser, Subcommand};
 
+use crate::cli::console::errln;
 use crate::scenario::{self, Format, Problem, Scenario, ScenarioError, SourceFiles, SourceKind};
 use input::{InputKind, ReadError, read_input};
 
@@ -123,7 +125,7 @@ pub fn load_scenario(path: &Path) -> Result<Scenario, LoadError> {
     let scenario =
         scenario::load(&text, &name, Format::for_path(&name), &FsFiles { base }).map_err(LoadError::Invalid)?;
     for w in &scenario.warnings {
-        eprintln!("warning: {w}");
+        errln!("warning: {w}");
     }
     Ok(scenario)
 }
@@ -141,16 +143,26 @@ pub fn main(cli: Cli) -> u8 {
         Command::Headroom(args) => headroom::headroom(args),
         Command::Report(args) => report::report(args),
     };
-    match result {
+    let code = match result {
         Ok(code) => code,
         Err(err) => {
-            eprintln!("error: {err:#}");
+            errln!("error: {err:#}");
             if err.downcast_ref::<crate::report::shard::InvalidRecord>().is_some() {
                 exit::INVALID_SCENARIO
             } else {
                 exit::RUNTIME
             }
         }
+    };
+    // A closed reader (`| head`) is not a failure; a write that failed
+    // for another reason is, when nothing else went wrong.
+    console::flush();
+    match console::failure() {
+        Some(why) if code == exit::OK => {
+            errln!("error: {why}");
+            exit::RUNTIME
+        }
+        _ => code,
     }
 }
 
@@ -175,13 +187,13 @@ pub fn jobs(requested: Option<usize>, quiet: bool) -> Result<usize, u8> {
     }
     if std::env::var(OVERSUBSCRIBE_VAR).is_ok_and(|v| v == "1") {
         if n > MAX_JOBS {
-            eprintln!("error: --jobs {n}: at most {MAX_JOBS} threads, even with {OVERSUBSCRIBE_VAR}=1");
+            errln!("error: --jobs {n}: at most {MAX_JOBS} threads, even with {OVERSUBSCRIBE_VAR}=1");
             return Err(exit::USAGE);
         }
         return Ok(n);
     }
     if !quiet {
-        eprintln!(
+        errln!(
             "note: --jobs {n} is more than the {cores} threads this machine runs at once; using {cores} \
              (results are the same at any thread count; {OVERSUBSCRIBE_VAR}=1 starts more)"
         );
@@ -240,7 +252,7 @@ pub fn report_load_error(err: LoadError) -> Result<u8> {
     match err {
         LoadError::Io(e) => Err(e),
         LoadError::Invalid(e) => {
-            eprintln!("error: {e}");
+            errln!("error: {e}");
             Ok(exit::INVALID_SCENARIO)
         }
     }

@@ -1,5 +1,6 @@
 //! `capsim report DIR`
 
+use crate::cli::console::outln;
 use std::path::PathBuf;
 
 use anyhow::Result;
@@ -23,7 +24,7 @@ pub fn report(args: ReportArgs) -> Result<u8> {
         );
     }
     crate::report::review::write_report(&args.dir)?;
-    println!(
+    outln!(
         "wrote {} and {}",
         args.dir.join("report.md").display(),
         args.dir.join("report.html").display()

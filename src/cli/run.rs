@@ -1,5 +1,6 @@
 //! `capsim run FILE`
 
+use crate::cli::console::{errln, out, outln};
 use std::io::IsTerminal;
 use std::path::PathBuf;
 
@@ -109,7 +110,7 @@ pub fn run(args: RunArgs) -> Result<u8> {
     };
     if let Some(growth) = &args.growth {
         if let Err(why) = crate::scenario::check_growth(growth) {
-            eprintln!("error: --growth: {why}");
+            errln!("error: --growth: {why}");
             return Ok(exit::USAGE);
         }
         scenario.spec.growth = growth.clone();
@@ -157,9 +158,9 @@ pub fn run(args: RunArgs) -> Result<u8> {
     }
     folder.publish(&[])?;
     if !args.quiet {
-        print!("{}", report::human_summary(&results));
-        println!("wrote {} files to {}", written.len(), out.display());
-        println!("seed: {seed} (rerun with --seed {seed})");
+        out!("{}", report::human_summary(&results));
+        outln!("wrote {} files to {}", written.len(), out.display());
+        outln!("seed: {seed} (rerun with --seed {seed})");
     }
     Ok(exit::OK)
 }

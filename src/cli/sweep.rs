@@ -1,5 +1,6 @@
 //! `capsim sweep FILE`
 
+use crate::cli::console::{errln, outln};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
@@ -82,13 +83,13 @@ pub fn merge(args: MergeArgs) -> Result<u8> {
     let n = crate::report::shard::merge(&args.shards, folder.path())?;
     folder.publish(&[])?;
     if !args.quiet {
-        println!("merged {n} shards into {}", args.out.display());
+        outln!("merged {n} shards into {}", args.out.display());
     }
     Ok(exit::OK)
 }
 
 fn invalid(file: &Path, message: String) -> u8 {
-    eprintln!("error: {}: {}", file.display(), scenario::quote_safely(&message));
+    errln!("error: {}: {}", file.display(), scenario::quote_safely(&message));
     exit::INVALID_SCENARIO
 }
 
@@ -105,7 +106,7 @@ pub fn sweep(args: SweepArgs) -> Result<u8> {
     let raw: RawSweep = match scenario::parse_file(&text, &name, Format::for_path(&name)) {
         Ok(raw) => raw,
         Err(e) => {
-            eprintln!("error: {e}");
+            errln!("error: {e}");
             return Ok(exit::INVALID_SCENARIO);
         }
     };
@@ -119,7 +120,7 @@ pub fn sweep(args: SweepArgs) -> Result<u8> {
     let base = match scenario::document(&base_text, &base_name, Format::for_path(&base_name)) {
         Ok(doc) => doc,
         Err(e) => {
-            eprintln!("error: {e}");
+            errln!("error: {e}");
             return Ok(exit::INVALID_SCENARIO);
         }
     };
@@ -158,7 +159,7 @@ pub fn sweep(args: SweepArgs) -> Result<u8> {
             Ok(s) => {
                 for w in &s.warnings {
                     if warned.insert((w.path.clone(), w.message.clone())) {
-                        eprintln!("warning: {w}");
+                        errln!("warning: {w}");
                     }
                 }
                 let seed = point_seed(raw.seed.unwrap_or(s.seed), p.index, crn);
@@ -169,7 +170,7 @@ pub fn sweep(args: SweepArgs) -> Result<u8> {
     }
     if !problems.is_empty() {
         for p in problems {
-            eprintln!("error: {p}");
+            errln!("error: {p}");
         }
         return Ok(exit::INVALID_SCENARIO);
     }
@@ -193,7 +194,7 @@ pub fn sweep(args: SweepArgs) -> Result<u8> {
     let shard = args.shard.clone().or_else(|| std::env::var("CAPSIM_SHARD").ok());
     if let Some(shard_text) = shard {
         let Some((index, count)) = parse_shard(&shard_text) else {
-            eprintln!("error: --shard `{shard_text}`: expected I/N with 0 ≤ I < N, e.g. 0/4");
+            errln!("error: --shard `{shard_text}`: expected I/N with 0 ≤ I < N, e.g. 0/4");
             return Ok(exit::USAGE);
         };
         let units = shard_units(points.len(), replications, index, count);
@@ -245,7 +246,7 @@ pub fn sweep(args: SweepArgs) -> Result<u8> {
         write_shard(folder.path(), &shard_file)?;
         folder.publish(&[])?;
         if !args.quiet {
-            println!(
+            outln!(
                 "shard {index}/{count}: {} runs written to {}",
                 units.len(),
                 out.display()
@@ -346,7 +347,7 @@ pub fn sweep(args: SweepArgs) -> Result<u8> {
     // The checkpoint stays with the result: rerunning the same sweep reuses every run.
     folder.publish(&[".units"])?;
     if !args.quiet {
-        println!(
+        outln!(
             "{} points × {replications} replications written to {} ({} runs computed, {reused} reused)",
             points.len(),
             out.display(),
@@ -354,18 +355,19 @@ pub fn sweep(args: SweepArgs) -> Result<u8> {
         );
         match (recommended, &raw.objective) {
             (Some(i), Some(o)) => {
-                println!(
+                outln!(
                     "recommended: point {i} ({}), the lowest {} meeting every constraint",
-                    points[i].name, o.minimize
+                    points[i].name,
+                    o.minimize
                 );
                 for (pool, _) in &manifests[i] {
-                    println!(
+                    outln!(
                         "  its HPA for pool {pool}: {}",
                         out.join(format!("recommended-hpa-{pool}.yaml")).display()
                     );
                 }
             }
-            (None, Some(_)) => println!("no point meets every constraint"),
+            (None, Some(_)) => outln!("no point meets every constraint"),
             _ => {}
         }
     }

@@ -1,5 +1,6 @@
 //! `capsim validate FILE…`
 
+use crate::cli::console::outln;
 use std::path::PathBuf;
 
 use anyhow::Result;
@@ -24,7 +25,7 @@ pub fn validate(args: ValidateArgs) -> Result<u8> {
                     1 => ", 1 warning".to_string(),
                     n => format!(", {n} warnings"),
                 };
-                println!(
+                outln!(
                     "{}: ok ({}, {} pools{warnings})",
                     file.display(),
                     s.spec.name,
