@@ -36,6 +36,9 @@
 //! (what a run records), [`sweep`] (parallel replications), [`report`]
 //! (files and charts) and [`cli`] (the command line).
 
+// Printing goes through `cli::console`, which survives a closed reader.
+#![deny(clippy::print_stdout, clippy::print_stderr)]
+
 pub mod cli;
 pub mod engine;
 pub mod metrics;
