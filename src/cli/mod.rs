@@ -201,20 +201,66 @@ pub fn jobs(requested: Option<usize>, quiet: bool) -> Result<usize, u8> {
     Ok(cores)
 }
 
-/// A bar counting finished runs (with an ETA), shown only on a terminal and
-/// never with `--quiet`. It draws on stderr, so files and stdout are unchanged.
-pub fn runs_bar(runs: usize, quiet: bool) -> Option<indicatif::ProgressBar> {
-    use std::io::IsTerminal;
-    (!quiet && std::io::stderr().is_terminal()).then(|| {
-        let bar = indicatif::ProgressBar::new(runs as u64);
-        bar.set_style(
-            indicatif::ProgressStyle::with_template("{spinner} runs {pos}/{len} [{bar:30}] {elapsed} (eta {eta})")
+/// A progress bar over the simulated time of every unit a command runs,
+/// moving as the running units advance (so a sweep of a few long runs is
+/// not stuck at 0/16), with the runs finished and an ETA. Shown only on a
+/// terminal and never with `--quiet`; it draws on stderr, so files and
+/// stdout are unchanged, and the runs never see it.
+pub struct RunsBar {
+    bar: Option<indicatif::ProgressBar>,
+    runs: usize,
+    finished: std::sync::atomic::AtomicUsize,
+}
+
+impl RunsBar {
+    /// A bar for the `units` of `specs` (`(spec index, replication)`).
+    pub fn new(specs: &[(crate::model::SystemSpec, u64)], units: &[(usize, u32)], quiet: bool) -> RunsBar {
+        use std::io::IsTerminal;
+        let bar = (!quiet && std::io::stderr().is_terminal()).then(|| {
+            let total: u64 = units.iter().map(|&(p, _)| specs[p].0.duration.0 / MILLIS).sum();
+            let bar = indicatif::ProgressBar::new(total);
+            bar.set_style(
+                indicatif::ProgressStyle::with_template(
+                    "{spinner} runs {msg} [{bar:30}] {percent}% of simulated time, {elapsed} (eta {eta})",
+                )
                 .expect("valid template")
                 .progress_chars("=> "),
-        );
-        bar
-    })
+            );
+            bar.set_message(format!("0/{}", units.len()));
+            bar
+        });
+        RunsBar {
+            bar,
+            runs: units.len(),
+            finished: std::sync::atomic::AtomicUsize::new(0),
+        }
+    }
+
+    /// A running unit advanced by `step` of simulated time.
+    pub fn advanced(&self, step: crate::engine::SimDuration) {
+        if let Some(bar) = &self.bar {
+            bar.inc(step.0 / MILLIS);
+        }
+    }
+
+    /// A unit finished.
+    pub fn finished(&self) {
+        let done = self.finished.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+        if let Some(bar) = &self.bar {
+            bar.set_message(format!("{done}/{}", self.runs));
+        }
+    }
+
+    /// Clears the bar from the terminal.
+    pub fn clear(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
 }
+
+/// The bar counts simulated milliseconds.
+const MILLIS: u64 = 1_000_000;
 
 /// Runs `replications` replications of every `(spec, seed)` in parallel on
 /// `jobs` threads (see [`jobs`]; a runs bar on a terminal) and returns them
@@ -229,19 +275,15 @@ pub fn run_replications(
         .flat_map(|s| (0..replications).map(move |r| (s, r)))
         .collect();
     let pool = rayon::ThreadPoolBuilder::new().num_threads(jobs).build()?;
-    let bar = runs_bar(units.len(), quiet);
+    let bar = RunsBar::new(specs, &units, quiet);
     let tick = |_: (usize, u32), r: crate::model::RunResult| {
-        if let Some(bar) = &bar {
-            bar.inc(1);
-        }
+        bar.finished();
         r
     };
     let mut results = pool
-        .install(|| crate::sweep::run_units_with(specs, &units, &tick))
+        .install(|| crate::sweep::run_units_with(specs, &units, &|step| bar.advanced(step), &tick))
         .into_iter();
-    if let Some(bar) = bar {
-        bar.finish_and_clear();
-    }
+    bar.clear();
     Ok((0..specs.len())
         .map(|_| results.by_ref().take(replications as usize).collect())
         .collect())

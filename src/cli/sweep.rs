@@ -21,7 +21,7 @@ use crate::report::files::{self, OutputFolder, write_atomic};
 use crate::sweep::{point_seed, run_units_with, shard_units, swept_hpa};
 
 use super::input::InputKind;
-use super::{FsFiles, exit, read_text, report_load_error, runs_bar};
+use super::{FsFiles, RunsBar, exit, read_text, report_load_error};
 
 #[derive(Args, Debug)]
 pub struct SweepArgs {
@@ -198,17 +198,13 @@ pub fn sweep(args: SweepArgs) -> Result<u8> {
             return Ok(exit::USAGE);
         };
         let units = shard_units(points.len(), replications, index, count);
-        let bar = runs_bar(units.len(), args.quiet);
+        let bar = RunsBar::new(&specs, &units, args.quiet);
         let record = |unit: (usize, u32), r: crate::model::RunResult| {
-            if let Some(bar) = &bar {
-                bar.inc(1);
-            }
+            bar.finished();
             ShardUnit::of(unit, &r)
         };
-        let records = pool.install(|| run_units_with(&specs, &units, &record));
-        if let Some(bar) = bar {
-            bar.finish_and_clear();
-        }
+        let records = pool.install(|| run_units_with(&specs, &units, &|step| bar.advanced(step), &record));
+        bar.clear();
         let shard_file = ShardFile {
             capsim_version: env!("CARGO_PKG_VERSION").to_string(),
             sweep_hash: format!("{:016x}", stable_hash(text.as_bytes())),
@@ -291,20 +287,16 @@ pub fn sweep(args: SweepArgs) -> Result<u8> {
         .filter(|u| !done.contains_key(u))
         .collect();
     let reused = done.len();
-    let bar = runs_bar(todo.len(), args.quiet);
+    let bar = RunsBar::new(&specs, &todo, args.quiet);
     let save = |unit: (usize, u32), r: crate::model::RunResult| {
         let record = ShardUnit::of(unit, &r);
         // A unit that cannot be saved is simply run again on resume.
         let _ = save_unit(&checkpoint, &record);
-        if let Some(bar) = &bar {
-            bar.inc(1);
-        }
+        bar.finished();
         record
     };
-    let records = pool.install(|| run_units_with(&specs, &todo, &save));
-    if let Some(bar) = bar {
-        bar.finish_and_clear();
-    }
+    let records = pool.install(|| run_units_with(&specs, &todo, &|step| bar.advanced(step), &save));
+    bar.clear();
     for (unit, record) in todo.iter().zip(records) {
         done.insert(*unit, (record, None));
     }

@@ -7,7 +7,7 @@ pub mod headroom;
 
 use rayon::prelude::*;
 
-use crate::engine::splitmix64;
+use crate::engine::{SimDuration, SimTime, splitmix64};
 use crate::model::{RunResult, SystemSpec, simulate};
 
 /// Runs replications `0..count` of `spec` in parallel (rayon's pool) and
@@ -64,21 +64,66 @@ pub fn shard_units(points: usize, replications: u32, index: usize, count: usize)
 /// each result to `finish` on the worker thread as it comes (the caller
 /// ticks a progress bar, checkpoints, or keeps only what it needs, so a
 /// large sweep never holds every run's time series). What `finish` returns
-/// comes back in the units' order.
+/// comes back in the units' order. `advanced` hears each unit's simulated
+/// time as it goes (every 65,536 events), in steps that add up to the
+/// unit's duration, a run stopped early included; it must not influence
+/// the runs.
 pub fn run_units_with<T: Send>(
     specs: &[(SystemSpec, u64)],
     units: &[(usize, u32)],
+    advanced: &(dyn Fn(SimDuration) + Sync),
     finish: &(dyn Fn((usize, u32), RunResult) -> T + Sync),
 ) -> Vec<T> {
     units
         .par_iter()
-        .map(|&(p, r)| finish((p, r), simulate(&specs[p].0, specs[p].1, r, &mut |_| {})))
+        .map(|&(p, r)| {
+            let (spec, seed) = &specs[p];
+            let mut reached = SimTime::ZERO;
+            let result = simulate(spec, *seed, r, &mut |t| {
+                advanced(t.saturating_sub(reached));
+                reached = t;
+            });
+            let whole = SimTime::ZERO + spec.duration;
+            advanced(whole.saturating_sub(reached));
+            finish((p, r), result)
+        })
         .collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The progress hook moves during a run, adds up to every unit's
+    /// duration, and leaves the results as they are without it.
+    #[test]
+    fn units_report_simulated_time_as_they_go() {
+        let yaml = "name: busy\nduration: 5m\ntraffic:\n  rate: { constant: 1000 }\n  \
+                    classes: [ { name: a, cpu: { exponential: { mean: 2ms } } } ]\n  target: lb\n\
+                    load_balancers:\n  lb: { policy: round_robin, pool: web }\n\
+                    pools:\n  web: { instance_type: c6i.large, count: 2 }\n";
+        let scenario = crate::scenario::load(
+            yaml,
+            "busy.yaml",
+            crate::scenario::Format::Yaml,
+            &crate::scenario::NoFiles,
+        )
+        .expect("valid");
+        let specs = vec![(scenario.spec, 7)];
+        let units = [(0, 0), (0, 1)];
+        let steps = std::sync::Mutex::new(Vec::new());
+        let with = run_units_with(&specs, &units, &|step| steps.lock().unwrap().push(step.0), &|_, r| {
+            (r.summary.events, r.summary.throughput_rps.to_bits())
+        });
+        let without = run_units_with(&specs, &units, &|_| {}, &|_, r| {
+            (r.summary.events, r.summary.throughput_rps.to_bits())
+        });
+        assert_eq!(with, without);
+        let steps = steps.into_inner().unwrap();
+        assert_eq!(steps.iter().sum::<u64>(), 2 * specs[0].0.duration.0);
+        // 300,000 requests a run: several reports before each run ends.
+        assert!(steps.iter().filter(|&&s| s > 0).count() > 2 * 3, "{steps:?}");
+    }
 
     #[test]
     fn shards_partition_the_units() {
