@@ -58,6 +58,21 @@ fn a_rate_curve_far_above_its_rate_stops_at_the_event_budget() {
 }
 
 #[test]
+fn a_long_timeout_holds_what_is_in_flight_not_what_arrived() {
+    // 200 req/s on four instances at half their cores, with a one-hour
+    // client timeout: a few requests are in flight at any time, but 60,000
+    // arrive within one timeout. Deadlines kept for every arrival until it
+    // passes would spend a budget of 20,000 near 100 s; kept for what is in
+    // flight, the run reaches its end.
+    let yaml = scenario("5m", "{ constant: 200 }", 4, "    timeout: 1h")
+        .replace("duration: 5m", "duration: 5m\nmax_requests_held: 20000");
+    let r = simulate(&common::spec(&yaml), 1, 0, &mut |_| {});
+    let s = &r.summary;
+    assert_eq!(s.stop_reason, StopReason::EndTime, "stopped at {} s", s.simulated_s);
+    assert_eq!(s.requests.timed_out, 0);
+}
+
+#[test]
 fn a_valid_scenario_cannot_hold_unbounded_requests() {
     // A queue of four billion and a one-day timeout at 10× overload: every
     // request waits, and what is held grows with arrivals (4,000/s, 3,600/s

@@ -24,7 +24,7 @@ use super::data::ConnPool;
 use super::deploy::StartupCpu;
 use super::distribution::Distribution;
 use super::node_pool::{NodePool, NodePoolSpec};
-use super::request::RequestId;
+use super::request::{Deadlines, RequestId};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub struct InstanceId(pub u32);
@@ -414,7 +414,7 @@ pub struct Pool {
     /// Requests waiting for a worker or a core.
     pub waiting: TimeIntegral,
     /// Client deadlines in arrival order: `(deadline, request, generation)`.
-    pub deadlines: VecDeque<(SimTime, RequestId, u32)>,
+    pub deadlines: Deadlines,
     /// Requests routed to the pool's instances.
     pub routed: u64,
     /// CPU work (core-seconds at the instances' speed) of everything sent
@@ -447,7 +447,7 @@ impl Pool {
             busy_cores: TimeIntegral::default(),
             serving_cores: TimeIntegral::default(),
             waiting: TimeIntegral::default(),
-            deadlines: VecDeque::new(),
+            deadlines: Deadlines::default(),
             routed: 0,
             offered_work_s: 0.0,
             aws,

@@ -163,6 +163,20 @@ impl Requests {
         self.slots[id.0 as usize].generation == generation
     }
 
+    /// Whether `(id, generation)`'s client no longer waits on it: it is
+    /// gone or abandoned. Once true, true for good.
+    #[inline]
+    pub fn settled(&self, id: RequestId, generation: u32) -> bool {
+        !self.is_current(id, generation) || self.get(id).state == RequestState::Abandoned
+    }
+
+    /// Whether `(id, generation)` is still on its instance, queued or
+    /// working. Once false, false for good (a retry is a new request).
+    #[inline]
+    pub fn on_instance(&self, id: RequestId, generation: u32) -> bool {
+        self.is_current(id, generation) && matches!(self.get(id).state, RequestState::Queued | RequestState::Working)
+    }
+
     /// Slots in use.
     pub fn live(&self) -> usize {
         self.live
@@ -175,6 +189,59 @@ impl Requests {
             .filter(|&i| self.slots[i].instance == instance && self.slots[i].state != RequestState::Free)
             .map(|i| RequestId(i as u32))
             .collect()
+    }
+}
+
+/// Requests' deadlines in the order they were set, for deadlines that all
+/// last as long (a pool's client timeout, a balancer's try timeout), so the
+/// earliest is always at the front and one scheduled event at a time
+/// serves the whole queue. Most requests finish long before their deadline:
+/// the queue is compacted (entries of settled requests dropped, the order
+/// kept) each time it has doubled since it last was, so it holds about as
+/// many entries as requests still in flight, not every request of the last
+/// timeout. The front is never dropped here: the event for it is already
+/// scheduled, and whoever handles that event pops settled entries as before,
+/// so the events and their times are the same as with no compaction.
+#[derive(Debug, Default)]
+pub struct Deadlines {
+    queue: std::collections::VecDeque<(SimTime, RequestId, u32)>,
+    /// The length at which the next push compacts.
+    compact_at: usize,
+}
+
+impl Deadlines {
+    /// The smallest queue worth compacting.
+    const COMPACT_MIN: usize = 1024;
+
+    pub fn is_empty(&self) -> bool {
+        self.queue.is_empty()
+    }
+
+    pub fn len(&self) -> usize {
+        self.queue.len()
+    }
+
+    pub fn front(&self) -> Option<&(SimTime, RequestId, u32)> {
+        self.queue.front()
+    }
+
+    pub fn pop_front(&mut self) -> Option<(SimTime, RequestId, u32)> {
+        self.queue.pop_front()
+    }
+
+    /// Adds a deadline no earlier than any already queued. `settled(id,
+    /// generation)` says whether a queued entry's request no longer needs
+    /// its deadline; it must stay true once true.
+    pub fn push_back(&mut self, entry: (SimTime, RequestId, u32), settled: impl Fn(RequestId, u32) -> bool) {
+        if self.queue.len() >= self.compact_at.max(Self::COMPACT_MIN) {
+            let mut index = 0;
+            self.queue.retain(|&(_, id, generation)| {
+                index += 1;
+                index == 1 || !settled(id, generation)
+            });
+            self.compact_at = 2 * self.queue.len();
+        }
+        self.queue.push_back(entry);
     }
 }
 
@@ -197,5 +264,29 @@ mod tests {
         assert_ne!(r.get(b).generation, gen_a);
         assert!(!r.is_current(a, gen_a));
         assert_eq!(r.live(), 1);
+    }
+
+    /// A long timeout at a high rate: the queue stays near what is in
+    /// flight, keeps its front and every unsettled entry, in order.
+    #[test]
+    fn deadlines_hold_about_what_is_in_flight() {
+        let mut d = Deadlines::default();
+        let at = |i: u32| SimTime(u64::from(i));
+        // Request 0 is settled but at the front; one in a hundred others
+        // never finishes, the rest have finished by the next push.
+        let settled = |id: RequestId, _: u32| id.0 % 100 != 7;
+        for i in 0..1_000_000 {
+            d.push_back((at(i), RequestId(i), 0), settled);
+        }
+        let unsettled = 1_000_000 / 100;
+        assert!(d.len() <= 2 * unsettled + Deadlines::COMPACT_MIN, "{}", d.len());
+        assert_eq!(d.front(), Some(&(at(0), RequestId(0), 0)));
+        let (mut last, mut kept) = (None, 0);
+        while let Some((t, id, _)) = d.pop_front() {
+            assert!(last < Some(t));
+            kept += usize::from(!settled(id, 0));
+            last = Some(t);
+        }
+        assert_eq!(kept, unsettled);
     }
 }

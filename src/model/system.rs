@@ -35,7 +35,7 @@ use super::instance_type::{InstanceType, Market};
 use super::load_balancer::{LoadBalancer, LoadBalancerSpec};
 use super::node_pool::{Node, NodeState};
 use super::region::{Dns, GeoSpec};
-use super::request::{NO_MESSAGE, Request, RequestId, RequestState, Requests};
+use super::request::{Deadlines, NO_MESSAGE, Request, RequestId, RequestState, Requests};
 use super::traffic::{ArrivalProcess, ClassPicker, KeyPicker, TrafficSpec};
 
 /// A validated description of a system and how to run it: what the
@@ -308,7 +308,7 @@ pub struct System {
     /// Per balancer, the probes of its last health check still waiting for an answer.
     probe_timeouts: Vec<Vec<InstanceId>>,
     /// Per balancer, its tries' deadlines in the order they were sent.
-    try_deadlines: Vec<std::collections::VecDeque<(SimTime, RequestId, u32)>>,
+    try_deadlines: Vec<Deadlines>,
     /// Retries decided during the current event (a fresh try each, and the
     /// backend to avoid), sent once it is handled.
     pending_retries: Vec<(RequestId, InstanceId)>,
@@ -392,7 +392,7 @@ impl System {
                 .map(|p| spec.data.queues.iter().position(|q| q.consumers == p))
                 .collect(),
             probe_timeouts: vec![Vec::new(); spec.load_balancers.len()],
-            try_deadlines: vec![std::collections::VecDeque::new(); spec.load_balancers.len()],
+            try_deadlines: (0..spec.load_balancers.len()).map(|_| Deadlines::default()).collect(),
             pending_retries: Vec::new(),
             rollouts: vec![None; spec.pools.len()],
             deploy_records: Vec::new(),
@@ -1343,9 +1343,7 @@ impl System {
     fn on_deadlines_due(&mut self, now: SimTime, pool_id: PoolId, scheduler: &mut Scheduler<Event>) {
         let p = pool_id.0 as usize;
         while let Some(&(deadline, id, generation)) = self.pools[p].deadlines.front() {
-            let resolved =
-                !self.requests.is_current(id, generation) || self.requests.get(id).state == RequestState::Abandoned;
-            if resolved {
+            if self.requests.settled(id, generation) {
                 // Most requests finish long before their deadline: drop them
                 // here so the next event waits for the oldest request still
                 // pending, not for every request's deadline in turn.

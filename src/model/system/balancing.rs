@@ -221,7 +221,11 @@ impl System {
                 if pool.deadlines.is_empty() {
                     scheduler.schedule(now + timeout, Event::DeadlinesDue { pool: pool_id });
                 }
-                pool.deadlines.push_back((now + timeout, id, generation));
+                let requests = &self.requests;
+                pool.deadlines
+                    .push_back((now + timeout, id, generation), |id, generation| {
+                        requests.settled(id, generation)
+                    });
             }
         }
         let lb = usize::from(self.requests.get(id).lb);
@@ -230,7 +234,10 @@ impl System {
             if deadlines.is_empty() {
                 scheduler.schedule(now + limit, Event::TryDeadlinesDue { lb: lb as u16 });
             }
-            deadlines.push_back((now + limit, id, generation));
+            let requests = &self.requests;
+            deadlines.push_back((now + limit, id, generation), |id, generation| {
+                !requests.on_instance(id, generation)
+            });
         }
     }
 
@@ -312,12 +319,7 @@ impl System {
     pub(super) fn on_try_deadlines_due(&mut self, now: SimTime, lb: u16, scheduler: &mut Scheduler<Event>) {
         let l = usize::from(lb);
         while let Some(&(deadline, id, generation)) = self.try_deadlines[l].front() {
-            let live = self.requests.is_current(id, generation)
-                && matches!(
-                    self.requests.get(id).state,
-                    RequestState::Queued | RequestState::Working
-                );
-            if !live {
+            if !self.requests.on_instance(id, generation) {
                 self.try_deadlines[l].pop_front();
                 continue;
             }
@@ -334,12 +336,7 @@ impl System {
 
     /// A retried request's client deadline (its first try's) has come.
     pub(super) fn on_client_deadline_due(&mut self, now: SimTime, id: RequestId, generation: u32) {
-        let live = self.requests.is_current(id, generation)
-            && matches!(
-                self.requests.get(id).state,
-                RequestState::Queued | RequestState::Working
-            );
-        if live {
+        if self.requests.on_instance(id, generation) {
             self.recorder.timed_out(now);
             self.abandon(now, id);
         }
