@@ -617,3 +617,41 @@ pools:
         "{err}"
     );
 }
+
+/// An objective naming a metric no point reports is refused before
+/// anything runs (not "no point meets every constraint" after the whole
+/// sweep), each bad name with its path and the names it could use; the
+/// metrics only a fault adds are accepted.
+#[test]
+fn objective_metrics_are_checked_before_running() {
+    let sweep = SWEEP
+        .replace("minimize: cost_total_usd", "minimize: cost_usd")
+        .replace("metric: latency_p99_ms", "metric: latency_p99");
+    let dir = setup(&sweep);
+    let out = run(dir.path(), "2", "bad");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(stderr.contains("objective.minimize: no metric `cost_usd`"), "{stderr}");
+    assert!(stderr.contains("cost_total_usd"), "{stderr}");
+    assert!(
+        stderr.contains("objective.constraints[0].metric: no metric `latency_p99`")
+            && stderr.contains("did you mean `latency_p99_ms`?"),
+        "{stderr}"
+    );
+    assert!(!dir.path().join("bad").exists(), "nothing is written");
+
+    let faulty = SWEEP
+        .replace(
+            "metric: latency_p99_ms, max: 200",
+            "metric: faults.errors_until_recovered, max: 1000000",
+        )
+        .replace("minimize: cost_total_usd", "minimize: pools.web.cpu_utilization");
+    let dir = setup(&faulty);
+    std::fs::write(
+        dir.path().join("base.yaml"),
+        format!("{BASE}faults:\n  - {{ at: 1m, crash: {{ pool: web }} }}\n"),
+    )
+    .unwrap();
+    let out = run(dir.path(), "2", "good");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+}

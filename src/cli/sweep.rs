@@ -168,6 +168,16 @@ pub fn sweep(args: SweepArgs) -> Result<u8> {
             Err(e) => problems.push(e.to_string()),
         }
     }
+    if problems.is_empty()
+        && let Some(objective) = &raw.objective
+    {
+        let known = crate::report::sweep::possible_metrics(&specs);
+        problems.extend(
+            crate::report::sweep::objective_problems(objective, &known)
+                .into_iter()
+                .map(|p| format!("{name}: {p}")),
+        );
+    }
     if !problems.is_empty() {
         for p in problems {
             errln!("error: {p}");

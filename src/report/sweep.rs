@@ -8,8 +8,10 @@ use std::path::Path;
 use anyhow::{Context, Result, anyhow};
 use serde_json::{Value, json};
 
+use crate::engine::SimDuration;
 use crate::metrics::LatencyRecorder;
 use crate::metrics::stats::Estimate;
+use crate::model::SystemSpec;
 use crate::sweep::grid::{Point, RawObjective};
 
 use super::charts::{Heatmap, LineChart, Series, write_chart};
@@ -56,6 +58,49 @@ pub fn summarize<'a>(points: &'a [Point], seeds: &[u64], units: &[Vec<&ShardUnit
                 seed: *seed,
                 metrics,
             })
+        })
+        .collect()
+}
+
+/// Every metric a point of `specs` can report: the headline metrics of a
+/// run of no length (so the names are the runs' own), those only a fault
+/// or deploy that happened adds, and the pooled latency percentiles.
+pub fn possible_metrics(specs: &[(SystemSpec, u64)]) -> BTreeSet<String> {
+    let mut names = BTreeSet::new();
+    for (spec, seed) in specs {
+        let mut none = spec.clone();
+        none.duration = SimDuration::ZERO;
+        none.warmup = SimDuration::ZERO;
+        let run = crate::model::simulate(&none, *seed, 0, &mut |_| {});
+        names.extend(super::run::headline(&run).into_iter().map(|(name, _)| name));
+        if !spec.faults.is_empty() {
+            names.extend(["faults.errors_until_recovered", "faults.time_to_recover_max_s"].map(String::from));
+        }
+        for k in 0..spec.deploys.len() {
+            names.extend([format!("deploys.{k}.desired_peak"), format!("deploys.{k}.errors")]);
+        }
+    }
+    names.extend(["p50", "p99", "p999"].map(|q| format!("pooled_latency_{q}_ms")));
+    names
+}
+
+/// The objective's metrics no point can report, each with the names it
+/// could use: found before anything runs, not after the sweep.
+pub fn objective_problems(objective: &RawObjective, known: &BTreeSet<String>) -> Vec<String> {
+    let named = std::iter::once(("objective.minimize".to_string(), &objective.minimize)).chain(
+        objective
+            .constraints
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (format!("objective.constraints[{i}].metric"), &c.metric)),
+    );
+    named
+        .filter(|(_, metric)| !known.contains(*metric))
+        .map(|(path, metric)| {
+            format!(
+                "{path}: no metric `{metric}`; the metrics of this sweep's points are {}",
+                crate::scenario::known_list(metric, known.iter())
+            )
         })
         .collect()
 }

@@ -23,6 +23,7 @@ mod validate;
 
 pub use error::{EXCERPT_CHARS, Problem, ScenarioError, excerpt, quote_safely};
 pub use manifest::import as import_hpa;
+pub(crate) use validate::known_list;
 pub use validate::{
     DEFAULT_GROWTH, DEFAULT_MAX_REQUESTS_HELD, MAX_GROWTH_HORIZONS, MAX_RATE_PIECES, MAX_RATE_RPS, SourceFiles,
     SourceKind, check_growth, parse_replay,

@@ -161,7 +161,7 @@ const KNOWN_SHOWN_NEAR: usize = 5;
 /// nearest first, the first [`KNOWN_SHOWN`] and how many more (so a
 /// scenario with many names and many bad references still prints in
 /// linear size), and "did you mean" when one is near.
-pub(super) fn known_list<'k>(wanted: &str, keys: impl Iterator<Item = &'k String>) -> String {
+pub(crate) fn known_list<'k>(wanted: &str, keys: impl Iterator<Item = &'k String>) -> String {
     let all: Vec<&str> = keys.map(String::as_str).collect();
     let near = super::suggest::did_you_mean(wanted, all.iter().copied());
     let names = super::suggest::by_nearness(wanted, all);
