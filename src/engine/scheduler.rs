@@ -1,16 +1,17 @@
-//! The event list: a binary min-heap of 16-byte keys ordered by `(time,
-//! insertion sequence)`, the events themselves in a slab the keys index.
+//! The event list: a binary min-heap of events keyed by `(time, insertion
+//! sequence)`, each event stored beside its key.
 
 use super::time::SimTime;
 
 /// Pending events of one run. Events at equal times pop in the order they
 /// were scheduled, so a run is a pure function of its inputs.
 ///
-/// Each pending event is one `u128` key in the heap — its time in the high
-/// 64 bits, its sequence number in the next 32, its slot in the low 32 —
-/// so ordering the keys as integers orders the events by time, then by
-/// scheduling order, and the heap moves 16 bytes per step instead of the
-/// whole event. The events wait in `slots`, reused through `free`.
+/// Each pending event is one entry of the heap: a `u128` key — its time in
+/// the high 64 bits, its sequence number in the low 64 — and the event
+/// itself. Ordering the keys as integers orders the events by time, then
+/// by scheduling order; keys are unique. The event travels with its key
+/// (a model's events are small plain values), so scheduling and popping
+/// touch nothing but the heap.
 ///
 /// Popping leaves the root vacant rather than refilling it at once: a
 /// handler almost always schedules a follow-up, which then takes the root
@@ -21,16 +22,21 @@ use super::time::SimTime;
 /// Cancellation is not supported on purpose: components that may need to
 /// revoke an event carry a generation number in it and ignore stale ones.
 pub struct Scheduler<E> {
-    /// A min-heap of keys; `heap[0]` is stale while `vacant`.
-    heap: Vec<u128>,
+    /// A min-heap by key; `heap[0]` is stale while `vacant`.
+    heap: Vec<Entry<E>>,
     vacant: bool,
-    slots: Vec<E>,
-    free: Vec<u32>,
-    next_seq: u32,
+    /// 64 bits of sequence never run out (at 10⁹ events a second, they
+    /// would last five centuries).
+    next_seq: u64,
     now: SimTime,
 }
 
-const SEQ_SHIFT: u32 = 32;
+#[derive(Clone, Copy)]
+struct Entry<E> {
+    key: u128,
+    event: E,
+}
+
 const TIME_SHIFT: u32 = 64;
 
 impl<E: Copy> Default for Scheduler<E> {
@@ -44,8 +50,6 @@ impl<E: Copy> Scheduler<E> {
         Scheduler {
             heap: Vec::with_capacity(1024),
             vacant: false,
-            slots: Vec::with_capacity(1024),
-            free: Vec::with_capacity(1024),
             next_seq: 0,
             now: SimTime::ZERO,
         }
@@ -64,29 +68,18 @@ impl<E: Copy> Scheduler<E> {
             "event scheduled in the past: {time} < now {}",
             self.now
         );
-        if self.next_seq == u32::MAX {
-            self.renumber();
-        }
         let seq = self.next_seq;
         self.next_seq += 1;
-        let slot = match self.free.pop() {
-            Some(slot) => {
-                self.slots[slot as usize] = event;
-                slot
-            }
-            None => {
-                let slot = u32::try_from(self.slots.len()).expect("fewer than 2^32 pending events");
-                self.slots.push(event);
-                slot
-            }
+        let entry = Entry {
+            key: (u128::from(time.0) << TIME_SHIFT) | u128::from(seq),
+            event,
         };
-        let key = (u128::from(time.0) << TIME_SHIFT) | (u128::from(seq) << SEQ_SHIFT) | u128::from(slot);
         if self.vacant {
             self.vacant = false;
-            self.sink(0, key);
+            self.sink(0, entry);
         } else {
-            self.heap.push(key);
-            self.rise(self.heap.len() - 1, key);
+            self.heap.push(entry);
+            self.rise(self.heap.len() - 1, entry);
         }
     }
 
@@ -94,20 +87,18 @@ impl<E: Copy> Scheduler<E> {
     #[inline]
     pub fn next_time(&mut self) -> Option<SimTime> {
         self.fill_root();
-        self.heap.first().map(|key| SimTime((key >> TIME_SHIFT) as u64))
+        self.heap.first().map(|entry| SimTime((entry.key >> TIME_SHIFT) as u64))
     }
 
     /// Removes the next event and advances the clock to its time.
     #[inline]
     pub fn pop(&mut self) -> Option<(SimTime, E)> {
         self.fill_root();
-        let &key = self.heap.first()?;
+        let &Entry { key, event } = self.heap.first()?;
         self.vacant = true;
         let time = SimTime((key >> TIME_SHIFT) as u64);
-        let slot = key as u32;
-        self.free.push(slot);
         self.now = time;
-        Some((time, self.slots[slot as usize]))
+        Some((time, event))
     }
 
     pub fn len(&self) -> usize {
@@ -137,9 +128,9 @@ impl<E: Copy> Scheduler<E> {
         }
     }
 
-    /// Puts `key` at `pos` and moves it down below every smaller key.
+    /// Puts `entry` at `pos` and moves it down below every smaller key.
     #[inline]
-    fn sink(&mut self, mut pos: usize, key: u128) {
+    fn sink(&mut self, mut pos: usize, entry: Entry<E>) {
         let heap = &mut self.heap[..];
         let n = heap.len();
         loop {
@@ -150,53 +141,32 @@ impl<E: Copy> Scheduler<E> {
             // The smaller child, chosen without a branch: which one it is
             // is a coin toss the branch predictor would lose.
             let child = if left + 1 < n {
-                left + usize::from(heap[left + 1] < heap[left])
+                left + usize::from(heap[left + 1].key < heap[left].key)
             } else {
                 left
             };
-            if key <= heap[child] {
+            if entry.key <= heap[child].key {
                 break;
             }
             heap[pos] = heap[child];
             pos = child;
         }
-        heap[pos] = key;
+        heap[pos] = entry;
     }
 
-    /// Puts `key` at `pos` and moves it up above every larger key.
+    /// Puts `entry` at `pos` and moves it up above every larger key.
     #[inline]
-    fn rise(&mut self, mut pos: usize, key: u128) {
+    fn rise(&mut self, mut pos: usize, entry: Entry<E>) {
         let heap = &mut self.heap[..];
         while pos > 0 {
             let parent = (pos - 1) / 2;
-            if heap[parent] <= key {
+            if heap[parent].key <= entry.key {
                 break;
             }
             heap[pos] = heap[parent];
             pos = parent;
         }
-        heap[pos] = key;
-    }
-
-    /// Gives the pending keys the sequence numbers `0..len` in their order,
-    /// when 32 bits of sequence run out (after 2^32 − 1 events scheduled):
-    /// only the order of sequence numbers matters, and this keeps it.
-    #[cold]
-    fn renumber(&mut self) {
-        self.fill_root();
-        // Sorted, the keys are a valid heap as they stand.
-        self.heap.sort_unstable();
-        for (seq, key) in (0u32..).zip(self.heap.iter_mut()) {
-            let time_bits = *key >> TIME_SHIFT << TIME_SHIFT;
-            let slot = *key as u32;
-            *key = time_bits | (u128::from(seq) << SEQ_SHIFT) | u128::from(slot);
-        }
-        self.next_seq = u32::try_from(self.heap.len()).expect("fewer than 2^32 pending events");
-    }
-
-    #[cfg(test)]
-    fn skip_sequence_to(&mut self, seq: u32) {
-        self.next_seq = seq;
+        heap[pos] = entry;
     }
 }
 
@@ -217,23 +187,7 @@ mod tests {
     }
 
     #[test]
-    fn keeps_insertion_order_when_sequence_numbers_run_out() {
-        let mut s = Scheduler::new();
-        s.skip_sequence_to(u32::MAX - 3);
-        // Three keys get the last sequence numbers, the rest come after a renumbering.
-        for (i, t) in [30, 10, 30, 10, 30, 10, 20].into_iter().enumerate() {
-            s.schedule(SimTime(t), (t, i));
-        }
-        assert!(s.next_seq < 10, "renumbered");
-        let order: Vec<(u64, usize)> = std::iter::from_fn(|| s.pop().map(|(_, e)| e)).collect();
-        assert_eq!(
-            order,
-            vec![(10, 1), (10, 3), (10, 5), (20, 6), (30, 0), (30, 2), (30, 4)]
-        );
-    }
-
-    #[test]
-    fn reuses_slots() {
+    fn pops_what_was_scheduled_round_after_round() {
         let mut s = Scheduler::new();
         for round in 0..100u64 {
             s.schedule(SimTime(round), round);
@@ -241,7 +195,7 @@ mod tests {
             assert_eq!(s.pop(), Some((SimTime(round), round)));
             assert_eq!(s.pop(), Some((SimTime(round), round + 1000)));
         }
-        assert_eq!(s.slots.len(), 2);
+        assert!(s.heap.len() <= 2);
         assert!(s.is_empty());
     }
 

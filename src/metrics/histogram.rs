@@ -75,15 +75,24 @@ fn lowest_equivalent(value: u64) -> u64 {
 }
 
 /// Counts per bin. The total is the caller's (it counts what it records).
+///
+/// Each count is kept in two parts: its low 16 bits in `low`, the rest in
+/// `high`. A record touches only the 2-byte low part (the bins a run's
+/// latencies fall in stay in a few kilobytes of cache); a low part that
+/// wraps carries one into `high`, which is allocated on the first carry.
+/// Counts are exact either way.
 #[derive(Clone, Debug)]
 pub struct Bins {
-    counts: Box<[u64]>,
+    low: Box<[u16; LEN]>,
+    /// `count >> 16` per bin; empty until a bin first counts 2¹⁶ values.
+    high: Vec<u64>,
 }
 
 impl Default for Bins {
     fn default() -> Self {
         Bins {
-            counts: vec![0; LEN].into_boxed_slice(),
+            low: vec![0; LEN].into_boxed_slice().try_into().expect("a slice of LEN bins"),
+            high: Vec::new(),
         }
     }
 }
@@ -91,8 +100,48 @@ impl Default for Bins {
 impl Bins {
     #[inline]
     pub fn record(&mut self, value: u64) {
-        // A u64 count cannot overflow by ones.
-        self.counts[index_of(value)] += 1;
+        let index = index_of(value);
+        let low = &mut self.low[index];
+        let (count, wrapped) = low.overflowing_add(1);
+        *low = count;
+        if wrapped {
+            self.carry(index);
+        }
+    }
+
+    /// The low part of bin `index` wrapped: one more in its high part.
+    #[cold]
+    #[inline(never)]
+    fn carry(&mut self, index: usize) {
+        if self.high.is_empty() {
+            self.high = vec![0; LEN];
+        }
+        // At most u64::MAX values in all: `high` never passes 2^48.
+        self.high[index] += 1;
+    }
+
+    /// The count of bin `index`.
+    #[inline]
+    fn count(&self, index: usize) -> u64 {
+        let high = self.high.get(index).map_or(0, |&high| high << 16);
+        high | u64::from(self.low[index])
+    }
+
+    /// Sets the count of bin `index`.
+    fn set(&mut self, index: usize, count: u64) {
+        self.low[index] = count as u16;
+        let high = count >> 16;
+        if high > 0 && self.high.is_empty() {
+            self.high = vec![0; LEN];
+        }
+        if let Some(slot) = self.high.get_mut(index) {
+            *slot = high;
+        }
+    }
+
+    /// Every bin's count, in order.
+    fn counts(&self) -> impl Iterator<Item = u64> + '_ {
+        (0..LEN).map(|index| self.count(index))
     }
 
     /// The value at `quantile` (0..=1) of the `total` values recorded, as
@@ -103,7 +152,7 @@ impl Bins {
         let quantile = if quantile > 1.0 { 1.0 } else { quantile };
         let target = ((quantile * total as f64).ceil() as u64).max(1);
         let mut running = 0u64;
-        for (index, &count) in self.counts.iter().enumerate() {
+        for (index, count) in self.counts().enumerate() {
             running += count;
             if running >= target {
                 let value = value_of(index);
@@ -117,28 +166,53 @@ impl Bins {
         0
     }
 
-    /// Adds `other`'s counts bin by bin.
-    pub fn add(&mut self, other: &Bins) {
-        for (count, &more) in self.counts.iter_mut().zip(other.counts.iter()) {
-            *count = count.saturating_add(more);
+    /// Adds `other`'s counts bin by bin, where no bin of `other` above the
+    /// one of `max` counts anything (a recorder's maximum bounds its bins).
+    pub fn add_up_to(&mut self, other: &Bins, max: u64) {
+        let end = index_of(max) + 1;
+        if self.high.is_empty() && other.high.is_empty() {
+            // Low parts alone: add them all, then carry where a sum wrapped
+            // (came out below what was added).
+            let (ours, theirs) = (&mut self.low[..end], &other.low[..end]);
+            let mut wrapped = false;
+            for (count, &more) in ours.iter_mut().zip(theirs) {
+                *count = count.wrapping_add(more);
+                wrapped |= *count < more;
+            }
+            if wrapped {
+                for index in 0..end {
+                    if self.low[index] < other.low[index] {
+                        self.carry(index);
+                    }
+                }
+            }
+            return;
+        }
+        for index in 0..end {
+            let sum = self.count(index).saturating_add(other.count(index));
+            self.set(index, sum);
         }
     }
 
     /// Whether a bin above the one of `max` counts anything.
     pub fn holds_above(&self, max: u64) -> bool {
-        self.counts[index_of(max) + 1..].iter().any(|&count| count > 0)
+        (index_of(max) + 1..LEN).any(|index| self.count(index) > 0)
     }
 
     /// Empties the bins, none of which holds a value above `max` (the
     /// interval histogram is reset often, and latencies use few bins).
     pub fn reset(&mut self, max: u64) {
-        self.counts[..=index_of(max)].fill(0);
+        let end = index_of(max) + 1;
+        self.low[..end].fill(0);
+        if let Some(high) = self.high.get_mut(..end) {
+            high.fill(0);
+        }
     }
 
     /// The same counts in the crate's histogram (for its serialization).
     pub fn to_hdr(&self) -> hdrhistogram::Histogram<u64> {
         let mut h = new_hdr();
-        for (index, &count) in self.counts.iter().enumerate() {
+        for (index, count) in self.counts().enumerate() {
             if count > 0 {
                 h.record_n(value_of(index), count)
                     .expect("a bin's value is within the histogram's bounds");
@@ -153,8 +227,11 @@ impl Bins {
         let mut bins = Bins::default();
         for value in h.iter_recorded() {
             let index = raw_index(value.value_iterated_to());
-            let count = bins.counts.get_mut(index)?;
-            *count = count.saturating_add(value.count_at_value());
+            if index >= LEN {
+                return None;
+            }
+            let count = bins.count(index).saturating_add(value.count_at_value());
+            bins.set(index, count);
         }
         Some(bins)
     }
@@ -228,10 +305,56 @@ mod tests {
         V2Serializer::new().serialize(&h, &mut theirs).unwrap();
         assert_eq!(ours, theirs);
         let back = Bins::from_hdr(&h).unwrap();
-        assert_eq!(back.counts, bins.counts);
+        assert!(back.counts().eq(bins.counts()));
         assert_eq!(
             Bins::default().value_at_quantile(0.5, 0),
             new_hdr().value_at_quantile(0.5)
         );
+    }
+
+    /// Bins counting past 2¹⁶ (carries into the high parts), recorded,
+    /// added and reset, against the crate's histogram.
+    #[test]
+    fn counts_past_sixteen_bits_are_exact() {
+        let mut h = new_hdr();
+        let mut bins = Bins::default();
+        for i in 0..300_000u64 {
+            // Most in one bin, some in a neighbour, a few spread out.
+            let value = match i % 10 {
+                0..=6 => 5_000,
+                7 | 8 => 5_100,
+                _ => i,
+            };
+            h.saturating_record(value);
+            bins.record(value);
+        }
+        assert_eq!(bins.count(index_of(5_000)), 210_000);
+        for q in [0.1, 0.5, 0.7, 0.75, 0.9, 0.95, 1.0] {
+            assert_eq!(bins.value_at_quantile(q, h.len()), h.value_at_quantile(q), "{q}");
+        }
+        // Added to an empty set of bins, to itself, and to one with carries.
+        let mut sum = Bins::default();
+        sum.add_up_to(&bins, HIGHEST);
+        assert!(sum.counts().eq(bins.counts()));
+        sum.add_up_to(&bins, HIGHEST);
+        let mut small = Bins::default();
+        small.record(5_000);
+        small.add_up_to(&sum, 299_999);
+        h.add(h.clone()).unwrap();
+        h.saturating_record(5_000);
+        assert!(small.counts().eq(Bins::from_hdr(&h).unwrap().counts()));
+        assert_eq!(small.to_hdr(), h);
+        // Low parts alone wrapping in an add.
+        let (mut a, mut b) = (Bins::default(), Bins::default());
+        for _ in 0..40_000 {
+            a.record(7);
+            b.record(7);
+        }
+        a.add_up_to(&b, 7);
+        assert_eq!(a.count(index_of(7)), 80_000);
+        assert!(!a.holds_above(299_999));
+        assert!(a.holds_above(6));
+        small.reset(299_999);
+        assert!(small.counts().all(|count| count == 0));
     }
 }

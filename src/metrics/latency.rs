@@ -87,7 +87,8 @@ impl LatencyRecorder {
     /// Adds every response of `other`: the histogram counts bucket by
     /// bucket (exact, not an average of percentiles), the sums and the max.
     pub fn merge(&mut self, other: &LatencyRecorder) {
-        self.histogram.add(&other.histogram);
+        // Every value `other` recorded is at most its maximum.
+        self.histogram.add_up_to(&other.histogram, micros(other.max_ns));
         self.count += other.count;
         self.sum_ns += other.sum_ns;
         self.max_ns = self.max_ns.max(other.max_ns);
