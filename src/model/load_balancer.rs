@@ -11,6 +11,10 @@ use crate::engine::{RngStream, SimDuration, SimTime, splitmix64};
 
 use super::instance::{Instance, InstanceId};
 
+mod index;
+
+use index::{Index, Kind, weight_at};
+
 /// What consistent hashing hashes on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum HashOn {
@@ -250,6 +254,10 @@ pub struct LoadBalancer {
     passive_out: Vec<InstanceId>,
     next_return: SimTime,
     budget: Option<RetryBudget>,
+    /// Least connections' and smooth weighted round robin's indexes over
+    /// the rotations (`None`: other policies, or the plain scans the tests
+    /// hold the indexes to).
+    index: Option<Index>,
     pub counters: LbCounters,
 }
 
@@ -260,8 +268,15 @@ impl LoadBalancer {
             LbPolicy::LeastConnections if !spec.slow_start.is_zero() => LbPolicy::WeightedLeastConnections,
             p => p,
         };
+        let kind = match policy {
+            LbPolicy::LeastConnections => Some(Kind::LeastConnections { weighted: false }),
+            LbPolicy::WeightedLeastConnections => Some(Kind::LeastConnections { weighted: true }),
+            LbPolicy::WeightedRoundRobin => Some(Kind::SmoothWeighted),
+            _ => None,
+        };
         LoadBalancer {
             budget: spec.retries.and_then(|r| r.budget).map(RetryBudget::new),
+            index: kind.map(|k| Index::new(k, spec.slow_start)),
             spec,
             policy,
             backends: Vec::new(),
@@ -347,6 +362,9 @@ impl LoadBalancer {
                 ramp_until,
             },
         );
+        if let Some(index) = &mut self.index {
+            index.enter(usize::from(m.backup), instance.0, m.weight, ramp_until);
+        }
         if !m.backup {
             self.rebuild_ring();
         }
@@ -358,6 +376,9 @@ impl LoadBalancer {
         let list = if backup { &mut self.backups } else { &mut self.backends };
         if let Ok(at) = list.binary_search_by(|b| b.instance.cmp(&instance)) {
             list.remove(at);
+            if let Some(index) = &mut self.index {
+                index.leave(usize::from(backup), instance.0);
+            }
             if !backup {
                 if self.next > at {
                     self.next -= 1;
@@ -514,6 +535,29 @@ impl LoadBalancer {
         } else {
             self.connecting[i] -= 1;
         }
+        if let Some(index) = &mut self.index
+            && index.counts_connections()
+        {
+            index.connecting(instance.0, started);
+        }
+    }
+
+    /// `instance` now holds `held` requests (working or queued): the system
+    /// reports every change, for least connections' index.
+    #[inline]
+    pub fn held(&mut self, instance: InstanceId, held: u32) {
+        if let Some(index) = &mut self.index
+            && index.counts_connections()
+        {
+            index.set_held(instance.0, held);
+        }
+    }
+
+    /// The plain scans instead of the indexes (the reference they are tested against).
+    #[cfg(test)]
+    fn scanning(mut self) -> LoadBalancer {
+        self.index = None;
+        self
     }
 
     /// Takes a connection to `instance` for a try: `true` when none was
@@ -627,18 +671,24 @@ impl LoadBalancer {
             instances[id.0 as usize].outstanding() + connecting.get(id.0 as usize).copied().unwrap_or(0)
         };
         // A backend's weight, ramping under slow start (in thousandths then).
-        let weight = |b: &Backend| -> i64 {
-            if slow_start.is_zero() {
-                return i64::from(b.weight);
-            }
-            let full = i64::from(b.weight) * 1000;
-            if b.ramp_until <= now {
-                return full;
-            }
-            let left = (b.ramp_until - now).0 as i128;
-            let ramped = i128::from(full) * (i128::from(slow_start.0) - left) / i128::from(slow_start.0);
-            (ramped as i64).max(1)
-        };
+        let weight = |b: &Backend| weight_at(b.weight, b.ramp_until, now, slow_start);
+        if let Some(index) = &mut self.index {
+            let rotation = usize::from(use_backups);
+            let id = if index.counts_connections() {
+                #[cfg(debug_assertions)]
+                index.check(list.iter().map(|b| (b.instance.0, conns(b.instance))));
+                // The first (from the rotating start) with the least
+                // connections per weight, as the scan below finds it.
+                let from = list[self.next % n].instance.0;
+                let id = index.least(rotation, now, from);
+                let at = list.binary_search_by(|b| b.instance.0.cmp(&id));
+                self.next = at.expect("the index holds what the rotation does") + 1;
+                id
+            } else {
+                index.smooth(rotation, now)
+            };
+            return InstanceId(id);
+        }
         let chosen = match self.policy {
             LbPolicy::RoundRobin => {
                 // `next` passes `n` only when the rotation shrank: most
@@ -822,6 +872,8 @@ mod tests {
         inst[0].admit(SimTime::ZERO, RequestId(0), 0);
         inst[1].admit(SimTime::ZERO, RequestId(1), 0);
         let mut lb = lb(LbPolicy::LeastConnections, 3, &[]);
+        lb.held(InstanceId(0), 1);
+        lb.held(InstanceId(1), 1);
         assert_eq!(lb.choose(SimTime::ZERO, 0, 0, &inst, None), Some(InstanceId(2)));
     }
 
@@ -1030,5 +1082,150 @@ mod tests {
         assert!(!lb.may_retry(secs(30), 4, false));
         // The window slides: ten seconds later the old tries and retries are gone.
         assert!(lb.may_retry(secs(30), 1, false));
+    }
+
+    /// One step of a random history a balancer lives through.
+    #[derive(Clone, Debug)]
+    enum Step {
+        Add {
+            id: u32,
+            weight: u32,
+            backup: bool,
+            ramp: bool,
+        },
+        Remove(u32),
+        Probe(u32, bool),
+        TryFailed(u32),
+        Held(u32, u32),
+        Connecting(u32, bool),
+        Choose {
+            client: u32,
+            avoid: Option<u32>,
+        },
+        Wait(u64),
+    }
+
+    fn step(ids: u32) -> impl proptest::strategy::Strategy<Value = Step> {
+        use proptest::prelude::*;
+        prop_oneof![
+            2 => (0..ids, 1u32..4, proptest::bool::weighted(0.2), any::<bool>())
+                .prop_map(|(id, weight, backup, ramp)| Step::Add { id, weight, backup, ramp }),
+            1 => (0..ids).prop_map(Step::Remove),
+            1 => (0..ids, any::<bool>()).prop_map(|(id, pass)| Step::Probe(id, pass)),
+            1 => (0..ids).prop_map(Step::TryFailed),
+            4 => (0..ids, 0u32..6).prop_map(|(id, held)| Step::Held(id, held)),
+            1 => (0..ids, any::<bool>()).prop_map(|(id, started)| Step::Connecting(id, started)),
+            6 => (0u32..1000, proptest::option::weighted(0.2, 0..ids))
+                .prop_map(|(client, avoid)| Step::Choose { client, avoid }),
+            1 => (0u64..4000).prop_map(Step::Wait),
+        ]
+    }
+
+    /// Plays `steps` on the indexed balancer and on the plain scans; every
+    /// choice must be the same.
+    fn same_choices(policy: LbPolicy, slow_start_s: u64, ids: u32, steps: &[Step]) {
+        let mut spec = LoadBalancerSpec::plain("lb", policy, vec![]);
+        spec.slow_start = SimDuration::from_secs(slow_start_s);
+        spec.passive = Some(PassiveHealth {
+            max_fails: 2,
+            fail_timeout: SimDuration::from_secs(3),
+        });
+        spec.health_check = Some(HealthCheck {
+            interval: SimDuration::from_secs(1),
+            timeout: SimDuration::from_secs(1),
+            fails: 2,
+            passes: 1,
+        });
+        let rng = || RngStream::new(StreamId::new(1, 0, "lb"));
+        let mut fast = LoadBalancer::new(spec.clone(), rng());
+        let mut scan = LoadBalancer::new(spec, rng()).scanning();
+        assert!(fast.index.is_some());
+        let mut inst = instances(ids as usize);
+        let mut weights = vec![None; ids as usize];
+        let mut connecting = vec![0u32; ids as usize];
+        let mut now = SimTime::ZERO;
+        for (k, s) in steps.iter().enumerate() {
+            match *s {
+                Step::Add {
+                    id,
+                    weight,
+                    backup,
+                    ramp,
+                } => {
+                    // A pool's weight and role do not change.
+                    let (weight, backup) = *weights[id as usize].get_or_insert((weight, backup));
+                    for lb in [&mut fast, &mut scan] {
+                        lb.add(now, InstanceId(id), weight, backup, ramp);
+                    }
+                }
+                Step::Remove(id) => {
+                    fast.remove(InstanceId(id));
+                    scan.remove(InstanceId(id));
+                }
+                Step::Probe(id, pass) => {
+                    let probe = if pass { Probe::Pass } else { Probe::Fail };
+                    let a = fast.probed(now, InstanceId(id), probe);
+                    assert_eq!(a, scan.probed(now, InstanceId(id), probe));
+                }
+                Step::TryFailed(id) => {
+                    let a = fast.try_failed(now, InstanceId(id));
+                    assert_eq!(a, scan.try_failed(now, InstanceId(id)));
+                }
+                Step::Held(id, held) => {
+                    inst[id as usize].working = held;
+                    fast.held(InstanceId(id), held);
+                }
+                Step::Connecting(id, started) => {
+                    let c = &mut connecting[id as usize];
+                    if started || *c > 0 {
+                        *c = if started { *c + 1 } else { *c - 1 };
+                        fast.connecting(InstanceId(id), started);
+                        scan.connecting(InstanceId(id), started);
+                    }
+                }
+                Step::Choose { client, avoid } => {
+                    let avoid = avoid.map(InstanceId);
+                    let a = fast.choose(now, client, u64::from(client), &inst, avoid);
+                    let b = scan.choose(now, client, u64::from(client), &inst, avoid);
+                    assert_eq!(a, b, "step {k}: {s:?} at {now:?}");
+                }
+                Step::Wait(ms) => now += SimDuration::from_millis(ms),
+            }
+        }
+        assert_eq!(fast.counters, scan.counters);
+    }
+
+    fn policies() -> impl proptest::strategy::Strategy<Value = (LbPolicy, u64)> {
+        use proptest::prelude::*;
+        (
+            prop_oneof![
+                Just(LbPolicy::LeastConnections),
+                Just(LbPolicy::WeightedLeastConnections),
+                Just(LbPolicy::WeightedRoundRobin),
+                Just(LbPolicy::RoundRobin),
+            ],
+            prop_oneof![Just(0u64), Just(10u64)],
+        )
+            .prop_filter("round robin has an index only under slow start", |(p, s)| {
+                *p != LbPolicy::RoundRobin || *s > 0
+            })
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn indexed_choices_match_the_scans_on_a_few_backends(
+            (policy, slow) in policies(),
+            steps in proptest::collection::vec(step(8), 1..400),
+        ) {
+            same_choices(policy, slow, 8, &steps);
+        }
+
+        #[test]
+        fn indexed_choices_match_the_scans_on_many_backends(
+            (policy, slow) in policies(),
+            steps in proptest::collection::vec(step(300), 1..1500),
+        ) {
+            same_choices(policy, slow, 300, &steps);
+        }
     }
 }

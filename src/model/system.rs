@@ -1000,6 +1000,7 @@ impl System {
         p.waiting.sub(now, u64::from(waiting));
         let node = self.instances[id.0 as usize].node;
         self.instances[id.0 as usize].stop(now);
+        self.held_changed(id);
         self.recorder.event(now, EventKind::InstanceStopped, pool, id.0);
         if let (Some(node), Some(nodes)) = (node, &mut self.pools[pool].nodes) {
             nodes.release(now, node);
@@ -1299,6 +1300,16 @@ impl System {
         self.free_worker(now, instance_id, scheduler);
     }
 
+    /// An instance's held requests (working or queued) changed: the
+    /// balancers counting connections learn it (every change is reported).
+    #[inline]
+    fn held_changed(&mut self, id: InstanceId) {
+        let held = self.instances[id.0 as usize].outstanding();
+        for lb in &mut self.load_balancers {
+            lb.held(id, held);
+        }
+    }
+
     /// A request stopped computing: its core goes to the first request waiting for one.
     #[inline]
     fn free_core(&mut self, now: SimTime, instance_id: InstanceId, scheduler: &mut Scheduler<Event>) {
@@ -1324,8 +1335,9 @@ impl System {
         let promoted = instance.release_worker(now, |r, g| {
             requests.is_current(r, g) && requests.get(r).state == RequestState::Queued
         });
-        let (speed, state, idle) = (instance.speed, instance.state, instance.is_idle());
-        let pool = &mut self.pools[instance.pool.0 as usize];
+        let (speed, state, idle, pool) = (instance.speed, instance.state, instance.is_idle(), instance.pool);
+        self.held_changed(instance_id);
+        let pool = &mut self.pools[pool.0 as usize];
         if let Some((next, started)) = promoted {
             // Out of the accept queue: it waits for a core unless it got one.
             self.requests.get_mut(next).state = RequestState::Working;

@@ -179,13 +179,14 @@ impl System {
     fn deliver(&mut self, now: SimTime, id: RequestId, instance_id: InstanceId, scheduler: &mut Scheduler<Event>) {
         let generation = self.requests.get(id).generation;
         let instance = &mut self.instances[instance_id.0 as usize];
-        let pool_id = instance.pool;
+        let (pool_id, speed) = (instance.pool, instance.speed);
         let waiting_before = instance.waiting();
         let admission = instance.admit(now, id, generation);
         let waiting_after = instance.waiting();
         if admission == Admission::Rejected {
             return self.try_failed(now, id, instance_id, TryFailure::QueueFull, scheduler);
         }
+        self.held_changed(instance_id);
         let r = self.requests.get_mut(id);
         r.instance = instance_id.0;
         let retried = r.tries > 0;
@@ -194,7 +195,6 @@ impl System {
         match admission {
             Admission::Started => {
                 pool.busy_cores.add(now, 1);
-                let speed = instance.speed;
                 self.start_service(now, instance_id, id, speed, scheduler);
             }
             Admission::WaitingForCore => {}
@@ -355,6 +355,7 @@ impl System {
             self.instances[request.instance as usize].abandon_queued(now, |r, g| {
                 requests.is_current(r, g) && requests.get(r).state == RequestState::Queued
             });
+            self.held_changed(InstanceId(request.instance));
             self.pools[usize::from(request.pool)].waiting.sub(now, 1);
         } else {
             self.requests.get_mut(id).state = RequestState::Abandoned;

@@ -62,7 +62,9 @@ impl System {
             let generation = self.requests.get(id).generation;
             let consumer = &mut self.instances[instance.0 as usize];
             let speed = consumer.speed;
-            match consumer.admit(now, id, generation) {
+            let admission = consumer.admit(now, id, generation);
+            self.held_changed(instance);
+            match admission {
                 Admission::Started => {
                     self.pools[pool].busy_cores.add(now, 1);
                     self.start_service(now, instance, id, speed, scheduler);
