@@ -596,3 +596,34 @@ fn a_failed_write_to_stdout_exits_1() {
     assert!(stderr.contains("error: writing to standard output"), "{stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
 }
+
+/// A sweep file given to `run` or `validate` is named as one, with the
+/// command that runs it, not refused as "unknown field `base`".
+#[test]
+fn a_sweep_file_given_as_a_scenario_says_so() {
+    for command in ["run", "validate"] {
+        let output = capsim()
+            .args([command, "scenarios/sweeps/hpa-target.yaml"])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(3), "{stderr}");
+        assert!(
+            stderr.contains("this is a sweep file (it has `base` and `parameters`), not a scenario")
+                && stderr.contains("capsim sweep scenarios/sweeps/hpa-target.yaml"),
+            "{stderr}"
+        );
+        assert!(!stderr.contains("unknown field"), "{stderr}");
+    }
+}
+
+/// One of a thing is singular.
+#[test]
+fn counts_of_one_are_singular() {
+    let output = capsim()
+        .args(["validate", "scenarios/quickstart.yaml"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.contains(", 1 pool)"), "{stdout}");
+}

@@ -9,6 +9,7 @@ use clap::Args;
 use std::fmt::Write as _;
 
 use crate::engine::{StableHasher, stable_hash};
+use crate::report::format::count;
 use crate::report::shard::{ShardFile, ShardObjective, ShardPoint, ShardUnit, write_shard};
 use crate::report::sweep::{summarize, write_sweep};
 use crate::scenario::SourceFiles as _;
@@ -350,10 +351,11 @@ pub fn sweep(args: SweepArgs) -> Result<u8> {
     folder.publish(&[".units"])?;
     if !args.quiet {
         outln!(
-            "{} points × {replications} replications written to {} ({} runs computed, {reused} reused)",
-            points.len(),
+            "{} × {} written to {} ({} computed, {reused} reused)",
+            count(points.len(), "point"),
+            count(replications as usize, "replication"),
             out.display(),
-            todo.len()
+            count(todo.len(), "run")
         );
         match (recommended, &raw.objective) {
             (Some(i), Some(o)) => {

@@ -22,14 +22,13 @@ pub fn validate(args: ValidateArgs) -> Result<u8> {
             Ok(s) => {
                 let warnings = match s.warnings.len() {
                     0 => String::new(),
-                    1 => ", 1 warning".to_string(),
-                    n => format!(", {n} warnings"),
+                    n => format!(", {}", crate::report::format::count(n, "warning")),
                 };
                 outln!(
-                    "{}: ok ({}, {} pools{warnings})",
+                    "{}: ok ({}, {}{warnings})",
                     file.display(),
                     s.spec.name,
-                    s.spec.pools.len()
+                    crate::report::format::count(s.spec.pools.len(), "pool")
                 );
             }
             Err(e) => code = code.max(report_load_error(e)?),

@@ -144,6 +144,15 @@ pub(crate) fn with_ci(e: &Estimate, signed: bool) -> String {
     format!("{sign}{mean:.decimals$} ± {:.decimals$}", e.ci95)
 }
 
+/// `n` and `noun`, the noun plural unless `n` is 1: "1 run", "3 runs".
+pub fn count(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -10,7 +10,7 @@ pub mod checkpoint;
 pub mod compare;
 mod data;
 pub mod files;
-mod format;
+pub(crate) mod format;
 pub mod headroom;
 pub mod manifest;
 pub mod plan;

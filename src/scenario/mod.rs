@@ -72,7 +72,8 @@ impl SourceFiles for NoFiles {
 
 /// Parses and validates a scenario's text. `file` names it in problems.
 pub fn load(text: &str, file: &str, format: Format, files: &dyn SourceFiles) -> Result<Scenario, ScenarioError> {
-    let raw: raw::RawScenario = parse(text, file, format)?;
+    let raw: raw::RawScenario =
+        parse(text, file, format).map_err(|e| sweep_file_instead(text, file, format).unwrap_or(e))?;
     match validate::validate(&raw, files) {
         Ok(v) => Ok(Scenario {
             spec: v.spec,
@@ -87,6 +88,24 @@ pub fn load(text: &str, file: &str, format: Format, files: &dyn SourceFiles) -> 
             Err(ScenarioError { problems })
         }
     }
+}
+
+/// A sweep file given where a scenario is expected, said as such rather
+/// than as "unknown field `base`".
+fn sweep_file_instead(text: &str, file: &str, format: Format) -> Option<ScenarioError> {
+    let doc: serde_json::Value = parse(text, file, format).ok()?;
+    let map = doc.as_object()?;
+    (map.contains_key("base") && map.contains_key("parameters")).then(|| ScenarioError {
+        problems: vec![Problem {
+            file: file.to_string(),
+            line: Some(1),
+            column: Some(1),
+            path: String::new(),
+            message: format!(
+                "this is a sweep file (it has `base` and `parameters`), not a scenario: run it with capsim sweep {file}"
+            ),
+        }],
+    })
 }
 
 /// Parses any file of capsim's (a sweep file, say) into its serde type,
