@@ -558,53 +558,133 @@ queues:
     assert!(most > demand * 1.05, "busy {most}, demand {demand}");
 }
 
-/// An HPA whose maximum has room but scales too late for a ramp: the
-/// plan's next step, once the SLO still breaks, is a minimum that holds the
-/// peak from the start, and the horizon then holds.
-#[test]
-fn capacity_that_arrives_late_gets_a_higher_minimum() {
-    let dir = tempfile::tempdir().unwrap();
-    let scenario = write(
-        dir.path(),
-        r#"
+/// A service whose HPA pool scales too late for a surge while a database
+/// behind it is the first to saturate as traffic grows: `surge` is the
+/// spike's multiplier and rise.
+fn late_scenario(dir: &Path, surge: &str) -> PathBuf {
+    write(
+        dir,
+        &format!(
+            r#"
 name: hpa-late
-seed: 1
-duration: 8m
-warmup: 1m
+duration: 40m
+warmup: 5m
+interval: 1m
 traffic:
-  rate: { ramp: { from: 100, to: 400, start: 1m, end: 5m } }
-  classes: [ { name: api, cpu: { lognormal: { mean: 25ms, cv: 1.0 } } } ]
-  target: ingress
-instance_types:
-  pod-1cpu: { vcpu: 1, memory_gib: 2, hourly_usd: 0.0425 }
+  rate:
+    product:
+      - constant: 100
+      - spike: {{ start: 20m, duration: 15m, {surge}, decay: 1m }}
+  keys: {{ count: 100000, zipf: 1.0 }}
+  classes:
+    - {{ name: api, cpu: {{ exponential: {{ mean: 20ms }} }}, data: {{ database: db }} }}
+  target: lb
 load_balancers:
-  ingress: { policy: least_connections, pool: api }
+  lb: {{ policy: least_connections, pool: api }}
 pools:
   api:
-    instance_type: pod-1cpu
-    count: 4
-    workers: 8
+    instance_type: c6i.large
+    count: 2
+    workers: 16
     queue_capacity: 64
     timeout: 5s
-    boot_time: { constant: 20s }
+    boot_time: {{ constant: 60s }}
     autoscaler:
       hpa:
-        min_replicas: 3
-        max_replicas: 27
-        metrics: [ { resource: { name: cpu, target: { average_utilization: 60 } } } ]
-        behavior: {}
+        min_replicas: 2
+        max_replicas: 30
+        metrics: [ {{ resource: {{ name: cpu, target: {{ average_utilization: 60 }} }} }} ]
+        behavior: {{}}
+databases:
+  db:
+    primary: {{ cores: 8, max_connections: 2000 }}
+    read: {{ exponential: {{ mean: 5ms }} }}
+    write: {{ exponential: {{ mean: 5ms }} }}
+    pool: {{ size: 64, wait_timeout: 2s }}
 slo:
-  latency: { percentile: 99, threshold: 300ms }
+  latency: {{ percentile: 99, threshold: 300ms }}
   error_rate: 0.001
-"#,
+"#
+        ),
+    )
+}
+
+/// The review of `scenario` at ×1.5: its analysis and the horizon's plan.
+fn review_late(dir: &Path, scenario: &Path) -> (Value, Value) {
+    let out = dir.join("review");
+    run(&["--report", "--growth", "1.5"], scenario, &out);
+    let analysis = json(&out.join("analysis.json"));
+    let plan = json(&out.join("plan.json"));
+    (analysis, plan["horizons"][0].clone())
+}
+
+/// A ×2.5 surge over a minute: two instances at the 60% target run out of
+/// CPU while the HPA adds pods that take a minute to boot. The database is
+/// the first to saturate as traffic grows, but it is not what broke the
+/// SLO: the pool's verdict says its capacity arrived late (its peak
+/// interval, after it scaled, looks fine), `headroom` names it, and the
+/// plan lowers its CPU target to one at which the pods ready before the
+/// surge hold it (60% × 4 cores / 5 cores of work → 45%), then holds.
+#[test]
+fn capacity_that_arrives_late_gets_a_lower_target_when_the_surge_fits_under_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = late_scenario(dir.path(), "multiplier: 2.5, rise: 1m");
+    let (analysis, horizon) = review_late(dir.path(), &scenario);
+    let components = analysis["components"].as_array().unwrap();
+    let first = &components[analysis["bottleneck"].as_u64().unwrap() as usize];
+    assert_eq!(first["kind"], "database", "{first}");
+    let pool = components.iter().find(|c| c["kind"] == "pool").unwrap();
+    let verdict = pool["verdict"].as_str().unwrap();
+    assert!(
+        verdict.contains("overloaded while it scaled: at 00:20:00, 2 of at most 30 instances ready"),
+        "{verdict}"
     );
-    let out = dir.path().join("review");
-    run(&["--report", "--growth", "2"], &scenario, &out);
-    let horizon = &json(&out.join("plan.json"))["horizons"][0];
-    let rounds = horizon["rounds"].as_array().unwrap();
-    assert!(rounds.len() >= 2, "{horizon}");
-    assert_eq!(rounds[0]["passed"], false, "{horizon}");
+    assert!(verdict.ends_with("capacity arrived late"), "{verdict}");
+
+    let headroom = dir.path().join("headroom");
+    run(
+        &["headroom", "--from", "1", "--to", "1", "--step", "0.5"],
+        &scenario,
+        &headroom,
+    );
+    let culprit = json(&headroom.join("headroom.json"))["verdict"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(culprit.contains("pool api: overloaded while it scaled"), "{culprit}");
+
     let changes = horizon["changes"].as_array().unwrap();
-    assert!(changes.iter().any(|c| c["change"]["change"] == "minimum"), "{horizon}");
+    assert_eq!(changes.len(), 1, "{horizon}");
+    let change = &changes[0]["change"];
+    assert_eq!(
+        (
+            change["change"].as_str(),
+            change["pool"].as_str(),
+            change["from"].as_f64(),
+            change["to"].as_f64()
+        ),
+        (Some("target"), Some("api"), Some(60.0), Some(45.0)),
+        "{horizon}"
+    );
+    assert_eq!(horizon["holds"], true, "{horizon}");
+    let plan = std::fs::read_to_string(dir.path().join("review/plan/x1.5.yaml")).unwrap();
+    assert!(plan.contains("average_utilization: 45"), "{plan}");
+}
+
+/// A ×5 surge in ten seconds: no target of 30% or more would have had the
+/// capacity on hand, so the plan raises the minimum to what holds the peak
+/// at the target (10 cores of work / 60% / 2 cores → 9 at ×1, 13 at
+/// ×1.5), below the maximum so the autoscaler keeps its room, and holds.
+#[test]
+fn capacity_that_arrives_late_gets_a_higher_minimum_below_the_maximum() {
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = late_scenario(dir.path(), "multiplier: 5, rise: 10s");
+    let (_, horizon) = review_late(dir.path(), &scenario);
+    let changes = horizon["changes"].as_array().unwrap();
+    assert_eq!(changes.len(), 1, "{horizon}");
+    let change = &changes[0]["change"];
+    assert_eq!(change["change"], "minimum", "{horizon}");
+    let to = change["to"].as_u64().unwrap();
+    assert!((12..30).contains(&to), "{horizon}");
     assert_eq!(horizon["holds"], true, "{horizon}");
 }

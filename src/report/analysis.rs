@@ -63,6 +63,31 @@ pub struct Analysis {
     pub autoscaling: Vec<super::autoscaling::PoolBehaviour>,
 }
 
+impl Analysis {
+    /// The component to change when a run broke its SLO: the saturated one
+    /// with the least headroom, else an autoscaled pool whose capacity
+    /// arrived late (saturated while it scaled, which its peak interval may
+    /// not show), else the bottleneck.
+    pub fn culprit(&self) -> Option<usize> {
+        let saturated = self
+            .components
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| c.saturated())
+            .min_by(|(_, a), (_, b)| {
+                let h = |c: &Component| c.headroom.unwrap_or(f64::INFINITY);
+                h(a).total_cmp(&h(b)).then(a.kind.rank().cmp(&b.kind.rank()))
+            });
+        let late = || {
+            self.components
+                .iter()
+                .enumerate()
+                .find(|(_, c)| c.pool.as_ref().is_some_and(|p| p.late.is_some()))
+        };
+        saturated.or_else(late).map(|(i, _)| i).or(self.bottleneck)
+    }
+}
+
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
 pub struct Peak {
     #[serde(deserialize_with = "nan_if_null")]
@@ -215,6 +240,41 @@ pub struct PoolDetail {
     pub time_at_max_s: f64,
     /// Instances holding today's peak at the ceiling.
     pub instances_needed: u32,
+    /// The CPU utilisation (%) its autoscaler tracks: an HPA's CPU
+    /// `average_utilization` (of the request) or an AWS target-tracking
+    /// policy's CPU target; absent otherwise.
+    #[serde(default)]
+    pub cpu_target: Option<f64>,
+    /// Saturated while it still had room to grow, in intervals that broke
+    /// the SLO: its capacity arrived late (autoscaled pools only).
+    #[serde(default)]
+    pub late: Option<Late>,
+}
+
+/// An autoscaled pool's CPU ran out while it scaled, in intervals that broke
+/// the SLO, with fewer instances ready than its maximum: the load came
+/// faster than its capacity did. Its peak interval may look fine (by then
+/// it had scaled), so this is judged over every interval.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct Late {
+    /// The first such interval's start (seconds into the run).
+    pub at_s: f64,
+    /// Its instances ready then, and its CPU utilisation (null: none ready).
+    pub ready: u32,
+    #[serde(deserialize_with = "nan_if_null")]
+    pub utilization: f64,
+    /// Requests waiting for its workers or cores then (a time average).
+    #[serde(deserialize_with = "nan_if_null")]
+    pub waiting: f64,
+    /// The most work offered in that spell of late intervals over the
+    /// cores ready before it (null: none were): how far the capacity on
+    /// hand when the surge came fell short.
+    #[serde(deserialize_with = "nan_if_null")]
+    pub overload: f64,
+    /// How many intervals broke the SLO that way.
+    pub intervals: u32,
+    /// Whether `at_s` is a time of day (the traffic follows a day).
+    pub time_of_day: bool,
 }
 
 /// What a change to a data-tier component works from.
@@ -264,6 +324,9 @@ pub enum Change {
     /// An autoscaler's minimum (and the pool's initial size, when below it):
     /// capacity that is there before the peak rather than arriving during it.
     Minimum { pool: String, from: u32, to: u32 },
+    /// The CPU utilisation (%) an autoscaler tracks, lowered so it scales
+    /// sooner and holds more spare capacity when load surges.
+    Target { pool: String, from: f64, to: f64 },
     /// Read replicas per shard, with reads sent to them.
     ReadReplicas { database: String, from: u32, to: u32 },
     /// Cores of a database's primaries (and replicas, kept alike).
@@ -303,6 +366,14 @@ impl std::fmt::Display for Change {
             }
             Change::Minimum { pool, from, to } => {
                 write!(f, "raise the autoscaler minimum of pool {pool} from {from} to {to}")
+            }
+            Change::Target { pool, from, to } => {
+                write!(
+                    f,
+                    "lower the CPU target of pool {pool}'s autoscaler from {}% to {}% (it scales sooner)",
+                    short(*from),
+                    short(*to)
+                )
             }
             Change::ReadReplicas { database, from, to } if from == to => {
                 write!(f, "send the reads of database {database} to its {to} replicas")
@@ -568,35 +639,87 @@ fn autoscaler_label(pool: &crate::model::PoolSpec) -> Option<String> {
     None
 }
 
-/// The CPU share of a pool's cores its autoscaler aims for.
-fn ceiling(pool: &crate::model::PoolSpec) -> f64 {
+/// The CPU utilisation (%) a pool's autoscaler tracks: an HPA's CPU
+/// `average_utilization` (of the CPU request), else an AWS target-tracking
+/// policy's CPU target.
+fn cpu_target(pool: &crate::model::PoolSpec) -> Option<f64> {
     let from_hpa = pool.autoscaler.as_ref().and_then(|h| {
         h.metrics.iter().find_map(|m| match m {
             MetricSpec::Resource {
                 name: ResourceName::Cpu,
                 target: Target::Utilization(u),
-            } => {
-                // Utilization is of the CPU request; the ceiling is of the cores.
-                let request = pool.resources.cpu_request_milli as f64 / 1000.0;
-                Some(f64::from(*u) / 100.0 * request / f64::from(pool.cores.max(1)))
-            }
+            } => Some(f64::from(*u)),
             _ => None,
         })
     });
-    let from_aws = pool.aws.as_ref().and_then(|a| {
-        a.policies.iter().find_map(|p| match p {
-            AwsPolicy::TargetTracking(TargetTrackingPolicy {
-                metric: AwsMetric::CpuUtilization,
-                target,
-                ..
-            }) => Some(target / 100.0),
-            _ => None,
+    let from_aws = || {
+        pool.aws.as_ref().and_then(|a| {
+            a.policies.iter().find_map(|p| match p {
+                AwsPolicy::TargetTracking(TargetTrackingPolicy {
+                    metric: AwsMetric::CpuUtilization,
+                    target,
+                    ..
+                }) => Some(*target),
+                _ => None,
+            })
         })
-    });
-    from_hpa
-        .or(from_aws)
+    };
+    from_hpa.or_else(from_aws)
+}
+
+/// The CPU share of a pool's cores its autoscaler aims for.
+fn ceiling(pool: &crate::model::PoolSpec) -> f64 {
+    cpu_target(pool)
+        .map(|u| {
+            // An HPA's utilization is of the CPU request; the ceiling is of the cores.
+            let share = if pool.autoscaler.is_some() {
+                pool.resources.cpu_request_milli as f64 / 1000.0 / f64::from(pool.cores.max(1))
+            } else {
+                1.0
+            };
+            u / 100.0 * share
+        })
         .filter(|c| *c > 0.0)
         .map_or(DEFAULT_CEILING, |c| c.min(1.0))
+}
+
+/// The intervals that broke the SLO in which an autoscaled pool (`i`) was
+/// overloaded while it scaled: work waiting for its cores (at least one
+/// request per ready core on average, or 95% busy, or none ready while
+/// work was sent to it), with fewer instances ready than `max` and more on
+/// the way (booting at its end, or more ready than the interval before, or
+/// more by the next). Interval
+/// means hide a surge that began partway through one, so a busy share
+/// alone would miss it; a queue does not.
+fn late_scaling(rows: &[&IntervalRow], i: usize, (cores, max): (u32, u32), time_of_day: bool) -> Option<Late> {
+    let late = |k: usize| {
+        let (r, p) = (rows[k], &rows[k].pools[i]);
+        let ready_at = |k: usize| rows.get(k).map(|r| r.pools[i].ready);
+        let growing = p.booting > 0
+            || k.checked_sub(1)
+                .and_then(ready_at)
+                .is_some_and(|before| before < p.ready)
+            || ready_at(k + 1).is_some_and(|after| after > p.ready);
+        let overloaded = p.cpu_utilization >= 0.95
+            || p.queue_length_mean >= f64::from(p.ready * cores)
+            || (p.ready == 0 && p.offered_cores > 0.0);
+        r.slo_violated == Some(true) && p.ready < max && growing && overloaded
+    };
+    let first = (0..rows.len()).find(|&k| late(k))?;
+    let spell = (first..rows.len()).take_while(|&k| late(k));
+    let most = spell.map(|k| rows[k].pools[i].offered_cores).fold(0.0, f64::max);
+    // The capacity on hand when the surge came: ready before the spell.
+    let before = rows[first.saturating_sub(1)].pools[i].ready;
+    let p = &rows[first].pools[i];
+    Some(Late {
+        at_s: rows[first].start.as_secs_f64(),
+        ready: p.ready,
+        utilization: p.cpu_utilization,
+        waiting: p.queue_length_mean,
+        overload: most / f64::from(before * cores),
+        intervals: (first..rows.len()).filter(|&k| late(k)).count() as u32,
+        time_of_day,
+    })
 }
 
 fn limits(pool: &crate::model::PoolSpec) -> (u32, u32) {
@@ -784,6 +907,11 @@ fn pool_component(
         peak_queue,
         time_at_max_s: summary.scaling.as_ref().map_or(0.0, |x| x.time_at_max_s),
         instances_needed: 0,
+        cpu_target: cpu_target(pool),
+        late: scaler.and_then(|_| {
+            let day = super::assumptions::has_diurnal(&spec.traffic.curve);
+            late_scaling(rows, i, (pool.cores, instances_max), day)
+        }),
     };
     let mut c = Component {
         kind: Kind::Pool,
@@ -1436,6 +1564,10 @@ fn judge(c: &Component) -> (String, String) {
     )
 }
 
+/// The fix for an autoscaled pool whose capacity arrived late.
+const SCALE_SOONER: &str = "scale sooner (a lower CPU target, a higher minimum, a shorter stabilization window or faster boot); \
+     its maximum holds the peak";
+
 /// A pool's verdict: its instances against its autoscaler's limits.
 fn judge_pool(c: &Component) -> (String, String) {
     let Some(headroom) = c.headroom else {
@@ -1453,8 +1585,7 @@ fn judge_pool(c: &Component) -> (String, String) {
                 p.instances_peak,
                 p.instances_max
             ),
-            "scale sooner (a lower CPU target, a shorter stabilization window or faster boot); its maximum holds the peak"
-                .into(),
+            SCALE_SOONER.into(),
         );
     }
     if c.saturated() {
@@ -1491,13 +1622,42 @@ fn judge_pool(c: &Component) -> (String, String) {
         };
         return (format!("above its {} ceiling at peak", pct(c.ceiling)), fix);
     }
-    if !scaled && need * 2 <= p.instances_initial && p.instances_initial > 1 {
-        let saved = f64::from(p.instances_initial - need) * p.hourly_usd * HOURS_PER_MONTH;
+    if let Some(late) = &p.late {
+        let cpu = if late.utilization.is_finite() {
+            format!("{} CPU, ", pct(late.utilization))
+        } else {
+            String::new()
+        };
+        return (
+            format!(
+                "overloaded while it scaled: at {}, {} of at most {} instances ready, {cpu}{} requests waiting; \
+                 {} broke the SLO so: capacity arrived late",
+                super::format::clock(late.at_s, late.time_of_day),
+                late.ready,
+                p.instances_max,
+                short(late.waiting),
+                super::format::count(late.intervals as usize, "interval")
+            ),
+            SCALE_SOONER.into(),
+        );
+    }
+    // Shrunk, it still holds the peak with one instance lost (N+1): never
+    // below two, so the advice does not make a single point of failure.
+    let keep = (need + 1).max(2);
+    if !scaled && need * 2 <= p.instances_initial && keep < p.instances_initial {
+        let saved = f64::from(p.instances_initial - keep) * p.hourly_usd * HOURS_PER_MONTH;
         return (
             format!("over-provisioned ({} CPU at peak)", pct(c.peak_utilization)),
             format!(
-                "shrink from {} to {need} instances (saves ${saved:.0}/month) or autoscale it",
-                p.instances_initial
+                "shrink from {} to {keep} instances ({} the peak at {} CPU, one more holds it with an instance lost; \
+                 saves ${saved:.0}/month), or autoscale it; an estimate from this run, not simulated",
+                p.instances_initial,
+                if need == 1 {
+                    "1 holds".to_string()
+                } else {
+                    format!("{need} hold")
+                },
+                pct(c.ceiling)
             ),
         );
     }
@@ -1609,5 +1769,60 @@ mod tests {
         };
         assert!(matches!(c.change(1.0), Some(Change::Shards { from: 1, to: 3, .. })));
         assert!(c.saturated());
+    }
+
+    /// A fixed pool of `initial` one-core instances with `demand` cores of
+    /// work at its peak and a 70% ceiling.
+    fn fixed_pool(initial: u32, demand: f64) -> Component {
+        let mut c = Component {
+            capacity_units: f64::from(initial),
+            peak_demand: demand,
+            peak_used: demand,
+            peak_utilization: demand / f64::from(initial),
+            headroom: Some(f64::from(initial) / demand),
+            ceiling: 0.7,
+            ceiling_at: Some(0.7 * f64::from(initial) / demand),
+            pool: Some(PoolDetail {
+                name: "web".into(),
+                instance_type: "c6i.large".into(),
+                cores_per_instance: 1,
+                hourly_usd: 0.1,
+                instances_initial: initial,
+                instances_min: initial,
+                instances_peak: initial,
+                instances_max: initial,
+                autoscaler: None,
+                scaler: None,
+                node_pool: None,
+                peak_queue: 0.0,
+                time_at_max_s: 0.0,
+                instances_needed: 0,
+                cpu_target: None,
+                late: None,
+            }),
+            ..Component::new(Kind::Pool, "web")
+        };
+        let needed = c.needed(1.0);
+        c.pool.as_mut().unwrap().instances_needed = needed;
+        c
+    }
+
+    #[test]
+    fn shrinking_keeps_one_instance_to_lose() {
+        // 0.5 cores of work: one instance holds it at 50%; shrunk to two,
+        // losing one still holds it.
+        let (verdict, fix) = judge(&fixed_pool(4, 0.5));
+        assert!(verdict.starts_with("over-provisioned"), "{verdict}");
+        assert!(
+            fix.starts_with("shrink from 4 to 2 instances (1 holds the peak at 70% CPU"),
+            "{fix}"
+        );
+        assert!(fix.contains("saves $146/month"), "{fix}");
+        // Two hold 1.2 cores; three keep one to lose.
+        let (_, fix) = judge(&fixed_pool(8, 1.2));
+        assert!(fix.starts_with("shrink from 8 to 3 instances (2 hold"), "{fix}");
+        // Never to one, and not when N+1 is all it has.
+        assert_eq!(judge(&fixed_pool(2, 0.3)).0, "within its ceiling");
+        assert_eq!(judge(&fixed_pool(3, 1.2)).0, "within its ceiling");
     }
 }

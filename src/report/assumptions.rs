@@ -87,7 +87,7 @@ fn rps(x: f64) -> String {
     format!("{} req/s", short(x))
 }
 
-fn has_diurnal(curve: &RateCurve) -> bool {
+pub(crate) fn has_diurnal(curve: &RateCurve) -> bool {
     match curve {
         RateCurve::Diurnal { .. } => true,
         RateCurve::Sum(parts) | RateCurve::Product(parts) => parts.iter().any(has_diurnal),

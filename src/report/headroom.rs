@@ -66,15 +66,19 @@ pub fn steps(specs: &[SystemSpec], multipliers: &[f64], runs: &[Vec<RunResult>],
         .collect()
 }
 
-/// What broke the SLO at a step: the component with the least headroom,
-/// whatever its kind, and why.
+/// What broke the SLO at a step (`Analysis::culprit`): a saturated
+/// component, else a pool whose capacity arrived late, else the one with
+/// the least headroom, whatever its kind, and why.
 pub fn culprit(step: &Step) -> String {
     let a = &step.analysis;
-    let Some(i) = a.bottleneck else {
+    let Some(i) = a.culprit() else {
         return "nothing carried load".into();
     };
     let c = &a.components[i];
     let saturated = c.headroom.is_some_and(|h| h <= 1.0 / 0.9) || c.peak_utilization >= 0.9;
+    if let Some(p) = c.pool.as_ref().filter(|p| !saturated && p.late.is_some()) {
+        return format!("pool {}: {}", p.name, c.verdict);
+    }
     let Some(p) = c.pool.as_ref().filter(|_| c.kind == Kind::Pool) else {
         return if saturated {
             format!("{}: {}", c.title(), c.load)

@@ -210,7 +210,9 @@ pub fn prove(
             let passed = round.passed;
             peak_rps = peak_at;
             rounds.push(Round { added, ..round });
-            let bottleneck = analysis.bottleneck.map(|b| &analysis.components[b]);
+            // What broke the SLO: a saturated component, else a pool whose
+            // capacity arrived late, else the first to saturate.
+            let culprit = analysis.culprit().map(|b| &analysis.components[b]);
             scenario = Some(scenario_file(g));
             let header = format!(
                 "# {} at ×{g} traffic, with the review's plan applied (capsim run --report).\n# Changes: {}\n",
@@ -228,15 +230,19 @@ pub fn prove(
                 holds = true;
                 break;
             }
-            match bottleneck.and_then(|c| next_change(c).map(|ch| (c, ch))) {
+            match culprit.and_then(|c| next_change(c, &doc, &changes).map(|ch| (c, ch))) {
                 Some((c, change)) if !changes.iter().any(|s| s.change == change) => pending.push(Step {
                     text: change.to_string(),
-                    because: format!("{}: {}", c.title(), c.load),
+                    because: match change {
+                        // Its capacity came late: the verdict says when, not its peak.
+                        Change::Target { .. } | Change::Minimum { .. } => format!("{}: {}", c.title(), c.verdict),
+                        _ => format!("{}: {}", c.title(), c.load),
+                    },
                     change,
                     growth: g,
                 }),
                 _ => {
-                    stopped = Some(match bottleneck {
+                    stopped = Some(match culprit {
                         Some(c) => format!(
                             "the SLO still breaks and {} ({}) has no further change capsim can simulate",
                             c.title(),
@@ -609,19 +615,68 @@ fn first_order(analysis: &Analysis, measured_at: f64, horizon: f64) -> Vec<Step>
     steps
 }
 
-/// The change that gives the bottleneck of a run that broke the SLO more
-/// room: its capacity change, or, for an autoscaled pool whose maximum had
-/// room (capacity came late: the SLO broke while it scaled), a minimum
-/// that holds the peak from the start.
-fn next_change(c: &Component) -> Option<Change> {
-    c.change(1.0).or_else(|| {
-        let p = c.pool.as_ref()?;
-        let to = p.instances_needed.min(p.instances_max);
-        (p.autoscaler.is_some() && to > p.instances_min).then(|| Change::Minimum {
-            pool: p.name.clone(),
-            from: p.instances_min,
-            to,
-        })
+/// The lowest CPU target (%) the plan lowers an autoscaler's to: below it,
+/// a minimum that holds the surge is the cheaper way to have capacity on hand.
+const LOWEST_TARGET: f64 = 30.0;
+
+/// The change that gives the component that broke a run's SLO more room:
+/// its capacity change, or, for an autoscaled pool whose maximum had room
+/// (capacity came late: the SLO broke while it scaled), a way to have
+/// capacity on hand sooner. `made` is what the plan has changed so far.
+///
+/// A lower CPU target comes first when the surge fits under it (the ready
+/// instances, run at the lower target before it, would have held the work
+/// offered when they ran out) and the plan has not lowered it yet; else a
+/// higher minimum, sized for the peak and kept below the maximum so the
+/// autoscaler still has room to act.
+fn next_change(c: &Component, doc: &Value, made: &[Step]) -> Option<Change> {
+    if let Some(change) = c.change(1.0) {
+        return Some(change);
+    }
+    let p = c.pool.as_ref()?;
+    p.autoscaler.as_ref()?;
+    let lowered = made
+        .iter()
+        .any(|s| matches!(&s.change, Change::Target { pool, .. } if *pool == p.name));
+    let surge = p.late.as_ref().map(|l| l.overload).filter(|x| x.is_finite());
+    if let (Some(from), Some(surge), false) = (p.cpu_target, surge, lowered) {
+        // The target at which the instances ready before the surge had
+        // the spare capacity it took, rounded down to a multiple of 5.
+        let to = ((from / surge.max(1.0)).min(from - 5.0) / 5.0).floor() * 5.0;
+        if to >= LOWEST_TARGET && cpu_target(&mut doc.clone(), &p.name).is_some() {
+            return Some(Change::Target {
+                pool: p.name.clone(),
+                from,
+                to,
+            });
+        }
+    }
+    let to = p.instances_needed.min(p.instances_max.saturating_sub(1));
+    (to > p.instances_min).then(|| Change::Minimum {
+        pool: p.name.clone(),
+        from: p.instances_min,
+        to,
+    })
+}
+
+/// The CPU target field of `pool`'s autoscaler in a scenario document: an
+/// HPA's CPU `average_utilization` or an AWS target-tracking policy's CPU
+/// `target` (`None` when it has neither, e.g. an HPA from a manifest).
+fn cpu_target<'a>(doc: &'a mut Value, pool: &str) -> Option<&'a mut Value> {
+    let scaler = doc.get_mut("pools")?.get_mut(pool)?.get_mut("autoscaler")?;
+    if scaler.get("hpa").is_some() {
+        let metrics = scaler["hpa"].get_mut("metrics")?.as_array_mut()?;
+        return metrics.iter_mut().find_map(|m| {
+            let resource = m.get_mut("resource")?;
+            (resource.get("name")?.as_str()? == "cpu").then_some(())?;
+            resource.get_mut("target")?.get_mut("average_utilization")
+        });
+    }
+    let policies = scaler.get_mut("aws")?.get_mut("policies")?.as_array_mut()?;
+    policies.iter_mut().find_map(|p| {
+        let tracking = p.get_mut("target_tracking")?;
+        (tracking.get("metric")?.as_str()? == "cpu_utilization").then_some(())?;
+        tracking.get_mut("target")
     })
 }
 
@@ -773,6 +828,12 @@ pub(crate) fn apply(doc: &mut Value, change: &Change) -> Result<(), String> {
             if count < u64::from(*to) {
                 pool_map.insert("count".into(), json!(to));
             }
+        }
+        Change::Target { pool, to, .. } => {
+            let target =
+                cpu_target(doc, pool).ok_or_else(|| format!("pool {pool}'s autoscaler tracks no CPU target"))?;
+            // An HPA's utilization is a whole percentage.
+            *target = if target.is_u64() { json!(*to as u64) } else { json!(to) };
         }
         Change::ReadReplicas { database, to, .. } => {
             let db = object(doc, &["databases", database])?;
