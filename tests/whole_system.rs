@@ -367,6 +367,67 @@ slo:
     );
 }
 
+/// A consumer pool on a built-in type is also simulated scaled up; consumers
+/// do not change a request's p99, so both designs are compared on the
+/// oldest message their queue held too.
+#[test]
+fn a_scaled_up_consumer_pool_is_compared_on_how_far_its_queue_fell_behind() {
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = write(
+        dir.path(),
+        r#"
+name: queue-bound-up
+seed: 13
+duration: 5m
+warmup: 1m
+interval: 10s
+traffic:
+  rate: { constant: 100 }
+  classes:
+    - name: view
+      weight: 0.9
+      cpu: { lognormal: { mean: 3ms, cv: 1.0 } }
+    - name: upload
+      weight: 0.1
+      cpu: { lognormal: { mean: 5ms, cv: 1.0 } }
+      data: { enqueue: jobs }
+  target: lb
+instance_types:
+  pod-1cpu: { vcpu: 1, memory_gib: 2, hourly_usd: 0.0425 }
+load_balancers:
+  lb: { policy: least_connections, pool: api }
+pools:
+  api: { instance_type: c6i.xlarge, count: 2, workers: 64, timeout: 5s }
+  workers: { instance_type: c6i.large, count: 4, workers: 2 }
+queues:
+  jobs:
+    consumers: workers
+    job: { gamma: { mean: 1s, cv: 0.5 } }
+    visibility_timeout: 60s
+    max_receives: 3
+slo:
+  latency: { percentile: 99, threshold: 100ms }
+  error_rate: 0.001
+"#,
+    );
+    let out = dir.path().join("review");
+    run(&["--report", "--growth", "1.5"], &scenario, &out);
+    let horizon = &json(&out.join("plan.json"))["horizons"][0];
+    assert_eq!(horizon["changes"][0]["change"]["pool"], "workers", "{horizon}");
+    let alternative = &horizon["alternatives"][0];
+    assert_eq!(alternative["kind"], "scale_up", "{horizon}");
+    let last = horizon["rounds"].as_array().unwrap().last().unwrap();
+    for round in [last, &alternative["round"]] {
+        let oldest = round["oldest_message_s"]["mean"].as_f64().unwrap();
+        assert!(oldest > 0.0 && oldest < 60.0, "{round}");
+    }
+    let report = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(
+        report.contains("| holds | one instance lost takes | oldest message | $/month |"),
+        "{report}"
+    );
+}
+
 /// Where the plan grows a pool of a built-in type, the review also runs
 /// it scaled up — fewer, larger instances of the same family — and shows
 /// both designs' simulated figures, cost and what one failure takes.

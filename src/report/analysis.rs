@@ -972,6 +972,7 @@ fn data_components(
     let (Some(summary), false) = (result.summary.data.as_ref(), data.is_empty()) else {
         return Vec::new();
     };
+    let intervals = rows;
     let rows = data_rows(rows);
     let roles = data.server_roles();
     let threads = |i: usize| summary.servers[i].threads;
@@ -1324,14 +1325,31 @@ fn data_components(
         let consumers = &pools[queue.consumers];
         let rate = |(span, d): (f64, &DataRow)| d.queues[q].counts.enqueued as f64 / span;
         let at = busiest(rows.iter().copied(), rate);
+        // The backlog is judged where it is deepest, which is often after
+        // the producers' peak (consumers still catching up).
+        let deepest = intervals
+            .iter()
+            .filter_map(|r| r.data.as_ref().map(|d| (r.start.as_secs_f64(), &d.queues[q])))
+            .max_by(|a, b| {
+                a.1.depth_max
+                    .cmp(&b.1.depth_max)
+                    .then(a.1.oldest_age_s.total_cmp(&b.1.oldest_age_s))
+            });
+        let day = super::assumptions::has_diurnal(&spec.traffic.curve);
         let load = at.map_or_else(String::new, |((span, d), r)| {
             let row = &d.queues[q];
+            let backlog = deepest.map_or_else(String::new, |(at, deep)| {
+                format!(
+                    "; deepest backlog {} at {}, oldest message then {} s",
+                    deep.depth_max,
+                    super::format::clock(at, day),
+                    short(deep.oldest_age_s)
+                )
+            });
             format!(
-                "{} msg/s in, {} done, depth up to {}, oldest {} s; consumers {} busy",
+                "{} msg/s in at peak, {} done, consumers {} busy{backlog}",
                 short(r),
                 short(row.counts.deleted as f64 / span),
-                row.depth_max,
-                short(row.oldest_age_s),
                 pct1(row.consumer_utilization())
             )
         });

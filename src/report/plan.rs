@@ -120,6 +120,11 @@ pub struct Round {
     #[serde(deserialize_with = "nan_if_null")]
     pub cost_per_month_usd: f64,
     pub costs: Vec<(String, f64)>,
+    /// The oldest message any queue held after the warm-up (s), over the
+    /// replications: how far consumers fell behind, which a request's
+    /// latency does not show (absent without queues).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub oldest_message_s: Option<Estimate>,
 }
 
 /// What the plan works from.
@@ -363,6 +368,7 @@ fn simulate(
             .filter(|c| c.cost_per_month_usd > 0.0)
             .map(|c| (c.title(), c.cost_per_month_usd))
             .collect(),
+        oldest_message_s: (!spec.data.queues.is_empty()).then_some(judged.oldest_message),
     };
     Ok((round, analysis, peak(&runs[0]).offered_rps))
 }
@@ -686,6 +692,18 @@ struct Judged {
     errors: Estimate,
     compliance: Estimate,
     meets: bool,
+    oldest_message: Estimate,
+}
+
+/// The oldest message any queue held in a run's intervals after the
+/// warm-up (s; NaN without queues).
+fn oldest_message(r: &RunResult) -> f64 {
+    r.rows
+        .iter()
+        .filter(|row| row.start.as_secs_f64() >= r.summary.warmup_s)
+        .filter_map(|row| row.data.as_ref())
+        .flat_map(|d| d.queues.iter().map(|q| q.oldest_age_s))
+        .fold(f64::NAN, f64::max)
 }
 
 fn judge(spec: &SystemSpec, runs: &[RunResult], _slo: &SloSpec) -> (Judged, Analysis) {
@@ -697,6 +715,7 @@ fn judge(spec: &SystemSpec, runs: &[RunResult], _slo: &SloSpec) -> (Judged, Anal
         errors: of(&|r| r.summary.requests.error_rate),
         meets: compliance.mean >= COMPLIANCE - 1e-12,
         compliance,
+        oldest_message: of(&oldest_message),
     };
     (judged, analyze(spec, &runs[0]))
 }

@@ -552,6 +552,9 @@ fn alternatives(doc: &mut Doc, h: &crate::report::plan::Horizon) {
             "{}: {}, everything else as above, simulated the same way:",
             alt.question, alt.text
         ));
+        // Consumers change how far a queue falls behind, which a request's
+        // p99 does not show: the oldest message is compared too.
+        let queues = last.oldest_message_s.is_some() || alt.round.oldest_message_s.is_some();
         let row = |name: &str, r: &crate::report::plan::Round, share: Option<f64>| {
             let mut row = vec![
                 name.to_string(),
@@ -567,6 +570,13 @@ fn alternatives(doc: &mut Doc, h: &crate::report::plan::Horizon) {
                 },
             ];
             row.extend(share.map(pct));
+            if queues {
+                row.push(
+                    r.oldest_message_s
+                        .as_ref()
+                        .map_or("–".into(), |e| format!("{} s", with_ci(e, false))),
+                );
+            }
             row.push(money(r.cost_per_month_usd));
             row
         };
@@ -579,6 +589,9 @@ fn alternatives(doc: &mut Doc, h: &crate::report::plan::Horizon) {
         ];
         if alt.one_instance_share.is_some() {
             header.push("one instance lost takes".into());
+        }
+        if queues {
+            header.push("oldest message".into());
         }
         header.push("$/month".into());
         let shares = alt.one_instance_share;
