@@ -749,3 +749,54 @@ fn capacity_that_arrives_late_gets_a_higher_minimum_below_the_maximum() {
     assert!((12..30).contains(&to), "{horizon}");
     assert_eq!(horizon["holds"], true, "{horizon}");
 }
+
+/// An app pool that turns a third of its requests away (a full queue)
+/// hides that much database work: the analysis counts the database's demand
+/// as offered — 150 req/s × 5 ms of reads = 0.75 threads — not the 0.5
+/// that reached it.
+#[test]
+fn database_demand_counts_the_requests_the_app_tier_turned_away() {
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = write(
+        dir.path(),
+        r#"
+name: app-rejects
+seed: 3
+duration: 6m
+warmup: 1m
+interval: 30s
+traffic:
+  rate: { constant: 150 }
+  keys: { count: 10000, zipf: 0.5 }
+  classes:
+    - { name: read, cpu: { constant: 20ms }, data: { database: db } }
+  target: lb
+load_balancers:
+  lb: { policy: round_robin, pool: app }
+pools:
+  app: { instance_type: c6i.large, count: 1, workers: 4, queue_capacity: 8, timeout: 30s }
+databases:
+  db:
+    primary: { cores: 4, max_connections: 100 }
+    read: { constant: 5ms }
+    write: { constant: 5ms }
+    pool: { size: 8, wait_timeout: 2s }
+"#,
+    );
+    let out = dir.path().join("run");
+    run(&["--report", "--growth", "1.5"], &scenario, &out);
+    let summary = json(&out.join("summary.json"));
+    let rejected = summary["requests"]["rejected_queue_full"].as_f64().unwrap();
+    let arrived = summary["requests"]["arrived"].as_f64().unwrap();
+    assert!(rejected / arrived > 0.25, "{}", summary["requests"]);
+    let analysis = json(&out.join("analysis.json"));
+    let db = analysis["components"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["kind"] == "database")
+        .unwrap();
+    // 150 req/s × 5 ms, in the busiest 30 s interval (Poisson: ±10%).
+    let demand = db["peak_demand"].as_f64().unwrap();
+    assert!((0.7..0.85).contains(&demand), "{db}");
+}

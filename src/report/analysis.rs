@@ -789,10 +789,44 @@ fn mean_hourly(summary: &crate::metrics::PoolSummary) -> Option<f64> {
 }
 
 /// Per interval after the warm-up, its length in seconds and data row.
-fn data_rows<'a>(rows: &[&'a IntervalRow]) -> Vec<(f64, &'a DataRow)> {
+fn data_rows<'a>(rows: &[&'a IntervalRow]) -> Vec<(Span, &'a DataRow)> {
     rows.iter()
-        .filter_map(|r| r.data.as_ref().map(|d| ((r.end - r.start).as_secs_f64().max(1e-9), d)))
+        .filter_map(|r| {
+            let c = &r.counters;
+            // Requests turned away before their work ran (a full queue, no
+            // instance) never reached the data tier: had they been let in,
+            // they would have made the same accesses as those that were.
+            let admitted = c.arrived.saturating_sub(c.rejected_queue_full + c.rejected_no_instance);
+            let scale = if admitted == 0 {
+                1.0
+            } else {
+                c.arrived as f64 / admitted as f64
+            };
+            let secs = (r.end - r.start).as_secs_f64().max(1e-9);
+            r.data.as_ref().map(|d| (Span { secs, scale }, d))
+        })
         .collect()
+}
+
+/// An interval's length, and how much more work its requests offered the
+/// data tier than reached it (arrived over admitted by the app tier).
+#[derive(Clone, Copy, Debug)]
+struct Span {
+    secs: f64,
+    scale: f64,
+}
+
+impl Span {
+    /// A count in the interval as a rate per second of what was offered:
+    /// what the component would have seen had every request been let in.
+    fn offered(self, count: f64) -> f64 {
+        count * self.scale / self.secs
+    }
+
+    /// A count in the interval per second, as it happened.
+    fn per_second(self, count: f64) -> f64 {
+        count / self.secs
+    }
 }
 
 /// The interval where `demand` peaks, with that demand.
@@ -977,7 +1011,7 @@ fn data_components(
     let roles = data.server_roles();
     let threads = |i: usize| summary.servers[i].threads;
     // Threads' worth of work offered to server `i` per second of an interval.
-    let work = |(span, d): (f64, &DataRow), i: usize| d.server_load[i].work_ns as f64 / 1e9 / span;
+    let work = |(span, d): (Span, &DataRow), i: usize| span.offered(d.server_load[i].work_ns as f64 / 1e9);
     let servers_of = |wanted: &dyn Fn(&ServerRole) -> bool| -> Vec<usize> {
         roles
             .iter()
@@ -993,17 +1027,17 @@ fn data_components(
         .fold(0, u32::saturating_add);
     let mut out = Vec::new();
     for (t, tier) in data.caches.iter().enumerate() {
-        let hit = |(_, d): (f64, &DataRow)| d.caches[t].stats.hit_ratio();
-        let lookups = |(span, d): (f64, &DataRow)| {
+        let hit = |(_, d): (Span, &DataRow)| d.caches[t].stats.hit_ratio();
+        let lookups = |(span, d): (Span, &DataRow)| {
             let s = &d.caches[t].stats;
-            (s.hits + s.misses) as f64 / span
+            span.offered((s.hits + s.misses) as f64)
         };
         let mut c = match &tier.scope {
             CacheScope::Shared {
                 nodes, threads: per, ..
             } => {
                 let nodes_at = servers_of(&|r| matches!(r, ServerRole::CacheNode { tier, .. } if *tier == t));
-                let hottest = |row: (f64, &DataRow)| nodes_at.iter().map(|&i| work(row, i)).fold(0.0, f64::max);
+                let hottest = |row: (Span, &DataRow)| nodes_at.iter().map(|&i| work(row, i)).fold(0.0, f64::max);
                 let at = busiest(rows.iter().copied(), hottest);
                 let (demand, used, util, hits, rate) = at.map_or((0.0, 0.0, f64::NAN, f64::NAN, 0.0), |(row, d)| {
                     let node = nodes_at
@@ -1110,7 +1144,7 @@ fn data_components(
                     d,
                     row.1.server_utilization[primary],
                     share,
-                    load.operations as f64 / row.0,
+                    row.0.per_second(load.operations as f64),
                 )
             });
             let capacity = f64::from(threads(primary));
@@ -1152,9 +1186,9 @@ fn data_components(
                     _ => None,
                 })
                 .collect();
-            let total = |row: (f64, &DataRow)| replicas.iter().map(|&(i, _)| work(row, i)).sum::<f64>();
+            let total = |row: (Span, &DataRow)| replicas.iter().map(|&(i, _)| work(row, i)).sum::<f64>();
             // The shard's worst replica lag in an interval.
-            let lag_in = |row: (f64, &DataRow)| {
+            let lag_in = |row: (Span, &DataRow)| {
                 replicas
                     .iter()
                     .map(|&(_, r)| row.1.databases[k].lag_max_ms[shard as usize * db.replicas as usize + r])
@@ -1206,9 +1240,9 @@ fn data_components(
             // threads: apply time offered per second, from the write time the
             // primary was sent (writes × mean apply / mean write).
             let (write_mean, apply_mean) = (db.write.mean(), db.apply.mean());
-            let apply = |(span, d): (f64, &DataRow)| {
+            let apply = |(span, d): (Span, &DataRow)| {
                 if write_mean > 0.0 {
-                    d.server_load[primary].write_ns as f64 / 1e9 / span * apply_mean / write_mean
+                    span.offered(d.server_load[primary].write_ns as f64 / 1e9) * apply_mean / write_mean
                 } else {
                     0.0
                 }
@@ -1256,12 +1290,12 @@ fn data_components(
                 .max_connections
                 .min(db.pool_size.saturating_mul(app_instances_max)),
         };
-        let needed = |row: (f64, &DataRow), i: usize| {
-            let in_flight = row.1.server_load[i].operations as f64 / row.0 * rtt_s;
+        let needed = |row: (Span, &DataRow), i: usize| {
+            let in_flight = row.0.offered(row.1.server_load[i].operations as f64) * rtt_s;
             // Behind a pooler a server connection is held for the query only.
             work(row, i) + if db.pooler.is_some() { 0.0 } else { in_flight }
         };
-        let tightest = |row: (f64, &DataRow)| servers.iter().map(|&i| needed(row, i)).fold(0.0, f64::max);
+        let tightest = |row: (Span, &DataRow)| servers.iter().map(|&i| needed(row, i)).fold(0.0, f64::max);
         let at = busiest(rows.iter().copied(), tightest);
         let (demand, work_demand, waits, timeouts) = at.map_or((0.0, 0.0, 0, 0), |(row, d)| {
             let i = servers
@@ -1323,7 +1357,7 @@ fn data_components(
     }
     for (q, queue) in data.queues.iter().enumerate() {
         let consumers = &pools[queue.consumers];
-        let rate = |(span, d): (f64, &DataRow)| d.queues[q].counts.enqueued as f64 / span;
+        let rate = |(span, d): (Span, &DataRow)| span.offered(d.queues[q].counts.enqueued as f64);
         let at = busiest(rows.iter().copied(), rate);
         // The backlog is judged where it is deepest, which is often after
         // the producers' peak (consumers still catching up).
@@ -1349,7 +1383,7 @@ fn data_components(
             format!(
                 "{} msg/s in at peak, {} done, consumers {} busy{backlog}",
                 short(r),
-                short(row.counts.deleted as f64 / span),
+                short(span.per_second(row.counts.deleted as f64)),
                 pct1(row.consumer_utilization())
             )
         });
