@@ -308,3 +308,32 @@ fn resilience_json_is_written_only_with_report_and_is_deterministic() {
     let fix = |out: &Path| std::fs::read(out.join("resilience/fix-zone_outage-z-a.yaml")).unwrap();
     assert_eq!(fix(&one), fix(&two));
 }
+
+/// The zone struck is the one whose loss takes the most, not the first
+/// named: web spreads over z-a and z-b, api runs only in z-b, so losing z-b
+/// takes half of web and all of api. A pool confined to the other zone is
+/// named in the note: striking one zone does not show its loss.
+#[test]
+fn the_zone_struck_is_the_one_whose_loss_takes_the_most() {
+    let dir = tempfile::tempdir().unwrap();
+    let two = ", zones: [z-a, z-b] }\n  api: { instance_type: one, count: 2, zones: [z-b]";
+    let check = resilience(&run(dir.path(), "worst", &pool(8, two), &["--report"]));
+    let zone = failure(&check, "zone_outage");
+    assert_eq!(zone["target"], "z-b", "{check:#}");
+    let note = zone["note"].as_str().unwrap();
+    assert!(
+        note.starts_with("the zone whose loss takes the most: all of pool api (its only zone), 1/2 of pool web"),
+        "{note}"
+    );
+    // Ties go to the zone a pool lists first; the other single-zone pool is named.
+    let three = ", zones: [z-a, z-b] }\n  api: { instance_type: one, count: 2, zones: [z-a] }\n  \
+                 jobs: { instance_type: one, count: 2, zones: [z-b]";
+    let check = resilience(&run(dir.path(), "tie", &pool(8, three), &["--report"]));
+    let zone = failure(&check, "zone_outage");
+    assert_eq!(zone["target"], "z-a", "{check:#}");
+    let note = zone["note"].as_str().unwrap();
+    assert!(
+        note.contains("pool jobs runs only in zone z-b: losing that zone takes all of it"),
+        "{note}"
+    );
+}

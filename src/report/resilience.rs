@@ -170,6 +170,8 @@ struct Injection {
     /// The document path of the fault list it joins, and the fault.
     list: Vec<String>,
     fault: Value,
+    /// Why this one was chosen, when there was a choice.
+    why: Option<String>,
 }
 
 /// A file the check writes: its path under the output folder and its text
@@ -233,6 +235,10 @@ pub fn check(
                 Some("the copy without any failure does not meet the SLO in this window either".to_string()),
             ),
             Err(why) => (None, false, NOT_RUN, Some(why.clone())),
+        };
+        let note = match (note, injection.why) {
+            (Some(a), Some(b)) => Some(format!("{b}; {a}")),
+            (a, b) => a.or(b),
         };
         let remedy = match &judged {
             Ok((ran, _)) if verdict == BROKEN => {
@@ -584,6 +590,52 @@ fn kind_name(kind: FailureKind) -> &'static str {
 }
 
 /// The failures to simulate, at `at` seconds into a run ending at `end`:
+/// The zone whose loss takes the most, and why: the one with the largest
+/// sum over pools of the share of each pool's instances it holds (a pool
+/// over `k` zones has `1/k` in each; one in a single zone, all of it). Ties
+/// go to the zone a pool lists first (instances fill it first, so it holds
+/// the most when a size does not divide evenly), then the scenario's order.
+/// Other pools confined to one zone are named too: the check strikes one
+/// zone, and each of those is lost whole with its own.
+fn worst_zone(spec: &SystemSpec) -> Option<(String, String)> {
+    let share = |z: usize| -> (f64, usize) {
+        let pools = spec.pools.iter().filter(|p| p.zones.contains(&(z as u16)));
+        let firsts = pools.clone().filter(|p| p.zones.first() == Some(&(z as u16))).count();
+        (pools.map(|p| 1.0 / p.zones.len() as f64).sum(), firsts)
+    };
+    let mut best: Option<(usize, (f64, usize))> = None;
+    for z in 0..spec.zones.len() {
+        let s = share(z);
+        if best.is_none_or(|(_, b)| s.0 > b.0 + 1e-12 || ((s.0 - b.0).abs() <= 1e-12 && s.1 > b.1)) {
+            best = Some((z, s));
+        }
+    }
+    let (z, _) = best?;
+    let taken: Vec<String> = spec
+        .pools
+        .iter()
+        .filter(|p| p.zones.contains(&(z as u16)))
+        .map(|p| match p.zones.len() {
+            1 => format!("all of pool {} (its only zone)", p.name),
+            k => format!("1/{k} of pool {}", p.name),
+        })
+        .collect();
+    let mut why = format!("the zone whose loss takes the most: {}", taken.join(", "));
+    let elsewhere: Vec<String> = spec
+        .pools
+        .iter()
+        .filter(|p| p.zones.len() == 1 && p.zones[0] as usize != z)
+        .map(|p| format!("pool {} runs only in zone {}", p.name, spec.zones[p.zones[0] as usize]))
+        .collect();
+    if !elsewhere.is_empty() {
+        why.push_str(&format!(
+            "; {}: losing that zone takes all of it (not struck here; spread it over two zones)",
+            elsewhere.join(", ")
+        ));
+    }
+    Some((spec.zones[z].clone(), why))
+}
+
 /// losses that do not heal by themselves last to the end of the run.
 fn injections(spec: &SystemSpec, doc: &Value, at: f64, end: f64) -> Vec<Injection> {
     let rest = end - at;
@@ -597,11 +649,10 @@ fn injections(spec: &SystemSpec, doc: &Value, at: f64, end: f64) -> Vec<Injectio
             text: format!("one instance of pool {} crashes", p.name),
             list: path,
             fault,
+            why: None,
         });
     }
-    // Instances fill the first zone first: it holds the most when a pool's
-    // size does not divide evenly, so its loss is the worst.
-    if let Some(zone) = spec.zones.first() {
+    if let Some((zone, why)) = worst_zone(spec) {
         let (path, fault) = top(json!({ "at": at, "zone_outage": { "zone": zone, "for": rest } }));
         list.push(Injection {
             kind: FailureKind::ZoneOutage,
@@ -609,6 +660,7 @@ fn injections(spec: &SystemSpec, doc: &Value, at: f64, end: f64) -> Vec<Injectio
             text: format!("zone {zone} is lost"),
             list: path,
             fault,
+            why: Some(why),
         });
     }
     for d in spec.data.databases.iter().filter(|d| d.replicas > 0) {
@@ -618,6 +670,7 @@ fn injections(spec: &SystemSpec, doc: &Value, at: f64, end: f64) -> Vec<Injectio
             text: format!("the primary of database {} fails over to a replica", d.name),
             list: vec!["databases".into(), d.name.clone(), "faults".into()],
             fault: json!({ "at": at, "primary_failover": { "promotion": PROMOTION_S } }),
+            why: None,
         });
     }
     for c in &spec.data.caches {
@@ -628,6 +681,7 @@ fn injections(spec: &SystemSpec, doc: &Value, at: f64, end: f64) -> Vec<Injectio
                 text: format!("one node of cache {} is lost", c.name),
                 list: vec!["caches".into(), c.name.clone(), "faults".into()],
                 fault: json!({ "at": at, "node_down": 1, "for": rest }),
+                why: None,
             });
         }
     }
@@ -644,6 +698,7 @@ fn injections(spec: &SystemSpec, doc: &Value, at: f64, end: f64) -> Vec<Injectio
             text: format!("one node of balancer {} is lost", b.name),
             list: path,
             fault,
+            why: None,
         });
     }
     list
