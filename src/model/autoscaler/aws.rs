@@ -1188,6 +1188,39 @@ mod tests {
     }
 
     #[test]
+    fn reaching_a_bound_exactly_is_an_adjustment_not_a_clamp() {
+        // Only a request beyond the bounds is clamped (and logged as
+        // AtMaxSize / AtMinSize when it changes nothing).
+        let by = |adjustment| SimplePolicy {
+            alarm: alarm(50.0, Comparison::GreaterThan, 1, 1),
+            adjustment_type: ChangeInCapacity,
+            adjustment,
+            cooldown: None,
+        };
+        let three = GroupView {
+            min_size: 2,
+            max_size: 4,
+            ..settled(3)
+        };
+        assert_eq!(
+            simple_scaling(&by(1.0), ALARM, &three),
+            decided(4, Reason::Adjusted, OUT)
+        );
+        assert_eq!(
+            simple_scaling(&by(-1.0), ALARM, &three),
+            decided(2, Reason::Adjusted, IN)
+        );
+        assert_eq!(
+            simple_scaling(&by(2.0), ALARM, &three),
+            decided(4, Reason::ClampedToMax, OUT)
+        );
+        assert_eq!(
+            simple_scaling(&by(-2.0), ALARM, &three),
+            decided(2, Reason::ClampedToMin, IN)
+        );
+    }
+
+    #[test]
     fn a_simple_policys_cooldown_is_its_own_else_the_groups_and_ends_exactly() {
         let simple = |cooldown| {
             AwsPolicy::Simple(SimplePolicy {
