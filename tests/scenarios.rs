@@ -68,7 +68,8 @@ fn scale_up_and_scale_out_cost_the_same_and_share_traffic() {
     // But one failure costs scale-up every request until the replacement
     // serves, and scale-out what the lost instance held plus its eighth of
     // the traffic (100 req/s) until the health check takes it out. The
-    // crash at 1200 s comes before the probe of the same instant, so the
+    // crash at 1200 s is taken before the probe of the same instant (the
+    // seeded run shows 499, not ~1,000), so the
     // probes at 1200 s and 1205 s fail and the instance is out at 1205 s:
     // 5 s, 500 tries (every eighth Poisson arrival: variance 500 / 8, SE
     // 7.9), plus the ~3 it held (100 req/s × ~30 ms). 503 ± 4 SE.
