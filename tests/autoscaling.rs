@@ -873,3 +873,86 @@ fn exports_state_the_legacy_scale_up_cap_they_assumed() {
     assert!(export("        scale_up_limit_factor: 8").contains(note));
     assert!(!export("        scale_up_limit_factor: 8\n        behavior: {}").contains("Without `behavior`"));
 }
+
+/// Ten one-core pods behind round robin, each request exactly 20 ms of CPU
+/// arriving evenly, under an HPA on CPU at a 40% target whose tolerance is
+/// left to the controller's default: the pods' CPU is `utilization` of
+/// their request, exactly, at every scrape.
+fn steady_at(utilization: f64) -> capsim::model::RunResult {
+    // utilization × 10 cores / 20 ms.
+    let rate = utilization * 10.0 / 0.020;
+    let yaml = format!(
+        r#"
+name: tolerance
+duration: 600s
+interval: 15s
+traffic:
+  rate: {{ constant: {rate} }}
+  arrivals: deterministic
+  classes: [ {{ name: api, cpu: {{ constant: 20ms }} }} ]
+  target: lb
+load_balancers:
+  lb: {{ policy: round_robin, pool: api }}
+instance_types:
+  pod: {{ vcpu: 1, memory_gib: 2, hourly_usd: 0.04 }}
+pools:
+  api:
+    instance_type: pod
+    count: 10
+    workers: 16
+    queue_capacity: 1000
+    timeout: 60s
+    boot_time: {{ constant: 30s }}
+    readiness_delay: 5s
+    autoscaler:
+      hpa:
+        min_replicas: 10
+        max_replicas: 40
+        metrics: [ {{ resource: {{ name: cpu, target: {{ average_utilization: 40 }} }} }} ]
+"#
+    );
+    let r = simulate(&common::spec(&yaml), 1, 0, &mut |_| {});
+    assert!(r.summary.requests.conserved());
+    r
+}
+
+#[test]
+fn the_default_tolerance_is_ten_percent_either_way() {
+    // kube-controller-manager's `--horizontal-pod-autoscaler-tolerance`
+    // defaults to 0.1 (shared/spec/autoscalers.md §1.3): no change while
+    // 0.9 ≤ utilization / target ≤ 1.1. The scenarios set no tolerance.
+    // The controller reads whole percents (replica_calculator.go truncates
+    // `usage × 100 / requests`): at 46.4% against 40% it reads 46, a ratio of
+    // 1.15, and scales 10 → ceil(11.5) = 12 (then 38% on 12: ratio 0.95,
+    // inside); at 42.4% it reads 42, a ratio of 1.05, and never moves. A
+    // default of 0.2 keeps the first at 10; one of 0.04 scales the second.
+    let above = steady_at(0.464);
+    let first = above
+        .decisions
+        .iter()
+        .find(|d| d.decision.rescale())
+        .expect("1.15 scales");
+    assert_eq!(first.decision.desired, 12, "{:?}", first);
+    assert_eq!(ready_at_end(&above), 12);
+    let inside = steady_at(0.424);
+    // Once the first scrapes were in (the syncs at 0 s and 15 s
+    // had no metrics yet), no evaluation proposed anything but the current
+    // 10: a run records a decision only when it rescales, or proposes a
+    // change, or cannot read its metric.
+    assert!(
+        inside
+            .decisions
+            .iter()
+            .all(|d| d.time.as_secs_f64() < 30.0 && !d.decision.rescale()),
+        "{:?}",
+        inside.decisions
+    );
+    // ...while the pods did run at 42.4% throughout.
+    let cpu = inside.rows.iter().skip(4).map(|row| row.pools[0].cpu_utilization);
+    assert!(
+        cpu.clone().all(|u| (u - 0.424).abs() < 0.003),
+        "{:?}",
+        cpu.collect::<Vec<_>>()
+    );
+    assert_eq!(ready_at_end(&inside), 10);
+}

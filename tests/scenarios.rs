@@ -67,10 +67,16 @@ fn scale_up_and_scale_out_cost_the_same_and_share_traffic() {
     assert!(a.summary.queueing.mean_ms < b.summary.queueing.mean_ms);
     // But one failure costs scale-up every request until the replacement
     // serves, and scale-out what the lost instance held plus its eighth of
-    // the traffic (100 req/s) until the health check takes it out, 5-10 s.
+    // the traffic (100 req/s) until the health check takes it out. The
+    // crash at 1200 s is taken before the probe of the same instant (the
+    // seeded run shows 499, not ~1,000), so the
+    // probes at 1200 s and 1205 s fail and the instance is out at 1205 s:
+    // 5 s, 500 tries (every eighth Poisson arrival: variance 500 / 8, SE
+    // 7.9), plus the ~3 it held (100 req/s × ~30 ms). 503 ± 4 SE.
     let (fa, fb) = (&a.summary.faults[0], &b.summary.faults[0]);
+    println!("scale-up: {fa:?}\nscale-out: {fb:?}");
     assert!(fa.errors_until_recovered > 60_000, "{fa:?}");
-    assert!((400..=1_100).contains(&fb.errors_until_recovered), "{fb:?}");
+    assert!((470..=535).contains(&fb.errors_until_recovered), "{fb:?}");
     assert_eq!(b.summary.load_balancers[0].marked_down, 1);
 }
 

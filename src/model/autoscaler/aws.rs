@@ -1135,6 +1135,126 @@ mod tests {
         );
     }
 
+    #[test]
+    fn simple_scaling_scales_in_within_the_bounds_and_by_the_named_capacity() {
+        let policy = |adjustment_type, adjustment| SimplePolicy {
+            alarm: alarm(30.0, Comparison::LessThan, 1, 1),
+            adjustment_type,
+            adjustment,
+            cooldown: None,
+        };
+        let three = GroupView {
+            min_size: 2,
+            ..settled(3)
+        };
+        let minus_one = policy(ChangeInCapacity, -1.0);
+        assert_eq!(
+            simple_scaling(&minus_one, ALARM, &three),
+            decided(2, Reason::Adjusted, IN)
+        );
+        // At the minimum it still asks to go in, and the bound holds it.
+        let two = GroupView {
+            min_size: 2,
+            ..settled(2)
+        };
+        assert_eq!(
+            simple_scaling(&minus_one, ALARM, &two),
+            decided(2, Reason::ClampedToMin, IN)
+        );
+        // Nothing unless the alarm is in ALARM.
+        assert_eq!(
+            simple_scaling(&minus_one, AlarmState::Ok, &three),
+            decided(3, Reason::AlarmOk, None)
+        );
+        // ExactCapacity names the size: below the desired one is a scale-in,
+        // the desired one itself no change at all.
+        assert_eq!(
+            simple_scaling(&policy(ExactCapacity, 2.0), ALARM, &three),
+            decided(2, Reason::Adjusted, IN)
+        );
+        assert_eq!(
+            simple_scaling(&policy(ExactCapacity, 3.0), ALARM, &three),
+            decided(3, Reason::NoChange, None)
+        );
+        // Above the maximum: clamped, still a scale-out.
+        let full = GroupView {
+            max_size: 4,
+            ..settled(4)
+        };
+        assert_eq!(
+            simple_scaling(&policy(ChangeInCapacity, 2.0), ALARM, &full),
+            decided(4, Reason::ClampedToMax, OUT)
+        );
+    }
+
+    #[test]
+    fn reaching_a_bound_exactly_is_an_adjustment_not_a_clamp() {
+        // Only a request beyond the bounds is clamped (and logged as
+        // AtMaxSize / AtMinSize when it changes nothing).
+        let by = |adjustment| SimplePolicy {
+            alarm: alarm(50.0, Comparison::GreaterThan, 1, 1),
+            adjustment_type: ChangeInCapacity,
+            adjustment,
+            cooldown: None,
+        };
+        let three = GroupView {
+            min_size: 2,
+            max_size: 4,
+            ..settled(3)
+        };
+        assert_eq!(
+            simple_scaling(&by(1.0), ALARM, &three),
+            decided(4, Reason::Adjusted, OUT)
+        );
+        assert_eq!(
+            simple_scaling(&by(-1.0), ALARM, &three),
+            decided(2, Reason::Adjusted, IN)
+        );
+        assert_eq!(
+            simple_scaling(&by(2.0), ALARM, &three),
+            decided(4, Reason::ClampedToMax, OUT)
+        );
+        assert_eq!(
+            simple_scaling(&by(-2.0), ALARM, &three),
+            decided(2, Reason::ClampedToMin, IN)
+        );
+    }
+
+    #[test]
+    fn a_simple_policys_cooldown_is_its_own_else_the_groups_and_ends_exactly() {
+        let simple = |cooldown| {
+            AwsPolicy::Simple(SimplePolicy {
+                alarm: alarm(30.0, Comparison::LessThan, 1, 1),
+                adjustment_type: ChangeInCapacity,
+                adjustment: -1.0,
+                cooldown,
+            })
+        };
+        let (step_out, _) = documented_steps();
+        let g = group(
+            1,
+            vec![
+                simple(Some(SimDuration::from_secs(120))),
+                simple(None),
+                AwsPolicy::Step(step_out),
+            ],
+        );
+        assert_eq!(g.cooldown_of(0), SimDuration::from_secs(120));
+        assert_eq!(g.cooldown_of(1), SimDuration::from_secs(300), "the group's default");
+        assert_eq!(g.cooldown_of(2), SimDuration::ZERO, "step policies have none");
+        // The cooldown runs from the activity's end for exactly its length.
+        let mut g = g;
+        let start = SimTime::from_secs(600);
+        g.start_activity(start, vec![4], SimDuration::from_secs(120));
+        assert_eq!(g.view(start + SimDuration::from_secs(500), state(3)).activity, 1);
+        let end = start + SimDuration::from_secs(45);
+        g.settled(end, 4);
+        let at = |d: u64| g.view(end + SimDuration(d), state(3)).in_cooldown;
+        assert!(at(0));
+        assert!(at(120_000_000_000 - 1));
+        assert!(!at(120_000_000_000));
+    }
+
     fn tracking(metric: AwsMetric, target: f64, disable_scale_in: bool) -> TargetTrackingPolicy {
         let shape = |threshold, comparison| AlarmSpec {
             metric,
