@@ -446,6 +446,19 @@ fn scale_up(doc: &Value, pool: &str) -> Option<ScaleUp> {
             }
         }
     }
+    // A balancer that weighs this pool against others gives each larger
+    // instance k times the weight, so the pool keeps its share of the traffic.
+    if let Some(balancers) = doc.get_mut("load_balancers").and_then(Value::as_object_mut) {
+        for balancer in balancers.values_mut() {
+            let Some(backends) = balancer.get_mut("backends").and_then(Value::as_array_mut) else {
+                continue;
+            };
+            for backend in backends.iter_mut().filter(|b| b["pool"].as_str() == Some(pool)) {
+                let weight = backend.get("weight").and_then(Value::as_u64).unwrap_or(1);
+                backend["weight"] = json!(weight * k);
+            }
+        }
+    }
     let up = shrink(most);
     let at_most = if scaler.is_some() { "at most " } else { "" };
     Some(ScaleUp {
@@ -924,6 +937,25 @@ mod tests {
         assert_eq!(up.doc["pools"]["api"]["autoscaler"]["hpa"]["max_replicas"], 4);
         assert_eq!(up.text, "at most 4 × c6i.4xlarge instead of at most 30 × c6i.large");
         assert_eq!(up.one_instance_share, [1.0 / 30.0, 0.25]);
+    }
+
+    #[test]
+    fn scaling_up_a_weighted_backend_multiplies_its_weight() {
+        let doc = json!({
+            "load_balancers": { "lb": { "policy": "weighted_round_robin", "backends": [
+                { "pool": "api", "weight": 3 }, { "pool": "old" }
+            ] } },
+            "pools": {
+                "api": { "instance_type": "c6i.large", "count": 8 },
+                "old": { "instance_type": "m5.large", "count": 2 }
+            }
+        });
+        let up = scale_up(&doc, "api").unwrap();
+        // 8 → 2 × c6i.2xlarge: each instance 4× the cores and 4× the weight.
+        assert_eq!(up.doc["pools"]["api"]["instance_type"], "c6i.2xlarge");
+        let backends = &up.doc["load_balancers"]["lb"]["backends"];
+        assert_eq!(backends[0]["weight"], 12);
+        assert_eq!(backends[1], json!({ "pool": "old" }));
     }
 
     #[test]
