@@ -311,14 +311,9 @@ slo:
     );
 }
 
-/// Uploads enqueue a second of work each for eight single-core
-/// consumers: the queue grows while every request is answered in time.
-#[test]
-fn a_queue_bound_service_gets_more_consumers() {
-    let dir = tempfile::tempdir().unwrap();
-    let scenario = write(
-        dir.path(),
-        r#"
+/// Uploads enqueue a one-second job for eight one-core consumers: the queue
+/// saturates first.
+const QUEUE_BOUND: &str = r#"
 name: queue-bound
 seed: 13
 duration: 5m
@@ -351,8 +346,14 @@ queues:
 slo:
   latency: { percentile: 99, threshold: 100ms }
   error_rate: 0.001
-"#,
-    );
+"#;
+
+/// Uploads enqueue a second of work each for eight single-core
+/// consumers: the queue grows while every request is answered in time.
+#[test]
+fn a_queue_bound_service_gets_more_consumers() {
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = write(dir.path(), QUEUE_BOUND);
     check(
         &scenario,
         Expect {
@@ -375,40 +376,12 @@ fn a_scaled_up_consumer_pool_is_compared_on_how_far_its_queue_fell_behind() {
     let dir = tempfile::tempdir().unwrap();
     let scenario = write(
         dir.path(),
-        r#"
-name: queue-bound-up
-seed: 13
-duration: 5m
-warmup: 1m
-interval: 10s
-traffic:
-  rate: { constant: 100 }
-  classes:
-    - name: view
-      weight: 0.9
-      cpu: { lognormal: { mean: 3ms, cv: 1.0 } }
-    - name: upload
-      weight: 0.1
-      cpu: { lognormal: { mean: 5ms, cv: 1.0 } }
-      data: { enqueue: jobs }
-  target: lb
-instance_types:
-  pod-1cpu: { vcpu: 1, memory_gib: 2, hourly_usd: 0.0425 }
-load_balancers:
-  lb: { policy: least_connections, pool: api }
-pools:
-  api: { instance_type: c6i.xlarge, count: 2, workers: 64, timeout: 5s }
-  workers: { instance_type: c6i.large, count: 4, workers: 2 }
-queues:
-  jobs:
-    consumers: workers
-    job: { gamma: { mean: 1s, cv: 0.5 } }
-    visibility_timeout: 60s
-    max_receives: 3
-slo:
-  latency: { percentile: 99, threshold: 100ms }
-  error_rate: 0.001
-"#,
+        &QUEUE_BOUND
+            .replace("name: queue-bound", "name: queue-bound-up")
+            .replace(
+                "workers: { instance_type: pod-1cpu, count: 8, workers: 1 }",
+                "workers: { instance_type: c6i.large, count: 4, workers: 2 }",
+            ),
     );
     let out = dir.path().join("review");
     run(&["--report", "--growth", "1.5"], &scenario, &out);

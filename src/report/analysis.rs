@@ -1507,7 +1507,7 @@ fn edge_components(spec: &SystemSpec, peak: &Peak, pools: &[Component]) -> Vec<C
 
 impl Component {
     /// A component with no capacity of its own in the model (fields to fill in).
-    fn new(kind: Kind, name: &str) -> Component {
+    pub(crate) fn new(kind: Kind, name: &str) -> Component {
         Component {
             kind,
             name: name.to_string(),
@@ -1675,19 +1675,25 @@ fn judge_pool(c: &Component) -> (String, String) {
         return (format!("above its {} ceiling at peak", pct(c.ceiling)), fix);
     }
     if let Some(late) = &p.late {
-        let cpu = if late.utilization.is_finite() {
-            format!("{} CPU, ", pct(late.utilization))
+        let state = if late.ready == 0 {
+            format!("no instance of at most {} ready while work came", p.instances_max)
         } else {
-            String::new()
+            let cpu = if late.utilization.is_finite() {
+                format!("{} CPU, ", pct(late.utilization))
+            } else {
+                String::new()
+            };
+            format!(
+                "{} of at most {} instances ready, {cpu}{} requests waiting",
+                late.ready,
+                p.instances_max,
+                short(late.waiting)
+            )
         };
         return (
             format!(
-                "overloaded while it scaled: at {}, {} of at most {} instances ready, {cpu}{} requests waiting; \
-                 {} broke the SLO so: capacity arrived late",
+                "overloaded while it scaled: at {}, {state}; the SLO broke in {} like it: capacity arrived late",
                 super::format::clock(late.at_s, late.time_of_day),
-                late.ready,
-                p.instances_max,
-                short(late.waiting),
                 super::format::count(late.intervals as usize, "interval")
             ),
             SCALE_SOONER.into(),

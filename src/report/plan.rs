@@ -193,7 +193,7 @@ pub fn prove(
         let mut peak_rps = f64::NAN;
         let mut scenario = None;
         for _ in 0..MAX_ROUNDS {
-            let added: Vec<String> = pending.iter().map(|s| s.text.clone()).collect();
+            let before = changes.len();
             for step in pending.drain(..) {
                 if let Err(why) = apply(&mut doc, &step.change) {
                     stopped = Some(format!("{} cannot be applied: {why}", step.text));
@@ -201,6 +201,14 @@ pub fn prove(
                 }
                 changes.push(step);
             }
+            for step in pooler_follow_ups(&doc, &changes, g) {
+                if let Err(why) = apply(&mut doc, &step.change) {
+                    stopped = Some(format!("{} cannot be applied: {why}", step.text));
+                    break;
+                }
+                changes.push(step);
+            }
+            let added: Vec<String> = changes[before..].iter().map(|s| s.text.clone()).collect();
             if stopped.is_some() {
                 break;
             }
@@ -654,6 +662,14 @@ fn next_change(c: &Component, doc: &Value, made: &[Step]) -> Option<Change> {
     }
     let p = c.pool.as_ref()?;
     p.autoscaler.as_ref()?;
+    if p.time_at_max_s > 0.0 {
+        // It sat at its maximum: more room, as its verdict says.
+        return Some(Change::Maximum {
+            pool: p.name.clone(),
+            from: p.instances_max,
+            to: p.instances_needed.max(p.instances_max + 1),
+        });
+    }
     let lowered = made
         .iter()
         .any(|s| matches!(&s.change, Change::Target { pool, .. } if *pool == p.name));
@@ -676,6 +692,65 @@ fn next_change(c: &Component, doc: &Value, made: &[Step]) -> Option<Change> {
         from: p.instances_min,
         to,
     })
+}
+
+/// The poolers the plan added (`made`), resized where the app instances
+/// the scenario now allows could open more client connections than the
+/// pooler admits (each instance's pool size × every pool's most
+/// instances): a pooler sized for one horizon's instances must not refuse
+/// the next horizon's.
+fn pooler_follow_ups(doc: &Value, made: &[Step], growth: f64) -> Vec<Step> {
+    let instances: u64 = doc["pools"]
+        .as_object()
+        .into_iter()
+        .flat_map(|pools| pools.values())
+        .filter_map(|p| {
+            let p = p.as_object()?;
+            match scaler_fields(p) {
+                Some((kind, _, max)) => p["autoscaler"][kind][max].as_u64(),
+                None => p.get("count").and_then(Value::as_u64),
+            }
+        })
+        .sum();
+    let mut out = Vec::new();
+    for step in made {
+        let Change::Pooler { database, .. } = &step.change else {
+            continue;
+        };
+        if out
+            .iter()
+            .any(|s: &Step| matches!(&s.change, Change::Pooler { database: d, .. } if d == database))
+        {
+            continue;
+        }
+        let db = &doc["databases"][database.as_str()];
+        let per_instance = db["pool"]["size"]
+            .as_u64()
+            .unwrap_or(u64::from(crate::scenario::DEFAULT_POOL_SIZE));
+        let Some(admits) = db["pooler"]["max_client_connections"].as_u64() else {
+            continue;
+        };
+        let wanted = per_instance.saturating_mul(instances);
+        if wanted <= admits {
+            continue;
+        }
+        let to = u32::try_from(wanted).unwrap_or(u32::MAX);
+        let pool_size = db["pooler"]["pool_size"].as_u64().map_or(0, |n| n as u32);
+        out.push(Step {
+            text: format!(
+                "let the pooler of database {database} admit {to} client connections (from {admits}): \
+                 {per_instance} from each of the {instances} app instances the scenario now allows"
+            ),
+            because: format!("database {database}'s pooler would refuse the app instances the plan added"),
+            change: Change::Pooler {
+                database: database.clone(),
+                pool_size,
+                max_client_connections: to,
+            },
+            growth,
+        });
+    }
+    out
 }
 
 /// The CPU target field of `pool`'s autoscaler in a scenario document: an
@@ -956,6 +1031,138 @@ mod tests {
         let backends = &up.doc["load_balancers"]["lb"]["backends"];
         assert_eq!(backends[0]["weight"], 12);
         assert_eq!(backends[1], json!({ "pool": "old" }));
+    }
+
+    #[test]
+    fn a_pooler_the_plan_added_admits_the_instances_later_horizons_allow() {
+        let mut doc = json!({
+            "pools": {
+                "api": { "instance_type": "c6i.large", "count": 6,
+                         "autoscaler": { "hpa": { "min_replicas": 6, "max_replicas": 41 } } },
+                "jobs": { "instance_type": "c6i.large", "count": 2 }
+            },
+            "databases": { "db": { "pool": { "size": 16 },
+                                   "pooler": { "pool_size": 20, "max_client_connections": 688 } } }
+        });
+        let added = Step {
+            text: String::new(),
+            because: String::new(),
+            change: Change::Pooler {
+                database: "db".into(),
+                pool_size: 20,
+                max_client_connections: 688,
+            },
+            growth: 1.5,
+        };
+        // 16 × (41 + 2) = 688: it admits them all.
+        assert!(pooler_follow_ups(&doc, std::slice::from_ref(&added), 2.0).is_empty());
+        // The next horizon raises the maximum to 48: 16 × 50 = 800.
+        doc["pools"]["api"]["autoscaler"]["hpa"]["max_replicas"] = json!(48);
+        let follow = pooler_follow_ups(&doc, &[added], 2.0);
+        assert_eq!(follow.len(), 1);
+        assert_eq!(
+            follow[0].change,
+            Change::Pooler {
+                database: "db".into(),
+                pool_size: 20,
+                max_client_connections: 800
+            }
+        );
+        apply(&mut doc, &follow[0].change).unwrap();
+        assert_eq!(doc["databases"]["db"]["pooler"]["max_client_connections"], 800);
+        // A pooler of the scenario's own is left as it is.
+        assert!(pooler_follow_ups(&doc, &[], 2.0).is_empty());
+    }
+
+    /// An HPA pool (2–10, CPU 60% on one-core pods) whose capacity arrived
+    /// late: 6 pods hold its peak at the target.
+    fn late_pool(time_at_max_s: f64, overload: f64) -> Component {
+        Component {
+            ceiling: 0.6,
+            headroom: Some(10.0 / 3.3),
+            ceiling_at: Some(6.0 / 3.3),
+            pool: Some(crate::report::analysis::PoolDetail {
+                name: "api".into(),
+                instance_type: "pod".into(),
+                cores_per_instance: 1,
+                hourly_usd: 0.04,
+                instances_initial: 2,
+                instances_min: 2,
+                instances_peak: 10,
+                instances_max: 10,
+                autoscaler: Some("HPA 2–10, cpu 60%".into()),
+                scaler: Some("hpa".into()),
+                node_pool: None,
+                peak_queue: 0.0,
+                time_at_max_s,
+                instances_needed: 6,
+                cpu_target: Some(60.0),
+                late: Some(crate::report::analysis::Late {
+                    at_s: 600.0,
+                    ready: 2,
+                    utilization: 1.0,
+                    waiting: 30.0,
+                    overload,
+                    intervals: 2,
+                    time_of_day: false,
+                }),
+            }),
+            ..Component::new(crate::report::analysis::Kind::Pool, "api")
+        }
+    }
+
+    #[test]
+    fn late_capacity_gets_more_room_a_lower_target_or_a_higher_minimum() {
+        let doc = json!({ "pools": { "api": { "autoscaler": { "hpa": {
+            "min_replicas": 2, "max_replicas": 10,
+            "metrics": [ { "resource": { "name": "cpu", "target": { "average_utilization": 60 } } } ]
+        } } } } });
+        let target = |from: f64, to: f64| Change::Target {
+            pool: "api".into(),
+            from,
+            to,
+        };
+        // 1.5× the ready cores' work: 60% / 1.5 = 40%.
+        assert_eq!(next_change(&late_pool(0.0, 1.5), &doc, &[]), Some(target(60.0, 40.0)));
+        // Barely over: at least 5 points lower.
+        assert_eq!(next_change(&late_pool(0.0, 1.01), &doc, &[]), Some(target(60.0, 55.0)));
+        // 2.5×: 24% is below the lowest target, so a minimum below the maximum.
+        let minimum = Change::Minimum {
+            pool: "api".into(),
+            from: 2,
+            to: 6,
+        };
+        assert_eq!(next_change(&late_pool(0.0, 2.5), &doc, &[]), Some(minimum.clone()));
+        // Lowered once already: the minimum next.
+        let lowered = Step {
+            text: String::new(),
+            because: String::new(),
+            change: target(60.0, 40.0),
+            growth: 1.5,
+        };
+        assert_eq!(next_change(&late_pool(0.0, 1.5), &doc, &[lowered]), Some(minimum));
+        // An HPA from a manifest has no target in the document to lower.
+        let manifest = json!({ "pools": { "api": { "autoscaler": { "hpa": { "manifest": "hpa.yaml" } } } } });
+        assert!(matches!(
+            next_change(&late_pool(0.0, 1.5), &manifest, &[]),
+            Some(Change::Minimum { to: 6, .. })
+        ));
+        // It sat at its maximum: more room first.
+        assert_eq!(
+            next_change(&late_pool(120.0, 1.5), &doc, &[]),
+            Some(Change::Maximum {
+                pool: "api".into(),
+                from: 10,
+                to: 11
+            })
+        );
+        // Needing its maximum or more, the minimum stays one below it.
+        let mut big = late_pool(0.0, 3.0);
+        big.pool.as_mut().unwrap().instances_needed = 10;
+        assert!(matches!(
+            next_change(&big, &doc, &[]),
+            Some(Change::Minimum { to: 9, .. })
+        ));
     }
 
     #[test]

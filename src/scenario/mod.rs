@@ -9,6 +9,7 @@ mod autoscaler;
 mod balancer;
 mod budget;
 mod data;
+pub(crate) use data::DEFAULT_POOL_SIZE;
 mod deploy;
 mod error;
 mod locate;
