@@ -364,6 +364,10 @@ impl std::fmt::Display for Change {
             Change::Maximum { pool, from, to } => {
                 write!(f, "raise the autoscaler maximum of pool {pool} from {from} to {to}")
             }
+            Change::Minimum { pool, from: 0, to } => write!(
+                f,
+                "raise the autoscaler minimum of pool {pool} from 0 to {to} (it no longer scales to zero)"
+            ),
             Change::Minimum { pool, from, to } => {
                 write!(f, "raise the autoscaler minimum of pool {pool} from {from} to {to}")
             }
@@ -1863,6 +1867,23 @@ mod tests {
         let needed = c.needed(1.0);
         c.pool.as_mut().unwrap().instances_needed = needed;
         c
+    }
+
+    #[test]
+    fn a_minimum_raised_from_zero_says_it_ends_scaling_to_zero() {
+        let change = |from| Change::Minimum {
+            pool: "reports".into(),
+            from,
+            to: 11,
+        };
+        assert_eq!(
+            change(0).to_string(),
+            "raise the autoscaler minimum of pool reports from 0 to 11 (it no longer scales to zero)"
+        );
+        assert_eq!(
+            change(2).to_string(),
+            "raise the autoscaler minimum of pool reports from 2 to 11"
+        );
     }
 
     #[test]
