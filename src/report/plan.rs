@@ -678,7 +678,7 @@ fn next_change(c: &Component, doc: &Value, made: &[Step]) -> Option<Change> {
         // The target at which the instances ready before the surge had
         // the spare capacity it took, rounded down to a multiple of 5.
         let to = ((from / surge.max(1.0)).min(from - 5.0) / 5.0).floor() * 5.0;
-        if to >= LOWEST_TARGET && cpu_target(&mut doc.clone(), &p.name).is_some() {
+        if to >= LOWEST_TARGET && cpu_target(doc, &p.name).is_some() {
             return Some(Change::Target {
                 pool: p.name.clone(),
                 from,
@@ -753,25 +753,30 @@ fn pooler_follow_ups(doc: &Value, made: &[Step], growth: f64) -> Vec<Step> {
     out
 }
 
-/// The CPU target field of `pool`'s autoscaler in a scenario document: an
-/// HPA's CPU `average_utilization` or an AWS target-tracking policy's CPU
-/// `target` (`None` when it has neither, e.g. an HPA from a manifest).
-fn cpu_target<'a>(doc: &'a mut Value, pool: &str) -> Option<&'a mut Value> {
-    let scaler = doc.get_mut("pools")?.get_mut(pool)?.get_mut("autoscaler")?;
-    if scaler.get("hpa").is_some() {
-        let metrics = scaler["hpa"].get_mut("metrics")?.as_array_mut()?;
-        return metrics.iter_mut().find_map(|m| {
-            let resource = m.get_mut("resource")?;
-            (resource.get("name")?.as_str()? == "cpu").then_some(())?;
-            resource.get_mut("target")?.get_mut("average_utilization")
-        });
+/// Where the CPU target of `pool`'s autoscaler is in a scenario document,
+/// as a JSON pointer: an HPA's CPU `average_utilization` or an AWS
+/// target-tracking policy's CPU `target` (`None` when it has neither, e.g.
+/// an HPA from a manifest).
+fn cpu_target(doc: &Value, pool: &str) -> Option<String> {
+    let scaler = &doc.get("pools")?.get(pool)?.get("autoscaler")?;
+    let at = |path: String| {
+        Some(format!(
+            "/pools/{}/autoscaler/{path}",
+            pool.replace('~', "~0").replace('/', "~1")
+        ))
+    };
+    if let Some(hpa) = scaler.get("hpa") {
+        let i = hpa.get("metrics")?.as_array()?.iter().position(|m| {
+            m["resource"]["name"].as_str() == Some("cpu")
+                && m["resource"]["target"].get("average_utilization").is_some()
+        })?;
+        return at(format!("hpa/metrics/{i}/resource/target/average_utilization"));
     }
-    let policies = scaler.get_mut("aws")?.get_mut("policies")?.as_array_mut()?;
-    policies.iter_mut().find_map(|p| {
-        let tracking = p.get_mut("target_tracking")?;
-        (tracking.get("metric")?.as_str()? == "cpu_utilization").then_some(())?;
-        tracking.get_mut("target")
-    })
+    let i = scaler.get("aws")?.get("policies")?.as_array()?.iter().position(|p| {
+        p["target_tracking"]["metric"].as_str() == Some("cpu_utilization")
+            && p["target_tracking"].get("target").is_some()
+    })?;
+    at(format!("aws/policies/{i}/target_tracking/target"))
 }
 
 /// Simulates each replication and judges the SLO on their mean compliance.
@@ -937,8 +942,9 @@ pub(crate) fn apply(doc: &mut Value, change: &Change) -> Result<(), String> {
             }
         }
         Change::Target { pool, to, .. } => {
-            let target =
-                cpu_target(doc, pool).ok_or_else(|| format!("pool {pool}'s autoscaler tracks no CPU target"))?;
+            let target = cpu_target(doc, pool)
+                .and_then(|at| doc.pointer_mut(&at))
+                .ok_or_else(|| format!("pool {pool}'s autoscaler tracks no CPU target"))?;
             // An HPA's utilization is a whole percentage.
             *target = if target.is_u64() { json!(*to as u64) } else { json!(to) };
         }
@@ -1147,6 +1153,18 @@ mod tests {
             next_change(&late_pool(0.0, 1.5), &manifest, &[]),
             Some(Change::Minimum { to: 6, .. })
         ));
+        // An AWS target-tracking CPU policy is lowered the same way, in place.
+        let mut aws = json!({ "pools": { "api": { "autoscaler": { "aws": { "min_size": 2, "max_size": 10, "policies": [
+            { "step_scaling": {} },
+            { "target_tracking": { "metric": "cpu_utilization", "target": 60 } }
+        ] } } } } });
+        let change = next_change(&late_pool(0.0, 1.5), &aws, &[]).unwrap();
+        assert_eq!(change, target(60.0, 40.0));
+        apply(&mut aws, &change).unwrap();
+        assert_eq!(
+            aws["pools"]["api"]["autoscaler"]["aws"]["policies"][1]["target_tracking"]["target"],
+            40
+        );
         // It sat at its maximum: more room first.
         assert_eq!(
             next_change(&late_pool(120.0, 1.5), &doc, &[]),
