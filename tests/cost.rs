@@ -358,3 +358,45 @@ fn bytes_out_are_responses_times_their_class_mean_size_at_the_per_gb_price() {
         "above 0 and at most 1048576",
     );
 }
+
+/// Large responses through a balancer: processed bytes are the ALB's
+/// largest dimension. 10 MiB at about 10/s is some 350 GB an hour, 350
+/// LCUs, where new connections would be 0.4.
+#[test]
+fn a_balancer_carrying_large_responses_is_billed_for_the_bytes_it_processed() {
+    let yaml = r#"
+name: downloads
+duration: 1m
+warmup: 0s
+traffic:
+  rate: { constant: 10 }
+  classes:
+    - { name: file, response_kib: 10240, cpu: { constant: 4ms } }
+  target: lb
+load_balancers:
+  lb: { pool: web }
+pools:
+  web: { instance_type: c6i.large, count: 2 }
+"#;
+    let result = simulate(&spec(yaml), 7, 0, &mut |_| {});
+    let responses = result.summary.classes[0].latency.count as f64;
+    assert!(responses > 500.0, "{responses}");
+    let hours = 60.0 / 3600.0;
+    let gb_per_hour = responses * 10.0 / 1024.0 / hours;
+    let rates = Rates::default();
+    let lb = entry(&result.summary.cost, "balancer", "lb");
+    assert!(
+        close(
+            lb.usd,
+            (rates.alb_usd_per_hour + gb_per_hour * rates.alb_usd_per_lcu_hour) * hours
+        ),
+        "{lb:?}"
+    );
+    assert!(lb.basis.contains("GB processed"), "{}", lb.basis);
+
+    // Without a size its bytes are not counted, and the basis says so.
+    let unsized_cost = cost(&yaml.replace("response_kib: 10240, ", ""));
+    let lb = entry(&unsized_cost, "balancer", "lb");
+    assert!(lb.basis.contains("processed bytes not counted"), "{}", lb.basis);
+    assert!(lb.usd < rates.alb_usd_per_hour * hours * 2.0, "{lb:?}");
+}

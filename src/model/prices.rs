@@ -393,17 +393,24 @@ pub const LCU_NEW_CONNECTIONS_PER_S: f64 = 25.0;
 /// Active connections one LCU covers (ALB, sampled per minute).
 pub const LCU_ACTIVE_CONNECTIONS: f64 = 3000.0;
 
-/// An ALB's LCUs from the request-based dimensions at an average rate of
-/// `requests_per_s` lasting `mean_s` each: every request is taken to open
-/// its own client connection (capsim does not model client keep-alive,
-/// so this is an upper bound), active connections follow from Little's
-/// law. Rule evaluations are left out: a capsim balancer has no listener
-/// rules, and the first 10 are free. Processed bytes are not modelled and
-/// not counted.
-pub fn alb_lcus(requests_per_s: f64, mean_s: f64) -> f64 {
-    let new_connections = requests_per_s / LCU_NEW_CONNECTIONS_PER_S;
-    let active = requests_per_s * mean_s.max(0.0) / LCU_ACTIVE_CONNECTIONS;
-    new_connections.max(active)
+/// GB (2^30 bytes) an hour one LCU covers, for instances and IP targets (ALB).
+pub const LCU_PROCESSED_GB_PER_HOUR: f64 = 1.0;
+
+/// An ALB's LCUs at an average rate of `requests_per_s` lasting `mean_s`
+/// each, processing `gb_per_hour`, by dimension (new connections, active
+/// connections, processed bytes); it bills the largest. Every
+/// request is taken to open its own client connection (capsim does not
+/// model client keep-alive, so this is an upper bound), active
+/// connections follow from Little's law, and processed bytes are the
+/// responses it carried (request bodies are not modelled). Rule
+/// evaluations are left out: a capsim balancer has no listener rules, and
+/// the first 10 are free.
+pub fn alb_lcus(requests_per_s: f64, mean_s: f64, gb_per_hour: f64) -> [f64; 3] {
+    [
+        requests_per_s / LCU_NEW_CONNECTIONS_PER_S,
+        requests_per_s * mean_s.max(0.0) / LCU_ACTIVE_CONNECTIONS,
+        gb_per_hour.max(0.0) / LCU_PROCESSED_GB_PER_HOUR,
+    ]
 }
 
 #[cfg(test)]
@@ -482,8 +489,11 @@ mod tests {
 
     #[test]
     fn lcus_come_from_the_largest_dimension() {
-        assert!((alb_lcus(50.0, 0.1) - 2.0).abs() < 1e-12);
-        // Requests lasting 10 minutes: active connections dominate.
-        assert!((alb_lcus(10.0, 600.0) - 2.0).abs() < 1e-12);
+        assert_eq!(alb_lcus(50.0, 0.1, 0.5), [2.0, 50.0 * 0.1 / 3000.0, 0.5]);
+        // Requests lasting 10 minutes: active connections.
+        assert_eq!(alb_lcus(10.0, 600.0, 0.5)[1], 2.0);
+        // 30 MiB responses at 1/s: 105.5 GB an hour, 105.5 LCUs.
+        let gb = 3600.0 * 30.0 / 1024.0;
+        assert_eq!(alb_lcus(1.0, 0.1, gb)[2], gb);
     }
 }

@@ -299,6 +299,10 @@ pub struct System {
     /// their clients move away, and how many of its nodes are down.
     lb_nodes: Vec<Vec<NodeOutage>>,
     lb_nodes_down: Vec<u16>,
+    /// Responses from app instances through each balancer, by class
+    /// (`balancer × classes + class`): the bytes it processed, for the
+    /// ALB's capacity units.
+    lb_responses: Vec<u64>,
     /// Per region, the outages holding it dark, and what happened to it.
     region_down: Vec<u16>,
     region_books: Vec<regions::RegionBook>,
@@ -385,6 +389,7 @@ impl System {
                 .map(|lb| vec![NodeOutage::default(); lb.nodes as usize])
                 .collect(),
             lb_nodes_down: vec![0; spec.load_balancers.len()],
+            lb_responses: vec![0; spec.load_balancers.len() * spec.traffic.classes.len()],
             region_down: vec![0; spec.geo.as_ref().map_or(0, |g| g.regions.len())],
             region_books: vec![Default::default(); spec.geo.as_ref().map_or(0, |g| g.regions.len())],
             population_books: vec![Default::default(); spec.geo.as_ref().map_or(0, |g| g.populations.len())],
@@ -1294,6 +1299,8 @@ impl System {
                 request.service_start,
                 usize::from(request.class),
             );
+            self.lb_responses
+                [usize::from(request.lb) * self.spec.traffic.classes.len() + usize::from(request.class)] += 1;
         }
         self.requests.remove(id);
         self.free_core(now, instance_id, scheduler);

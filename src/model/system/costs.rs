@@ -263,7 +263,8 @@ impl System {
             let m = self.recorder.latency().mean_ms();
             if m.is_finite() { m / 1e3 } else { 0.0 }
         };
-        for lb in &self.load_balancers {
+        let classes = &self.spec.traffic.classes;
+        for (l, lb) in self.load_balancers.iter().enumerate() {
             let c = lb.counters;
             let count = c.tries - c.retries;
             let rate = if hours > 0.0 {
@@ -271,7 +272,28 @@ impl System {
             } else {
                 0.0
             };
-            let lcus = alb_lcus(rate, mean_s);
+            // The responses it carried, by class: their bytes.
+            let responses = &self.lb_responses[l * classes.len()..(l + 1) * classes.len()];
+            let (mut gb, mut without_size) = (0.0, 0);
+            for (class, &n) in classes.iter().zip(responses) {
+                match class.response_bytes {
+                    Some(size) => gb += n as f64 * size / GIB,
+                    None => without_size += n,
+                }
+            }
+            let gb_per_hour = if hours > 0.0 { gb / hours } else { 0.0 };
+            let dimensions = alb_lcus(rate, mean_s, gb_per_hour);
+            let lcus = dimensions.into_iter().fold(0.0, f64::max);
+            let bytes = if without_size == responses.iter().sum::<u64>() {
+                "processed bytes not counted (no class through it gives `response_kib`)".to_string()
+            } else if without_size > 0 {
+                format!(
+                    "{gb:.6} GB processed (responses × their class's mean `response_kib`; {without_size} responses of \
+                     classes without it not counted)"
+                )
+            } else {
+                format!("{gb:.6} GB processed (responses × their class's mean `response_kib`)")
+            };
             push(
                 "balancer",
                 &lb.spec.name,
@@ -280,10 +302,14 @@ impl System {
                 "balancers",
                 (rates.alb_usd_per_hour + lcus * rates.alb_usd_per_lcu_hour) * hours,
                 format!(
-                    "{}/h plus {lcus:.4} LCUs at {}/LCU-hour, from {count} requests ({rate:.3}/s, one new \
-                     connection each, {:.1} ms on average); processed bytes not counted",
+                    "{}/h plus {lcus:.4} LCUs at {}/LCU-hour, the largest of new connections {:.4}, active \
+                     connections {:.4} and processed bytes {:.4}: {count} requests ({rate:.3}/s, one new connection \
+                     each, {:.1} ms on average); {bytes}; request bodies not counted",
                     usd(rates.alb_usd_per_hour),
                     usd(rates.alb_usd_per_lcu_hour),
+                    dimensions[0],
+                    dimensions[1],
+                    dimensions[2],
                     mean_s * 1e3
                 ),
             );

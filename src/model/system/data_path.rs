@@ -778,6 +778,7 @@ impl System {
         if r.state == RequestState::Working {
             self.recorder
                 .completed(now, r.arrival, r.reached, r.service_start, usize::from(r.class));
+            self.lb_responses[usize::from(r.lb) * self.spec.traffic.classes.len() + usize::from(r.class)] += 1;
         }
         self.requests.remove(id);
         self.free_worker(now, InstanceId(r.instance), scheduler);
