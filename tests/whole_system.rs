@@ -311,6 +311,85 @@ slo:
     );
 }
 
+/// The same six instances behind a pooler that admits 40 client
+/// connections: the pools may open 60, so the pooler refuses some however
+/// idle its server side is. The plan resizes that pooler's client side and
+/// leaves its server side as it is.
+#[test]
+fn a_pooler_that_refuses_clients_gets_a_larger_client_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = write(
+        dir.path(),
+        r#"
+name: pooler-refuses
+seed: 8
+duration: 4m
+warmup: 1m
+traffic:
+  rate: { constant: 400 }
+  keys: { count: 10000, zipf: 0.5 }
+  classes:
+    - name: q
+      cpu: { lognormal: { mean: 4ms, cv: 1.0 } }
+      data: { database: pg, fresh: true }
+  target: lb
+load_balancers:
+  lb: { policy: least_connections, pool: app }
+pools:
+  app: { instance_type: c6i.large, count: 6, workers: 32, timeout: 5s }
+databases:
+  pg:
+    primary: { cores: 16, max_connections: 100 }
+    read: { lognormal: { mean: 8ms, cv: 1.0 } }
+    write: { lognormal: { mean: 8ms, cv: 1.0 } }
+    rtt: 1ms
+    pool: { size: 10, wait_timeout: 1s }
+    pooler: { pool_size: 16, max_client_connections: 40 }
+slo:
+  latency: { percentile: 99, threshold: 200ms }
+  error_rate: 0.001
+"#,
+    );
+    let out = dir.path().join("review");
+    run(&["--report", "--growth", "1.5"], &scenario, &out);
+    let analysis = json(&out.join("analysis.json"));
+    let connections = analysis["components"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["kind"] == "connections")
+        .unwrap();
+    let load = connections["load"].as_str().unwrap();
+    assert!(
+        load.contains("the pools may open 60 connections and its pooler admits 40"),
+        "{load}"
+    );
+    assert_eq!(connections["capacity_units"], 40.0);
+    assert_eq!(connections["peak_demand"], 60.0);
+    let change = &json(&out.join("plan.json"))["horizons"][0]["changes"][0];
+    assert_eq!(change["change"]["change"], "pooler", "{change}");
+    assert_eq!(change["change"]["pool_size"], 16, "{change}");
+    assert_eq!(change["change"]["max_client_connections"], 60, "{change}");
+    assert_eq!(change["change"]["from"], serde_json::json!([16, 40]), "{change}");
+    assert!(
+        change["text"].as_str().unwrap().starts_with(
+            "resize the pooler of database pg: 16 server connections each (from 16), 60 client connections (from 40)"
+        ),
+        "{change}"
+    );
+    check(
+        &scenario,
+        Expect {
+            kind: "connections",
+            name: "pg connections",
+            culprit: "database pg connections",
+            change: "pooler",
+            target: ("database", "pg"),
+            alternative: None,
+        },
+    );
+}
+
 /// Uploads enqueue a one-second job for eight one-core consumers: the queue
 /// saturates first.
 const QUEUE_BOUND: &str = r#"
@@ -727,6 +806,35 @@ fn capacity_that_arrives_late_gets_a_higher_minimum_below_the_maximum() {
 /// hides that much database work: the analysis counts the database's demand
 /// as offered — 150 req/s × 5 ms of reads = 0.75 threads — not the 0.5
 /// that reached it.
+/// At four times the traffic, a lower target is tried first and is not
+/// enough; the higher minimum that is holds on its own, so the target's
+/// change is taken out again (simulated without it) and the plan's
+/// scenario keeps the target the user set.
+#[test]
+fn a_change_the_slo_holds_without_is_dropped_from_the_plan() {
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = late_scenario(dir.path(), "multiplier: 4, rise: 10s");
+    let (_, horizon) = review_late(dir.path(), &scenario);
+    let rounds = horizon["rounds"].as_array().unwrap();
+    let added: Vec<&str> = rounds.iter().filter_map(|r| r["added"][0].as_str()).collect();
+    assert!(added[0].starts_with("lower the CPU target of pool api"), "{horizon}");
+    assert!(
+        added[1].starts_with("raise the autoscaler minimum of pool api"),
+        "{horizon}"
+    );
+    let last = rounds.last().unwrap();
+    assert_eq!(last["removed"][0].as_str(), Some(added[0]), "{horizon}");
+    assert_eq!(last["passed"], true, "{horizon}");
+    let changes = horizon["changes"].as_array().unwrap();
+    assert_eq!(changes.len(), 1, "{horizon}");
+    assert_eq!(changes[0]["change"]["change"], "minimum", "{horizon}");
+    let file = dir.path().join("review").join(horizon["scenario"].as_str().unwrap());
+    let yaml = std::fs::read_to_string(file).unwrap();
+    assert!(yaml.contains("average_utilization: 60"), "{yaml}");
+    let report = std::fs::read_to_string(dir.path().join("review/report.md")).unwrap();
+    assert!(report.contains("without: lower the CPU target of pool api"), "{report}");
+}
+
 #[test]
 fn database_demand_counts_the_requests_the_app_tier_turned_away() {
     let dir = tempfile::tempdir().unwrap();

@@ -5,7 +5,10 @@
 //! Everything here is derived from the run's measurements and one stated
 //! model: a pool's CPU demand grows in proportion to its traffic. Demand is
 //! the work *offered* to the pool (every request sent to it, served or not),
-//! not its busy cores, which a saturated pool caps at its size. A pool's
+//! not its busy cores, which a saturated pool caps at its size; busy cores
+//! count instead where they are higher (a backlog from the interval before
+//! draining, work slowed by a fault), except for a queue's consumers, whose
+//! backlog is work late, not more work. A pool's
 //! *headroom* is the traffic multiple at which its demand at the busiest
 //! interval would fill every core it may have (its autoscaler's
 //! maximum, else its fixed size): the hard limit. Its *planning ceiling* is
@@ -298,13 +301,18 @@ pub struct DataDetail {
     #[serde(default)]
     pub appliers: u32,
     pub shards: u32,
-    /// Connections: each app instance's pool size per server, the
-    /// server's limit, the app instances that may open them, and the
-    /// pooler's server-side pool when there is one.
+    /// Connections: each app instance's pool size per server, the limit
+    /// app connections count against (the server's `max_connections`, or
+    /// its pooler's client limit when it has one), the app instances that
+    /// may open them, and the pooler's server-side pool when there is one.
     pub pool_size: u32,
     pub max_connections: u32,
     pub app_instances_max: u32,
     pub pooler_pool_size: Option<u32>,
+    /// Whether connections were refused at that limit in the run (the
+    /// pools may open more than it admits).
+    #[serde(default)]
+    pub clients_refused: bool,
     /// Threads' demand from queries alone (connections: the part that is
     /// server time, not round trips).
     #[serde(deserialize_with = "nan_if_null")]
@@ -339,11 +347,15 @@ pub enum Change {
     Appliers { database: String, from: u32, to: u32 },
     /// Each app instance's connections per server.
     PoolSize { database: String, from: u32, to: u32 },
-    /// A transaction pooler in front of each server, with this many server connections.
+    /// A transaction pooler in front of each server, with this many server
+    /// connections and client connections; `from` is the pooler's
+    /// (server, client) connections when the scenario already has one.
     Pooler {
         database: String,
         pool_size: u32,
         max_client_connections: u32,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        from: Option<[u32; 2]>,
     },
     /// The zones a pool spreads over (the resilience check's N+1 across zones).
     Zones {
@@ -405,7 +417,20 @@ impl std::fmt::Display for Change {
                 )
             }
             Change::Pooler {
-                database, pool_size, ..
+                database,
+                pool_size,
+                max_client_connections,
+                from: Some([server, clients]),
+            } => write!(
+                f,
+                "resize the pooler of database {database}: {pool_size} server connections each (from {server}), \
+                 {max_client_connections} client connections (from {clients})"
+            ),
+            Change::Pooler {
+                database,
+                pool_size,
+                from: None,
+                ..
             } => write!(
                 f,
                 "put a transaction pooler in front of database {database} ({pool_size} server connections each)"
@@ -571,11 +596,20 @@ impl Component {
             }
             Kind::Connections => {
                 let d = self.data.as_ref()?;
+                // What the app instances may open at most: a pooler's
+                // client side must admit them all.
+                let may_open = d.pool_size.saturating_mul(d.app_instances_max);
                 if let Some(size) = d.pooler_pool_size {
                     return Some(Change::Pooler {
                         database: d.of.clone(),
-                        pool_size: count(1.0).max(size + 1),
-                        max_client_connections: d.max_connections,
+                        // Refused at the client side, the server side is not what binds.
+                        pool_size: if d.clients_refused {
+                            size
+                        } else {
+                            count(1.0).max(size + 1)
+                        },
+                        max_client_connections: d.max_connections.max(may_open),
+                        from: Some([size, d.max_connections]),
                     });
                 }
                 let per_instance = count(f64::from(d.app_instances_max.max(1)));
@@ -591,7 +625,8 @@ impl Component {
                     Some(Change::Pooler {
                         database: d.of.clone(),
                         pool_size: server_side,
-                        max_client_connections: d.pool_size.saturating_mul(d.app_instances_max).max(d.max_connections),
+                        max_client_connections: may_open.max(d.max_connections),
+                        from: None,
                     })
                 }
             }
@@ -911,10 +946,10 @@ fn pool_component(
             p.offered_cores.max(p.busy_cores)
         }
     };
-    let (peak_demand, peak_used, peak_utilization, peak_queue) =
-        busiest(rows.iter(), demand).map_or((0.0, 0.0, f64::NAN, 0.0), |(r, d)| {
+    let (peak_demand, peak_used, peak_utilization, peak_queue, peak_ready) =
+        busiest(rows.iter(), demand).map_or((0.0, 0.0, f64::NAN, 0.0, 0), |(r, d)| {
             let p = &r.pools[i];
-            (d, p.busy_cores, p.cpu_utilization, p.queue_length_mean)
+            (d, p.busy_cores, p.cpu_utilization, p.queue_length_mean, p.ready)
         });
     let (instances_min, instances_max) = limits(pool);
     let ceiling = ceiling(pool);
@@ -960,8 +995,9 @@ fn pool_component(
         peak_demand,
         peak_used,
         peak_utilization,
+        // All of it from the one interval; the run's peak size only when it differs.
         load: format!(
-            "{} busy cores{}, {} CPU, peak size {}",
+            "{} busy cores{}, {} CPU on {} instance{} ready{}",
             short(peak_used),
             if peak_demand > peak_used * 1.05 {
                 format!(" of {} offered", short(peak_demand))
@@ -969,7 +1005,13 @@ fn pool_component(
                 String::new()
             },
             pct1(peak_utilization),
-            summary.instances_peak
+            peak_ready,
+            if peak_ready == 1 { "" } else { "s" },
+            if summary.instances_peak != peak_ready {
+                format!(" (peak size {})", summary.instances_peak)
+            } else {
+                String::new()
+            }
         ),
         headroom,
         ceiling,
@@ -1125,7 +1167,9 @@ fn data_components(
             appliers: db.appliers,
             shards: db.shards.count,
             pool_size: db.pool_size,
-            max_connections: db.primary.max_connections,
+            max_connections: db
+                .pooler
+                .map_or(db.primary.max_connections, |p| p.max_client_connections),
             app_instances_max,
             pooler_pool_size: db.pooler.map(|p| p.pool_size),
             ..DataDetail::of(&db.name)
@@ -1318,18 +1362,28 @@ fn data_components(
         base.work_demand = work_demand;
         base.threads = db.primary.cores;
         // Refused connections: the pools together may open more than the
-        // server takes, however few are busy. What they may open is the
-        // demand that the server refuses.
+        // server (or its pooler's client side) admits, however few are
+        // busy. What they may open is the demand that limit refuses.
         let may_open = u64::from(db.pool_size) * u64::from(app_instances_max);
-        let refused = db.pooler.is_none()
-            && rows.iter().any(|(_, d)| d.databases[k].counts.connection_refused > 0)
-            && may_open > u64::from(db.primary.max_connections);
-        let demand = if refused { demand.max(may_open as f64) } else { demand };
-        let capacity = f64::from(capacity);
+        let (admits, limit) = match db.pooler {
+            Some(p) => (p.max_client_connections, "its pooler admits"),
+            None => (db.primary.max_connections, "the server takes"),
+        };
+        let refused =
+            rows.iter().any(|(_, d)| d.databases[k].counts.connection_refused > 0) && may_open > u64::from(admits);
+        base.clients_refused = refused;
+        let (demand, capacity) = if refused {
+            (demand.max(may_open as f64), f64::from(admits))
+        } else {
+            (demand, f64::from(capacity))
+        };
         let (headroom, ceiling_at) = room(demand, capacity, DEFAULT_CEILING);
         out.push(Component {
             capacity: match db.pooler {
-                Some(p) => format!("pooler: {} server connections per server", p.pool_size),
+                Some(p) => format!(
+                    "pooler: {} server connections per server, {} client connections",
+                    p.pool_size, p.max_client_connections
+                ),
                 None => format!(
                     "{} per app instance × {} instances at most, max_connections {}",
                     db.pool_size, app_instances_max, db.primary.max_connections
@@ -1342,9 +1396,8 @@ fn data_components(
             peak_utilization: demand / capacity,
             load: if refused {
                 format!(
-                    "the pools may open {may_open} connections and the server takes {}: refused ones fail \
-                     ({timeouts} failures in the busiest interval)",
-                    db.primary.max_connections
+                    "the pools may open {may_open} connections and {limit} {admits}: refused ones fail \
+                     ({timeouts} failures in the busiest interval)"
                 )
             } else {
                 format!(
@@ -1560,6 +1613,7 @@ impl DataDetail {
             max_connections: 0,
             app_instances_max: 0,
             pooler_pool_size: None,
+            clients_refused: false,
             work_demand: f64::NAN,
         }
     }

@@ -104,6 +104,11 @@ pub struct Step {
 pub struct Round {
     /// The changes added before this round ran.
     pub added: Vec<String>,
+    /// The changes taken out before this round ran: once a horizon holds,
+    /// each of its changes is tried without, and dropped when the SLO
+    /// still holds (empty for other rounds).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub removed: Vec<String>,
     pub latency_p99_ms: Estimate,
     pub error_rate: Estimate,
     pub compliance: Estimate,
@@ -192,6 +197,7 @@ pub fn prove(
         let mut holds = false;
         let mut peak_rps = f64::NAN;
         let mut scenario = None;
+        let (start, start_doc) = (changes.len(), doc.clone());
         for _ in 0..MAX_ROUNDS {
             let before = changes.len();
             for step in pending.drain(..) {
@@ -227,17 +233,8 @@ pub fn prove(
             // capacity arrived late, else the first to saturate.
             let culprit = analysis.culprit().map(|b| &analysis.components[b]);
             scenario = Some(scenario_file(g));
-            let header = format!(
-                "# {} at ×{g} traffic, with the review's plan applied (capsim run --report).\n# Changes: {}\n",
-                inputs.spec.name,
-                if changes.is_empty() {
-                    "none".to_string()
-                } else {
-                    changes.iter().map(|s| s.text.as_str()).collect::<Vec<_>>().join("; ")
-                }
-            );
             let yaml = serde_saphyr::to_string(&grown).map_err(|e| format!("{e}"));
-            files.push((scenario_file(g), yaml.map(|y| header + &y)));
+            files.push((scenario_file(g), yaml.map(|y| header(inputs, g, &changes) + &y)));
             last = (analysis.clone(), g);
             if passed {
                 holds = true;
@@ -269,6 +266,22 @@ pub fn prove(
         }
         if !holds && stopped.is_none() {
             stopped = Some(format!("the SLO still breaks after {MAX_ROUNDS} rounds of changes"));
+        }
+        if holds {
+            let grown = |doc: &Value| at_growth(doc, g);
+            let mut sim = |doc: &Value| simulate(&grown(doc), &scenario_file(g), inputs, slo, replications, run).ok();
+            for (round, analysis, kept) in prune(&start_doc, (&doc, &last.0), &changes[start..], &mut sim) {
+                changes.truncate(start);
+                changes.extend(kept);
+                doc = start_doc.clone();
+                for step in &changes[start..] {
+                    apply(&mut doc, &step.change).expect("applied before");
+                }
+                let yaml = serde_saphyr::to_string(&grown(&doc)).map_err(|e| format!("{e}"));
+                files.push((scenario_file(g), yaml.map(|y| header(inputs, g, &changes) + &y)));
+                rounds.push(round);
+                last = (analysis, g);
+            }
         }
         let mut alternatives = Vec::new();
         if holds {
@@ -334,6 +347,78 @@ pub fn prove(
     (plan, kept)
 }
 
+/// The comment a plan scenario file starts with.
+fn header(inputs: &Inputs, g: f64, changes: &[Step]) -> String {
+    format!(
+        "# {} at ×{g} traffic, with the review's plan applied (capsim run --report).\n# Changes: {}\n",
+        inputs.spec.name,
+        if changes.is_empty() {
+            "none".to_string()
+        } else {
+            changes.iter().map(|s| s.text.as_str()).collect::<Vec<_>>().join("; ")
+        }
+    )
+}
+
+/// Takes out of a horizon that holds the changes it does not need. Each
+/// change (`made`, applied in order to `start` to give `now`, whose run's
+/// analysis is `now.1`) is tried without, earliest first: the others are
+/// applied to `start` and the result simulated (`sim`); when it still
+/// passes and leaves no component past its planning ceiling that was
+/// within it (the margin a first-order change keeps), the change is
+/// dropped for good. Taking out a pooler takes out the resizes of it that
+/// follow.
+/// A trial that leaves the scenario as it is (a later change sets the
+/// same field) or that cannot be applied is skipped. Returns each passing
+/// trial: its round (what it removed listed), its analysis and the
+/// changes kept.
+fn prune(
+    start: &Value,
+    now: (&Value, &Analysis),
+    made: &[Step],
+    sim: &mut dyn FnMut(&Value) -> Option<Simulated>,
+) -> Vec<(Round, Analysis, Vec<Step>)> {
+    let over = |a: &Analysis| -> Vec<String> {
+        let past = a.components.iter().filter(|c| c.ceiling_at.is_some_and(|at| at < 1.0));
+        past.map(|c| c.title()).collect()
+    };
+    let mut kept: Vec<Step> = made.to_vec();
+    let mut current = now.0.clone();
+    let mut over_now = over(now.1);
+    let mut out = Vec::new();
+    let mut i = 0;
+    while kept.len() > 1 && i < kept.len() {
+        let out_of = |k: usize, s: &Step| {
+            k == i
+                || (k > i
+                    && matches!((&kept[i].change, &s.change),
+                        (Change::Pooler { database: a, .. }, Change::Pooler { database: b, .. }) if a == b))
+        };
+        let (dropped, trial): (Vec<_>, Vec<_>) = kept.iter().enumerate().partition(|&(k, s)| out_of(k, s));
+        let mut doc = start.clone();
+        let applies = trial.iter().all(|(_, s)| apply(&mut doc, &s.change).is_ok());
+        if !applies || doc == current {
+            i += 1;
+            continue;
+        }
+        match sim(&doc) {
+            Some((round, analysis, _)) if round.passed && over(&analysis).iter().all(|c| over_now.contains(c)) => {
+                let removed = dropped.iter().map(|(_, s)| s.text.clone()).collect();
+                kept = trial.into_iter().map(|(_, s)| s.clone()).collect();
+                current = doc;
+                over_now = over(&analysis);
+                out.push((Round { removed, ..round }, analysis, kept.clone()));
+            }
+            _ => i += 1,
+        }
+    }
+    out
+}
+
+/// A simulated scenario: its round, the analysis of replication 0 and its
+/// peak offered rate.
+type Simulated = (Round, Analysis, f64);
+
 /// Loads `grown` (a scenario document at a horizon's traffic), runs its
 /// replications and judges them: the round (with no changes listed), the
 /// analysis of replication 0 and its peak offered rate.
@@ -344,7 +429,7 @@ fn simulate(
     slo: SloSpec,
     replications: u32,
     run: &dyn Fn(&SystemSpec, u64, u32) -> Vec<RunResult>,
-) -> Result<(Round, Analysis, f64), String> {
+) -> Result<Simulated, String> {
     let mut spec = crate::scenario::load_document(grown, file, inputs.files)
         .map_err(|e| format!("the changed scenario is not valid: {e}"))?
         .spec;
@@ -359,6 +444,7 @@ fn simulate(
         .collect();
     let round = Round {
         added: Vec::new(),
+        removed: Vec::new(),
         latency_p99_ms: judged.p99,
         error_rate: judged.errors,
         compliance: judged.compliance,
@@ -746,6 +832,7 @@ fn pooler_follow_ups(doc: &Value, made: &[Step], growth: f64) -> Vec<Step> {
                 database: database.clone(),
                 pool_size,
                 max_client_connections: to,
+                from: Some([pool_size, u32::try_from(admits).unwrap_or(u32::MAX)]),
             },
             growth,
         });
@@ -976,6 +1063,7 @@ pub(crate) fn apply(doc: &mut Value, change: &Change) -> Result<(), String> {
             database,
             pool_size,
             max_client_connections,
+            ..
         } => {
             let pooler = object(doc, &["databases", database, "pooler"])?;
             pooler.insert("pool_size".into(), json!(pool_size));
@@ -1057,6 +1145,7 @@ mod tests {
                 database: "db".into(),
                 pool_size: 20,
                 max_client_connections: 688,
+                from: None,
             },
             growth: 1.5,
         };
@@ -1071,13 +1160,172 @@ mod tests {
             Change::Pooler {
                 database: "db".into(),
                 pool_size: 20,
-                max_client_connections: 800
+                max_client_connections: 800,
+                from: Some([20, 688]),
             }
         );
         apply(&mut doc, &follow[0].change).unwrap();
         assert_eq!(doc["databases"]["db"]["pooler"]["max_client_connections"], 800);
         // A pooler of the scenario's own is left as it is.
         assert!(pooler_follow_ups(&doc, &[], 2.0).is_empty());
+    }
+
+    /// A round and an analysis for `prune`'s simulator: whether it passed,
+    /// and the components past their ceiling (`ceiling_at` 0.9) or within it.
+    fn outcome(passed: bool, past: &[&str], within: &[&str]) -> Simulated {
+        let component = |name: &&str, at: f64| Component {
+            ceiling_at: Some(at),
+            ..Component::new(crate::report::analysis::Kind::Pool, name)
+        };
+        let components = past
+            .iter()
+            .map(|n| component(n, 0.9))
+            .chain(within.iter().map(|n| component(n, 2.0)));
+        let analysis = Analysis {
+            scenario: "s".into(),
+            peak: crate::report::analysis::Peak {
+                start_s: 0.0,
+                end_s: 60.0,
+                offered_rps: 100.0,
+                latency_p99_ms: 10.0,
+                error_rate: 0.0,
+            },
+            components: components.collect(),
+            bottleneck: None,
+            plan: Vec::new(),
+            topology: Vec::new(),
+            assumptions: None,
+            autoscaling: Vec::new(),
+        };
+        let e = crate::metrics::stats::estimate(&[0.0]);
+        let round = Round {
+            added: Vec::new(),
+            removed: Vec::new(),
+            latency_p99_ms: e,
+            error_rate: e,
+            compliance: e,
+            meets_slo: passed,
+            saturated: Vec::new(),
+            passed,
+            bottleneck: None,
+            cost_per_month_usd: 0.0,
+            costs: Vec::new(),
+            oldest_message_s: None,
+        };
+        (round, analysis, 100.0)
+    }
+
+    fn step(change: Change) -> Step {
+        Step {
+            text: change.to_string(),
+            because: String::new(),
+            change,
+            growth: 2.0,
+        }
+    }
+
+    #[test]
+    fn a_horizon_drops_the_changes_its_slo_holds_without() {
+        let start = json!({
+            "pools": {
+                "api": { "instance_type": "c6i.large", "count": 2,
+                         "autoscaler": { "hpa": { "min_replicas": 2, "max_replicas": 10 } } },
+                "jobs": { "instance_type": "c6i.large", "count": 2 }
+            },
+            "databases": { "db": {} }
+        });
+        let made = vec![
+            // Raised first, not needed: the SLO holds at a maximum of 20 alone.
+            step(Change::Minimum {
+                pool: "api".into(),
+                from: 2,
+                to: 6,
+            }),
+            step(Change::Maximum {
+                pool: "api".into(),
+                from: 10,
+                to: 20,
+            }),
+            // Needed for its margin: without it, pool jobs runs past its ceiling.
+            step(Change::Instances {
+                pool: "jobs".into(),
+                from: 2,
+                to: 3,
+            }),
+            // A pooler and its resize go together.
+            step(Change::Pooler {
+                database: "db".into(),
+                pool_size: 8,
+                max_client_connections: 100,
+                from: None,
+            }),
+            step(Change::Pooler {
+                database: "db".into(),
+                pool_size: 8,
+                max_client_connections: 200,
+                from: Some([8, 100]),
+            }),
+        ];
+        let mut now = start.clone();
+        for s in &made {
+            apply(&mut now, &s.change).unwrap();
+        }
+        let mut tried = Vec::new();
+        let mut sim = |doc: &Value| {
+            tried.push(doc.clone());
+            let api = &doc["pools"]["api"]["autoscaler"]["hpa"];
+            let jobs = doc["pools"]["jobs"]["count"].as_u64().unwrap();
+            let passed = api["max_replicas"] == 20;
+            let past: &[&str] = if jobs < 3 { &["jobs"] } else { &[] };
+            Some(outcome(passed, past, &["api"]))
+        };
+        let trials = prune(&start, (&now, &outcome(true, &[], &["api", "jobs"]).1), &made, &mut sim);
+        // Without the minimum: passes. Without the maximum: fails. Without
+        // jobs' instance: passes, but jobs goes past its ceiling. Without
+        // the pooler (and its resize): passes. Without the resize alone
+        // is not tried again: the pooler went with it.
+        assert_eq!(tried.len(), 4);
+        let removed: Vec<Vec<String>> = trials.iter().map(|t| t.0.removed.clone()).collect();
+        assert_eq!(
+            removed,
+            vec![
+                vec![made[0].text.clone()],
+                vec![made[3].text.clone(), made[4].text.clone()]
+            ]
+        );
+        let kept = &trials.last().unwrap().2;
+        assert_eq!(kept, &vec![made[1].clone(), made[2].clone()]);
+        assert!(trials.iter().all(|t| t.0.passed));
+    }
+
+    #[test]
+    fn a_trial_that_changes_nothing_is_not_run() {
+        let start = json!({ "pools": { "api": { "instance_type": "c6i.large", "count": 2 } } });
+        // The second sets the same field: without the first, the scenario is the same.
+        let made = vec![
+            step(Change::Instances {
+                pool: "api".into(),
+                from: 2,
+                to: 3,
+            }),
+            step(Change::Instances {
+                pool: "api".into(),
+                from: 3,
+                to: 4,
+            }),
+        ];
+        let mut now = start.clone();
+        for s in &made {
+            apply(&mut now, &s.change).unwrap();
+        }
+        let mut runs = 0;
+        let mut sim = |doc: &Value| {
+            runs += 1;
+            Some(outcome(doc["pools"]["api"]["count"] == 4, &[], &[]))
+        };
+        assert!(prune(&start, (&now, &outcome(true, &[], &[]).1), &made, &mut sim).is_empty());
+        // Only "without the second" ran (count 3), and failed.
+        assert_eq!(runs, 1);
     }
 
     /// An HPA pool (2–10, CPU 60% on one-core pods) whose capacity arrived

@@ -458,7 +458,9 @@ fn first_order_costs(doc: &mut Doc, analysis: &Analysis) {
 fn proven_plan(doc: &mut Doc, plan: &Plan, level: u8) {
     doc.p(format!(
         "Each horizon's changes were applied to a copy of the scenario and simulated at that horizon's traffic \
-         ({} replications each, common random numbers), judged on {}{}. Horizons build on each other.",
+         ({} replications each, common random numbers), judged on {}{}. Once a horizon held, each of its changes \
+         was tried without and dropped where the SLO still held with every component within its planning ceiling \
+         (rounds marked \"without\"). Horizons build on each other.",
         plan.replications,
         plan.slo,
         if plan.slo_assumed {
@@ -502,7 +504,9 @@ fn proven_plan(doc: &mut Doc, plan: &Plan, level: u8) {
             .map(|(i, r)| {
                 vec![
                     (i + 1).to_string(),
-                    if r.added.is_empty() {
+                    if !r.removed.is_empty() {
+                        format!("without: {}", r.removed.join("; "))
+                    } else if r.added.is_empty() {
                         "–".into()
                     } else {
                         r.added.join("; ")
