@@ -119,6 +119,45 @@ fn bad_duration_unit_is_explained() {
     assert!(msg.starts_with("bad.yaml:2:11: duration: invalid duration `1 fortnight`: unknown unit `fortnight`; known: ns, us, ms, s, m, h, d"), "{msg}");
 }
 
+/// `deferrable` is a share of the class's CPU, and a class that already
+/// enqueues has its deferred work in the queue's job.
+#[test]
+fn a_deferrable_share_is_a_fraction_and_not_beside_an_enqueue() {
+    let cpu = "      cpu: { exponential: { mean: 10ms } }";
+    for bad in ["1", "0", "-0.2", "1.5"] {
+        let msg = one(&GOOD.replace(cpu, &format!("{cpu}\n      deferrable: {bad}")));
+        assert!(
+            msg.contains("traffic.classes[0].deferrable: the share of the class's CPU that need not finish before the answer must be above 0 and below 1"),
+            "{msg}"
+        );
+    }
+    let queued = format!(
+        "{}queues:\n  jobs: {{ consumers: workers, job: {{ constant: 1ms }} }}\n",
+        GOOD.replace(
+            cpu,
+            &format!("{cpu}\n      deferrable: 0.5\n      data: {{ enqueue: jobs }}")
+        )
+        .replace(
+            "    count: 2\n",
+            "    count: 2\n  workers:\n    instance_type: c6i.large\n    count: 1\n"
+        )
+    );
+    let msg = one(&queued);
+    assert!(
+        msg.contains("traffic.classes[0].deferrable: the class already sends its deferred work to a queue"),
+        "{msg}"
+    );
+    assert!(
+        scenario::load(
+            &GOOD.replace(cpu, &format!("{cpu}\n      deferrable: 0.5")),
+            "ok.yaml",
+            Format::Yaml,
+            &NoFiles
+        )
+        .is_ok()
+    );
+}
+
 #[test]
 fn impossible_combinations_are_errors() {
     let msg = one(&GOOD.replace(

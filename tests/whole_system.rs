@@ -543,6 +543,93 @@ slo:
     assert!(report.contains("| **scale up** |"), "{report}");
 }
 
+/// A quarter of the requests sign up, and 80% of a sign-up's CPU (the
+/// welcome mail, the avatar) need not finish before the answer
+/// (`deferrable: 0.8`). At ×1.5 the pool offers 400 × 1.5 × (0.75 ×
+/// 10 ms + 0.25 × 60 ms) = 13.5 cores on average, a little more in the busiest
+/// 10 s: the plan grows it from 4 to 5 or 6 instances (⌈13.5 / 2.8⌉ = 5, 4
+/// cores at 70%). The alternative moves 0.25 × 60 × 0.8 / 22.5 = 53% of
+/// that CPU, 7.2 cores, to a queue whose workers are sized alike (3
+/// instances), and keeps 6.3 cores, 3 instances, on the pool; a
+/// sign-up's answer then waits 12 ms of CPU, not 60 ms, so p99 falls.
+#[test]
+fn deferrable_work_is_also_simulated_on_a_queue() {
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = write(
+        dir.path(),
+        r#"
+name: signups
+seed: 3
+duration: 3m
+warmup: 30s
+interval: 10s
+traffic:
+  rate: { constant: 400 }
+  classes:
+    - { name: view, weight: 3, cpu: { lognormal: { mean: 10ms, cv: 1.0 } } }
+    - { name: signup, weight: 1, cpu: { gamma: { mean: 60ms, cv: 0.5 } }, deferrable: 0.8 }
+  target: lb
+load_balancers:
+  lb: { policy: least_connections, pool: web }
+pools:
+  web: { instance_type: c6i.xlarge, count: 4, workers: 32, timeout: 5s }
+slo:
+  latency: { percentile: 99, threshold: 300ms }
+  error_rate: 0.001
+"#,
+    );
+    let out = dir.path().join("review");
+    run(&["--report", "--growth", "1.5"], &scenario, &out);
+    let plan = json(&out.join("plan.json"));
+    let horizon = &plan["horizons"][0];
+    assert_eq!(horizon["holds"], true, "{horizon}");
+    let change = &horizon["changes"][0]["change"];
+    assert_eq!(change["change"], "instances", "{horizon}");
+    let to = change["to"].as_u64().unwrap();
+    assert!((5..=6).contains(&to), "{horizon}");
+    let alternatives = horizon["alternatives"].as_array().unwrap();
+    let alt = alternatives
+        .iter()
+        .find(|a| a["kind"] == "queue")
+        .expect("a queue alternative");
+    assert_eq!(
+        alt["question"],
+        "More instances, or the deferrable work on a queue? Pool web"
+    );
+    assert_eq!(
+        alt["text"],
+        format!(
+            "pool web on 3 instances (the plan: {to}), and the deferrable work moved off the request path: 80% of \
+             class signup's CPU to queue signup-jobs, consumed by pool signup-workers (3 × c6i.xlarge)"
+        )
+    );
+    let (with_queue, plan_round) = (&alt["round"], horizon["rounds"].as_array().unwrap().last().unwrap());
+    assert_eq!(with_queue["passed"], true, "{with_queue}");
+    let p99 = |r: &Value| r["latency_p99_ms"]["mean"].as_f64().unwrap();
+    assert!(p99(with_queue) < 0.7 * p99(plan_round), "{with_queue} {plan_round}");
+    // How far the queue fell behind is compared too.
+    assert!(
+        with_queue["oldest_message_s"]["mean"].as_f64().unwrap() < 1.0,
+        "{with_queue}"
+    );
+    // Its scenario splits the class's CPU between the answer and the job.
+    let file = out.join(alt["scenario"].as_str().unwrap());
+    assert!(file.ends_with("plan/x1.5-queue-web.yaml"), "{file:?}");
+    let yaml = std::fs::read_to_string(&file).unwrap();
+    for expected in [
+        "mean: 12ms",
+        "mean: 48ms",
+        "enqueue: signup-jobs",
+        "consumers: signup-workers",
+    ] {
+        assert!(yaml.contains(expected), "{expected} in {yaml}");
+    }
+    assert!(!yaml.lines().any(|l| l.contains("deferrable:")), "{yaml}");
+    run(&[], &file, &dir.path().join("rerun"));
+    let report = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(report.contains("| **deferrable work on a queue** |"), "{report}");
+}
+
 /// A third of the traffic writes, and each replica replays every write on
 /// one apply thread: lag, not CPU, is what runs out first. The plan gives
 /// the replicas parallel apply threads, not more replicas, which would

@@ -404,6 +404,9 @@ pub struct RequestClass {
     /// Mean size of a response in bytes, when given: what its responses
     /// are billed as data transfer out (a mean suffices: the bill is linear).
     pub response_bytes: Option<f64>,
+    /// Share of its CPU that need not finish before the answer (`0 < f < 1`):
+    /// not simulated as such, the review's plan may move it to a queue.
+    pub deferrable: Option<f64>,
 }
 
 /// Key popularity: `count` keys, Zipf with exponent `s` (0 = uniform).

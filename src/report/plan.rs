@@ -21,7 +21,7 @@ use crate::model::prices;
 use crate::model::{RunResult, SystemSpec};
 use crate::scenario::SourceFiles;
 
-use super::analysis::{Analysis, Change, Component, analyze, peak};
+use super::analysis::{Analysis, Change, Component, Kind, analyze, peak};
 use super::headroom::slo_text;
 
 /// Rounds of change-and-run per horizon, at most.
@@ -286,7 +286,7 @@ pub fn prove(
         let mut alternatives = Vec::new();
         if holds {
             let made: Vec<&Change> = changes.iter().filter(|s| s.growth == g).map(|s| &s.change).collect();
-            for alt in candidates(&doc, &made, inputs) {
+            for alt in candidates(&doc, &made, inputs, &last.0) {
                 let file = format!("plan/x{g}-{}.yaml", alt.file);
                 let grown = at_growth(&alt.doc, g);
                 // A changed scenario that does not validate is not an alternative.
@@ -576,16 +576,27 @@ struct Candidate {
 
 /// The alternatives to what a horizon changed (`made`), in `doc` (the
 /// scenario with the plan's changes so far).
-fn candidates(doc: &Value, made: &[&Change], inputs: &Inputs) -> Vec<Candidate> {
+fn candidates(doc: &Value, made: &[&Change], inputs: &Inputs, analysis: &Analysis) -> Vec<Candidate> {
     let mut out: Vec<Candidate> = Vec::new();
     for change in made {
         match change {
-            Change::Instances { pool, .. } | Change::Maximum { pool, .. } => {
+            Change::Instances { pool, from, to } | Change::Maximum { pool, from, to } => {
                 if out
                     .iter()
                     .any(|c| c.kind == "scale_up" && c.file.ends_with(pool.as_str()))
                 {
                     continue;
+                }
+                if let Some((doc, text)) = deferred_to_queue(doc, pool, [*from, *to], inputs, analysis) {
+                    out.push(Candidate {
+                        kind: "queue".into(),
+                        file: format!("queue-{pool}"),
+                        question: format!("More instances, or the deferrable work on a queue? Pool {pool}"),
+                        designs: ["more instances (the plan)".into(), "deferrable work on a queue".into()],
+                        text,
+                        doc,
+                        one_instance_share: None,
+                    });
                 }
                 if let Some(up) = scale_up(doc, pool) {
                     out.push(Candidate {
@@ -616,6 +627,198 @@ fn candidates(doc: &Value, made: &[&Change], inputs: &Inputs) -> Vec<Candidate> 
         }
     }
     out
+}
+
+/// A distribution of durations in a scenario document with every duration
+/// multiplied by `k` (its coefficient of variation kept). `None` for a
+/// form it does not know.
+fn scaled_distribution(dist: &Value, k: f64) -> Option<Value> {
+    let seconds = |v: &Value| match v {
+        Value::Number(n) => n.as_f64(),
+        Value::String(s) => crate::scenario::units::parse_duration(s).ok(),
+        _ => None,
+    };
+    let scaled = |v: &Value| seconds(v).map(|s| duration_text(s * k));
+    let (form, body) = dist.as_object().filter(|o| o.len() == 1)?.iter().next()?;
+    let body = match form.as_str() {
+        "constant" => scaled(body)?,
+        "exponential" | "lognormal" | "gamma" | "uniform" => {
+            let mut out = body.as_object()?.clone();
+            for field in ["mean", "min", "max"] {
+                if let Some(v) = out.get(field) {
+                    let v = scaled(v)?;
+                    out.insert(field.into(), v);
+                }
+            }
+            Value::Object(out)
+        }
+        _ => return None,
+    };
+    Some(json!({ form.as_str(): body }))
+}
+
+/// A duration in seconds as a scenario writes it, in the largest unit of
+/// ms, us and ns that keeps it at least 1 (`12.5ms`, `800us`).
+fn duration_text(seconds: f64) -> Value {
+    let (value, unit) = if seconds >= 1e-3 {
+        (seconds * 1e3, "ms")
+    } else if seconds >= 1e-6 {
+        (seconds * 1e6, "us")
+    } else {
+        (seconds * 1e9, "ns")
+    };
+    // Nine significant digits: enough, and no binary noise in the file.
+    let digits = (8 - value.abs().log10().floor() as i32).clamp(0, 9) as usize;
+    let text = format!("{value:.digits$}");
+    let text = if text.contains('.') {
+        text.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        text
+    };
+    json!(format!("{text}{unit}"))
+}
+
+/// A name made from `text` that a scenario accepts for a pool or a queue:
+/// other characters become `-`, cut to leave room for `suffix`.
+fn name_from(text: &str, suffix: &str) -> String {
+    let base: String = text
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .take(64 - suffix.len())
+        .collect();
+    format!("{base}{suffix}")
+}
+
+/// `doc` with the deferrable work of the classes that declare it
+/// (`deferrable`) taken off the request path instead of growing `pool`
+/// to `to`: each such class keeps the rest of its CPU, enqueues a message
+/// to a queue of its own (`<class>-jobs`, whose job is the deferred share
+/// of its CPU), consumed by a fixed pool of `pool`'s instance type
+/// (`<class>-workers`, one message a core at once) sized to run that work
+/// at `pool`'s ceiling at the horizon's peak. `pool` is sized for the work
+/// left on it the same way, at most the `to` the plan gave it and at least
+/// two where it had two or more (`from`). Taken from `analysis` (the plan's last
+/// round at this horizon): the pool's offered cores, cores per instance and
+/// ceiling; the classes' shares of its CPU from their weights and mean CPU.
+/// `None` when no class declares deferrable work, or `pool` is not the one
+/// pool client traffic reaches, or runs on a node pool, a mixed group or in
+/// regions (where the workers would run is not the plan's to choose).
+fn deferred_to_queue(
+    doc: &Value,
+    pool: &str,
+    [from, to]: [u32; 2],
+    inputs: &Inputs,
+    analysis: &Analysis,
+) -> Option<(Value, String)> {
+    let classes = &inputs.spec.traffic.classes;
+    let deferred: Vec<(usize, f64)> = classes
+        .iter()
+        .enumerate()
+        .filter_map(|(i, c)| c.deferrable.map(|f| (i, f)))
+        .collect();
+    if deferred.is_empty() || doc.get("geo").is_some() {
+        return None;
+    }
+    let p = doc["pools"][pool].as_object()?;
+    if p.contains_key("node_pool") || p.contains_key("mixed_instances") {
+        return None;
+    }
+    // Every balancer sends to this pool alone, so every class's CPU is its.
+    let balancers = doc["load_balancers"].as_object()?;
+    let only_this = balancers
+        .values()
+        .all(|b| match b.get("backends").and_then(Value::as_array) {
+            Some(backends) => backends.iter().all(|x| x["pool"].as_str() == Some(pool)),
+            None => b["pool"].as_str() == Some(pool),
+        });
+    if balancers.is_empty() || !only_this {
+        return None;
+    }
+    let c = analysis
+        .components
+        .iter()
+        .find(|c| c.kind == Kind::Pool && c.name == pool)?;
+    let cores = f64::from(c.pool.as_ref()?.cores_per_instance);
+    let per_instance = cores * c.ceiling;
+    if !(c.peak_demand.is_finite() && per_instance > 0.0) {
+        return None;
+    }
+    let cpu = |i: usize| classes[i].weight * classes[i].cpu.mean();
+    let total: f64 = (0..classes.len()).map(cpu).sum();
+    if total <= 0.0 {
+        return None;
+    }
+    let instances = |demand: f64| ((demand / per_instance).ceil() as u32).max(1);
+    let mut doc = doc.clone();
+    let kind = p["instance_type"].clone();
+    let zones = p.get("zones").cloned();
+    let mut moved = Vec::new();
+    let mut left = c.peak_demand;
+    for (i, f) in deferred {
+        let class = &classes[i].name;
+        let (queue, workers) = (name_from(class, "-jobs"), name_from(class, "-workers"));
+        if doc["queues"].get(&queue).is_some() || doc["pools"].get(&workers).is_some() {
+            return None;
+        }
+        let share = cpu(i) * f / total;
+        left -= c.peak_demand * share;
+        let n = instances(c.peak_demand * share);
+        let entry = &mut doc["traffic"]["classes"][i];
+        let job = scaled_distribution(&entry["cpu"], f)?;
+        entry["cpu"] = scaled_distribution(&entry["cpu"], 1.0 - f)?;
+        let class_doc = entry.as_object_mut()?;
+        class_doc.remove("deferrable");
+        let data = class_doc.entry("data").or_insert_with(|| json!({}));
+        data.as_object_mut()?.insert("enqueue".into(), json!(queue));
+        let mut consumers = json!({ "instance_type": kind, "count": n, "workers": cores as u32 });
+        if let Some(z) = &zones {
+            consumers["zones"] = z.clone();
+        }
+        object(&mut doc, &["pools"]).ok()?.insert(workers.clone(), consumers);
+        object(&mut doc, &["queues"])
+            .ok()?
+            .insert(queue.clone(), json!({ "consumers": workers, "job": job }));
+        moved.push(format!(
+            "{:.0}% of class {class}'s CPU to queue {queue}, consumed by pool {workers} ({n} × {})",
+            f * 100.0,
+            kind.as_str().unwrap_or("?")
+        ));
+    }
+    // Never below two where it had two or more: one to lose (N+1).
+    let size = instances(left).max(from.min(2)).min(to);
+    let q = doc["pools"][pool].as_object_mut()?;
+    let at_most = match scaler_fields(q) {
+        Some((k, _, max)) => {
+            q.get_mut("autoscaler")?
+                .get_mut(k)?
+                .as_object_mut()?
+                .insert(max.into(), json!(size));
+            if q.get("count")
+                .and_then(Value::as_u64)
+                .is_some_and(|n| n > u64::from(size))
+            {
+                q.insert("count".into(), json!(size));
+            }
+            "at most "
+        }
+        None => {
+            q.insert("count".into(), json!(size));
+            ""
+        }
+    };
+    let text = format!(
+        "pool {pool} on {at_most}{size} instance{} (the plan: {at_most}{to}), and the deferrable work moved off the \
+         request path: {}",
+        if size == 1 { "" } else { "s" },
+        moved.join("; ")
+    );
+    Some((doc, text))
 }
 
 /// Zipf exponent from which a key space is skewed enough for a cache to
@@ -1429,6 +1632,33 @@ mod tests {
             next_change(&big, &doc, &[]),
             Some(Change::Minimum { to: 9, .. })
         ));
+    }
+
+    #[test]
+    fn a_distribution_is_scaled_in_every_form_it_is_written_in() {
+        let at = |v: Value, k: f64| scaled_distribution(&v, k).unwrap();
+        assert_eq!(at(json!({ "constant": "25us" }), 0.2), json!({ "constant": "5us" }));
+        assert_eq!(at(json!({ "constant": 0.06 }), 0.8), json!({ "constant": "48ms" }));
+        assert_eq!(
+            at(json!({ "gamma": { "mean": "60ms", "cv": 0.5 } }), 0.2),
+            json!({ "gamma": { "mean": "12ms", "cv": 0.5 } })
+        );
+        assert_eq!(
+            at(json!({ "uniform": { "min": "1s", "max": "3s" } }), 0.5),
+            json!({ "uniform": { "min": "500ms", "max": "1500ms" } })
+        );
+        assert_eq!(
+            at(json!({ "exponential": { "mean": "1ms" } }), 1.0 / 3.0),
+            json!({ "exponential": { "mean": "333.333333us" } })
+        );
+        assert_eq!(
+            at(json!({ "lognormal": { "mean": "10ns", "cv": 1 } }), 0.5),
+            json!({ "lognormal": { "mean": "5ns", "cv": 1 } })
+        );
+        assert!(scaled_distribution(&json!({ "pareto": { "mean": "1ms" } }), 0.5).is_none());
+        assert!(scaled_distribution(&json!({ "constant": "soon" }), 0.5).is_none());
+        assert_eq!(name_from("sign up!", "-jobs"), "sign-up--jobs");
+        assert_eq!(name_from(&"x".repeat(80), "-workers").len(), 64);
     }
 
     #[test]

@@ -592,6 +592,10 @@ pub struct RawClass {
     /// Mean size of a response, in KiB (prices data transfer out).
     #[serde(default)]
     pub response_kib: Option<f64>,
+    /// Share of its CPU that need not finish before the answer (sending a
+    /// mail, a thumbnail): what the review may move to a queue.
+    #[serde(default)]
+    pub deferrable: Option<f64>,
 }
 
 /// `{ caches: [local, redis], database: orders, fresh: false }`.

@@ -768,6 +768,27 @@ pub fn validate(raw: &RawScenario, files: &dyn SourceFiles) -> Result<Validated,
                 None
             }
         });
+        let deferrable = class.deferrable.and_then(|f| {
+            if f.is_finite() && f > 0.0 && f < 1.0 {
+                Some(f)
+            } else {
+                c.problem(
+                    format!("{path}.deferrable"),
+                    format!(
+                        "the share of the class's CPU that need not finish before the answer must be above 0 and \
+                         below 1 (0.8: 80%), got {f}"
+                    ),
+                );
+                None
+            }
+        });
+        if deferrable.is_some() && class.data.as_ref().is_some_and(|d| d.enqueue.is_some()) {
+            c.problem(
+                format!("{path}.deferrable"),
+                "the class already sends its deferred work to a queue (`data.enqueue`): give the queue's `job` that \
+                 work and leave `deferrable` out",
+            );
+        }
         classes.push(RequestClass {
             name: class.name.clone(),
             weight,
@@ -775,6 +796,7 @@ pub fn validate(raw: &RawScenario, files: &dyn SourceFiles) -> Result<Validated,
             cpu: cpu.unwrap_or(Distribution::constant(0.0)),
             data,
             response_bytes,
+            deferrable,
         });
     }
 
