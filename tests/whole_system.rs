@@ -968,3 +968,85 @@ databases:
     let demand = db["peak_demand"].as_f64().unwrap();
     assert!((0.7..0.85).contains(&demand), "{db}");
 }
+
+/// Two regions behind DNS with a CDN in front: the analysis (which once
+/// read a region's pools past the pools' end) names each balancer's own
+/// load — the requests that reached it, not every client's: the CDN
+/// answers some, the other region takes the rest.
+#[test]
+fn each_balancer_is_loaded_with_the_requests_that_reached_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = write(
+        dir.path(),
+        r#"
+name: two-regions
+seed: 8
+duration: 2m
+warmup: 20s
+interval: 10s
+traffic:
+  rate: { constant: 600 }
+  keys: { count: 5000, zipf: 1.0 }
+  clients: 5000
+  classes:
+    - { name: page, weight: 0.8, cpu: { lognormal: { mean: 5ms, cv: 0.8 } }, data: { caches: [cdn] } }
+    - { name: api, weight: 0.2, cpu: { lognormal: { mean: 5ms, cv: 1.0 } } }
+regions:
+  us-east: { balancer: alb-us, rtt: { eu-west: 80ms } }
+  eu-west: { balancer: alb-eu }
+dns:
+  populations:
+    americas: { share: 0.6, rtt: { us-east: 30ms, eu-west: 110ms } }
+    europe: { share: 0.4, rtt: { us-east: 100ms, eu-west: 20ms } }
+load_balancers:
+  alb-us: { pool: web-us }
+  alb-eu: { pool: web-eu }
+pools:
+  web-us: { instance_type: c6i.large, count: 3 }
+  web-eu: { instance_type: c6i.large, count: 2 }
+caches:
+  cdn:
+    edge: { pops: 4, latency: { constant: 2ms }, origin_rtt: 30ms }
+    capacity: 2000
+    ttl: 60s
+"#,
+    );
+    let out = dir.path().join("run");
+    run(&[], &scenario, &out);
+    let analysis = json(&out.join("analysis.json"));
+    let summary = json(&out.join("summary.json"));
+    let cdn = &summary["data"]["caches"][0];
+    let lookups = cdn["hits"].as_f64().unwrap() + cdn["misses"].as_f64().unwrap();
+    // The CDN counts after the warm-up, the balancers over the whole run:
+    // compare shares. 80% of requests are pages, looked up at the edge.
+    let answered_at_edge = 0.8 * (1.0 - cdn["edge"]["origin_requests"].as_f64().unwrap() / lookups);
+    let mut shares = 0.0;
+    for c in analysis["components"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["kind"] == "balancer")
+    {
+        let load = c["load"].as_str().unwrap();
+        let share: f64 = load
+            .split(" (")
+            .nth(1)
+            .and_then(|s| s.split('%').next())
+            .and_then(|s| s.parse().ok())
+            .unwrap_or_else(|| panic!("{load}"));
+        shares += share / 100.0;
+    }
+    // What the CDN did not answer reached one balancer or the other.
+    let reached = 1.0 - answered_at_edge;
+    assert!(reached < 0.7, "{reached}");
+    assert!((shares - reached).abs() < 0.02, "{shares} vs {reached}");
+    assert_eq!(
+        analysis["components"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| c["kind"] == "region")
+            .count(),
+        2
+    );
+}

@@ -195,6 +195,9 @@ pub struct RunResult {
     pub faults: Vec<(SimTime, &'static str)>,
     /// Every instance launched, by id (the `instance` of its events).
     pub instances: Vec<InstanceRecord>,
+    /// Requests each balancer took over the run (first tries, retries
+    /// not counted): a CDN's hits and other regions' clients do not reach it.
+    pub balancer_requests: Vec<u64>,
 }
 
 /// What an instance was: its pool, type, market and zone.
@@ -1784,8 +1787,14 @@ impl System {
                 }
             })
             .collect();
+        let balancer_requests = self
+            .load_balancers
+            .iter()
+            .map(|lb| lb.counters.tries - lb.counters.retries)
+            .collect();
         let recorder = self.recorder;
         RunResult {
+            balancer_requests,
             faults,
             instances,
             summary,

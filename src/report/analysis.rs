@@ -895,7 +895,7 @@ pub fn analyze(spec: &SystemSpec, result: &RunResult) -> Analysis {
         .map(|(i, pool)| pool_component(spec, result, &rows, i, pool, months))
         .collect();
     components.extend(data_components(spec, result, &rows, &components));
-    components.extend(edge_components(spec, &peak, &components));
+    components.extend(edge_components(spec, result, &peak, &components[..spec.pools.len()]));
     price(&mut components, &s.cost.components);
     components.extend(transfer_components(&s.cost.components));
     for c in &mut components {
@@ -1510,16 +1510,29 @@ fn transfer_components(costs: &[crate::metrics::CostComponent]) -> Vec<Component
 }
 
 /// Balancers and regions: where the model sets no capacity of their own.
-fn edge_components(spec: &SystemSpec, peak: &Peak, pools: &[Component]) -> Vec<Component> {
+fn edge_components(spec: &SystemSpec, result: &RunResult, peak: &Peak, pools: &[Component]) -> Vec<Component> {
     let mut out = Vec::new();
+    let arrived = result.summary.requests.arrived;
     for (l, lb) in spec.load_balancers.iter().enumerate() {
         let backends: Vec<&str> = lb.backends.iter().map(|b| spec.pools[b.pool].name.as_str()).collect();
-        let load = if spec.geo.is_none() && l == spec.traffic.target {
+        // The requests it took (first tries) over the run's arrivals: a
+        // CDN's hits and another region's clients never reach it.
+        let share = match result.balancer_requests.get(l) {
+            Some(&n) if arrived > 0 => n as f64 / arrived as f64,
+            _ => 0.0,
+        };
+        let rps = peak.offered_rps * share;
+        let load = if rps > 0.0 {
             format!(
-                "{} req/s at peak{}",
-                short(peak.offered_rps),
+                "{} req/s at peak{}{}",
+                short(rps),
+                if share < 0.9995 {
+                    format!(" ({} of the requests over the run reached it)", pct(share))
+                } else {
+                    String::new()
+                },
                 if lb.nodes > 1 {
-                    format!(", {} per node", short(peak.offered_rps / f64::from(lb.nodes)))
+                    format!(", {} per node", short(rps / f64::from(lb.nodes)))
                 } else {
                     String::new()
                 }
