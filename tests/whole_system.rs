@@ -889,14 +889,11 @@ fn capacity_that_arrives_late_gets_a_higher_minimum_below_the_maximum() {
     assert_eq!(horizon["holds"], true, "{horizon}");
 }
 
-/// An app pool that turns a third of its requests away (a full queue)
-/// hides that much database work: the analysis counts the database's demand
-/// as offered — 150 req/s × 5 ms of reads = 0.75 threads — not the 0.5
-/// that reached it.
 /// At four times the traffic, a lower target is tried first and is not
 /// enough; the higher minimum that is holds on its own, so the target's
 /// change is taken out again (simulated without it) and the plan's
-/// scenario keeps the target the user set.
+/// scenario keeps the target the user set; the minimum, sized for pods at
+/// the lower target, is then tried at the target kept.
 #[test]
 fn a_change_the_slo_holds_without_is_dropped_from_the_plan() {
     let dir = tempfile::tempdir().unwrap();
@@ -909,12 +906,20 @@ fn a_change_the_slo_holds_without_is_dropped_from_the_plan() {
         added[1].starts_with("raise the autoscaler minimum of pool api"),
         "{horizon}"
     );
-    let last = rounds.last().unwrap();
-    assert_eq!(last["removed"][0].as_str(), Some(added[0]), "{horizon}");
-    assert_eq!(last["passed"], true, "{horizon}");
+    let without = rounds
+        .iter()
+        .find(|r| r["removed"][0].as_str() == Some(added[0]))
+        .expect("a round without the lower target");
+    assert_eq!(without["passed"], true, "{horizon}");
+    assert_eq!(rounds.last().unwrap()["passed"], true, "{horizon}");
     let changes = horizon["changes"].as_array().unwrap();
     assert_eq!(changes.len(), 1, "{horizon}");
     assert_eq!(changes[0]["change"]["change"], "minimum", "{horizon}");
+    // The minimum was sized for pods at the lower target; at the target
+    // kept it is tried scaled by their ratio, and kept so when it holds.
+    let raised: u64 = added[1].rsplit(' ').next().unwrap().parse().unwrap();
+    let kept = changes[0]["change"]["to"].as_u64().unwrap();
+    assert!(kept <= raised, "{horizon}");
     let file = dir.path().join("review").join(horizon["scenario"].as_str().unwrap());
     let yaml = std::fs::read_to_string(file).unwrap();
     assert!(yaml.contains("average_utilization: 60"), "{yaml}");
@@ -922,6 +927,10 @@ fn a_change_the_slo_holds_without_is_dropped_from_the_plan() {
     assert!(report.contains("without: lower the CPU target of pool api"), "{report}");
 }
 
+/// An app pool that turns a third of its requests away (a full queue)
+/// hides that much database work: the analysis counts the database's demand
+/// as offered — 150 req/s × 5 ms of reads = 0.75 threads — not the 0.5
+/// that reached it.
 #[test]
 fn database_demand_counts_the_requests_the_app_tier_turned_away() {
     let dir = tempfile::tempdir().unwrap();
@@ -1049,4 +1058,101 @@ caches:
             .count(),
         2
     );
+}
+
+/// A scenario without an SLO: the review assumes one, says how today's run
+/// fares against it (the figure a run with that SLO written in reports),
+/// and writes it into the plan's scenarios, so a plan rerun on its own is
+/// judged as the review judged it.
+#[test]
+fn an_assumed_slo_is_reported_for_today_and_carried_into_the_plan() {
+    let dir = tempfile::tempdir().unwrap();
+    let body = r#"
+seed: 5
+duration: 3m
+warmup: 30s
+interval: 10s
+traffic:
+  rate: { constant: 300 }
+  classes: [ { name: a, cpu: { lognormal: { mean: 20ms, cv: 1.0 } } } ]
+  target: lb
+load_balancers:
+  lb: { policy: least_connections, pool: web }
+pools:
+  web: { instance_type: c6i.xlarge, count: 3, workers: 32, timeout: 5s }
+"#;
+    let scenario = write(dir.path(), &format!("name: no-slo{body}"));
+    let out = dir.path().join("review");
+    run(&["--report", "--growth", "1.5"], &scenario, &out);
+    let analysis = json(&out.join("analysis.json"));
+    let a = &analysis["assumptions"];
+    assert_eq!(a["slo_assumed"], true);
+    let today = a["slo_compliance_today"].as_f64().unwrap();
+
+    let plan_file = std::fs::read_to_string(out.join("plan/x1.5.yaml")).unwrap();
+    let slo_at = plan_file.find("\nslo:\n").expect("the plan's scenario carries the SLO");
+    let slo: String = plan_file[slo_at + 1..]
+        .lines()
+        .take_while(|l| l.starts_with("slo:") || l.starts_with(' '))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    assert!(slo.contains("percentile: 99"), "{slo}");
+    // The same run with that SLO written in reports the same compliance.
+    let with = write(dir.path(), &format!("name: with-slo{body}{slo}"));
+    let rerun = dir.path().join("with");
+    run(&[], &with, &rerun);
+    let summary = json(&rerun.join("summary.json"));
+    assert_eq!(summary["slo"]["compliance"].as_f64().unwrap(), today, "{slo}");
+
+    let report = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(report.contains("| **SLO (assumed by the review)** | "), "{report}");
+}
+
+/// A write-bound primary moves to a larger class: the cost table's row,
+/// labelled with today's class, names the class each horizon is billed as
+/// where the plan changed it.
+#[test]
+fn the_cost_table_names_the_class_a_horizon_is_billed_as() {
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = write(
+        dir.path(),
+        r#"
+name: db-write
+seed: 3
+duration: 3m
+warmup: 30s
+interval: 10s
+traffic:
+  rate: { ramp: { from: 100, to: 200, start: 30s, end: 2m } }
+  keys: { count: 50000, zipf: 0.5 }
+  classes:
+    - { name: write, kind: write, weight: 0.7, cpu: { lognormal: { mean: 2ms, cv: 1.0 } }, data: { database: orders } }
+    - { name: read, weight: 0.3, cpu: { lognormal: { mean: 2ms, cv: 1.0 } }, data: { database: orders, fresh: true } }
+  target: lb
+load_balancers:
+  lb: { policy: least_connections, pool: api }
+pools:
+  api: { instance_type: c6i.xlarge, count: 2, workers: 64, timeout: 5s }
+databases:
+  orders:
+    primary: { class: db.m6g.large, max_connections: 200 }
+    read: { lognormal: { mean: 3ms, cv: 1.0 } }
+    write: { lognormal: { mean: 8ms, cv: 1.0 } }
+    pool: { size: 20, wait_timeout: 2s }
+slo:
+  latency: { percentile: 99, threshold: 200ms }
+  error_rate: 0.001
+"#,
+    );
+    let out = dir.path().join("review");
+    run(&["--report", "--growth", "1.5"], &scenario, &out);
+    let plan = json(&out.join("plan.json"));
+    let change = &plan["horizons"][0]["changes"][0]["change"];
+    assert_eq!(change["change"], "database_cores", "{plan}");
+    let report = std::fs::read_to_string(out.join("report.md")).unwrap();
+    let row = report
+        .lines()
+        .find(|l| l.starts_with("| **database orders primary (db.m6g.large)** |"))
+        .unwrap_or_else(|| panic!("{report}"));
+    assert!(row.trim_end().ends_with("(db.m6g.xlarge) |"), "{row}");
 }

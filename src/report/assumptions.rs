@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use super::format::{clock, duration_words, short};
 use super::headroom::slo_text;
 use super::plan::{COMPLIANCE, review_slo};
+use crate::metrics::SloSpec;
 use crate::metrics::stats::nan_if_null;
 use crate::model::data::DataSpec;
 use crate::model::{ArrivalMode, Distribution, RateCurve, RequestClass, RequestKind, RunResult, SystemSpec};
@@ -37,6 +38,10 @@ pub struct Assumptions {
     pub slo_assumed: bool,
     /// Its error-rate limit, when it has one.
     pub slo_error_rate_max: Option<f64>,
+    /// When the review assumed the SLO: the share of today's measured time
+    /// inside it (as `summary.json`'s `slo.compliance` is for a scenario's own).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slo_compliance_today: Option<f64>,
     #[serde(deserialize_with = "nan_if_null")]
     pub duration_s: f64,
     #[serde(deserialize_with = "nan_if_null")]
@@ -288,11 +293,34 @@ pub fn assumptions(spec: &SystemSpec, result: &RunResult) -> Assumptions {
         slo: slo_text(&slo, COMPLIANCE),
         slo_assumed,
         slo_error_rate_max: slo.error_rate_max,
+        slo_compliance_today: slo_assumed.then(|| compliance(result, &slo, spec.warmup.as_secs_f64())),
         duration_s: end,
         warmup_s: spec.warmup.as_secs_f64(),
         interval_s: spec.interval.as_secs_f64(),
         seed: result.summary.seed,
     }
+}
+
+/// The share of a run's measured time (intervals from the warm-up on)
+/// inside `slo`, judged on each interval's p99 and error rate as a run
+/// with that SLO judges it (`slo`'s percentile is the review's 99th).
+fn compliance(result: &RunResult, slo: &SloSpec, warmup_s: f64) -> f64 {
+    let (mut total, mut lost) = (0.0, 0.0);
+    for row in result.rows.iter().filter(|r| r.start.as_secs_f64() >= warmup_s) {
+        let span = (row.end - row.start).as_secs_f64();
+        let slow = slo
+            .latency
+            .is_some_and(|(_, t)| row.latency_p99_ms.is_finite() && row.latency_p99_ms > t.as_millis_f64());
+        let c = &row.counters;
+        let failing = slo
+            .error_rate_max
+            .is_some_and(|max| c.arrived > 0 && c.errors() as f64 / c.arrived as f64 > max);
+        total += span;
+        if slow || failing {
+            lost += span;
+        }
+    }
+    if total > 0.0 { 1.0 - lost / total } else { f64::NAN }
 }
 
 /// The traffic, the SLO and the run's settings as the review lists them;

@@ -125,6 +125,10 @@ pub struct Round {
     #[serde(deserialize_with = "nan_if_null")]
     pub cost_per_month_usd: f64,
     pub costs: Vec<(String, f64)>,
+    /// What each priced component other than a pool was billed as
+    /// (`db.r6g.xlarge`, `3 × cache.r6g.large`), by its title.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cost_bases: Vec<(String, String)>,
     /// The oldest message any queue held after the warm-up (s), over the
     /// replications: how far consumers fell behind, which a request's
     /// latency does not show (absent without queues).
@@ -164,6 +168,27 @@ pub fn review_slo(spec: &SystemSpec, today: &RunResult) -> (SloSpec, bool) {
     (slo, true)
 }
 
+/// Writes the SLO a review assumed into a scenario document that has none,
+/// so a changed scenario rerun on its own is judged as the review judged
+/// it.
+pub(crate) fn carry_assumed_slo(doc: &mut Value, slo: &SloSpec) {
+    let Some(map) = doc.as_object_mut() else { return };
+    if map.contains_key("slo") {
+        return;
+    }
+    let mut out = serde_json::Map::new();
+    if let Some((q, threshold)) = slo.latency {
+        out.insert(
+            "latency".into(),
+            json!({ "percentile": (q * 1e11).round() / 1e9, "threshold": duration_text(threshold.as_secs_f64()) }),
+        );
+    }
+    if let Some(max) = slo.error_rate_max {
+        out.insert("error_rate".into(), json!(max));
+    }
+    map.insert("slo".into(), Value::Object(out));
+}
+
 /// The file a horizon's scenario is written to, relative to the output folder.
 pub fn scenario_file(growth: f64) -> String {
     format!("plan/x{growth}.yaml")
@@ -182,6 +207,9 @@ pub fn prove(
     let (slo, slo_assumed) = review_slo(inputs.spec, inputs.today);
     let replications = inputs.replications.max(MIN_REPLICATIONS);
     let mut doc = portable(inputs.doc, inputs.base);
+    if slo_assumed {
+        carry_assumed_slo(&mut doc, &slo);
+    }
     let mut changes: Vec<Step> = Vec::new();
     let mut horizons = Vec::new();
     let mut files = Vec::new();
@@ -270,15 +298,18 @@ pub fn prove(
         if holds {
             let grown = |doc: &Value| at_growth(doc, g);
             let mut sim = |doc: &Value| simulate(&grown(doc), &scenario_file(g), inputs, slo, replications, run).ok();
-            for (round, analysis, kept) in prune(&start_doc, (&doc, &last.0), &changes[start..], &mut sim) {
+            let pruned = prune(&start_doc, (&doc, &last.0), &changes[start..], &mut sim);
+            if pruned.kept != changes[start..] {
                 changes.truncate(start);
-                changes.extend(kept);
+                changes.extend(pruned.kept);
                 doc = start_doc.clone();
                 for step in &changes[start..] {
                     apply(&mut doc, &step.change).expect("applied before");
                 }
                 let yaml = serde_saphyr::to_string(&grown(&doc)).map_err(|e| format!("{e}"));
                 files.push((scenario_file(g), yaml.map(|y| header(inputs, g, &changes) + &y)));
+            }
+            for (round, analysis) in pruned.trials {
                 rounds.push(round);
                 last = (analysis, g);
             }
@@ -360,6 +391,48 @@ fn header(inputs: &Inputs, g: f64, changes: &[Step]) -> String {
     )
 }
 
+/// A simulated scenario: its round, the analysis of replication 0 and its
+/// peak offered rate.
+type Simulated = (Round, Analysis, f64);
+
+/// What pruning a horizon left: each passing trial (its round and
+/// analysis) and the changes kept, in order.
+struct Pruned {
+    trials: Vec<(Round, Analysis)>,
+    kept: Vec<Step>,
+}
+
+/// `later` starting from `earlier`'s value, when both set the same field
+/// (the same variant of the same pool, database, cache or balancer).
+fn merged(earlier: &Change, later: &Change) -> Option<Change> {
+    macro_rules! same {
+        ($($variant:ident { $key:ident }),*) => {
+            match (earlier, later) {
+                $((Change::$variant { $key: a, from, .. }, Change::$variant { $key: b, to, .. }) if a == b => {
+                    Some(Change::$variant { $key: a.clone(), from: *from, to: *to })
+                })*
+                (Change::Target { pool: a, from, .. }, Change::Target { pool: b, to, .. }) if a == b => {
+                    Some(Change::Target { pool: a.clone(), from: *from, to: *to })
+                }
+                _ => None,
+            }
+        };
+    }
+    same!(
+        Instances { pool },
+        Maximum { pool },
+        Minimum { pool },
+        ReadReplicas { database },
+        DatabaseCores { database },
+        Shards { database },
+        CacheNodes { cache },
+        Appliers { database },
+        PoolSize { database },
+        Standbys { database },
+        BalancerNodes { balancer }
+    )
+}
+
 /// Takes out of a horizon that holds the changes it does not need. Each
 /// change (`made`, applied in order to `start` to give `now`, whose run's
 /// analysis is `now.1`) is tried without, earliest first: the others are
@@ -367,61 +440,146 @@ fn header(inputs: &Inputs, g: f64, changes: &[Step]) -> String {
 /// passes and leaves no component past its planning ceiling that was
 /// within it (the margin a first-order change keeps), the change is
 /// dropped for good. Taking out a pooler takes out the resizes of it that
-/// follow.
-/// A trial that leaves the scenario as it is (a later change sets the
-/// same field) or that cannot be applied is skipped. Returns each passing
-/// trial: its round (what it removed listed), its analysis and the
-/// changes kept.
+/// follow. A change whose removal leaves the scenario as it is was
+/// overridden by a later one: the two become one, from the first's value
+/// to the last's, without a run. A trial that cannot be applied is skipped.
+///
+/// Then, where a lowered CPU target was dropped, the minimum and maximum
+/// the plan raised after it (sized for instances running at that lower
+/// target) are tried scaled to the target kept (`× lowered / kept`,
+/// rounded up; the maximum at least one above the minimum), and kept so
+/// when that passes the same way.
 fn prune(
     start: &Value,
     now: (&Value, &Analysis),
     made: &[Step],
     sim: &mut dyn FnMut(&Value) -> Option<Simulated>,
-) -> Vec<(Round, Analysis, Vec<Step>)> {
+) -> Pruned {
     let over = |a: &Analysis| -> Vec<String> {
         let past = a.components.iter().filter(|c| c.ceiling_at.is_some_and(|at| at < 1.0));
         past.map(|c| c.title()).collect()
     };
-    let mut kept: Vec<Step> = made.to_vec();
+    let build = |kept: &[(usize, Step)]| -> Option<Value> {
+        let mut doc = start.clone();
+        kept.iter()
+            .all(|(_, s)| apply(&mut doc, &s.change).is_ok())
+            .then_some(doc)
+    };
+    // Each change with its place in `made`: what was decided after what.
+    let mut kept: Vec<(usize, Step)> = made.iter().cloned().enumerate().collect();
     let mut current = now.0.clone();
     let mut over_now = over(now.1);
-    let mut out = Vec::new();
+    let mut trials = Vec::new();
+    let mut dropped_targets = Vec::new();
     let mut i = 0;
     while kept.len() > 1 && i < kept.len() {
         let out_of = |k: usize, s: &Step| {
             k == i
                 || (k > i
-                    && matches!((&kept[i].change, &s.change),
+                    && matches!((&kept[i].1.change, &s.change),
                         (Change::Pooler { database: a, .. }, Change::Pooler { database: b, .. }) if a == b))
         };
-        let (dropped, trial): (Vec<_>, Vec<_>) = kept.iter().enumerate().partition(|&(k, s)| out_of(k, s));
-        let mut doc = start.clone();
-        let applies = trial.iter().all(|(_, s)| apply(&mut doc, &s.change).is_ok());
-        if !applies || doc == current {
+        let (dropped, trial): (Vec<_>, Vec<_>) =
+            kept.iter().cloned().enumerate().partition(|(k, (_, s))| out_of(*k, s));
+        let trial: Vec<(usize, Step)> = trial.into_iter().map(|(_, x)| x).collect();
+        let Some(doc) = build(&trial) else {
             i += 1;
+            continue;
+        };
+        if doc == current {
+            // Overridden: merged into the next change of the same field,
+            // or, with none, a change that changed nothing.
+            let first = kept.remove(i).1;
+            if let Some((_, later)) = kept[i..]
+                .iter_mut()
+                .find(|(_, s)| merged(&first.change, &s.change).is_some())
+            {
+                let change = merged(&first.change, &later.change).expect("found");
+                later.text = change.to_string();
+                later.change = change;
+            }
             continue;
         }
         match sim(&doc) {
             Some((round, analysis, _)) if round.passed && over(&analysis).iter().all(|c| over_now.contains(c)) => {
-                let removed = dropped.iter().map(|(_, s)| s.text.clone()).collect();
-                kept = trial.into_iter().map(|(_, s)| s.clone()).collect();
+                let removed = dropped.iter().map(|(_, (_, s))| s.text.clone()).collect();
+                dropped_targets.extend(dropped.iter().filter_map(|(_, (at, s))| match &s.change {
+                    Change::Target { pool, from, to } if to < from => Some((*at, pool.clone(), to / from)),
+                    _ => None,
+                }));
+                kept = trial;
                 current = doc;
                 over_now = over(&analysis);
-                out.push((Round { removed, ..round }, analysis, kept.clone()));
+                trials.push((Round { removed, ..round }, analysis));
             }
             _ => i += 1,
         }
     }
-    out
+    for (at, pool, ratio) in dropped_targets {
+        let scaled = |n: u32| (f64::from(n) * ratio).ceil() as u32;
+        let mut resized = kept.clone();
+        let mut minimum = None;
+        for (_, s) in resized.iter_mut().filter(|(k, _)| *k > at) {
+            if let Change::Minimum { pool: p, from, to } = &s.change
+                && *p == pool
+            {
+                let to = scaled(*to).max(from + 1);
+                minimum = Some(to);
+                s.change = Change::Minimum {
+                    pool: p.clone(),
+                    from: *from,
+                    to,
+                };
+            }
+        }
+        for (_, s) in resized.iter_mut().filter(|(k, _)| *k > at) {
+            if let Change::Maximum { pool: p, from, to } = &s.change
+                && *p == pool
+            {
+                let to = scaled(*to).max(*from).max(minimum.map_or(0, |m| m + 1));
+                s.change = Change::Maximum {
+                    pool: p.clone(),
+                    from: *from,
+                    to,
+                };
+            }
+        }
+        let (added, removed): (Vec<String>, Vec<String>) = resized
+            .iter()
+            .zip(&kept)
+            .filter(|((_, new), (_, old))| new.change != old.change)
+            .map(|((_, new), (_, old))| (new.change.to_string(), old.text.clone()))
+            .unzip();
+        let Some(doc) = build(&resized) else { continue };
+        if added.is_empty() || doc == current {
+            continue;
+        }
+        if let Some((round, analysis, _)) = sim(&doc)
+            && round.passed
+            && over(&analysis).iter().all(|c| over_now.contains(c))
+        {
+            for (_, s) in &mut resized {
+                s.text = s.change.to_string();
+            }
+            kept = resized;
+            current = doc;
+            over_now = over(&analysis);
+            trials.push((
+                Round {
+                    added,
+                    removed,
+                    ..round
+                },
+                analysis,
+            ));
+        }
+    }
+    Pruned {
+        trials,
+        kept: kept.into_iter().map(|(_, s)| s).collect(),
+    }
 }
 
-/// A simulated scenario: its round, the analysis of replication 0 and its
-/// peak offered rate.
-type Simulated = (Round, Analysis, f64);
-
-/// Loads `grown` (a scenario document at a horizon's traffic), runs its
-/// replications and judges them: the round (with no changes listed), the
-/// analysis of replication 0 and its peak offered rate.
 fn simulate(
     grown: &Value,
     file: &str,
@@ -461,6 +619,12 @@ fn simulate(
             .iter()
             .filter(|c| c.cost_per_month_usd > 0.0)
             .map(|c| (c.title(), c.cost_per_month_usd))
+            .collect(),
+        cost_bases: analysis
+            .components
+            .iter()
+            .filter(|c| c.cost_per_month_usd > 0.0 && !c.cost_basis.is_empty())
+            .map(|c| (c.title(), c.cost_basis.clone()))
             .collect(),
         oldest_message_s: (!spec.data.queues.is_empty()).then_some(judged.oldest_message),
     };
@@ -1413,6 +1577,7 @@ mod tests {
             bottleneck: None,
             cost_per_month_usd: 0.0,
             costs: Vec::new(),
+            cost_bases: Vec::new(),
             oldest_message_s: None,
         };
         (round, analysis, 100.0)
@@ -1482,7 +1647,8 @@ mod tests {
             let past: &[&str] = if jobs < 3 { &["jobs"] } else { &[] };
             Some(outcome(passed, past, &["api"]))
         };
-        let trials = prune(&start, (&now, &outcome(true, &[], &["api", "jobs"]).1), &made, &mut sim);
+        let pruned = prune(&start, (&now, &outcome(true, &[], &["api", "jobs"]).1), &made, &mut sim);
+        let trials = &pruned.trials;
         // Without the minimum: passes. Without the maximum: fails. Without
         // jobs' instance: passes, but jobs goes past its ceiling. Without
         // the pooler (and its resize): passes. Without the resize alone
@@ -1496,13 +1662,97 @@ mod tests {
                 vec![made[3].text.clone(), made[4].text.clone()]
             ]
         );
-        let kept = &trials.last().unwrap().2;
-        assert_eq!(kept, &vec![made[1].clone(), made[2].clone()]);
+        assert_eq!(pruned.kept, vec![made[1].clone(), made[2].clone()]);
         assert!(trials.iter().all(|t| t.0.passed));
     }
 
+    /// A lowered target (75% → 40%) made the plan size the minimum and
+    /// maximum it raised next for pods at 40%; once the raised minimum
+    /// holds the peak without the lower target, both are tried scaled back
+    /// to 75% (× 40 / 75) and kept so when that holds too.
     #[test]
-    fn a_trial_that_changes_nothing_is_not_run() {
+    fn sizes_made_for_a_dropped_target_are_scaled_to_the_target_kept() {
+        let start = json!({ "pools": { "api": { "instance_type": "c6i.large", "count": 3, "autoscaler": { "hpa": {
+            "min_replicas": 3, "max_replicas": 40,
+            "metrics": [ { "resource": { "name": "cpu", "target": { "average_utilization": 75 } } } ] } } } } });
+        let made = vec![
+            step(Change::Maximum {
+                pool: "api".into(),
+                from: 40,
+                to: 67,
+            }),
+            step(Change::Target {
+                pool: "api".into(),
+                from: 75.0,
+                to: 40.0,
+            }),
+            step(Change::Maximum {
+                pool: "api".into(),
+                from: 67,
+                to: 136,
+            }),
+            step(Change::Minimum {
+                pool: "api".into(),
+                from: 3,
+                to: 135,
+            }),
+        ];
+        let mut now = start.clone();
+        for s in &made {
+            apply(&mut now, &s.change).unwrap();
+        }
+        let mut tried = Vec::new();
+        // Holds with a minimum of 70 or more, whatever the target.
+        let mut sim = |doc: &Value| {
+            let hpa = &doc["pools"]["api"]["autoscaler"]["hpa"];
+            tried.push((
+                hpa["min_replicas"].as_u64().unwrap(),
+                hpa["max_replicas"].as_u64().unwrap(),
+                hpa["metrics"][0]["resource"]["target"]["average_utilization"]
+                    .as_u64()
+                    .unwrap(),
+            ));
+            let (min, max) = (
+                hpa["min_replicas"].as_u64().unwrap(),
+                hpa["max_replicas"].as_u64().unwrap(),
+            );
+            // A minimum above the maximum does not validate: no run.
+            (min <= max).then(|| outcome(min >= 70, &[], &[]))
+        };
+        let pruned = prune(&start, (&now, &outcome(true, &[], &[]).1), &made, &mut sim);
+        // The first maximum merges into the second without a run; without
+        // the target: holds; without the maximum: the minimum is above it,
+        // which does not validate; without the minimum: fails; then
+        // 135 × 40/75 = 72 and 136 × 40/75 = 73.
+        assert_eq!(tried.first(), Some(&(135, 136, 75)));
+        assert_eq!(tried.last(), Some(&(72, 73, 75)));
+        let texts: Vec<String> = pruned.kept.iter().map(|s| s.text.clone()).collect();
+        assert_eq!(
+            texts,
+            [
+                "raise the autoscaler maximum of pool api from 40 to 73",
+                "raise the autoscaler minimum of pool api from 3 to 72"
+            ]
+        );
+        let last = &pruned.trials.last().unwrap().0;
+        assert_eq!(
+            last.added,
+            [
+                "raise the autoscaler maximum of pool api from 40 to 73",
+                "raise the autoscaler minimum of pool api from 3 to 72"
+            ]
+        );
+        assert_eq!(
+            last.removed,
+            [
+                "raise the autoscaler maximum of pool api from 40 to 136",
+                "raise the autoscaler minimum of pool api from 3 to 135"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_change_a_later_one_overrides_is_merged_into_it_without_a_run() {
         let start = json!({ "pools": { "api": { "instance_type": "c6i.large", "count": 2 } } });
         // The second sets the same field: without the first, the scenario is the same.
         let made = vec![
@@ -1526,9 +1776,21 @@ mod tests {
             runs += 1;
             Some(outcome(doc["pools"]["api"]["count"] == 4, &[], &[]))
         };
-        assert!(prune(&start, (&now, &outcome(true, &[], &[]).1), &made, &mut sim).is_empty());
-        // Only "without the second" ran (count 3), and failed.
-        assert_eq!(runs, 1);
+        let pruned = prune(&start, (&now, &outcome(true, &[], &[]).1), &made, &mut sim);
+        // One change from 2 to 4, and nothing left to try without it.
+        assert_eq!(
+            pruned.kept,
+            vec![Step {
+                text: "grow pool api from 2 to 4 instances".into(),
+                ..step(Change::Instances {
+                    pool: "api".into(),
+                    from: 2,
+                    to: 4,
+                })
+            }]
+        );
+        assert!(pruned.trials.is_empty());
+        assert_eq!(runs, 0);
     }
 
     /// An HPA pool (2–10, CPU 60% on one-core pods) whose capacity arrived

@@ -28,7 +28,7 @@ use crate::model::{RunResult, SystemSpec};
 
 use super::analysis::{Analysis, Change, analyze, peak};
 use super::headroom::slo_text;
-use super::plan::{COMPLIANCE, Inputs, MIN_REPLICATIONS, apply, portable, review_slo};
+use super::plan::{COMPLIANCE, Inputs, MIN_REPLICATIONS, apply, carry_assumed_slo, portable, review_slo};
 
 /// The window judged after a failure, in seconds (or to the run's end, if sooner).
 pub const WINDOW_S: f64 = 300.0;
@@ -193,6 +193,10 @@ pub fn check(
     let at = peak(inputs.today).start_s.min(earliest).max(spec.warmup.as_secs_f64());
     let window_end = (at + WINDOW_S).min(end);
     let (base, own_faults_removed) = without_faults(&portable(inputs.doc, inputs.base));
+    let mut base = base;
+    if slo_assumed {
+        carry_assumed_slo(&mut base, &slo);
+    }
 
     let simulate = |doc: &Value, file: &str| -> Result<Ran, String> {
         let loaded = crate::scenario::load_document(doc, file, inputs.files)

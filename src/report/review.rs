@@ -118,10 +118,17 @@ fn money(x: f64) -> String {
 }
 
 fn pct(x: f64) -> String {
-    if x.is_finite() {
-        format!("{:.1}%", x * 100.0)
+    if !x.is_finite() {
+        return "–".into();
+    }
+    let p = x * 100.0;
+    // Below a billionth is rounding noise (an interval over equal samples).
+    if p.abs() >= 1e-7 && p.abs() < 0.05 {
+        // Two significant digits, not a 0.0% that hides a share.
+        let decimals = (1 - p.abs().log10().floor() as i32).clamp(2, 9) as usize;
+        format!("{p:.decimals$}%")
     } else {
-        "–".into()
+        format!("{p:.1}%")
     }
 }
 
@@ -186,6 +193,22 @@ fn run_sections(doc: &mut Doc, dir: &Path, prefix: &str, level: u8) -> Result<()
                 "{} compliant, {} minutes lost",
                 pct(f(&slo["compliance"])),
                 human(f(&slo["minutes_lost"]))
+            ),
+        ]);
+    } else if let Some(a) = &analysis.assumptions
+        && let Some(today) = a.slo_compliance_today
+    {
+        rows.push(vec![
+            "SLO (assumed by the review)".into(),
+            format!(
+                "{} compliant with {}{}",
+                pct(today),
+                a.slo,
+                if today < crate::report::plan::COMPLIANCE {
+                    ": today's run already breaks it"
+                } else {
+                    ""
+                }
             ),
         ]);
     }
@@ -460,7 +483,8 @@ fn proven_plan(doc: &mut Doc, plan: &Plan, level: u8) {
         "Each horizon's changes were applied to a copy of the scenario and simulated at that horizon's traffic \
          ({} replications each, common random numbers), judged on {}{}. Once a horizon held, each of its changes \
          was tried without and dropped where the SLO still held with every component within its planning ceiling \
-         (rounds marked \"without\"). Horizons build on each other.",
+         (rounds marked \"without\"; sizes made for a lowered CPU target that was dropped are tried at the target \
+         kept, marked \"in place of\"). Horizons build on each other.",
         plan.replications,
         plan.slo,
         if plan.slo_assumed {
@@ -504,7 +528,9 @@ fn proven_plan(doc: &mut Doc, plan: &Plan, level: u8) {
             .map(|(i, r)| {
                 vec![
                     (i + 1).to_string(),
-                    if !r.removed.is_empty() {
+                    if !r.removed.is_empty() && !r.added.is_empty() {
+                        format!("{} (in place of: {})", r.added.join("; "), r.removed.join("; "))
+                    } else if !r.removed.is_empty() {
                         format!("without: {}", r.removed.join("; "))
                     } else if r.added.is_empty() {
                         "–".into()
@@ -664,15 +690,22 @@ fn proven_costs(doc: &mut Doc, analysis: &Analysis, plan: &Plan) {
                 .iter()
                 .find(|c| c.title() == *name)
                 .map_or(0.0, |c| c.cost_per_month_usd);
-            let label = analysis
-                .components
-                .iter()
-                .find(|c| c.title() == *name)
-                .map_or_else(|| name.clone(), cost_label);
+            let now = analysis.components.iter().find(|c| c.title() == *name);
+            let label = now.map_or_else(|| name.clone(), cost_label);
             let mut row = vec![label, money(today)];
             row.extend(plan.horizons.iter().map(|h| {
                 let cost = last(h).iter().find(|(n, _)| n == name).map_or(0.0, |(_, c)| *c);
-                money(cost)
+                // What it is billed as, where the plan changed that.
+                let basis = h
+                    .rounds
+                    .last()
+                    .and_then(|r| r.cost_bases.iter().find(|(n, _)| n == name))
+                    .map(|(_, b)| b.as_str())
+                    .filter(|b| now.is_none_or(|c| c.cost_basis != *b));
+                match basis {
+                    Some(b) if cost > 0.0 => format!("{} ({b})", money(cost)),
+                    _ => money(cost),
+                }
             }));
             row
         })
@@ -701,18 +734,25 @@ fn proven_costs(doc: &mut Doc, analysis: &Analysis, plan: &Plan) {
 /// "0.0%" for errors that happened).
 fn rate_ci(e: Estimate) -> String {
     let rate = |x: f64| super::format::rate_pct(x, None);
-    if e.ci95.is_finite() && e.ci95 > 0.0 {
-        format!("{} ± {}", rate(e.mean), rate(e.ci95))
-    } else {
-        rate(e.mean)
-    }
+    if e.ci95 > 0.0 { share_ci(e, rate) } else { rate(e.mean) }
 }
 
 fn pct_ci(e: Estimate) -> String {
-    if e.ci95.is_finite() {
-        format!("{} ± {}", pct(e.mean), pct(e.ci95))
+    share_ci(e, pct)
+}
+
+/// A share's mean and 95% interval: `mean ± half-width`, or, where that
+/// would run past 0% or 100% (few replications far apart), the interval's
+/// bounds cut to them.
+fn share_ci(e: Estimate, show: impl Fn(f64) -> String) -> String {
+    if !e.ci95.is_finite() {
+        return show(e.mean);
+    }
+    let (lo, hi) = (e.mean - e.ci95, e.mean + e.ci95);
+    if lo < 0.0 || hi > 1.0 {
+        format!("{} (95% CI {}–{})", show(e.mean), show(lo.max(0.0)), show(hi.min(1.0)))
     } else {
-        pct(e.mean)
+        format!("{} ± {}", show(e.mean), show(e.ci95))
     }
 }
 
@@ -1457,6 +1497,19 @@ fn html(doc: &Doc, dir: &Path) -> Result<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_share_is_shown_within_0_and_100_percent_and_never_as_a_hidden_0() {
+        let e = |mean, ci95| Estimate { mean, ci95, n: 3 };
+        assert_eq!(pct_ci(e(0.556, 0.829)), "55.6% (95% CI 0.0%–100.0%)");
+        assert_eq!(pct_ci(e(0.123, 0.383)), "12.3% (95% CI 0.0%–50.6%)");
+        assert_eq!(pct_ci(e(0.9, 0.05)), "90.0% ± 5.0%");
+        assert_eq!(pct_ci(e(1.0, 0.0)), "100.0% ± 0.0%");
+        assert_eq!(pct(1.0 / 4640.0), "0.022%");
+        assert_eq!(pct(0.0), "0.0%");
+        assert_eq!(pct(3.4e-16), "0.0%");
+        assert_eq!(pct(0.25), "25.0%");
+    }
 
     #[test]
     fn base64_matches_rfc_4648() {
