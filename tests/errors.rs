@@ -124,10 +124,10 @@ fn bad_duration_unit_is_explained() {
 #[test]
 fn a_deferrable_share_is_a_fraction_and_not_beside_an_enqueue() {
     let cpu = "      cpu: { exponential: { mean: 10ms } }";
-    for bad in ["1", "0", "-0.2", "1.5"] {
+    for bad in ["1", "0", "-0.2", "1.5", "0.001", "0.999999", ".nan"] {
         let msg = one(&GOOD.replace(cpu, &format!("{cpu}\n      deferrable: {bad}")));
         assert!(
-            msg.contains("traffic.classes[0].deferrable: the share of the class's CPU that need not finish before the answer must be above 0 and below 1"),
+            msg.contains("traffic.classes[0].deferrable: the share of the class's CPU that need not finish before the answer must be from 0.01 to 0.99"),
             "{msg}"
         );
     }

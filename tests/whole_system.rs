@@ -1156,3 +1156,69 @@ slo:
         .unwrap_or_else(|| panic!("{report}"));
     assert!(row.trim_end().ends_with("(db.m6g.xlarge) |"), "{row}");
 }
+
+/// The deferrable work of two classes whose names make the same queue
+/// name, and of one whose name has no letter a name could keep, moved off
+/// an autoscaled pool whose minimum already holds more than the work left
+/// needs: each gets a queue and workers of its own, and the minimum is
+/// scaled with the work, one below the maximum, so the scenario validates.
+#[test]
+fn deferrable_work_gets_names_of_its_own_and_a_minimum_that_fits() {
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = write(
+        dir.path(),
+        r#"
+name: mails
+seed: 3
+duration: 3m
+warmup: 30s
+interval: 10s
+traffic:
+  rate: { constant: 400 }
+  classes:
+    - { name: view, weight: 3, cpu: { lognormal: { mean: 10ms, cv: 1.0 } } }
+    - { name: "welcome mail", weight: 0.5, cpu: { gamma: { mean: 60ms, cv: 0.5 } }, deferrable: 0.8 }
+    - { name: "welcome-mail", weight: 0.25, cpu: { gamma: { mean: 60ms, cv: 0.5 } }, deferrable: 0.8 }
+    - { name: "✉✉", weight: 0.25, cpu: { gamma: { mean: 60ms, cv: 0.5 } }, deferrable: 0.8 }
+  target: lb
+load_balancers:
+  lb: { policy: least_connections, pool: web }
+pools:
+  web:
+    instance_type: c6i.xlarge
+    count: 4
+    workers: 32
+    timeout: 5s
+    autoscaler:
+      hpa:
+        min_replicas: 4
+        max_replicas: 5
+        metrics: [ { resource: { name: cpu, target: { average_utilization: 70 } } } ]
+slo:
+  latency: { percentile: 99, threshold: 300ms }
+  error_rate: 0.001
+"#,
+    );
+    let out = dir.path().join("review");
+    run(&["--report", "--growth", "1.5"], &scenario, &out);
+    let plan = json(&out.join("plan.json"));
+    let horizon = &plan["horizons"][0];
+    assert_eq!(horizon["changes"][0]["change"]["change"], "maximum", "{horizon}");
+    let alt = horizon["alternatives"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["kind"] == "queue")
+        .unwrap_or_else(|| panic!("{horizon}"));
+    let text = alt["text"].as_str().unwrap();
+    for name in [
+        "queue welcome-mail-jobs",
+        "queue welcome-mail-2-jobs",
+        "queue class3-jobs",
+    ] {
+        assert!(text.contains(name), "{name}: {text}");
+    }
+    assert!(text.contains(", its minimum "), "{text}");
+    let file = out.join(alt["scenario"].as_str().unwrap());
+    run(&[], &file, &dir.path().join("rerun"));
+}

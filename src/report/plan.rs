@@ -926,9 +926,21 @@ fn deferred_to_queue(
     let mut left = c.peak_demand;
     for (i, f) in deferred {
         let class = &classes[i].name;
-        let (queue, workers) = (name_from(class, "-jobs"), name_from(class, "-workers"));
-        if doc["queues"].get(&queue).is_some() || doc["pools"].get(&workers).is_some() {
-            return None;
+        // A name of the class's own where it has letters or digits to give
+        // one, numbered where that is taken.
+        let base = if class.chars().any(|c| c.is_ascii_alphanumeric()) {
+            class.clone()
+        } else {
+            format!("class{i}")
+        };
+        let taken = |doc: &Value, q: &str, w: &str| doc["queues"].get(q).is_some() || doc["pools"].get(w).is_some();
+        let (mut queue, mut workers) = (name_from(&base, "-jobs"), name_from(&base, "-workers"));
+        if taken(&doc, &queue, &workers) {
+            queue = name_from(&base, &format!("-{i}-jobs"));
+            workers = name_from(&base, &format!("-{i}-workers"));
+            if taken(&doc, &queue, &workers) {
+                return None;
+            }
         }
         let share = cpu(i) * f / total;
         left -= c.peak_demand * share;
@@ -957,12 +969,18 @@ fn deferred_to_queue(
     // Never below two where it had two or more: one to lose (N+1).
     let size = instances(left).max(from.min(2)).min(to);
     let q = doc["pools"][pool].as_object_mut()?;
+    let mut minimum = String::new();
     let at_most = match scaler_fields(q) {
-        Some((k, _, max)) => {
-            q.get_mut("autoscaler")?
-                .get_mut(k)?
-                .as_object_mut()?
-                .insert(max.into(), json!(size));
+        Some((k, min, max)) => {
+            let a = q.get_mut("autoscaler")?.get_mut(k)?.as_object_mut()?;
+            a.insert(max.into(), json!(size));
+            // A minimum raised to hold the peak holds the work left: scaled
+            // alike, one below the maximum.
+            if let Some(m) = a.get(min).and_then(Value::as_u64).filter(|&m| m >= u64::from(size)) {
+                let kept = ((m as f64 * left / c.peak_demand).ceil() as u64).min(u64::from(size).saturating_sub(1));
+                a.insert(min.into(), json!(kept));
+                minimum = format!(", its minimum {kept} (from {m})");
+            }
             if q.get("count")
                 .and_then(Value::as_u64)
                 .is_some_and(|n| n > u64::from(size))
@@ -977,8 +995,8 @@ fn deferred_to_queue(
         }
     };
     let text = format!(
-        "pool {pool} on {at_most}{size} instance{} (the plan: {at_most}{to}), and the deferrable work moved off the \
-         request path: {}",
+        "pool {pool} on {at_most}{size} instance{} (the plan: {at_most}{to}){minimum}, and the deferrable work moved \
+         off the request path: {}",
         if size == 1 { "" } else { "s" },
         moved.join("; ")
     );

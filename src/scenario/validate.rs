@@ -769,14 +769,14 @@ pub fn validate(raw: &RawScenario, files: &dyn SourceFiles) -> Result<Validated,
             }
         });
         let deferrable = class.deferrable.and_then(|f| {
-            if f.is_finite() && f > 0.0 && f < 1.0 {
+            if (0.01..=0.99).contains(&f) {
                 Some(f)
             } else {
                 c.problem(
                     format!("{path}.deferrable"),
                     format!(
-                        "the share of the class's CPU that need not finish before the answer must be above 0 and \
-                         below 1 (0.8: 80%), got {f}"
+                        "the share of the class's CPU that need not finish before the answer must be from 0.01 to \
+                         0.99 (0.8: 80%; a part of a request under 1% is not worth a queue), got {f}"
                     ),
                 );
                 None
