@@ -537,7 +537,7 @@ fn proven_plan(doc: &mut Doc, plan: &Plan, level: u8) {
                     } else {
                         r.added.join("; ")
                     },
-                    format!("{} ms", with_ci(&r.latency_p99_ms, false)),
+                    magnitude_ci(&r.latency_p99_ms, "ms"),
                     rate_ci(r.error_rate),
                     pct_ci(r.compliance),
                     match (r.meets_slo, r.saturated.is_empty()) {
@@ -588,7 +588,7 @@ fn alternatives(doc: &mut Doc, h: &crate::report::plan::Horizon) {
         let row = |name: &str, r: &crate::report::plan::Round, share: Option<f64>| {
             let mut row = vec![
                 name.to_string(),
-                format!("{} ms", with_ci(&r.latency_p99_ms, false)),
+                magnitude_ci(&r.latency_p99_ms, "ms"),
                 rate_ci(r.error_rate),
                 pct_ci(r.compliance),
                 if r.passed {
@@ -601,11 +601,7 @@ fn alternatives(doc: &mut Doc, h: &crate::report::plan::Horizon) {
             ];
             row.extend(share.map(pct));
             if queues {
-                row.push(
-                    r.oldest_message_s
-                        .as_ref()
-                        .map_or("–".into(), |e| format!("{} s", with_ci(e, false))),
-                );
+                row.push(r.oldest_message_s.as_ref().map_or("–".into(), |e| magnitude_ci(e, "s")));
             }
             row.push(money(r.cost_per_month_usd));
             row
@@ -741,6 +737,17 @@ fn pct_ci(e: Estimate) -> String {
     share_ci(e, pct)
 }
 
+/// A duration's mean and 95% interval in `unit`: `mean ± half-width`, or,
+/// where that would run below zero (few replications far apart), the
+/// interval's bounds cut at 0.
+fn magnitude_ci(e: &Estimate, unit: &str) -> String {
+    if e.ci95.is_finite() && e.mean >= 0.0 && e.mean - e.ci95 < 0.0 {
+        format!("{} {unit} (95% CI 0–{} {unit})", human(e.mean), human(e.mean + e.ci95))
+    } else {
+        format!("{} {unit}", with_ci(e, false))
+    }
+}
+
 /// A share's mean and 95% interval: `mean ± half-width`, or, where that
 /// would run past 0% or 100% (few replications far apart), the interval's
 /// bounds cut to them.
@@ -791,7 +798,7 @@ fn resilience_check(doc: &mut Doc, dir: &Path, level: u8) -> Result<()> {
     ));
     let figures = |w: &Option<Window>| match w {
         Some(w) => vec![
-            format!("{} ms", with_ci(&w.latency_p99_max_ms, false)),
+            magnitude_ci(&w.latency_p99_max_ms, "ms"),
             rate_ci(w.error_rate),
             pct_ci(w.compliance),
         ],
@@ -1508,6 +1515,8 @@ mod tests {
         assert_eq!(pct(1.0 / 4640.0), "0.022%");
         assert_eq!(pct(0.0), "0.0%");
         assert_eq!(pct(3.4e-16), "0.0%");
+        assert_eq!(magnitude_ci(&e(518.0, 614.0), "ms"), "518.0 ms (95% CI 0–1132 ms)");
+        assert_eq!(magnitude_ci(&e(98.28, 0.4), "ms"), "98.28 ± 0.40 ms");
         assert_eq!(pct(0.25), "25.0%");
     }
 
