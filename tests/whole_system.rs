@@ -508,9 +508,8 @@ slo:
 "#,
     );
     let out = dir.path().join("review");
-    run(&["--report", "--growth", "1.5"], &scenario, &out);
-    let plan = json(&out.join("plan.json"));
-    let horizon = &plan["horizons"][0];
+    let (_, horizon) = review_horizon(dir.path(), &scenario);
+    let horizon = &horizon;
     assert_eq!(horizon["holds"], true, "{horizon}");
     let change = &horizon["changes"][0]["change"];
     assert_eq!(change["change"], "instances", "{horizon}");
@@ -579,9 +578,8 @@ slo:
 "#,
     );
     let out = dir.path().join("review");
-    run(&["--report", "--growth", "1.5"], &scenario, &out);
-    let plan = json(&out.join("plan.json"));
-    let horizon = &plan["horizons"][0];
+    let (_, horizon) = review_horizon(dir.path(), &scenario);
+    let horizon = &horizon;
     assert_eq!(horizon["holds"], true, "{horizon}");
     let change = &horizon["changes"][0]["change"];
     assert_eq!(change["change"], "instances", "{horizon}");
@@ -810,7 +808,8 @@ slo:
 }
 
 /// The review of `scenario` at ×1.5: its analysis and the horizon's plan.
-fn review_late(dir: &Path, scenario: &Path) -> (Value, Value) {
+/// Runs the review at ×1.5 into `dir/review`: the analysis and the horizon.
+fn review_horizon(dir: &Path, scenario: &Path) -> (Value, Value) {
     let out = dir.join("review");
     run(&["--report", "--growth", "1.5"], scenario, &out);
     let analysis = json(&out.join("analysis.json"));
@@ -829,7 +828,7 @@ fn review_late(dir: &Path, scenario: &Path) -> (Value, Value) {
 fn capacity_that_arrives_late_gets_a_lower_target_when_the_surge_fits_under_one() {
     let dir = tempfile::tempdir().unwrap();
     let scenario = late_scenario(dir.path(), "multiplier: 2.5, rise: 1m");
-    let (analysis, horizon) = review_late(dir.path(), &scenario);
+    let (analysis, horizon) = review_horizon(dir.path(), &scenario);
     let components = analysis["components"].as_array().unwrap();
     let first = &components[analysis["bottleneck"].as_u64().unwrap() as usize];
     assert_eq!(first["kind"], "database", "{first}");
@@ -879,7 +878,7 @@ fn capacity_that_arrives_late_gets_a_lower_target_when_the_surge_fits_under_one(
 fn capacity_that_arrives_late_gets_a_higher_minimum_below_the_maximum() {
     let dir = tempfile::tempdir().unwrap();
     let scenario = late_scenario(dir.path(), "multiplier: 5, rise: 10s");
-    let (_, horizon) = review_late(dir.path(), &scenario);
+    let (_, horizon) = review_horizon(dir.path(), &scenario);
     let changes = horizon["changes"].as_array().unwrap();
     assert_eq!(changes.len(), 1, "{horizon}");
     let change = &changes[0]["change"];
@@ -898,7 +897,7 @@ fn capacity_that_arrives_late_gets_a_higher_minimum_below_the_maximum() {
 fn a_change_the_slo_holds_without_is_dropped_from_the_plan() {
     let dir = tempfile::tempdir().unwrap();
     let scenario = late_scenario(dir.path(), "multiplier: 4, rise: 10s");
-    let (_, horizon) = review_late(dir.path(), &scenario);
+    let (_, horizon) = review_horizon(dir.path(), &scenario);
     let rounds = horizon["rounds"].as_array().unwrap();
     let added: Vec<&str> = rounds.iter().filter_map(|r| r["added"][0].as_str()).collect();
     assert!(added[0].starts_with("lower the CPU target of pool api"), "{horizon}");
@@ -1145,10 +1144,9 @@ slo:
 "#,
     );
     let out = dir.path().join("review");
-    run(&["--report", "--growth", "1.5"], &scenario, &out);
-    let plan = json(&out.join("plan.json"));
-    let change = &plan["horizons"][0]["changes"][0]["change"];
-    assert_eq!(change["change"], "database_cores", "{plan}");
+    let (_, horizon) = review_horizon(dir.path(), &scenario);
+    let change = &horizon["changes"][0]["change"];
+    assert_eq!(change["change"], "database_cores", "{horizon}");
     let report = std::fs::read_to_string(out.join("report.md")).unwrap();
     let row = report
         .lines()
@@ -1200,9 +1198,8 @@ slo:
 "#,
     );
     let out = dir.path().join("review");
-    run(&["--report", "--growth", "1.5"], &scenario, &out);
-    let plan = json(&out.join("plan.json"));
-    let horizon = &plan["horizons"][0];
+    let (_, horizon) = review_horizon(dir.path(), &scenario);
+    let horizon = &horizon;
     assert_eq!(horizon["changes"][0]["change"]["change"], "maximum", "{horizon}");
     let alt = horizon["alternatives"]
         .as_array()
