@@ -337,3 +337,73 @@ fn the_zone_struck_is_the_one_whose_loss_takes_the_most() {
         "{note}"
     );
 }
+
+/// Two consumer instances of two cores at 75% (12 messages/s of 250 ms:
+/// 3 of 4 cores; the peak at 2 minutes, where the failure strikes): losing
+/// one leaves 150% of what is left until its replacement has booted (3
+/// minutes), so the backlog grows by (3 − 2) / 0.25 = 4 messages/s for 180
+/// s, 720 messages, then drains at 4/s for the window's last 120 s: ~240
+/// left of the ~3,600 sent in the 5-minute window (6.7%), while the
+/// requests that enqueue them stay fast. The request SLO does not see it;
+/// the check does, and its N+1 (a third consumer: 50% busy, 75% with one
+/// lost) keeps up.
+#[test]
+fn a_consumer_pool_that_falls_behind_is_a_single_point_of_failure() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = r#"
+name: jobs
+duration: 9m
+warmup: 1m
+interval: 10s
+traffic:
+  rate: { steps: [ { at: 0s, rate: 12 }, { at: 2m, rate: 13 }, { at: 2m10s, rate: 12 } ] }
+  classes: [ { name: submit, cpu: { constant: 2ms }, data: { enqueue: jobs } } ]
+  target: lb
+load_balancers:
+  lb: { pool: api }
+pools:
+  api: { instance_type: c6i.large, count: 2 }
+  workers: { instance_type: c6i.large, count: 2, workers: 2, boot_time: { constant: 3m } }
+queues:
+  jobs: { consumers: workers, job: { constant: 250ms } }
+slo:
+  latency: { percentile: 99, threshold: 100ms }
+  error_rate: 0.001
+growth: [1.5]
+"#;
+    let out = run(dir.path(), "jobs", text, &["--report"]);
+    let check = resilience(&out);
+    let baseline = &check["baseline"];
+    assert!(
+        baseline["backlog_growth"]["mean"].as_f64().unwrap().abs() < 0.01,
+        "{baseline}"
+    );
+    let lost = failure(&check, "crash");
+    let lost = if lost["target"] == "workers" {
+        lost
+    } else {
+        check["failures"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["kind"] == "crash" && f["target"] == "workers")
+            .unwrap()
+    };
+    let window = &lost["window"];
+    assert_eq!(window["meets_slo"], true, "{lost}");
+    let growth = window["backlog_growth"]["mean"].as_f64().unwrap();
+    assert!((0.04..0.1).contains(&growth), "{lost}");
+    assert_eq!(check["failure_at_s"], 120.0);
+    assert_eq!(
+        lost["verdict"], "a queue fell behind: single point of failure",
+        "{lost}"
+    );
+    let remedy = &lost["remedy"];
+    assert_eq!(remedy["holds"], true, "{remedy}");
+    assert!(
+        remedy["changes"][0].as_str().unwrap().contains("pool workers"),
+        "{remedy}"
+    );
+    let report = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(report.contains("queue backlog growth"), "{report}");
+}

@@ -153,6 +153,29 @@ pub struct Window {
     pub compliance: Estimate,
     /// Whether the mean compliance reaches [`COMPLIANCE`].
     pub meets_slo: bool,
+    /// With queues: how much their backlog grew over the window (messages
+    /// at its end less those at its start, all queues) as a share of the
+    /// messages sent in it. Work the request SLO does not see.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backlog_growth: Option<Estimate>,
+}
+
+/// A backlog that grows by more than this share of what was sent in the
+/// window is falling behind: its consumers no longer keep up.
+pub const BACKLOG_GROWTH_MAX: f64 = 0.01;
+
+impl Window {
+    /// Whether the queues' consumers kept up over the window (true without queues).
+    pub fn queues_keep_up(&self) -> bool {
+        self.backlog_growth
+            .as_ref()
+            .is_none_or(|g| g.mean <= BACKLOG_GROWTH_MAX)
+    }
+
+    /// The SLO met and every queue kept up.
+    pub fn holds(&self) -> bool {
+        self.meets_slo && self.queues_keep_up()
+    }
 }
 
 /// Verdicts, as the report shows them.
@@ -160,6 +183,7 @@ pub const HOLDS: &str = "holds";
 pub const BROKEN: &str = "SLO broken: single point of failure";
 pub const STRUCTURAL: &str = "single point of failure (structural)";
 pub const BROKEN_ANYWAY: &str = "SLO broken, as without any failure";
+pub const FELL_BEHIND: &str = "a queue fell behind: single point of failure";
 pub const NOT_RUN: &str = "not simulated";
 
 /// One failure to inject: what it is and how to put it into a copy.
@@ -214,7 +238,7 @@ pub fn check(
         Ok(ran) => (Some(ran), None),
         Err(why) => (None, Some(why)),
     };
-    let baseline_meets = baseline.as_ref().is_some_and(|ran| ran.window.meets_slo);
+    let baseline_meets = baseline.as_ref().is_some_and(|ran| ran.window.holds());
     // `doc` with `fault` appended to the list at `list`, simulated as `file`.
     let strike = |doc: &Value, list: &[String], fault: &Value, file: &str| {
         let mut doc = doc.clone();
@@ -230,7 +254,8 @@ pub fn check(
         let struck = |doc: &Value, file: &str| strike(doc, &injection.list, &injection.fault, file);
         let judged = struck(&base, &format!("resilience/{name}.yaml"));
         let (window, holds, verdict, note) = match &judged {
-            Ok((ran, _)) if ran.window.meets_slo => (Some(ran.window), true, HOLDS, None),
+            Ok((ran, _)) if ran.window.holds() => (Some(ran.window), true, HOLDS, None),
+            Ok((ran, _)) if baseline_meets && ran.window.meets_slo => (Some(ran.window), false, FELL_BEHIND, None),
             Ok((ran, _)) if baseline_meets => (Some(ran.window), false, BROKEN, None),
             Ok((ran, _)) => (
                 Some(ran.window),
@@ -245,7 +270,7 @@ pub fn check(
             (a, b) => a.or(b),
         };
         let remedy = match &judged {
-            Ok((ran, _)) if verdict == BROKEN => {
+            Ok((ran, _)) if verdict == BROKEN || verdict == FELL_BEHIND => {
                 let target = (injection.kind, injection.target.as_str());
                 let (remedy, file) = remedy(&base, &today, target, ran.per_month_usd, &struck);
                 files.extend(file);
@@ -304,7 +329,7 @@ pub fn check(
     failures.sort_by_key(|f| order(spec, f));
     let single_points_of_failure = failures
         .iter()
-        .filter(|f| f.verdict == BROKEN || f.structural)
+        .filter(|f| f.verdict == BROKEN || f.verdict == FELL_BEHIND || f.structural)
         .map(|f| f.text.clone())
         .collect();
     let check = Resilience {
@@ -378,7 +403,7 @@ fn remedy(
                 let yaml = serde_saphyr::to_string(&doc)
                     .map(|y| header + &y)
                     .map_err(|e| format!("{e}"));
-                let holds = ran.window.meets_slo;
+                let holds = ran.window.holds();
                 let note = (!holds && kind == FailureKind::PrimaryWithoutReplica).then(|| {
                     format!(
                         "the replica takes over after a {PROMOTION_S} s promotion, and the SLO breaks during it: \
@@ -747,10 +772,13 @@ fn add_fault(doc: &mut Value, path: &[String], fault: Value) -> Result<(), Strin
 }
 
 /// The figures of `runs` over the intervals starting in `[from, to)` seconds.
+/// One replication's window: worst p99, error rate, compliance, backlog growth.
+type PerRun = (f64, f64, f64, f64);
+
 fn window(runs: &[RunResult], from: f64, to: f64) -> Window {
     // An interval boundary and `from` may differ by the rounding of seconds.
     const EPSILON_S: f64 = 1e-6;
-    let per_run: Vec<(f64, f64, f64)> = runs
+    let per_run: Vec<PerRun> = runs
         .iter()
         .map(|r| {
             let rows: Vec<_> = r
@@ -782,10 +810,35 @@ fn window(runs: &[RunResult], from: f64, to: f64) -> Window {
                 .map(length)
                 .fold(0.0, |a, b| a + b);
             let compliance = if total > 0.0 { kept / total } else { f64::NAN };
-            (p99, error_rate, compliance)
+            // Messages waiting when the window opens (at the end of the
+            // interval before it) and when it closes, against those sent.
+            let depth = |row: &crate::metrics::IntervalRow| {
+                row.data
+                    .as_ref()
+                    .map_or(0, |d| d.queues.iter().map(|q| q.depth).sum::<u64>())
+            };
+            let before = r
+                .rows
+                .iter()
+                .take_while(|row| row.start.as_secs_f64() < from - EPSILON_S)
+                .last()
+                .map_or(0, depth);
+            let after = rows.last().map_or(before, |row| depth(row));
+            let sent: u64 = rows
+                .iter()
+                .filter_map(|row| row.data.as_ref())
+                .flat_map(|d| d.queues.iter().map(|q| q.counts.enqueued))
+                .sum();
+            let growth = (after as f64 - before as f64) / (sent.max(1) as f64);
+            (p99, error_rate, compliance, growth)
         })
         .collect();
-    let of = |f: &dyn Fn(&(f64, f64, f64)) -> f64| {
+    let queues = runs
+        .first()
+        .and_then(|r| r.rows.first())
+        .and_then(|row| row.data.as_ref())
+        .is_some_and(|d| !d.queues.is_empty());
+    let of = |f: &dyn Fn(&PerRun) -> f64| {
         estimate(&per_run.iter().map(f).filter(|x| x.is_finite()).collect::<Vec<_>>())
     };
     let compliance = of(&|r| r.2);
@@ -794,6 +847,7 @@ fn window(runs: &[RunResult], from: f64, to: f64) -> Window {
         error_rate: of(&|r| r.1),
         meets_slo: compliance.mean >= COMPLIANCE - 1e-12,
         compliance,
+        backlog_growth: queues.then(|| of(&|r| r.3)),
     }
 }
 
