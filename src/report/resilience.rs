@@ -838,9 +838,8 @@ fn window(runs: &[RunResult], from: f64, to: f64) -> Window {
         .and_then(|r| r.rows.first())
         .and_then(|row| row.data.as_ref())
         .is_some_and(|d| !d.queues.is_empty());
-    let of = |f: &dyn Fn(&PerRun) -> f64| {
-        estimate(&per_run.iter().map(f).filter(|x| x.is_finite()).collect::<Vec<_>>())
-    };
+    let of =
+        |f: &dyn Fn(&PerRun) -> f64| estimate(&per_run.iter().map(f).filter(|x| x.is_finite()).collect::<Vec<_>>());
     let compliance = of(&|r| r.2);
     Window {
         latency_p99_max_ms: of(&|r| r.0),
