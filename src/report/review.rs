@@ -820,6 +820,14 @@ fn resilience_check(doc: &mut Doc, dir: &Path, level: u8) -> Result<()> {
         }
         row
     };
+    // The columns `figures` fills, in its order.
+    let figure_columns = || {
+        let mut columns: Vec<String> = vec!["p99".into(), "error rate".into(), "SLO compliance".into()];
+        if queues {
+            columns.push("queue backlog growth".into());
+        }
+        columns
+    };
     let mut baseline = vec!["none (baseline)".to_string()];
     baseline.extend(figures(&check.baseline));
     baseline.push(match (&check.baseline, &check.note) {
@@ -838,15 +846,8 @@ fn resilience_check(doc: &mut Doc, dir: &Path, level: u8) -> Result<()> {
         });
         row
     }));
-    let mut header = vec![
-        "failure".into(),
-        "p99".into(),
-        "error rate".into(),
-        "SLO compliance".into(),
-    ];
-    if queues {
-        header.push("queue backlog growth".into());
-    }
+    let mut header = vec!["failure".to_string()];
+    header.extend(figure_columns());
     header.push("verdict".into());
     doc.blocks.push(Block::Table {
         header,
@@ -911,16 +912,8 @@ fn resilience_check(doc: &mut Doc, dir: &Path, level: u8) -> Result<()> {
                 row
             })
             .collect();
-        let mut header = vec![
-            "failure".into(),
-            "remedy".into(),
-            "p99".into(),
-            "error rate".into(),
-            "SLO compliance".into(),
-        ];
-        if queues {
-            header.push("queue backlog growth".into());
-        }
+        let mut header = vec!["failure".to_string(), "remedy".into()];
+        header.extend(figure_columns());
         header.extend(["verdict".into(), "$/month".into(), "scenario".into()]);
         doc.blocks.push(Block::Table {
             header,
