@@ -124,13 +124,18 @@ fn bad_duration_unit_is_explained() {
 #[test]
 fn a_deferrable_share_is_a_fraction_and_not_beside_an_enqueue() {
     let cpu = "      cpu: { exponential: { mean: 10ms } }";
-    for bad in ["1", "0", "-0.2", "1.5", "0.001", "0.999999", ".nan"] {
+    for bad in ["1", "0", "-0.2", "1.5", "0.001", "0.999999", "100%", "0.5%"] {
         let msg = one(&GOOD.replace(cpu, &format!("{cpu}\n      deferrable: {bad}")));
         assert!(
             msg.contains("traffic.classes[0].deferrable: the share of the class's CPU that need not finish before the answer must be from 0.01 to 0.99"),
             "{msg}"
         );
     }
+    let msg = one(&GOOD.replace(cpu, &format!("{cpu}\n      deferrable: .nan")));
+    assert!(
+        msg.ends_with("traffic.classes[0].deferrable: `.nan` is not a finite number: give a number such as 0.5"),
+        "{msg}"
+    );
     let queued = format!(
         "{}queues:\n  jobs: {{ consumers: workers, job: {{ constant: 1ms }} }}\n",
         GOOD.replace(
@@ -200,6 +205,137 @@ fn every_problem_is_reported_at_once() {
         "in the file's order: {p:?}"
     );
     assert!(p.iter().all(|p| p.line.is_some()));
+}
+
+/// Parse-level problems do not stop the search: a file with an unknown
+/// field, a value of the wrong type, an unknown variant, a duration
+/// without a unit, a second unknown field, a dangling reference and a
+/// number out of range reports all seven, in the file's order. Before, the
+/// parser's first problem was the only one reported.
+#[test]
+fn every_kind_of_problem_is_found_in_one_pass() {
+    let bad = GOOD
+        .replace("  rate: { constant: 10 }", "  rate: { constant: 10 }\n  burst: 3")
+        .replace("    - name: a", "    - name: a\n      weight: -2")
+        .replace("mean: 10ms", "mean: 10")
+        .replace("lb: { pool: web }", "lb: { pool: wbe, policy: leastconn }")
+        .replace("count: 2", "count: two\n    queue_capcity: 10");
+    let p = problems(&bad);
+    let found: Vec<(u64, &str, &str)> = p
+        .iter()
+        .map(|p| {
+            (
+                p.line.unwrap(),
+                p.path.as_str(),
+                p.message.split([':', ',']).next().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        found,
+        [
+            (5, "traffic.burst", "unknown field `burst`"),
+            (8, "traffic.classes[0].weight", "must be a finite number > 0"),
+            (9, "traffic.classes[0].cpu.exponential.mean", "a duration needs a unit"),
+            (12, "load_balancers.lb.pool", "unknown pool `wbe`; known"),
+            (12, "load_balancers.lb.policy", "unknown variant `leastconn`"),
+            (16, "pools.web.count", "expected a whole number ≥ 0"),
+            (17, "pools.web.queue_capcity", "unknown field `queue_capcity`"),
+        ],
+        "{p:#?}"
+    );
+    // The unknown field is shown at its key, the bad values at themselves.
+    assert_eq!(p[6].column, Some(5));
+    assert_eq!(p[5].column, Some(12));
+    assert!(p[4].message.ends_with("did you mean `least_connections`?"), "{}", p[4]);
+}
+
+/// A required field spelled wrong is one problem, not two: the unknown
+/// field's did-you-mean says what is missing, and the value given under
+/// the wrong name is checked as the field's.
+#[test]
+fn a_misspelled_required_field_is_one_problem() {
+    let msg = one(&GOOD.replace("    instance_type: c6i.large", "    instance_tpye: c6i.large"));
+    assert!(
+        msg.starts_with("bad.yaml:13:5: pools.web.instance_tpye: unknown field"),
+        "{msg}"
+    );
+    assert!(msg.ends_with("did you mean `instance_type`?"), "{msg}");
+    let p = problems(&GOOD.replace(
+        "    instance_type: c6i.large",
+        "    instance_tpye: c6i.large\n    workers: -1",
+    ));
+    assert_eq!(p.len(), 2, "{p:?}");
+}
+
+/// A fraction may be written as a percentage, a percentile as `p99`, an
+/// HPA's utilisation with its sign; each field says which it takes.
+#[test]
+fn percentages_are_accepted_where_a_fraction_or_percentage_is_meant() {
+    let slo = "slo:\n  latency: { percentile: p99.9, threshold: 300ms }\n  error_rate: 0.1%\n";
+    let text = format!(
+        "{}{slo}",
+        GOOD.replace("mean: 10ms }", "mean: 10ms, cv: 150% }")
+            .replace("exponential", "lognormal")
+    );
+    let s = scenario::load(&text, "good.yaml", Format::Yaml, &NoFiles).unwrap();
+    let slo = s.spec.slo.as_ref().unwrap();
+    assert_eq!(slo.error_rate_max, Some(0.001));
+    assert!((slo.latency.unwrap().0 - 0.999).abs() < 1e-12);
+    let msg = one(&format!("{GOOD}slo: {{ error_rate: ten% }}\n"));
+    assert!(
+        msg.ends_with("slo.error_rate: expected a fraction such as 0.25 or 25%; found `ten%`"),
+        "{msg}"
+    );
+    let msg = one(&format!(
+        "{GOOD}slo: {{ latency: {{ percentile: top, threshold: 1s }} }}\n"
+    ));
+    assert!(
+        msg.ends_with("slo.latency.percentile: expected a percentile such as 99, 99.9 or p99; found `top`"),
+        "{msg}"
+    );
+}
+
+/// A duration is a number with a unit; a bare number (other than 0) is
+/// refused with the spellings it could have meant.
+#[test]
+fn a_duration_without_a_unit_is_refused() {
+    let msg = one(&GOOD.replace("mean: 10ms", "mean: 30"));
+    assert_eq!(
+        msg,
+        "bad.yaml:7:35: traffic.classes[0].cpu.exponential.mean: a duration needs a unit: `30` alone is ambiguous; write 30ms, 30s or 30m (units: ns, us, ms, s, m, h, d)"
+    );
+    let msg = one(&GOOD.replace("duration: 1m", "duration: \"90\""));
+    assert!(msg.contains("`90` alone is ambiguous"), "{msg}");
+    let zero = GOOD.replace("duration: 1m", "duration: 1m\nwarmup: 0");
+    scenario::load(&zero, "good.yaml", Format::Yaml, &NoFiles).unwrap();
+}
+
+/// An error-rate objective of 5% or more is valid but more likely a
+/// percentage written as a fraction: a warning says so.
+#[test]
+fn a_loose_error_rate_objective_is_warned_about() {
+    let s = scenario::load(
+        &format!("{GOOD}slo: {{ error_rate: 0.1 }}\n"),
+        "good.yaml",
+        Format::Yaml,
+        &NoFiles,
+    )
+    .unwrap();
+    let w: Vec<String> = s.warnings.iter().map(|w| w.to_string()).collect();
+    assert_eq!(w.len(), 1, "{w:?}");
+    assert!(
+        w[0].contains("slo.error_rate: 0.1 allows 10% of requests to fail"),
+        "{w:?}"
+    );
+    let s = scenario::load(
+        &format!("{GOOD}slo: {{ error_rate: 0.01 }}\n"),
+        "good.yaml",
+        Format::Yaml,
+        &NoFiles,
+    )
+    .unwrap();
+    assert!(s.warnings.is_empty(), "{:?}", s.warnings);
 }
 
 #[test]
@@ -851,22 +987,22 @@ fn parser_messages_speak_the_format_not_the_program() {
     let msg = one(&GOOD.replace("count: 2", "count: two"));
     assert_eq!(
         msg,
-        "bad.yaml:14:12: pools.web.count: invalid value: expected a whole number ≥ 0, at most 4294967295"
+        "bad.yaml:14:12: pools.web.count: expected a whole number ≥ 0, at most 4294967295; found \"two\""
     );
     let msg = one("just a line of text\n");
-    assert_eq!(msg, "bad.yaml:1:1: expected a mapping of fields (`field: value`)");
+    assert_eq!(
+        msg,
+        "bad.yaml:1:1: expected a mapping of fields; found \"just a line of text\""
+    );
     let json = |text: &str| match scenario::load(text, "bad.json", Format::Json, &NoFiles) {
         Ok(_) => panic!("accepted"),
         Err(e) => e.problems[0].to_string(),
     };
-    assert_eq!(
-        json("42"),
-        "bad.json:1:2: invalid type: integer `42`, expected a mapping of fields"
-    );
+    assert_eq!(json("42"), "bad.json:1:1: expected a mapping of fields; found 42");
     let msg = json(r#"{"name": "t", "seed": "x"}"#);
     assert_eq!(
         msg,
-        r#"bad.json:1:25: seed: invalid type: string "x", expected a whole number ≥ 0, at most 18446744073709551615"#
+        r#"bad.json:1:23: seed: expected a whole number ≥ 0, at most 18446744073709551615; found "x""#
     );
     for msg in [
         one(&GOOD.replace("name: t", "name: ~")),

@@ -335,7 +335,7 @@ pub fn sweep(args: SweepArgs) -> Result<u8> {
         .zip(&specs)
         .map(|(p, (spec, _))| swept_hpa(spec, &p.settings))
         .collect();
-    let recommended = write_sweep(
+    let answer = write_sweep(
         folder.path(),
         &raw.base,
         replications,
@@ -357,13 +357,38 @@ pub fn sweep(args: SweepArgs) -> Result<u8> {
             out.display(),
             count(todo.len(), "run")
         );
-        match (recommended, &raw.objective) {
+        match (answer.recommended, &raw.objective) {
             (Some(i), Some(o)) => {
                 outln!(
-                    "recommended: point {i} ({}), the lowest {} meeting every constraint",
+                    "recommended: point {i} ({}), the lowest {} meeting every constraint at its 95% CI bound",
                     points[i].name,
                     o.minimize
                 );
+                let named = |list: &[usize]| {
+                    list.iter()
+                        .map(|&k| format!("{k} ({})", points[k].name))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                };
+                if !answer.identical.is_empty() {
+                    outln!(
+                        "  identical results (the settings they differ in changed nothing): {}",
+                        named(&answer.identical)
+                    );
+                }
+                let tied: Vec<usize> = answer
+                    .tied
+                    .iter()
+                    .copied()
+                    .filter(|k| !answer.identical.contains(k))
+                    .collect();
+                if !tied.is_empty() {
+                    outln!(
+                        "  within the 95% CI of its {} (more replications would tell them apart): {}",
+                        o.minimize,
+                        named(&tied)
+                    );
+                }
                 for (pool, _) in &manifests[i] {
                     outln!(
                         "  its HPA for pool {pool}: {}",
@@ -371,8 +396,11 @@ pub fn sweep(args: SweepArgs) -> Result<u8> {
                     );
                 }
             }
-            (None, Some(_)) => outln!("no point meets every constraint"),
+            (None, Some(_)) => outln!("no point meets every constraint at its 95% CI bound"),
             _ => {}
+        }
+        for path in &answer.never_binding {
+            outln!("{path} never changed a result: every value gave the same runs");
         }
     }
     Ok(exit::OK)

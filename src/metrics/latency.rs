@@ -54,11 +54,14 @@ impl LatencyRecorder {
     }
 
     /// The value at `quantile` (0..=1) in milliseconds; NaN when empty.
+    /// The histogram answers with the top of a bucket, which may lie above
+    /// every value recorded: no percentile is reported above the maximum.
     pub fn quantile_ms(&self, quantile: f64) -> f64 {
         if self.count == 0 {
             return f64::NAN;
         }
-        self.histogram.value_at_quantile(quantile, self.count) as f64 / 1000.0
+        let bucket_top = self.histogram.value_at_quantile(quantile, self.count) as f64 / 1000.0;
+        bucket_top.min(self.max_ms())
     }
 
     pub fn max_ms(&self) -> f64 {
@@ -161,6 +164,27 @@ fn micros(ns: u64) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn no_percentile_is_above_the_maximum() {
+        // 143,982.66 ms falls in a bucket whose top is 144,048.13 ms: that
+        // was printed as the p99.9 beside a max of 143,982.66.
+        let mut r = LatencyRecorder::default();
+        for _ in 0..1000 {
+            r.record(143_982_660_000);
+        }
+        let s = r.summary();
+        assert_eq!(s.max_ms, 143_982.66);
+        assert_eq!((s.p50_ms, s.p99_ms, s.p999_ms), (s.max_ms, s.max_ms, s.max_ms));
+        // Below the maximum, the bucket's top is still the answer.
+        r.record(1_000_000);
+        r.record(200_000_000_000);
+        assert!(
+            r.quantile_ms(0.5) > 143_982.66 && r.quantile_ms(0.5) < r.max_ms(),
+            "{}",
+            r.quantile_ms(0.5)
+        );
+    }
 
     #[test]
     fn percentiles_within_histogram_precision() {

@@ -144,6 +144,44 @@ pub(crate) fn with_ci(e: &Estimate, signed: bool) -> String {
     format!("{sign}{mean:.decimals$} ± {:.decimals$}", e.ci95)
 }
 
+/// A duration in seconds as a scenario writes it (a scenario refuses a
+/// bare number), in the largest unit of s, ms, us and ns that keeps it at
+/// least 1 (`90s`, `12.5ms`, `800us`), to nine significant digits.
+pub fn duration_text(seconds: f64) -> serde_json::Value {
+    let (value, unit) = if seconds >= 1.0 || seconds == 0.0 {
+        (seconds, "s")
+    } else if seconds >= 1e-3 {
+        (seconds * 1e3, "ms")
+    } else if seconds >= 1e-6 {
+        (seconds * 1e6, "us")
+    } else {
+        (seconds * 1e9, "ns")
+    };
+    // Nine significant digits: enough, and no binary noise in the file.
+    let digits = if value == 0.0 {
+        0
+    } else {
+        (8 - value.abs().log10().floor() as i32).clamp(0, 9) as usize
+    };
+    let text = format!("{value:.digits$}");
+    let text = if text.contains('.') {
+        text.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        text
+    };
+    serde_json::Value::String(format!("{text}{unit}"))
+}
+
+/// A CSV field as RFC 4180 writes it: as is, unless it holds a comma, a
+/// quote or a line break; then quoted, with its quotes doubled.
+pub fn csv_field(text: &str) -> std::borrow::Cow<'_, str> {
+    if text.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", text.replace('"', "\"\"")).into()
+    } else {
+        text.into()
+    }
+}
+
 /// `n` and `noun`, the noun plural unless `n` is 1: "1 run", "3 runs".
 pub fn count(n: usize, noun: &str) -> String {
     if n == 1 {
@@ -156,6 +194,15 @@ pub fn count(n: usize, noun: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn csv_fields_are_quoted_only_where_they_must_be() {
+        assert_eq!(csv_field("100"), "100");
+        assert_eq!(csv_field("count=2 constant=100"), "count=2 constant=100");
+        assert_eq!(csv_field("a,b"), "\"a,b\"");
+        assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
+        assert_eq!(csv_field("two\nlines"), "\"two\nlines\"");
+    }
 
     #[test]
     fn undefined_figures_read_n_a() {

@@ -22,6 +22,7 @@ use crate::model::{RunResult, SystemSpec};
 use crate::scenario::SourceFiles;
 
 use super::analysis::{Analysis, Change, Component, Kind, analyze, peak};
+use super::format::duration_text;
 use super::headroom::slo_text;
 
 /// Rounds of change-and-run per horizon, at most.
@@ -819,27 +820,6 @@ fn scaled_distribution(dist: &Value, k: f64) -> Option<Value> {
         _ => return None,
     };
     Some(json!({ form.as_str(): body }))
-}
-
-/// A duration in seconds as a scenario writes it, in the largest unit of
-/// ms, us and ns that keeps it at least 1 (`12.5ms`, `800us`).
-fn duration_text(seconds: f64) -> Value {
-    let (value, unit) = if seconds >= 1e-3 {
-        (seconds * 1e3, "ms")
-    } else if seconds >= 1e-6 {
-        (seconds * 1e6, "us")
-    } else {
-        (seconds * 1e9, "ns")
-    };
-    // Nine significant digits: enough, and no binary noise in the file.
-    let digits = (8 - value.abs().log10().floor() as i32).clamp(0, 9) as usize;
-    let text = format!("{value:.digits$}");
-    let text = if text.contains('.') {
-        text.trim_end_matches('0').trim_end_matches('.').to_string()
-    } else {
-        text
-    };
-    json!(format!("{text}{unit}"))
 }
 
 /// A name made from `text` that a scenario accepts for a pool or a queue:
@@ -1925,7 +1905,7 @@ mod tests {
         );
         assert_eq!(
             at(json!({ "uniform": { "min": "1s", "max": "3s" } }), 0.5),
-            json!({ "uniform": { "min": "500ms", "max": "1500ms" } })
+            json!({ "uniform": { "min": "500ms", "max": "1.5s" } })
         );
         assert_eq!(
             at(json!({ "exponential": { "mean": "1ms" } }), 1.0 / 3.0),

@@ -27,6 +27,7 @@ use crate::model::data::CacheScope;
 use crate::model::{RunResult, SystemSpec};
 
 use super::analysis::{Analysis, Change, analyze, peak};
+use super::format::duration_text;
 use super::headroom::slo_text;
 use super::plan::{COMPLIANCE, Inputs, MIN_REPLICATIONS, apply, carry_assumed_slo, portable, review_slo};
 
@@ -302,7 +303,8 @@ pub fn check(
             (false, NOT_RUN, note, None)
         } else {
             // Proven on a copy with a replica: its primary failing over.
-            let failover = json!({ "at": at, "primary_failover": { "promotion": PROMOTION_S } });
+            let failover =
+                json!({ "at": duration_text(at), "primary_failover": { "promotion": duration_text(PROMOTION_S) } });
             let list = ["databases".to_string(), d.name.clone(), "faults".into()];
             let struck = |doc: &Value, file: &str| strike(doc, &list, &failover, file);
             let unchanged = baseline.as_ref().map_or(f64::NAN, |ran| ran.per_month_usd);
@@ -671,7 +673,7 @@ fn injections(spec: &SystemSpec, doc: &Value, at: f64, end: f64) -> Vec<Injectio
     let top = |fault: Value| (vec!["faults".to_string()], fault);
     let mut list = Vec::new();
     for p in &spec.pools {
-        let (path, fault) = top(json!({ "at": at, "crash": { "pool": p.name, "instances": 1 } }));
+        let (path, fault) = top(json!({ "at": duration_text(at), "crash": { "pool": p.name, "instances": 1 } }));
         list.push(Injection {
             kind: FailureKind::Crash,
             target: p.name.clone(),
@@ -682,7 +684,8 @@ fn injections(spec: &SystemSpec, doc: &Value, at: f64, end: f64) -> Vec<Injectio
         });
     }
     if let Some((zone, why)) = worst_zone(spec) {
-        let (path, fault) = top(json!({ "at": at, "zone_outage": { "zone": zone, "for": rest } }));
+        let (path, fault) =
+            top(json!({ "at": duration_text(at), "zone_outage": { "zone": zone, "for": duration_text(rest) } }));
         list.push(Injection {
             kind: FailureKind::ZoneOutage,
             target: zone.clone(),
@@ -698,7 +701,7 @@ fn injections(spec: &SystemSpec, doc: &Value, at: f64, end: f64) -> Vec<Injectio
             target: d.name.clone(),
             text: format!("the primary of database {} fails over to a replica", d.name),
             list: vec!["databases".into(), d.name.clone(), "faults".into()],
-            fault: json!({ "at": at, "primary_failover": { "promotion": PROMOTION_S } }),
+            fault: json!({ "at": duration_text(at), "primary_failover": { "promotion": duration_text(PROMOTION_S) } }),
             why: None,
         });
     }
@@ -709,7 +712,7 @@ fn injections(spec: &SystemSpec, doc: &Value, at: f64, end: f64) -> Vec<Injectio
                 target: c.name.clone(),
                 text: format!("one node of cache {} is lost", c.name),
                 list: vec!["caches".into(), c.name.clone(), "faults".into()],
-                fault: json!({ "at": at, "node_down": 1, "for": rest }),
+                fault: json!({ "at": duration_text(at), "node_down": 1, "for": duration_text(rest) }),
                 why: None,
             });
         }
@@ -720,7 +723,9 @@ fn injections(spec: &SystemSpec, doc: &Value, at: f64, end: f64) -> Vec<Injectio
         if doc["load_balancers"][&b.name].get("nodes").is_none() {
             continue;
         }
-        let (path, fault) = top(json!({ "at": at, "lb_node_failure": { "balancer": b.name, "node": 1, "for": rest } }));
+        let (path, fault) = top(
+            json!({ "at": duration_text(at), "lb_node_failure": { "balancer": b.name, "node": 1, "for": duration_text(rest) } }),
+        );
         list.push(Injection {
             kind: FailureKind::LbNodeFailure,
             target: b.name.clone(),

@@ -16,11 +16,12 @@ use crate::sweep::grid::{Point, RawObjective};
 
 use super::charts::{Heatmap, LineChart, Series, write_chart};
 use super::files::write_atomic;
-use super::format::num;
+use super::format::{csv_field, num};
 use super::run::{estimates, value_of};
 use super::shard::ShardUnit;
 
 /// One point's headline metrics over its replications.
+#[derive(Clone)]
 pub struct PointSummary<'a> {
     pub point: &'a Point,
     pub seed: u64,
@@ -109,21 +110,110 @@ fn metric(p: &PointSummary, name: &str) -> Option<f64> {
     p.metrics.iter().find(|(n, _)| n == name).map(|(_, e)| e.mean)
 }
 
-/// The point that minimizes the objective among those meeting every constraint.
-pub fn recommend<'a>(points: &'a [PointSummary<'a>], objective: &RawObjective) -> Option<&'a PointSummary<'a>> {
-    points
+/// The sweep's answer: the point that minimizes the objective among those
+/// meeting every constraint, and how sure that choice is.
+pub struct Recommendation<'a> {
+    pub point: &'a PointSummary<'a>,
+    /// Other points meeting every constraint whose objective's 95% CI
+    /// overlaps the recommendation's: the sweep cannot tell them apart on
+    /// the objective.
+    pub tied: Vec<usize>,
+    /// Other points whose every metric is exactly the recommendation's: the
+    /// settings they differ in did not change the run.
+    pub identical: Vec<usize>,
+}
+
+/// Whether `p` meets `c` at the far end of its 95% confidence interval
+/// (`mean + ci95 ≤ max`, `mean − ci95 ≥ min`), so that a point is not
+/// chosen on a mean the replications cannot vouch for; with one
+/// replication (no interval) the mean decides.
+pub fn meets(p: &PointSummary, c: &crate::sweep::grid::RawConstraint) -> bool {
+    let Some(e) = estimate(p, &c.metric) else {
+        return false;
+    };
+    let half = if e.ci95.is_finite() { e.ci95 } else { 0.0 };
+    e.mean.is_finite() && c.max.is_none_or(|m| e.mean + half <= m) && c.min.is_none_or(|m| e.mean - half >= m)
+}
+
+fn estimate<'p>(p: &'p PointSummary, name: &str) -> Option<&'p Estimate> {
+    p.metrics.iter().find(|(n, _)| n == name).map(|(_, e)| e)
+}
+
+/// The recommendation: among the points meeting every constraint (at its
+/// interval's bound, [`meets`]), the lowest mean of `minimize`, the first in
+/// the sweep's order where means are equal; `None` when no point qualifies.
+pub fn recommend<'a>(points: &'a [PointSummary<'a>], objective: &RawObjective) -> Option<Recommendation<'a>> {
+    let feasible: Vec<&PointSummary> = points
         .iter()
-        .filter(|p| {
-            objective.constraints.iter().all(|c| {
-                metric(p, &c.metric).is_some_and(|v| c.max.is_none_or(|m| v <= m) && c.min.is_none_or(|m| v >= m))
-            })
-        })
+        .filter(|p| objective.constraints.iter().all(|c| meets(p, c)))
         .filter(|p| metric(p, &objective.minimize).is_some_and(f64::is_finite))
-        .min_by(|a, b| {
-            metric(a, &objective.minimize)
-                .unwrap()
-                .total_cmp(&metric(b, &objective.minimize).unwrap())
+        .collect();
+    let best = *feasible.iter().min_by(|a, b| {
+        metric(a, &objective.minimize)
+            .unwrap()
+            .total_cmp(&metric(b, &objective.minimize).unwrap())
+    })?;
+    let goal = estimate(best, &objective.minimize)?;
+    let half = |e: &Estimate| if e.ci95.is_finite() { e.ci95 } else { 0.0 };
+    let others = || feasible.iter().filter(|p| p.point.index != best.point.index);
+    let tied = others()
+        .filter(|p| {
+            estimate(p, &objective.minimize).is_some_and(|e| (e.mean - goal.mean).abs() <= half(e) + half(goal))
         })
+        .map(|p| p.point.index)
+        .collect();
+    let identical = points
+        .iter()
+        .filter(|p| p.point.index != best.point.index && same_metrics(p, best))
+        .map(|p| p.point.index)
+        .collect();
+    Some(Recommendation {
+        point: best,
+        tied,
+        identical,
+    })
+}
+
+fn same_metrics(a: &PointSummary, b: &PointSummary) -> bool {
+    a.metrics.len() == b.metrics.len()
+        && a.metrics
+            .iter()
+            .zip(&b.metrics)
+            .all(|((na, ea), (nb, eb))| na == nb && ea.mean.to_bits() == eb.mean.to_bits())
+}
+
+/// The swept paths that never changed a run: wherever two points differ
+/// only in that path's value, their metrics are identical. A parameter
+/// that never binds (a maximum never reached, a window longer than the run)
+/// is reported so that its value is not read as a choice.
+pub fn never_binding(points: &[PointSummary]) -> Vec<String> {
+    let Some(first) = points.first() else {
+        return Vec::new();
+    };
+    first
+        .point
+        .settings
+        .iter()
+        .map(|(path, _)| path)
+        .filter(|path| {
+            let others = |p: &PointSummary| -> Vec<(String, Value)> {
+                p.point.settings.iter().filter(|(q, _)| q != *path).cloned().collect()
+            };
+            let mut compared = false;
+            for (i, a) in points.iter().enumerate() {
+                for b in &points[i + 1..] {
+                    if others(a) == others(b) {
+                        compared = true;
+                        if !same_metrics(a, b) {
+                            return false;
+                        }
+                    }
+                }
+            }
+            compared
+        })
+        .cloned()
+        .collect()
 }
 
 fn cell(v: &Value) -> String {
@@ -154,14 +244,15 @@ pub fn sweep_csv(points: &[PointSummary]) -> String {
     }
     let mut out = String::from("point,name");
     for path in &paths {
-        write!(out, ",{path}").unwrap();
+        write!(out, ",{}", csv_field(path)).unwrap();
     }
     for name in &names {
-        write!(out, ",{name}_mean,{name}_ci95").unwrap();
+        write!(out, ",{}", csv_field(&format!("{name}_mean"))).unwrap();
+        write!(out, ",{}", csv_field(&format!("{name}_ci95"))).unwrap();
     }
     out.push('\n');
     for p in points {
-        write!(out, "{},\"{}\"", p.point.index, p.point.name.replace('"', "'")).unwrap();
+        write!(out, "{},{}", p.point.index, csv_field(&p.point.name)).unwrap();
         for path in &paths {
             let v = p
                 .point
@@ -170,7 +261,7 @@ pub fn sweep_csv(points: &[PointSummary]) -> String {
                 .find(|(s, _)| s == path)
                 .map(|(_, v)| cell(v))
                 .unwrap_or_default();
-            write!(out, ",\"{}\"", v.replace('"', "'")).unwrap();
+            write!(out, ",{}", csv_field(&v)).unwrap();
         }
         for (i, name) in names.iter().enumerate() {
             match value_of(&p.metrics, i, name) {
@@ -348,10 +439,11 @@ pub fn write_sweep(
     points: &[PointSummary],
     manifests: &[Vec<(String, String)>],
     objective: Option<&RawObjective>,
-) -> Result<Option<usize>> {
+) -> Result<SweepAnswer> {
     fs::create_dir_all(dir).with_context(|| format!("creating output folder {}", dir.display()))?;
     write_atomic(&dir.join("sweep.csv"), sweep_csv(points).as_bytes())?;
-    let recommended = objective.and_then(|o| recommend(points, o));
+    let recommendation = objective.and_then(|o| recommend(points, o));
+    let inert = never_binding(points);
     let settings = |p: &Point| Value::Object(p.settings.iter().map(|(k, v)| (k.clone(), v.clone())).collect());
     let json_points: Vec<Value> = points
         .iter()
@@ -376,7 +468,14 @@ pub fn write_sweep(
         "replications": replications,
         "common_random_numbers": crn,
         "objective": objective_json,
-        "recommendation": recommended.map(|p| json!({ "point": p.point.index, "name": p.point.name, "settings": settings(p.point) })),
+        "recommendation": recommendation.as_ref().map(|r| json!({
+            "point": r.point.point.index,
+            "name": r.point.point.name,
+            "settings": settings(r.point.point),
+            "tied": r.tied,
+            "identical": r.identical,
+        })),
+        "never_binding": inert,
         "points": json_points,
     });
     let mut text = serde_json::to_string_pretty(&doc).expect("serializes");
@@ -391,7 +490,7 @@ pub fn write_sweep(
     let mut text = serde_json::to_string_pretty(&runs).expect("serializes");
     text.push('\n');
     write_atomic(&dir.join("runs.json"), text.as_bytes())?;
-    let recommended = recommended.map(|p| p.point.index);
+    let recommended = recommendation.as_ref().map(|r| r.point.point.index);
     // The recommended point's HPA, ready to apply.
     if let Some(i) = recommended {
         for (pool, yaml) in manifests.get(i).into_iter().flatten() {
@@ -401,5 +500,144 @@ pub fn write_sweep(
     if points.len() > 1 {
         sweep_charts(dir, points, recommended)?;
     }
-    Ok(recommended)
+    Ok(SweepAnswer {
+        recommended,
+        tied: recommendation.as_ref().map(|r| r.tied.clone()).unwrap_or_default(),
+        identical: recommendation.map(|r| r.identical).unwrap_or_default(),
+        never_binding: inert,
+    })
+}
+
+/// What [`write_sweep`] found, for the terminal.
+pub struct SweepAnswer {
+    pub recommended: Option<usize>,
+    pub tied: Vec<usize>,
+    pub identical: Vec<usize>,
+    pub never_binding: Vec<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sweep::grid::RawConstraint;
+
+    fn point(index: usize, max_replicas: i64, window: i64) -> Point {
+        Point {
+            index,
+            name: format!("p{index}"),
+            settings: vec![
+                ("max".to_string(), json!(max_replicas)),
+                ("window".to_string(), json!(window)),
+            ],
+            document: Value::Null,
+        }
+    }
+
+    fn summary<'a>(point: &'a Point, metrics: &[(&str, f64, f64)]) -> PointSummary<'a> {
+        PointSummary {
+            point,
+            seed: 1,
+            metrics: metrics
+                .iter()
+                .map(|&(n, mean, ci95)| (n.to_string(), Estimate { mean, ci95, n: 5 }))
+                .collect(),
+        }
+    }
+
+    fn objective(max_p99: Option<f64>, min_p99: Option<f64>) -> RawObjective {
+        RawObjective {
+            minimize: "cost_usd".into(),
+            constraints: vec![RawConstraint {
+                metric: "p99_ms".into(),
+                max: max_p99,
+                min: min_p99,
+            }],
+        }
+    }
+
+    #[test]
+    fn a_constraint_must_hold_at_its_intervals_bound() {
+        let pts = [point(0, 4, 60), point(1, 8, 60), point(2, 16, 60)];
+        let s = [
+            // Mean 190 meets ≤ 200, but its interval reaches 215: not chosen.
+            summary(&pts[0], &[("cost_usd", 10.0, 0.5), ("p99_ms", 190.0, 25.0)]),
+            summary(&pts[1], &[("cost_usd", 12.0, 0.5), ("p99_ms", 150.0, 10.0)]),
+            summary(&pts[2], &[("cost_usd", 20.0, 0.5), ("p99_ms", 100.0, 5.0)]),
+        ];
+        let r = recommend(&s, &objective(Some(200.0), None)).unwrap();
+        assert_eq!(r.point.point.index, 1);
+        // Exactly at the bound is inside.
+        let r = recommend(&s, &objective(Some(215.0), None)).unwrap();
+        assert_eq!(r.point.point.index, 0);
+        // A minimum is held at the interval's lower end: 150 − 10 = 140 ≥ 140.
+        let r = recommend(&s, &objective(None, Some(140.0))).unwrap();
+        assert_eq!(r.point.point.index, 0);
+        // 190 − 25 = 165 < 166, though its mean is above: none qualifies.
+        assert!(recommend(&s, &objective(None, Some(166.0))).is_none());
+        // The cheapest of those that qualify, whatever their order.
+        let reversed = [s[2].clone(), s[1].clone(), s[0].clone()];
+        let r = recommend(&reversed, &objective(Some(200.0), None)).unwrap();
+        assert_eq!(r.point.point.index, 1);
+    }
+
+    #[test]
+    fn one_replication_has_no_interval_and_its_mean_decides() {
+        let pts = [point(0, 4, 60), point(1, 8, 60)];
+        let s = [
+            summary(&pts[0], &[("cost_usd", 10.0, f64::NAN), ("p99_ms", 200.0, f64::NAN)]),
+            summary(&pts[1], &[("cost_usd", 12.0, f64::NAN), ("p99_ms", 150.0, f64::NAN)]),
+        ];
+        assert_eq!(
+            recommend(&s, &objective(Some(200.0), None)).unwrap().point.point.index,
+            0
+        );
+        assert_eq!(
+            recommend(&s, &objective(Some(199.9), None)).unwrap().point.point.index,
+            1
+        );
+        // A NaN metric never meets a constraint.
+        let nan = [summary(&pts[0], &[("cost_usd", 1.0, 0.0), ("p99_ms", f64::NAN, 0.0)])];
+        assert!(recommend(&nan, &objective(Some(1e9), None)).is_none());
+    }
+
+    #[test]
+    fn ties_and_identical_points_are_named() {
+        let pts = [point(0, 4, 60), point(1, 8, 60), point(2, 16, 60), point(3, 16, 300)];
+        let s = [
+            summary(&pts[0], &[("cost_usd", 10.0, 1.0), ("p99_ms", 150.0, 5.0)]),
+            // 11.5 − 1.0 = 10.5 ≤ 10 + 1: the intervals overlap.
+            summary(&pts[1], &[("cost_usd", 11.5, 1.0), ("p99_ms", 140.0, 5.0)]),
+            // 12.1 − 1.0 = 11.1 > 11: apart.
+            summary(&pts[2], &[("cost_usd", 12.1, 1.0), ("p99_ms", 130.0, 5.0)]),
+            summary(&pts[3], &[("cost_usd", 10.0, 1.0), ("p99_ms", 150.0, 5.0)]),
+        ];
+        let r = recommend(&s, &objective(Some(200.0), None)).unwrap();
+        // Equal means: the first in the sweep's order.
+        assert_eq!(r.point.point.index, 0);
+        assert_eq!(r.tied, [1, 3]);
+        assert_eq!(r.identical, [3]);
+    }
+
+    #[test]
+    fn a_parameter_that_never_changes_a_run_is_found() {
+        let pts = [point(0, 4, 60), point(1, 4, 300), point(2, 8, 60), point(3, 8, 300)];
+        let m = |cost: f64| [("cost_usd", cost, 0.5), ("p99_ms", 100.0, 1.0)];
+        let s = [
+            summary(&pts[0], &m(10.0)),
+            summary(&pts[1], &m(10.0)),
+            summary(&pts[2], &m(12.0)),
+            summary(&pts[3], &m(12.0)),
+        ];
+        assert_eq!(never_binding(&s), ["window"]);
+        // One pair that differs is enough for it to bind.
+        let s = [
+            summary(&pts[0], &m(10.0)),
+            summary(&pts[1], &m(10.0)),
+            summary(&pts[2], &m(12.0)),
+            summary(&pts[3], &m(12.5)),
+        ];
+        assert!(never_binding(&s).is_empty());
+        // A parameter never compared (one point) is not called inert.
+        assert!(never_binding(&s[..1]).is_empty());
+    }
 }

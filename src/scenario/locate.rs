@@ -10,10 +10,14 @@ use std::fmt;
 use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_saphyr::Spanned;
 
+/// A 1-based `(line, column)`.
+type Position = (u64, u64);
+
 /// A YAML/JSON node with the positions of its children.
 enum Node {
     /// Keyed for lookup: a scenario may have many problems in one large map.
-    Map(BTreeMap<String, Spanned<Node>>),
+    /// Each value with its key's position.
+    Map(BTreeMap<String, (Option<Position>, Spanned<Node>)>),
     Seq(Vec<Spanned<Node>>),
     Scalar,
 }
@@ -59,8 +63,9 @@ impl<'de> Deserialize<'de> for Node {
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Node, A::Error> {
                 let mut entries = BTreeMap::new();
-                while let Some(Key(k)) = map.next_key()? {
-                    entries.insert(k, map.next_value()?);
+                while let Some(key) = map.next_key::<Spanned<Key>>()? {
+                    let at = position_of(key.referenced);
+                    entries.insert(key.value.0, (at, map.next_value()?));
                 }
                 Ok(Node::Map(entries))
             }
@@ -112,11 +117,24 @@ impl Locator {
     /// The 1-based `(line, column)` of the deepest node on `path` that
     /// exists (e.g. `pools.web.count`, `traffic.classes[1].cpu`).
     pub fn locate(&self, path: &str) -> Option<(u64, u64)> {
+        self.find(path, false)
+    }
+
+    /// As [`Locator::locate`], but where the path ends at a key, the
+    /// key's position rather than its value's (a field that should not be there).
+    pub fn locate_key(&self, path: &str) -> Option<(u64, u64)> {
+        self.find(path, true)
+    }
+
+    fn find(&self, path: &str, key: bool) -> Option<(u64, u64)> {
         let mut node = self.root.as_ref()?;
         let mut best = position(node);
+        // The position of the key the last step found, if it was a key.
+        let mut key_at = None;
         let mut rest = path;
         while !rest.is_empty() {
             rest = rest.strip_prefix('.').unwrap_or(rest);
+            key_at = None;
             let next = if let Some(after) = rest.strip_prefix('[') {
                 let close = after.find(']')?;
                 let index: usize = after[..close].parse().ok()?;
@@ -132,8 +150,9 @@ impl Locator {
                         let ends = rest.match_indices(['.', '[']).map(|(i, _)| i).chain([rest.len()]);
                         let ends: Vec<usize> = ends.collect();
                         ends.into_iter().rev().find_map(|end| {
-                            let child = entries.get(&rest[..end])?;
+                            let (at, child) = entries.get(&rest[..end])?;
                             rest = &rest[end..];
+                            key_at = *at;
                             Some(child)
                         })
                     }
@@ -145,15 +164,18 @@ impl Locator {
                     node = child;
                     best = position(node).or(best);
                 }
-                None => break,
+                None => return best,
             }
         }
-        best
+        if key { key_at.or(best) } else { best }
     }
 }
 
 fn position(node: &Spanned<Node>) -> Option<(u64, u64)> {
-    let loc = node.referenced;
+    position_of(node.referenced)
+}
+
+fn position_of(loc: serde_saphyr::Location) -> Option<(u64, u64)> {
     (loc.line() > 0).then(|| (loc.line(), loc.column()))
 }
 
@@ -170,6 +192,16 @@ mod tests {
         assert_eq!(l.locate("traffic.classes[1].cpu"), Some((9, 12)));
         // A missing leaf falls back to its deepest existing parent.
         assert_eq!(l.locate("pools.web.workers"), l.locate("pools.web"));
+    }
+
+    #[test]
+    fn a_key_is_found_where_it_is_written() {
+        let text = "pools:\n  web:\n    count: 3\n    cuont: 4\n";
+        let l = Locator::new(text);
+        assert_eq!(l.locate_key("pools.web.cuont"), Some((4, 5)));
+        assert_eq!(l.locate("pools.web.cuont"), Some((4, 12)));
+        // A path that goes on past what exists: the deepest node found.
+        assert_eq!(l.locate_key("pools.web.cuont.x"), Some((4, 12)));
     }
 
     #[test]

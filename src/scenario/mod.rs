@@ -19,6 +19,7 @@ mod prices;
 pub mod raw;
 mod region;
 mod suggest;
+mod typed;
 pub mod units;
 mod validate;
 
@@ -72,29 +73,66 @@ impl SourceFiles for NoFiles {
 }
 
 /// Parses and validates a scenario's text. `file` names it in problems.
+/// Every problem is found in one pass: those the parser finds (an unknown
+/// field, a value of the wrong type) and those validation finds, in the
+/// file's order; only a file that is not YAML or JSON at all stops at its
+/// first.
 pub fn load(text: &str, file: &str, format: Format, files: &dyn SourceFiles) -> Result<Scenario, ScenarioError> {
-    let raw: raw::RawScenario =
-        parse(text, file, format).map_err(|e| sweep_file_instead(text, file, format).unwrap_or(e))?;
-    match validate::validate(&raw, files) {
-        Ok(v) => Ok(Scenario {
-            spec: v.spec,
-            seed: v.seed,
-            warnings: locate(text, file, v.warnings),
-        }),
-        Err((local, foreign)) => {
-            let mut problems = locate(text, file, local);
-            // In the file's order; problems without a place after them.
-            problems.sort_by_key(|p| (p.line.is_none(), p.line, p.column));
-            problems.extend(foreign);
-            Err(ScenarioError { problems })
-        }
+    let doc: serde_json::Value = parse(text, file, format)?;
+    if let Some(e) = sweep_file_instead(&doc, file) {
+        return Err(e);
     }
+    check(doc, files, |problems| locate(text, file, problems)).map_err(|mut e| {
+        // In the file's order; problems without a place after them.
+        e.problems.sort_by_key(|p| (p.line.is_none(), p.line, p.column));
+        e
+    })
+}
+
+/// Parses a scenario document into its types, every parser problem
+/// collected (`typed.rs`), then validates it; `place` gives each problem
+/// its file and position. Validation does not judge a field the parse
+/// stood a value in for.
+fn check(
+    doc: serde_json::Value,
+    files: &dyn SourceFiles,
+    place: impl Fn(Vec<validate::PathProblem>) -> Vec<Problem>,
+) -> Result<Scenario, ScenarioError> {
+    let typed = typed::parse_all::<raw::RawScenario>(doc, explain);
+    let parsed = typed.problems;
+    let Some(raw) = typed.value else {
+        return Err(ScenarioError {
+            problems: place(parsed),
+        });
+    };
+    let (mut local, foreign) = match validate::validate(&raw, files) {
+        Ok(v) if parsed.is_empty() => {
+            return Ok(Scenario {
+                spec: v.spec,
+                seed: v.seed,
+                warnings: place(v.warnings),
+            });
+        }
+        Ok(_) => (Vec::new(), Vec::new()),
+        Err(found) => found,
+    };
+    local.retain(|(path, _)| !typed.changed.iter().any(|c| is_under(path, c)));
+    let mut problems = parsed;
+    problems.append(&mut local);
+    let mut problems = place(problems);
+    problems.extend(foreign);
+    Err(ScenarioError { problems })
+}
+
+/// Whether field path `path` is `parent` or below it.
+fn is_under(path: &str, parent: &str) -> bool {
+    path.strip_prefix(parent)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with(['.', '[']))
 }
 
 /// A sweep file given where a scenario is expected, said as such rather
 /// than as "unknown field `base`".
-fn sweep_file_instead(text: &str, file: &str, format: Format) -> Option<ScenarioError> {
-    let doc: serde_json::Value = parse(text, file, format).ok()?;
+fn sweep_file_instead(doc: &serde_json::Value, file: &str) -> Option<ScenarioError> {
     let map = doc.as_object()?;
     (map.contains_key("base") && map.contains_key("parameters")).then(|| ScenarioError {
         problems: vec![Problem {
@@ -124,39 +162,18 @@ pub fn document(text: &str, file: &str, format: Format) -> Result<serde_json::Va
 /// Validates a scenario document; `name` says where it came from in
 /// problems (a document has no lines and columns).
 pub fn load_document(doc: &serde_json::Value, name: &str, files: &dyn SourceFiles) -> Result<Scenario, ScenarioError> {
-    let problem = |path: String, message: String| Problem {
-        file: name.to_string(),
-        line: None,
-        column: None,
-        path,
-        message,
-    };
-    let raw: raw::RawScenario = serde_path_to_error::deserialize(doc).map_err(|e| {
-        let path = known_path(&e.path().to_string());
-        let message = explain(e.inner().to_string().as_str());
-        ScenarioError {
-            problems: vec![problem(path, message)],
-        }
-    })?;
-    match validate::validate(&raw, files) {
-        Ok(v) => Ok(Scenario {
-            spec: v.spec,
-            seed: v.seed,
-            warnings: v
-                .warnings
-                .into_iter()
-                .map(|(path, message)| problem(path, message))
-                .collect(),
-        }),
-        Err((local, mut foreign)) => {
-            let mut problems: Vec<Problem> = local
-                .into_iter()
-                .map(|(path, message)| problem(path, message))
-                .collect();
-            problems.append(&mut foreign);
-            Err(ScenarioError { problems })
-        }
-    }
+    check(doc.clone(), files, |problems| {
+        problems
+            .into_iter()
+            .map(|(path, message)| Problem {
+                file: name.to_string(),
+                line: None,
+                column: None,
+                path,
+                message,
+            })
+            .collect()
+    })
 }
 
 /// Gives each `(path, message)` the line and column of its path in `text`.
@@ -165,7 +182,12 @@ fn locate(text: &str, file: &str, problems: Vec<validate::PathProblem>) -> Vec<P
     problems
         .into_iter()
         .map(|(path, message)| {
-            let at = locator.locate(&path);
+            // A field that should not be there is shown at its key.
+            let at = if message.starts_with("unknown field") {
+                locator.locate_key(&path)
+            } else {
+                locator.locate(&path)
+            };
             Problem {
                 file: file.to_string(),
                 line: at.map(|p| p.0),
@@ -244,6 +266,9 @@ fn yaml_message(e: &serde_saphyr::Error) -> String {
             format!("duplicate key `{k}`: each key may appear once in a mapping")
         }
         E::DuplicateMappingKey { key: None, .. } => "duplicate key: each key may appear once in a mapping".to_string(),
+        E::NonFiniteFloat { value, .. } => {
+            format!("`{value}` is not a finite number: give a number such as 0.5")
+        }
         E::MultipleDocuments { .. } => "the file holds more than one YAML document: give one".to_string(),
         E::Eof { .. } => "unexpected end of the file".to_string(),
         E::AliasError { error, .. } | E::WithSnippet { error, .. } => yaml_message(error),
@@ -296,6 +321,23 @@ fn explain(message: &str) -> String {
     ] {
         text = replace_named(&text, named, words);
     }
+    // "invalid type: string "two", expected a number" says what is wanted first.
+    if let Some(rest) = text
+        .strip_prefix("invalid type: ")
+        .or_else(|| text.strip_prefix("invalid value: "))
+        && !rest.starts_with("null")
+        && let Some((found, expected)) = rest.split_once(", expected ")
+    {
+        text = format!("expected {expected}; found {}", found_words(found));
+    }
+    // Names in a list of what is allowed, as the reference writes them.
+    if let Some(i) = text.find("expected one of ") {
+        let (head, list) = text.split_at(i);
+        text = format!("{head}{}", list.replace('`', ""));
+    }
+    if text.starts_with("invalid type: null") {
+        text = "expected a value, found none (an empty value or `~` is null)".to_string();
+    }
     let text = text
         .replace(
             "expected mapping start",
@@ -306,6 +348,22 @@ fn explain(message: &str) -> String {
             "expected a single value, not a list or a mapping",
         );
     suggest::parser_message(&text)
+}
+
+/// What serde says it found (`string "two"`, ``integer `-3` ``, `map`) as
+/// the file has it.
+fn found_words(found: &str) -> String {
+    for prefix in ["string ", "integer ", "floating point ", "boolean "] {
+        if let Some(value) = found.strip_prefix(prefix) {
+            return value.trim_matches('`').to_string();
+        }
+    }
+    match found {
+        "map" => "a mapping".to_string(),
+        "sequence" => "a list".to_string(),
+        "unit value" => "null".to_string(),
+        other => other.to_string(),
+    }
 }
 
 /// `text` with `from` replaced by `to` where it is a whole word.

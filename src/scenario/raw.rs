@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
-use super::units::{Duration, Quantity};
+use super::units::{self, Duration, Quantity};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -93,6 +93,7 @@ pub struct RawDnsCheck {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawPopulation {
+    #[serde(deserialize_with = "units::fraction")]
     pub share: f64,
     pub rtt: BTreeMap<String, Duration>,
 }
@@ -200,7 +201,7 @@ pub struct RawQueue {
     pub visibility_timeout: Option<Duration>,
     #[serde(default)]
     pub max_receives: Option<u32>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "units::some_fraction")]
     pub failure_probability: Option<f64>,
     #[serde(default)]
     pub max_depth: Option<u64>,
@@ -223,7 +224,7 @@ pub struct RawCache {
     pub eviction: Option<RawEviction>,
     #[serde(default)]
     pub ttl: Option<Duration>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "units::some_fraction")]
     pub hit_ratio: Option<f64>,
     #[serde(default)]
     pub on_write: Option<RawOnWrite>,
@@ -461,13 +462,14 @@ pub struct RawPooler {
 pub struct RawSlo {
     #[serde(default)]
     pub latency: Option<RawLatencySlo>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "units::some_fraction")]
     pub error_rate: Option<f64>,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawLatencySlo {
+    #[serde(deserialize_with = "units::percentile")]
     pub percentile: f64,
     pub threshold: Duration,
 }
@@ -594,7 +596,7 @@ pub struct RawClass {
     pub response_kib: Option<f64>,
     /// Share of its CPU that need not finish before the answer (sending a
     /// mail, a thumbnail): what the review may move to a queue.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "units::some_fraction")]
     pub deferrable: Option<f64>,
 }
 
@@ -632,10 +634,23 @@ pub struct RawKeys {
 #[serde(deny_unknown_fields, rename_all = "snake_case")]
 pub enum RawDistribution {
     Constant(Duration),
-    Exponential { mean: Duration },
-    Lognormal { mean: Duration, cv: f64 },
-    Gamma { mean: Duration, cv: f64 },
-    Uniform { min: Duration, max: Duration },
+    Exponential {
+        mean: Duration,
+    },
+    Lognormal {
+        mean: Duration,
+        #[serde(deserialize_with = "units::fraction")]
+        cv: f64,
+    },
+    Gamma {
+        mean: Duration,
+        #[serde(deserialize_with = "units::fraction")]
+        cv: f64,
+    },
+    Uniform {
+        min: Duration,
+        max: Duration,
+    },
 }
 
 #[derive(Debug, Deserialize)]
@@ -708,7 +723,7 @@ pub enum RawRetryOn {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawRetryBudget {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "units::some_fraction")]
     pub ratio: Option<f64>,
     #[serde(default)]
     pub min_per_second: Option<f64>,
@@ -1065,7 +1080,7 @@ pub enum RawAwsPolicy {
         scale_out_datapoints: Option<usize>,
         #[serde(default)]
         scale_in_datapoints: Option<usize>,
-        #[serde(default)]
+        #[serde(default, deserialize_with = "units::some_fraction")]
         scale_in_ratio: Option<f64>,
     },
 }
@@ -1161,7 +1176,7 @@ pub struct RawHpa {
     pub behavior: Option<RawBehavior>,
     #[serde(default)]
     pub sync_period: Option<Duration>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "units::some_fraction")]
     pub tolerance: Option<f64>,
     #[serde(default)]
     pub cpu_initialization_period: Option<Duration>,
@@ -1282,7 +1297,7 @@ pub enum RawExternalMetric {
 #[derive(Debug, Deserialize, Clone)]
 #[serde(deny_unknown_fields)]
 pub struct RawTarget {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "units::some_whole_percent")]
     pub average_utilization: Option<i64>,
     #[serde(default)]
     pub average_value: Option<Quantity>,
@@ -1308,7 +1323,7 @@ pub struct RawScalingRules {
     pub select_policy: Option<RawSelectPolicy>,
     #[serde(default)]
     pub policies: Option<Vec<RawScalingPolicy>>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "units::some_fraction")]
     pub tolerance: Option<f64>,
 }
 

@@ -4,8 +4,10 @@ use std::fmt;
 
 use serde::de::{self, Deserialize, Deserializer, Visitor};
 
-/// A non-negative duration in seconds, written as a number of seconds or a
-/// string with a unit: `ns`, `us`, `ms`, `s`, `m`, `h`, `d` (e.g. `1.5s`, `250ms`).
+/// A non-negative duration in seconds, written with a unit: `ns`, `us`,
+/// `ms`, `s`, `m`, `h`, `d` (e.g. `1.5s`, `250ms`, `1h30m`). A bare number
+/// other than 0 is refused in a scenario: `cpu: { mean: 30 }` would be 30
+/// seconds where 30 ms was almost surely meant.
 #[derive(Clone, Copy, Debug, PartialEq, PartialOrd)]
 pub struct Duration(pub f64);
 
@@ -86,13 +88,19 @@ impl<'de> Deserialize<'de> for Duration {
         impl Visitor<'_> for V {
             type Value = Duration;
             fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a duration such as 250ms, 30s, 5m or 2h (a bare number is seconds)")
+                f.write_str("a duration with a unit, such as 250ms, 30s, 5m or 2h")
             }
             fn visit_str<E: de::Error>(self, v: &str) -> Result<Duration, E> {
-                parse_duration(v).map(Duration).map_err(E::custom)
+                match v.trim().parse::<f64>() {
+                    Ok(bare) => self.visit_f64(bare),
+                    Err(_) => parse_duration(v).map(Duration).map_err(E::custom),
+                }
             }
             fn visit_f64<E: de::Error>(self, v: f64) -> Result<Duration, E> {
-                check(v, &v.to_string()).map(Duration).map_err(E::custom)
+                if v == 0.0 {
+                    return Ok(Duration(0.0));
+                }
+                Err(E::custom(unitless(v)))
             }
             fn visit_i64<E: de::Error>(self, v: i64) -> Result<Duration, E> {
                 self.visit_f64(v as f64)
@@ -102,6 +110,119 @@ impl<'de> Deserialize<'de> for Duration {
             }
         }
         deserializer.deserialize_any(V)
+    }
+}
+
+/// Why a bare number is not a duration, with the spellings it may have meant.
+fn unitless(v: f64) -> String {
+    let n = if v.fract() == 0.0 && v.abs() < 1e15 {
+        format!("{}", v as i64)
+    } else {
+        v.to_string()
+    };
+    format!(
+        "a duration needs a unit: `{n}` alone is ambiguous; write {n}ms, {n}s or {n}m (units: ns, us, ms, s, m, h, d)"
+    )
+}
+
+/// A share of a whole: a number from 0 to 1, or a percentage with its
+/// sign (`0.25` or `25%`).
+pub fn fraction<'de, D: Deserializer<'de>>(deserializer: D) -> Result<f64, D::Error> {
+    deserializer.deserialize_any(Scaled {
+        percent_sign: 0.01,
+        expecting: "a fraction such as 0.25 or 25%",
+    })
+}
+
+/// [`fraction`] for an optional field (`#[serde(default)]` beside it).
+pub fn some_fraction<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<f64>, D::Error> {
+    fraction(deserializer).map(Some)
+}
+
+/// A percentage: a number of percent, with or without its sign (`50` or `50%`).
+pub fn percent<'de, D: Deserializer<'de>>(deserializer: D) -> Result<f64, D::Error> {
+    deserializer.deserialize_any(Scaled {
+        percent_sign: 1.0,
+        expecting: "a percentage such as 50 or 50%",
+    })
+}
+
+/// [`percent`] for an optional whole number of percent (an HPA's `average_utilization`).
+pub fn some_whole_percent<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<i64>, D::Error> {
+    let v = percent(deserializer)?;
+    if v.fract() != 0.0 || v.abs() > 9.0e15 {
+        return Err(de::Error::custom(format!(
+            "expected a whole number of percent, such as 50 or 50%, found {v}"
+        )));
+    }
+    Ok(Some(v as i64))
+}
+
+/// A latency percentile: `99`, `99.9`, `p99`, `p99.9` or `99%`.
+pub fn percentile<'de, D: Deserializer<'de>>(deserializer: D) -> Result<f64, D::Error> {
+    struct V;
+    impl Visitor<'_> for V {
+        type Value = f64;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a percentile such as 99, 99.9 or p99")
+        }
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<f64, E> {
+            let t = v.trim();
+            let number = t
+                .strip_prefix(['p', 'P'])
+                .or_else(|| t.strip_suffix('%'))
+                .unwrap_or(t)
+                .trim();
+            number.parse().map_err(|_| {
+                E::custom(format!(
+                    "expected a percentile such as 99, 99.9 or p99; found `{}`",
+                    super::excerpt(v)
+                ))
+            })
+        }
+        fn visit_f64<E: de::Error>(self, v: f64) -> Result<f64, E> {
+            Ok(v)
+        }
+        fn visit_i64<E: de::Error>(self, v: i64) -> Result<f64, E> {
+            Ok(v as f64)
+        }
+        fn visit_u64<E: de::Error>(self, v: u64) -> Result<f64, E> {
+            Ok(v as f64)
+        }
+    }
+    deserializer.deserialize_any(V)
+}
+
+/// A number, or a number followed by `%` multiplied by `percent_sign`.
+struct Scaled {
+    percent_sign: f64,
+    expecting: &'static str,
+}
+
+impl Visitor<'_> for Scaled {
+    type Value = f64;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str(self.expecting)
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<f64, E> {
+        let number = v.trim().strip_suffix('%').map(str::trim_end);
+        match number.map(str::parse::<f64>) {
+            Some(Ok(n)) if n.is_finite() => Ok(n * self.percent_sign),
+            _ => Err(E::custom(format!(
+                "expected {}; found `{}`",
+                self.expecting,
+                super::excerpt(v)
+            ))),
+        }
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<f64, E> {
+        Ok(v)
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<f64, E> {
+        Ok(v as f64)
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<f64, E> {
+        Ok(v as f64)
     }
 }
 

@@ -935,6 +935,9 @@ pub fn validate(raw: &RawScenario, files: &dyn SourceFiles) -> Result<Validated,
         (None, Some(geo)) => geo.regions.first().map(|r| r.balancer),
     };
 
+    /// An error-rate objective this loose is more likely a percentage
+    /// written as a fraction (`0.1` for 0.1%) than meant.
+    const SUSPICIOUS_ERROR_RATE: f64 = 0.05;
     let slo = raw.slo.as_ref().map(|s| {
         if s.latency.is_none() && s.error_rate.is_none() {
             c.problem("slo", "give a `latency` objective, an `error_rate` ceiling, or both");
@@ -956,7 +959,17 @@ pub fn validate(raw: &RawScenario, files: &dyn SourceFiles) -> Result<Validated,
         {
             c.problem(
                 "slo.error_rate",
-                format!("must be a fraction between 0 and 1 (0.001 = 0.1%), got {e}"),
+                format!("must be a fraction between 0 and 1, such as 0.001 or 0.1%, got {e}"),
+            );
+        } else if let Some(e) = s.error_rate
+            && e >= SUSPICIOUS_ERROR_RATE
+        {
+            c.warning(
+                "slo.error_rate",
+                format!(
+                    "{e} allows {}% of requests to fail; error-rate objectives are usually 0.1% to 1% (0.001 to 0.01), and a fraction is not a percentage",
+                    e * 100.0
+                ),
             );
         }
         SloSpec {

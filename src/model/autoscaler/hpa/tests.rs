@@ -181,6 +181,55 @@ fn missing_pods_count_as_zero_on_scale_up() {
     let p = resource(4, 50, &pods, &[sample(1000), sample(1000), sample(1000), None]).unwrap();
     // Filled 3000/4000 = 75% → ceil(1.5 × 4) = 6.
     assert_eq!(p.replicas, 6);
+    // Where the zeros decide: 10 ready at 60% (ratio 1.2, which alone
+    // would give ceil(12) = 12), one missing: 6000/11000 = 54% → 1.08,
+    // inside the tolerance → keep 11.
+    let pods = [pod(1000); 11];
+    let mut samples = [sample(600); 11];
+    samples[10] = None;
+    assert_eq!(resource(11, 50, &pods, &samples).unwrap().replicas, 11);
+}
+
+#[test]
+fn a_fill_in_never_moves_against_its_direction() {
+    // The scale's count (10) can exceed the pods that exist (4). 3 ready at
+    // 80% of target 50 → 1.6; the missing pod at 0 → 2400/4000 = 60% → 1.2
+    // → ceil(1.2 × 4) = 5: a scale-up that would shrink the scale, so the
+    // controller keeps 10.
+    let pods = [pod(1000); 4];
+    let samples = [sample(800), sample(800), sample(800), None];
+    assert_eq!(resource(10, 50, &pods, &samples).unwrap().replicas, 10);
+    // And the other way: 1 ready at 20% of target 100 → 0.2, the two
+    // missing at 100% → 2200/3000 = 73% → ceil(0.73 × 3) = 3, a scale-down
+    // that would grow the scale of 2: keep 2.
+    let pods = [pod(1000); 3];
+    assert_eq!(resource(2, 100, &pods, &[sample(200), None, None]).unwrap().replicas, 2);
+}
+
+#[test]
+fn a_resource_ratio_of_exactly_one_fills_in_nothing() {
+    // GetResourceReplicas fills missing pods only when usageRatio < 1.0 or
+    // > 1.0, and counts unready pods only when it is > 1.0: at exactly 1.0
+    // the ratio stands and the current count is kept.
+    let pods = [pod(1000); 3];
+    // Filling the missing pod at 100% would give 2000/3000 = 66% → 4.
+    assert_eq!(
+        resource(3, 50, &pods, &[sample(500), sample(500), None])
+            .unwrap()
+            .replicas,
+        3
+    );
+    let mut pods = [pod(1000); 4];
+    for p in &mut pods[2..] {
+        p.ready = Some(ReadyCondition {
+            ready: false,
+            last_transition: t(NOW - 30),
+        });
+        p.start_time = Some(t(NOW - 60));
+    }
+    // Counting the unready pods at 0 would give 1000/4000 = 25% → 2.
+    let samples = [sample(500), sample(500), sample(0), sample(0)];
+    assert_eq!(resource(4, 50, &pods, &samples).unwrap().replicas, 4);
 }
 
 #[test]
