@@ -131,6 +131,7 @@ pub fn fraction<'de, D: Deserializer<'de>>(deserializer: D) -> Result<f64, D::Er
     deserializer.deserialize_any(Scaled {
         percent_sign: 0.01,
         expecting: "a fraction such as 0.25 or 25%",
+        percentile: false,
     })
 }
 
@@ -144,6 +145,7 @@ pub fn percent<'de, D: Deserializer<'de>>(deserializer: D) -> Result<f64, D::Err
     deserializer.deserialize_any(Scaled {
         percent_sign: 1.0,
         expecting: "a percentage such as 50 or 50%",
+        percentile: false,
     })
 }
 
@@ -160,43 +162,19 @@ pub fn some_whole_percent<'de, D: Deserializer<'de>>(deserializer: D) -> Result<
 
 /// A latency percentile: `99`, `99.9`, `p99`, `p99.9` or `99%`.
 pub fn percentile<'de, D: Deserializer<'de>>(deserializer: D) -> Result<f64, D::Error> {
-    struct V;
-    impl Visitor<'_> for V {
-        type Value = f64;
-        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-            f.write_str("a percentile such as 99, 99.9 or p99")
-        }
-        fn visit_str<E: de::Error>(self, v: &str) -> Result<f64, E> {
-            let t = v.trim();
-            let number = t
-                .strip_prefix(['p', 'P'])
-                .or_else(|| t.strip_suffix('%'))
-                .unwrap_or(t)
-                .trim();
-            number.parse().map_err(|_| {
-                E::custom(format!(
-                    "expected a percentile such as 99, 99.9 or p99; found `{}`",
-                    super::excerpt(v)
-                ))
-            })
-        }
-        fn visit_f64<E: de::Error>(self, v: f64) -> Result<f64, E> {
-            Ok(v)
-        }
-        fn visit_i64<E: de::Error>(self, v: i64) -> Result<f64, E> {
-            Ok(v as f64)
-        }
-        fn visit_u64<E: de::Error>(self, v: u64) -> Result<f64, E> {
-            Ok(v as f64)
-        }
-    }
-    deserializer.deserialize_any(V)
+    deserializer.deserialize_any(Scaled {
+        percent_sign: 1.0,
+        expecting: "a percentile such as 99, 99.9 or p99",
+        percentile: true,
+    })
 }
 
-/// A number, or a number followed by `%` multiplied by `percent_sign`.
+/// A number, or a number followed by `%` multiplied by `percent_sign`;
+/// for a `percentile`, also `p99` or the number as text.
 struct Scaled {
     percent_sign: f64,
     expecting: &'static str,
+    percentile: bool,
 }
 
 impl Visitor<'_> for Scaled {
@@ -205,7 +183,11 @@ impl Visitor<'_> for Scaled {
         f.write_str(self.expecting)
     }
     fn visit_str<E: de::Error>(self, v: &str) -> Result<f64, E> {
-        let number = v.trim().strip_suffix('%').map(str::trim_end);
+        let t = v.trim();
+        let number = t.strip_suffix('%').map(str::trim_end).or_else(|| {
+            self.percentile
+                .then(|| t.strip_prefix(['p', 'P']).unwrap_or(t).trim_start())
+        });
         match number.map(str::parse::<f64>) {
             Some(Ok(n)) if n.is_finite() => Ok(n * self.percent_sign),
             _ => Err(E::custom(format!(
