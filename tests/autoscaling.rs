@@ -370,10 +370,56 @@ fn manifest_problems_point_into_the_manifest() {
         e.contains("spec.metrics[1].pods.metric.name: capsim has no pod metric `http_requests_total`"),
         "{e}"
     );
+    let e = with_manifest(&text.replace("autoscaling/v2", "autoscaling/v3"))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("apiVersion: `autoscaling/v3` is not supported"), "{e}");
+    // v1 has neither metrics nor behavior: the API server refuses them.
     let e = with_manifest(&text.replace("autoscaling/v2", "autoscaling/v1"))
         .unwrap_err()
         .to_string();
-    assert!(e.contains("apiVersion: `autoscaling/v1` is not supported"), "{e}");
+    assert!(e.contains("spec.metrics: autoscaling/v1 has no `metrics`"), "{e}");
+    assert!(e.contains("spec.behavior: autoscaling/v1 has no `behavior`"), "{e}");
+}
+
+/// An autoscaling/v1 HPA is what the API server converts it to: one CPU
+/// utilisation metric at `targetCPUUtilizationPercentage`, 80% when left
+/// out. Its field under v2 is named as v1's.
+#[test]
+fn an_autoscaling_v1_manifest_is_its_v2_conversion() {
+    use capsim::model::autoscaler::{MetricSpec, ResourceName, Target};
+    let v1 = "apiVersion: autoscaling/v1\nkind: HorizontalPodAutoscaler\nmetadata: { name: web }\nspec:\n  \
+              scaleTargetRef: { apiVersion: apps/v1, kind: Deployment, name: web }\n  minReplicas: 2\n  \
+              maxReplicas: 10\n  targetCPUUtilizationPercentage: 60\n";
+    let metrics = |manifest: &str| {
+        with_manifest(manifest).unwrap().spec.pools[0]
+            .autoscaler
+            .clone()
+            .unwrap()
+    };
+    let config = metrics(v1);
+    assert_eq!((config.spec.min_replicas, config.spec.max_replicas), (2, 10));
+    let cpu = |u| MetricSpec::Resource {
+        name: ResourceName::Cpu,
+        target: Target::Utilization(u),
+    };
+    assert_eq!(config.metrics, [cpu(60)]);
+    assert_eq!(
+        metrics(&v1.replace("  targetCPUUtilizationPercentage: 60\n", "")).metrics,
+        [cpu(80)]
+    );
+    let e = with_manifest(&v1.replace("autoscaling/v1\n", "autoscaling/v2\n"))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("hpa.yaml:8:35: spec.targetCPUUtilizationPercentage: this is autoscaling/v1's field"),
+        "{e}"
+    );
+    let e = with_manifest(&v1.replace(": 60", ": 0")).unwrap_err().to_string();
+    assert!(
+        e.contains("spec.targetCPUUtilizationPercentage: must be ≥ 1, got 0"),
+        "{e}"
+    );
 }
 
 #[test]

@@ -171,7 +171,10 @@ fn invalid_scenario_exits_3_and_writes_nothing() {
     let output = capsim().arg("run").arg(&bad).arg("--out").arg(&out).output().unwrap();
     assert_eq!(output.status.code(), Some(3));
     let stderr = String::from_utf8(output.stderr).unwrap();
-    assert!(stderr.starts_with("error: 1 problem in scenario\n"), "{stderr}");
+    assert!(
+        stderr.starts_with("error: 1 problem in ") && stderr.lines().next().unwrap().ends_with("bad.yaml"),
+        "{stderr}"
+    );
     assert!(stderr.contains("bad.yaml:37:12: pools.web.count:"), "{stderr}");
     assert!(!Path::new(&out).exists());
 
@@ -597,24 +600,95 @@ fn a_failed_write_to_stdout_exits_1() {
     assert!(!stderr.contains("panicked"), "{stderr}");
 }
 
-/// A sweep file given to `run` or `validate` is named as one, with the
-/// command that runs it, not refused as "unknown field `base`".
+/// A sweep file given to `run` is named as one, with the command that
+/// runs it, not refused as "unknown field `base`".
 #[test]
 fn a_sweep_file_given_as_a_scenario_says_so() {
-    for command in ["run", "validate"] {
-        let output = capsim()
-            .args([command, "scenarios/sweeps/hpa-target.yaml"])
-            .output()
-            .unwrap();
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        assert_eq!(output.status.code(), Some(3), "{stderr}");
-        assert!(
-            stderr.contains("this is a sweep file (it has `base` and `parameters`), not a scenario")
-                && stderr.contains("capsim sweep scenarios/sweeps/hpa-target.yaml"),
-            "{stderr}"
-        );
-        assert!(!stderr.contains("unknown field"), "{stderr}");
-    }
+    let output = capsim()
+        .args(["run", "scenarios/sweeps/hpa-target.yaml"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(3), "{stderr}");
+    assert!(
+        stderr.contains("this is a sweep file (it has `base` and the fields to vary), not a scenario")
+            && stderr.contains("capsim sweep scenarios/sweeps/hpa-target.yaml"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("unknown field"), "{stderr}");
+}
+
+/// `validate` checks a sweep file as `sweep` would before running
+/// anything (every point, the objective's metrics) and an HPA manifest as
+/// `import-hpa` would, beside scenarios, in one call.
+#[test]
+fn validate_checks_sweep_files_and_manifests_too() {
+    let output = capsim()
+        .args([
+            "validate",
+            "scenarios/quickstart.yaml",
+            "scenarios/sweeps/hpa-target.yaml",
+            "scenarios/k8s/checkout-hpa.yaml",
+        ])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stdout}{stderr}");
+    assert!(
+        stdout.contains(
+            "scenarios/sweeps/hpa-target.yaml: ok (sweep over ../hpa-diurnal.yaml: 12 points × 3 replications = 36 runs)"
+        ),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("scenarios/k8s/checkout-hpa.yaml: ok (HorizontalPodAutoscaler manifest)"),
+        "{stdout}"
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let sweep = dir.path().join("bad-sweep.yaml");
+    let base = std::fs::canonicalize("scenarios/quickstart.yaml").unwrap();
+    std::fs::write(
+        &sweep,
+        format!(
+            "base: {}\nparameters:\n  - path: duration\n    values: [10m, 20m]\nobjective:\n  minimize: cost_usd\n",
+            base.display()
+        ),
+    )
+    .unwrap();
+    let manifest = dir.path().join("v1.yaml");
+    std::fs::write(
+        &manifest,
+        "apiVersion: autoscaling/v2\nkind: HorizontalPodAutoscaler\nspec:\n  maxReplicas: 0\n",
+    )
+    .unwrap();
+    let output = capsim().arg("validate").arg(&sweep).arg(&manifest).output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(3), "{stderr}");
+    assert!(stderr.contains("cost_usd"), "{stderr}");
+    assert!(stderr.contains("v1.yaml"), "{stderr}");
+}
+
+/// `sweep --dry-run` checks the sweep, prints the runs it would make and an
+/// estimate measured on point 0, and writes nothing.
+#[test]
+fn a_dry_run_counts_the_runs_and_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let output = capsim()
+        .args(["sweep", "scenarios/sweeps/hpa-target.yaml", "--dry-run", "--out"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stdout}{stderr}");
+    assert!(stdout.contains("12 points × 3 replications = 36 runs"), "{stdout}");
+    // 36 runs of 16 h each.
+    assert!(stdout.contains("24 d of simulated time"), "{stdout}");
+    assert!(stdout.contains("timed: point 0's first"), "{stdout}");
+    assert!(!out.exists(), "a dry run wrote {}", out.display());
 }
 
 /// One of a thing is singular.
@@ -626,4 +700,116 @@ fn counts_of_one_are_singular() {
         .unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(stdout.contains(", 1 pool)"), "{stdout}");
+}
+
+/// README's synopsis is the command line as `--help` defines it: a line for
+/// every subcommand, naming every flag it takes and no flag it does not.
+#[test]
+fn the_readme_synopsis_matches_the_command_line() {
+    use clap::CommandFactory;
+    let readme = std::fs::read_to_string("README.md").unwrap();
+    let heading = "## Commands\n\n```\n";
+    let start = readme.find(heading).expect("README has a Commands section") + heading.len();
+    let synopsis = &readme[start..start + readme[start..].find("```").unwrap()];
+    let cli = capsim::cli::Cli::command();
+    let mut named = Vec::new();
+    for sub in cli.get_subcommands() {
+        let name = sub.get_name();
+        let line = synopsis
+            .lines()
+            .find(|l| l.split_whitespace().nth(1) == Some(name))
+            .unwrap_or_else(|| panic!("README's synopsis has no line for `capsim {name}`:\n{synopsis}"));
+        named.push(name.to_string());
+        let flags: Vec<&str> = sub
+            .get_arguments()
+            .filter_map(|a| a.get_long())
+            .filter(|l| !matches!(*l, "help" | "version"))
+            .collect();
+        for flag in &flags {
+            assert!(
+                line.split([' ', '[', ']']).any(|w| w == format!("--{flag}")),
+                "README's `capsim {name}` line leaves out --{flag}:\n{line}"
+            );
+        }
+        for word in line.split([' ', '[', ']']) {
+            if let Some(flag) = word.strip_prefix("--") {
+                assert!(
+                    flags.contains(&flag),
+                    "README's `capsim {name}` line names --{flag}, which it does not take:\n{line}"
+                );
+            }
+        }
+    }
+    for line in synopsis.lines() {
+        let name = line.split_whitespace().nth(1).unwrap_or_default();
+        assert!(
+            named.iter().any(|n| n == name),
+            "README names `capsim {name}`, which does not exist"
+        );
+    }
+}
+
+/// `--json` prints the command's main JSON file on stdout, the very bytes it
+/// wrote, and nothing else there.
+#[test]
+fn json_prints_the_main_file_on_stdout() {
+    let dir = tempfile::tempdir().unwrap();
+    let sweep = dir.path().join("sweep.yaml");
+    let base = std::fs::canonicalize("scenarios/quickstart.yaml").unwrap();
+    std::fs::write(
+        &sweep,
+        format!(
+            "base: {}\nparameters:\n  - path: pools.web.count\n    values: [4, 5]\n  - path: duration\n    values: [3m]\n",
+            base.display()
+        ),
+    )
+    .unwrap();
+    let q = "scenarios/quickstart.yaml";
+    let cases: [(&str, Vec<&str>, &str); 4] = [
+        ("run", vec!["run", q], "summary.json"),
+        ("compare", vec!["compare", q, q, "--replications", "2"], "compare.json"),
+        (
+            "headroom",
+            vec![
+                "headroom", q, "--from", "1", "--to", "1", "--step", "1", "--refine", "0",
+            ],
+            "headroom.json",
+        ),
+        ("sweep", vec!["sweep", sweep.to_str().unwrap()], "sweep.json"),
+    ];
+    for (name, args, file) in cases {
+        let out = dir.path().join(name);
+        let output = capsim()
+            .args(&args)
+            .arg("--json")
+            .arg("--out")
+            .arg(&out)
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8(output.stdout).unwrap();
+        assert!(
+            output.status.success(),
+            "{name}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let written = std::fs::read_to_string(out.join(file)).unwrap();
+        assert_eq!(stdout.trim_end(), written.trim_end(), "{name}");
+        serde_json::from_str::<serde_json::Value>(&stdout).unwrap_or_else(|e| panic!("{name}: {e}"));
+    }
+}
+
+/// `completions SHELL` prints a script for each shell that names the
+/// subcommands and their flags.
+#[test]
+fn completions_name_every_subcommand() {
+    for shell in ["bash", "zsh", "fish", "elvish", "powershell"] {
+        let output = capsim().args(["completions", shell]).output().unwrap();
+        assert!(output.status.success(), "{shell}");
+        let script = String::from_utf8(output.stdout).unwrap();
+        for word in ["headroom", "import-hpa", "dry-run", "replications"] {
+            assert!(script.contains(word), "{shell} completions lack {word}");
+        }
+    }
+    let output = capsim().args(["completions", "tcsh"]).output().unwrap();
+    assert_eq!(output.status.code(), Some(2));
 }

@@ -35,6 +35,9 @@ pub struct CompareArgs {
     /// Print nothing but errors.
     #[arg(long)]
     pub quiet: bool,
+    /// Print compare.json on standard output instead of the summary (the files are written as usual).
+    #[arg(long)]
+    pub json: bool,
     /// Replace the output folder when it holds a previous result.
     #[arg(long)]
     pub force: bool,
@@ -92,8 +95,9 @@ pub fn compare(args: CompareArgs) -> Result<u8> {
     if args.report {
         crate::report::review::write_report(folder.path())?;
     }
+    let json = super::json_output(args.json, folder.path(), "compare.json")?;
     folder.publish(&[])?;
-    if !args.quiet {
+    if !super::print_json(json) && !args.quiet {
         outln!(
             "{} scenarios × {} paired replications (seed {seed}, common random numbers); mean ± 95% CI",
             names.len(),

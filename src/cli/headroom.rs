@@ -58,6 +58,9 @@ pub struct HeadroomArgs {
     /// Print nothing but errors.
     #[arg(long)]
     pub quiet: bool,
+    /// Print headroom.json on standard output instead of the summary (the files are written as usual).
+    #[arg(long)]
+    pub json: bool,
     /// Replace the output folder when it holds a previous result.
     #[arg(long)]
     pub force: bool,
@@ -159,8 +162,9 @@ pub fn headroom(args: HeadroomArgs) -> Result<u8> {
     if args.report {
         crate::report::review::write_report(folder.path())?;
     }
+    let json = super::json_output(args.json, folder.path(), "headroom.json")?;
     folder.publish(&[])?;
-    if !args.quiet {
+    if !super::print_json(json) && !args.quiet {
         outln!("{verdict}");
         for s in &judged {
             outln!(

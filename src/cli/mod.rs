@@ -2,6 +2,7 @@
 //! subcommand.
 
 mod compare;
+mod completions;
 mod console;
 mod export_hpa;
 mod headroom;
@@ -64,6 +65,8 @@ pub enum Command {
     Headroom(headroom::HeadroomArgs),
     /// Write report.md and report.html for a run, compare, sweep or headroom output folder.
     Report(report::ReportArgs),
+    /// Print a completion script for bash, zsh, fish, elvish or PowerShell.
+    Completions(completions::CompletionsArgs),
 }
 
 /// Reads the files a scenario refers to relative to its folder, each
@@ -142,6 +145,7 @@ pub fn main(cli: Cli) -> u8 {
         Command::Compare(args) => compare::compare(args),
         Command::Headroom(args) => headroom::headroom(args),
         Command::Report(args) => report::report(args),
+        Command::Completions(args) => completions::completions(args),
     };
     let code = match result {
         Ok(code) => code,
@@ -287,6 +291,29 @@ pub fn run_replications(
     Ok((0..specs.len())
         .map(|_| results.by_ref().take(replications as usize).collect())
         .collect())
+}
+
+/// For `--json`: output file `file` of the folder being written, read
+/// before the folder is published (so it is the file this command wrote).
+fn json_output(wanted: bool, folder: &Path, file: &str) -> Result<Option<String>> {
+    use anyhow::Context as _;
+    let path = folder.join(file);
+    wanted
+        .then(|| std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display())))
+        .transpose()
+}
+
+/// Prints what [`json_output`] read, once the folder is in place; true when
+/// it printed (the summary is then left out).
+fn print_json(text: Option<String>) -> bool {
+    let Some(text) = text else {
+        return false;
+    };
+    console::out!("{text}");
+    if !text.ends_with('\n') {
+        console::outln!();
+    }
+    true
 }
 
 /// Prints a load error and returns its exit code.

@@ -36,6 +36,9 @@ pub struct RunArgs {
     /// No progress bar and no summary on the terminal.
     #[arg(long)]
     pub quiet: bool,
+    /// Print summary.json on standard output instead of the summary (the files are written as usual).
+    #[arg(long)]
+    pub json: bool,
     /// Replace the output folder when it holds a previous result.
     #[arg(long)]
     pub force: bool,
@@ -156,8 +159,9 @@ pub fn run(args: RunArgs) -> Result<u8> {
         report::review::write_report(folder.path())?;
         written.extend(["report.md".to_string(), "report.html".to_string()]);
     }
+    let json = super::json_output(args.json, folder.path(), "summary.json")?;
     folder.publish(&[])?;
-    if !args.quiet {
+    if !super::print_json(json) && !args.quiet {
         out!("{}", report::human_summary(&results));
         outln!("wrote {} files to {}", written.len(), out.display());
         outln!("seed: {seed} (rerun with --seed {seed})");

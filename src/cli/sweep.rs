@@ -9,7 +9,7 @@ use clap::Args;
 use std::fmt::Write as _;
 
 use crate::engine::{StableHasher, stable_hash};
-use crate::report::format::count;
+use crate::report::format::{self, count};
 use crate::report::shard::{ShardFile, ShardObjective, ShardPoint, ShardUnit, write_shard};
 use crate::report::sweep::{summarize, write_sweep};
 use crate::scenario::SourceFiles as _;
@@ -50,10 +50,17 @@ pub struct SweepArgs {
     /// Print nothing but errors.
     #[arg(long)]
     pub quiet: bool,
+    /// Print sweep.json on standard output instead of the summary (the files are written as usual).
+    #[arg(long, conflicts_with = "shard")]
+    pub json: bool,
     /// Replace the output folder when it holds another sweep's result
     /// (a folder of this same sweep is resumed, or rerun with --fresh).
     #[arg(long)]
     pub force: bool,
+    /// Check the sweep and print the runs it would make and about how long
+    /// they would take (from a timed trial of point 0); write nothing.
+    #[arg(long, conflicts_with_all = ["shard", "report", "fresh", "force", "json"])]
+    pub dry_run: bool,
 }
 
 /// `I/N` with `I < N`.
@@ -94,37 +101,129 @@ fn invalid(file: &Path, message: String) -> u8 {
     exit::INVALID_SCENARIO
 }
 
-pub fn sweep(args: SweepArgs) -> Result<u8> {
-    let jobs = match super::jobs(args.jobs, args.quiet) {
-        Ok(jobs) => jobs,
-        Err(code) => return Ok(code),
-    };
-    let text = match read_text(&args.sweep, "sweep", InputKind::Sweep) {
-        Ok(text) => text,
-        Err(e) => return report_load_error(e),
-    };
-    let name = args.sweep.display().to_string();
-    let raw: RawSweep = match scenario::parse_file(&text, &name, Format::for_path(&name)) {
-        Ok(raw) => raw,
-        Err(e) => {
-            errln!("error: {e}");
-            return Ok(exit::INVALID_SCENARIO);
+/// A sweep file read and checked: its base, every point validated as a
+/// scenario, its objective's metrics known. Nothing has run.
+pub(super) struct Prepared {
+    /// The sweep file's text and its base scenario's, for the checkpoint key.
+    text: String,
+    base_text: String,
+    raw: RawSweep,
+    points: Vec<crate::sweep::grid::Point>,
+    /// Each point's validated spec and seed.
+    specs: Vec<(crate::model::SystemSpec, u64)>,
+    replications: u32,
+    crn: bool,
+}
+
+impl Prepared {
+    /// `N points × R replications = K runs`.
+    pub(super) fn shape(&self) -> String {
+        format!(
+            "{} × {} = {}",
+            count(self.points.len(), "point"),
+            count(self.replications as usize, "replication"),
+            count(self.points.len() * self.replications as usize, "run")
+        )
+    }
+
+    pub(super) fn base(&self) -> &str {
+        &self.raw.base
+    }
+
+    /// How much the sweep simulates, and about how long it takes on `jobs`
+    /// threads (0: one per core). The cost of a run is measured, not
+    /// modelled: point 0 is run on its own over a growing first slice of its
+    /// simulated time until the slice takes a quarter of a second (or is the
+    /// whole run), and every run is scaled from it by its expected number
+    /// of requests (the traffic curve's integral). Points that differ in
+    /// what a request costs (a cache, a slower instance type) make it rough.
+    pub(super) fn estimate(&self, jobs: usize) -> String {
+        use crate::engine::SimDuration;
+        use std::time::{Duration, Instant};
+        let runs = self.points.len() * self.replications as usize;
+        let simulated: f64 =
+            self.specs.iter().map(|(s, _)| s.duration.as_secs_f64()).sum::<f64>() * f64::from(self.replications);
+        let requests: f64 = self
+            .specs
+            .iter()
+            .map(|(s, _)| expected_requests(s, s.duration))
+            .sum::<f64>()
+            * f64::from(self.replications);
+        let (spec, seed) = &self.specs[0];
+        let full = spec.duration;
+        let mut slice = SimDuration(full.0 / 64).max(SimDuration::from_secs(60)).min(full);
+        let (slice, wall) = loop {
+            let mut trial = spec.clone();
+            trial.duration = slice;
+            let start = Instant::now();
+            let _ = crate::model::simulate(&trial, *seed, 0, &mut |_| {});
+            let wall = start.elapsed();
+            if wall >= Duration::from_millis(250) || slice >= full {
+                break (slice, wall.as_secs_f64());
+            }
+            slice = SimDuration(slice.0.saturating_mul(4)).min(full);
+        };
+        let trial_requests = expected_requests(spec, slice);
+        let per_request = if trial_requests > 0.0 {
+            wall / trial_requests
+        } else {
+            0.0
+        };
+        let threads = match jobs {
+            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            n => n,
         }
-    };
-    let dir = args.sweep.parent().unwrap_or(Path::new("."));
+        .min(runs)
+        .max(1);
+        let seconds = per_request * requests / threads as f64;
+        let requests_text = if requests >= 1e6 {
+            format!("{} million", format::short((requests / 1e5).round() / 10.0))
+        } else {
+            format::short(requests.round())
+        };
+        format!(
+            "{} of simulated time, about {requests_text} requests; about {} on {} \
+             (timed: point 0's first {} took {} on one thread)",
+            format::duration_words(simulated),
+            format::rough_duration_words(seconds.max(1.0)),
+            count(threads, "thread"),
+            format::duration_words(slice.as_secs_f64()),
+            format::rough_duration_words(wall),
+        )
+    }
+}
+
+/// The requests `spec`'s traffic curve sends in its first `until` of
+/// simulated time: the curve's integral, by the midpoint rule over at most
+/// 100,000 steps.
+fn expected_requests(spec: &crate::model::SystemSpec, until: crate::engine::SimDuration) -> f64 {
+    let end = until.as_secs_f64();
+    let steps = (end.ceil() as usize).clamp(1, 100_000);
+    let dt = end / steps as f64;
+    (0..steps)
+        .map(|i| spec.traffic.curve.rate_at((i as f64 + 0.5) * dt).max(0.0) * dt)
+        .sum()
+}
+
+/// Reads and checks the sweep file `path` (every point through the
+/// scenario validation, the objective's metrics against those the points
+/// report) and prints its problems. `Err` carries what the command returns
+/// then: an exit code, or an error reading a file.
+pub(super) fn prepare(path: &Path, no_crn: bool) -> Result<Prepared, Result<u8>> {
+    let text = read_text(path, "sweep", InputKind::Sweep).map_err(report_load_error)?;
+    let name = path.display().to_string();
+    let raw: RawSweep = scenario::parse_file(&text, &name, Format::for_path(&name)).map_err(|e| {
+        errln!("error: {e}");
+        Ok(exit::INVALID_SCENARIO)
+    })?;
+    let dir = path.parent().unwrap_or(Path::new("."));
     let base_path = dir.join(&raw.base);
-    let base_text = match read_text(&base_path, "base scenario", InputKind::Scenario) {
-        Ok(text) => text,
-        Err(e) => return report_load_error(e),
-    };
+    let base_text = read_text(&base_path, "base scenario", InputKind::Scenario).map_err(report_load_error)?;
     let base_name = base_path.display().to_string();
-    let base = match scenario::document(&base_text, &base_name, Format::for_path(&base_name)) {
-        Ok(doc) => doc,
-        Err(e) => {
-            errln!("error: {e}");
-            return Ok(exit::INVALID_SCENARIO);
-        }
-    };
+    let base = scenario::document(&base_text, &base_name, Format::for_path(&base_name)).map_err(|e| {
+        errln!("error: {e}");
+        Ok(exit::INVALID_SCENARIO)
+    })?;
     // Paths into a manifest (`…hpa.manifest.spec.minReplicas`) read it as
     // the scenario would, relative to the base scenario.
     let files = FsFiles {
@@ -136,10 +235,7 @@ pub fn sweep(args: SweepArgs) -> Result<u8> {
             .map_err(|why| format!("cannot read manifest `{file}`: {why}"))?;
         scenario::document(&text, file, Format::for_path(file)).map_err(|e| e.to_string())
     };
-    let points = match expand_with(&base, &raw, &mut load_manifest) {
-        Ok(p) => p,
-        Err(message) => return Ok(invalid(&args.sweep, message)),
-    };
+    let points = expand_with(&base, &raw, &mut load_manifest).map_err(|message| Ok(invalid(path, message)))?;
     let replications = raw.replications.unwrap_or(1).max(1);
     if points.len() * replications as usize > MAX_RUNS {
         let message = format!(
@@ -147,9 +243,9 @@ pub fn sweep(args: SweepArgs) -> Result<u8> {
             points.len(),
             points.len() * replications as usize
         );
-        return Ok(invalid(&args.sweep, message));
+        return Err(Ok(invalid(path, message)));
     }
-    let crn = raw.common_random_numbers.unwrap_or(true) && !args.no_crn;
+    let crn = raw.common_random_numbers.unwrap_or(true) && !no_crn;
     // Every point goes through the scenario validation; a bad one is named.
     let mut specs = Vec::with_capacity(points.len());
     let mut problems = Vec::new();
@@ -183,8 +279,42 @@ pub fn sweep(args: SweepArgs) -> Result<u8> {
         for p in problems {
             errln!("error: {p}");
         }
-        return Ok(exit::INVALID_SCENARIO);
+        return Err(Ok(exit::INVALID_SCENARIO));
     }
+    Ok(Prepared {
+        text,
+        base_text,
+        raw,
+        points,
+        specs,
+        replications,
+        crn,
+    })
+}
+
+pub fn sweep(args: SweepArgs) -> Result<u8> {
+    let jobs = match super::jobs(args.jobs, args.quiet) {
+        Ok(jobs) => jobs,
+        Err(code) => return Ok(code),
+    };
+    let prepared = match prepare(&args.sweep, args.no_crn) {
+        Ok(prepared) => prepared,
+        Err(end) => return end,
+    };
+    if args.dry_run {
+        outln!("{}: ok ({})", args.sweep.display(), prepared.shape());
+        outln!("{}", prepared.estimate(jobs));
+        return Ok(exit::OK);
+    }
+    let Prepared {
+        text,
+        base_text,
+        raw,
+        points,
+        specs,
+        replications,
+        crn,
+    } = prepared;
     let pool = rayon::ThreadPoolBuilder::new().num_threads(jobs).build()?;
     // The default folder is named after the file, in the characters a
     // scenario name may use (anything else becomes `_`); `sweep` when none is left.
@@ -348,8 +478,9 @@ pub fn sweep(args: SweepArgs) -> Result<u8> {
         crate::report::review::write_report(folder.path())?;
     }
     // The checkpoint stays with the result: rerunning the same sweep reuses every run.
+    let json = super::json_output(args.json, folder.path(), "sweep.json")?;
     folder.publish(&[".units"])?;
-    if !args.quiet {
+    if !super::print_json(json) && !args.quiet {
         outln!(
             "{} × {} written to {} ({} computed, {reused} reused)",
             count(points.len(), "point"),

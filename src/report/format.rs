@@ -58,13 +58,28 @@ pub(crate) fn short(x: f64) -> String {
 /// A duration for people, in the largest unit it fills: `30 d`, `1.5 h`,
 /// `10 min`, `45 s`.
 pub(crate) fn duration_words(secs: f64) -> String {
-    let (value, unit) = match secs {
+    let (value, unit) = in_largest_unit(secs);
+    format!("{} {unit}", short(value))
+}
+
+/// [`duration_words`] to two significant digits, for an estimate: `1.3 min`.
+pub(crate) fn rough_duration_words(secs: f64) -> String {
+    let (value, unit) = in_largest_unit(secs);
+    let digit = if value > 0.0 && value.is_finite() {
+        10f64.powf(value.log10().floor() - 1.0)
+    } else {
+        1.0
+    };
+    format!("{} {unit}", short((value / digit).round() * digit))
+}
+
+fn in_largest_unit(secs: f64) -> (f64, &'static str) {
+    match secs {
         s if s >= 86_400.0 => (s / 86_400.0, "d"),
         s if s >= 3_600.0 => (s / 3_600.0, "h"),
         s if s >= 60.0 => (s / 60.0, "min"),
         s => (s, "s"),
-    };
-    format!("{} {unit}", short(value))
+    }
 }
 
 /// A time as a clock, `hh:mm:ss` (`.5` where it has a fraction of a
@@ -218,6 +233,15 @@ mod tests {
         assert_eq!(duration_words(5_400.0), "1.5 h");
         assert_eq!(duration_words(600.0), "10 min");
         assert_eq!(duration_words(45.0), "45 s");
+    }
+
+    #[test]
+    fn an_estimate_keeps_two_significant_digits_in_its_unit() {
+        assert_eq!(rough_duration_words(62.0), "1 min");
+        assert_eq!(rough_duration_words(78.0), "1.3 min");
+        assert_eq!(rough_duration_words(0.4392), "0.44 s");
+        assert_eq!(rough_duration_words(5.0 * 3600.0 + 1234.0), "5.3 h");
+        assert_eq!(rough_duration_words(0.0), "0 s");
     }
 
     #[test]

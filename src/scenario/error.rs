@@ -166,8 +166,16 @@ pub struct ScenarioError {
 
 impl fmt::Display for ScenarioError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Named by its file (a scenario, a sweep file, a manifest) when the
+        // problems share one.
         let n = self.problems.len();
-        write!(f, "{n} problem{} in scenario", if n == 1 { "" } else { "s" })?;
+        let file = match self.problems.first() {
+            Some(first) if self.problems.iter().all(|p| p.file == first.file) && !first.file.is_empty() => {
+                first.file.as_str()
+            }
+            _ => "scenario",
+        };
+        write!(f, "{n} problem{} in {file}", if n == 1 { "" } else { "s" })?;
         for p in &self.problems {
             write!(f, "\n  {p}")?;
         }

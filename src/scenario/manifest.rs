@@ -1,5 +1,6 @@
 //! Reading a real Kubernetes HorizontalPodAutoscaler manifest
-//! (`autoscaling/v2`, as written in a repository or printed by
+//! (`autoscaling/v2`, or `autoscaling/v1` converted as the API server
+//! converts it, as written in a repository or printed by
 //! `kubectl get hpa -o yaml`) into the scenario's own HPA fields, so the same
 //! validation applies to both. Fields capsim cannot honour are errors that
 //! say so, never silently dropped.
@@ -67,6 +68,10 @@ struct Spec {
     metrics: Option<Vec<Metric>>,
     #[serde(default)]
     behavior: Option<BehaviorK>,
+    /// autoscaling/v1's one metric: average CPU utilisation, in percent of
+    /// the requests (80 when left out, as in v2 without metrics).
+    #[serde(default, rename = "targetCPUUtilizationPercentage")]
+    target_cpu_utilization_percentage: Option<Int32>,
 }
 
 #[derive(Deserialize)]
@@ -270,10 +275,44 @@ pub(super) fn is_dns_label(s: &str) -> bool {
 fn check(m: &Manifest, queues: Option<&[String]>) -> Result<FromManifest, Vec<PathProblem>> {
     let mut problems: Vec<(String, String)> = Vec::new();
     let mut problem = |path: String, message: String| problems.push((path, message));
-    if !matches!(m.api_version.as_str(), "autoscaling/v2" | "autoscaling/v2beta2") {
+    let v1 = m.api_version == "autoscaling/v1";
+    if !v1 && !matches!(m.api_version.as_str(), "autoscaling/v2" | "autoscaling/v2beta2") {
         problem(
             "apiVersion".into(),
-            format!("`{}` is not supported; use autoscaling/v2", m.api_version),
+            format!(
+                "`{}` is not supported; use autoscaling/v2 (or autoscaling/v1)",
+                m.api_version
+            ),
+        );
+    }
+    // v1 has one field for its one metric and none for the others; the
+    // API server refuses each version's fields under the other.
+    if v1 {
+        for (field, given) in [
+            ("metrics", m.spec.metrics.is_some()),
+            ("behavior", m.spec.behavior.is_some()),
+        ] {
+            if given {
+                problem(
+                    format!("spec.{field}"),
+                    format!("autoscaling/v1 has no `{field}`; write the HPA as autoscaling/v2 to use it"),
+                );
+            }
+        }
+    } else if m.spec.target_cpu_utilization_percentage.is_some() {
+        problem(
+            "spec.targetCPUUtilizationPercentage".into(),
+            "this is autoscaling/v1's field: set apiVersion: autoscaling/v1, or write the target as autoscaling/v2 \
+             does, a metric of type Resource on cpu with target type Utilization and averageUtilization N"
+                .into(),
+        );
+    }
+    if let Some(Int32(u)) = m.spec.target_cpu_utilization_percentage
+        && u < 1
+    {
+        problem(
+            "spec.targetCPUUtilizationPercentage".into(),
+            format!("must be ≥ 1, got {u}"),
         );
     }
     if m.kind != "HorizontalPodAutoscaler" {
@@ -306,6 +345,17 @@ fn check(m: &Manifest, queues: Option<&[String]>) -> Result<FromManifest, Vec<Pa
             format!("must be ≥ minReplicas ({min}), got {max}"),
         );
     }
+    // A v1 target is the v2 CPU Resource metric the API server converts it to.
+    let v1_metric = m.spec.target_cpu_utilization_percentage.filter(|_| v1).map(|Int32(u)| {
+        vec![RawMetric::Resource {
+            name: RawResourceName::Cpu,
+            target: RawTarget {
+                average_utilization: Some(u),
+                average_value: None,
+                value: None,
+            },
+        }]
+    });
     let metrics = m.spec.metrics.as_ref().map(|list| {
         list.iter()
             .enumerate()
@@ -572,7 +622,7 @@ fn check(m: &Manifest, queues: Option<&[String]>) -> Result<FromManifest, Vec<Pa
         },
         min_replicas: m.spec.min_replicas.map(|m| m.0),
         max_replicas: max,
-        metrics,
+        metrics: v1_metric.or(metrics),
         behavior,
     })
 }

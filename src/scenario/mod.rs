@@ -134,14 +134,15 @@ fn is_under(path: &str, parent: &str) -> bool {
 /// than as "unknown field `base`".
 fn sweep_file_instead(doc: &serde_json::Value, file: &str) -> Option<ScenarioError> {
     let map = doc.as_object()?;
-    (map.contains_key("base") && map.contains_key("parameters")).then(|| ScenarioError {
+    let sweep = map.contains_key("base") && (map.contains_key("parameters") || map.contains_key("variants"));
+    sweep.then(|| ScenarioError {
         problems: vec![Problem {
             file: file.to_string(),
             line: Some(1),
             column: Some(1),
             path: String::new(),
             message: format!(
-                "this is a sweep file (it has `base` and `parameters`), not a scenario: run it with capsim sweep {file}"
+                "this is a sweep file (it has `base` and the fields to vary), not a scenario: run it with capsim sweep {file}"
             ),
         }],
     })
