@@ -90,7 +90,8 @@ pub fn compare_csv(contenders: &[Contender], rows: &[MetricComparison]) -> Strin
     let mut out = String::from("metric,scenario,mean,ci95,n,diff_vs_baseline,diff_ci95,diff_n,unpaired_diff_ci95\n");
     for m in rows {
         for (s, (c, e)) in contenders.iter().zip(&m.values).enumerate() {
-            write!(out, "{},{},{},{},{}", m.metric, c.name, num(e.mean), num(e.ci95), e.n).unwrap();
+            let name = super::escape::csv(&c.name);
+            write!(out, "{},{name},{},{},{}", m.metric, num(e.mean), num(e.ci95), e.n).unwrap();
             match s.checked_sub(1).map(|i| &m.differences[i]) {
                 Some(d) => writeln!(
                     out,

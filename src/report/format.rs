@@ -187,16 +187,6 @@ pub fn duration_text(seconds: f64) -> serde_json::Value {
     serde_json::Value::String(format!("{text}{unit}"))
 }
 
-/// A CSV field as RFC 4180 writes it: as is, unless it holds a comma, a
-/// quote or a line break; then quoted, with its quotes doubled.
-pub fn csv_field(text: &str) -> std::borrow::Cow<'_, str> {
-    if text.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", text.replace('"', "\"\"")).into()
-    } else {
-        text.into()
-    }
-}
-
 /// `n` and `noun`, the noun plural unless `n` is 1: "1 run", "3 runs".
 pub fn count(n: usize, noun: &str) -> String {
     if n == 1 {
@@ -209,15 +199,6 @@ pub fn count(n: usize, noun: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn csv_fields_are_quoted_only_where_they_must_be() {
-        assert_eq!(csv_field("100"), "100");
-        assert_eq!(csv_field("count=2 constant=100"), "count=2 constant=100");
-        assert_eq!(csv_field("a,b"), "\"a,b\"");
-        assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
-        assert_eq!(csv_field("two\nlines"), "\"two\nlines\"");
-    }
 
     #[test]
     fn undefined_figures_read_n_a() {

@@ -3,26 +3,12 @@
 
 use std::fmt::Write as _;
 
+use super::escape;
 use crate::model::autoscaler::hpa::{Policy, ScalingRules, SelectPolicy};
 use crate::model::autoscaler::{ExternalMetricName, HpaConfig, MetricSpec, PodMetricName, ResourceName, Target};
 
 /// A string as a YAML scalar that reads back as the same string: plain when
 /// it is a name that YAML cannot take for anything else, else double-quoted
-/// (a JSON string is a YAML double-quoted scalar).
-pub fn yaml_str(s: &str) -> String {
-    let plain = s.starts_with(|c: char| c.is_ascii_alphabetic())
-        && s.chars().all(|c| c.is_ascii_alphanumeric() || "-./_".contains(c))
-        && !matches!(
-            s.to_ascii_lowercase().as_str(),
-            "true" | "false" | "yes" | "no" | "on" | "off" | "y" | "n" | "null" | "nan" | "inf"
-        );
-    if plain {
-        s.to_string()
-    } else {
-        serde_json::Value::from(s).to_string()
-    }
-}
-
 /// A milli-unit value as a Kubernetes quantity: `1500m`, `4`, `512Mi`.
 pub fn quantity(milli: i64) -> String {
     if milli % 1000 != 0 {
@@ -131,26 +117,26 @@ pub fn hpa_manifest(pool: &str, config: &HpaConfig) -> String {
     writeln!(
         out,
         "apiVersion: autoscaling/v2\nkind: HorizontalPodAutoscaler\nmetadata:\n  name: {}",
-        yaml_str(&o.name)
+        escape::yaml(&o.name)
     )
     .unwrap();
     if let Some(ns) = &o.namespace {
-        writeln!(out, "  namespace: {}", yaml_str(ns)).unwrap();
+        writeln!(out, "  namespace: {}", escape::yaml(ns)).unwrap();
     }
     for (field, map) in [("labels", &o.labels), ("annotations", &o.annotations)] {
         if !map.is_empty() {
             writeln!(out, "  {field}:").unwrap();
             for (k, v) in map {
-                writeln!(out, "    {}: {}", yaml_str(k), yaml_str(v)).unwrap();
+                writeln!(out, "    {}: {}", escape::yaml(k), escape::yaml(v)).unwrap();
             }
         }
     }
     writeln!(
         out,
         "spec:\n  scaleTargetRef:\n    apiVersion: {}\n    kind: {}\n    name: {}",
-        yaml_str(&o.target.api_version),
-        yaml_str(&o.target.kind),
-        yaml_str(&o.target.name)
+        escape::yaml(&o.target.api_version),
+        escape::yaml(&o.target.kind),
+        escape::yaml(&o.target.name)
     )
     .unwrap();
     writeln!(
@@ -185,7 +171,7 @@ pub fn hpa_manifest(pool: &str, config: &HpaConfig) -> String {
                         out,
                         "  - type: External\n    external:\n      metric:\n        name: queue_depth\n        \
                          selector:\n          matchLabels:\n            queue: {}",
-                        yaml_str(o.queues.get(&queue).map_or("", String::as_str))
+                        escape::yaml(o.queues.get(&queue).map_or("", String::as_str))
                     ),
                 }
                 .unwrap();

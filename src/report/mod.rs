@@ -9,6 +9,7 @@ pub mod charts;
 pub mod checkpoint;
 pub mod compare;
 mod data;
+pub mod escape;
 pub mod files;
 pub(crate) mod format;
 pub mod headroom;

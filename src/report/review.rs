@@ -15,6 +15,7 @@ use anyhow::{Context, Result, bail};
 use serde_json::Value;
 
 use super::analysis::{Analysis, Kind};
+use super::escape;
 use super::files::write_atomic;
 use super::format::{clock_span, duration_words, human, rate_pct, short, with_ci};
 use super::plan::Plan;
@@ -1336,8 +1337,8 @@ fn headroom_doc(dir: &Path) -> Result<Doc> {
 
 /// Markdown: tables as pipes, charts as links to the SVG files beside it.
 fn markdown(doc: &Doc) -> String {
-    let text = |t: &str| md_inline(t);
-    let cell = |t: &str| md_inline(t).replace('|', "\\|");
+    let text = |t: &str| escape::markdown(t);
+    let cell = |t: &str| escape::markdown_cell(t);
     let mut out = format!("# {}\n\n", text(&doc.title));
     for b in &doc.blocks {
         match b {
@@ -1368,68 +1369,9 @@ fn markdown(doc: &Doc) -> String {
                 out.push('\n');
             }
             Block::Pre(lines) => {
-                // Names inside stay on their line, and the fence is longer
-                // than any run of backticks in them, so nothing closes it early.
-                let lines: Vec<String> = lines.iter().map(|l| one_line(l)).collect();
-                let longest = lines.iter().map(|l| longest_run(l, '`')).max().unwrap_or(0);
-                let fence = "`".repeat(longest.max(2) + 1);
-                writeln!(out, "{fence}\n{}\n{fence}\n", lines.join("\n")).unwrap();
+                writeln!(out, "{}", escape::markdown_code_block(lines)).unwrap();
             }
             Block::Chart(file, caption) => writeln!(out, "![{caption}]({file})\n").unwrap(),
-        }
-    }
-    out
-}
-
-/// Text as one line: line breaks and other control characters become spaces.
-fn one_line(text: &str) -> String {
-    text.chars().map(|c| if c.is_control() { ' ' } else { c }).collect()
-}
-
-fn longest_run(text: &str, of: char) -> usize {
-    let (mut longest, mut run) = (0, 0);
-    for c in text.chars() {
-        run = if c == of { run + 1 } else { 0 };
-        longest = longest.max(run);
-    }
-    longest
-}
-
-/// Markdown inline text that shows names as written and cannot start a
-/// block, a link or raw HTML: one line, `<`, `>` and `&` as entities,
-/// brackets and a leading `#` escaped. (capsim's own emphasis and code
-/// spans pass through.)
-fn md_inline(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in one_line(text).chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '[' | ']' | '\\' => {
-                out.push('\\');
-                out.push(c);
-            }
-            c => out.push(c),
-        }
-    }
-    if out.starts_with('#') {
-        out.insert(0, '\\');
-    }
-    out
-}
-
-/// Escapes text for HTML element content and attribute values.
-pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
         }
     }
     out
@@ -1468,50 +1410,50 @@ fn html(doc: &Doc, dir: &Path) -> Result<String> {
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
          <meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; img-src data:; style-src 'unsafe-inline'\">\n\
          <title>{}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n<h1>{}</h1>",
-        escape(&doc.title),
-        escape(&doc.title)
+        escape::html(&doc.title),
+        escape::html(&doc.title)
     )
     .unwrap();
     for b in &doc.blocks {
         match b {
-            Block::Heading(level, text) => writeln!(out, "<h{level}>{}</h{level}>", escape(text)).unwrap(),
-            Block::Para(text) => writeln!(out, "<p>{}</p>", escape(text)).unwrap(),
+            Block::Heading(level, text) => writeln!(out, "<h{level}>{}</h{level}>", escape::html(text)).unwrap(),
+            Block::Para(text) => writeln!(out, "<p>{}</p>", escape::html(text)).unwrap(),
             Block::List(items) => {
                 out.push_str("<ul>\n");
                 for i in items {
-                    writeln!(out, "<li>{}</li>", escape(i)).unwrap();
+                    writeln!(out, "<li>{}</li>", escape::html(i)).unwrap();
                 }
                 out.push_str("</ul>\n");
             }
             Block::Table { header, rows, strong } => {
                 out.push_str("<table>\n<thead><tr>");
                 for h in header {
-                    write!(out, "<th>{}</th>", escape(h)).unwrap();
+                    write!(out, "<th>{}</th>", escape::html(h)).unwrap();
                 }
                 out.push_str("</tr></thead>\n<tbody>\n");
                 for r in rows {
                     out.push_str("<tr>");
                     for (i, c) in r.iter().enumerate() {
                         if Some(i) == *strong {
-                            write!(out, "<td><strong>{}</strong></td>", escape(c)).unwrap();
+                            write!(out, "<td><strong>{}</strong></td>", escape::html(c)).unwrap();
                         } else {
-                            write!(out, "<td>{}</td>", escape(c)).unwrap();
+                            write!(out, "<td>{}</td>", escape::html(c)).unwrap();
                         }
                     }
                     out.push_str("</tr>\n");
                 }
                 out.push_str("</tbody>\n</table>\n");
             }
-            Block::Pre(lines) => writeln!(out, "<pre>{}</pre>", escape(&lines.join("\n"))).unwrap(),
+            Block::Pre(lines) => writeln!(out, "<pre>{}</pre>", escape::html(&lines.join("\n"))).unwrap(),
             Block::Chart(file, caption) => {
                 let path = dir.join(file);
                 let svg = fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
                 writeln!(
                     out,
                     "<figure><img alt=\"{}\" src=\"data:image/svg+xml;base64,{}\"><figcaption>{}</figcaption></figure>",
-                    escape(caption),
+                    escape::html(caption),
                     base64(&svg),
-                    escape(caption)
+                    escape::html(caption)
                 )
                 .unwrap();
             }
@@ -1549,13 +1491,5 @@ mod tests {
         assert_eq!(base64(b"foob"), "Zm9vYg==");
         assert_eq!(base64(b"fooba"), "Zm9vYmE=");
         assert_eq!(base64(b"foobar"), "Zm9vYmFy");
-    }
-
-    #[test]
-    fn escaping_covers_markup_and_attributes() {
-        assert_eq!(
-            escape(r#"<script>alert("x") & 'y'</script>"#),
-            "&lt;script&gt;alert(&quot;x&quot;) &amp; &#39;y&#39;&lt;/script&gt;"
-        );
     }
 }

@@ -13,6 +13,7 @@ use crate::metrics::stats::estimate;
 use crate::model::{RunResult, SystemSpec};
 
 use super::charts::{LineChart, Series, write_chart};
+use super::escape;
 use super::files::write_atomic;
 use super::format::{Figure, duration_words, num};
 
@@ -110,7 +111,15 @@ pub fn events_csv(result: &RunResult) -> Option<String> {
             Subject::Server(s) => (servers[s].name.as_str(), String::new()),
             Subject::Cache(t) => (caches[t].name.as_str(), String::new()),
         };
-        writeln!(out, "{},{},{},{}", num(e.time.as_secs_f64()), kind, component, instance).unwrap();
+        writeln!(
+            out,
+            "{},{},{},{}",
+            num(e.time.as_secs_f64()),
+            kind,
+            escape::csv(component),
+            instance
+        )
+        .unwrap();
     }
     Some(out)
 }
@@ -152,9 +161,9 @@ pub fn scaling_csv(result: &RunResult) -> Option<String> {
             format!(
                 "{},{},{},{},{},{},{},{},{}",
                 num(r.time.as_secs_f64()),
-                result.pool_names[r.pool],
+                escape::csv(&result.pool_names[r.pool]),
                 d.current,
-                metrics.join("; "),
+                escape::csv(&metrics.join("; ")),
                 opt(d.proposed),
                 opt(d.stabilized),
                 d.stabilization.map_or("", |s| s.as_str()),
@@ -169,11 +178,11 @@ pub fn scaling_csv(result: &RunResult) -> Option<String> {
             format!(
                 "{},{},{},{},,,,{},{}",
                 num(r.time.as_secs_f64()),
-                result.pool_names[r.pool],
+                escape::csv(&result.pool_names[r.pool]),
                 r.current,
-                r.policies,
+                escape::csv(&r.policies),
                 r.desired,
-                r.reason
+                escape::csv(r.reason)
             ),
         ));
     }

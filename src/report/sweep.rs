@@ -15,8 +15,9 @@ use crate::model::SystemSpec;
 use crate::sweep::grid::{Point, RawObjective};
 
 use super::charts::{Heatmap, LineChart, Series, write_chart};
+use super::escape;
 use super::files::write_atomic;
-use super::format::{csv_field, num};
+use super::format::num;
 use super::run::{estimates, value_of};
 use super::shard::ShardUnit;
 
@@ -244,15 +245,15 @@ pub fn sweep_csv(points: &[PointSummary]) -> String {
     }
     let mut out = String::from("point,name");
     for path in &paths {
-        write!(out, ",{}", csv_field(path)).unwrap();
+        write!(out, ",{}", escape::csv(path)).unwrap();
     }
     for name in &names {
-        write!(out, ",{}", csv_field(&format!("{name}_mean"))).unwrap();
-        write!(out, ",{}", csv_field(&format!("{name}_ci95"))).unwrap();
+        write!(out, ",{}", escape::csv(&format!("{name}_mean"))).unwrap();
+        write!(out, ",{}", escape::csv(&format!("{name}_ci95"))).unwrap();
     }
     out.push('\n');
     for p in points {
-        write!(out, "{},{}", p.point.index, csv_field(&p.point.name)).unwrap();
+        write!(out, "{},{}", p.point.index, escape::csv(&p.point.name)).unwrap();
         for path in &paths {
             let v = p
                 .point
@@ -261,7 +262,7 @@ pub fn sweep_csv(points: &[PointSummary]) -> String {
                 .find(|(s, _)| s == path)
                 .map(|(_, v)| cell(v))
                 .unwrap_or_default();
-            write!(out, ",{}", csv_field(&v)).unwrap();
+            write!(out, ",{}", escape::csv(&v)).unwrap();
         }
         for (i, name) in names.iter().enumerate() {
             match value_of(&p.metrics, i, name) {

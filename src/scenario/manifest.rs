@@ -632,7 +632,8 @@ fn check(m: &Manifest, queues: Option<&[String]>) -> Result<FromManifest, Vec<Pa
 /// manifest's problems, located in it. Queue names are not checked (there
 /// is no scenario to check them against).
 pub fn import(text: &str, file: &str) -> Result<String, super::ScenarioError> {
-    use crate::report::manifest::{quantity, yaml_str};
+    use crate::report::escape;
+    use crate::report::manifest::quantity;
     use std::fmt::Write as _;
     let m = read(text, file, None).map_err(|problems| super::ScenarioError { problems })?;
     let mut out = String::new();
@@ -648,7 +649,7 @@ pub fn import(text: &str, file: &str) -> Result<String, super::ScenarioError> {
         out.push_str("    metadata:\n");
         for (field, v) in [("name", &meta.name), ("namespace", &meta.namespace)] {
             if let Some(v) = v {
-                let _ = writeln!(out, "      {field}: {}", yaml_str(v));
+                let _ = writeln!(out, "      {field}: {}", escape::yaml(v));
             }
         }
         for (field, map) in [("labels", &meta.labels), ("annotations", &meta.annotations)] {
@@ -659,7 +660,7 @@ pub fn import(text: &str, file: &str) -> Result<String, super::ScenarioError> {
                 Some(map) => {
                     let _ = writeln!(out, "      {field}:");
                     for (k, v) in map {
-                        let _ = writeln!(out, "        {}: {}", yaml_str(k), yaml_str(v));
+                        let _ = writeln!(out, "        {}: {}", escape::yaml(k), escape::yaml(v));
                     }
                 }
                 None => {}
@@ -670,7 +671,7 @@ pub fn import(text: &str, file: &str) -> Result<String, super::ScenarioError> {
     out.push_str("    scale_target_ref:\n");
     for (field, v) in [("api_version", &r.api_version), ("kind", &r.kind), ("name", &r.name)] {
         if let Some(v) = v {
-            let _ = writeln!(out, "      {field}: {}", yaml_str(v));
+            let _ = writeln!(out, "      {field}: {}", escape::yaml(v));
         }
     }
     if let Some(min) = m.min_replicas {
@@ -705,7 +706,7 @@ pub fn import(text: &str, file: &str) -> Result<String, super::ScenarioError> {
                 RawMetric::External { name, target: t, queue } => match (name, queue) {
                     (RawExternalMetric::QueueDepth, Some(q)) => format!(
                         "external: {{ name: queue_depth, queue: {}, target: {} }}",
-                        yaml_str(q),
+                        escape::yaml(q),
                         target(t)
                     ),
                     _ => format!("external: {{ name: requests_per_second, target: {} }}", target(t)),
