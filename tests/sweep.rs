@@ -93,6 +93,32 @@ fn one_thread_and_many_give_the_same_bytes() {
         heatmap.contains("p99 latency (ms) by count and constant"),
         "heatmap title"
     );
+    // Each line chart says what it shows: title, axes and the series named
+    // in its legend (the Pareto chart's points and recommendation too).
+    // plotters writes each text on a line of its own.
+    let svg = |chart: &str| std::fs::read_to_string(dir.path().join("one").join(format!("{chart}.svg"))).unwrap();
+    let shows = |svg: &str, text: &str| svg.lines().any(|l| l == text);
+    let against = svg("sweep-p99");
+    for text in [
+        "p99 latency (ms) against count",
+        "count",
+        "p99 latency (ms)",
+        "mean",
+        "95% CI upper",
+    ] {
+        assert!(shows(&against, text), "sweep-p99.svg lacks {text}");
+    }
+    let pareto = svg("pareto");
+    for text in [
+        "Cost against p99 latency (Pareto front)",
+        "cost (US dollars)",
+        "p99 latency (ms)",
+        "Pareto front",
+        "points",
+        "recommended",
+    ] {
+        assert!(shows(&pareto, text), "pareto.svg lacks {text}");
+    }
     // Common random numbers: every point uses the scenario's seed.
     assert!(runs.as_array().unwrap().iter().all(|r| r["seed"] == 42));
 }
