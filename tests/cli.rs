@@ -813,3 +813,54 @@ fn completions_name_every_subcommand() {
     let output = capsim().args(["completions", "tcsh"]).output().unwrap();
     assert_eq!(output.status.code(), Some(2));
 }
+
+/// The run's charts say what they show: an errors chart without faults or
+/// deploys does not promise them, the latency chart draws the SLO, the
+/// utilisation chart the HPA's target, and time to capacity is points per
+/// scale-up, without a node-wait series where no node pool made anything wait.
+#[test]
+fn run_charts_show_their_references_and_only_what_is_there() {
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = dir.path().join("hpa.yaml");
+    std::fs::write(
+        &scenario,
+        std::fs::read_to_string("scenarios/hpa-diurnal.yaml")
+            .unwrap()
+            .replace("duration: 24h", "duration: 14h"),
+    )
+    .unwrap();
+    let out = dir.path().join("out");
+    let output = capsim()
+        .arg("run")
+        .arg(&scenario)
+        .arg("--quiet")
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let texts = |chart: &str| -> Vec<String> {
+        let svg = std::fs::read_to_string(out.join(format!("{chart}.svg"))).unwrap();
+        let lines: Vec<&str> = svg.lines().collect();
+        lines
+            .windows(2)
+            .filter(|w| w[0].starts_with("<text"))
+            .map(|w| w[1].to_string())
+            .collect()
+    };
+    assert_eq!(texts("errors")[0], "Error rate per interval");
+    assert!(texts("latency").iter().any(|t| t == "SLO: p99 ≤ 250 ms"));
+    assert!(texts("latency").iter().any(|t| t == "simulated time (h)"));
+    assert!(texts("utilization").iter().any(|t| t == "api: HPA target 60%"));
+    let capacity = texts("capacity");
+    assert!(capacity.iter().any(|t| t == "boot"), "{capacity:?}");
+    assert!(!capacity.iter().any(|t| t == "waiting for a node"), "{capacity:?}");
+    let svg = std::fs::read_to_string(out.join("capacity.svg")).unwrap();
+    assert!(svg.contains("<circle"), "scale-ups drawn as points");
+    // The first colour's lines (the "total" series, were it a line).
+    assert!(
+        !svg.lines()
+            .any(|l| l.starts_with("<polyline") && l.to_ascii_uppercase().contains("#1F77B4")),
+        "scale-ups hours apart joined by lines"
+    );
+}

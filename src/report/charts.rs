@@ -9,6 +9,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use super::files::{publish, temp_path, write_atomic};
+use super::format::short;
 
 static FONT: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans.ttf");
 static REGISTER: Once = Once::new();
@@ -33,6 +34,8 @@ pub struct Series {
 #[derive(Default)]
 pub struct LineChart {
     pub title: String,
+    /// A label ending in `(min)` says x is simulated minutes: an axis that
+    /// spans more than 3 h is drawn in hours instead (and says `(h)`).
     pub x_label: String,
     pub y_label: String,
     pub series: Vec<Series>,
@@ -48,6 +51,9 @@ pub struct LineChart {
     pub instants: Vec<(String, Vec<f64>)>,
     /// Periods shaded across the plot, one colour per name (e.g. deploys).
     pub periods: Vec<(String, Vec<(f64, f64)>)>,
+    /// Horizontal dashed lines on the primary axis, named in the legend (an
+    /// SLO's threshold, an autoscaler's target); the axis always shows them.
+    pub references: Vec<(String, f64)>,
 }
 
 const SIZE: (u32, u32) = (1000, 560);
@@ -63,11 +69,13 @@ const PALETTE: [RGBColor; 8] = [
     RGBColor(127, 127, 127),
 ];
 
-/// A chart that can draw itself on any plotters backend.
+/// A chart that can draw itself on any plotters backend; `raster` when
+/// the backend is a bitmap (the PNG), which draws thick lines differently.
 pub trait Chart {
     fn draw<DB: DrawingBackend>(
         &self,
         root: &DrawingArea<DB, Shift>,
+        raster: bool,
     ) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>>;
 }
 
@@ -75,8 +83,9 @@ impl Chart for LineChart {
     fn draw<DB: DrawingBackend>(
         &self,
         root: &DrawingArea<DB, Shift>,
+        raster: bool,
     ) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
-        draw_lines(root, self)
+        draw_lines(root, self, raster)
     }
 }
 
@@ -88,7 +97,7 @@ pub fn write_chart<C: Chart>(dir: &Path, base: &str, chart: &C) -> Result<()> {
     {
         let root = BitMapBackend::new(&tmp, SIZE).into_drawing_area();
         chart
-            .draw(&root)
+            .draw(&root, true)
             .map_err(|e| anyhow!("drawing {}: {e}", png.display()))?;
         root.present().map_err(|e| anyhow!("writing {}: {e}", png.display()))?;
     }
@@ -96,7 +105,9 @@ pub fn write_chart<C: Chart>(dir: &Path, base: &str, chart: &C) -> Result<()> {
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
-        chart.draw(&root).map_err(|e| anyhow!("drawing {base}.svg: {e}"))?;
+        chart
+            .draw(&root, false)
+            .map_err(|e| anyhow!("drawing {base}.svg: {e}"))?;
         root.present().map_err(|e| anyhow!("drawing {base}.svg: {e}"))?;
     }
     write_atomic(&dir.join(format!("{base}.svg")), svg.as_bytes())
@@ -118,6 +129,7 @@ impl Chart for Heatmap {
     fn draw<DB: DrawingBackend>(
         &self,
         root: &DrawingArea<DB, Shift>,
+        _raster: bool,
     ) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
         root.fill(&WHITE)?;
         let (nx, ny) = (self.x_values.len().max(1), self.y_values.len().max(1));
@@ -200,9 +212,25 @@ fn stack(series: &[Series]) -> Vec<Series> {
         .collect()
 }
 
+/// A line through `points` as its segments, each drawn on its own. On a
+/// bitmap, plotters joins a thick path's segments with miters of unbounded
+/// length, which on a jagged line (a p99 per interval) shoot far past its
+/// points, through the title and below the axis; segments have no joins.
+/// (SVG viewers bound their miters, so the SVG keeps one path per line.)
+fn segments(points: &[(f64, f64)], style: ShapeStyle) -> Vec<PathElement<(f64, f64)>> {
+    match points {
+        [single] => vec![PathElement::new(vec![*single, *single], style)],
+        _ => points
+            .windows(2)
+            .map(|w| PathElement::new(vec![w[0], w[1]], style))
+            .collect(),
+    }
+}
+
 fn draw_lines<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
     chart: &LineChart,
+    raster: bool,
 ) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
     root.fill(&WHITE)?;
     let finite = |p: &&(f64, f64)| p.0.is_finite() && p.1.is_finite();
@@ -212,7 +240,7 @@ fn draw_lines<DB: DrawingBackend>(
         Vec::new()
     };
     let lines = if chart.stacked { &stacked } else { &chart.series };
-    let all = lines.iter().flat_map(|s| s.points.iter().filter(finite));
+    let all = (lines.iter().chain(&chart.markers)).flat_map(|s| s.points.iter().filter(finite));
     let (mut x0, mut x1, mut y1) = (f64::INFINITY, f64::NEG_INFINITY, 0.0f64);
     for (x, y) in all {
         x0 = x0.min(*x);
@@ -228,13 +256,46 @@ fn draw_lines<DB: DrawingBackend>(
     for (_, y) in chart.markers.iter().flat_map(|s| s.points.iter().filter(finite)) {
         y1 = y1.max(*y);
     }
-    let y1 = if y1 > 0.0 { y1 * 1.08 } else { 1.0 };
+    for (_, y) in chart.references.iter().filter(|(_, y)| y.is_finite()) {
+        y1 = y1.max(*y);
+    }
+    // Room above the data for the legend (upper left), so it covers none:
+    // about 20 px an entry over a plot about 440 px high.
+    let entries = lines.len()
+        + chart.markers.len()
+        + chart.instants.len()
+        + chart.periods.len()
+        + chart.references.len()
+        + chart.secondary.as_ref().map_or(0, |(_, s)| s.len());
+    let legend = (20.0 * entries as f64 + 16.0) / 440.0;
+    let y1 = if y1 > 0.0 {
+        y1 * 1.05 / (1.0 - legend.min(0.6))
+    } else {
+        1.0
+    };
+    // Minutes over more than 3 h read better as hours.
+    let hours = chart.x_label.ends_with("(min)") && x1 - x0 > 180.0;
+    let x_desc = if hours {
+        format!("{}(h)", chart.x_label.trim_end_matches("(min)"))
+    } else {
+        chart.x_label.clone()
+    };
+    // Drawn in the axis' unit, so its ticks fall on round hours.
+    let scale = if hours { 60.0 } else { 1.0 };
+    let (x0, x1) = (x0 / scale, x1 / scale);
+    let at = move |&(x, y): &(f64, f64)| (x / scale, y);
+    let x_tick = |v: &f64| short(*v);
+    let y_tick = |v: &f64| short(*v);
     let y2 = chart
         .secondary
         .iter()
         .flat_map(|(_, series)| series.iter().flat_map(|s| s.points.iter().filter(finite)))
         .fold(0.0f64, |m, (_, y)| m.max(*y));
-    let y2 = if y2 > 0.0 { y2 * 1.08 } else { 1.0 };
+    let y2 = if y2 > 0.0 {
+        y2 * 1.05 / (1.0 - legend.min(0.6))
+    } else {
+        1.0
+    };
     let mut ctx = ChartBuilder::on(root)
         .caption(&chart.title, ("sans-serif", 24))
         .margin(16)
@@ -244,8 +305,10 @@ fn draw_lines<DB: DrawingBackend>(
         .build_cartesian_2d(x0..x1, 0.0..y1)?
         .set_secondary_coord(x0..x1, 0.0..y2);
     ctx.configure_mesh()
-        .x_desc(chart.x_label.as_str())
+        .x_desc(x_desc.as_str())
         .y_desc(chart.y_label.as_str())
+        .x_label_formatter(&x_tick)
+        .y_label_formatter(&y_tick)
         .label_style(("sans-serif", 14))
         .axis_desc_style(("sans-serif", 16))
         .light_line_style(RGBColor(235, 235, 235))
@@ -262,7 +325,7 @@ fn draw_lines<DB: DrawingBackend>(
             spans
                 .iter()
                 .filter(|(a, b)| a.is_finite() && b.is_finite())
-                .map(move |&(a, b)| Rectangle::new([(a, 0.0), (b, y1)], style)),
+                .map(move |&(a, b)| Rectangle::new([(a / scale, 0.0), (b / scale, y1)], style)),
         )?
         .label(name.as_str())
         .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 18, y + 5)], style));
@@ -270,13 +333,20 @@ fn draw_lines<DB: DrawingBackend>(
     if let Some((label, series)) = &chart.secondary {
         ctx.configure_secondary_axes()
             .y_desc(label.as_str())
+            .y_label_formatter(&y_tick)
             .label_style(("sans-serif", 14))
             .axis_desc_style(("sans-serif", 16))
             .draw()?;
         for s in series {
             let color = RGBColor(170, 170, 170);
-            let pts: Vec<(f64, f64)> = s.points.iter().filter(finite).copied().collect();
-            ctx.draw_secondary_series(LineSeries::new(pts, color.stroke_width(2)))?
+            let pts: Vec<(f64, f64)> = s.points.iter().filter(finite).map(at).collect();
+            let style = color.stroke_width(2);
+            let drawn = if raster {
+                ctx.draw_secondary_series(segments(&pts, style))?
+            } else {
+                ctx.draw_secondary_series(LineSeries::new(pts, style))?
+            };
+            drawn
                 .label(format!("{} (right axis)", s.name))
                 .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(3)));
         }
@@ -285,7 +355,7 @@ fn draw_lines<DB: DrawingBackend>(
         // Top band first, so each lower band paints over the part below it.
         for (i, s) in lines.iter().enumerate().rev() {
             let color = PALETTE[i % PALETTE.len()];
-            let pts: Vec<(f64, f64)> = s.points.iter().filter(finite).copied().collect();
+            let pts: Vec<(f64, f64)> = s.points.iter().filter(finite).map(at).collect();
             ctx.draw_series(AreaSeries::new(pts, 0.0, color.mix(0.85).filled()).border_style(color))?
                 .label(s.name.as_str())
                 .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 18, y + 5)], color.filled()));
@@ -295,8 +365,14 @@ fn draw_lines<DB: DrawingBackend>(
         for s in lines {
             let color = PALETTE[color_index % PALETTE.len()];
             color_index += 1;
-            let pts: Vec<(f64, f64)> = s.points.iter().filter(finite).copied().collect();
-            ctx.draw_series(LineSeries::new(pts, color.stroke_width(2)))?
+            let pts: Vec<(f64, f64)> = s.points.iter().filter(finite).map(at).collect();
+            let style = color.stroke_width(2);
+            let drawn = if raster {
+                ctx.draw_series(segments(&pts, style))?
+            } else {
+                ctx.draw_series(LineSeries::new(pts, style))?
+            };
+            drawn
                 .label(s.name.as_str())
                 .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(3)));
         }
@@ -308,15 +384,21 @@ fn draw_lines<DB: DrawingBackend>(
         ctx.draw_series(
             at.iter()
                 .filter(|x| x.is_finite())
-                .map(move |&x| PathElement::new(vec![(x, 0.0), (x, y1)], style)),
+                .map(move |&x| PathElement::new(vec![(x / scale, 0.0), (x / scale, y1)], style)),
         )?
         .label(name.as_str())
         .legend(move |(x, y)| PathElement::new(vec![(x + 9, y - 6), (x + 9, y + 6)], color.stroke_width(2)));
     }
+    for (name, y) in chart.references.iter().filter(|(_, y)| y.is_finite()) {
+        let style = RGBColor(60, 60, 60).stroke_width(1);
+        ctx.draw_series(DashedLineSeries::new([(x0, *y), (x1, *y)], 8, 5, style))?
+            .label(name.as_str())
+            .legend(move |(x, y)| plotters::element::DashedPathElement::new(vec![(x, y), (x + 18, y)], 5, 3, style));
+    }
     for s in &chart.markers {
         let color = PALETTE[color_index % PALETTE.len()];
         color_index += 1;
-        let pts: Vec<(f64, f64)> = s.points.iter().filter(finite).copied().collect();
+        let pts: Vec<(f64, f64)> = s.points.iter().filter(finite).map(at).collect();
         ctx.draw_series(pts.into_iter().map(move |p| Circle::new(p, 4, color.filled())))?
             .label(s.name.as_str())
             .legend(move |(x, y)| Circle::new((x + 9, y), 4, color.filled()));
@@ -328,4 +410,150 @@ fn draw_lines<DB: DrawingBackend>(
         .position(SeriesLabelPosition::UpperLeft)
         .draw()?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Draws `chart` into an RGB buffer as the PNG is drawn.
+    fn pixels(chart: &LineChart) -> Vec<u8> {
+        register_font();
+        let mut buffer = vec![0u8; (SIZE.0 * SIZE.1 * 3) as usize];
+        {
+            let root = BitMapBackend::with_buffer(&mut buffer, SIZE).into_drawing_area();
+            chart.draw(&root, true).unwrap();
+            root.present().unwrap();
+        }
+        buffer
+    }
+
+    /// Rows of the image holding a pixel of `color`.
+    fn rows_with(buffer: &[u8], color: RGBColor) -> Vec<u32> {
+        (0..SIZE.1)
+            .filter(|&y| {
+                (0..SIZE.0).any(|x| {
+                    let i = ((y * SIZE.0 + x) * 3) as usize;
+                    buffer[i..i + 3] == [color.0, color.1, color.2]
+                })
+            })
+            .collect()
+    }
+
+    /// The texts of `chart` drawn as SVG (plotters writes each on its own line).
+    fn svg_texts(chart: &LineChart) -> Vec<String> {
+        register_font();
+        let mut svg = String::new();
+        {
+            let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
+            chart.draw(&root, false).unwrap();
+            root.present().unwrap();
+        }
+        let lines: Vec<&str> = svg.lines().collect();
+        lines
+            .windows(2)
+            .filter(|w| w[0].starts_with("<text"))
+            .map(|w| w[1].to_string())
+            .collect()
+    }
+
+    fn over_minutes(end: u32) -> LineChart {
+        LineChart {
+            title: "t".into(),
+            x_label: "simulated time (min)".into(),
+            y_label: "latency (ms)".into(),
+            series: vec![Series {
+                name: "p99".into(),
+                points: (0..=end).map(|m| (f64::from(m), 100.0 + f64::from(m % 5))).collect(),
+            }],
+            references: vec![("SLO: p99 ≤ 250 ms".into(), 250.0)],
+            ..LineChart::default()
+        }
+    }
+
+    #[test]
+    fn a_long_run_is_drawn_in_hours_with_round_ticks() {
+        let texts = svg_texts(&over_minutes(1440));
+        assert!(texts.iter().any(|t| t == "simulated time (h)"), "{texts:?}");
+        for hour in ["5", "10", "15", "20"] {
+            assert!(texts.iter().any(|t| t == hour), "no tick at {hour} h: {texts:?}");
+        }
+        // No tick is written with a needless `.0`.
+        assert!(!texts.iter().any(|t| t.ends_with(".0")), "{texts:?}");
+        // A short run stays in minutes.
+        let texts = svg_texts(&over_minutes(60));
+        assert!(texts.iter().any(|t| t == "simulated time (min)"), "{texts:?}");
+    }
+
+    #[test]
+    fn a_reference_line_is_named_and_in_range() {
+        let texts = svg_texts(&over_minutes(60));
+        assert!(texts.iter().any(|t| t == "SLO: p99 ≤ 250 ms"), "{texts:?}");
+        // The axis reaches the reference, above the data (at most 104).
+        let top = texts.iter().filter_map(|t| t.parse::<f64>().ok()).fold(0.0, f64::max);
+        assert!(top >= 250.0, "the y axis stops at {top}: {texts:?}");
+    }
+
+    #[test]
+    fn the_legend_sits_above_the_data() {
+        // A flat line at the top of the data, four legend entries: the
+        // legend box (upper left) must not cover any of it.
+        let chart = LineChart {
+            title: "t".into(),
+            x_label: "x".into(),
+            y_label: "y".into(),
+            series: (0..4)
+                .map(|k| Series {
+                    name: format!("s{k}"),
+                    points: (0..100).map(|x| (f64::from(x), 100.0 - f64::from(k))).collect(),
+                })
+                .collect(),
+            ..LineChart::default()
+        };
+        let buffer = pixels(&chart);
+        let has = |x: u32, y: u32, c: RGBColor| {
+            let i = ((y * SIZE.0 + x) * 3) as usize;
+            buffer[i..i + 3] == [c.0, c.1, c.2]
+        };
+        let (mut data_top, mut legend_bottom) = (u32::MAX, 0);
+        for color in &PALETTE[..4] {
+            // The lines cross the whole plot; the legend's samples are at its left.
+            let data: Vec<u32> = (0..SIZE.1).filter(|&y| has(900, y, *color)).collect();
+            let samples = (0..SIZE.1).filter(|&y| !data.contains(&y) && (0..300).any(|x| has(x, y, *color)));
+            data_top = data_top.min(*data.first().unwrap());
+            legend_bottom = legend_bottom.max(samples.max().unwrap());
+        }
+        // The last sample's row and the box's padding below it.
+        assert!(
+            data_top > legend_bottom + 8,
+            "the data at row {data_top} runs under the legend (its last entry at {legend_bottom})"
+        );
+    }
+
+    #[test]
+    fn a_jagged_line_stays_between_its_lowest_and_highest_points() {
+        // Per-interval p99 as it looks on a long run: sharp reversals every point.
+        let points: Vec<(f64, f64)> = (0..1440)
+            .map(|i| (f64::from(i), if i % 2 == 0 { 100.0 } else { 140.0 + f64::from(i % 7) }))
+            .collect();
+        let chart = LineChart {
+            title: "jagged".into(),
+            x_label: "x".into(),
+            y_label: "y".into(),
+            series: vec![Series {
+                name: "p99".into(),
+                points,
+            }],
+            ..LineChart::default()
+        };
+        let rows = rows_with(&pixels(&chart), PALETTE[0]);
+        // The y axis runs from 0 to 146 × 1.08 over the plot's height; the
+        // line's own pixels lie between 100 and 146, in the upper part.
+        let (top, bottom) = (*rows.first().unwrap(), *rows.last().unwrap());
+        assert!(top > 60, "the line reaches row {top}, into the title");
+        assert!(
+            bottom < 300,
+            "the line reaches row {bottom}, far below its lowest point"
+        );
+    }
 }

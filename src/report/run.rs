@@ -15,7 +15,7 @@ use crate::model::{RunResult, SystemSpec};
 use super::charts::{LineChart, Series, write_chart};
 use super::escape;
 use super::files::write_atomic;
-use super::format::{Figure, duration_words, num};
+use super::format::{Figure, duration_words, num, short};
 
 /// `timeseries.csv`: one row per interval.
 pub fn timeseries_csv(result: &RunResult) -> String {
@@ -750,6 +750,31 @@ fn deploy_periods(result: &RunResult) -> Vec<(String, Vec<(f64, f64)>)> {
     }
 }
 
+/// The SLO's latency threshold as a chart line: `SLO: p99 ≤ 250 ms`.
+pub(crate) fn slo_line(result: &RunResult) -> Option<(String, f64)> {
+    let slo = result.summary.slo.as_ref()?;
+    let (p, ms) = (slo.latency_percentile?, slo.latency_threshold_ms?);
+    Some((format!("SLO: p{} ≤ {} ms", short(p), short(ms)), ms))
+}
+
+/// Each autoscaler's CPU utilisation target as a chart line.
+fn cpu_targets(result: &RunResult) -> Vec<(String, f64)> {
+    use crate::model::autoscaler::{MetricSpec, ResourceName, Target};
+    result
+        .autoscalers
+        .iter()
+        .flat_map(|(pool, config)| {
+            config.metrics.iter().filter_map(move |m| match m {
+                MetricSpec::Resource {
+                    name: ResourceName::Cpu,
+                    target: Target::Utilization(u),
+                } => Some((format!("{pool}: HPA target {u}%"), f64::from(*u))),
+                _ => None,
+            })
+        })
+        .collect()
+}
+
 fn run_charts(result: &RunResult) -> Vec<(&'static str, LineChart)> {
     let rows = &result.rows;
     let minutes = |r: &crate::metrics::IntervalRow| r.end.as_secs_f64() / 60.0;
@@ -766,11 +791,19 @@ fn run_charts(result: &RunResult) -> Vec<(&'static str, LineChart)> {
             100.0 * n as f64 / r.counters.arrived as f64
         }
     };
+    let (instants, periods) = (fault_instants(result), deploy_periods(result));
+    // The title names what the chart overlays, and only that.
+    let overlays = match (instants.is_empty(), periods.is_empty()) {
+        (true, true) => "",
+        (false, true) => ", with faults",
+        (true, false) => ", with deploys",
+        (false, false) => ", with faults and deploys",
+    };
     let mut charts = vec![
         (
             "errors",
             LineChart {
-                title: "Error rate per interval, with faults and deploys".into(),
+                title: format!("Error rate per interval{overlays}"),
                 x_label: x_label.clone(),
                 y_label: "errors, % of the requests that arrived".into(),
                 series: vec![
@@ -783,8 +816,8 @@ fn run_charts(result: &RunResult) -> Vec<(&'static str, LineChart)> {
                     }),
                 ],
                 stacked: true,
-                instants: fault_instants(result),
-                periods: deploy_periods(result),
+                instants,
+                periods,
                 ..LineChart::default()
             },
         ),
@@ -800,6 +833,7 @@ fn run_charts(result: &RunResult) -> Vec<(&'static str, LineChart)> {
                     line("p99", &|r| r.latency_p99_ms),
                     line("mean", &|r| r.latency_mean_ms),
                 ],
+                references: slo_line(result).into_iter().collect(),
                 ..LineChart::default()
             },
         ),
@@ -839,6 +873,7 @@ fn run_charts(result: &RunResult) -> Vec<(&'static str, LineChart)> {
             x_label: x_label.clone(),
             y_label: "busy core-time / serving core-time (%)".into(),
             series: per_pool(&|p| p.cpu_utilization * 100.0),
+            references: cpu_targets(result),
             ..LineChart::default()
         },
     ));
@@ -933,15 +968,24 @@ fn run_charts(result: &RunResult) -> Vec<(&'static str, LineChart)> {
                 title: "Time to capacity per added instance".into(),
                 x_label: "scale-up decision at simulated time (min)".into(),
                 y_label: "seconds from load seen to serving".into(),
-                series: vec![
-                    by_decision("total", &|c| c.total_s()),
-                    by_decision("metrics (window, delay, sync wait)", &|c| {
+                // Scale-ups are separate events, hours apart at times: points, not lines.
+                markers: [
+                    Some(by_decision("total", &|c| c.total_s())),
+                    Some(by_decision("metrics (window, delay, sync wait)", &|c| {
                         c.averaging_s + c.pipeline_delay_s + c.sync_wait_s
-                    }),
-                    by_decision("waiting for a node", &|c| c.node_wait_s),
-                    by_decision("boot", &|c| c.boot_s),
-                    by_decision("readiness", &|c| c.readiness_s),
-                ],
+                    })),
+                    // Only where a node pool made instances wait.
+                    result
+                        .capacity
+                        .iter()
+                        .any(|c| c.node_wait_s > 0.0)
+                        .then(|| by_decision("waiting for a node", &|c| c.node_wait_s)),
+                    Some(by_decision("boot", &|c| c.boot_s)),
+                    Some(by_decision("readiness", &|c| c.readiness_s)),
+                ]
+                .into_iter()
+                .flatten()
+                .collect(),
                 ..LineChart::default()
             },
         ));
