@@ -888,6 +888,32 @@ mod tests {
     }
 
     #[test]
+    fn power_of_two_picks_the_idle_one_whenever_it_is_drawn() {
+        // Backends 0 and 1 hold 10 requests, 2 none: 2 is chosen exactly
+        // when it is one of the two distinct backends drawn, 2/3 of picks.
+        let mut inst = instances(3);
+        for r in 0..20 {
+            inst[(r / 10) as usize].admit(SimTime::ZERO, RequestId(r), 0);
+        }
+        let mut lb = lb(LbPolicy::PowerOfTwoChoices, 3, &[]);
+        let n = 3000;
+        let idle = picks(&mut lb, &inst, n).iter().filter(|&&i| i == 2).count();
+        // 2000 ± 4 standard errors (√(3000 · 2/3 · 1/3) ≈ 25.8).
+        assert!((1897..=2103).contains(&idle), "{idle} of {n}");
+    }
+
+    #[test]
+    fn round_robin_keeps_going_when_its_rotation_shrinks() {
+        let inst = instances(4);
+        let mut lb = lb(LbPolicy::RoundRobin, 4, &[]);
+        assert_eq!(picks(&mut lb, &inst, 3), vec![0, 1, 2]);
+        lb.remove(InstanceId(1));
+        lb.remove(InstanceId(2));
+        // Its place (3) is past the two left: it wraps, 3 % 2.
+        assert_eq!(picks(&mut lb, &inst, 3), vec![3, 0, 3]);
+    }
+
+    #[test]
     fn consistent_hash_moves_few_keys_when_a_backend_leaves() {
         let inst = instances(10);
         let mut lb = lb(

@@ -113,8 +113,10 @@ pub fn write_chart<C: Chart>(dir: &Path, base: &str, chart: &C) -> Result<()> {
     write_atomic(&dir.join(format!("{base}.svg")), svg.as_bytes())
 }
 
-/// A grid of values over two categorical axes, each cell colored from
-/// blue (low) to red (high) and labelled with its value.
+/// A grid of values over two categorical axes, each cell labelled with
+/// its value and shaded on one sequential scale from zero (light) to the
+/// largest value (dark), with the scale drawn as a key: 147 and 151 look
+/// alike, as they are, rather than as the two ends of a colour range.
 pub struct Heatmap {
     pub title: String,
     pub x_label: String,
@@ -134,9 +136,12 @@ impl Chart for Heatmap {
         root.fill(&WHITE)?;
         let (nx, ny) = (self.x_values.len().max(1), self.y_values.len().max(1));
         let finite: Vec<f64> = self.cells.iter().flatten().copied().filter(|v| v.is_finite()).collect();
-        let lo = finite.iter().copied().fold(f64::INFINITY, f64::min);
-        let hi = finite.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-        let mut ctx = ChartBuilder::on(root)
+        // The scale runs from zero (or the least value, if negative) to the largest.
+        let lo = finite.iter().copied().fold(0.0, f64::min);
+        let hi = finite.iter().copied().fold(lo, f64::max);
+        let (plot, key) = root.split_horizontally(SIZE.0 - 120);
+        draw_key(&key, lo, hi)?;
+        let mut ctx = ChartBuilder::on(&plot)
             .caption(&self.title, ("sans-serif", 24))
             .margin(16)
             .x_label_area_size(48)
@@ -160,22 +165,64 @@ impl Chart for Heatmap {
                 if !v.is_finite() {
                     continue;
                 }
-                let t = if hi > lo { (v - lo) / (hi - lo) } else { 0.5 };
-                let color = RGBColor((60.0 + 190.0 * t) as u8, 90, (250.0 - 190.0 * t) as u8);
+                let t = share(*v, lo, hi);
                 let (x0, y0) = (x as f64, y as f64);
                 ctx.draw_series(std::iter::once(Rectangle::new(
                     [(x0, y0), (x0 + 1.0, y0 + 1.0)],
-                    color.filled(),
+                    shade(t).filled(),
                 )))?;
+                let ink = if t > 0.55 { WHITE } else { BLACK };
                 ctx.draw_series(std::iter::once(Text::new(
-                    format!("{v:.3}"),
+                    short(*v),
                     (x0 + 0.35, y0 + 0.55),
-                    ("sans-serif", 14).into_font().color(&WHITE),
+                    ("sans-serif", 14).into_font().color(&ink),
                 )))?;
             }
         }
         Ok(())
     }
+}
+
+/// Where `v` lies between `lo` and `hi`, from 0 to 1.
+fn share(v: f64, lo: f64, hi: f64) -> f64 {
+    if hi > lo {
+        ((v - lo) / (hi - lo)).clamp(0.0, 1.0)
+    } else {
+        0.0
+    }
+}
+
+/// A sequential blue scale, light at 0 to dark at 1.
+fn shade(t: f64) -> RGBColor {
+    let mix = |a: f64, b: f64| (a + (b - a) * t).round() as u8;
+    RGBColor(mix(235.0, 8.0), mix(242.0, 48.0), mix(252.0, 107.0))
+}
+
+/// The heatmap's key: the scale as a bar from `lo` (bottom) to `hi`, with
+/// its ends and middle labelled.
+fn draw_key<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    lo: f64,
+    hi: f64,
+) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
+    let (top, bottom, left) = (60i32, 480i32, 20i32);
+    let steps = 100;
+    for i in 0..steps {
+        let t = f64::from(i) / f64::from(steps);
+        let y = bottom - (f64::from(bottom - top) * (t + 1.0 / f64::from(steps))).round() as i32;
+        let y_low = bottom - (f64::from(bottom - top) * t).round() as i32;
+        area.draw(&Rectangle::new([(left, y), (left + 24, y_low)], shade(t).filled()))?;
+    }
+    area.draw(&Rectangle::new(
+        [(left, top), (left + 24, bottom)],
+        BLACK.stroke_width(1),
+    ))?;
+    let style = ("sans-serif", 14).into_font().color(&BLACK);
+    for t in [0.0, 0.5, 1.0] {
+        let y = bottom - (f64::from(bottom - top) * t).round() as i32;
+        area.draw(&Text::new(short(lo + (hi - lo) * t), (left + 30, y - 7), style.clone()))?;
+    }
+    Ok(())
 }
 
 /// The category label at a cell's centre (x.5), blank elsewhere.
@@ -528,6 +575,35 @@ mod tests {
             data_top > legend_bottom + 8,
             "the data at row {data_top} runs under the legend (its last entry at {legend_bottom})"
         );
+    }
+
+    #[test]
+    fn a_heatmap_shades_from_zero_and_draws_its_key() {
+        // 147 and 151 ms are 3% apart, and look it: on a scale from zero
+        // their shades differ by a few levels, not blue against red.
+        let (a, b) = (shade(share(147.0, 0.0, 151.0)), shade(share(151.0, 0.0, 151.0)));
+        for (x, y) in [(a.0, b.0), (a.1, b.1), (a.2, b.2)] {
+            assert!(x.abs_diff(y) <= 8, "{a:?} against {b:?}");
+        }
+        assert_ne!(shade(0.0), shade(1.0));
+        let map = Heatmap {
+            title: "p99".into(),
+            x_label: "x".into(),
+            y_label: "y".into(),
+            x_values: vec!["a".into(), "b".into()],
+            y_values: vec!["c".into()],
+            cells: vec![vec![147.0, 151.0]],
+        };
+        register_font();
+        let mut svg = String::new();
+        {
+            let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
+            map.draw(&root, false).unwrap();
+            root.present().unwrap();
+        }
+        for label in ["0", "75.5", "151"] {
+            assert!(svg.lines().any(|l| l == label), "the key lacks {label}");
+        }
     }
 
     #[test]
