@@ -364,3 +364,40 @@ impl System {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Volume tiers apply to a month: a run's bytes are priced at the
+    /// month's volume, its average rate over 730 hours, and the bill
+    /// scaled back to the run.
+    #[test]
+    fn bytes_are_priced_at_the_months_volume_tier() {
+        // 50 GiB in one hour: 36,500 GB a month, across the first two tiers
+        // (10,240 GB at $0.09, the rest at $0.085).
+        let bytes = Bytes {
+            responses: 10,
+            without_size: 0,
+            given: 50.0 * GIB,
+        };
+        let (usd, words) = bytes.billed(&PriceList::default(), false, 1.0);
+        let month = 10_240.0 * 0.09 + (36_500.0 - 10_240.0) * 0.085;
+        assert!((usd - month / 730.0).abs() < 1e-9, "{usd}");
+        assert!(words.contains("36500.0 GB a month"), "{words}");
+        assert!(!words.contains("not billed"), "{words}");
+        // Over a 730-hour run the same bytes are one month's, all in the first tier.
+        let (usd, _) = bytes.billed(&PriceList::default(), false, 730.0);
+        assert!((usd - 50.0 * 0.09).abs() < 1e-9, "{usd}");
+        // Responses without a size are named as not billed.
+        let some = Bytes {
+            without_size: 4,
+            ..bytes
+        };
+        let (_, words) = some.billed(&PriceList::default(), false, 1.0);
+        assert!(
+            words.contains("6 responses") && words.contains("; 4 responses of classes without"),
+            "{words}"
+        );
+    }
+}
