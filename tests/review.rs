@@ -349,6 +349,12 @@ fn a_sweep_report_names_the_recommendation() {
     assert!(md.contains("Recommended: point 0 (count=5)"), "{md}");
     assert!(md.contains("| **2 count=8** |"));
     assert!(out.join("report.html").exists());
+    // Titled by the scenario, not by a path; counts in words that agree.
+    assert!(md.starts_with("# Sweep over steady\n"), "{md}");
+    assert!(
+        md.contains("base scenario steady.yaml · 3 points × 1 replication ·"),
+        "{md}"
+    );
 }
 
 #[test]

@@ -17,7 +17,7 @@ use serde_json::Value;
 use super::analysis::{Analysis, Kind};
 use super::escape;
 use super::files::write_atomic;
-use super::format::{clock_span, duration_words, human, rate_pct, short, with_ci};
+use super::format::{clock_span, count, duration_words, human, rate_pct, short, with_ci};
 use super::plan::Plan;
 use crate::metrics::stats::Estimate;
 
@@ -1141,13 +1141,20 @@ fn compare_doc(dir: &Path) -> Result<Doc> {
 
 fn sweep_doc(dir: &Path) -> Result<Doc> {
     let sweep = read_json(&dir.join("sweep.json"))?;
-    let mut doc = Doc::new(format!("Sweep over {}", s(&sweep["base"])));
+    // Titled by the base scenario's file name; its path, relative to the
+    // sweep file, is said below.
+    let base = s(&sweep["base"]);
+    let stem = Path::new(&base)
+        .file_stem()
+        .map_or(base.clone(), |n| n.to_string_lossy().into_owned());
+    let mut doc = Doc::new(format!("Sweep over {stem}"));
     let points = sweep["points"].as_array().cloned().unwrap_or_default();
+    let replications = sweep["replications"].as_u64().unwrap_or(1) as usize;
     doc.p(format!(
-        "capsim {} · {} points × {} replications · common random numbers: {}",
+        "capsim {} · base scenario {base} · {} × {} · common random numbers: {}",
         s(&sweep["capsim_version"]),
-        points.len(),
-        s(&sweep["replications"]),
+        count(points.len(), "point"),
+        count(replications, "replication"),
         s(&sweep["common_random_numbers"])
     ));
     let objective = &sweep["objective"];
